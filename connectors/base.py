@@ -1,0 +1,88 @@
+"""The contract every text source follows.
+
+A source turns an external stream (standard input, files, a Kafka topic) into
+:class:`Chunk` objects: raw bytes holding one or more *whole* lines of text,
+plus the position in the source *after* those lines. The learner decodes the
+bytes itself (UTF-8 with replacement), so a source never needs to decode, and
+never drops or reorders data.
+
+The position is a JSON-serialisable ``dict`` so that a checkpoint can store it
+and :meth:`Source.seek` can resume from it (see ``streamsgns.snapshot``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+__all__ = ["Chunk", "Source"]
+
+
+@dataclass
+class Chunk:
+    """A block of whole lines and the source position just after it.
+
+    Attributes
+    ----------
+    data : bytes
+        One or more lines separated by ``b"\\n"``; may contain invalid UTF-8,
+        NUL bytes or control characters (the learner copes with all of them).
+    position : dict
+        JSON-serialisable position after the last line of ``data``; passing it
+        to :meth:`Source.seek` of a fresh source resumes right after this chunk.
+    n_records : int
+        Number of records (lines or messages) in ``data``.
+    """
+
+    data: bytes
+    position: dict
+    n_records: int = 0
+
+
+@dataclass
+class Source:
+    """Base class of the line sources: iterate :meth:`chunks`, then :meth:`close`.
+
+    Subclasses implement :meth:`chunks`; :meth:`seek` and :meth:`commit` have
+    safe defaults for sources that cannot seek or have nothing to commit.
+
+    Attributes
+    ----------
+    stats : dict[str, int]
+        Counters of what was read and of bad input that was skipped
+        (``records``, ``bytes``, and source-specific keys).
+    """
+
+    stats: dict = field(default_factory=dict)
+
+    def chunks(self) -> Iterator[Chunk]:  # pragma: no cover - abstract
+        """Yield :class:`Chunk` objects until the source ends (may never end)."""
+        raise NotImplementedError
+
+    def seek(self, position: dict) -> None:
+        """Resume from a position taken from a :class:`Chunk` (default: ignore).
+
+        Raises
+        ------
+        ValueError
+            If ``position`` does not belong to this kind of source.
+        """
+
+    def commit(self, position: dict) -> None:
+        """Acknowledge that everything up to ``position`` is durably checkpointed.
+
+        The default does nothing; the Kafka source commits consumer offsets.
+        """
+
+    def close(self) -> None:
+        """Release files, sockets and consumers. Idempotent."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def _count(self, key: str, n: int = 1) -> None:
+        self.stats[key] = self.stats.get(key, 0) + n
