@@ -1,0 +1,156 @@
+"""Tokenisation: river's ``BagOfWords`` pattern, and the fast text → bytes path.
+
+The default tokenizer lowercases and keeps the matches of
+``(?u)\\b\\w[\\w\\-]+\\b`` (tokens of two or more word characters, with inner
+hyphens), the pattern of river's ``feature_extraction.BagOfWords``.
+
+On the hot path the learner never builds Python lists of tokens: a block of
+text is lowercased, encoded to UTF-8 and scanned by the numba scanner
+(:func:`streamsgns.kernels.scan_token`) that reproduces the pattern exactly on
+ASCII bytes. Lines holding non-ASCII characters are tokenised here with the
+Python regex (so Unicode ``\\w`` is honoured) and re-joined with spaces, which
+the scanner then splits back into the same tokens. :func:`tokenize` is the
+reference both paths agree with (property-tested).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from typing import Callable, Iterable, Sequence
+
+__all__ = [
+    "TOKEN_PATTERN",
+    "tokenize",
+    "normalize_text",
+    "join_token_lists",
+    "decode",
+    "SENTENCE_SEP",
+    "TOKEN_SEP",
+]
+
+TOKEN_PATTERN = r"(?u)\b\w[\w\-]+\b"
+_TOKEN_RE = re.compile(TOKEN_PATTERN)
+#: Separator of tokens in pre-tokenised blocks (ASCII unit separator).
+TOKEN_SEP = "\x1f"
+#: Separator of sentences in every block.
+SENTENCE_SEP = "\n"
+
+_decode_errors = [0]
+
+
+def _counting_replace(exc: UnicodeDecodeError):
+    _decode_errors[0] += 1
+    return ("\ufffd", exc.end)
+
+
+codecs.register_error("streamsgns-replace", _counting_replace)
+
+
+def decode(data: bytes) -> tuple[str, int]:
+    """Decode UTF-8 with replacement, counting the invalid sequences.
+
+    Parameters
+    ----------
+    data : bytes
+
+    Returns
+    -------
+    text : str
+        Each invalid byte sequence is replaced by U+FFFD.
+    n_invalid : int
+        Number of invalid sequences replaced.
+    """
+    before = _decode_errors[0]
+    text = data.decode("utf-8", "streamsgns-replace")
+    return text, _decode_errors[0] - before
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercase ``text`` and return its tokens (river's BagOfWords pattern).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> tokenize("The quick-brown fox -- isn't a FOX-")
+    ['the', 'quick-brown', 'fox', 'isn', 'fox']
+    """
+    return _TOKEN_RE.findall(text.lower())
+
+
+def normalize_text(text: str) -> bytes:
+    """Turn raw text (many ``\\n``-separated sentences) into scanner-ready bytes.
+
+    ASCII lines are only lowercased (the numba scanner applies the pattern);
+    each non-ASCII line is replaced by its :func:`tokenize` tokens joined by
+    spaces. The result scans to exactly ``[tokenize(line) for line in lines]``.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    bytes
+        UTF-8; same number of ``\\n``-separated lines as ``text``.
+    """
+    low = text.lower()
+    if low.isascii():
+        return low.encode("ascii")
+    lines = low.split("\n")
+    for i, line in enumerate(lines):
+        if not line.isascii():
+            lines[i] = " ".join(_TOKEN_RE.findall(line))
+    return "\n".join(lines).encode("utf-8", "replace")
+
+
+def _clean_token(tok: str) -> str:
+    if "\n" in tok or TOKEN_SEP in tok:
+        tok = tok.replace("\n", " ").replace(TOKEN_SEP, " ")
+    return tok
+
+
+def join_token_lists(sentences: Iterable[Sequence[str]]) -> bytes:
+    """Pack pre-tokenised sentences into one block for the scanner's token mode.
+
+    Tokens are taken as they are (no lowercasing, any characters); inside a
+    token, ``\\n`` and ``\\x1f`` are replaced by spaces.
+
+    Parameters
+    ----------
+    sentences : iterable of sequence of str
+
+    Returns
+    -------
+    bytes
+        Tokens separated by ``\\x1f``, sentences by ``\\n``, UTF-8.
+    """
+    parts = []
+    for toks in sentences:
+        parts.append(TOKEN_SEP.join(_clean_token(str(t)) for t in toks))
+    return SENTENCE_SEP.join(parts).encode("utf-8", "replace")
+
+
+def apply_tokenizer(tokenizer: Callable[[str], Sequence[str]], text: str) -> bytes:
+    """Run a custom tokenizer on each line of ``text`` and pack the result.
+
+    Parameters
+    ----------
+    tokenizer : callable
+        ``str -> sequence of str``.
+    text : str
+        One or more ``\\n``-separated sentences.
+
+    Returns
+    -------
+    bytes
+        A token-mode block (see :func:`join_token_lists`).
+    """
+    return join_token_lists(tokenizer(line) for line in text.split("\n"))
