@@ -1,0 +1,218 @@
+"""KafkaSource against a real Tansu broker (no mocks)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from connectors.base import Chunk
+from connectors.kafka import KafkaSource, parse_position
+from kafka_broker import TansuBroker, create_topic, free_port, produce
+
+pytestmark = pytest.mark.kafka
+
+FAST = dict(poll_timeout_ms=200, retry_backoff=(0.2, 1.0))
+
+
+def read_all(source, until=None, deadline=30.0):
+    """Iterate ``source.chunks()``; return (lines, chunks).
+
+    Stops when the iteration ends, when ``until(lines)`` is true, or after
+    ``deadline`` seconds (then fails).
+    """
+    lines, chunks = [], []
+    t0 = time.monotonic()
+    for chunk in source.chunks():
+        assert isinstance(chunk, Chunk)
+        chunks.append(chunk)
+        got = chunk.data.split(b"\n")
+        assert got[-1] == b""  # every message is a terminated line
+        assert len(got) - 1 >= chunk.n_records  # n_records counts messages
+        lines.extend(got[:-1])
+        if until is not None and until(lines):
+            break
+        assert time.monotonic() - t0 < deadline, "reading took too long"
+    return lines, chunks
+
+
+def test_parse_position_and_url():
+    assert parse_position({"kafka": {"a.b-c:2": 5}}) == {("a.b-c", 2): 5}
+    for bad in ({}, {"files": {}}, {"kafka": {"t": 1}}, {"kafka": {"t:x": 1}}, {"kafka": {"t:0": -1}}):
+        with pytest.raises(ValueError):
+            parse_position(bad)
+    src = KafkaSource.from_url("kafka://127.0.0.1:1,127.0.0.1:2/a,b?group=g&idle_timeout=2")
+    assert src.bootstrap_servers == ["127.0.0.1:1", "127.0.0.1:2"]
+    assert src.topics == ["a", "b"] and src.group_id == "g" and src.assign == "group"
+    assert src.idle_timeout == 2.0
+    src.close()
+    src.close()  # idempotent
+    src = KafkaSource.from_url("kafka://h:9/t", assign="manual")
+    assert src.group_id is None and src.assign == "manual"
+    with pytest.raises(ValueError):
+        KafkaSource.from_url("http://h:9/t")
+    with pytest.raises(ValueError):
+        KafkaSource("h:9", "t", assign="group")
+
+
+def test_read_all_positions_seek_remainder(kafka_broker):
+    bs = kafka_broker.bootstrap
+    create_topic(bs, "text", 3)
+    values = [f"line {i} of the stream" for i in range(300)]
+    produce(bs, "text", values, partition=[0, 1, 2])
+
+    with KafkaSource(bs, "text", idle_timeout=1.5, max_chunk_bytes=2000, **FAST) as src:
+        lines, chunks = read_all(src)
+    assert sorted(lines) == sorted(v.encode() for v in values)  # each exactly once
+    assert len(chunks) > 1 and all(len(c.data) <= 2000 for c in chunks)
+    assert chunks[-1].position == {"kafka": {"text:0": 100, "text:1": 100, "text:2": 100}}
+    assert src.stats["records"] == 300 and src.stats["tombstones"] == 0
+    assert src.stats["bytes"] == sum(len(v) for v in values)
+    # positions only grow and are JSON round-trippable
+    prev = {}
+    for c in chunks:
+        pos = json.loads(json.dumps(c.position))["kafka"]
+        assert all(pos.get(k, 0) >= v for k, v in prev.items())
+        prev = pos
+
+    # A fresh source seeked to a mid chunk reads exactly the remainder.
+    mid = chunks[len(chunks) // 2]
+    seen = set()
+    for c in chunks[: len(chunks) // 2 + 1]:
+        seen.update(c.data.split(b"\n")[:-1])
+    with KafkaSource(bs, "text", idle_timeout=1.5, **FAST) as src2:
+        src2.seek(json.loads(json.dumps(mid.position)))
+        rest, chunks2 = read_all(src2)
+    assert sorted(rest) == sorted(set(v.encode() for v in values) - seen)
+    assert chunks2[-1].position == chunks[-1].position
+
+
+def test_commit_then_group_resumes(kafka_broker):
+    bs = kafka_broker.bootstrap
+    create_topic(bs, "g", 3)
+    values = [f"m{i}" for i in range(60)]
+    produce(bs, "g", values, partition=[0, 1, 2])
+
+    # manual assignment with a group: read 30 messages, commit what they cover
+    with KafkaSource(bs, "g", group_id="trainer", assign="manual", idle_timeout=1.5,
+                     max_chunk_bytes=64, **FAST) as src:
+        lines, chunks = [], []
+        for c in src.chunks():
+            chunks.append(c)
+            lines += c.data.split(b"\n")[:-1]
+            if len(lines) >= 30:
+                break
+        src.commit(chunks[-1].position)
+        assert src.stats["commits"] == 1 and src.stats["commit_failures"] == 0
+        committed = parse_position(chunks[-1].position)
+
+    # a new consumer in the same group, group subscription, no seek
+    with KafkaSource(bs, "g", group_id="trainer", idle_timeout=1.5, **FAST) as src2:
+        rest, chunks2 = read_all(src2)
+    assert sorted(lines + rest) == sorted(v.encode() for v in values)  # nothing lost, no dup
+    assert len(rest) == 60 - len(lines)
+    from kafka import KafkaConsumer, TopicPartition
+
+    c = KafkaConsumer(bootstrap_servers=bs, group_id="trainer", enable_auto_commit=False)
+    try:
+        for (t, p), off in committed.items():
+            assert c.committed(TopicPartition(t, p)) == off
+    finally:
+        c.close()
+    # commit without a group is a no-op
+    with KafkaSource(bs, "g", **FAST) as src3:
+        src3.commit(chunks2[-1].position)
+        assert src3.stats["commits"] == 0
+
+
+def test_bad_input_is_counted_or_passed_through(kafka_broker):
+    bs = kafka_broker.bootstrap
+    create_topic(bs, "bad", 1)
+    big = b"w " * (5 << 20)  # 10 MB, one message
+    values = [b"ok one", None, b"", b"\n", b"caf\xe9 \xff\xfe bytes", b"nul\x00inside",
+              big, b"two\nlines\n", None, b"last"]
+    produce(bs, "bad", values, partition=0)
+
+    with KafkaSource(bs, "bad", idle_timeout=1.5, max_chunk_bytes=1 << 16, **FAST) as src:
+        lines, chunks = read_all(src)
+    assert src.stats["tombstones"] == 2
+    assert src.stats["empty"] == 2
+    assert src.stats["records"] == 6
+    joined = b"\n".join(lines)
+    assert b"caf\xe9 \xff\xfe bytes" in lines and b"nul\x00inside" in lines
+    assert big in lines
+    assert [c for c in chunks if big in c.data][0].data == big + b"\n"  # its own chunk
+    assert b"two\nlines" in joined and lines[-1] == b"last"
+    assert chunks[-1].position == {"kafka": {"bad:0": len(values)}}
+
+
+def test_skipped_tail_still_moves_position(kafka_broker):
+    bs = kafka_broker.bootstrap
+    create_topic(bs, "tomb", 1)
+    produce(bs, "tomb", [b"a", b"b"], partition=0)
+    produce(bs, "tomb", [None, b""], partition=0)
+    with KafkaSource(bs, "tomb", idle_timeout=1.5, **FAST) as src:
+        lines, chunks = read_all(src)
+    assert lines == [b"a", b"b"]
+    assert chunks[-1].position == {"kafka": {"tomb:0": 4}}
+
+
+def test_broker_down_at_start_is_retried(tansu_binary, tmp_path):
+    port = free_port()
+    broker = TansuBroker(port=port, log_dir=tmp_path, binary=tansu_binary)
+    logs = []
+
+    def late_start():
+        time.sleep(2.0)
+        broker.start()
+        create_topic(broker.bootstrap, "late", 3)
+        produce(broker.bootstrap, "late", [f"x{i}" for i in range(30)], partition=[0, 1, 2])
+
+    t = threading.Thread(target=late_start, daemon=True)
+    try:
+        t.start()
+        with KafkaSource(f"127.0.0.1:{port}", "late", idle_timeout=2.0, log=logs.append,
+                         **FAST) as src:
+            lines, _ = read_all(src, until=lambda ls: len(ls) >= 30)
+        t.join(10)
+        assert sorted(lines) == sorted(f"x{i}".encode() for i in range(30))
+        retries = [m for m in logs if "retrying in" in m]
+        assert retries, logs
+        assert any(f"broker 127.0.0.1:{port} unavailable (NoBrokersAvailable)" in m for m in retries)
+    finally:
+        t.join(10)
+        broker.close()
+
+
+def test_broker_restart_mid_stream(kafka_broker):
+    """Memory storage loses topics and offsets on restart: the source must
+    reconnect and read what is produced after the restart."""
+    bs = kafka_broker.bootstrap
+    create_topic(bs, "r", 3)
+    produce(bs, "r", [f"before {i}" for i in range(60)], partition=[0, 1, 2])
+    after = [f"after {i}" for i in range(9)]  # 3 per partition: offsets 0..2 < 20
+    logs = []
+
+    def restart():
+        kafka_broker.restart(down_for=1.5)
+        create_topic(bs, "r", 3)
+        produce(bs, "r", after, partition=[0, 1, 2])
+
+    t = threading.Thread(target=restart, daemon=True)
+    try:
+        with KafkaSource(bs, "r", idle_timeout=15, log=logs.append, **FAST) as src:
+            lines = []
+            for c in src.chunks():
+                lines += c.data.split(b"\n")[:-1]
+                if len(lines) == 60 and not t.is_alive() and not t.ident:
+                    t.start()
+                if sum(ln.startswith(b"after") for ln in lines) >= len(after):
+                    break
+        assert sorted(ln for ln in lines if ln.startswith(b"before")) == sorted(
+            f"before {i}".encode() for i in range(60))
+        assert sorted(ln for ln in lines if ln.startswith(b"after")) == sorted(
+            a.encode() for a in after)
+    finally:
+        t.join(15) if t.ident else None
