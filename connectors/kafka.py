@@ -202,6 +202,7 @@ class KafkaSource(Source):
         self._pending_commit: dict[tuple[str, int], int] = {}
         self._seek_generation = 0
         self._past_end: dict[tuple[str, int], float] = {}
+        self._last_seek: set[tuple[str, int]] = set()
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -415,6 +416,18 @@ class KafkaSource(Source):
             self._past_end.pop(key, None)
             self.stats["resets"] += 1
 
+    def _rewind(self, consumer, unprocessed) -> None:
+        """Seek partitions back to their first unprocessed message, except those
+        that :meth:`seek` has just moved."""
+        if self._closed.is_set():
+            return
+        for tp, messages in unprocessed:
+            if messages and (tp.topic, tp.partition) not in self._last_seek:
+                try:
+                    consumer.seek(tp, messages[0].offset)
+                except (KafkaError, AssertionError):  # no longer assigned
+                    pass
+
     def _recreate(self) -> None:
         old, self._consumer = self._consumer, None
         if old is not None:
@@ -458,6 +471,7 @@ class KafkaSource(Source):
             return
         offsets = parse_position(position)
         self._positions.update(offsets)
+        self._last_seek = set(offsets)
         self._seek_generation += 1
         consumer = self._consumer
         if consumer is not None:
@@ -597,8 +611,11 @@ class KafkaSource(Source):
             now = time.monotonic()
             got_any = False
             generation = self._seek_generation
-            for tp, messages in records.items():
-                for msg in messages:
+            batches = list(records.items())
+            aborted = False
+            for bi, (tp, messages) in enumerate(batches):
+                key = (tp.topic, tp.partition)
+                for mi, msg in enumerate(messages):
                     got_any = True
                     value = msg.value
                     if value is None:
@@ -610,10 +627,13 @@ class KafkaSource(Source):
                         else:
                             size = len(line) + 1
                             if buf and buf_bytes + size > max_bytes:
-                                chunk = flush()
-                                yield chunk
+                                yield flush()
                                 if generation != self._seek_generation or self._closed.is_set():
-                                    break  # seek() or close() while suspended: drop the rest
+                                    # seek() or close() while suspended: drop the rest of
+                                    # this poll, and refetch what seek() did not move.
+                                    self._rewind(consumer, [(tp, messages[mi:])] + batches[bi + 1:])
+                                    aborted = True
+                                    break
                             if not buf:
                                 buf_start = now
                             buf.append(line)
@@ -622,10 +642,9 @@ class KafkaSource(Source):
                             buf_records += 1
                             self.stats["records"] += 1
                             self.stats["bytes"] += len(value)
-                    self._positions[(tp.topic, tp.partition)] = msg.offset + 1
-                else:
-                    continue
-                break  # the inner loop was broken out of
+                    self._positions[key] = msg.offset + 1
+                if aborted:
+                    break
             if got_any or not consumer.assignment():
                 # idle time counts only while partitions are assigned (a group
                 # join or rebalance is not idleness)
