@@ -216,3 +216,89 @@ def test_broker_restart_mid_stream(kafka_broker):
             a.encode() for a in after)
     finally:
         t.join(15) if t.ident else None
+
+
+def test_group_seek_overrides_committed_offsets(kafka_broker):
+    """The checkpoint, not the broker, is the source of truth."""
+    bs = kafka_broker.bootstrap
+    create_topic(bs, "s", 2)
+    values = [f"s{i}" for i in range(40)]
+    produce(bs, "s", values, partition=[0, 1])
+    with KafkaSource(bs, "s", group_id="g2", assign="manual", idle_timeout=1.0, **FAST) as src:
+        lines, chunks = read_all(src)
+        src.commit(chunks[-1].position)  # everything committed
+    assert len(lines) == 40
+    # group subscription + seek to the start of partition 1 only: partition 0
+    # resumes at its committed offset (nothing left), partition 1 is re-read
+    with KafkaSource(bs, "s", group_id="g2", idle_timeout=1.5, **FAST) as src2:
+        src2.seek({"kafka": {"s:1": 0}})
+        rest, chunks2 = read_all(src2)
+    assert sorted(rest) == sorted(v.encode() for v in values[1::2])
+    assert chunks2[-1].position == {"kafka": {"s:1": 20}}
+
+
+def test_seek_while_suspended_mid_poll(kafka_broker):
+    bs = kafka_broker.bootstrap
+    create_topic(bs, "mid", 2)
+    p0 = [f"a{i:03d}" for i in range(50)]
+    p1 = [f"b{i:03d}" for i in range(50)]
+    produce(bs, "mid", p0, partition=0)
+    produce(bs, "mid", p1, partition=1)
+    with KafkaSource(bs, "mid", idle_timeout=1.5, max_chunk_bytes=32, **FAST) as src:
+        it = src.chunks()
+        first = next(it)
+        src.seek({"kafka": {"mid:0": 10}})
+        rest = []
+        for c in it:
+            rest += c.data.split(b"\n")[:-1]
+    first_lines = first.data.split(b"\n")[:-1]
+    expected = [v.encode() for v in p0[10:]] + [v.encode() for v in p1 if v.encode() not in first_lines]
+    assert sorted(rest) == sorted(expected)
+
+
+def test_broken_consumer_is_recreated_without_loss(kafka_broker):
+    bs = kafka_broker.bootstrap
+    create_topic(bs, "rec", 2)
+    values = [f"v{i}" for i in range(200)]
+    produce(bs, "rec", values, partition=[0, 1])
+    logs = []
+    with KafkaSource(bs, "rec", idle_timeout=1.5, max_chunk_bytes=100, log=logs.append,
+                     **FAST) as src:
+        it = src.chunks()
+        lines = next(it).data.split(b"\n")[:-1]
+        src._consumer.close()  # every poll now fails: the source must recreate it
+        for c in it:
+            lines += c.data.split(b"\n")[:-1]
+    assert sorted(lines) == sorted(v.encode() for v in values)  # nothing lost, no dup
+    assert src.stats["reconnects"] == 1 and src.stats["errors"] == 3
+    assert any("recreating the consumer" in m for m in logs)
+
+
+def test_failed_commit_is_retried_on_next_commit(kafka_broker):
+    bs = kafka_broker.bootstrap
+    create_topic(bs, "c", 1)
+    produce(bs, "c", [f"c{i}" for i in range(10)], partition=0)
+    logs = []
+    src = KafkaSource(bs, "c", group_id="g3", assign="manual", idle_timeout=1.0,
+                      commit_timeout_ms=1000, log=logs.append, **FAST)
+    try:
+        _, chunks = read_all(src)
+        kafka_broker.stop()
+        src.commit({"kafka": {"c:0": 5}})  # must not raise
+        assert src.stats["commit_failures"] == 1 and src.stats["commits"] == 0
+        assert any("commit of 1 offsets failed" in m for m in logs)
+        kafka_broker.start()  # memory storage: an empty broker
+        create_topic(bs, "c", 1)
+        create_topic(bs, "c2", 1)
+        src.commit({"kafka": {"c2:0": 3}})  # commits the pending c:0 too
+        assert src.stats["commits"] == 1
+    finally:
+        src.close()
+    from kafka import KafkaConsumer, TopicPartition
+
+    c = KafkaConsumer(bootstrap_servers=bs, group_id="g3", enable_auto_commit=False)
+    try:
+        assert c.committed(TopicPartition("c", 0)) == 5
+        assert c.committed(TopicPartition("c2", 0)) == 3
+    finally:
+        c.close()
