@@ -169,6 +169,17 @@ def save_word2vec_format(model, path, binary: bool = False, kind: str | None = N
     return len(words)
 
 
+def _looks_like_text_row(line: bytes, d: int) -> bool:
+    try:
+        parts = line.decode("utf-8").rstrip(" \r").split(" ")
+        if len(parts) != d + 1:
+            return False
+        [float(x) for x in parts[1:]]
+        return True
+    except (UnicodeDecodeError, ValueError):
+        return False
+
+
 def load_word2vec_format(path, binary: bool | None = None) -> tuple[list[str], np.ndarray]:
     """Read word2vec text or binary vectors (no gensim needed).
 
@@ -195,14 +206,7 @@ def load_word2vec_format(path, binary: bool | None = None) -> tuple[list[str], n
         n, d = int(header[0]), int(header[1])
         rest = f.read()
     if binary is None:
-        try:
-            rest.decode("ascii")
-            binary = False
-        except UnicodeDecodeError:
-            binary = True if d else False
-        if not binary:
-            first = rest.split(b"\n", 1)[0].split(b" ")
-            binary = len(first) != d + 1
+        binary = not _looks_like_text_row(rest.split(b"\n", 1)[0], d)
     words, out = [], np.empty((n, d), dtype=np.float32)
     if binary:
         pos = 0

@@ -1,0 +1,207 @@
+"""Intrinsic evaluation: word similarity (Spearman) and analogies (3CosAdd).
+
+* Word similarity: Spearman's ρ between human scores and cosine similarity
+  on WS-353 (Finkelstein et al. 2002) and SimLex-999 (Hill et al. 2015);
+  pairs with an out-of-vocabulary word are skipped and counted, as gensim's
+  ``KeyedVectors.evaluate_word_pairs`` does.
+* Analogies: Google's ``questions-words.txt`` (Mikolov et al. 2013a), "a is
+  to b as c is to ?" answered by 3CosAdd, ``argmax_d cos(d, b − a + c)`` over
+  unit vectors, excluding a, b, c, restricted to the ``restrict_vocab`` most
+  frequent words (gensim's default 30,000); questions with a word outside
+  that vocabulary are skipped.
+
+The data files ship in gensim's wheel (``gensim/test/test_data``); gensim
+itself is not needed to compute the scores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["evaluate_word_pairs", "evaluate_analogies", "evaluate_all", "load_vectors"]
+
+
+def _unit(V: np.ndarray) -> np.ndarray:
+    V = np.asarray(V, dtype=np.float32)
+    n = np.linalg.norm(V, axis=1, keepdims=True)
+    n[n == 0] = 1.0
+    return V / n
+
+
+def load_vectors(path):
+    """Vectors of a word2vec file, a checkpoint (``.npz``) or a snapshot directory.
+
+    Returns
+    -------
+    words : list of str
+        By decreasing frequency.
+    vectors : ndarray, shape (n, d), float32
+
+    Raises
+    ------
+    FileNotFoundError
+        If nothing is found at ``path``.
+    streamsgns.snapshot.CheckpointError
+        If a checkpoint is corrupted.
+    """
+    from pathlib import Path
+
+    from .snapshot import latest_checkpoint, load_checkpoint, load_word2vec_format
+
+    p = Path(path)
+    if p.is_dir():
+        ck = latest_checkpoint(p)
+        if ck is None:
+            raise FileNotFoundError(f"{p}: no valid checkpoint in this directory")
+        p = ck
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such file")
+    if p.suffix == ".npz":
+        m = load_checkpoint(p)
+        counts = m.counts
+        alive = np.flatnonzero(counts > 0)
+        order = alive[np.argsort(-counts[alive], kind="stable")]
+        return [m.index_to_key[i] for i in order], np.array(m.vectors()[order])
+    return load_word2vec_format(p)
+
+
+def evaluate_word_pairs(words, vectors, path, delimiter="\t") -> dict:
+    """Spearman/Pearson correlation of cosine similarities with human scores.
+
+    Parameters
+    ----------
+    words : list of str
+    vectors : ndarray, shape (n, d)
+    path : str or os.PathLike
+        Lines ``word1<TAB>word2<TAB>score``; ``#`` comments; words lowercased.
+
+    Returns
+    -------
+    dict
+        ``spearman``, ``pearson``, ``pairs`` (evaluated), ``oov`` (skipped),
+        ``oov_ratio``.
+
+    Raises
+    ------
+    ValueError
+        If fewer than two pairs can be evaluated.
+    """
+    from scipy import stats
+
+    index = {w: i for i, w in enumerate(words)}
+    V = _unit(vectors)
+    sims, gold, oov = [], [], 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.rstrip("\n").split(delimiter)
+            if len(parts) < 3:
+                continue
+            a, b = parts[0].lower(), parts[1].lower()
+            try:
+                score = float(parts[2])
+            except ValueError:
+                continue
+            if a in index and b in index:
+                sims.append(float(V[index[a]] @ V[index[b]]))
+                gold.append(score)
+            else:
+                oov += 1
+    if len(sims) < 2:
+        raise ValueError(f"{path}: fewer than two pairs in the vocabulary")
+    total = len(sims) + oov
+    return {
+        "spearman": float(stats.spearmanr(gold, sims).statistic),
+        "pearson": float(stats.pearsonr(gold, sims).statistic),
+        "pairs": len(sims),
+        "oov": oov,
+        "oov_ratio": oov / total,
+    }
+
+
+def evaluate_analogies(words, vectors, path, restrict_vocab: int = 30000, batch: int = 1024) -> dict:
+    """Accuracy on analogy questions with 3CosAdd (Mikolov et al. 2013).
+
+    Parameters
+    ----------
+    words : list of str
+        By decreasing frequency (as written by ``save_word2vec_format``).
+    vectors : ndarray, shape (n, d)
+    path : str or os.PathLike
+        ``questions-words.txt`` format (``: section`` headers).
+    restrict_vocab : int
+        Only the first ``restrict_vocab`` words are candidates and questions.
+    batch : int
+        Questions scored per matrix product (memory ``batch * restrict_vocab * 4`` bytes).
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (over answered questions), ``correct``, ``questions``
+        (answered), ``skipped`` (out of vocabulary), ``sections``
+        ({name: accuracy}).
+    """
+    words = list(words)[:restrict_vocab]
+    index = {w: i for i, w in enumerate(words)}
+    V = _unit(np.asarray(vectors)[: len(words)])
+    quads, section_of, sections, skipped = [], [], [], 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(":"):
+                sections.append(line[1:].strip())
+                continue
+            parts = line.lower().split()
+            if len(parts) != 4:
+                continue
+            if all(p in index for p in parts):
+                quads.append([index[p] for p in parts])
+                section_of.append(len(sections) - 1)
+            else:
+                skipped += 1
+    if not quads:
+        return {"accuracy": float("nan"), "correct": 0, "questions": 0, "skipped": skipped, "sections": {}}
+    Q = np.array(quads, dtype=np.int64)
+    sec = np.array(section_of)
+    hit = np.zeros(len(Q), dtype=bool)
+    for s in range(0, len(Q), batch):
+        q = Q[s:s + batch]
+        target = V[q[:, 1]] - V[q[:, 0]] + V[q[:, 2]]
+        sims = target @ V.T
+        rows = np.arange(len(q))
+        for col in range(3):
+            sims[rows, q[:, col]] = -np.inf
+        hit[s:s + batch] = sims.argmax(axis=1) == q[:, 3]
+    by_section = {sections[i]: float(hit[sec == i].mean()) for i in np.unique(sec)}
+    return {
+        "accuracy": float(hit.mean()),
+        "correct": int(hit.sum()),
+        "questions": int(len(Q)),
+        "skipped": skipped,
+        "sections": by_section,
+    }
+
+
+def evaluate_all(words, vectors, wordsim=None, simlex=None, analogies=None, restrict_vocab=30000) -> dict:
+    """WS-353, SimLex-999 and Google analogies, data from gensim's test data by default.
+
+    Returns
+    -------
+    dict
+        ``{"wordsim353": {...}, "simlex999": {...}, "analogies": {...}}``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a data file is not given and gensim is not installed.
+    """
+    from .datasets import eval_data_path
+
+    wordsim = wordsim or eval_data_path("wordsim353")
+    simlex = simlex or eval_data_path("simlex999")
+    analogies = analogies or eval_data_path("questions-words")
+    return {
+        "wordsim353": evaluate_word_pairs(words, vectors, wordsim),
+        "simlex999": evaluate_word_pairs(words, vectors, simlex),
+        "analogies": evaluate_analogies(words, vectors, analogies, restrict_vocab=restrict_vocab),
+    }
