@@ -302,3 +302,48 @@ def test_failed_commit_is_retried_on_next_commit(kafka_broker):
         assert c.committed(TopicPartition("c2", 0)) == 3
     finally:
         c.close()
+
+
+@pytest.mark.parametrize("group_id", [None, "pg"])
+def test_persistent_broker_restart_loses_nothing(persistent_kafka_broker, group_id):
+    """With durable storage (s3:// on a local moto server) a restart keeps the
+    logs: the source reconnects and goes on at its position, exactly once."""
+    broker = persistent_kafka_broker
+    bs = broker.bootstrap
+    create_topic(bs, "dur", 3)
+    before = [f"before {i}" for i in range(60)]
+    after = [f"after {i}" for i in range(30)]
+    produce(bs, "dur", before, partition=[0, 1, 2])
+    logs = []
+
+    def restart():
+        broker.restart(down_for=1.5)
+        produce(bs, "dur", after, partition=[0, 1, 2])
+
+    t = threading.Thread(target=restart, daemon=True)
+    try:
+        with KafkaSource(bs, "dur", group_id=group_id, idle_timeout=20, log=logs.append,
+                         **FAST) as src:
+            lines, chunks = [], []
+            for c in src.chunks():
+                chunks.append(c)
+                lines += c.data.split(b"\n")[:-1]
+                if len(lines) >= len(before) and not t.ident:
+                    src.commit(c.position)
+                    t.start()
+                if len(lines) >= len(before) + len(after):
+                    break
+        assert sorted(lines) == sorted(v.encode() for v in before + after)
+        assert src.stats["resets"] == 0
+        assert chunks[-1].position == {"kafka": {"dur:0": 30, "dur:1": 30, "dur:2": 30}}
+        if group_id:
+            from kafka import KafkaConsumer, TopicPartition
+
+            c = KafkaConsumer(bootstrap_servers=bs, group_id=group_id, enable_auto_commit=False)
+            try:  # the commit made before the restart survived it
+                assert c.committed(TopicPartition("dur", 0)) == 20
+            finally:
+                c.close()
+    finally:
+        if t.ident:
+            t.join(15)
