@@ -203,6 +203,8 @@ class KafkaSource(Source):
         self._seek_generation = 0
         self._past_end: dict[tuple[str, int], float] = {}
         self._last_seek: set[tuple[str, int]] = set()
+        self._polling_thread: int | None = None  # thread inside chunks()' poll/connect
+        self._poll_done = threading.Event()
 
     # ------------------------------------------------------------------ setup
     @classmethod
@@ -399,17 +401,21 @@ class KafkaSource(Source):
             since = self._past_end.setdefault(key, now)
             if now - since < 1.0:
                 continue
-            try:
+            try:  # confirm with the broker: the cached high watermark may be stale
+                end = consumer.end_offsets([tp], timeout_ms=5000)[tp]
+                if pos <= end:
+                    self._past_end.pop(key, None)
+                    continue
                 if policy == "earliest":
                     target = consumer.beginning_offsets([tp], timeout_ms=5000)[tp]
                 else:
-                    target = consumer.end_offsets([tp], timeout_ms=5000)[tp]
+                    target = end
             except (KafkaError, OSError, KeyError) as exc:
                 self._log(f"kafka: cannot look up the offsets of {tp.topic}:{tp.partition} "
                           f"({_describe(exc)})", logging.WARNING)
                 continue
             self._log(f"kafka: {tp.topic}:{tp.partition} position {pos} is past the end of the "
-                      f"log ({hw}): the log was truncated or recreated, resetting to {policy} "
+                      f"log ({end}): the log was truncated or recreated, resetting to {policy} "
                       f"offset {target}", logging.WARNING)
             consumer.seek(TopicPartition(tp.topic, tp.partition), target)
             self._positions[key] = target
@@ -547,11 +553,33 @@ class KafkaSource(Source):
         Connection failures at start are retried forever with backoff (see
         ``retry_backoff``); errors while polling are logged and backed off,
         and after three in a row the consumer is recreated at the last
-        yielded position. The iteration ends early only on :meth:`close`.
+        yielded position. Besides ``idle_timeout``, the iteration ends on
+        :meth:`stop` or :meth:`close` (after yielding what was already read).
         """
 
+        try:
+            yield from self._chunks()
+        finally:
+            self._polling_thread = None
+            self._poll_done.set()
+            if self._closed.is_set():
+                self._close_consumer()
+
+    def _enter_io(self) -> None:
+        self._poll_done.clear()
+        self._polling_thread = threading.get_ident()
+
+    def _leave_io(self) -> None:
+        self._polling_thread = None
+        self._poll_done.set()
+
+    def _chunks(self) -> Iterator[Chunk]:
         if self._consumer is None and not self._closed.is_set():
-            self._consumer = self._connect()
+            self._enter_io()
+            try:
+                self._consumer = self._connect()
+            finally:
+                self._leave_io()
         if self._consumer is None:
             return
         if self._pending_commit:
@@ -586,9 +614,11 @@ class KafkaSource(Source):
                 timeout = max(0.0, buf_start + poll_s - now)
             else:
                 timeout = poll_s
+            self._enter_io()
             try:
                 records = consumer.poll(timeout_ms=int(timeout * 1000))
             except (KafkaError, OSError) as exc:
+                self._leave_io()
                 if self._closed.is_set():
                     break
                 errors += 1
@@ -601,12 +631,17 @@ class KafkaSource(Source):
                           f"retrying in {delay:.1f} s", logging.WARNING)
                 self._closed.wait(delay)
                 if errors >= _RECREATE_AFTER and not self._closed.is_set():
-                    self._recreate()
+                    self._enter_io()
+                    try:
+                        self._recreate()
+                    finally:
+                        self._leave_io()
                     if self._consumer is None:
                         break
                     errors = 0
                     last_activity = time.monotonic()
                 continue
+            self._leave_io()
             errors = 0
             now = time.monotonic()
             got_any = False
@@ -653,7 +688,11 @@ class KafkaSource(Source):
                 break
             if not got_any and now - last_range_check >= 0.5:
                 last_range_check = now
-                self._reset_past_end(consumer, now)
+                self._enter_io()
+                try:
+                    self._reset_past_end(consumer, now)
+                finally:
+                    self._leave_io()
             # Yield when the poll came back empty (nothing more is waiting), the
             # chunk is full, or its first line has waited poll_timeout_ms.
             if (not got_any or buf_bytes >= max_bytes or now - buf_start >= poll_s
@@ -668,15 +707,35 @@ class KafkaSource(Source):
                     yield chunk
                 self._log(f"kafka: no message for {self.idle_timeout:g} s, stopping", logging.INFO)
                 return
-        chunk = flush()
-        if chunk is not None and not self._closed.is_set():
+        chunk = flush()  # what was read before stop() or close()
+        if chunk is not None:
             yield chunk
 
-    def close(self) -> None:
-        """Flush pending commits (best effort) and close the consumer. Idempotent."""
-        if self._closed.is_set() and self._consumer is None:
-            return
+    def stop(self) -> None:
+        """Ask :meth:`chunks` to end within ``poll_timeout_ms``, without closing.
+
+        Only sets a flag: safe from a signal handler or another thread. The
+        data read so far is yielded first; call :meth:`close` afterwards.
+        """
         self._closed.set()
+
+    def close(self) -> None:
+        """Flush pending commits (best effort) and close the consumer. Idempotent.
+
+        From another thread while :meth:`chunks` is inside a poll, waits for
+        that poll to return (at most ``poll_timeout_ms`` + 5 s). From a signal
+        handler that interrupted the poll, only stops: the consumer is closed
+        when :meth:`chunks` ends.
+        """
+        self._closed.set()
+        polling = self._polling_thread
+        if polling is not None:
+            if polling == threading.get_ident():
+                return  # re-entered from a signal handler: chunks() closes on exit
+            self._poll_done.wait(self.poll_timeout_ms / 1000.0 + 5.0)
+        self._close_consumer()
+
+    def _close_consumer(self) -> None:
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
             if self._pending_commit and self.group_id:
