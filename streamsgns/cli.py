@@ -32,7 +32,7 @@ MODEL_OPTIONS = [
     ("--min-count", "min_count", int, 5, "occurrences before a word is admitted"),
     ("--alpha", "alpha", float, 0.025, "initial learning rate"),
     ("--min-alpha", "min_alpha", float, 1e-4, "smallest learning rate"),
-    ("--decay-tokens", "decay_tokens", float, 5e6, "alpha_t = alpha / (1 + t / decay_tokens)"),
+    ("--decay-tokens", "decay_tokens", float, 2e7, "alpha_t = alpha / (1 + t / decay_tokens)"),
     ("--max-vocab", "max_vocab", int, 1_000_000, "most words held at once"),
     ("--seed", "seed", int, 0, "random seed"),
     ("--workers", "workers", int, 1, "training threads (1 = bit-reproducible)"),

@@ -136,7 +136,7 @@ class SGNS(base.Transformer):
         seed: int = 0,
         workers: int = 1,
         on: str | None = None,
-        decay_tokens: float = 5_000_000.0,
+        decay_tokens: float = 20_000_000.0,
         tokenizer=None,
         max_sentence_length: int = 10_000,
         output: str = "W",
