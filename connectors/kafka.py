@@ -195,7 +195,8 @@ class KafkaSource(Source):
                                      "errors", "reconnects", "resets", "commits",
                                      "commit_failures")}
         self._consumer = None
-        self._closed = threading.Event()
+        self._closed = threading.Event()  # close(): end chunks() and close the consumer
+        self._stop_requested = False  # stop(): end chunks(), keep the consumer for commit()
         # (topic, partition) -> next offset: everything consumed so far, plus
         # what seek() asked for. The yielded chunk positions are snapshots.
         self._positions: dict[tuple[str, int], int] = {}
@@ -290,7 +291,7 @@ class KafkaSource(Source):
         from kafka import KafkaConsumer
 
         attempt = 0
-        while not self._closed.is_set():
+        while not self._stopping():
             attempt += 1
             consumer = None
             try:
@@ -316,7 +317,7 @@ class KafkaSource(Source):
                     what = (f"broker {','.join(self.bootstrap_servers)} unavailable "
                             f"({_describe(exc)})")
                 self._log(f"kafka: {what}, retrying in {delay:.1f} s", logging.WARNING)
-                self._closed.wait(delay)
+                self._sleep(delay)
         return None
 
     def _probe(self) -> None:
@@ -425,7 +426,7 @@ class KafkaSource(Source):
     def _rewind(self, consumer, unprocessed) -> None:
         """Seek partitions back to their first unprocessed message, except those
         that :meth:`seek` has just moved."""
-        if self._closed.is_set():
+        if self._stopping():
             return
         for tp, messages in unprocessed:
             if messages and (tp.topic, tp.partition) not in self._last_seek:
@@ -555,6 +556,9 @@ class KafkaSource(Source):
         and after three in a row the consumer is recreated at the last
         yielded position. Besides ``idle_timeout``, the iteration ends on
         :meth:`stop` or :meth:`close` (after yielding what was already read).
+        After :meth:`stop` or ``idle_timeout`` the consumer stays open, so a
+        final :meth:`commit` reaches the broker; after :meth:`close` it is
+        closed when the iteration ends.
         """
 
         try:
@@ -574,7 +578,7 @@ class KafkaSource(Source):
         self._poll_done.set()
 
     def _chunks(self) -> Iterator[Chunk]:
-        if self._consumer is None and not self._closed.is_set():
+        if self._consumer is None and not self._stopping():
             self._enter_io()
             try:
                 self._consumer = self._connect()
@@ -607,7 +611,7 @@ class KafkaSource(Source):
             self.stats["chunks"] += 1
             return chunk
 
-        while not self._closed.is_set():
+        while not self._stopping():
             consumer = self._consumer
             now = time.monotonic()
             if buf_records or buf:
@@ -619,7 +623,7 @@ class KafkaSource(Source):
                 records = consumer.poll(timeout_ms=int(timeout * 1000))
             except (KafkaError, OSError) as exc:
                 self._leave_io()
-                if self._closed.is_set():
+                if self._stopping():
                     break
                 errors += 1
                 self.stats["errors"] += 1
@@ -629,8 +633,8 @@ class KafkaSource(Source):
                 delay = self._backoff(errors)
                 self._log(f"kafka: poll failed ({_describe(exc)}), "
                           f"retrying in {delay:.1f} s", logging.WARNING)
-                self._closed.wait(delay)
-                if errors >= _RECREATE_AFTER and not self._closed.is_set():
+                self._sleep(delay)
+                if errors >= _RECREATE_AFTER and not self._stopping():
                     self._enter_io()
                     try:
                         self._recreate()
@@ -663,7 +667,7 @@ class KafkaSource(Source):
                             size = len(line) + 1
                             if buf and buf_bytes + size > max_bytes:
                                 yield flush()
-                                if generation != self._seek_generation or self._closed.is_set():
+                                if generation != self._seek_generation or self._stopping():
                                     # seek() or close() while suspended: drop the rest of
                                     # this poll, and refetch what seek() did not move.
                                     self._rewind(consumer, [(tp, messages[mi:])] + batches[bi + 1:])
@@ -684,7 +688,7 @@ class KafkaSource(Source):
                 # idle time counts only while partitions are assigned (a group
                 # join or rebalance is not idleness)
                 last_activity = now
-            if self._closed.is_set():
+            if self._stopping():
                 break
             if not got_any and now - last_range_check >= 0.5:
                 last_range_check = now
@@ -714,10 +718,30 @@ class KafkaSource(Source):
     def stop(self) -> None:
         """Ask :meth:`chunks` to end within ``poll_timeout_ms``, without closing.
 
-        Only sets a flag: safe from a signal handler or another thread. The
-        data read so far is yielded first; call :meth:`close` afterwards.
+        Only assigns a plain attribute (no lock is taken), so it is safe from
+        a signal handler or another thread. The data read so far is yielded
+        first. The consumer stays open, so that the position of the last
+        chunk can still be passed to :meth:`commit`; call :meth:`close`
+        afterwards. A stopped source does not restart.
         """
-        self._closed.set()
+        self._stop_requested = True
+
+    def _stopping(self) -> bool:
+        return self._stop_requested or self._closed.is_set()
+
+    def _sleep(self, seconds: float) -> None:
+        """Sleep up to ``seconds``, waking within 0.1 s of :meth:`stop` or :meth:`close`.
+
+        Short ``time.sleep`` steps instead of ``Event.wait``: a signal handler
+        that calls :meth:`stop` must never wait for a lock held by the thread
+        it interrupted.
+        """
+        deadline = time.monotonic() + seconds
+        while not self._stopping():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(0.1, left))
 
     def close(self) -> None:
         """Flush pending commits (best effort) and close the consumer. Idempotent.

@@ -382,3 +382,31 @@ def test_stop_while_waiting_for_a_broker():
     assert list(src.chunks()) == []
     assert time.monotonic() - t0 < 3.0 and logs
     src.close()
+
+
+def test_stop_keeps_the_consumer_for_a_final_commit(kafka_broker):
+    """stop() (what a SIGTERM handler calls) ends chunks() but leaves the
+    consumer open: the trainer's final checkpoint is then committed."""
+    bs = kafka_broker.bootstrap
+    create_topic(bs, "fin", 2)
+    produce(bs, "fin", [f"f{i}" for i in range(20)], partition=[0, 1])
+    src = KafkaSource(bs, "fin", group_id="gf", assign="manual", **FAST)  # no idle timeout
+    try:
+        threading.Timer(1.0, src.stop).start()
+        lines, chunks = read_all(src)
+        assert len(lines) == 20
+        assert src._consumer is not None  # not closed by stop()
+        src.commit(chunks[-1].position)
+        assert src.stats["commits"] == 1 and src.stats["commit_failures"] == 0
+        assert list(src.chunks()) == []  # a stopped source does not restart
+    finally:
+        src.close()
+    assert src._consumer is None
+    from kafka import KafkaConsumer, TopicPartition
+
+    c = KafkaConsumer(bootstrap_servers=bs, group_id="gf", enable_auto_commit=False)
+    try:
+        assert c.committed(TopicPartition("fin", 0)) == 10
+        assert c.committed(TopicPartition("fin", 1)) == 10
+    finally:
+        c.close()
