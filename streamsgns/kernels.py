@@ -194,12 +194,16 @@ def current_alpha(fp, words_seen):
 
 @njit(cache=True, nogil=True)
 def init_rows(wid, W, C, rng):
-    """word2vec's initialisation of a (re)admitted word: W row ~ U(−0.5/d, 0.5/d), C row = 0."""
+    """word2vec's initialisation of a (re)admitted word: W row ~ U(−0.5/d, 0.5/d), C row = 0.
+
+    C is cleared before W is drawn so that with tied weights (``C is W``) the
+    row keeps its random values: a zero row would never move under SGNS.
+    """
     dim = W.shape[1]
     inv = 1.0 / dim
     for d in range(dim):
-        W[wid, d] = np.float32((next_float(rng, 0) - 0.5) * inv)
         C[wid, d] = np.float32(0.0)
+        W[wid, d] = np.float32((next_float(rng, 0) - 0.5) * inv)
 
 
 @njit(cache=True, nogil=True)
