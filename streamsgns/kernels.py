@@ -487,6 +487,12 @@ def process_block(buf, pos, train, ip, fp, st, fst, rng,
                 nsen += 1
         st[S_WORDS_SEEN] += ntok
         line_tokens += ntok
+        if ntok == maxlen and pos < n and buf[pos] != 10:
+            # a full chunk: if only separators are left on the line, it ends here (not a split)
+            s2, e2, nxt2, nctrl2 = scan_token(buf, pos, n, mode)
+            if s2 == e2:
+                st[S_CTRL] += nctrl2
+                pos = nxt2
         # ---- where are we: end of line, end of buffer, or a line split at maxlen
         if pos < n and buf[pos] == 10:
             pos += 1
