@@ -166,6 +166,54 @@ def truncate_corpus(src: Path, dst: Path, max_tokens: int) -> int:
     return n
 
 
+def source_fingerprint() -> str | None:
+    """SHA-256 (first 16 hex digits) of the streamsgns and connectors sources in use.
+
+    Returns
+    -------
+    str or None
+        Hash over the sorted relative paths and bytes of every ``*.py`` file of the installed
+        ``streamsgns`` and ``connectors`` packages (found without importing them), or None if
+        streamsgns is not installed. Runs with different fingerprints measured different code.
+    """
+    import hashlib
+    import importlib.util
+
+    h = hashlib.sha256()
+    found = False
+    for pkg in ("streamsgns", "connectors"):
+        spec = importlib.util.find_spec(pkg)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for loc in spec.submodule_search_locations:
+            root = Path(loc)
+            for f in sorted(root.rglob("*.py")):
+                found = True
+                h.update(f"{pkg}/{f.relative_to(root)}".encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()[:16] if found else None
+
+
+def git_info() -> dict:
+    """Commit and dirty state of the repository holding this script.
+
+    Returns
+    -------
+    dict
+        ``commit`` (str or None) and ``dirty_files`` (list of ``git status --porcelain`` lines for
+        ``streamsgns/`` and ``connectors/``, or None when git is unavailable).
+    """
+    repo = HERE.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "streamsgns", "connectors"], cwd=repo,
+                               capture_output=True, text=True, check=True).stdout.splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "dirty_files": None}
+    return {"commit": commit, "dirty_files": dirty}
+
+
 def _rss_mib_self() -> float:
     import resource
 
@@ -331,6 +379,7 @@ def child_main(spec_json: str) -> int:
         0 on success (the result file holds the timings), 1 on failure (it holds the error).
     """
     spec = json.loads(spec_json)
+    fp_start = source_fingerprint() if spec["system"] == "streamsgns" else None
     try:
         if spec["system"] == "gensim":
             res = _child_gensim(spec["mode"], spec["corpus"], spec["vectors"], spec["params"])
@@ -344,6 +393,9 @@ def child_main(spec_json: str) -> int:
         res = {"ok": False, "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
         code = 1
     res["child_peak_rss_mib"] = _rss_mib_self()
+    if fp_start is not None:
+        res["source_fingerprint"] = fp_start
+        res["source_changed_during_run"] = source_fingerprint() != fp_start
     Path(spec["result"]).write_text(json.dumps(res, indent=1))
     return code
 
@@ -475,6 +527,7 @@ METRICS = [  # key, label, format, higher is better
     ("wall_s", "wall seconds", "{:.1f}", False),
     ("words_per_s", "words/s", "{:,.0f}", True),
     ("peak_rss_mb", "peak RSS MiB", "{:,.0f}", False),
+    ("rss_before_save_mib", "  before saving vectors", "{:,.0f}", False),
     ("vocab_size", "vocabulary", "{:,}", None),
     ("ws353", "WS353 Spearman", "{:.3f}", True),
     ("simlex", "SimLex-999 Spearman", "{:.3f}", True),
@@ -662,6 +715,7 @@ def main(argv: list[str] | None = None) -> int:
             "warmup": not args.no_warmup,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "environment": environment_info(),
+            "git": git_info(),
         }
         runs = []
         for rep in range(args.repeat):
@@ -695,6 +749,11 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = summarize(runs)
     meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    fps = sorted({r["source_fingerprint"] for r in runs if r.get("source_fingerprint")})
+    changed = any(r.get("source_changed_during_run") for r in runs)
+    meta["streamsgns_fingerprints"] = fps
+    if len(fps) > 1 or changed:
+        meta["warning"] = "the streamsgns sources changed during the benchmark: runs measured different code"
     result = {"meta": meta, "summary": summary, "runs": runs}
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -703,6 +762,8 @@ def main(argv: list[str] | None = None) -> int:
     os.replace(tmp_json, out)
     print()
     print(format_table(summary, meta))
+    if meta.get("warning"):
+        print(f"\nWARNING: {meta['warning']} (fingerprints {fps})")
     print(f"\nJSON: {out}")
     return 0 if all(r.get("ok") for r in runs) else 1
 
