@@ -31,6 +31,8 @@ __all__ = [
 
 TOKEN_PATTERN = r"(?u)\b\w[\w\-]+\b"
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
+# the bytes the numba scanner counts as control bytes (below 0x20 except TAB, LF, CR)
+_CTRL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 #: Separator of tokens in pre-tokenised blocks (ASCII unit separator).
 TOKEN_SEP = "\x1f"
 #: Separator of sentences in every block.
@@ -90,7 +92,9 @@ def normalize_text(text: str) -> bytes:
 
     ASCII lines are only lowercased (the numba scanner applies the pattern);
     each non-ASCII line is replaced by its :func:`tokenize` tokens joined by
-    spaces. The result scans to exactly ``[tokenize(line) for line in lines]``.
+    spaces, followed by the line's control characters (so that the scanner
+    still counts them). The result scans to exactly
+    ``[tokenize(line) for line in lines]``.
 
     Parameters
     ----------
@@ -107,7 +111,9 @@ def normalize_text(text: str) -> bytes:
     lines = low.split("\n")
     for i, line in enumerate(lines):
         if not line.isascii():
-            lines[i] = " ".join(_TOKEN_RE.findall(line))
+            tokens = " ".join(_TOKEN_RE.findall(line))
+            ctrl = _CTRL_RE.findall(line)
+            lines[i] = tokens + " " + "".join(ctrl) if ctrl else tokens
     return "\n".join(lines).encode("utf-8", "replace")
 
 
