@@ -78,23 +78,34 @@ def test_scanner_matches_tokenize(text):
     assert scan_lines(data, 0) == [tokenize(line) for line in lines]
 
 
+def _scan_control_count(data: bytes) -> int:
+    buf = np.frombuffer(data, dtype=np.uint8)
+    n_ctrl, pos = 0, 0
+    while pos < len(data):
+        s, e, nxt, c = K.scan_token(buf, pos, len(data), 0)
+        n_ctrl += c
+        pos = nxt + (1 if s == e else 0)
+    return n_ctrl
+
+
+@settings(max_examples=300, deadline=None)
+@given(mixed_text)
+@example("caf\u00e9\x00bar\x01")
+@example("\ufffd\x00\x00 aa\nbb\x1f")
+def test_scanner_counts_every_control_character(text):
+    # on ASCII lines and on lines the Python regex tokenised alike
+    want = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r")
+    assert _scan_control_count(normalize_text(text)) == want
+
+
 def test_normalize_ascii_lines_are_only_lowercased():
     assert normalize_text("Hello, World!\nA-B c") == b"hello, world!\na-b c"
 
 
 def test_normalize_keeps_control_bytes_on_ascii_lines():
-    # the scanner sees them (and counts them) only on ASCII lines; on other lines
-    # the Python regex has already dropped them
     data = normalize_text("ab\x00cd\x01\nef\x07")
     assert data == b"ab\x00cd\x01\nef\x07"
-    buf = np.frombuffer(data, dtype=np.uint8)
-    n_ctrl = 0
-    pos = 0
-    while pos < len(data):
-        s, e, nxt, c = K.scan_token(buf, pos, len(data), 0)
-        n_ctrl += c
-        pos = nxt + (1 if s == e else 0)
-    assert n_ctrl == control_bytes(data) == 3
+    assert _scan_control_count(data) == control_bytes(data) == 3
 
 
 # ---------------------------------------------------------------- pre-tokenised blocks
