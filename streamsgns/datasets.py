@@ -699,7 +699,6 @@ def _download_pypi(c: Corpus, tmp: Path, dest: Path) -> None:
 
 
 def _download_apt(c: Corpus, tmp: Path, dest: Path) -> None:
-    os.chmod(tmp, 0o755)  # lets apt's sandbox user read the directory where it can
 
     def attempt(spec: str) -> subprocess.CompletedProcess:
         return _run(["apt-get", "download", spec], tmp)
