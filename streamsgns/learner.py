@@ -355,9 +355,9 @@ class SGNS(base.Transformer):
         """
         x = self._text_of(x)
         if isinstance(x, str):
-            self._learn_str(x)
+            self._learn_texts([x])
         elif isinstance(x, (list, tuple)):
-            self._learn_block(join_token_lists([x]), 1)
+            self._learn_token_lists([x])
         elif isinstance(x, (bytes, bytearray)):
             self.learn_text(bytes(x))
         else:
@@ -384,22 +384,22 @@ class SGNS(base.Transformer):
             x = self._text_of(x)
             if isinstance(x, str):
                 if toks:
-                    self._learn_block(join_token_lists(toks), 1)
+                    self._learn_token_lists(toks)
                     toks, size = [], 0
                 texts.append(x)
                 size += len(x) + 1
             elif isinstance(x, (list, tuple)):
                 if texts:
-                    self._learn_str("\n".join(texts))
+                    self._learn_texts(texts)
                     texts, size = [], 0
                 toks.append(x)
                 size += 8 * len(x)
             elif isinstance(x, (bytes, bytearray)):
                 if texts:
-                    self._learn_str("\n".join(texts))
+                    self._learn_texts(texts)
                     texts, size = [], 0
                 if toks:
-                    self._learn_block(join_token_lists(toks), 1)
+                    self._learn_token_lists(toks)
                     toks, size = [], 0
                 self.learn_text(bytes(x))
                 continue
@@ -408,16 +408,16 @@ class SGNS(base.Transformer):
                 continue
             if size >= limit:
                 if texts:
-                    self._learn_str("\n".join(texts))
+                    self._learn_texts(texts)
                     texts = []
                 if toks:
-                    self._learn_block(join_token_lists(toks), 1)
+                    self._learn_token_lists(toks)
                     toks = []
                 size = 0
         if texts:
-            self._learn_str("\n".join(texts))
+            self._learn_texts(texts)
         if toks:
-            self._learn_block(join_token_lists(toks), 1)
+            self._learn_token_lists(toks)
 
     def learn_text(self, data: bytes | str) -> None:
         """Learn from a raw block of ``\\n``-separated lines (the CLI's path).
@@ -443,6 +443,15 @@ class SGNS(base.Transformer):
         with open(path, "rb") as f:
             for block in iter_line_blocks(f, block_bytes):
                 self.learn_text(block)
+
+    # A sentence (str or token list) is terminated by "\n", so that an empty
+    # sentence counts as an empty line and a loop of learn_one counts the same
+    # lines as learn_many, however the sentences are grouped into blocks.
+    def _learn_texts(self, texts: list) -> None:
+        self._learn_str("\n".join(texts) + "\n")
+
+    def _learn_token_lists(self, toks: list) -> None:
+        self._learn_block(join_token_lists(toks) + b"\n", 1)
 
     def _learn_str(self, text: str) -> None:
         if self.tokenizer is not None:
