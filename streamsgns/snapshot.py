@@ -218,11 +218,15 @@ def load_word2vec_format(path, binary: bool | None = None) -> tuple[list[str], n
             if pos < len(rest) and rest[pos:pos + 1] == b"\n":
                 pos += 1
     else:
-        lines = rest.decode("utf-8").splitlines()
+        # split on "\n" only: str.splitlines() would also break rows at characters
+        # such as \x0b, \x1c, \x85 or \u2028 inside words (gensim reads them whole)
+        lines = rest.decode("utf-8").split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
         if len(lines) < n:
             raise ValueError(f"{path}: {len(lines)} rows for a header of {n}")
         for i in range(n):
-            parts = lines[i].rstrip(" ").split(" ")
+            parts = lines[i].rstrip(" \r").split(" ")
             if len(parts) != d + 1:
                 raise ValueError(f"{path}: row {i} has {len(parts) - 1} values, expected {d}")
             words.append(parts[0])
