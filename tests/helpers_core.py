@@ -97,3 +97,33 @@ def assert_vocab_consistent(model) -> None:
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+
+
+def model_state(m) -> dict:
+    """Every piece of learner state that two runs said to be identical must share."""
+    m.flush()
+    n = m.n_ids
+    out = {
+        "W": m.W.copy(), "C": m.C.copy(), "counts": m.counts.copy(), "hashes": m.vocab.hashes[:n].copy(),
+        "free_ids": m.vocab.free_ids[: int(m._st[K.S_N_FREE])].copy(),
+        "st": m._st.copy(), "fst": m._fst.copy(), "rng": m._rng.copy(),
+        "sketch": m.vocab.sketch.table.copy(), "sketch_total": m.vocab.sketch.total,
+        "itk": list(m.index_to_key), "kti": dict(m.key_to_index),
+        "noise_prob": m.noise.prob[:n].copy(), "noise_alias": m.noise.alias[:n].copy(),
+        "noise_n": m.noise.n, "stats": dict(m.stats),
+    }
+    if m.cooc is not None:
+        c = m.cooc
+        out.update({"cslot": c.cslot[:n].copy(), "cslot_free": c.cslot_free.copy(), "cexact": c.cexact.copy(),
+                    "cwm": c.cwm[:n].copy(), "ccm": c.ccm[:n].copy(), "csk": c.csk.copy()})
+    return out
+
+
+def assert_same_state(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        if isinstance(a[k], np.ndarray):
+            assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
+            assert np.array_equal(a[k], b[k]), k
+        else:
+            assert a[k] == b[k], k

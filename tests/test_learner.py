@@ -5,36 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers_core import assert_finite, assert_vocab_consistent, cosine, lee_lines
+from helpers_core import assert_finite, assert_same_state, assert_vocab_consistent, cosine, lee_lines, model_state
 from streamsgns import SGNS
 from streamsgns import kernels as K
 from streamsgns.tokenize import tokenize
 
 SMALL = dict(vector_size=16, min_count=2, seed=3, sketch_width=1 << 16, cooc_top_n=200)
-
-
-def _state(m):
-    """Everything that must agree between two runs said to be identical."""
-    m.flush()
-    out = {
-        "W": m.W.copy(), "C": m.C.copy(), "counts": m.counts.copy(), "st": m._st.copy(), "fst": m._fst.copy(),
-        "rng": m._rng.copy(), "sketch": m.vocab.sketch.table.copy(), "itk": list(m.index_to_key),
-        "noise_prob": m.noise.prob[: m.n_ids].copy(), "noise_alias": m.noise.alias[: m.n_ids].copy(),
-    }
-    if m.cooc is not None:
-        out["cexact"] = m.cooc.cexact.copy()
-        out["cwm"] = m.cooc.cwm[: m.n_ids].copy()
-        out["csk"] = m.cooc.csk.copy()
-    return out
-
-
-def _assert_same(a, b):
-    assert a.keys() == b.keys()
-    for k in a:
-        if isinstance(a[k], np.ndarray):
-            assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
-        else:
-            assert a[k] == b[k], k
 
 
 # ---------------------------------------------------------------- inputs
@@ -150,7 +126,7 @@ def test_same_seed_bit_identical():
     a.learn_many(lines)
     b = SGNS(**SMALL)
     b.learn_many(lines)
-    _assert_same(_state(a), _state(b))
+    assert_same_state(model_state(a), model_state(b))
 
 
 def test_learn_many_equals_loop_of_learn_one():
@@ -163,9 +139,9 @@ def test_learn_many_equals_loop_of_learn_one():
     b.learn_many(mixed)
     c = SGNS(**SMALL)  # one block per kind
     c.learn_many(mixed)
-    sa, sb, sc = _state(a), _state(b), _state(c)
-    _assert_same(sa, sb)
-    _assert_same(sa, sc)
+    sa, sb, sc = model_state(a), model_state(b), model_state(c)
+    assert_same_state(sa, sb)
+    assert_same_state(sa, sc)
     assert a.progress() == b.progress() == c.progress()
 
 
@@ -193,11 +169,11 @@ def test_checkpoint_resume_is_identical_to_uninterrupted(tmp_path):
     path = first.save(tmp_path / "mid.npz", position={"n": 170})
     resumed = SGNS.load(path)
     assert resumed.source_position == {"n": 170}
-    _assert_same(_state(first), _state(resumed))
+    assert_same_state(model_state(first), model_state(resumed))
     resumed.learn_many(lines[170:])
     resumed.learn_many(lines[:50])
     assert full.progress()["evicted"] > 0  # the resumed state included a pruned vocabulary
-    _assert_same(_state(full), _state(resumed))
+    assert_same_state(model_state(full), model_state(resumed))
     assert resumed.progress() == full.progress()
 
 
@@ -265,10 +241,10 @@ def test_pickle_round_trip():
     m = SGNS(**SMALL)
     m.learn_many(lee_lines()[:50])
     m2 = pickle.loads(pickle.dumps(m))
-    _assert_same(_state(m), _state(m2))
+    assert_same_state(model_state(m), model_state(m2))
     m.learn_many(lee_lines()[50:80])
     m2.learn_many(lee_lines()[50:80])
-    _assert_same(_state(m), _state(m2))
+    assert_same_state(model_state(m), model_state(m2))
 
 
 # ---------------------------------------------------------------- does it learn?
