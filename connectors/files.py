@@ -65,7 +65,7 @@ def iter_line_blocks(f: BinaryIO, block_bytes: int = 1 << 20, max_line_bytes: in
                 pending = buf
         else:
             pending = buf
-        while len(pending) >= max_line_bytes and pending.find(b"\n", 0, max_line_bytes) < 0:
+        while len(pending) > max_line_bytes and pending.find(b"\n", 0, max_line_bytes + 1) < 0:
             cut = _cut_point(pending, max_line_bytes)
             stats["long_lines_cut"] = stats.get("long_lines_cut", 0) + 1
             yield pending[:cut] + b"\n"
