@@ -1,0 +1,195 @@
+"""File and stdin line sources: whole lines, exact concatenation, UTF-8-safe cuts, exact resume."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors.base import Chunk, Source
+from connectors.files import MAX_LINE_BYTES, FileSource, iter_line_blocks
+from connectors.stdin import StdinSource
+
+
+class Trickle(io.RawIOBase):
+    """A raw stream returning at most ``step`` bytes per read (like a pipe)."""
+
+    def __init__(self, data: bytes, step: int):
+        self.data, self.pos, self.step = data, 0, step
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        n = min(len(b), self.step, len(self.data) - self.pos)
+        b[:n] = self.data[self.pos: self.pos + n]
+        self.pos += n
+        return n
+
+
+def _blocks(data, block, max_line, step=None):
+    stats = {}
+    f = io.BytesIO(data) if step is None else io.BufferedReader(Trickle(data, step), buffer_size=max(1, step))
+    return list(iter_line_blocks(f, block, max_line, stats=stats)), stats
+
+
+byte_lines = st.lists(st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")), max_size=12).map(
+    lambda ls: b"\n".join(ls))
+raw_bytes = st.one_of(st.binary(max_size=300), byte_lines,
+                      st.lists(st.sampled_from([b"a", b" ", b"\n", b"\xe2\x82\xac", b"\xff", b"\t", b"xyz"]),
+                               max_size=200).map(b"".join))
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw_bytes, st.integers(1, 40), st.integers(4, 40), st.one_of(st.none(), st.integers(1, 17)))
+def test_blocks_are_whole_lines_and_concatenate_to_input(data, block, max_line, step):
+    blocks, stats = _blocks(data, block, max_line, step)
+    assert all(blocks)  # never an empty block
+    for b in blocks[:-1]:
+        assert b.endswith(b"\n")  # whole lines only
+    cuts = stats.get("long_lines_cut", 0)
+    joined = b"".join(blocks)
+    # a cut adds exactly one b"\n"; nothing else is added, dropped or reordered
+    assert len(joined) == len(data) + cuts
+    assert joined.replace(b"\n", b"") == data.replace(b"\n", b"")
+    assert joined.count(b"\n") == data.count(b"\n") + cuts
+    assert stats.get("bytes", 0) == len(data)
+    longest = max((len(x) for x in data.split(b"\n")), default=0)
+    if longest <= max_line:  # "a line longer than max_line_bytes is cut"
+        assert cuts == 0 and joined == data
+    for line in joined.split(b"\n"):
+        # memory bound: a line is at most one read beyond max_line_bytes
+        assert len(line) < max_line + block
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab é€😀\t\n漢"), max_size=200), st.integers(1, 40), st.integers(4, 30),
+       st.one_of(st.none(), st.integers(1, 17)))
+def test_cuts_never_split_a_utf8_character(text, block, max_line, step):
+    data = text.encode("utf-8")
+    blocks, stats = _blocks(data, block, max_line, step)
+    for b in blocks:
+        b.decode("utf-8")  # strict: a split character would raise
+    joined = b"".join(blocks)
+    assert joined.replace(b"\n", b"") == data.replace(b"\n", b"")
+    if stats.get("long_lines_cut", 0):
+        assert max(len(x) for x in text.encode().split(b"\n")) >= max_line
+
+
+def test_long_line_cut_at_whitespace_then_at_char_boundary():
+    line = ("word " * 10).encode() + "€".encode() * 20 + b"\n"
+    blocks, stats = _blocks(line, 8, 16)
+    joined = b"".join(blocks)
+    pieces = joined.split(b"\n")[:-1]
+    assert stats["long_lines_cut"] >= 3
+    assert all(len(p) <= 16 for p in pieces[:-1])
+    assert pieces[0] == b"word word word "  # cut after the last space before the limit
+    for p in pieces:
+        p.decode("utf-8")
+    assert b"".join(pieces) == line[:-1]
+
+
+@pytest.mark.parametrize("step", [None, 1, 3])
+def test_line_of_exactly_max_line_bytes_is_not_cut(step):
+    for data in (b"abcd", b"abcd\nef", b"a\xe2\x82\xac\nabcd\n"):  # 4-byte lines, max_line_bytes=4
+        blocks, stats = _blocks(data, 1, 4, step)
+        assert b"".join(blocks) == data and stats.get("long_lines_cut", 0) == 0
+    blocks, stats = _blocks(b"abcde\n", 1, 4, step)
+    assert b"".join(blocks) == b"abcd\ne\n" and stats["long_lines_cut"] == 1
+
+
+def test_default_max_line_is_bounded():
+    assert MAX_LINE_BYTES == 16 << 20
+
+
+def test_ten_megabyte_line_passes_whole_below_the_limit():
+    line = b"abc " * (10 << 18) + b"\n"
+    blocks, stats = _blocks(line, 1 << 20, MAX_LINE_BYTES)
+    assert b"".join(blocks) == line and stats.get("long_lines_cut", 0) == 0
+
+
+# ---------------------------------------------------------------- FileSource
+def _write_files(tmp_path, contents):
+    paths = []
+    for i, c in enumerate(contents):
+        p = tmp_path / f"f{i}.txt"
+        p.write_bytes(c)
+        paths.append(p)
+    return paths
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(byte_lines, min_size=1, max_size=3), st.integers(1, 50))
+def test_file_source_positions_resume_exactly(tmp_path_factory, contents, block):
+    tmp = tmp_path_factory.mktemp("fs")
+    paths = _write_files(tmp, contents)
+    src = FileSource(paths, block_bytes=block)
+    chunks = list(src.chunks())
+    assert b"".join(c.data for c in chunks) == b"".join(contents)
+    assert src.stats.get("records", 0) == sum(c.count(b"\n") for c in contents)
+    for k, ch in enumerate(chunks):
+        assert isinstance(ch, Chunk) and ch.n_records == ch.data.count(b"\n")
+        pos = json.loads(json.dumps(ch.position))  # survives a JSON manifest
+        again = FileSource(paths, block_bytes=block)
+        again.seek(pos)
+        rest = b"".join(c.data for c in again.chunks())
+        assert rest == b"".join(c.data for c in chunks[k + 1:])
+
+
+def test_file_source_positions(tmp_path):
+    paths = _write_files(tmp_path, [b"aa bb\ncc\n", b"", b"dd\nee"])
+    chunks = list(FileSource(paths, block_bytes=4).chunks())
+    assert chunks[-1].position == {"files": {"index": 2, "offset": 5}}
+    src = FileSource(paths)
+    src.seek({"files": {"index": 0, "offset": 6}})
+    assert b"".join(c.data for c in src.chunks()) == b"cc\ndd\nee"
+    src = FileSource(paths)
+    src.seek({"files": {"index": 3, "offset": 0}})  # past the end: nothing left
+    assert list(src.chunks()) == []
+
+
+def test_file_source_bad_positions_and_missing_files(tmp_path):
+    paths = _write_files(tmp_path, [b"aa\n"])
+    src = FileSource(paths)
+    for bad in ({"stdin": {"offset": 3}}, {"files": {"index": 0}}, {"files": {"index": 5, "offset": 0}}, None, 3):
+        with pytest.raises(ValueError):
+            src.seek(bad)
+    with pytest.raises(FileNotFoundError):
+        list(FileSource([tmp_path / "missing.txt"]).chunks())
+
+
+def test_file_source_is_a_source(tmp_path):
+    paths = _write_files(tmp_path, [b"aa\n"])
+    with FileSource(paths) as src:
+        assert isinstance(src, Source)
+        list(src.chunks())
+        src.commit({"files": {"index": 1, "offset": 0}})  # a no-op for files
+    src.close()
+
+
+# ---------------------------------------------------------------- StdinSource
+@settings(max_examples=60, deadline=None)
+@given(byte_lines, st.integers(1, 30), st.integers(1, 13))
+def test_stdin_source_skips_what_a_checkpoint_covers(data, block, step):
+    def stream():
+        return io.BufferedReader(Trickle(data, step), buffer_size=step)
+
+    src = StdinSource(stream(), block_bytes=block)
+    chunks = list(src.chunks())
+    assert b"".join(c.data for c in chunks) == data
+    for k, ch in enumerate(chunks):
+        again = StdinSource(stream(), block_bytes=block)
+        again.seek(ch.position)
+        assert b"".join(c.data for c in again.chunks()) == b"".join(c.data for c in chunks[k + 1:])
+        assert ch.position["stdin"]["offset"] == sum(len(c.data) for c in chunks[: k + 1])
+
+
+def test_stdin_source_bad_position():
+    with pytest.raises(ValueError):
+        StdinSource(io.BytesIO(b"")).seek({"files": {"index": 0, "offset": 0}})
+    src = StdinSource(io.BytesIO(b"abc\n"))
+    src.seek({"stdin": {"offset": 100}})  # more than the input holds: nothing left
+    assert list(src.chunks()) == []
