@@ -157,13 +157,11 @@ def save_word2vec_format(model, path, binary: bool = False, kind: str | None = N
             for w, row in zip(words, le):
                 f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
         else:
-            lines = []
-            for w, row in zip(words, sub.tolist()):
-                lines.append(w + " " + " ".join("%.9g" % v for v in row) + "\n")
-                if len(lines) >= 4096:
-                    f.write("".join(lines).encode("utf-8"))
-                    lines = []
-            f.write("".join(lines).encode("utf-8"))
+            step = 4096  # rows formatted at a time: memory stays O(step * dim) Python floats
+            for s in range(0, len(words), step):
+                rows = sub[s:s + step].tolist()
+                f.write("".join(w + " " + " ".join("%.9g" % v for v in row) + "\n"
+                                for w, row in zip(words[s:s + step], rows)).encode("utf-8"))
 
     atomic_write(path, write)
     return len(words)
