@@ -63,9 +63,15 @@ def decode(data: bytes) -> tuple[str, int]:
     n_invalid : int
         Number of invalid sequences replaced.
     """
-    before = _decode_errors[0]
-    text = data.decode("utf-8", "streamsgns-replace")
-    return text, _decode_errors[0] - before
+    # Each invalid sequence becomes one U+FFFD and a literal U+FFFD (EF BF BD) always
+    # decodes as itself, so the difference counts the errors without any shared
+    # counter (a module-level counter read before/after the call also counted the
+    # errors of decodes running in other threads meanwhile).
+    text = data.decode("utf-8", "replace")
+    n = text.count("\ufffd")
+    if n:
+        n -= data.count(b"\xef\xbf\xbd")
+    return text, n
 
 
 def tokenize(text: str) -> list[str]:
