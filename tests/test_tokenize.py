@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections import Counter
 
@@ -157,16 +158,61 @@ def test_decode_counts_invalid_sequences():
     assert "\ufffd" in text and bad >= 1
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=200))
-def test_decode_agrees_with_python_replace(data):
+_ref_errors = []
+
+
+def _ref_replace(exc):
+    _ref_errors.append(exc.end - exc.start)
+    return ("\ufffd", exc.end)
+
+
+codecs.register_error("test-core-count-replace", _ref_replace)
+
+
+def _reference_decode(data: bytes):
+    """Python's decoder with a handler that counts its calls: one per invalid sequence."""
+    _ref_errors.clear()
+    text = data.decode("utf-8", "test-core-count-replace")
+    return text, len(_ref_errors)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.binary(max_size=200),
+                 st.lists(st.sampled_from([b"a", b"\xef\xbf\xbd", b"\xef", b"\xbf", b"\xbd", b"\xe2\x82",
+                                           b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf0\x9f\x98\x80", b"\n"]),
+                          max_size=40).map(b"".join)))
+def test_decode_agrees_with_counting_reference(data):
     text, bad = decode(data)
+    assert (text, bad) == _reference_decode(data)
     assert text == data.decode("utf-8", "replace")
-    literal = data.count("\ufffd".encode())
-    assert bad == text.count("\ufffd") - literal
-    assert bad >= 0
     if bad == 0:
         assert text.encode("utf-8") == data
+
+
+def test_decode_counts_are_per_call_under_threads():
+    import sys
+    import threading
+
+    inputs = [(b"\xff" * 300, 300), (b"valid text \xef\xbf\xbd", 0), (b"a\xe2\x82b\xc3" * 50, 100), (b"ok", 0)]
+    errors = []
+
+    def work(data, want):
+        for _ in range(3000):
+            if decode(data)[1] != want:
+                errors.append((data[:10], want))
+                return
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=a) for a in inputs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert errors == []
 
 
 # ---------------------------------------------------------------- hashing
