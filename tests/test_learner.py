@@ -295,3 +295,41 @@ def test_lee_semantics():
     m.take_loss()
     m.learn_many(lines)
     assert m.take_loss() < first
+
+
+# ---------------------------------------------------------------- capacity growth, files
+def test_growth_of_capacity_does_not_change_the_result():
+    lines = lee_lines()[:200]
+    params = dict(vector_size=8, min_count=1, seed=2, max_sentence_length=100, sketch_width=1 << 16, cooc_top_n=300)
+    grown = SGNS(**params)
+    assert grown.vocab.capacity == 1024
+    grown.learn_many(lines)
+    assert grown.vocab.capacity > 4000 and grown.n_ids > 4000  # grew by doubling several times
+    big = SGNS(**params)
+    big._grow(grown.vocab.capacity)  # room from the start: no growth on the way
+    big.learn_many(lines)
+    sg, sb = model_state(grown), model_state(big)
+    assert_same_state(sg, sb)
+    assert_vocab_consistent(grown)
+
+
+def test_growth_with_two_workers():
+    m = SGNS(vector_size=8, min_count=1, seed=2, max_sentence_length=100, workers=2, sketch_width=1 << 16)
+    m.learn_many(lee_lines())
+    m.flush()
+    assert m.vocab.capacity > 4000
+    assert m.words_seen == sum(len(tokenize(x)) for x in lee_lines())
+    assert_finite(m)
+    assert_vocab_consistent(m)
+    m.close()
+
+
+def test_learn_file_equals_learn_text(tmp_path):
+    from helpers_core import lee_path
+
+    a = SGNS(**SMALL)
+    a.learn_file(lee_path(), block_bytes=10_000)
+    b = SGNS(**SMALL)
+    with open(lee_path(), "rb") as f:
+        b.learn_text(f.read())
+    assert_same_state(model_state(a), model_state(b))

@@ -434,3 +434,16 @@ def test_atomic_write_keyboard_interrupt_also_cleans_up(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         atomic_write(p, interrupted)
     assert not p.exists() and os.listdir(tmp_path) == []
+
+
+def test_checkpoint_larger_than_initial_capacity_resumes_identically(tmp_path):
+    lines = lee_lines()
+    params = dict(vector_size=8, min_count=1, seed=9, max_sentence_length=100, sketch_width=1 << 14, cooc_top_n=50)
+    a = SGNS(**params)
+    a.learn_many(lines[:150])
+    assert a.n_ids > 1024  # beyond the capacity a fresh model starts with
+    b = SGNS.load(a.save(tmp_path / "big.npz"))
+    assert_same_state(model_state(a), model_state(b))
+    a.learn_many(lines[150:])
+    b.learn_many(lines[150:])
+    assert_same_state(model_state(a), model_state(b))
