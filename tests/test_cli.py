@@ -102,6 +102,19 @@ def test_same_input_same_vectors_stdin_or_files(tmp_path, lee_bytes):
     assert (tmp_path / "a.txt").read_bytes() == (tmp_path / "b.txt").read_bytes()
 
 
+def test_train_with_two_workers(tmp_path, lee_bytes, lee_tokens):
+    from gensim.models import KeyedVectors
+
+    r = run(["train", "--workers", "2", "--snapshot-dir", "snap", "--output", "out.txt", *FAST], tmp_path,
+            input=lee_bytes * 2)
+    assert r.returncode == 0, r.stderr.decode()[-3000:]
+    s = summary_of(r.stderr)
+    assert s["words_seen"] == 2 * lee_tokens
+    kv = KeyedVectors.load_word2vec_format(str(tmp_path / "out.txt"))
+    assert len(kv) == s["vocab_size"] and np.isfinite(kv.vectors).all()
+    assert load_checkpoint(latest_checkpoint(tmp_path / "snap")).words_seen == 2 * lee_tokens
+
+
 def test_bad_command_lines(tmp_path):
     r = run(["train", "--resume", *FAST], tmp_path, input=b"")
     assert r.returncode != 0 and b"--snapshot-dir" in r.stderr

@@ -333,3 +333,34 @@ def test_learn_file_equals_learn_text(tmp_path):
     with open(lee_path(), "rb") as f:
         b.learn_text(f.read())
     assert_same_state(model_state(a), model_state(b))
+
+
+def test_two_workers_dense_single_character_tokens():
+    # token lists of 1-character tokens hold more ids per byte than text: exercises the OUT_FULL path
+    rng = np.random.default_rng(0)
+    sents = [[chr(97 + int(c)) for c in rng.integers(0, 26, size=int(rng.integers(0, 300)))] for _ in range(3000)]
+    a = SGNS(vector_size=8, min_count=1, seed=0, workers=2, sketch_width=1 << 12, batch_bytes=1 << 16)
+    a.learn_many(sents)
+    a.flush()
+    assert a.words_seen == sum(map(len, sents))
+    assert a.progress()["lines"] == len(sents)
+    assert a.vocab_size == 26
+    assert_finite(a)
+    a.close()
+    b = SGNS(vector_size=8, min_count=1, seed=0, workers=1, sketch_width=1 << 12, batch_bytes=1 << 16)
+    b.learn_many(sents)
+    assert b.progress()["lines"] == len(sents) and b.words_seen == a.words_seen
+    assert np.array_equal(a.counts, b.counts) and a.index_to_key == b.index_to_key
+
+
+def test_empty_model_queries_and_export(tmp_path):
+    from streamsgns.snapshot import load_word2vec_format
+
+    m = SGNS(**SMALL)
+    assert m.vocab_size == 0 and m.W.shape == (0, 16)
+    assert m.most_similar(np.ones(16), topn=3) == []
+    assert set(m.transform_one("anything here").values()) == {0.0}
+    assert m.save_word2vec_format(tmp_path / "e.txt") == 0
+    words, V = load_word2vec_format(tmp_path / "e.txt")
+    assert words == [] and V.shape == (0, 16)
+    assert np.isnan(m.take_loss())
