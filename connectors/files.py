@@ -125,8 +125,12 @@ class FileSource(Source):
             path = self.paths[self._index]
             with open(path, "rb") as f:
                 f.seek(self._offset)
+                cuts = self.stats.get("long_lines_cut", 0)
                 for block in iter_line_blocks(f, self.block_bytes, stats=self.stats):
-                    self._offset += len(block)
+                    # a cut long line carries one b"\n" that is not in the file
+                    now = self.stats.get("long_lines_cut", 0)
+                    self._offset += len(block) - (now - cuts)
+                    cuts = now
                     self._count("records", block.count(b"\n"))
                     yield Chunk(block, {"files": {"index": self._index, "offset": self._offset}},
                                 block.count(b"\n"))

@@ -56,8 +56,12 @@ class StdinSource(Source):
                 return
             skip -= len(piece)
             self._offset += len(piece)
+        cuts = self.stats.get("long_lines_cut", 0)
         for block in iter_line_blocks(stream, self.block_bytes, stats=self.stats):
-            self._offset += len(block)
+            # a cut long line carries one b"\n" that is not in the input
+            now = self.stats.get("long_lines_cut", 0)
+            self._offset += len(block) - (now - cuts)
+            cuts = now
             n = block.count(b"\n")
             self._count("records", n)
             yield Chunk(block, {"stdin": {"offset": self._offset}}, n)
