@@ -193,3 +193,73 @@ def test_stdin_source_bad_position():
     src = StdinSource(io.BytesIO(b"abc\n"))
     src.seek({"stdin": {"offset": 100}})  # more than the input holds: nothing left
     assert list(src.chunks()) == []
+
+
+# ---------------------------------------------------------------- positions across long-line cuts
+long_line_data = st.lists(st.sampled_from([b"a", b"bc ", b"\n", b"\xe2\x82\xac", b"xxxxxxxxxxxx"]), max_size=120).map(
+    b"".join)
+
+
+def _small_max_line(monkeypatch, module, max_line):
+    import functools
+
+    import connectors.files as F
+
+    monkeypatch.setattr(module, "iter_line_blocks", functools.partial(F.iter_line_blocks, max_line_bytes=max_line))
+
+
+@settings(max_examples=150, deadline=None)
+@given(long_line_data, st.integers(1, 20), st.integers(4, 12))
+def test_file_positions_exact_across_cut_lines(tmp_path_factory, data, block, max_line):
+    import connectors.files as F
+
+    with pytest.MonkeyPatch.context() as mp:
+        _small_max_line(mp, F, max_line)
+        p = tmp_path_factory.mktemp("cut") / "f.txt"
+        p.write_bytes(data)
+        src = FileSource([p], block_bytes=block)
+        chunks = list(src.chunks())
+        cuts = src.stats.get("long_lines_cut", 0)
+        assert len(b"".join(c.data for c in chunks)) == len(data) + cuts
+        if chunks:
+            assert chunks[-1].position == {"files": {"index": 0, "offset": len(data)}}
+        for k, ch in enumerate(chunks):
+            off = ch.position["files"]["offset"]
+            # the position is a byte offset of the file: what follows it is exactly what is left to read
+            again = FileSource([p], block_bytes=block)
+            again.seek(ch.position)
+            rest = b"".join(c.data for c in again.chunks())
+            assert rest.replace(b"\n", b"") == data[off:].replace(b"\n", b"")
+            assert len(rest) == len(data) - off + again.stats.get("long_lines_cut", 0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(long_line_data, st.integers(1, 20), st.integers(4, 12))
+def test_stdin_positions_exact_across_cut_lines(data, block, max_line):
+    import connectors.stdin as S
+
+    with pytest.MonkeyPatch.context() as mp:
+        _small_max_line(mp, S, max_line)
+        src = StdinSource(io.BytesIO(data), block_bytes=block)
+        chunks = list(src.chunks())
+        if chunks:
+            assert chunks[-1].position == {"stdin": {"offset": len(data)}}
+        for ch in chunks:
+            off = ch.position["stdin"]["offset"]
+            again = StdinSource(io.BytesIO(data), block_bytes=block)
+            again.seek(ch.position)
+            rest = b"".join(c.data for c in again.chunks())
+            assert rest.replace(b"\n", b"") == data[off:].replace(b"\n", b"")
+
+
+def test_file_position_after_a_17_megabyte_line(tmp_path):
+    p = tmp_path / "long.txt"
+    data = b"x" * (17 << 20) + b"\nafter one\nafter two\n"
+    p.write_bytes(data)
+    src = FileSource([p])
+    chunks = list(src.chunks())
+    assert src.stats["long_lines_cut"] == 1
+    assert chunks[-1].position["files"]["offset"] == len(data)
+    again = FileSource([p])
+    again.seek(chunks[0].position)
+    assert b"".join(c.data for c in again.chunks()) == data[chunks[0].position["files"]["offset"]:]
