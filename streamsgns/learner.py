@@ -190,8 +190,9 @@ class SGNS(base.Transformer):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"{name} must be a finite number > 0, got {v!r}")
-        if self.alpha > 1.0:
-            raise ValueError(f"alpha must be <= 1 (SGD diverges beyond), got {self.alpha!r}")
+        if self.alpha > 0.5:
+            # measured: alpha = 1 drives W and C to inf on a small repetitive stream; 0.5 stays finite
+            raise ValueError(f"alpha must be <= 0.5 (SGD can diverge beyond), got {self.alpha!r}")
         if self.min_alpha > self.alpha:
             raise ValueError("min_alpha must be <= alpha")
         if not (isinstance(self.sample, (int, float)) and math.isfinite(self.sample) and self.sample >= 0):
@@ -604,8 +605,16 @@ class SGNS(base.Transformer):
         KeyError
             If the word is not (or no longer) in the vocabulary.
         """
-        i = self.vocab.key_to_index[word]
-        return np.array(self.vectors()[i])
+        return self._rows([self.vocab.key_to_index[word]])[0]
+
+    def _rows(self, ids) -> np.ndarray:
+        # output vectors of a few rows, without building the whole W + C matrix
+        self.flush()
+        if self.output == "W":
+            return np.array(self._W[ids])
+        if self.output == "C":
+            return np.array(self._C[ids])
+        return self._W[ids] + self._C[ids]
 
     def __contains__(self, word) -> bool:
         return word in self.vocab.key_to_index
@@ -680,6 +689,8 @@ class SGNS(base.Transformer):
             ``vector_size`` entries; all zeros when no word is known.
         """
         x = self._text_of(x)
+        if isinstance(x, (bytes, bytearray)):
+            x = decode(bytes(x))[0]
         if isinstance(x, str):
             toks = self.tokenizer(x) if self.tokenizer is not None else tokenize(x)
         elif isinstance(x, (list, tuple)):
@@ -689,7 +700,7 @@ class SGNS(base.Transformer):
         kti = self.vocab.key_to_index
         ids = [kti[t] for t in toks if t in kti]
         if ids:
-            vec = self.vectors()[ids].mean(axis=0)
+            vec = self._rows(ids).mean(axis=0)
         else:
             vec = np.zeros(self.vector_size, dtype=np.float32)
         return {f"sgns_{i}": float(v) for i, v in enumerate(vec)}

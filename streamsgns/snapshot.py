@@ -586,6 +586,13 @@ class Snapshotter:
 
     def _prune(self) -> None:
         ckpts = list_checkpoints(self.directory)
+        if ckpts:
+            # vectors left without their checkpoint by a crash between the two writes
+            oldest = ckpts[max(0, len(ckpts) - self.keep)].name[len("ckpt-"):-len(".npz")]
+            for p in self.directory.glob("vectors-*.*"):
+                stem = p.name[len("vectors-"):].split(".")[0]
+                if stem.isdigit() and stem < oldest and (self.directory / f"ckpt-{stem}.npz") not in ckpts:
+                    p.unlink(missing_ok=True)
         if len(ckpts) <= self.keep:
             return
         newest_valid = latest_checkpoint(self.directory)
