@@ -364,3 +364,22 @@ def test_empty_model_queries_and_export(tmp_path):
     words, V = load_word2vec_format(tmp_path / "e.txt")
     assert words == [] and V.shape == (0, 16)
     assert np.isnan(m.take_loss())
+
+
+def test_transform_one_accepts_bytes_like_learn_one():
+    m = SGNS(vector_size=8, min_count=1, seed=0)
+    m.learn_one("alpha beta gamma")
+    assert m.transform_one(b"alpha beta") == m.transform_one("alpha beta")
+    assert any(v != 0.0 for v in m.transform_one(b"alpha").values())
+
+
+def test_w_plus_c_lookups_equal_the_sum_of_rows():
+    m = SGNS(vector_size=8, min_count=1, seed=0, output="W+C")
+    for _ in range(5):
+        m.learn_one("alpha beta gamma delta")
+    i = m.key_to_index["beta"]
+    np.testing.assert_array_equal(m["beta"], m.W[i] + m.C[i])
+    ids = [m.key_to_index[w] for w in ("alpha", "gamma")]
+    mean = (m.W[ids] + m.C[ids]).mean(axis=0)
+    got = np.array([m.transform_one("alpha gamma")[f"sgns_{k}"] for k in range(8)], dtype=np.float32)
+    np.testing.assert_allclose(got, mean, rtol=1e-6)

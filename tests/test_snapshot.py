@@ -447,3 +447,22 @@ def test_checkpoint_larger_than_initial_capacity_resumes_identically(tmp_path):
     a.learn_many(lines[150:])
     b.learn_many(lines[150:])
     assert_same_state(model_state(a), model_state(b))
+
+
+def test_snapshotter_prunes_vectors_orphaned_by_a_crash(tmp_path):
+    from streamsgns import SGNS
+    from streamsgns.snapshot import Snapshotter
+
+    m = SGNS(vector_size=4, min_count=1, seed=0)
+    snap = Snapshotter(tmp_path, keep=1)
+    m.learn_one("aa bb cc")
+    # a crash between the vectors write and the checkpoint write leaves this file alone
+    (tmp_path / "vectors-000000000000001.txt").write_text("1 4\naa 0 0 0 0\n")
+    m.learn_one("dd ee ff")
+    snap.snapshot(m)
+    m.learn_one("gg hh")
+    snap.snapshot(m)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert "vectors-000000000000001.txt" not in names
+    assert names.count("vectors-latest.txt") == 1
+    assert len([n for n in names if n.startswith("ckpt-")]) == 1
