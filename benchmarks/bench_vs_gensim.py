@@ -166,32 +166,64 @@ def truncate_corpus(src: Path, dst: Path, max_tokens: int) -> int:
     return n
 
 
-def source_fingerprint() -> str | None:
-    """SHA-256 (first 16 hex digits) of the streamsgns and connectors sources in use.
+def source_hashes() -> dict[str, str]:
+    """SHA-256 of every ``*.py`` file of the installed ``streamsgns`` and ``connectors`` packages.
 
     Returns
     -------
-    str or None
-        Hash over the sorted relative paths and bytes of every ``*.py`` file of the installed
-        ``streamsgns`` and ``connectors`` packages (found without importing them), or None if
-        streamsgns is not installed. Runs with different fingerprints measured different code.
+    dict
+        Absolute file path → hex digest; empty if neither package is installed. The packages are
+        located without being imported.
     """
     import hashlib
     import importlib.util
 
-    h = hashlib.sha256()
-    found = False
+    out = {}
     for pkg in ("streamsgns", "connectors"):
         spec = importlib.util.find_spec(pkg)
         if spec is None or not spec.submodule_search_locations:
             continue
         for loc in spec.submodule_search_locations:
-            root = Path(loc)
-            for f in sorted(root.rglob("*.py")):
-                found = True
-                h.update(f"{pkg}/{f.relative_to(root)}".encode())
-                h.update(f.read_bytes())
-    return h.hexdigest()[:16] if found else None
+            for f in sorted(Path(loc).rglob("*.py")):
+                out[str(f.resolve())] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
+
+
+def loaded_source_fingerprint(before: dict[str, str]) -> tuple[str | None, bool, list[str]]:
+    """Fingerprint the streamsgns/connectors modules this process actually imported.
+
+    Parameters
+    ----------
+    before : dict
+        :func:`source_hashes` taken when the process started, before any import.
+
+    Returns
+    -------
+    fingerprint : str or None
+        First 16 hex digits of a SHA-256 over the start-time hashes of the imported modules'
+        files (None if none was imported). Runs with different fingerprints ran different code.
+    changed : bool
+        True if one of those files changed on disk while this process ran (then the code that
+        ran may differ from both the start and the end state).
+    modules : list of str
+        The imported module names.
+    """
+    import hashlib
+
+    now = source_hashes()
+    mods, files = [], []
+    for name, mod in sorted(sys.modules.items()):
+        if name.split(".")[0] in ("streamsgns", "connectors") and getattr(mod, "__file__", None):
+            mods.append(name)
+            files.append(str(Path(mod.__file__).resolve()))
+    if not files:
+        return None, False, mods
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.encode())
+        h.update(before.get(f, "?").encode())
+    changed = any(before.get(f) != now.get(f) for f in files)
+    return h.hexdigest()[:16], changed, mods
 
 
 def git_info() -> dict:
@@ -212,6 +244,13 @@ def git_info() -> dict:
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "dirty_files": None}
     return {"commit": commit, "dirty_files": dirty}
+
+
+def _cpu_s_self() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)  # all threads of this process
+    return ru.ru_utime + ru.ru_stime
 
 
 def _rss_mib_self() -> float:
@@ -242,6 +281,7 @@ def _child_gensim(mode: str, corpus: str, vectors: str, p: dict) -> dict:
     )
     out["rss_after_setup_mib"] = _rss_mib_self()
     if mode == "e2e":
+        c0 = _cpu_s_self()
         t0 = time.perf_counter()
         it = LineCorpus()
         model.build_vocab(corpus_iterable=it)
@@ -249,17 +289,18 @@ def _child_gensim(mode: str, corpus: str, vectors: str, p: dict) -> dict:
         model.train(corpus_iterable=it, total_examples=model.corpus_count, total_words=model.corpus_total_words,
                     epochs=1)
         t2 = time.perf_counter()
-        out.update(wall_s=t2 - t0, vocab_s=t1 - t0, train_s=t2 - t1)
+        out.update(wall_s=t2 - t0, vocab_s=t1 - t0, train_s=t2 - t1, cpu_s=_cpu_s_self() - c0)
     else:
         t0 = time.perf_counter()
         sents = pretokenize(corpus)
         t1 = time.perf_counter()
         model.build_vocab(corpus_iterable=sents)
+        c2 = _cpu_s_self()
         t2 = time.perf_counter()
         model.train(corpus_iterable=sents, total_examples=model.corpus_count, total_words=model.corpus_total_words,
                     epochs=1)
         t3 = time.perf_counter()
-        out.update(wall_s=t3 - t2, tokenize_s=t1 - t0, vocab_s=t2 - t1, train_s=t3 - t2)
+        out.update(wall_s=t3 - t2, tokenize_s=t1 - t0, vocab_s=t2 - t1, train_s=t3 - t2, cpu_s=_cpu_s_self() - c2)
     out["rss_before_save_mib"] = _rss_mib_self()
     t = time.perf_counter()
     model.wv.save_word2vec_format(vectors)
@@ -331,19 +372,21 @@ def _child_streamsgns(mode: str, corpus: str, vectors: str, p: dict, warmup: boo
     m = SGNS(**kw)
     out["rss_after_setup_mib"] = _rss_mib_self()
     if mode == "e2e":
+        c0 = _cpu_s_self()
         t0 = time.perf_counter()
         _learn_file(m, corpus)
         m.flush()
         t1 = time.perf_counter()
-        out.update(wall_s=t1 - t0, train_s=t1 - t0)
+        out.update(wall_s=t1 - t0, train_s=t1 - t0, cpu_s=_cpu_s_self() - c0)
     else:
         t0 = time.perf_counter()
         sents = pretokenize(corpus)
+        c1 = _cpu_s_self()
         t1 = time.perf_counter()
         m.learn_many(sents)
         m.flush()
         t2 = time.perf_counter()
-        out.update(wall_s=t2 - t1, tokenize_s=t1 - t0, train_s=t2 - t1)
+        out.update(wall_s=t2 - t1, tokenize_s=t1 - t0, train_s=t2 - t1, cpu_s=_cpu_s_self() - c1)
     out["rss_before_save_mib"] = _rss_mib_self()
     t = time.perf_counter()
     try:
@@ -379,7 +422,7 @@ def child_main(spec_json: str) -> int:
         0 on success (the result file holds the timings), 1 on failure (it holds the error).
     """
     spec = json.loads(spec_json)
-    fp_start = source_fingerprint() if spec["system"] == "streamsgns" else None
+    hashes_start = source_hashes() if spec["system"] == "streamsgns" else None
     try:
         if spec["system"] == "gensim":
             res = _child_gensim(spec["mode"], spec["corpus"], spec["vectors"], spec["params"])
@@ -393,9 +436,9 @@ def child_main(spec_json: str) -> int:
         res = {"ok": False, "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
         code = 1
     res["child_peak_rss_mib"] = _rss_mib_self()
-    if fp_start is not None:
-        res["source_fingerprint"] = fp_start
-        res["source_changed_during_run"] = source_fingerprint() != fp_start
+    if hashes_start is not None:
+        fp, changed, mods = loaded_source_fingerprint(hashes_start)
+        res.update(source_fingerprint=fp, source_changed_during_run=changed, source_modules=mods)
     Path(spec["result"]).write_text(json.dumps(res, indent=1))
     return code
 
@@ -526,6 +569,8 @@ def environment_info() -> dict:
 METRICS = [  # key, label, format, higher is better
     ("wall_s", "wall seconds", "{:.1f}", False),
     ("words_per_s", "words/s", "{:,.0f}", True),
+    ("cpu_s", "CPU seconds (all threads)", "{:.1f}", False),
+    ("words_per_cpu_s", "words per CPU second", "{:,.0f}", True),
     ("peak_rss_mb", "peak RSS MiB", "{:,.0f}", False),
     ("rss_before_save_mib", "  before saving vectors", "{:,.0f}", False),
     ("vocab_size", "vocabulary", "{:,}", None),
@@ -593,7 +638,7 @@ def format_table(summary: dict, meta: dict) -> str:
                  "train": "training only (pre-tokenised lists; gensim build_vocab excluded)"}[mode]
         lines.append("")
         lines.append(title)
-        head = f"{'metric':<26}{'gensim':>14}{'streamsgns':>14}{'ratio s/g':>11}"
+        head = f"{'metric':<28}{'gensim':>14}{'streamsgns':>14}{'ratio s/g':>11}"
         lines.append(head)
         lines.append("-" * len(head))
         for key, label, fmt, _ in METRICS:
@@ -606,7 +651,7 @@ def format_table(summary: dict, meta: dict) -> str:
             def f(v):
                 return "-" if v is None else fmt.format(int(v) if fmt == "{:,}" else v)
 
-            lines.append(f"{label:<26}{f(g):>14}{f(s):>14}{'-' if r is None else f'{r:.2f}':>11}")
+            lines.append(f"{label:<28}{f(g):>14}{f(s):>14}{'-' if r is None else f'{r:.2f}':>11}")
         extra = []
         for system in SYSTEMS:
             d = per.get(system, {})
@@ -734,6 +779,8 @@ def main(argv: list[str] | None = None) -> int:
                                loadavg_1min_after=os.getloadavg()[0])
                     if res.get("ok"):
                         res["words_per_s"] = n_tokens / res["wall_s"]
+                        if res.get("cpu_s"):
+                            res["words_per_cpu_s"] = n_tokens / res["cpu_s"]
                         if not args.no_eval:
                             try:
                                 res.update(evaluate_vectors(spec["vectors"]))
@@ -749,10 +796,11 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = summarize(runs)
     meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    fps = sorted({r["source_fingerprint"] for r in runs if r.get("source_fingerprint")})
+    fps = {m: sorted({r["source_fingerprint"] for r in runs if r["mode"] == m and r.get("source_fingerprint")})
+           for m in modes}  # per mode: e2e also imports connectors.files
     changed = any(r.get("source_changed_during_run") for r in runs)
     meta["streamsgns_fingerprints"] = fps
-    if len(fps) > 1 or changed:
+    if any(len(v) > 1 for v in fps.values()) or changed:
         meta["warning"] = "the streamsgns sources changed during the benchmark: runs measured different code"
     result = {"meta": meta, "summary": summary, "runs": runs}
     out = Path(args.json)
