@@ -107,8 +107,10 @@ class KafkaSource(Source):
         Longest wait for data in one poll, in milliseconds; also the longest
         time data is held back before it is yielded.
     idle_timeout : float, optional
-        Seconds without any new message (counted from the moment the consumer
-        is connected) after which :meth:`chunks` ends. ``None``: never end.
+        Seconds spent waiting for the broker without any new message (counted
+        from the moment the consumer is connected) after which :meth:`chunks`
+        ends. Time spent by the caller between two chunks (learning, writing
+        a checkpoint) is not idleness. ``None``: never end.
     max_chunk_bytes : int
         Chunk size limit in bytes; a single larger message is a chunk of its own.
     consumer_config : dict, optional
@@ -204,6 +206,7 @@ class KafkaSource(Source):
         self._seek_generation = 0
         self._past_end: dict[tuple[str, int], float] = {}
         self._last_seek: set[tuple[str, int]] = set()
+        self._seek_others = "committed"  # where partitions missing from seek() start
         self._polling_thread: int | None = None  # thread inside chunks()' poll/connect
         self._poll_done = threading.Event()
 
@@ -303,9 +306,9 @@ class KafkaSource(Source):
                     self._seek_assigned(consumer, tps)
                 else:
                     consumer.subscribe(self.topics, listener=self._make_listener(consumer))
-                if attempt > 1:
+                if attempt > 1:  # as loud as the retries it ends
                     self._log(f"kafka: connected to {','.join(self.bootstrap_servers)} "
-                              f"after {attempt} attempts")
+                              f"after {attempt} attempts", logging.WARNING)
                 return consumer
             except (KafkaError, OSError, _NotReady) as exc:
                 if consumer is not None:
@@ -352,11 +355,14 @@ class KafkaSource(Source):
         return tps
 
     def _seek_assigned(self, consumer, tps) -> None:
-        """Seek the given assigned partitions to the stored positions, if any."""
+        """Seek the given assigned partitions to the stored positions, if any
+        (to the start of the log without one, after ``seek(..., others="earliest")``)."""
         for tp in tps:
             offset = self._positions.get((tp.topic, tp.partition))
             if offset is not None:
                 consumer.seek(tp, offset)
+            elif self._seek_others == "earliest":
+                consumer.seek_to_beginning(tp)
 
     def _make_listener(self, consumer):
         from kafka import ConsumerRebalanceListener
@@ -456,37 +462,51 @@ class KafkaSource(Source):
         """
         return {"kafka": {f"{t}:{p}": o for (t, p), o in sorted(self._positions.items())}}
 
-    def seek(self, position: dict) -> None:
+    def seek(self, position: dict, others: str = "committed") -> None:
         """Start each partition of ``position`` at its stored offset.
 
-        Partitions not in ``position`` start from the group's committed offset,
-        or from the earliest offset without one. Applied at once to the
-        partitions already assigned, otherwise when they get assigned.
+        Applied at once to the partitions already assigned, otherwise when
+        they get assigned.
 
         Parameters
         ----------
         position : dict
-            A :attr:`Chunk.position` of this kind of source; an empty dict or
-            one whose ``"kafka"`` map is empty changes nothing.
+            A :attr:`Chunk.position` of this kind of source; an empty dict
+            changes nothing.
+        others : {"committed", "earliest"}
+            Where the partitions that ``position`` does not name start:
+            ``"committed"`` (default), at the group's committed offset, or the
+            earliest offset without one; ``"earliest"``, at the start of their
+            log whatever the group committed. A trainer resuming from a
+            checkpoint passes ``"earliest"``: a partition that the checkpoint
+            does not name contributed nothing to the restored model, even if
+            a newer (since lost) checkpoint's offsets were committed for it.
 
         Raises
         ------
         ValueError
-            If ``position`` is not a Kafka position.
+            If ``position`` is not a Kafka position, or ``others`` is unknown.
         """
+        if others not in ("committed", "earliest"):
+            raise ValueError(f"others must be 'committed' or 'earliest', not {others!r}")
         if not position:
             return
         offsets = parse_position(position)
         self._positions.update(offsets)
         self._last_seek = set(offsets)
+        self._seek_others = others
         self._seek_generation += 1
         consumer = self._consumer
         if consumer is not None:
             from kafka import TopicPartition
 
             assigned = consumer.assignment()
-            self._seek_assigned(consumer, [tp for tp in (TopicPartition(t, p) for t, p in offsets)
-                                           if tp in assigned])
+            if others == "earliest":
+                tps = list(assigned)
+                self._last_seek |= {(tp.topic, tp.partition) for tp in tps}
+            else:
+                tps = [tp for tp in (TopicPartition(t, p) for t, p in offsets) if tp in assigned]
+            self._seek_assigned(consumer, tps)
 
     def commit(self, position: dict) -> None:
         """Commit exactly the offsets of ``position`` to the consumer group.
@@ -630,6 +650,7 @@ class KafkaSource(Source):
                 chunk = flush()
                 if chunk is not None:
                     yield chunk
+                    last_activity = time.monotonic()
                 delay = self._backoff(errors)
                 self._log(f"kafka: poll failed ({_describe(exc)}), "
                           f"retrying in {delay:.1f} s", logging.WARNING)
@@ -667,6 +688,7 @@ class KafkaSource(Source):
                             size = len(line) + 1
                             if buf and buf_bytes + size > max_bytes:
                                 yield flush()
+                                last_activity = time.monotonic()
                                 if generation != self._seek_generation or self._stopping():
                                     # seek() or close() while suspended: drop the rest of
                                     # this poll, and refetch what seek() did not move.
@@ -687,7 +709,7 @@ class KafkaSource(Source):
             if got_any or not consumer.assignment():
                 # idle time counts only while partitions are assigned (a group
                 # join or rebalance is not idleness)
-                last_activity = now
+                last_activity = time.monotonic()
             if self._stopping():
                 break
             if not got_any and now - last_range_check >= 0.5:
@@ -704,6 +726,7 @@ class KafkaSource(Source):
                 chunk = flush()
                 if chunk is not None:
                     yield chunk
+                    last_activity = time.monotonic()
             if (self.idle_timeout is not None and not got_any
                     and time.monotonic() - last_activity >= self.idle_timeout):
                 chunk = flush()

@@ -410,3 +410,49 @@ def test_stop_keeps_the_consumer_for_a_final_commit(kafka_broker):
         assert c.committed(TopicPartition("fin", 1)) == 10
     finally:
         c.close()
+
+
+@pytest.mark.parametrize("assign", ["manual", "group"])
+def test_seek_others_earliest_ignores_commits_of_unnamed_partitions(kafka_broker, assign):
+    """Resuming from a checkpoint that names only some partitions: with
+    ``others="earliest"`` the others start at their first message even if the
+    group committed further (e.g. a newer checkpoint that was lost)."""
+    bs = kafka_broker.bootstrap
+    topic = f"o{assign}"
+    create_topic(bs, topic, 2)
+    produce(bs, topic, [f"p{i % 2}-{i // 2}" for i in range(20)], partition=[0, 1])
+    with KafkaSource(bs, topic, group_id="go", assign="manual", idle_timeout=0.5, **FAST) as src:
+        read_all(src)
+        src.commit({"kafka": {f"{topic}:0": 8, f"{topic}:1": 7}})
+        assert src.stats["commits"] == 1
+    for others, expect1 in (("committed", 3), ("earliest", 10)):
+        with KafkaSource(bs, topic, group_id="go", assign=assign, idle_timeout=1.0, **FAST) as src:
+            src.seek({"kafka": {f"{topic}:0": 4}}, others=others)
+            lines, _ = read_all(src)
+        got0 = sorted(ln for ln in lines if ln.startswith(b"p0"))
+        got1 = [ln for ln in lines if ln.startswith(b"p1")]
+        assert got0 == sorted(f"p0-{i}".encode() for i in range(4, 10))
+        assert len(got1) == expect1, (others, got1)
+    with pytest.raises(ValueError):
+        KafkaSource(bs, topic).seek({}, others="latest")
+
+
+def test_idle_timeout_does_not_count_the_callers_time(kafka_broker):
+    """A slow caller (learning, writing checkpoints between chunks) is not
+    idleness: before the fix, the first empty poll after a long-processed
+    batch ended chunks() with two partitions never read."""
+    bs = kafka_broker.bootstrap
+    create_topic(bs, "slow", 3)
+    values = [f"slow message {i} " + "x" * 200 for i in range(150)]
+    produce(bs, "slow", values, partition=[0, 1, 2])
+    # partitions 1 and 2 wait for an offset reset while partition 0 is
+    # fetched, so the first poll brings partition 0 only
+    with KafkaSource(bs, "slow", group_id="gs", assign="manual", idle_timeout=1.0,
+                     max_chunk_bytes=1024, **FAST) as src:
+        src.seek({"kafka": {"slow:0": 5}}, others="earliest")
+        n = 0
+        for c in src.chunks():
+            n += c.n_records
+            time.sleep(0.2)  # ~10 chunks of partition 0: twice the idle_timeout
+    assert src.position() == {"kafka": {"slow:0": 50, "slow:1": 50, "slow:2": 50}}
+    assert n == 145
