@@ -19,6 +19,10 @@ Findings about this Tansu build (v0.6.0-510f3e2):
   topics, records and committed offsets across a broker restart;
 * unlike Kafka, a fetch past the end of a log returns no records and no
   OFFSET_OUT_OF_RANGE error;
+* ListOffsets for the latest offset (``KafkaConsumer.end_offsets``) answers
+  the offset after the *first* record of the last record batch, so it is too
+  small whenever the producer batched several records; the high watermark of
+  a fetch response is right, and :func:`end_offsets` uses it;
 * SIGTERM waits ~5 s for open client connections, SIGINT stops at once.
 """
 
@@ -41,7 +45,9 @@ __all__ = [
     "MotoS3Server",
     "TansuBroker",
     "broker_binary",
+    "committed_offsets",
     "create_topic",
+    "end_offsets",
     "free_port",
     "moto_server_command",
     "produce",
@@ -254,9 +260,14 @@ class TansuBroker:
 def moto_server_command() -> list[str] | None:
     """Return the command that runs moto's S3 server, or ``None`` if none is found.
 
-    Tries ``python -m moto.server`` in this interpreter, then a ``moto_server``
-    executable on ``PATH`` (moto with its ``server`` extra).
+    Tries, in order: the ``moto_server`` script next to ``sys.executable``
+    (installed by ``pip install 'moto[server]'``, e.g. with the ``test``
+    extra, into this virtual environment), ``python -m moto.server`` in this
+    interpreter, then a ``moto_server`` executable on ``PATH``.
     """
+    here = Path(sys.executable).parent / ("moto_server.exe" if os.name == "nt" else "moto_server")
+    if here.is_file() and os.access(here, os.X_OK):
+        return [str(here)]
     if importlib.util.find_spec("moto") is not None and importlib.util.find_spec("flask") is not None:
         return [sys.executable, "-m", "moto.server"]
     exe = shutil.which("moto_server")
@@ -409,7 +420,7 @@ def create_topic(bootstrap: str, name: str, partitions: int = 1, timeout: float 
 
 
 def produce(bootstrap: str, topic: str, values: Iterable[bytes | str | None],
-            partition: int | Sequence[int] | None = None) -> int:
+            partition: int | Sequence[int] | None = None, **producer_config) -> int:
     """Send ``values`` to ``topic`` and wait until all are acknowledged.
 
     Parameters
@@ -424,6 +435,9 @@ def produce(bootstrap: str, topic: str, values: Iterable[bytes | str | None],
     partition : int or sequence of int, optional
         One partition for all values, or a sequence cycled round-robin over
         the values; the producer's partitioner decides when omitted.
+    **producer_config
+        More :class:`~kafka.KafkaProducer` settings (e.g. ``linger_ms=50,
+        batch_size=1 << 20`` to send 10⁵ small messages in a few seconds).
 
     Returns
     -------
@@ -432,8 +446,9 @@ def produce(bootstrap: str, topic: str, values: Iterable[bytes | str | None],
     """
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, client_id="tests-producer",
-                             max_request_size=32 << 20, linger_ms=5, acks=1)
+    config = {"client_id": "tests-producer", "max_request_size": 32 << 20, "linger_ms": 5,
+              "acks": 1, **producer_config}
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **config)
     n = 0
     try:
         futures = []
@@ -449,9 +464,90 @@ def produce(bootstrap: str, topic: str, values: Iterable[bytes | str | None],
             key = b"k%d" % i if v is None else None
             futures.append(producer.send(topic, value=v, key=key, partition=p))
             n += 1
-        producer.flush(timeout=30)
+        producer.flush(timeout=60)
         for f in futures:
-            f.get(timeout=30)
+            f.get(timeout=60)
     finally:
         producer.close(timeout=5)
     return n
+
+
+def end_offsets(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[str, int]:
+    """Return the end offset (next offset to be written) of every partition of ``topic``.
+
+    Parameters
+    ----------
+    bootstrap : str
+        ``"HOST:PORT"``.
+    topic : str
+        An existing topic.
+    timeout : float
+        Seconds to wait for the metadata and the offsets.
+
+    Returns
+    -------
+    dict[str, int]
+        ``{"TOPIC:PARTITION": end_offset}``, the form of a KafkaSource position.
+
+    Notes
+    -----
+    The high watermark of a fetch from the start of each partition, not
+    ``KafkaConsumer.end_offsets``: Tansu's ListOffsets undercounts after
+    batched produce requests (see the module notes).
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="tests-offsets",
+                             auto_offset_reset="earliest", enable_auto_commit=False,
+                             max_partition_fetch_bytes=1024, fetch_max_bytes=1024)
+    try:
+        deadline = time.monotonic() + timeout
+        parts = None
+        while not parts and time.monotonic() < deadline:
+            parts = consumer.partitions_for_topic(topic)
+            if not parts:
+                time.sleep(0.1)
+        if not parts:
+            raise TimeoutError(f"topic {topic!r} not found on {bootstrap}")
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, 0)
+        while time.monotonic() < deadline:
+            consumer.poll(timeout_ms=100)
+            hws = {tp: consumer.highwater(tp) for tp in tps}
+            if all(h is not None for h in hws.values()):
+                return {f"{tp.topic}:{tp.partition}": int(h) for tp, h in hws.items()}
+        raise TimeoutError(f"no high watermark for every partition of {topic!r}")
+    finally:
+        consumer.close()
+
+
+def committed_offsets(bootstrap: str, group: str, topic: str,
+                      partitions: Iterable[int]) -> dict[str, int | None]:
+    """Return the offsets that ``group`` committed for ``partitions`` of ``topic``.
+
+    Parameters
+    ----------
+    bootstrap : str
+        ``"HOST:PORT"``.
+    group : str
+        Consumer group id.
+    topic : str
+        Topic name.
+    partitions : iterable of int
+        Partition numbers.
+
+    Returns
+    -------
+    dict[str, int or None]
+        ``{"TOPIC:PARTITION": offset}``; ``None`` where nothing is committed.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                             client_id="tests-committed", enable_auto_commit=False)
+    try:
+        return {f"{topic}:{p}": consumer.committed(TopicPartition(topic, p)) for p in partitions}
+    finally:
+        consumer.close()
