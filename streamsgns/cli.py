@@ -118,6 +118,9 @@ def cmd_train(args) -> int:
 
     logging.basicConfig(level=logging.INFO if not args.quiet else logging.WARNING,
                         format="streamsgns: %(message)s", stream=sys.stderr)
+    # kafka-python logs every reconnect attempt at INFO/ERROR; KafkaSource
+    # reports what matters (retries, resets, failed commits) itself.
+    logging.getLogger("kafka").setLevel(logging.WARNING)
     params = {dest: getattr(args, dest) for _, dest, _, _, _ in MODEL_OPTIONS}
     model = None
     if args.resume:
@@ -139,16 +142,23 @@ def cmd_train(args) -> int:
         snap.start(model)
     source = _open_source(args)
     if model.source_position:
+        # The checkpoint is the source of truth: Kafka partitions it does not
+        # name start at their earliest offset, not at the group's commit.
+        kw = {"others": "earliest"} if type(source).__name__ == "KafkaSource" else {}
         try:
-            source.seek(model.source_position)
+            source.seek(model.source_position, **kw)
         except ValueError as e:
             log.warning(f"cannot resume the source at the checkpoint's position ({e}); reading from its start")
 
     stop = {"signal": None}
+    stop_source = getattr(source, "stop", None)  # KafkaSource: a lock-free flag
 
     def on_signal(signum, frame):
+        # Only flags (no logging, no locks): the handler may interrupt any code.
+        # stop_source() makes a source that waits for data (Kafka) end too.
         stop["signal"] = signum
-        log.info(f"received signal {signum}: finishing the current chunk")
+        if stop_source is not None:
+            stop_source()
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     progress = _Progress(model, args.progress_every, args.quiet)
@@ -177,6 +187,8 @@ def cmd_train(args) -> int:
                 checkpoint()
             if stop["signal"] is not None:
                 break
+        if stop["signal"] is not None:
+            log.info(f"received signal {stop['signal']}: writing a final checkpoint")
         model.flush()
         if snap is not None:
             checkpoint()
