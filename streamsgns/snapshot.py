@@ -548,6 +548,22 @@ class Snapshotter:
         self._last_tokens = None
         self._last_time = time.monotonic()
         self.written = 0
+        self._remove_stale_temporaries()
+
+    def _remove_stale_temporaries(self) -> None:
+        """Delete the temporary files of snapshots interrupted by a crash (kill -9,
+        power loss): :func:`atomic_write` never got to rename them, and nothing
+        else would ever remove them. Assumes one trainer per directory."""
+        removed = 0
+        for p in self.directory.glob(".*.tmp"):
+            if re.match(r"^\.(ckpt|vectors)-.*\.tmp$", p.name):
+                try:
+                    p.unlink()
+                    removed += 1
+                except OSError:
+                    pass
+        if removed:
+            log.info(f"removed {removed} temporary file(s) left by an interrupted snapshot in {self.directory}")
 
     def start(self, model) -> None:
         """Start the schedule from the model's current state (after a resume)."""
