@@ -4,78 +4,284 @@ Levy & Goldberg (2014) show that SGNS at its optimum sets
 ``w·c = PMI(w,c) − log k`` with ``PMI(w,c) = log(#(w,c)·|D| / (#(w)·#(c)))``
 where the counts are those of the pairs SGNS *actually trains*: after
 subsampling and min-count removal, with word2vec's dynamic window. So the
-kernel records each positive pair it trains, right where it trains it
-(:func:`cooc_record`, called from :mod:`streamsgns.kernels`).
+kernel records what it trains: once per sentence, after the SGNS updates of
+that sentence, :func:`cooc_sentence` receives the kept (subsampled) ids and the
+window drawn for each centre, which determine the trained pairs exactly.
 
-Memory is bounded:
+Roles. The kernel trains the pair (context token, centre token) with the
+context's row of ``W`` as input and the centre's row of ``C`` as output
+(word2vec.c / gensim). In Levy & Goldberg's notation the *word* ``w`` is the
+``W`` row and the *context* ``c`` the ``C`` row, so ``#(w,c)`` counts pairs
+where ``w`` was the input and ``c`` the output; ``#(w) = Σ_c #(w,c)`` and
+``#(c) = Σ_w #(w,c)`` are over **all** trained pairs, ``|D| = Σ #(w)``.
 
-* ``#(w)`` and ``#(c)`` are exact per vocabulary id (int64, one per row of W/C),
-  and ``|D|`` is an exact int64 total.
-* ``#(w,c)`` is exact (a dense ``uint32`` matrix of ``top_n × top_n`` cells,
-  ``4·top_n²`` bytes) for pairs of *tracked* words: the first ``top_n`` words
-  admitted to the vocabulary, slots being released when a word is evicted and
-  given to the next admitted word. In natural text frequent words reach
-  ``min_count`` first, so the tracked set is in practice the most frequent
-  words; ``CooccurrenceStats.tracked_ids`` says exactly which ids are tracked.
-* Pairs with an untracked word go to a count-min sketch keyed by the two
-  words' hashes (``sketch_width × sketch_depth`` uint32 cells; 0 disables it),
-  whose estimates exceed the truth by at most ``e/width · |D_untracked|`` with
-  probability ``1 − exp(−depth)`` (Cormode & Muthukrishnan 2005).
+What is kept, and its error
+---------------------------
+* ``#(w)``, ``#(c)`` (int64 per vocabulary id) and ``|D|``: exact (with
+  ``workers=1``). They are updated per *token*, not per pair: a centre ``i``
+  with window ``b_i`` adds its number of contexts to ``#(c)``; the number of
+  windows covering position ``j`` (a prefix sum of ±1 marks) is added to
+  ``#(w)`` of the token at ``j``.
+* ``#(w,c)`` for pairs of two *tracked* words: exact. The first ``top_n``
+  words admitted to the vocabulary get a slot (a slot is released when its
+  word is evicted and goes to the next admitted word; in natural text the
+  frequent words reach ``min_count`` first, so these are in practice the most
+  frequent words; :meth:`CooccurrenceStats.tracked_ids` says exactly which).
+  Counts are split into two dense ``uint16`` tables ``clo`` (the low 16 bits)
+  and ``chi`` (the high 16 bits, touched once per 65 536 increments of a
+  cell), both indexed ``[slot of c, slot of w]``: the inner loop over a
+  centre's window then walks one row of ``clo``, which stays in L1/L2.
+  Memory: ``4·top_n²`` bytes; a cell saturates at ``2³² − 1``.
+* ``#(w,c)`` for pairs with an untracked word: a count-min sketch
+  (``sketch_depth × sketch_width`` uint32 cells, conservative update, keys
+  mixed from the two words' token hashes so that they survive id reuse),
+  **fed a random sample**: each such pair is added with probability
+  ``1/sketch_rate`` and weight ``sketch_rate`` (the gaps between sampled pairs
+  are drawn from a geometric distribution, so skipping a pair costs one
+  decrement). For a pair with true count ``n`` the sampled weight
+  ``R·Binomial(n, 1/R)`` (``R = sketch_rate``) is unbiased with standard
+  deviation ``sqrt(n·(R − 1))``; the sketch adds to it an over-estimate of at
+  most ``e/width · N_R`` with probability ``1 − exp(−depth)`` (Cormode &
+  Muthukrishnan 2005, Theorem 1), where ``N_R`` (≈ the number of untracked
+  pairs) is the total weight added. ``sketch_rate=1`` adds every pair
+  (plain count-min sketch, never below the truth).
 
-Counts are exact with ``workers=1``; with Hogwild threads (``workers > 1``) the
-unsynchronised increments can lose a few counts, like the model updates.
+The sampling draws come from a generator of their own (``cstate``), not from the
+kernel's, so ``track_cooc`` never changes ``W`` and ``C``; ``cstate`` is stored
+in checkpoints, so a resumed run counts exactly like an uninterrupted one.
+With ``workers=1`` everything is bit-deterministic; with Hogwild threads
+(``workers > 1``) unsynchronised increments can lose a few counts, like the
+model updates.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
-from .hashing import mix64, seed_states
-from .sketch import cms_add, cms_estimate
+from .hashing import mix64, next_u64, seed_states
 
-__all__ = ["CooccurrenceStats", "cooc_record", "cooc_assign_slot", "cooc_release"]
+__all__ = [
+    "CooccurrenceStats",
+    "cooc_sentence",
+    "cooc_assign_slot",
+    "cooc_release",
+    "cooc_kernel_args",
+    "cooc_batch_args",
+]
 
 _PAIR_MUL = np.uint64(0x9E3779B97F4A7C15)
+_U32MAX = np.uint64(0xFFFFFFFF)
+_LO32 = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+_S11 = np.uint64(11)
+_INV53 = 1.0 / 9007199254740992.0  # 2**-53
+# cstate layout (uint64): SplitMix64 state of the sampling draws, untracked pairs left before the next
+# sampled one, sketch_rate, |D| (pairs counted, never decreased by evictions)
+R_STATE, R_SKIP, R_RATE, R_TOTAL = 0, 1, 2, 3
+N_CSTATE = 4
 
 
 @njit(cache=True, nogil=True, inline="always")
 def pair_key(hw, hc):
-    """Sketch key of the ordered pair of token hashes (hw, hc)."""
+    """Sketch key of the ordered pair of token hashes (hw = W-row word, hc = C-row word)."""
     return mix64(hw * _PAIR_MUL ^ hc)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def cooc_record(w, c, cslot, cexact, cwm, ccm, csk, csk_seeds, hashes):
-    """Count one trained pair: ``w`` the W-row (input) id, ``c`` the C-row (output) id.
+def _pcol(key, r, width):
+    """Column of ``key`` in sketch row ``r``: double hashing ``h1 + r·h2`` on the key's two 32-bit
+    halves (Kirsch & Mitzenmacher 2006), mapped onto ``[0, width)`` by fastrange (Lemire 2019):
+    one 64-bit mix per pair instead of one per row."""
+    h1 = key & _LO32
+    h2 = (key >> _S32) | np.uint64(1)
+    return np.int64((((h1 + np.uint64(r) * h2) & _LO32) * np.uint64(width)) >> _S32)
+
+
+@njit(cache=True, nogil=True)
+def pair_sketch_add(csk, key, c):
+    """Add ``c`` to ``key`` in the pair sketch with conservative update; return the new estimate.
 
     Parameters
     ----------
-    w, c : int
-        Vocabulary ids.
+    csk : ndarray, shape (depth, width), uint32
+        Cells saturate at ``2**32 - 1``.
+    key : numpy.uint64
+        From :func:`pair_key` (the C-row hash xor-ed with the sketch's seed).
+    c : int
+        Non-negative increment.
+    """
+    depth, width = csk.shape
+    est = _U32MAX
+    for r in range(depth):
+        v = np.uint64(csk[r, _pcol(key, r, width)])
+        if v < est:
+            est = v
+    new = est + np.uint64(c)
+    if new > _U32MAX:
+        new = _U32MAX
+    for r in range(depth):
+        j = _pcol(key, r, width)
+        if np.uint64(csk[r, j]) < new:
+            csk[r, j] = np.uint32(new)
+    return np.int64(new)
+
+
+@njit(cache=True, nogil=True)
+def pair_sketch_estimate(csk, key):
+    """Estimate of ``key``: the minimum of its cells (never below the weight added for it)."""
+    depth, width = csk.shape
+    est = _U32MAX
+    for r in range(depth):
+        v = np.uint64(csk[r, _pcol(key, r, width)])
+        if v < est:
+            est = v
+    return np.int64(est)
+
+
+@njit(cache=True, nogil=True)
+def _geometric_gap(cstate, rate, inv_log_q):
+    """Trials up to and including the next success of Bernoulli(1/rate): a draw in 1, 2, ...
+
+    Inversion: ``1 + floor(log(1 − u) / log(1 − 1/rate))``; ``inv_log_q = 1 / log(1 − 1/rate)``.
+    """
+    if rate <= 1:
+        return np.int64(1)
+    u = np.float64(next_u64(cstate, R_STATE) >> _S11) * _INV53  # [0, 1)
+    g = math.floor(math.log1p(-u) * inv_log_q) + 1.0
+    if g > 1e18:
+        g = 1e18
+    return np.int64(g)
+
+
+@njit(cache=True, nogil=True)
+def _inv_log_q(rate):
+    return 1.0 / math.log1p(-1.0 / rate) if rate > 1 else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _sketch_pair(w, c, csk, csk_seeds, cstate, hashes, inv_log_q):
+    """For a sampled untracked pair: add ``rate`` to the sketch; return the gap to the next sampled pair."""
+    rate = np.int64(cstate[R_RATE])
+    pair_sketch_add(csk, pair_key(hashes[w], hashes[c] ^ csk_seeds[0]), rate)
+    return _geometric_gap(cstate, rate, inv_log_q)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _bump(row, hirow, s):
+    """``row[s] += 1`` on the low 16 bits, carrying into ``hirow[s]`` (saturates at 2**32 - 1)."""
+    v = np.int64(row[s]) + 1
+    if v < 65536:
+        row[s] = np.uint16(v)
+    else:
+        h = np.int64(hirow[s])
+        if h < 65535:
+            row[s] = np.uint16(0)
+            hirow[s] = np.uint16(h + 1)
+
+
+@njit(cache=True, nogil=True)
+def cooc_sentence(kept, wins, m, cslot, clo, chi, cwm, ccm, csk, csk_seeds, cstate, hashes):
+    """Count the pairs that the kernel trained on one subsampled sentence.
+
+    The pairs are ``(kept[j], kept[i])`` (W-row, C-row) for every centre
+    ``i < m`` and every ``j != i`` with ``|i − j| <= wins[i]``: exactly the
+    pairs :func:`streamsgns.kernels.train_sentence` trains.
+
+    Parameters
+    ----------
+    kept : ndarray, shape (>= m,), int32
+        Vocabulary ids of the sentence after subsampling.
+    wins : ndarray, shape (>= m,), int32
+        Window ``b_i`` drawn for each centre (1..window).
+    m : int
     cslot : ndarray, shape (capacity,), int32
-        Slot of each id in ``cexact``, -1 if untracked.
-    cexact : ndarray, shape (top_n, top_n), uint32
+        Slot of each id in ``clo``/``chi``, -1 if untracked.
+    clo, chi : ndarray, shape (top_n, top_n), uint16
+        Low and high 16 bits of ``#(w,c)``, indexed ``[slot(c), slot(w)]``.
     cwm, ccm : ndarray, shape (capacity,), int64
-        #(w) and #(c).
+        #(w) (id as W-row) and #(c) (id as C-row), updated in place.
     csk : ndarray, shape (depth, width), uint32; csk_seeds : (depth,) uint64
         Sketch of the other pairs (``depth == 0`` disables it).
+    cstate : ndarray, shape (4,), uint64
+        ``[rng state, pairs left before the next sampled one, sketch_rate, |D|]``.
     hashes : ndarray, shape (capacity,), uint64
-        Token hash of each id (sketch keys survive id reuse).
+        Token hash of each id.
+
+    Returns
+    -------
+    int
+        Pairs counted (``Σ_i`` number of contexts of centre ``i``).
     """
-    cwm[w] += 1
-    ccm[c] += 1
-    sw = cslot[w]
-    sc = cslot[c]
-    if sw >= 0 and sc >= 0:
-        cexact[sw, sc] += np.uint32(1)
-    elif csk.shape[0] > 0:
-        cms_add(csk, csk_seeds, pair_key(hashes[w], hashes[c]), 1)
+    if m < 2:
+        return 0
+    slots = np.empty(m, dtype=np.int32)
+    cover = np.zeros(m + 1, dtype=np.int32)
+    for i in range(m):
+        slots[i] = cslot[kept[i]]
+    use_sketch = csk.shape[0] > 0
+    ilq = _inv_log_q(np.int64(cstate[R_RATE]))
+    skip = np.int64(cstate[R_SKIP])  # untracked pairs left before the next sampled one (kept in a register)
+    n_pairs = 0
+    for i in range(m):
+        c = kept[i]
+        b = wins[i]
+        lo = i - b
+        if lo < 0:
+            lo = 0
+        hi = i + b + 1
+        if hi > m:
+            hi = m
+        cover[lo] += 1
+        cover[hi] -= 1
+        n = hi - lo - 1
+        ccm[c] += n
+        n_pairs += n
+        sc = slots[i]
+        if sc >= 0:
+            row = clo[sc]
+            hirow = chi[sc]
+            for j in range(lo, hi):
+                if j == i:
+                    continue
+                sw = slots[j]
+                if sw >= 0:
+                    _bump(row, hirow, sw)
+                elif use_sketch:
+                    if skip > 1:
+                        skip -= 1
+                    else:
+                        skip = _sketch_pair(kept[j], c, csk, csk_seeds, cstate, hashes, ilq)
+        elif use_sketch:
+            # every pair of this centre is untracked: skip whole runs of the countdown
+            if skip > n:
+                skip -= n
+            else:
+                for j in range(lo, hi):
+                    if j == i:
+                        continue
+                    if skip > 1:
+                        skip -= 1
+                    else:
+                        skip = _sketch_pair(kept[j], c, csk, csk_seeds, cstate, hashes, ilq)
+    cstate[R_SKIP] = np.uint64(skip)
+    cstate[R_TOTAL] += np.uint64(n_pairs)
+    run = 0
+    for j in range(m):
+        run += cover[j]
+        cwm[kept[j]] += run - 1  # windows covering j, minus j's own
+    return n_pairs
 
 
 @njit(cache=True, nogil=True)
 def cooc_assign_slot(wid, cslot, cslot_free, st, s_nfree):
-    """Give newly admitted id ``wid`` a tracked slot if one is free; reset its marginals."""
+    """Give newly admitted id ``wid`` a tracked slot if one is free.
+
+    The caller resets the id's marginals; the slot's cells are already zero
+    (fresh, or cleared by :func:`cooc_release`).
+    """
     nf = st[s_nfree]
     if nf > 0:
         nf -= 1
@@ -86,12 +292,14 @@ def cooc_assign_slot(wid, cslot, cslot_free, st, s_nfree):
 
 
 @njit(cache=True, nogil=True)
-def cooc_release(wid, cslot, cslot_free, cexact, cwm, ccm, st, s_nfree):
-    """Forget evicted id ``wid``: clear its row/column of counts and free its slot."""
+def cooc_release(wid, cslot, cslot_free, clo, chi, cwm, ccm, st, s_nfree):
+    """Forget evicted id ``wid``: clear its row and column of counts and free its slot."""
     s = cslot[wid]
     if s >= 0:
-        cexact[s, :] = 0
-        cexact[:, s] = 0
+        clo[s, :] = 0
+        clo[:, s] = 0
+        chi[s, :] = 0
+        chi[:, s] = 0
         cslot_free[st[s_nfree]] = s
         st[s_nfree] += 1
         cslot[wid] = -1
@@ -99,44 +307,89 @@ def cooc_release(wid, cslot, cslot_free, cexact, cwm, ccm, st, s_nfree):
     ccm[wid] = 0
 
 
+_NO_COOC = (
+    np.zeros(0, dtype=np.int32),  # cslot
+    np.zeros(0, dtype=np.int32),  # cslot_free
+    np.zeros((0, 0), dtype=np.uint16),  # clo
+    np.zeros((0, 0), dtype=np.uint16),  # chi
+    np.zeros(0, dtype=np.int64),  # cwm
+    np.zeros(0, dtype=np.int64),  # ccm
+    np.zeros((0, 1), dtype=np.uint32),  # csk
+    np.zeros(0, dtype=np.uint64),  # csk_seeds
+    np.zeros(N_CSTATE, dtype=np.uint64),  # cstate
+)
+
+
+def cooc_kernel_args(stats: "CooccurrenceStats | None") -> tuple:
+    """The co-occurrence arguments of :func:`streamsgns.kernels.process_block`.
+
+    ``(cslot, cslot_free, clo, chi, cwm, ccm, csk, csk_seeds, cstate)``; empty
+    arrays when ``stats`` is None (no statistics kept).
+    """
+    if stats is None:
+        return _NO_COOC
+    return (stats.cslot, stats.cslot_free, stats.clo, stats.chi, stats.cwm, stats.ccm, stats.csk,
+            stats.csk_seeds, stats.cstate)
+
+
+def cooc_batch_args(stats: "CooccurrenceStats | None") -> tuple:
+    """The co-occurrence arguments of :func:`streamsgns.kernels.train_batch` (no ``cslot_free``)."""
+    a = cooc_kernel_args(stats)
+    return (a[0],) + a[2:]
+
+
 class CooccurrenceStats:
-    """The arrays behind :func:`cooc_record`, plus read-out as scipy sparse matrices.
+    """The arrays behind :func:`cooc_sentence`, plus read-out as scipy sparse matrices.
 
     Parameters
     ----------
     top_n : int
-        Words tracked exactly (memory ``4 * top_n**2`` bytes). 0 disables
-        the exact table.
+        Words tracked exactly (memory ``4 * top_n**2`` bytes). 0 disables the
+        exact table.
     capacity : int
         Initial vocabulary capacity (grows with the learner's).
     sketch_width, sketch_depth : int
-        Size of the sketch for untracked pairs; ``sketch_depth=0`` disables it.
+        Size of the count-min sketch of untracked pairs (``4·width·depth``
+        bytes); ``sketch_depth=0`` disables it.
+    sketch_rate : int
+        Each untracked pair enters the sketch with probability ``1/sketch_rate``
+        and weight ``sketch_rate`` (unbiased; see the module docstring for the
+        error). 1 adds every pair.
     seed : int
+        Seeds the sketch's hash rows and the sampling draws.
 
     Attributes
     ----------
     cslot : ndarray, shape (capacity,), int32
     cslot_free : ndarray, shape (top_n,), int32
-    cexact : ndarray, shape (top_n, top_n), uint32
+    clo, chi : ndarray, shape (top_n, top_n), uint16
+        Low / high 16 bits of #(w,c), indexed ``[slot(c), slot(w)]``.
     cwm, ccm : ndarray, shape (capacity,), int64
         #(w) (pairs where the id is the W-row) and #(c) (the C-row).
     csk : ndarray, shape (sketch_depth, sketch_width), uint32
     csk_seeds : ndarray, shape (sketch_depth,), uint64
+    cstate : ndarray, shape (4,), uint64
+        Sampling generator state, countdown to the next sampled pair, ``sketch_rate``,
+        and ``|D|``, the pairs counted (evictions do not decrease it).
 
     Raises
     ------
     ValueError
-        On negative sizes.
+        On negative sizes or ``sketch_rate < 1``.
     """
 
-    def __init__(self, top_n=2000, capacity=1024, sketch_width=1 << 20, sketch_depth=2, seed=0):
+    def __init__(self, top_n=1000, capacity=1024, sketch_width=1 << 20, sketch_depth=2, sketch_rate=16, seed=0):
         if top_n < 0 or sketch_width < 0 or sketch_depth < 0 or capacity < 1:
             raise ValueError("sizes must be non-negative (capacity >= 1)")
+        if int(sketch_rate) != sketch_rate or sketch_rate < 1:
+            raise ValueError(f"sketch_rate must be an integer >= 1, got {sketch_rate!r}")
         self.top_n = int(top_n)
+        self.sketch_rate = int(sketch_rate)
         self.cslot = np.full(capacity, -1, dtype=np.int32)
         # slots are handed out in increasing order: the stack holds them reversed
         self.cslot_free = np.arange(self.top_n, dtype=np.int32)[::-1].copy()
-        self.cexact = np.zeros((self.top_n, self.top_n), dtype=np.uint32)
+        self.clo = np.zeros((self.top_n, self.top_n), dtype=np.uint16)
+        self.chi = np.zeros((self.top_n, self.top_n), dtype=np.uint16)
         self.cwm = np.zeros(capacity, dtype=np.int64)
         self.ccm = np.zeros(capacity, dtype=np.int64)
         if sketch_depth == 0 or sketch_width == 0:
@@ -144,6 +397,11 @@ class CooccurrenceStats:
         else:
             self.csk = np.zeros((int(sketch_depth), int(sketch_width)), dtype=np.uint32)
         self.csk_seeds = seed_states(int(seed) ^ 0xC00C, self.csk.shape[0])
+        self.cstate = np.zeros(N_CSTATE, dtype=np.uint64)
+        self.cstate[R_STATE] = seed_states(int(seed) ^ 0x5A3B1E, 1)[0]
+        self.cstate[R_RATE] = self.sketch_rate
+        self.cstate[R_SKIP] = np.uint64(_geometric_gap(self.cstate, np.int64(self.sketch_rate),
+                                                          _inv_log_q(np.int64(self.sketch_rate))))
 
     def grow(self, capacity: int) -> None:
         """Enlarge the per-id arrays to ``capacity`` (new ids untracked, zero counts)."""
@@ -158,14 +416,47 @@ class CooccurrenceStats:
             a[:old] = getattr(self, name)
             setattr(self, name, a)
 
+    # ------------------------------------------------------------------ read-outs
     def tracked_ids(self) -> tuple[np.ndarray, np.ndarray]:
-        """Ids with an exact slot and their slots: two (m,) int64 arrays."""
+        """Ids with an exact slot and their slots: two (m,) int64 arrays, by increasing id."""
         ids = np.flatnonzero(self.cslot >= 0)
         return ids, self.cslot[ids].astype(np.int64)
 
     def total(self) -> int:
-        """|D|: the number of trained pairs counted (sum of #(w))."""
-        return int(self.cwm.sum())
+        """|D|: the number of trained pairs counted.
+
+        Equal to ``Σ #(w) = Σ #(c)`` as long as no word has been evicted (an
+        evicted word's marginals are reset, its past pairs stay in |D| and in
+        its partners' marginals).
+        """
+        return int(self.cstate[R_TOTAL])
+
+    @property
+    def cexact(self) -> np.ndarray:
+        """All exact counts as one (top_n, top_n) uint32 array indexed ``[slot(w), slot(c)]`` (a copy).
+
+        ``hi·65536 + lo`` transposed to the (W-row, C-row) order; a read-out for
+        inspection and tests, never used by the kernels.
+        """
+        return np.ascontiguousarray(((self.chi.astype(np.uint32) << np.uint32(16)) | self.clo).T)
+
+    def dense(self, ids: np.ndarray) -> np.ndarray:
+        """Exact #(w,c) among tracked ``ids`` as a dense (m, m) int64 array.
+
+        Row ``i`` = W-row ``ids[i]``, column ``j`` = C-row ``ids[j]``.
+
+        Raises
+        ------
+        ValueError
+            If an id is not tracked.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        slots = self.cslot[ids]
+        if (slots < 0).any():
+            raise ValueError("some ids are not tracked exactly; use tracked_ids()")
+        ix = np.ix_(slots, slots)
+        sub = self.clo[ix].astype(np.int64) + (self.chi[ix].astype(np.int64) << 16)
+        return np.ascontiguousarray(sub.T)
 
     def matrix(self, ids: np.ndarray):
         """Exact #(w,c) among tracked ``ids`` as a scipy CSR matrix.
@@ -187,23 +478,66 @@ class CooccurrenceStats:
         """
         import scipy.sparse as sp
 
-        ids = np.asarray(ids, dtype=np.int64)
-        slots = self.cslot[ids]
-        if (slots < 0).any():
-            raise ValueError("some ids are not tracked exactly; use tracked_ids()")
-        sub = self.cexact[np.ix_(slots, slots)].astype(np.float64)
-        return sp.csr_matrix(sub)
+        return sp.csr_matrix(self.dense(ids).astype(np.float64))
 
     def estimate_pair(self, w: int, c: int, hashes: np.ndarray) -> int:
-        """#(w,c) for any two ids: exact when both are tracked, else the sketch's estimate."""
+        """#(w,c) for any two ids: exact when both are tracked, else the sketch's estimate.
+
+        Parameters
+        ----------
+        w, c : int
+            W-row and C-row ids.
+        hashes : ndarray, shape (capacity,), uint64
+            The vocabulary's token hashes (``model.vocab.hashes``).
+
+        Raises
+        ------
+        ValueError
+            If the pair is untracked and the sketch is disabled.
+        """
         sw, sc = self.cslot[w], self.cslot[c]
         if sw >= 0 and sc >= 0:
-            return int(self.cexact[sw, sc])
+            return int(self.clo[sc, sw]) + (int(self.chi[sc, sw]) << 16)
         if self.csk.shape[0] == 0:
             raise ValueError("untracked pair and the pair sketch is disabled")
-        return int(cms_estimate(self.csk, self.csk_seeds, pair_key(hashes[w], hashes[c])))
+        # np.uint64: a Python int below 2**63 would be typed int64 and hashed with arithmetic shifts
+        key = np.uint64(pair_key(np.uint64(hashes[w]), np.uint64(hashes[c]) ^ self.csk_seeds[0]))
+        return int(pair_sketch_estimate(self.csk, key))
+
+    # ------------------------------------------------------------------ persistence
+    _STATE = ("cslot", "cslot_free", "clo", "chi", "cwm", "ccm", "csk", "csk_seeds", "cstate")
+    _PER_ID = ("cslot", "cwm", "ccm")
+
+    def state_arrays(self, n: int) -> dict:
+        """Arrays to store in a checkpoint (names prefixed ``cooc_``), per-id ones cut to ``n`` ids."""
+        return {f"cooc_{k}": (getattr(self, k)[:n] if k in self._PER_ID else getattr(self, k))
+                for k in self._STATE}
+
+    def load_state(self, arrays: dict, n: int) -> None:
+        """Restore from :meth:`state_arrays` output (capacity must be >= ``n``).
+
+        Raises
+        ------
+        ValueError
+            If the stored tables' shapes do not match this object's parameters,
+            or the arrays are missing (a checkpoint from an older layout).
+        """
+        missing = [k for k in self._STATE if f"cooc_{k}" not in arrays]
+        if missing:
+            raise ValueError(f"co-occurrence arrays missing from the checkpoint: {missing}")
+        for k in self._STATE:
+            a = arrays[f"cooc_{k}"]
+            mine = getattr(self, k)
+            if k in self._PER_ID:
+                mine[:n] = a
+            else:
+                if mine.shape != a.shape or mine.dtype != a.dtype:
+                    raise ValueError(f"co-occurrence array {k}: stored {a.shape} {a.dtype}, "
+                                     f"expected {mine.shape} {mine.dtype}")
+                mine[...] = a
+        self.sketch_rate = int(self.cstate[R_RATE])
 
     @property
     def nbytes(self) -> int:
         """Memory held, in bytes."""
-        return int(sum(a.nbytes for a in (self.cslot, self.cslot_free, self.cexact, self.cwm, self.ccm, self.csk)))
+        return int(sum(getattr(self, k).nbytes for k in self._STATE))

@@ -25,7 +25,7 @@ import numpy as np
 from river import base
 
 from . import kernels as K
-from .cooc import CooccurrenceStats
+from .cooc import CooccurrenceStats, cooc_batch_args, cooc_kernel_args
 from .hashing import seed_states
 from .noise import NoiseDistribution
 from .sketch import CountMinSketch
@@ -461,12 +461,7 @@ class SGNS(base.Transformer):
             self._learn_block(normalize_text(text), 0)
 
     def _kernel_args(self):
-        v, c = self.vocab, self.cooc
-        if c is not None:
-            cc = (c.cslot, c.cslot_free, c.cexact, c.cwm, c.ccm, c.csk, c.csk_seeds)
-        else:
-            cc = _NO_COOC
-        return v, cc
+        return self.vocab, cooc_kernel_args(self.cooc)
 
     def _learn_block(self, data: bytes, mode: int) -> None:
         if not data:
@@ -551,7 +546,7 @@ class SGNS(base.Transformer):
             fut = self._pool.submit(
                 K.train_batch, ids, sent_out, sent_words, s0, s1, self._ip, self._fp, total,
                 self._W, self._C, v.counts, self.noise.prob, self.noise.alias, int(st[K.S_NOISE_N]),
-                self._rng, 1 + k, cc[0], cc[2], cc[3], cc[4], cc[5], cc[6], v.hashes)
+                self._rng, 1 + k, *cooc_batch_args(self.cooc), v.hashes)
             self._inflight.append(fut)
 
     def _collect(self, fut):
@@ -755,12 +750,3 @@ class SGNS(base.Transformer):
 
 
 _EMPTY_I64 = np.zeros(1, dtype=np.int64)
-_NO_COOC = (
-    np.zeros(0, dtype=np.int32),
-    np.zeros(0, dtype=np.int32),
-    np.zeros((0, 0), dtype=np.uint32),
-    np.zeros(0, dtype=np.int64),
-    np.zeros(0, dtype=np.int64),
-    np.zeros((0, 1), dtype=np.uint32),
-    np.zeros(0, dtype=np.uint64),
-)

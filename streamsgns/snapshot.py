@@ -308,10 +308,7 @@ def save_checkpoint(model, path, position: dict | None = None, extra: dict | Non
     arrays["words_blob"], arrays["words_offsets"], arrays["words_has"] = _encode_words(v.index_to_key[:n])
     c = model.cooc
     if c is not None:
-        arrays.update({
-            "cooc_cslot": c.cslot[:n], "cooc_cslot_free": c.cslot_free, "cooc_cexact": c.cexact,
-            "cooc_cwm": c.cwm[:n], "cooc_ccm": c.ccm[:n], "cooc_csk": c.csk, "cooc_csk_seeds": c.csk_seeds,
-        })
+        arrays.update(c.state_arrays(n))
     manifest = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -433,16 +430,11 @@ def load_checkpoint(path, **overrides):
     v.key_to_index.update({w: i for i, w in enumerate(words) if w is not None})
     table_rebuild(v.keys, v.vals, v.hashes, v.counts, n)
     c = m.cooc
-    if c is not None and "cooc_cexact" in a:
-        if c.cexact.shape != a["cooc_cexact"].shape or c.csk.shape != a["cooc_csk"].shape:
-            raise CheckpointError(f"{path}: co-occurrence table shapes do not match the parameters")
-        c.cslot[:n] = a["cooc_cslot"]
-        c.cslot_free[...] = a["cooc_cslot_free"]
-        c.cexact[...] = a["cooc_cexact"]
-        c.cwm[:n] = a["cooc_cwm"]
-        c.ccm[:n] = a["cooc_ccm"]
-        c.csk[...] = a["cooc_csk"]
-        c.csk_seeds[...] = a["cooc_csk_seeds"]
+    if c is not None and any(k.startswith("cooc_") for k in a):
+        try:
+            c.load_state(a, n)
+        except ValueError as e:
+            raise CheckpointError(f"{path}: {e}") from e
     m.stats.update(manifest.get("stats", {}))
     m.source_position = manifest.get("position")
     return m

@@ -10,11 +10,11 @@ import pytest
 from helpers_core import assert_finite, assert_vocab_consistent, control_bytes
 from streamsgns import SGNS
 from streamsgns import kernels as K
+from streamsgns.cooc import cooc_batch_args
 from streamsgns.hashing import seed_states
 from streamsgns.tokenize import tokenize
 
-_NO_COOC = (np.zeros(0, np.int32), np.zeros((0, 0), np.uint32), np.zeros(0, np.int64), np.zeros(0, np.int64),
-            np.zeros((0, 1), np.uint32), np.zeros(0, np.uint64))
+_NO_COOC = cooc_batch_args(None)  # no co-occurrence statistics: (cslot, clo, chi, cwm, ccm, csk, csk_seeds, cstate)
 
 
 def _params(window=1, negative=0, sample=0.0, alpha=0.025, maxlen=1000):
@@ -31,10 +31,9 @@ def _train(sen, W, C, counts, total, ip, fp, alpha, noise=None, seed=0):
     else:
         prob, alias, nn = noise.prob, noise.alias, noise.n
     rng = seed_states(seed, 2)
-    cs, ce, cw, cc, csk, hs = _NO_COOC
     out = K.train_sentence(sen, len(sen), alpha, ip, fp, total, W, C, counts, prob, alias, nn, rng, 1,
                            np.empty(len(sen), np.int32), np.empty(W.shape[1], np.float32),
-                           cs, ce, cw, cc, csk, np.zeros(0, np.uint64), hs)
+                           *_NO_COOC, np.zeros(0, np.uint64))
     return out
 
 
