@@ -87,6 +87,11 @@ __all__ = [
     "plot_report",
     "dynamic_window_weights",
     "cooccurrence_from_tokens",
+    "learner_pmi_inputs",
+    "learner_pmi_report",
+    "learner_ppmi_svd",
+    "write_word2vec_text",
+    "cli_pmi",
 ]
 
 _CHUNK = 1 << 16  # pairs per chunk when computing row-wise dot products
@@ -807,3 +812,385 @@ def cooccurrence_from_tokens(ids: Iterable[Sequence[int]] | np.ndarray, n, windo
     out.sum_duplicates()
     out.sort_indices()
     return sp.csr_matrix(out)
+
+
+
+# --------------------------------------------------------------------------- the learner's running statistics
+TARGETS = ("noise", "smoothed", "pmi")
+
+
+def _top_tracked(model, top):
+    """The ``top`` most frequent tracked, alive ids (by decreasing count, ties by id)."""
+    if getattr(model, "cooc", None) is None:
+        raise ValueError("the model keeps no co-occurrence statistics (built with track_cooc=False)")
+    if int(top) != top or top < 1:
+        raise ValueError(f"top must be an integer >= 1, got {top!r}")
+    model.flush()
+    ids, _ = model.cooc.tracked_ids()
+    counts = model.counts
+    ids = ids[ids < counts.shape[0]]
+    ids = ids[counts[ids] > 0]
+    order = np.argsort(-counts[ids], kind="stable")
+    return ids[order[: int(top)]]
+
+
+def learner_pmi_inputs(model, top=1000, target="noise"):
+    """Arguments of :func:`pmi_report` / :func:`pmi_pairs` from a learner's running statistics.
+
+    Which PMI SGNS targets depends on where its negatives come from. For a
+    trained pair (w, c) (``w`` the ``W`` row, ``c`` the ``C`` row) the kernel
+    draws ``k`` negatives for the same input ``w`` from the noise distribution
+    ``P_n``, so the pair type (w, c) receives ``a = #(w,c)`` positive and, in
+    expectation, ``b = k·#(w)·P_n(c)`` negative updates; the optimum of eq. 8
+    of seed note 001 with ``P(c)`` replaced by ``P_n(c)`` is
+    ``x = log(#(w,c) / (#(w)·P_n(c))) − log k`` (Levy & Goldberg 2014, sec. 3.1
+    for the unigram case; Levy, Goldberg & Dagan 2015, sec. 3.2: with
+    ``P_n ∝ #(c)^α`` it is the PMI with context-distribution smoothing).
+
+    Parameters
+    ----------
+    model : streamsgns.SGNS
+        Built with ``track_cooc=True``.
+    top : int
+        The ``top`` most frequent tracked words (by the vocabulary's exact
+        counts) are compared, as words and as contexts.
+    target : {"noise", "smoothed", "pmi"}
+        ``P(c)`` in the target:
+
+        * ``"noise"`` (default, what this kernel optimises):
+          ``P_n(c) = count(c)^α / Σ_c' count(c')^α`` over all admitted words,
+          ``count`` the vocabulary's token counts (before subsampling) and
+          ``α = model.ns_exponent`` — the distribution the negatives are
+          drawn from (the alias table follows these counts, see
+          :mod:`streamsgns.noise`).
+        * ``"smoothed"``: ``#(c)^α / Σ_c' #(c')^α`` with ``#(c)`` the context
+          marginal of the trained pairs (LGD 2015's smoothing applied to the
+          pair counts). It differs from ``"noise"`` when subsampling is on
+          (``#(c)`` then follows the subsampled counts, ``P_n`` does not)
+          and by the sentence-boundary effects on ``#(c)``.
+        * ``"pmi"``: the plain PMI of Levy & Goldberg 2014,
+          ``#(c)/|D|`` (what SGNS would target with unsmoothed unigram
+          noise over the trained contexts).
+
+    Returns
+    -------
+    dict
+        ``ids`` (m,) int64 vocabulary ids; ``words`` (list of m str);
+        ``W``, ``C`` (m, d) float32 rows; ``counts`` scipy CSR (m, m) float64
+        exact ``#(w,c)``; ``w_marg`` (m,) ``#(w)``; ``c_marg`` (m,);
+        ``total`` ``|D|``; ``k``; ``cds`` and ``cds_total`` (for
+        :func:`pmi_matrix`'s smoothing; with ``"noise"``, ``c_marg`` holds
+        ``P_n(c)`` itself with ``cds=1, cds_total=1``); ``target``.
+
+    Raises
+    ------
+    ValueError
+        Statistics off, no trained pair yet, ``negative == 0`` (no shift
+        ``log k`` is defined), an unknown ``target``, ``top < 1``.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+    ids = _top_tracked(model, top)
+    cs = model.cooc
+    total = cs.total()
+    if total <= 0 or ids.shape[0] == 0:
+        raise ValueError("no trained pair among tracked words yet")
+    if model.negative < 1:
+        raise ValueError("negative = 0: SGNS has no negatives, PMI − log k is undefined")
+    counts = model.counts
+    alive = counts > 0
+    out = {
+        "ids": ids,
+        "words": [model.index_to_key[i] for i in ids],
+        "W": np.asarray(model.W[ids]),
+        "C": np.asarray(model.C[ids]),
+        "counts": cs.matrix(ids),
+        "w_marg": cs.cwm[ids].astype(np.float64),
+        "total": float(total),
+        "k": float(model.negative),
+        "target": target,
+    }
+    alpha = float(model.ns_exponent)
+    if target == "noise":
+        pw = counts[alive].astype(np.float64) ** alpha
+        out["c_marg"] = counts[ids].astype(np.float64) ** alpha / pw.sum()
+        out["cds"], out["cds_total"] = 1.0, 1.0
+    elif target == "smoothed":
+        cm = cs.ccm[: counts.shape[0]].astype(np.float64)
+        out["c_marg"] = cm[ids]
+        if alpha > 0:
+            out["cds"], out["cds_total"] = alpha, float(np.sum(cm[cm > 0] ** alpha))
+        else:
+            out["c_marg"] = (cm[ids] > 0).astype(np.float64)
+            out["cds"], out["cds_total"] = 1.0, float(np.count_nonzero(cm))
+    else:
+        out["c_marg"] = cs.ccm[ids].astype(np.float64)
+        out["cds"], out["cds_total"] = None, None
+    return out
+
+
+def _report_args(inp):
+    return dict(W=inp["W"], C=inp["C"], counts=inp["counts"], w_marg=inp["w_marg"], c_marg=inp["c_marg"],
+                total=inp["total"], k=inp["k"], cds=inp["cds"], cds_total=inp["cds_total"])
+
+
+def learner_pmi_report(model, top=1000, min_count=1, target="noise", return_pairs=False, **kw) -> dict:
+    """:func:`pmi_report` on a learner's running statistics (``SGNS.pmi_report``).
+
+    Compares ``x = W_w · C_c`` with ``t = PMI(w,c) − log k`` over the observed
+    pairs among the ``top`` most frequent tracked words (exact counts), the
+    PMI being the one the kernel optimises (``target``, see
+    :func:`learner_pmi_inputs`).
+
+    Parameters
+    ----------
+    model : streamsgns.SGNS
+    top : int
+        Words compared (the most frequent tracked ones).
+    min_count : float
+        Only pairs with ``#(w,c) >= min_count`` enter the observed-pair measures.
+    target : {"noise", "smoothed", "pmi"}
+        See :func:`learner_pmi_inputs`.
+    return_pairs : bool
+        Also return ``x``, ``t``, ``weight`` (arrays of shape (p,), float64)
+        under the key ``"pairs"`` (for plots).
+    **kw
+        Passed to :func:`pmi_report` (``n_unobserved``, ``seed``).
+
+    Returns
+    -------
+    dict
+        The keys of :func:`pmi_report`, plus ``top`` (words compared),
+        ``total`` (|D|), ``k``, ``target``, ``alpha`` (the noise exponent),
+        ``min_count``, ``words_seen``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`learner_pmi_inputs` and :func:`pmi_report`.
+    """
+    inp = learner_pmi_inputs(model, top=top, target=target)
+    args = _report_args(inp)
+    rep = pmi_report(min_count=min_count, **args, **kw)
+    rep.update({"top": int(inp["ids"].shape[0]), "total": int(inp["total"]), "k": int(model.negative),
+                "target": target, "alpha": float(model.ns_exponent), "min_count": float(min_count),
+                "words_seen": int(model.words_seen)})
+    if return_pairs:
+        x, t, w = pmi_pairs(min_count=min_count, **args)
+        rep["pairs"] = {"x": x, "t": t, "weight": w}
+    return rep
+
+
+def learner_ppmi_svd(model, dim, top=None, *, cds=0.75, shift=0.0, eig=0.5, seed=0):
+    """PPMI-SVD word vectors from a learner's running pair counts (the explicit factorisation).
+
+    ``W = U_d · Σ_d^eig`` of the truncated SVD of ``PPMI = max(PMI_α − shift, 0)``
+    over the ``top`` most frequent tracked words (Levy & Goldberg 2014,
+    sec. 3.3 and seed note 001 sec. 2.3 for the symmetric ``eig = 0.5``; Levy,
+    Goldberg & Dagan 2015 for the smoothing ``cds = α = 0.75``). ``#(w)``,
+    ``#(c)`` and ``|D|`` are the stream's exact marginals; the smoothing sum
+    runs over every context seen.
+
+    Parameters
+    ----------
+    model : streamsgns.SGNS
+        With ``track_cooc=True``.
+    dim : int
+        Dimension (clipped to the number of words).
+    top : int, optional
+        Words embedded; default all tracked words.
+    cds : float or None
+        Context-distribution smoothing exponent (None: plain PMI).
+    shift : float
+        Subtracted before clipping at 0 (``np.log(k)``: shifted PPMI).
+    eig : float
+        Singular-value exponent.
+    seed : int
+        Start vector of the sparse SVD.
+
+    Returns
+    -------
+    words : list of str
+        By decreasing count.
+    W : ndarray, shape (m, min(dim, m)), float32
+
+    Raises
+    ------
+    ValueError
+        Statistics off, no pair counted, bad ``dim``/``cds``.
+    """
+    ids = _top_tracked(model, top if top is not None else max(1, model.cooc.top_n))
+    cs = model.cooc
+    total = cs.total()
+    if total <= 0 or ids.shape[0] == 0:
+        raise ValueError("no trained pair among tracked words yet")
+    cm_all = cs.ccm[: model.n_ids].astype(np.float64)
+    cds_total = None
+    if cds is not None:
+        cds_total = float(np.sum(cm_all[cm_all > 0] ** float(cds)))
+    # words whose marginals are 0 (admitted but never trained yet) cannot have a PMI: drop them
+    ok = (cs.cwm[ids] > 0) & (cs.ccm[ids] > 0)
+    ids = ids[ok]
+    if ids.shape[0] == 0:
+        raise ValueError("no tracked word has been trained yet")
+    P = ppmi_matrix(cs.matrix(ids), cs.cwm[ids].astype(np.float64), cm_all[ids], float(total), cds=cds,
+                    shift=shift, cds_total=cds_total)
+    W, _ = ppmi_svd(P, dim, eig=eig, seed=seed)
+    return [model.index_to_key[i] for i in ids], W
+
+
+def write_word2vec_text(path, words, vectors) -> int:
+    """Write vectors in word2vec text format, atomically (:func:`streamsgns.snapshot.atomic_write`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    words : list of str
+        Whitespace inside a word is replaced by ``_``.
+    vectors : ndarray, shape (len(words), d)
+
+    Returns
+    -------
+    int
+        Rows written.
+
+    Raises
+    ------
+    ValueError
+        Shape mismatch or non-finite vectors.
+    """
+    import re
+
+    from .snapshot import atomic_write
+
+    V = np.asarray(vectors, dtype=np.float32)
+    if V.ndim != 2 or V.shape[0] != len(words):
+        raise ValueError(f"{len(words)} words but vectors of shape {V.shape}")
+    if not np.isfinite(V).all():
+        raise ValueError("refusing to write vectors that hold NaN or inf")
+    lines = [f"{V.shape[0]} {V.shape[1]}\n"]
+    for w, row in zip(words, V.tolist()):
+        lines.append(re.sub(r"\s", "_", w) + " " + " ".join("%.9g" % v for v in row) + "\n")
+    data = "".join(lines).encode("utf-8")
+    atomic_write(path, lambda f: f.write(data))
+    return V.shape[0]
+
+
+_REPORT_ROWS = [
+    ("pearson", "Pearson(x, t)", "{:.4f}"),
+    ("spearman", "Spearman(x, t)", "{:.4f}"),
+    ("weighted_mse", "weighted MSE (eq. 8 weights)", "{:.4f}"),
+    ("weighted_loss_gap", "loss gap Σ[L(t) − L(x)] (nats)", "{:.1f}"),
+    ("frac_within_0_5", "fraction |x − t| < 0.5", "{:.4f}"),
+    ("mean_residual", "mean residual x − t", "{:+.4f}"),
+    ("n_unobserved", "unobserved pairs sampled", "{:d}"),
+    ("unobserved_frac_negative", "  fraction with x < 0", "{:.4f}"),
+    ("unobserved_mean", "  mean x", "{:+.4f}"),
+]
+
+
+def format_report(rep: dict, header: str = "") -> str:
+    """A readable table of a :func:`learner_pmi_report` result."""
+    target = {"noise": f"P_n(c) = count(c)^{rep.get('alpha', 0.75):g} / Z (the noise distribution)",
+              "smoothed": f"#(c)^{rep.get('alpha', 0.75):g} / Z (smoothed pair marginal)",
+              "pmi": "#(c) / |D| (plain PMI)"}.get(rep.get("target"), str(rep.get("target")))
+    lines = []
+    if header:
+        lines.append(header)
+    lines.append(f"x = W_w·C_c against t = log(#(w,c) / (#(w)·P(c))) − log k,  P(c) = {target}")
+    lines.append(f"words compared (top tracked)       {rep['top']}")
+    lines.append(f"observed pairs with #(w,c) >= {rep['min_count']:g}   {rep['n_pairs']}")
+    lines.append(f"|D| (trained pairs)                {rep['total']}")
+    lines.append(f"k (negatives)                      {rep['k']}")
+    for key, label, fmt in _REPORT_ROWS:
+        v = rep[key]
+        txt = fmt.format(v) if isinstance(v, (int, np.integer)) or np.isfinite(v) else "nan"
+        lines.append(f"{label:<35s}{txt}")
+    return "\n".join(lines)
+
+
+def _jsonable(d):
+    out = {}
+    for k, v in d.items():
+        if k == "pairs":
+            continue
+        if isinstance(v, (np.floating, float)):
+            v = float(v)
+            out[k] = v if np.isfinite(v) else None
+        elif isinstance(v, np.integer):
+            out[k] = int(v)
+        else:
+            out[k] = v
+    return out
+
+
+def cli_pmi(args) -> int:
+    """``streamsgns pmi CHECKPOINT_OR_DIR [--top] [--min-count] [--plot] [--svd-dim --svd-output] [--json]``.
+
+    Loads the checkpoint (the newest valid one of a snapshot directory),
+    prints :func:`learner_pmi_report` as a table (or JSON with ``--json``),
+    draws :func:`plot_report` to ``--plot``, and writes PPMI-SVD vectors
+    (:func:`learner_ppmi_svd`, word2vec text format, readable by
+    ``streamsgns evaluate`` and ``streamsgns similar``) to ``--svd-output``.
+
+    Returns
+    -------
+    int
+        0 on success; 1 when the checkpoint is unusable (no statistics, no
+        pairs, not a checkpoint); the message goes to stderr.
+    """
+    import json
+    import sys
+    from pathlib import Path
+
+    from .snapshot import CheckpointError, latest_checkpoint, load_checkpoint
+
+    p = Path(args.checkpoint)
+    if p.is_dir():
+        ck = latest_checkpoint(p)
+        if ck is None:
+            print(f"streamsgns pmi: no valid checkpoint in {p}", file=sys.stderr)
+            return 1
+        p = ck
+    if p.suffix != ".npz":
+        print(f"streamsgns pmi: {p} is not a checkpoint (.npz): word vectors alone carry no "
+              "co-occurrence statistics", file=sys.stderr)
+        return 1
+    try:
+        model = load_checkpoint(p)
+    except CheckpointError as e:
+        print(f"streamsgns pmi: {e}", file=sys.stderr)
+        return 1
+    try:
+        rep = learner_pmi_report(model, top=args.top, min_count=args.min_count, return_pairs=bool(args.plot))
+    except ValueError as e:
+        print(f"streamsgns pmi: {p}: {e}", file=sys.stderr)
+        return 1
+    rep["checkpoint"] = str(p)
+    if args.plot:
+        pr = rep["pairs"]
+        plot_report(pr["x"], pr["t"], args.plot,
+                    title=f"{p.name}: W·Cᵀ vs PMI − log k, top {rep['top']} words, #(w,c) >= {args.min_count}")
+        rep["plot"] = str(args.plot)
+    svd_dim = getattr(args, "svd_dim", 0) or 0
+    svd_out = getattr(args, "svd_output", None)
+    if svd_out and svd_dim <= 0:
+        svd_dim = 100
+    if svd_dim > 0:
+        if not svd_out:
+            print("streamsgns pmi: --svd-dim needs --svd-output", file=sys.stderr)
+            return 1
+        words, V = learner_ppmi_svd(model, svd_dim, top=max(args.top, 1))
+        n = write_word2vec_text(svd_out, words, V)
+        rep["svd"] = {"output": str(svd_out), "words": n, "dim": int(V.shape[1])}
+    if args.json:
+        print(json.dumps(_jsonable(rep), indent=2))
+    else:
+        print(format_report(rep, header=f"checkpoint {p}  ({model.words_seen} tokens seen, "
+                                        f"vocabulary {model.vocab_size})"))
+        if args.plot:
+            print(f"plot                               {args.plot}")
+        if "svd" in rep:
+            s = rep["svd"]
+            print(f"PPMI-SVD vectors                   {s['output']} ({s['words']} words, d = {s['dim']})")
+    return 0
