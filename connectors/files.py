@@ -50,6 +50,16 @@ def iter_line_blocks(f: BinaryIO, block_bytes: int = 1 << 20, max_line_bytes: in
         stats = {}
     read = getattr(f, "read1", f.read)
     pending = b""
+
+    def cut_long(line: bytes):
+        # pieces of at most max_line_bytes, each ended by b"\n"; the remainder is returned
+        while len(line) > max_line_bytes:
+            cut = _cut_point(line, max_line_bytes)
+            stats["long_lines_cut"] = stats.get("long_lines_cut", 0) + 1
+            yield line[:cut] + b"\n"
+            line = line[cut:]
+        yield line
+
     while True:
         piece = read(block_bytes)
         if not piece:
@@ -57,24 +67,23 @@ def iter_line_blocks(f: BinaryIO, block_bytes: int = 1 << 20, max_line_bytes: in
         stats["bytes"] = stats.get("bytes", 0) + len(piece)
         buf = pending + piece if pending else piece
         nl = buf.rfind(b"\n")
-        if nl >= 0:
-            if nl + 1 >= block_bytes or len(buf) - nl - 1 < max_line_bytes:
-                yield buf[: nl + 1]
-                pending = buf[nl + 1:]
-            else:
-                pending = buf
-        else:
-            pending = buf
-        while len(pending) > max_line_bytes and pending.find(b"\n", 0, max_line_bytes + 1) < 0:
-            cut = _cut_point(pending, max_line_bytes)
-            stats["long_lines_cut"] = stats.get("long_lines_cut", 0) + 1
-            yield pending[:cut] + b"\n"
-            pending = pending[cut:]
-        if len(pending) >= block_bytes:
-            nl = pending.rfind(b"\n")
-            if nl >= 0:
-                yield pending[: nl + 1]
-                pending = pending[nl + 1:]
+        complete, pending = buf[: nl + 1], buf[nl + 1:]
+        if len(complete) > max_line_bytes:
+            # rare: this block may hold a line longer than the limit; cut such lines
+            out = []
+            for line in complete.split(b"\n")[:-1]:
+                if len(line) > max_line_bytes:
+                    *pieces, rest = cut_long(line)
+                    out.extend(pieces)
+                    out.append(rest + b"\n")
+                else:
+                    out.append(line + b"\n")
+            complete = b"".join(out)
+        if complete:
+            yield complete
+        if len(pending) > max_line_bytes:  # a line still open and already too long
+            *pieces, pending = cut_long(pending)
+            yield b"".join(pieces)
     if pending:
         yield pending
 
