@@ -15,7 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator
 
-__all__ = ["Chunk", "Source"]
+__all__ = ["Chunk", "Source", "SourceStopped"]
+
+
+class SourceStopped(Exception):
+    """Raised out of a blocking read when :meth:`Source.stop` is called from a signal handler.
+
+    The data of the interrupted read was not yielded, so the last
+    :class:`Chunk`'s position is still exact; callers treat it as the end of
+    the input.
+    """
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import BinaryIO, Iterator
 
-from .base import Chunk, Source
+from .base import Chunk, Source, SourceStopped
 from .files import iter_line_blocks
 
 __all__ = ["StdinSource"]
@@ -33,6 +33,36 @@ class StdinSource(Source):
         self.block_bytes = int(block_bytes)
         self._offset = 0
         self._skip = 0
+        self._stopped = False
+        self._blocking = False
+
+    def stop(self) -> None:
+        """End :meth:`chunks`; safe to call from a signal handler.
+
+        If the main thread is blocked reading standard input (no data is
+        arriving), this raises :class:`~connectors.base.SourceStopped` out of
+        that read — which is why it must only be called from the reading
+        thread's signal handler. Nothing read by the interrupted call had been
+        yielded, so positions stay exact.
+
+        Raises
+        ------
+        SourceStopped
+            When called while a read is blocked.
+        """
+        self._stopped = True
+        if self._blocking:
+            self._blocking = False
+            raise SourceStopped("stdin: stopped while waiting for input")
+
+    def _read(self, stream, n: int) -> bytes:
+        if self._stopped:
+            return b""
+        self._blocking = True
+        try:
+            return stream.read1(n) if hasattr(stream, "read1") else stream.read(n)
+        finally:
+            self._blocking = False
 
     def seek(self, position: dict) -> None:
         """Skip the bytes that a checkpoint already covers.
@@ -51,13 +81,14 @@ class StdinSource(Source):
         stream = self.stream if self.stream is not None else sys.stdin.buffer
         skip = self._skip - self._offset
         while skip > 0:
-            piece = stream.read(min(skip, 1 << 20))
+            piece = self._read(stream, min(skip, 1 << 20))
             if not piece:
                 return
             skip -= len(piece)
             self._offset += len(piece)
         cuts = self.stats.get("long_lines_cut", 0)
-        for block in iter_line_blocks(stream, self.block_bytes, stats=self.stats):
+        reader = _Reader(self, stream)
+        for block in iter_line_blocks(reader, self.block_bytes, stats=self.stats):
             # a cut long line carries one b"\n" that is not in the input
             now = self.stats.get("long_lines_cut", 0)
             self._offset += len(block) - (now - cuts)
@@ -65,3 +96,15 @@ class StdinSource(Source):
             n = block.count(b"\n")
             self._count("records", n)
             yield Chunk(block, {"stdin": {"offset": self._offset}}, n)
+
+
+class _Reader:
+    """A binary stream whose reads the owning source can interrupt (see ``StdinSource.stop``)."""
+
+    def __init__(self, owner: StdinSource, stream: BinaryIO):
+        self.owner, self.stream = owner, stream
+
+    def read1(self, n: int) -> bytes:
+        return self.owner._read(self.stream, n)
+
+    read = read1

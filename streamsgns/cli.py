@@ -113,6 +113,8 @@ class _Progress:
 
 
 def cmd_train(args) -> int:
+    from connectors.base import SourceStopped
+
     from . import SGNS
     from .snapshot import Snapshotter, latest_checkpoint, load_checkpoint, parse_every, save_checkpoint
 
@@ -178,15 +180,18 @@ def cmd_train(args) -> int:
         return ck
 
     try:
-        for chunk in source.chunks():
-            model.learn_text(chunk.data)
-            position = chunk.position
-            model.source_position = position
-            progress.update(source.stats)
-            if snap is not None and snap.due(model):
-                checkpoint()
-            if stop["signal"] is not None:
-                break
+        try:
+            for chunk in source.chunks():
+                model.learn_text(chunk.data)
+                position = chunk.position
+                model.source_position = position
+                progress.update(source.stats)
+                if snap is not None and snap.due(model):
+                    checkpoint()
+                if stop["signal"] is not None:
+                    break
+        except SourceStopped:  # a signal ended a blocking read: the input ends here
+            pass
         if stop["signal"] is not None:
             log.info(f"received signal {stop['signal']}: writing a final checkpoint")
         model.flush()
