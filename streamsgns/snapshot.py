@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -584,7 +585,8 @@ class Snapshotter:
             ext = "bin" if self.binary else "txt"
             vec = self.directory / f"vectors-{ws:015d}.{ext}"
             save_word2vec_format(model, vec, binary=self.binary)
-            save_word2vec_format(model, self.directory / f"vectors-latest.{ext}", binary=self.binary)
+            with open(vec, "rb") as src:  # a byte copy: formatting the vectors twice costs seconds
+                atomic_write(self.directory / f"vectors-latest.{ext}", lambda f: shutil.copyfileobj(src, f, 1 << 20))
         save_checkpoint(model, ckpt, position=position)
         self.written += 1
         self._last_tokens = ws
