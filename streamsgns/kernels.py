@@ -90,8 +90,9 @@ N_FP = 5
     S_N_REFRESH,  # noise rebuilds
     S_N_ADMITTED,  # admissions ever
     S_N_EVICTED,  # evictions ever
-) = range(20)
-N_ST = 20
+    S_SKETCH_TOTAL,  # increments added to the unigram count-min sketch (N of its error bound)
+) = range(21)
+N_ST = 21
 # float64 state (fst)
 FS_LOSS, FS_LOSS_N = range(2)
 N_FST = 2
@@ -456,6 +457,7 @@ def process_block(buf, pos, train, ip, fp, st, fst, rng,
                 st[S_TOTAL] += 1
             else:
                 est = cms_add(sk_table, sk_seeds, h, 1)
+                st[S_SKETCH_TOTAL] += 1
                 if est >= min_count:
                     if st[S_N_FREE] == 0 and st[S_NEXT_ID] >= cap:
                         # full at max_vocab: evict the rarest, forget their ids in this sentence

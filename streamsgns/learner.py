@@ -504,6 +504,7 @@ class SGNS(base.Transformer):
                 self._grow(int(self._st[K.S_NEXT_ID]) + 2 * self.max_sentence_length)
         self.noise.n = int(self._st[K.S_NOISE_N])
         self.noise.last_refresh = int(self._st[K.S_LAST_REFRESH])
+        self.vocab.sketch.total = int(self._st[K.S_SKETCH_TOTAL])
 
     def _grow(self, needed: int) -> None:
         cap = self.vocab.grow(needed)

@@ -167,3 +167,13 @@ def test_batch_kernel_returns_estimates_in_order():
     h = np.array([hash_token(w) for w in "a b a c a b".split()], dtype=np.uint64)
     out = cms_add_batch(cms.table, cms.seeds, h, np.ones(6, dtype=np.int64))
     assert out.tolist() == [1, 1, 2, 1, 3, 2]
+
+
+def test_learner_sketch_total_counts_the_tokens_it_received():
+    """The error bound epsilon * N needs N: every token added to the sketch (not yet admitted) counts."""
+    from streamsgns import SGNS
+
+    m = SGNS(vector_size=4, min_count=3, seed=0, sketch_width=1 << 10)
+    m.learn_one("aa aa aa aa bb cc")  # aa: 3 sketch adds (admitted at the 3rd), then exact; bb, cc: 1 each
+    assert m.vocab.sketch.total == 5
+    assert m.vocab.sketch.error_bound() == pytest.approx(m.vocab.sketch.epsilon * 5)
