@@ -22,8 +22,10 @@ workers=2, seed=0.
 
 Metrics per run: ``wall_s`` (seconds, ``time.perf_counter``), ``words_per_s`` = corpus tokens /
 ``wall_s``, where corpus tokens are the tokens of the regex above counted once by the parent
-(the same number for both systems), ``peak_rss_mb`` (the child's ``ru_maxrss`` from ``os.wait4``,
-MiB), and quality of the vectors (``W``/syn0 of both, written in word2vec text format, read back
+(the same number for both systems), ``cpu_s`` (user + system seconds of all threads of the child
+during the timed section) and words per CPU second, ``peak_rss_mb`` (the child's own peak RSS,
+``VmHWM`` of ``/proc/self/status``, MiB; not ``ru_maxrss``, which on Linux includes the parent's
+RSS at fork time), and quality of the vectors (``W``/syn0 of both, written in word2vec text format, read back
 with gensim ``KeyedVectors``): WordSim-353 and SimLex-999 Spearman correlations
 (``evaluate_word_pairs``) and Google analogies 3CosAdd accuracy (``evaluate_word_analogies``,
 ``restrict_vocab=30000``). Writing the vectors is timed apart (``save_s``), not in ``wall_s``.
@@ -254,9 +256,24 @@ def _cpu_s_self() -> float:
 
 
 def _rss_mib_self() -> float:
+    """Peak resident set size of this process so far, MiB.
+
+    ``VmHWM`` of ``/proc/self/status``: the high-water mark of this process's own address space,
+    which starts afresh at ``exec``. ``getrusage(...).ru_maxrss`` is not used when ``VmHWM`` is
+    there, because Linux carries the *parent's* RSS at fork time over into the child's
+    ``ru_maxrss`` (``RUSAGE_SELF`` in the child and ``RUSAGE_CHILDREN``/``wait4`` in the parent
+    alike), so a child started by a 250 MiB parent reports at least 250 MiB.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB; macOS: bytes
 
 
 # ============================================================================ children
@@ -459,8 +476,10 @@ def run_child(spec: dict, log: Path) -> dict:
     Returns
     -------
     dict
-        The child's result plus ``peak_rss_mb`` (``ru_maxrss`` of that child alone, from
-        ``os.wait4``, MiB), ``exit_code`` and ``process_wall_s`` (interpreter start to exit).
+        The child's result plus ``peak_rss_mb`` (the child's own peak RSS, ``VmHWM``, MiB),
+        ``wait4_maxrss_mib`` (the kernel's ``ru_maxrss`` for the child from ``os.wait4``, which
+        on Linux includes this parent's RSS at fork time, kept for reference), ``exit_code`` and
+        ``process_wall_s`` (interpreter start to exit).
     """
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_child", json.dumps(spec)]
     t = time.perf_counter()
@@ -473,7 +492,9 @@ def run_child(spec: dict, log: Path) -> dict:
         res = json.loads(Path(spec["result"]).read_text())
     except (OSError, ValueError):
         res = {"ok": False, "error": f"child wrote no result (exit {proc.returncode}); see {log}"}
-    res.update(peak_rss_mb=ru.ru_maxrss / 1024.0, exit_code=proc.returncode, process_wall_s=dt)
+    # the child's own VmHWM; wait4's ru_maxrss also counts this (parent) process's RSS at fork time
+    res.update(peak_rss_mb=res.get("child_peak_rss_mib", float("nan")), wait4_maxrss_mib=ru.ru_maxrss / 1024.0,
+               exit_code=proc.returncode, process_wall_s=dt)
     if not res.get("ok"):
         res["log_tail"] = log.read_text(errors="replace")[-3000:]
     return res
