@@ -36,7 +36,7 @@ MODEL_OPTIONS = [
     ("--max-vocab", "max_vocab", int, 1_000_000, "most words held at once"),
     ("--seed", "seed", int, 0, "random seed"),
     ("--workers", "workers", int, 1, "training threads (1 = bit-reproducible)"),
-    ("--cooc-top-n", "cooc_top_n", int, 2000, "words whose pair counts are kept exactly"),
+    ("--cooc-top-n", "cooc_top_n", int, 1000, "words whose pair counts are kept exactly"),
 ]
 
 

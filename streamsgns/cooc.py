@@ -21,7 +21,8 @@ What is kept, and its error
   ``workers=1``). They are updated per *token*, not per pair: a centre ``i``
   with window ``b_i`` adds its number of contexts to ``#(c)``; the number of
   windows covering position ``j`` (a prefix sum of ±1 marks) is added to
-  ``#(w)`` of the token at ``j``.
+  ``#(w)`` of the token at ``j``. An id's slot, ``#(w)`` and ``#(c)`` share one
+  32-byte record (``cmeta``), so a rare token costs one cache miss, not three.
 * ``#(w,c)`` for pairs of two *tracked* words: exact. The first ``top_n``
   words admitted to the vocabulary get a slot (a slot is released when its
   word is evicted and goes to the next admitted word; in natural text the
@@ -66,7 +67,7 @@ from .hashing import mix64, next_u64, seed_states
 __all__ = [
     "CooccurrenceStats",
     "cooc_sentence",
-    "cooc_assign_slot",
+    "cooc_admit",
     "cooc_release",
     "cooc_kernel_args",
     "cooc_batch_args",
@@ -82,6 +83,8 @@ _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 # sampled one, sketch_rate, |D| (pairs counted, never decreased by evictions)
 R_STATE, R_SKIP, R_RATE, R_TOTAL = 0, 1, 2, 3
 N_CSTATE = 4
+# cmeta columns (int64, one 32-byte record per id): slot (-1 untracked), #(w), #(c), reserved
+M_SLOT, M_W, M_C = 0, 1, 2
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -183,26 +186,26 @@ def _bump(row, hirow, s):
 
 
 @njit(cache=True, nogil=True)
-def cooc_sentence(kept, wins, m, cslot, clo, chi, cwm, ccm, csk, csk_seeds, cstate, hashes):
+def cooc_sentence(kept, cbuf, m, cmeta, clo, chi, csk, csk_seeds, cstate, hashes):
     """Count the pairs that the kernel trained on one subsampled sentence.
 
     The pairs are ``(kept[j], kept[i])`` (W-row, C-row) for every centre
-    ``i < m`` and every ``j != i`` with ``|i − j| <= wins[i]``: exactly the
+    ``i < m`` and every ``j != i`` with ``|i − j| <= cbuf[i]``: exactly the
     pairs :func:`streamsgns.kernels.train_sentence` trains.
 
     Parameters
     ----------
     kept : ndarray, shape (>= m,), int32
         Vocabulary ids of the sentence after subsampling.
-    wins : ndarray, shape (>= m,), int32
-        Window ``b_i`` drawn for each centre (1..window).
+    cbuf : ndarray, shape (>= 3·m + 1,), int32
+        ``cbuf[:m]``: the window ``b_i`` drawn for each centre (1..window);
+        the rest is scratch.
     m : int
-    cslot : ndarray, shape (capacity,), int32
-        Slot of each id in ``clo``/``chi``, -1 if untracked.
+    cmeta : ndarray, shape (capacity, 4), int64
+        Per id: slot in ``clo``/``chi`` (-1 untracked), #(w) (id as W-row),
+        #(c) (id as C-row), reserved; updated in place.
     clo, chi : ndarray, shape (top_n, top_n), uint16
         Low and high 16 bits of ``#(w,c)``, indexed ``[slot(c), slot(w)]``.
-    cwm, ccm : ndarray, shape (capacity,), int64
-        #(w) (id as W-row) and #(c) (id as C-row), updated in place.
     csk : ndarray, shape (depth, width), uint32; csk_seeds : (depth,) uint64
         Sketch of the other pairs (``depth == 0`` disables it).
     cstate : ndarray, shape (4,), uint64
@@ -217,10 +220,13 @@ def cooc_sentence(kept, wins, m, cslot, clo, chi, cwm, ccm, csk, csk_seeds, csta
     """
     if m < 2:
         return 0
-    slots = np.empty(m, dtype=np.int32)
-    cover = np.zeros(m + 1, dtype=np.int32)
+    wins = cbuf[:m]
+    slots = cbuf[m: 2 * m]
+    cover = cbuf[2 * m: 3 * m + 1]
     for i in range(m):
-        slots[i] = cslot[kept[i]]
+        slots[i] = cmeta[kept[i], M_SLOT]
+        cover[i] = 0
+    cover[m] = 0
     use_sketch = csk.shape[0] > 0
     ilq = _inv_log_q(np.int64(cstate[R_RATE]))
     skip = np.int64(cstate[R_SKIP])  # untracked pairs left before the next sampled one (kept in a register)
@@ -237,7 +243,7 @@ def cooc_sentence(kept, wins, m, cslot, clo, chi, cwm, ccm, csk, csk_seeds, csta
         cover[lo] += 1
         cover[hi] -= 1
         n = hi - lo - 1
-        ccm[c] += n
+        cmeta[c, M_C] += n
         n_pairs += n
         sc = slots[i]
         if sc >= 0:
@@ -271,30 +277,31 @@ def cooc_sentence(kept, wins, m, cslot, clo, chi, cwm, ccm, csk, csk_seeds, csta
     run = 0
     for j in range(m):
         run += cover[j]
-        cwm[kept[j]] += run - 1  # windows covering j, minus j's own
+        cmeta[kept[j], M_W] += run - 1  # windows covering j, minus j's own
     return n_pairs
 
 
 @njit(cache=True, nogil=True)
-def cooc_assign_slot(wid, cslot, cslot_free, st, s_nfree):
-    """Give newly admitted id ``wid`` a tracked slot if one is free.
+def cooc_admit(wid, cmeta, cslot_free, st, s_nfree):
+    """Newly admitted id ``wid``: reset its marginals, give it a tracked slot if one is free.
 
-    The caller resets the id's marginals; the slot's cells are already zero
-    (fresh, or cleared by :func:`cooc_release`).
+    The slot's cells are already zero (fresh, or cleared by :func:`cooc_release`).
     """
+    cmeta[wid, M_W] = 0
+    cmeta[wid, M_C] = 0
     nf = st[s_nfree]
     if nf > 0:
         nf -= 1
-        cslot[wid] = cslot_free[nf]
+        cmeta[wid, M_SLOT] = cslot_free[nf]
         st[s_nfree] = nf
     else:
-        cslot[wid] = -1
+        cmeta[wid, M_SLOT] = -1
 
 
 @njit(cache=True, nogil=True)
-def cooc_release(wid, cslot, cslot_free, clo, chi, cwm, ccm, st, s_nfree):
-    """Forget evicted id ``wid``: clear its row and column of counts and free its slot."""
-    s = cslot[wid]
+def cooc_release(wid, cmeta, cslot_free, clo, chi, st, s_nfree):
+    """Forget evicted id ``wid``: clear its row and column of counts, free its slot, zero its marginals."""
+    s = cmeta[wid, M_SLOT]
     if s >= 0:
         clo[s, :] = 0
         clo[:, s] = 0
@@ -302,18 +309,16 @@ def cooc_release(wid, cslot, cslot_free, clo, chi, cwm, ccm, st, s_nfree):
         chi[:, s] = 0
         cslot_free[st[s_nfree]] = s
         st[s_nfree] += 1
-        cslot[wid] = -1
-    cwm[wid] = 0
-    ccm[wid] = 0
+        cmeta[wid, M_SLOT] = -1
+    cmeta[wid, M_W] = 0
+    cmeta[wid, M_C] = 0
 
 
 _NO_COOC = (
-    np.zeros(0, dtype=np.int32),  # cslot
+    np.zeros((0, 4), dtype=np.int64),  # cmeta
     np.zeros(0, dtype=np.int32),  # cslot_free
     np.zeros((0, 0), dtype=np.uint16),  # clo
     np.zeros((0, 0), dtype=np.uint16),  # chi
-    np.zeros(0, dtype=np.int64),  # cwm
-    np.zeros(0, dtype=np.int64),  # ccm
     np.zeros((0, 1), dtype=np.uint32),  # csk
     np.zeros(0, dtype=np.uint64),  # csk_seeds
     np.zeros(N_CSTATE, dtype=np.uint64),  # cstate
@@ -323,17 +328,17 @@ _NO_COOC = (
 def cooc_kernel_args(stats: "CooccurrenceStats | None") -> tuple:
     """The co-occurrence arguments of :func:`streamsgns.kernels.process_block`.
 
-    ``(cslot, cslot_free, clo, chi, cwm, ccm, csk, csk_seeds, cstate)``; empty
-    arrays when ``stats`` is None (no statistics kept).
+    ``(cmeta, cslot_free, clo, chi, csk, csk_seeds, cstate)``; empty arrays
+    when ``stats`` is None (no statistics kept).
     """
     if stats is None:
         return _NO_COOC
-    return (stats.cslot, stats.cslot_free, stats.clo, stats.chi, stats.cwm, stats.ccm, stats.csk,
-            stats.csk_seeds, stats.cstate)
+    return (stats.cmeta, stats.cslot_free, stats.clo, stats.chi, stats.csk, stats.csk_seeds, stats.cstate)
 
 
 def cooc_batch_args(stats: "CooccurrenceStats | None") -> tuple:
-    """The co-occurrence arguments of :func:`streamsgns.kernels.train_batch` (no ``cslot_free``)."""
+    """The co-occurrence arguments of :func:`streamsgns.kernels.train_batch` / ``train_sentence``
+    (those of :func:`cooc_kernel_args` without ``cslot_free``)."""
     a = cooc_kernel_args(stats)
     return (a[0],) + a[2:]
 
@@ -360,11 +365,14 @@ class CooccurrenceStats:
 
     Attributes
     ----------
-    cslot : ndarray, shape (capacity,), int32
+    cmeta : ndarray, shape (capacity, 4), int64
+        Per id: slot, #(w), #(c), reserved (views: ``cslot``, ``cwm``, ``ccm``).
+    cslot : ndarray view, shape (capacity,), int64
+        Slot of each id in ``clo``/``chi``, -1 if untracked.
     cslot_free : ndarray, shape (top_n,), int32
     clo, chi : ndarray, shape (top_n, top_n), uint16
         Low / high 16 bits of #(w,c), indexed ``[slot(c), slot(w)]``.
-    cwm, ccm : ndarray, shape (capacity,), int64
+    cwm, ccm : ndarray views, shape (capacity,), int64
         #(w) (pairs where the id is the W-row) and #(c) (the C-row).
     csk : ndarray, shape (sketch_depth, sketch_width), uint32
     csk_seeds : ndarray, shape (sketch_depth,), uint64
@@ -378,20 +386,19 @@ class CooccurrenceStats:
         On negative sizes or ``sketch_rate < 1``.
     """
 
-    def __init__(self, top_n=1000, capacity=1024, sketch_width=1 << 20, sketch_depth=2, sketch_rate=16, seed=0):
+    def __init__(self, top_n=1000, capacity=1024, sketch_width=1 << 20, sketch_depth=2, sketch_rate=64, seed=0):
         if top_n < 0 or sketch_width < 0 or sketch_depth < 0 or capacity < 1:
             raise ValueError("sizes must be non-negative (capacity >= 1)")
         if int(sketch_rate) != sketch_rate or sketch_rate < 1:
             raise ValueError(f"sketch_rate must be an integer >= 1, got {sketch_rate!r}")
         self.top_n = int(top_n)
         self.sketch_rate = int(sketch_rate)
-        self.cslot = np.full(capacity, -1, dtype=np.int32)
+        self.cmeta = np.zeros((capacity, 4), dtype=np.int64)
+        self.cmeta[:, M_SLOT] = -1
         # slots are handed out in increasing order: the stack holds them reversed
         self.cslot_free = np.arange(self.top_n, dtype=np.int32)[::-1].copy()
         self.clo = np.zeros((self.top_n, self.top_n), dtype=np.uint16)
         self.chi = np.zeros((self.top_n, self.top_n), dtype=np.uint16)
-        self.cwm = np.zeros(capacity, dtype=np.int64)
-        self.ccm = np.zeros(capacity, dtype=np.int64)
         if sketch_depth == 0 or sketch_width == 0:
             self.csk = np.zeros((0, 1), dtype=np.uint32)
         else:
@@ -403,18 +410,30 @@ class CooccurrenceStats:
         self.cstate[R_SKIP] = np.uint64(_geometric_gap(self.cstate, np.int64(self.sketch_rate),
                                                           _inv_log_q(np.int64(self.sketch_rate))))
 
+    @property
+    def cslot(self) -> np.ndarray:
+        """Slot of each id (a writable int64 view of ``cmeta``), -1 if untracked."""
+        return self.cmeta[:, M_SLOT]
+
+    @property
+    def cwm(self) -> np.ndarray:
+        """#(w) of each id: pairs where it was the W-row (a writable int64 view of ``cmeta``)."""
+        return self.cmeta[:, M_W]
+
+    @property
+    def ccm(self) -> np.ndarray:
+        """#(c) of each id: pairs where it was the C-row (a writable int64 view of ``cmeta``)."""
+        return self.cmeta[:, M_C]
+
     def grow(self, capacity: int) -> None:
         """Enlarge the per-id arrays to ``capacity`` (new ids untracked, zero counts)."""
-        old = self.cslot.shape[0]
+        old = self.cmeta.shape[0]
         if capacity <= old:
             return
-        cs = np.full(capacity, -1, dtype=np.int32)
-        cs[:old] = self.cslot
-        self.cslot = cs
-        for name in ("cwm", "ccm"):
-            a = np.zeros(capacity, dtype=np.int64)
-            a[:old] = getattr(self, name)
-            setattr(self, name, a)
+        a = np.zeros((capacity, 4), dtype=np.int64)
+        a[:, M_SLOT] = -1
+        a[:old] = self.cmeta
+        self.cmeta = a
 
     # ------------------------------------------------------------------ read-outs
     def tracked_ids(self) -> tuple[np.ndarray, np.ndarray]:
@@ -505,8 +524,8 @@ class CooccurrenceStats:
         return int(pair_sketch_estimate(self.csk, key))
 
     # ------------------------------------------------------------------ persistence
-    _STATE = ("cslot", "cslot_free", "clo", "chi", "cwm", "ccm", "csk", "csk_seeds", "cstate")
-    _PER_ID = ("cslot", "cwm", "ccm")
+    _STATE = ("cmeta", "cslot_free", "clo", "chi", "csk", "csk_seeds", "cstate")
+    _PER_ID = ("cmeta",)
 
     def state_arrays(self, n: int) -> dict:
         """Arrays to store in a checkpoint (names prefixed ``cooc_``), per-id ones cut to ``n`` ids."""

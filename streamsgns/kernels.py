@@ -55,7 +55,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .cooc import cooc_assign_slot, cooc_release, cooc_sentence
+from .cooc import cooc_admit, cooc_release, cooc_sentence
 from .hashing import hash_bytes, next_float, next_u64
 from .noise import build_alias, refresh_due, sample_alias
 from .sketch import cms_add
@@ -208,7 +208,7 @@ def init_rows(wid, W, C, rng):
 
 
 @njit(cache=True, nogil=True)
-def prune_vocab(n_evict, st, keys, vals, hashes, counts, free_ids, cslot, cslot_free, clo, chi, cwm, ccm):
+def prune_vocab(n_evict, st, keys, vals, hashes, counts, free_ids, cmeta, cslot_free, clo, chi):
     """Evict the ``n_evict`` rarest admitted words (ties: lower id first).
 
     Frees their ids (pushed on ``free_ids``), removes them from the hash
@@ -230,8 +230,8 @@ def prune_vocab(n_evict, st, keys, vals, hashes, counts, free_ids, cslot, cslot_
         counts[idx] = 0
         free_ids[st[S_N_FREE]] = idx
         st[S_N_FREE] += 1
-        if cslot.shape[0] > 0:
-            cooc_release(idx, cslot, cslot_free, clo, chi, cwm, ccm, st, S_CSLOT_FREE)
+        if cmeta.shape[0] > 0:
+            cooc_release(idx, cmeta, cslot_free, clo, chi, st, S_CSLOT_FREE)
         k += 1
         if k == n_evict:
             break
@@ -242,7 +242,7 @@ def prune_vocab(n_evict, st, keys, vals, hashes, counts, free_ids, cslot, cslot_
 
 @njit(cache=True, fastmath=True, nogil=True)
 def train_sentence(sen, nsen, alpha, ip, fp, total, W, C, counts, noise_prob, noise_alias, noise_n, rng, k,
-                   kept, neu1e, cslot, clo, chi, cwm, ccm, csk, csk_seeds, cstate, hashes):
+                   kept, neu1e, cmeta, clo, chi, csk, csk_seeds, cstate, hashes):
     """Subsample one sentence of ids and run the SGNS updates on it.
 
     Parameters
@@ -267,7 +267,7 @@ def train_sentence(sen, nsen, alpha, ip, fp, total, W, C, counts, noise_prob, no
         Scratch for the subsampled sentence.
     neu1e : ndarray, shape (dim,), float32
         Scratch for the accumulated input gradient.
-    cslot, clo, chi, cwm, ccm, csk, csk_seeds, cstate, hashes
+    cmeta, clo, chi, csk, csk_seeds, cstate, hashes
         Co-occurrence statistics (:mod:`streamsgns.cooc`), used when
         ``ip[P_TRACK]`` is non-zero: the windows drawn are kept and
         :func:`streamsgns.cooc.cooc_sentence` counts the sentence's pairs
@@ -305,7 +305,7 @@ def train_sentence(sen, nsen, alpha, ip, fp, total, W, C, counts, noise_prob, no
     n_pairs = 0
     a32 = np.float32(alpha)
     if track != 0:
-        wins = np.empty(m, dtype=np.int32)
+        wins = np.empty(3 * m + 1, dtype=np.int32)  # windows drawn, then scratch of cooc_sentence
     else:
         wins = np.empty(0, dtype=np.int32)
     for i in range(m):
@@ -360,7 +360,7 @@ def train_sentence(sen, nsen, alpha, ip, fp, total, W, C, counts, noise_prob, no
                 wrow[d] += neu1e[d]
             n_pairs += 1
     if track != 0:
-        cooc_sentence(kept, wins, m, cslot, clo, chi, cwm, ccm, csk, csk_seeds, cstate, hashes)
+        cooc_sentence(kept, wins, m, cmeta, clo, chi, csk, csk_seeds, cstate, hashes)
     return loss, n_pairs, m
 
 
@@ -369,7 +369,7 @@ def process_block(buf, pos, train, ip, fp, st, fst, rng,
                   keys, vals, hashes, counts, free_ids, sk_table, sk_seeds,
                   W, C, noise_prob, noise_alias,
                   ids_out, sent_out, sent_words, events,
-                  cslot, cslot_free, clo, chi, cwm, ccm, csk, csk_seeds, cstate):
+                  cmeta, cslot_free, clo, chi, csk, csk_seeds, cstate):
     """Scan, count, admit and (if ``train``) train a block of lines, from byte ``pos``.
 
     Parameters
@@ -401,7 +401,7 @@ def process_block(buf, pos, train, ip, fp, st, fst, rng,
         sentence start (for its learning rate).
     events : ndarray, shape (E, 3), int64
         Admissions ``(id, start, end)`` for the Python-side word list.
-    cslot, cslot_free, clo, chi, cwm, ccm, csk, csk_seeds, cstate : ndarray
+    cmeta, cslot_free, clo, chi, csk, csk_seeds, cstate : ndarray
         Co-occurrence statistics (:mod:`streamsgns.cooc`, ``cooc_kernel_args``).
 
     Returns
@@ -462,7 +462,7 @@ def process_block(buf, pos, train, ip, fp, st, fst, rng,
                     if st[S_N_FREE] == 0 and st[S_NEXT_ID] >= cap:
                         # full at max_vocab: evict the rarest, forget their ids in this sentence
                         prune_vocab(ip[P_PRUNE_N], st, keys, vals, hashes, counts, free_ids,
-                                    cslot, cslot_free, clo, chi, cwm, ccm)
+                                    cmeta, cslot_free, clo, chi)
                         for q in range(nsen):
                             if sen[q] >= 0 and counts[sen[q]] == 0:
                                 sen[q] = -1
@@ -483,10 +483,8 @@ def process_block(buf, pos, train, ip, fp, st, fst, rng,
                     st[S_TOTAL] += est
                     st[S_N_ADMITTED] += 1
                     init_rows(wid, W, C, rng)
-                    if cslot.shape[0] > 0:
-                        cwm[wid] = 0
-                        ccm[wid] = 0
-                        cooc_assign_slot(wid, cslot, cslot_free, st, S_CSLOT_FREE)
+                    if cmeta.shape[0] > 0:
+                        cooc_admit(wid, cmeta, cslot_free, st, S_CSLOT_FREE)
                     ev = st[S_N_EVENTS]
                     events[ev, 0] = wid
                     events[ev, 1] = s
@@ -528,8 +526,7 @@ def process_block(buf, pos, train, ip, fp, st, fst, rng,
             alpha = current_alpha(fp, chunk_words)
             loss, npairs, nkept = train_sentence(sen, nsen, alpha, ip, fp, st[S_TOTAL], W, C, counts,
                                                  noise_prob, noise_alias, st[S_NOISE_N], rng, 1,
-                                                 kept, neu1e, cslot, clo, chi, cwm, ccm, csk, csk_seeds, cstate,
-                                                 hashes)
+                                                 kept, neu1e, cmeta, clo, chi, csk, csk_seeds, cstate, hashes)
             fst[FS_LOSS] += loss
             fst[FS_LOSS_N] += npairs
             st[S_PAIRS] += npairs
@@ -548,7 +545,7 @@ def process_block(buf, pos, train, ip, fp, st, fst, rng,
 
 @njit(cache=True, fastmath=True, nogil=True)
 def train_batch(ids, sent_out, sent_words, s0, s1, ip, fp, total, W, C, counts, noise_prob, noise_alias, noise_n,
-                rng, k, cslot, clo, chi, cwm, ccm, csk, csk_seeds, cstate, hashes):
+                rng, k, cmeta, clo, chi, csk, csk_seeds, cstate, hashes):
     """Train sentences ``s0 .. s1-1`` written by :func:`process_block` in encode mode.
 
     Runs without the GIL so that several Python threads train disjoint
@@ -588,8 +585,7 @@ def train_batch(ids, sent_out, sent_words, s0, s1, ip, fp, total, W, C, counts, 
         b = sent_out[si + 1]
         alpha = current_alpha(fp, sent_words[si])
         l, p, m = train_sentence(ids[a:b], b - a, alpha, ip, fp, total, W, C, counts, noise_prob, noise_alias,
-                                 noise_n, rng, k, kept, neu1e, cslot, clo, chi, cwm, ccm, csk, csk_seeds, cstate,
-                                 hashes)
+                                 noise_n, rng, k, kept, neu1e, cmeta, clo, chi, csk, csk_seeds, cstate, hashes)
         loss += l
         n_pairs += p
         n_kept += m

@@ -142,7 +142,7 @@ class SGNS(base.Transformer):
         output: str = "W",
         tied: bool = False,
         track_cooc: bool = True,
-        cooc_top_n: int = 2000,
+        cooc_top_n: int = 1000,
         sketch_width: int = 1 << 20,
         sketch_depth: int = 4,
         batch_bytes: int = 1 << 20,

@@ -49,9 +49,10 @@ def _stats_for(n, top_n, slots, **kw):
 
 def _feed(s, kept, wins, hashes):
     kept = np.asarray(kept, dtype=np.int32)
-    wins = np.asarray(wins, dtype=np.int32)
-    return cooc_sentence(kept, wins, kept.shape[0], s.cslot, s.clo, s.chi, s.cwm, s.ccm, s.csk, s.csk_seeds,
-                         s.cstate, hashes)
+    m = kept.shape[0]
+    cbuf = np.full(3 * m + 1, -7, dtype=np.int32)  # windows, then scratch (garbage on purpose)
+    cbuf[:m] = wins
+    return cooc_sentence(kept, cbuf, m, s.cmeta, s.clo, s.chi, s.csk, s.csk_seeds, s.cstate, hashes)
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +203,7 @@ def test_release_clears_row_and_column_and_frees_the_slot():
         _feed(s, [0, 1, 2, 0], [2, 2, 2, 2], h)
     st_ = np.zeros(K.N_ST, dtype=np.int64)
     slot = int(s.cslot[1])
-    cooc_release(1, s.cslot, s.cslot_free, s.clo, s.chi, s.cwm, s.ccm, st_, K.S_CSLOT_FREE)
+    cooc_release(1, s.cmeta, s.cslot_free, s.clo, s.chi, st_, K.S_CSLOT_FREE)
     assert s.cslot[1] == -1 and st_[K.S_CSLOT_FREE] == 1 and s.cslot_free[0] == slot
     assert not s.clo[slot].any() and not s.clo[:, slot].any()
     assert s.cwm[1] == 0 and s.ccm[1] == 0
