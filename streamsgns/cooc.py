@@ -68,6 +68,7 @@ import numpy as np
 from numba import njit
 
 from .hashing import mix64, next_u64, seed_states
+from .sketch import cms_add, cms_estimate
 
 __all__ = [
     "CooccurrenceStats",
@@ -79,9 +80,6 @@ __all__ = [
 ]
 
 _PAIR_MUL = np.uint64(0x9E3779B97F4A7C15)
-_U32MAX = np.uint64(0xFFFFFFFF)
-_LO32 = np.uint64(0xFFFFFFFF)
-_S32 = np.uint64(32)
 _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 # cstate layout (uint64): SplitMix64 state of the sampling draws, untracked pairs left before the next
@@ -96,57 +94,6 @@ M_SLOT, M_W, M_C = 0, 1, 2
 def pair_key(hw, hc):
     """Sketch key of the ordered pair of token hashes (hw = W-row word, hc = C-row word)."""
     return mix64(hw * _PAIR_MUL ^ hc)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _pcol(key, r, width):
-    """Column of ``key`` in sketch row ``r``: double hashing ``h1 + r·h2`` on the key's two 32-bit
-    halves (Kirsch & Mitzenmacher 2006), mapped onto ``[0, width)`` by fastrange (Lemire 2019):
-    one 64-bit mix per pair instead of one per row."""
-    h1 = key & _LO32
-    h2 = (key >> _S32) | np.uint64(1)
-    return np.int64((((h1 + np.uint64(r) * h2) & _LO32) * np.uint64(width)) >> _S32)
-
-
-@njit(cache=True, nogil=True)
-def pair_sketch_add(csk, key, c):
-    """Add ``c`` to ``key`` in the pair sketch with conservative update; return the new estimate.
-
-    Parameters
-    ----------
-    csk : ndarray, shape (depth, width), uint32
-        Cells saturate at ``2**32 - 1``.
-    key : numpy.uint64
-        From :func:`pair_key` (the C-row hash xor-ed with the sketch's seed).
-    c : int
-        Non-negative increment.
-    """
-    depth, width = csk.shape
-    est = _U32MAX
-    for r in range(depth):
-        v = np.uint64(csk[r, _pcol(key, r, width)])
-        if v < est:
-            est = v
-    new = est + np.uint64(c)
-    if new > _U32MAX:
-        new = _U32MAX
-    for r in range(depth):
-        j = _pcol(key, r, width)
-        if np.uint64(csk[r, j]) < new:
-            csk[r, j] = np.uint32(new)
-    return np.int64(new)
-
-
-@njit(cache=True, nogil=True)
-def pair_sketch_estimate(csk, key):
-    """Estimate of ``key``: the minimum of its cells (never below the weight added for it)."""
-    depth, width = csk.shape
-    est = _U32MAX
-    for r in range(depth):
-        v = np.uint64(csk[r, _pcol(key, r, width)])
-        if v < est:
-            est = v
-    return np.int64(est)
 
 
 @njit(cache=True, nogil=True)
@@ -173,7 +120,7 @@ def _inv_log_q(rate):
 def _sketch_pair(w, c, csk, csk_seeds, cstate, hashes, inv_log_q):
     """For a sampled untracked pair: add ``rate`` to the sketch; return the gap to the next sampled pair."""
     rate = np.int64(cstate[R_RATE])
-    pair_sketch_add(csk, pair_key(hashes[w], hashes[c] ^ csk_seeds[0]), rate)
+    cms_add(csk, csk_seeds, pair_key(hashes[w], hashes[c]), rate)
     return _geometric_gap(cstate, rate, inv_log_q)
 
 
@@ -525,8 +472,8 @@ class CooccurrenceStats:
         if self.csk.shape[0] == 0:
             raise ValueError("untracked pair and the pair sketch is disabled")
         # np.uint64: a Python int below 2**63 would be typed int64 and hashed with arithmetic shifts
-        key = np.uint64(pair_key(np.uint64(hashes[w]), np.uint64(hashes[c]) ^ self.csk_seeds[0]))
-        return int(pair_sketch_estimate(self.csk, key))
+        key = np.uint64(pair_key(np.uint64(hashes[w]), np.uint64(hashes[c])))
+        return int(cms_estimate(self.csk, self.csk_seeds, key))
 
     # ------------------------------------------------------------------ persistence
     _STATE = ("cmeta", "cslot_free", "clo", "chi", "csk", "csk_seeds", "cstate")
