@@ -36,6 +36,18 @@ def _col(h, seed, width):
 
 
 @njit(cache=True, nogil=True)
+def cms_estimate(table, seeds, h):
+    """Estimated count of key ``h``: the minimum over the rows (never below the truth)."""
+    depth, width = table.shape
+    est = _U32MAX
+    for r in range(depth):
+        v = np.uint64(table[r, _col(h, seeds[r], width)])
+        if v < est:
+            est = v
+    return np.int64(est)
+
+
+@njit(cache=True, nogil=True)
 def cms_add(table, seeds, h, c):
     """Add ``c`` to key ``h`` with conservative update; return the new estimate.
 
@@ -55,12 +67,7 @@ def cms_add(table, seeds, h, c):
         The estimate of ``h`` after the update (>= its true count).
     """
     depth, width = table.shape
-    est = _U32MAX
-    for r in range(depth):
-        v = np.uint64(table[r, _col(h, seeds[r], width)])
-        if v < est:
-            est = v
-    new = est + np.uint64(c)
+    new = np.uint64(cms_estimate(table, seeds, h)) + np.uint64(c)
     if new > _U32MAX:
         new = _U32MAX
     for r in range(depth):
@@ -68,18 +75,6 @@ def cms_add(table, seeds, h, c):
         if np.uint64(table[r, j]) < new:
             table[r, j] = np.uint32(new)
     return np.int64(new)
-
-
-@njit(cache=True, nogil=True)
-def cms_estimate(table, seeds, h):
-    """Estimated count of key ``h``: the minimum over the rows (never below the truth)."""
-    depth, width = table.shape
-    est = _U32MAX
-    for r in range(depth):
-        v = np.uint64(table[r, _col(h, seeds[r], width)])
-        if v < est:
-            est = v
-    return np.int64(est)
 
 
 @njit(cache=True, nogil=True)
