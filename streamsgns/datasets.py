@@ -921,7 +921,8 @@ _READERS: dict[str, Callable[[Path], Iterator[Document]]] = {
 
 
 def _resolve_cache(cache_dir: str | os.PathLike | None) -> Path:
-    return Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    # absolute: the registry clients run with their download folder as working directory
+    return (Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()).resolve()
 
 
 def _check_name(name: str) -> None:

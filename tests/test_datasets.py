@@ -295,3 +295,13 @@ def test_fetch_from_registry(name, tmp_path_factory):
     assert 0.9 * EXPECTED_TOKENS[name] < n < 1.1 * EXPECTED_TOKENS[name]
     text = p.read_text(encoding="utf-8")
     assert "\n\n" not in text and text.endswith("\n")
+
+
+def test_relative_cache_dir_is_made_absolute(tmp_path, monkeypatch):
+    """`make demo` passes `--cache data`: the registry clients run inside the download folder,
+    so a relative cache path must be resolved first (it once made `pip download -d` miss)."""
+    from streamsgns.datasets import _resolve_cache
+
+    monkeypatch.chdir(tmp_path)
+    got = _resolve_cache("data")
+    assert got.is_absolute() and got == tmp_path.resolve() / "data"
