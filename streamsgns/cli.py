@@ -65,6 +65,11 @@ def _open_source(args):
     return FileSource(inputs)
 
 
+def _fmt_loss(loss: float) -> str:
+    # mean SGNS loss per pair since the last update; "-" when no pair was trained meanwhile
+    return f"{loss:.3f}" if loss == loss else "-"
+
+
 class _Progress:
     """A progress line on stderr (tqdm) with tokens/s, vocabulary, alpha, loss, snapshots, skips."""
 
@@ -97,7 +102,7 @@ class _Progress:
             "w/s": f"{rate / 1e3:.0f}k",
             "vocab": p["vocab_size"],
             "alpha": f"{p['alpha']:.4f}",
-            "loss": f"{m.take_loss():.3f}",
+            "loss": _fmt_loss(m.take_loss()),
             "snaps": self.snapshots,
             "skipped": skipped,
         }
