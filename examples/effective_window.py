@@ -160,7 +160,6 @@ def main(argv=None) -> int:
     sents = load(Path(args.corpus), args.max_tokens)
     cnt = Counter(t for s in sents for t in s)
     vocab = {w: i for i, (w, _) in enumerate(cnt.most_common())}
-    counts = np.array([c for _, c in cnt.most_common()], dtype=np.int64)
     flat = np.array([vocab[t] for s in sents for t in s], dtype=np.int64)
     lens = np.array([len(s) for s in sents])
     sid = np.repeat(np.arange(len(sents)), lens)

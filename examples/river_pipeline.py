@@ -12,7 +12,6 @@ validation (predict, then learn) as river does it.
 from __future__ import annotations
 
 import argparse
-import itertools
 import random
 
 from river import compose, linear_model, metrics, preprocessing

@@ -121,7 +121,7 @@ def cmd_train(args) -> int:
     from connectors.base import SourceStopped
 
     from . import SGNS
-    from .snapshot import Snapshotter, latest_checkpoint, load_checkpoint, parse_every, save_checkpoint
+    from .snapshot import Snapshotter, latest_checkpoint, load_checkpoint, parse_every
 
     logging.basicConfig(level=logging.INFO if not args.quiet else logging.WARNING,
                         format="streamsgns: %(message)s", stream=sys.stderr)
@@ -202,8 +202,6 @@ def cmd_train(args) -> int:
         model.flush()
         if snap is not None:
             checkpoint()
-        elif position is not None and args.output is None:
-            pass
         if args.output:
             n = model.save_word2vec_format(args.output, binary=args.binary)
             log.info(f"wrote {n} vectors to {args.output}")

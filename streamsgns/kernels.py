@@ -418,7 +418,6 @@ def process_block(buf, pos, train, ip, fp, st, fst, rng,
     maxlen = ip[P_MAXLEN]
     min_count = ip[P_MIN_COUNT]
     max_vocab = ip[P_MAX_VOCAB]
-    track = ip[P_TRACK]
     cap = counts.shape[0]
     dim = W.shape[1]
     sen = np.empty(maxlen, dtype=np.int32)

@@ -35,6 +35,7 @@ from .vocab import Vocabulary
 __all__ = ["SGNS"]
 
 _EMPTY_I32 = np.zeros(0, dtype=np.int32)
+_EMPTY_I64 = np.zeros(1, dtype=np.int64)
 
 
 class SGNS(base.Transformer):
@@ -749,5 +750,3 @@ class SGNS(base.Transformer):
 
         return learner_pmi_report(self, top=top, **kw)
 
-
-_EMPTY_I64 = np.zeros(1, dtype=np.int64)

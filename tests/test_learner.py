@@ -7,7 +7,6 @@ import pytest
 
 from helpers_core import assert_finite, assert_same_state, assert_vocab_consistent, cosine, lee_lines, model_state
 from streamsgns import SGNS
-from streamsgns import kernels as K
 from streamsgns.tokenize import tokenize
 
 SMALL = dict(vector_size=16, min_count=2, seed=3, sketch_width=1 << 16, cooc_top_n=200)
