@@ -61,6 +61,14 @@ def lee_lines() -> tuple[str, ...]:
         return tuple(f.read().splitlines())
 
 
+@functools.lru_cache(maxsize=None)
+def lee_token_lists() -> tuple[list[str], ...]:
+    """The Lee corpus tokenised line by line (default tokenizer), empty lines dropped."""
+    from streamsgns.tokenize import tokenize
+
+    return tuple(t for t in (tokenize(line) for line in lee_lines()) if t)
+
+
 def gensim_data(name: str) -> str:
     from gensim.test.utils import datapath
 

@@ -19,7 +19,8 @@ from streamsgns import SGNS
 from streamsgns import kernels as K
 from streamsgns.cooc import CooccurrenceStats, cooc_sentence, pair_key
 from streamsgns.pmi import cooccurrence_from_tokens
-from streamsgns.tokenize import tokenize
+
+from helpers_core import lee_token_lists
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -57,10 +58,8 @@ def _feed(s, kept, wins, hashes):
 
 @pytest.fixture(scope="module")
 def lee_lines():
-    datapath = pytest.importorskip("gensim.test.utils").datapath
-    with open(datapath("lee_background.cor"), encoding="utf-8") as f:
-        lines = [tokenize(line) for line in f]
-    return [t for t in lines if t]
+    pytest.importorskip("gensim")
+    return [list(t) for t in lee_token_lists()]
 
 
 def _admitted_stream(lines, min_count):

@@ -17,15 +17,14 @@ import pytest
 
 from streamsgns import SGNS, pmi
 from streamsgns.cli import main
-from streamsgns.tokenize import tokenize
+
+from helpers_core import lee_token_lists
 
 
 @pytest.fixture(scope="module")
 def lee_lines():
-    datapath = pytest.importorskip("gensim.test.utils").datapath
-    with open(datapath("lee_background.cor"), encoding="utf-8") as f:
-        lines = [tokenize(line) for line in f]
-    return [t for t in lines if t]
+    pytest.importorskip("gensim")
+    return [list(t) for t in lee_token_lists()]
 
 
 @pytest.fixture(scope="module")
