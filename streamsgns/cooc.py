@@ -91,6 +91,22 @@ M_SLOT, M_W, M_C = 0, 1, 2
 
 
 @njit(cache=True, nogil=True, inline="always")
+def window_bounds(i, b, m):
+    """Positions ``lo .. hi-1`` of the window of half-width ``b`` around ``i`` in a sentence of ``m``.
+
+    Shared by :func:`streamsgns.kernels.train_sentence` and :func:`cooc_sentence`, so the pairs
+    counted are exactly the pairs trained.
+    """
+    lo = i - b
+    if lo < 0:
+        lo = 0
+    hi = i + b + 1
+    if hi > m:
+        hi = m
+    return lo, hi
+
+
+@njit(cache=True, nogil=True, inline="always")
 def pair_key(hw, hc):
     """Sketch key of the ordered pair of token hashes (hw = W-row word, hc = C-row word)."""
     return mix64(hw * _PAIR_MUL ^ hc)
@@ -185,13 +201,7 @@ def cooc_sentence(kept, cbuf, m, cmeta, clo, chi, csk, csk_seeds, cstate, hashes
     n_pairs = 0
     for i in range(m):
         c = kept[i]
-        b = wins[i]
-        lo = i - b
-        if lo < 0:
-            lo = 0
-        hi = i + b + 1
-        if hi > m:
-            hi = m
+        lo, hi = window_bounds(i, wins[i], m)
         cover[lo] += 1
         cover[hi] -= 1
         n = hi - lo - 1

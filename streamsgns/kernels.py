@@ -55,7 +55,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .cooc import cooc_admit, cooc_release, cooc_sentence
+from .cooc import cooc_admit, cooc_release, cooc_sentence, window_bounds
 from .hashing import hash_bytes, next_float, next_u64
 from .noise import build_alias, refresh_due, sample_alias
 from .sketch import cms_add
@@ -313,12 +313,7 @@ def train_sentence(sen, nsen, alpha, ip, fp, total, W, C, counts, noise_prob, no
         b = window - np.int64(next_u64(rng, k) % np.uint64(window))
         if track != 0:
             wins[i] = b
-        lo = i - b
-        if lo < 0:
-            lo = 0
-        hi = i + b + 1
-        if hi > m:
-            hi = m
+        lo, hi = window_bounds(i, b, m)
         for j in range(lo, hi):
             if j == i:
                 continue
