@@ -242,7 +242,7 @@ def prune_vocab(n_evict, st, keys, vals, hashes, counts, free_ids, cmeta, cslot_
 
 @njit(cache=True, fastmath=True, nogil=True)
 def train_sentence(sen, nsen, alpha, ip, fp, total, W, C, counts, noise_prob, noise_alias, noise_n, rng, k,
-                   kept, neu1e, cmeta, clo, chi, csk, csk_seeds, cstate, hashes):
+                   kept, wins, neu1e, cmeta, clo, chi, csk, csk_seeds, cstate, hashes):
     """Subsample one sentence of ids and run the SGNS updates on it.
 
     Parameters
@@ -265,6 +265,9 @@ def train_sentence(sen, nsen, alpha, ip, fp, total, W, C, counts, noise_prob, no
         RNG states; stream ``k`` is used.
     kept : ndarray, shape (>= nsen,), int32
         Scratch for the subsampled sentence.
+    wins : ndarray, shape (>= 3 * nsen + 1,), int32
+        Scratch for the windows drawn and :func:`streamsgns.cooc.cooc_sentence`
+        (unused, may be empty, when ``ip[P_TRACK]`` is 0).
     neu1e : ndarray, shape (dim,), float32
         Scratch for the accumulated input gradient.
     cmeta, clo, chi, csk, csk_seeds, cstate, hashes
@@ -304,10 +307,6 @@ def train_sentence(sen, nsen, alpha, ip, fp, total, W, C, counts, noise_prob, no
     loss = 0.0
     n_pairs = 0
     a32 = np.float32(alpha)
-    if track != 0:
-        wins = np.empty(3 * m + 1, dtype=np.int32)  # windows drawn, then scratch of cooc_sentence
-    else:
-        wins = np.empty(0, dtype=np.int32)
     for i in range(m):
         word = kept[i]
         b = window - np.int64(next_u64(rng, k) % np.uint64(window))
@@ -417,6 +416,7 @@ def process_block(buf, pos, train, ip, fp, st, fst, rng,
     dim = W.shape[1]
     sen = np.empty(maxlen, dtype=np.int32)
     kept = np.empty(maxlen, dtype=np.int32)
+    wins = np.empty(3 * maxlen + 1 if ip[P_TRACK] != 0 else 0, dtype=np.int32)
     neu1e = np.empty(dim, dtype=np.float32)
     n_events_cap = events.shape[0]
     line_tokens = 0
@@ -520,7 +520,7 @@ def process_block(buf, pos, train, ip, fp, st, fst, rng,
             alpha = current_alpha(fp, chunk_words)
             loss, npairs, nkept = train_sentence(sen, nsen, alpha, ip, fp, st[S_TOTAL], W, C, counts,
                                                  noise_prob, noise_alias, st[S_NOISE_N], rng, 1,
-                                                 kept, neu1e, cmeta, clo, chi, csk, csk_seeds, cstate, hashes)
+                                                 kept, wins, neu1e, cmeta, clo, chi, csk, csk_seeds, cstate, hashes)
             fst[FS_LOSS] += loss
             fst[FS_LOSS_N] += npairs
             st[S_PAIRS] += npairs
@@ -570,6 +570,7 @@ def train_batch(ids, sent_out, sent_words, s0, s1, ip, fp, total, W, C, counts, 
     dim = W.shape[1]
     maxlen = ip[P_MAXLEN]
     kept = np.empty(maxlen, dtype=np.int32)
+    wins = np.empty(3 * maxlen + 1 if ip[P_TRACK] != 0 else 0, dtype=np.int32)
     neu1e = np.empty(dim, dtype=np.float32)
     loss = 0.0
     n_pairs = 0
@@ -579,7 +580,7 @@ def train_batch(ids, sent_out, sent_words, s0, s1, ip, fp, total, W, C, counts, 
         b = sent_out[si + 1]
         alpha = current_alpha(fp, sent_words[si])
         l, p, m = train_sentence(ids[a:b], b - a, alpha, ip, fp, total, W, C, counts, noise_prob, noise_alias,
-                                 noise_n, rng, k, kept, neu1e, cmeta, clo, chi, csk, csk_seeds, cstate, hashes)
+                                 noise_n, rng, k, kept, wins, neu1e, cmeta, clo, chi, csk, csk_seeds, cstate, hashes)
         loss += l
         n_pairs += p
         n_kept += m

@@ -32,7 +32,8 @@ def _train(sen, W, C, counts, total, ip, fp, alpha, noise=None, seed=0):
         prob, alias, nn = noise.prob, noise.alias, noise.n
     rng = seed_states(seed, 2)
     out = K.train_sentence(sen, len(sen), alpha, ip, fp, total, W, C, counts, prob, alias, nn, rng, 1,
-                           np.empty(len(sen), np.int32), np.empty(W.shape[1], np.float32),
+                           np.empty(len(sen), np.int32), np.empty(3 * len(sen) + 1, np.int32),
+                           np.empty(W.shape[1], np.float32),
                            *_NO_COOC, np.zeros(0, np.uint64))
     return out
 
