@@ -378,48 +378,37 @@ class SGNS(base.Transformer):
             Of ``str``, ``list[str]``, ``bytes`` or ``dict`` (with ``on``).
             A pandas Series or DataFrame column works too.
         """
-        texts: list[str] = []
-        toks: list = []
+        pending: list = []  # sentences of one kind, learnt together as one block
+        learn_pending = self._learn_texts
         size = 0
-        limit = self.batch_bytes
+
+        def flush():
+            nonlocal pending, size
+            if pending:
+                learn_pending(pending)
+            pending, size = [], 0
+
         for x in X:
             x = self._text_of(x)
             if isinstance(x, str):
-                if toks:
-                    self._learn_token_lists(toks)
-                    toks, size = [], 0
-                texts.append(x)
-                size += len(x) + 1
+                learn, n = self._learn_texts, len(x) + 1
             elif isinstance(x, (list, tuple)):
-                if texts:
-                    self._learn_texts(texts)
-                    texts, size = [], 0
-                toks.append(x)
-                size += 8 * len(x)
+                learn, n = self._learn_token_lists, 8 * len(x)
             elif isinstance(x, (bytes, bytearray)):
-                if texts:
-                    self._learn_texts(texts)
-                    texts, size = [], 0
-                if toks:
-                    self._learn_token_lists(toks)
-                    toks, size = [], 0
+                flush()
                 self.learn_text(bytes(x))
                 continue
             else:
                 self.stats["bad_inputs"] += 1
                 continue
-            if size >= limit:
-                if texts:
-                    self._learn_texts(texts)
-                    texts = []
-                if toks:
-                    self._learn_token_lists(toks)
-                    toks = []
-                size = 0
-        if texts:
-            self._learn_texts(texts)
-        if toks:
-            self._learn_token_lists(toks)
+            if learn != learn_pending:
+                flush()
+                learn_pending = learn
+            pending.append(x)
+            size += n
+            if size >= self.batch_bytes:
+                flush()
+        flush()
 
     def learn_text(self, data: bytes | str) -> None:
         """Learn from a raw block of ``\\n``-separated lines (the CLI's path).
