@@ -7,7 +7,7 @@ bytes itself (UTF-8 with replacement), so a source never needs to decode, and
 never drops or reorders data.
 
 The position is a JSON-serialisable ``dict`` so that a checkpoint can store it
-and :meth:`Source.seek` can resume from it (see ``streamsgns.snapshot``).
+and :meth:`Source.seek` can resume from it (see :mod:`streamsgns.io.checkpoint`).
 """
 
 from __future__ import annotations

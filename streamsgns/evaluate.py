@@ -41,12 +41,14 @@ def load_vectors(path):
     ------
     FileNotFoundError
         If nothing is found at ``path``.
-    streamsgns.snapshot.CheckpointError
+    streamsgns.io.checkpoint.CheckpointError
         If a checkpoint is corrupted.
     """
     from pathlib import Path
 
-    from .snapshot import latest_checkpoint, load_checkpoint, load_word2vec_format
+    from .io.checkpoint import load_checkpoint
+    from .io.snapshotter import latest_checkpoint
+    from .io.word2vec import load_word2vec_format
 
     p = Path(path)
     if p.is_dir():

@@ -691,7 +691,7 @@ class SGNS(base.Transformer):
             vec = np.zeros(self.vector_size, dtype=np.float32)
         return {f"sgns_{i}": float(v) for i, v in enumerate(vec)}
 
-    # ------------------------------------------------------------------ persistence (see snapshot.py)
+    # ------------------------------------------------------------------ persistence (see streamsgns/io/)
     def save_word2vec_format(self, path, binary: bool = False, kind: str | None = None) -> int:
         """Write the vectors in word2vec format (gensim's ``load_word2vec_format`` reads it).
 
@@ -707,20 +707,25 @@ class SGNS(base.Transformer):
         ValueError
             If the vectors hold NaN or inf (a corrupted model is never written).
         """
-        from .snapshot import save_word2vec_format
+        from .io.word2vec import save_word2vec_format
 
-        return save_word2vec_format(self, path, binary=binary, kind=kind)
+        vecs = self.vectors(kind)
+        counts = self.counts
+        alive = np.flatnonzero(counts > 0)
+        order = alive[np.argsort(-counts[alive], kind="stable")]
+        itk = self.index_to_key
+        return save_word2vec_format(path, [itk[i] for i in order], vecs[order], binary=binary)
 
     def save(self, path, position: dict | None = None) -> str:
-        """Write a full checkpoint (see :func:`streamsgns.snapshot.save_checkpoint`)."""
-        from .snapshot import save_checkpoint
+        """Write a full checkpoint (see :func:`streamsgns.io.checkpoint.save_checkpoint`)."""
+        from .io.checkpoint import save_checkpoint
 
         return save_checkpoint(self, path, position=position)
 
     @classmethod
     def load(cls, path) -> "SGNS":
-        """Read a checkpoint written by :meth:`save` (see :func:`streamsgns.snapshot.load_checkpoint`)."""
-        from .snapshot import load_checkpoint
+        """Read a checkpoint written by :meth:`save` (see :func:`streamsgns.io.checkpoint.load_checkpoint`)."""
+        from .io.checkpoint import load_checkpoint
 
         return load_checkpoint(path)
 

@@ -90,7 +90,6 @@ __all__ = [
     "learner_pmi_inputs",
     "learner_pmi_report",
     "learner_ppmi_svd",
-    "write_word2vec_text",
     "cli_pmi",
 ]
 
@@ -1039,43 +1038,6 @@ def learner_ppmi_svd(model, dim, top=None, *, cds=0.75, shift=0.0, eig=0.5, seed
     return [model.index_to_key[i] for i in ids], W
 
 
-def write_word2vec_text(path, words, vectors) -> int:
-    """Write vectors in word2vec text format, atomically (:func:`streamsgns.snapshot.atomic_write`).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-    words : list of str
-        Whitespace inside a word is replaced by ``_``.
-    vectors : ndarray, shape (len(words), d)
-
-    Returns
-    -------
-    int
-        Rows written.
-
-    Raises
-    ------
-    ValueError
-        Shape mismatch or non-finite vectors.
-    """
-    import re
-
-    from .snapshot import atomic_write
-
-    V = np.asarray(vectors, dtype=np.float32)
-    if V.ndim != 2 or V.shape[0] != len(words):
-        raise ValueError(f"{len(words)} words but vectors of shape {V.shape}")
-    if not np.isfinite(V).all():
-        raise ValueError("refusing to write vectors that hold NaN or inf")
-    lines = [f"{V.shape[0]} {V.shape[1]}\n"]
-    for w, row in zip(words, V.tolist()):
-        lines.append(re.sub(r"\s", "_", w) + " " + " ".join("%.9g" % v for v in row) + "\n")
-    data = "".join(lines).encode("utf-8")
-    atomic_write(path, lambda f: f.write(data))
-    return V.shape[0]
-
-
 _REPORT_ROWS = [
     ("pearson", "Pearson(x, t)", "{:.4f}"),
     ("spearman", "Spearman(x, t)", "{:.4f}"),
@@ -1143,7 +1105,8 @@ def cli_pmi(args) -> int:
     import sys
     from pathlib import Path
 
-    from .snapshot import CheckpointError, latest_checkpoint, load_checkpoint
+    from .io.checkpoint import CheckpointError, load_checkpoint
+    from .io.snapshotter import latest_checkpoint
 
     p = Path(args.checkpoint)
     if p.is_dir():
@@ -1181,7 +1144,9 @@ def cli_pmi(args) -> int:
             print("streamsgns pmi: --svd-dim needs --svd-output", file=sys.stderr)
             return 1
         words, V = learner_ppmi_svd(model, svd_dim, top=max(args.top, 1))
-        n = write_word2vec_text(svd_out, words, V)
+        from .io.word2vec import save_word2vec_format
+
+        n = save_word2vec_format(svd_out, words, V)
         rep["svd"] = {"output": str(svd_out), "words": n, "dim": int(V.shape[1])}
     if args.json:
         print(json.dumps(_jsonable(rep), indent=2))

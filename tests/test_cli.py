@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from helpers_core import lee_path
-from streamsgns.snapshot import latest_checkpoint, list_checkpoints, load_checkpoint, read_manifest
+from streamsgns.io.checkpoint import load_checkpoint, read_manifest
+from streamsgns.io.snapshotter import latest_checkpoint, list_checkpoints
 from streamsgns.tokenize import tokenize
 
 FAST = ["--vector-size", "12", "--min-count", "2", "--cooc-top-n", "100", "--quiet", "--summary"]
@@ -232,7 +233,8 @@ def test_sigterm_while_stdin_is_idle(tmp_path, lee_bytes):
         err.close()
     assert rc == 0
     # the final checkpoint covers every whole line that arrived, and no more
-    from streamsgns.snapshot import latest_checkpoint, read_manifest
+    from streamsgns.io.checkpoint import read_manifest
+    from streamsgns.io.snapshotter import latest_checkpoint
 
     man = read_manifest(latest_checkpoint(tmp_path / "snap"))
     assert man["position"] == {"stdin": {"offset": lee_bytes[:60000].rfind(b"\n") + 1}}
@@ -342,7 +344,7 @@ def test_hostile_stdin(tmp_path):
     assert s["invalid_utf8"] > 100_000 and s["control_bytes"] > 10_000 and s["empty_lines"] >= 4
     assert s["split_lines"] >= 2_100_000 // 10_000 - 1
     assert s["source"]["bytes"] == len(data)
-    from streamsgns.snapshot import load_word2vec_format
+    from streamsgns.io.word2vec import load_word2vec_format
 
     words, V = load_word2vec_format(tmp_path / "out.txt")
     assert np.isfinite(V).all() and len(words) == s["vocab_size"] <= 20000

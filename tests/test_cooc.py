@@ -343,7 +343,7 @@ def test_checkpoint_round_trip_resumes_the_counts_exactly(lee_lines, tmp_path):
 
 
 def test_checkpoint_with_other_table_shapes_is_rejected(lee_lines, tmp_path):
-    from streamsgns.snapshot import CheckpointError, load_checkpoint
+    from streamsgns.io.checkpoint import CheckpointError, load_checkpoint
 
     m = SGNS(vector_size=8, min_count=1, cooc_top_n=30)
     m.learn_many(lee_lines[:20])

@@ -44,7 +44,8 @@ import numpy as np
 import pytest
 
 from kafka_broker import committed_offsets, create_topic, end_offsets, free_port, produce
-from streamsgns.snapshot import latest_checkpoint, list_checkpoints, read_manifest
+from streamsgns.io.checkpoint import read_manifest
+from streamsgns.io.snapshotter import latest_checkpoint, list_checkpoints
 from streamsgns.tokenize import decode, tokenize
 
 pytestmark = pytest.mark.kafka

@@ -353,7 +353,7 @@ def test_two_workers_dense_single_character_tokens():
 
 
 def test_empty_model_queries_and_export(tmp_path):
-    from streamsgns.snapshot import load_word2vec_format
+    from streamsgns.io.word2vec import load_word2vec_format
 
     m = SGNS(**SMALL)
     assert m.vocab_size == 0 and m.W.shape == (0, 16)

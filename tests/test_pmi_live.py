@@ -17,6 +17,7 @@ import pytest
 
 from streamsgns import SGNS, pmi
 from streamsgns.cli import main
+from streamsgns.io.word2vec import save_word2vec_format
 
 from helpers_core import lee_token_lists
 
@@ -135,14 +136,14 @@ def test_ppmi_svd_from_running_counts(exact_model, tmp_path):
     np.testing.assert_allclose(Wf @ Cf.T, P, atol=1e-3)
     assert full_words == words[:60]
     path = tmp_path / "svd.txt"
-    assert pmi.write_word2vec_text(path, words, V) == len(words)
-    from streamsgns.snapshot import load_word2vec_format
+    assert save_word2vec_format(path, words, V) == len(words)
+    from streamsgns.io.word2vec import load_word2vec_format
 
     w2, V2 = load_word2vec_format(path)
     assert w2 == words
     np.testing.assert_allclose(V2, V, rtol=1e-6)
     with pytest.raises(ValueError):
-        pmi.write_word2vec_text(path, words[:3], V)
+        save_word2vec_format(path, words[:3], V)
 
 
 # --------------------------------------------------------------------------- the command line

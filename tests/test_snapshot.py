@@ -12,20 +12,12 @@ from hypothesis import strategies as st
 
 from helpers_core import assert_same_state, lee_lines, model_state
 from streamsgns import SGNS
-from streamsgns import snapshot as S
-from streamsgns.snapshot import (
-    CheckpointError,
-    Snapshotter,
-    atomic_write,
-    latest_checkpoint,
-    list_checkpoints,
-    load_checkpoint,
-    load_word2vec_format,
-    parse_every,
-    read_manifest,
-    save_checkpoint,
-    save_word2vec_format,
-)
+from streamsgns.io import checkpoint as CK
+from streamsgns.io import word2vec as W2V
+from streamsgns.io.atomic import atomic_write
+from streamsgns.io.checkpoint import CheckpointError, load_checkpoint, read_manifest, save_checkpoint
+from streamsgns.io.snapshotter import Snapshotter, latest_checkpoint, list_checkpoints, parse_every
+from streamsgns.io.word2vec import load_word2vec_format
 
 SMALL = dict(vector_size=8, min_count=2, seed=5, sketch_width=1 << 14, cooc_top_n=100)
 
@@ -42,7 +34,7 @@ def _expected_export(m, kind=None):
     vecs = m.vectors(kind)
     alive = [i for i in range(m.n_ids) if m.counts[i] > 0]
     order = sorted(alive, key=lambda i: (-m.counts[i], i))
-    return [S._safe_word(m.index_to_key[i]) for i in order], np.asarray(vecs)[order]
+    return [W2V._safe_word(m.index_to_key[i]) for i in order], np.asarray(vecs)[order]
 
 
 # ---------------------------------------------------------------- word2vec formats
@@ -56,21 +48,21 @@ def test_word2vec_round_trip_ours_and_gensim(tmp_path_factory, words, reps, bina
     from gensim.models import KeyedVectors
 
     tokens = [w.replace("\n", " ").replace("\x1f", " ") for w in words]
-    exported = {S._safe_word(t) for t in tokens}
+    exported = {W2V._safe_word(t) for t in tokens}
     assume(len(exported) == len(set(tokens)))  # distinct words stay distinct once whitespace is replaced
     m = SGNS(vector_size=5, min_count=1, sample=0.0, seed=1, track_cooc=False)
     for r in range(reps):
         m.learn_one(tokens[: len(tokens) - r] or tokens)
     want_words, want = _expected_export(m)
     path = tmp_path_factory.mktemp("w2v") / ("v.bin" if binary else "v.txt")
-    assert save_word2vec_format(m, path, binary=binary) == len(want_words) == m.vocab_size
+    assert m.save_word2vec_format(path, binary=binary) == len(want_words) == m.vocab_size
     words_ours, V = load_word2vec_format(path)
     assert words_ours == want_words
     assert V.dtype == np.float32 and np.array_equal(V, want)
     kv = KeyedVectors.load_word2vec_format(str(path), binary=binary)
     assert kv.index_to_key == want_words
     assert np.array_equal(kv.vectors, want)
-    count_of = {S._safe_word(t): int(m.counts[m.key_to_index[t]]) for t in tokens}
+    count_of = {W2V._safe_word(t): int(m.counts[m.key_to_index[t]]) for t in tokens}
     freq = [count_of[w] for w in words_ours]
     assert freq == sorted(freq, reverse=True)  # by decreasing count
 
@@ -270,7 +262,7 @@ def test_missing_and_foreign_checkpoints(tmp_path):
     with pytest.raises(CheckpointError, match="other.npz"):
         load_checkpoint(other)
     newer = tmp_path / "newer.npz"
-    man = np.frombuffer(json.dumps({"format": S.FORMAT, "version": 99, "checksums": {}}).encode(), dtype=np.uint8)
+    man = np.frombuffer(json.dumps({"format": CK.FORMAT, "version": 99, "checksums": {}}).encode(), dtype=np.uint8)
     np.savez(newer, __manifest__=man)
     with pytest.raises(CheckpointError, match="newer"):
         load_checkpoint(newer)
@@ -351,7 +343,7 @@ def test_snapshotter_never_removes_the_only_valid_checkpoint(tmp_path, monkeypat
         atomic_write(path, lambda f: f.write(b"PK\x03\x04 corrupted"))
         return str(path)
 
-    monkeypatch.setattr(S, "save_checkpoint", broken_save)
+    monkeypatch.setattr(SGNS, "save", broken_save)
     for k in range(3):
         m.learn_many(lee_lines()[20 + k: 21 + k])
         snap.snapshot(m)
@@ -451,7 +443,6 @@ def test_checkpoint_larger_than_initial_capacity_resumes_identically(tmp_path):
 
 def test_snapshotter_prunes_vectors_orphaned_by_a_crash(tmp_path):
     from streamsgns import SGNS
-    from streamsgns.snapshot import Snapshotter
 
     m = SGNS(vector_size=4, min_count=1, seed=0)
     snap = Snapshotter(tmp_path, keep=1)

@@ -1,4 +1,4 @@
-"""``streamsgns`` command line: ``train``, ``similar``, ``evaluate``, ``pmi``.
+"""``streamsgns train``: the stream → learner → snapshots loop.
 
 ``streamsgns train`` reads a source (stdin, files or Kafka, see
 :mod:`connectors`), feeds each chunk of lines to the learner, writes a
@@ -16,9 +16,10 @@ import logging
 import signal
 import sys
 import time
-from pathlib import Path
 
-__all__ = ["main", "build_parser"]
+from .sources import add_source_arguments, open_source
+
+__all__ = ["add_parser", "cmd_train"]
 
 log = logging.getLogger("streamsgns")
 
@@ -38,31 +39,6 @@ MODEL_OPTIONS = [
     ("--workers", "workers", int, 1, "training threads (1 = bit-reproducible)"),
     ("--cooc-top-n", "cooc_top_n", int, 1000, "words whose pair counts are kept exactly"),
 ]
-
-
-def _open_source(args):
-    inputs = args.input or ["-"]
-    if len(inputs) == 1 and inputs[0].startswith("kafka://"):
-        from connectors.kafka import KafkaSource
-
-        kw = {}
-        if args.group:
-            kw["group_id"] = args.group
-        if args.idle_timeout is not None:
-            kw["idle_timeout"] = args.idle_timeout
-        return KafkaSource.from_url(inputs[0], **kw)
-    if inputs == ["-"]:
-        from connectors.stdin import StdinSource
-
-        return StdinSource()
-    if any(i == "-" or i.startswith("kafka://") for i in inputs):
-        raise SystemExit("streamsgns: --input takes '-', one kafka:// URL, or files, not a mix")
-    for i in inputs:
-        if not Path(i).is_file():
-            raise SystemExit(f"streamsgns: no such file: {i}")
-    from connectors.files import FileSource
-
-    return FileSource(inputs)
 
 
 def _fmt_loss(loss: float) -> str:
@@ -120,8 +96,9 @@ class _Progress:
 def cmd_train(args) -> int:
     from connectors.base import SourceStopped
 
-    from . import SGNS
-    from .snapshot import Snapshotter, latest_checkpoint, load_checkpoint, parse_every
+    from ..learner import SGNS
+    from ..io.checkpoint import load_checkpoint
+    from ..io.snapshotter import Snapshotter, latest_checkpoint, parse_every
 
     logging.basicConfig(level=logging.INFO if not args.quiet else logging.WARNING,
                         format="streamsgns: %(message)s", stream=sys.stderr)
@@ -147,7 +124,7 @@ def cmd_train(args) -> int:
         snap = Snapshotter(args.snapshot_dir, every_tokens=toks, every_seconds=secs, keep=args.keep,
                            binary=args.binary)
         snap.start(model)
-    source = _open_source(args)
+    source = open_source(args)
     if model.source_position:
         # The checkpoint is the source of truth: Kafka partitions it does not
         # name start at their earliest offset, not at the group's commit.
@@ -226,65 +203,16 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_similar(args) -> int:
-    from .evaluate import _unit, load_vectors
 
-    words, V = load_vectors(args.snapshot)
-    index = {w: i for i, w in enumerate(words)}
-    word = args.word.lower() if args.word not in index else args.word
-    if word not in index:
-        print(f"streamsgns: {args.word!r} is not in the vocabulary ({len(words)} words)", file=sys.stderr)
-        return 1
-    U = _unit(V)
-    sims = U @ U[index[word]]
-    sims[index[word]] = -float("inf")
-    top = sims.argsort()[::-1][: args.topn]
-    for i in top:
-        print(f"{words[i]}\t{sims[i]:.4f}")
-    return 0
-
-
-def cmd_evaluate(args) -> int:
-    from .evaluate import evaluate_all, load_vectors
-
-    words, V = load_vectors(args.snapshot)
-    res = evaluate_all(words, V, wordsim=args.wordsim, simlex=args.simlex, analogies=args.analogies,
-                       restrict_vocab=args.restrict_vocab)
-    if args.json:
-        print(json.dumps(res, indent=2))
-    else:
-        ws, sl, an = res["wordsim353"], res["simlex999"], res["analogies"]
-        print(f"vocabulary      {len(words)}")
-        print(f"WS-353          spearman {ws['spearman']:.4f}  ({ws['pairs']} pairs, {ws['oov']} OOV)")
-        print(f"SimLex-999      spearman {sl['spearman']:.4f}  ({sl['pairs']} pairs, {sl['oov']} OOV)")
-        print(f"Google analogy  accuracy {an['accuracy']:.4f}  ({an['correct']}/{an['questions']}, "
-              f"{an['skipped']} skipped)")
-    return 0
-
-
-def cmd_pmi(args) -> int:
-    from .pmi import cli_pmi
-
-    return cli_pmi(args)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``streamsgns`` command."""
-    p = argparse.ArgumentParser(prog="streamsgns", description=__doc__.split("\n\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
-
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add the ``train`` sub-command to ``sub`` (an argparse sub-parsers object)."""
     t = sub.add_parser("train", help="learn vectors from a text stream")
-    t.add_argument("--input", nargs="+", default=None,
-                   help="'-' (stdin, default), files, or kafka://HOST:PORT/TOPIC")
     t.add_argument("--output", help="final vectors (word2vec format), written at the end or on SIGTERM")
     t.add_argument("--binary", action="store_true", help="word2vec binary format for vectors")
     t.add_argument("--snapshot-dir", help="directory of periodic checkpoints and vectors")
     t.add_argument("--snapshot-every", default="60s", help="e.g. 30s, 5m, 1000000w (default 60s)")
     t.add_argument("--keep", type=int, default=3, help="checkpoints kept (default 3)")
     t.add_argument("--resume", action="store_true", help="continue from the newest valid checkpoint")
-    t.add_argument("--group", help="Kafka consumer group id")
-    t.add_argument("--idle-timeout", type=float, default=None,
-                   help="Kafka: stop after this many seconds without a message")
     t.add_argument("--pmi-every", type=int, default=0,
                    help="show Spearman(W·Cᵀ, PMI − log k) every N snapshots (0 = off)")
     t.add_argument("--progress-every", type=float, default=2.0, help="seconds between progress updates")
@@ -294,43 +222,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Kafka: commit offsets at the end even without --snapshot-dir")
     for flag, dest, typ, default, hlp in MODEL_OPTIONS:
         t.add_argument(flag, dest=dest, type=typ, default=default, help=f"{hlp} (default {default})")
+    add_source_arguments(t)
     t.set_defaults(func=cmd_train)
-
-    s = sub.add_parser("similar", help="nearest neighbours of a word")
-    s.add_argument("snapshot", help="vectors file, checkpoint (.npz) or snapshot directory")
-    s.add_argument("word")
-    s.add_argument("--topn", type=int, default=10)
-    s.set_defaults(func=cmd_similar)
-
-    e = sub.add_parser("evaluate", help="WS-353, SimLex-999 and Google analogies")
-    e.add_argument("snapshot", help="vectors file, checkpoint (.npz) or snapshot directory")
-    e.add_argument("--wordsim", help="WS-353 file (default: gensim's test data)")
-    e.add_argument("--simlex", help="SimLex-999 file (default: gensim's test data)")
-    e.add_argument("--analogies", help="questions-words file (default: gensim's test data)")
-    e.add_argument("--restrict-vocab", type=int, default=30000)
-    e.add_argument("--json", action="store_true")
-    e.set_defaults(func=cmd_evaluate)
-
-    q = sub.add_parser("pmi", help="compare W·Cᵀ with PMI − log k (and PPMI-SVD)")
-    q.add_argument("checkpoint", help="checkpoint (.npz) or snapshot directory")
-    q.add_argument("--top", type=int, default=1000, help="most frequent tracked words compared")
-    q.add_argument("--min-count", type=int, default=1, help="only pairs with #(w,c) >= this")
-    q.add_argument("--plot", help="PNG: scatter of W·Cᵀ against PMI − log k, and residuals")
-    q.add_argument("--svd-dim", type=int, default=0, help="also build PPMI-SVD vectors of this dimension")
-    q.add_argument("--svd-output", help="write the PPMI-SVD vectors (word2vec format) here")
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_pmi)
-    return p
-
-
-def main(argv=None) -> int:
-    """Entry point of the ``streamsgns`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except BrokenPipeError:
-        return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return t

@@ -1,0 +1,33 @@
+"""``streamsgns`` command line: ``train``, ``similar``, ``evaluate``, ``pmi``.
+
+* :mod:`~streamsgns.cli.train`: ``train``, the stream → learner → snapshots loop;
+* :mod:`~streamsgns.cli.sources`: ``--input``, which connector reads the stream;
+* :mod:`~streamsgns.cli.query`: ``similar``, ``evaluate``, ``pmi``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import query, train
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``streamsgns`` command."""
+    p = argparse.ArgumentParser(prog="streamsgns", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    train.add_parser(sub)
+    query.add_parsers(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``streamsgns`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        return 0
