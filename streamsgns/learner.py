@@ -716,11 +716,16 @@ class SGNS(base.Transformer):
         itk = self.index_to_key
         return save_word2vec_format(path, [itk[i] for i in order], vecs[order], binary=binary)
 
-    def save(self, path, position: dict | None = None) -> str:
-        """Write a full checkpoint (see :func:`streamsgns.io.checkpoint.save_checkpoint`)."""
+    def save(self, path, position: dict | None = None, extra: dict | None = None) -> str:
+        """Write a full checkpoint (see :func:`streamsgns.io.checkpoint.save_checkpoint`).
+
+        ``position`` (the source position, default ``source_position``) and
+        ``extra`` (JSON-serialisable metadata, e.g. a run identity) go to the
+        manifest, where :func:`streamsgns.io.checkpoint.read_manifest` finds them.
+        """
         from .io.checkpoint import save_checkpoint
 
-        return save_checkpoint(self, path, position=position)
+        return save_checkpoint(self, path, position=position, extra=extra)
 
     @classmethod
     def load(cls, path) -> "SGNS":
