@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from streamsgns import pmi
+from streamsgns.pmi.report import _sample_unobserved
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -378,8 +379,8 @@ def test_unobserved_sample_large_grid_is_deterministic_and_unobserved():
     counts = sp.coo_matrix((np.ones(20000), (rows, cols)), shape=(n, n)).tocsr()
     wm = np.asarray(counts.sum(1)).ravel() + 1
     cm = np.asarray(counts.sum(0)).ravel() + 1
-    r1, c1 = pmi._sample_unobserved(counts, wm, cm, 5000, seed=4)
-    r2, c2 = pmi._sample_unobserved(counts, wm, cm, 5000, seed=4)
+    r1, c1 = _sample_unobserved(counts, wm, cm, 5000, seed=4)
+    r2, c2 = _sample_unobserved(counts, wm, cm, 5000, seed=4)
     assert np.array_equal(r1, r2) and np.array_equal(c1, c2)
     assert r1.shape == (5000,)
     assert np.all(np.asarray(counts[r1, c1]).ravel() == 0)
