@@ -16,6 +16,8 @@ itself is not needed to compute the scores.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from .vectors import KeyedVectors, unit_rows
@@ -62,9 +64,13 @@ def load_vectors(path):
 
     p = Path(path)
     if p.is_dir():
-        ck = latest_checkpoint(p)
+        skipped: list = []
+        ck = latest_checkpoint(p, log_fn=skipped.append)
         if ck is None:
-            raise FileNotFoundError(f"{p}: no valid checkpoint in this directory")
+            why = f" (skipped {len(skipped)} invalid: {skipped[-1]})" if skipped else ""
+            raise FileNotFoundError(f"{p}: no valid checkpoint in this directory{why}")
+        for msg in skipped:  # an older valid checkpoint is used: say which newer ones were not
+            logging.getLogger("streamsgns").warning(f"skipping invalid checkpoint: {msg}")
         p = ck
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file")

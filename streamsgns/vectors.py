@@ -69,7 +69,8 @@ class KeyedVectors:
         Row ``i`` is the vector of ``index_to_key[i]``. Kept as given (no copy when it is a
         float32 array); the unit rows are computed once, on the first query.
     alive : array_like of bool, shape (n,), optional
-        Rows that may be queried and listed (default: every row whose key is not None), e.g.
+        Rows that may be queried and listed (default, and in any case: only rows whose key is
+        not None), e.g.
         ``model.counts > 0`` for a learner whose freed rows keep stale vectors.
     key_to_index : dict[str, int], optional
         Word → row, if the caller already keeps one (the learner does); default: built from
@@ -101,12 +102,14 @@ class KeyedVectors:
             V = V.astype(np.float32)
         if len(index_to_key) != V.shape[0]:
             raise ValueError(f"{len(index_to_key)} keys for vectors of shape {V.shape}")
+        keyed = np.fromiter((k is not None for k in index_to_key), dtype=bool, count=len(index_to_key))
         if alive is None:
-            alive = np.fromiter((k is not None for k in index_to_key), dtype=bool, count=len(index_to_key))
+            alive = keyed
         else:
             alive = np.asarray(alive, dtype=bool)
             if alive.shape != (V.shape[0],):
                 raise ValueError(f"alive must have shape ({V.shape[0]},), got {alive.shape}")
+            alive = alive & keyed  # a row without a word is never alive
         if not np.isfinite(V[alive]).all():
             raise ValueError("vectors hold NaN or inf: cosine similarities are undefined")
         if key_to_index is None:

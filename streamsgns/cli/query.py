@@ -7,6 +7,7 @@ a directory without a valid checkpoint) is one line on stderr and exit status 1.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 import numpy as np
@@ -158,10 +159,13 @@ def cmd_pmi(args) -> int:
     if not p.exists():
         return _fail("pmi", f"{p}: no such file or directory")
     if p.is_dir():
-        ck = latest_checkpoint(p)
+        skipped: list = []
+        ck = latest_checkpoint(p, log_fn=skipped.append)
         if ck is None:
-            print(f"streamsgns pmi: no valid checkpoint in {p}", file=sys.stderr)
-            return 1
+            why = f" (skipped {len(skipped)} invalid: {skipped[-1]})" if skipped else ""
+            return _fail("pmi", f"no valid checkpoint in {p}{why}")
+        for msg in skipped:  # an older valid checkpoint is used: say which newer ones were not
+            logging.getLogger("streamsgns").warning(f"skipping invalid checkpoint: {msg}")
         p = ck
     if p.suffix != ".npz":
         print(f"streamsgns pmi: {p} is not a checkpoint (.npz): word vectors alone carry no "

@@ -136,11 +136,17 @@ def _read_binary(path, rest: bytes, n: int, d: int, words: list, out: np.ndarray
 def _read_text(path, rest: bytes, n: int, d: int, words: list, out: np.ndarray) -> None:
     # split on "\n" only: str.splitlines() would also break rows at characters
     # such as \x0b, \x1c, \x85 or \u2028 inside words (gensim reads them whole)
-    try:
-        lines = rest.decode("utf-8").split("\n")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not valid UTF-8 at byte {e.start} after the header (text word2vec file)") from None
     complete = rest.endswith(b"\n")
+    try:
+        text = rest.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.end != len(rest) or e.reason != "unexpected end of data":
+            raise ValueError(f"{path}: not valid UTF-8 at byte {e.start} after the header "
+                             "(text word2vec file)") from None
+        text = rest[: e.start].decode("utf-8")  # cut inside a character: the last row is incomplete
+        if len(text.rsplit("\n", 1)[-1].split(" ")) == d + 1:
+            raise ValueError(f"{path}: truncated word2vec file: row cut inside a character") from None
+    lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     if len(lines) < n:
@@ -164,7 +170,9 @@ def load_word2vec_format(path, binary: bool | None = None) -> tuple[list[str], n
 
     Text or binary is decided from the first row after the header when ``binary`` is None:
     a text row is valid UTF-8 whose fields after the word are all numbers (a truncated text
-    row still is); anything else is binary. Truncation is reported, never read as data.
+    row still is); anything else is binary. Truncation is reported, never read as data, with
+    one exception: a text file cut inside the last number of its last row reads as complete
+    (text files may end without a newline, so nothing tells the cut from the end).
 
     Parameters
     ----------
@@ -202,10 +210,26 @@ def load_word2vec_format(path, binary: bool | None = None) -> tuple[list[str], n
     # spaces + d digits; binary: 4d bytes): refuse an absurd header before allocating n x d floats
     if n * (2 * d + 1) > len(rest) + 1:
         raise ValueError(f"{path}: truncated word2vec file: {len(rest)} bytes cannot hold {n} rows of dimension {d}")
-    if binary is None:
+    guessed = binary is None
+    if guessed:
         first, nl, _ = rest.partition(b"\n")
         binary = n > 0 and _text_values(first, cut=not nl) is None
     words: list = []
     out = np.empty((n, d), dtype=np.float32)
-    (_read_binary if binary else _read_text)(path, rest, n, d, words, out)
+    try:
+        (_read_binary if binary else _read_text)(path, rest, n, d, words, out)
+    except ValueError:
+        if not (guessed and binary and not words and _is_utf8(first)):
+            raise
+        # a first row of text that is not d numbers, and too short to be a binary row
+        raise ValueError(f"{path}: row 0 is neither a text row of {d} numbers nor a complete binary "
+                         "row (malformed, or truncated)") from None
     return words, out
+
+
+def _is_utf8(b: bytes) -> bool:
+    try:
+        b.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
