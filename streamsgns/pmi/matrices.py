@@ -160,6 +160,16 @@ def pmi_matrix(counts, w_marg, c_marg, total, *, cds=None, shift=0.0, cds_total=
     ValueError
         Shape mismatches, negative or non-finite counts/marginals, ``total <= 0``,
         ``cds <= 0``, non-finite ``shift``, or an observed pair with a zero marginal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from streamsgns.pmi import cooccurrence_from_tokens
+    >>> counts = cooccurrence_from_tokens([np.array([0, 1, 0, 2])], 3, 1)  # "a b a c", window 1
+    >>> w_marg = np.asarray(counts.sum(1)).ravel(); c_marg = np.asarray(counts.sum(0)).ravel()
+    >>> m = pmi_matrix(counts, w_marg, c_marg, counts.sum())
+    >>> round(float(m[0, 1]), 4)  # log(#(a,b)·|D| / (#(a)·#(b))) = log(2·6 / (3·2)) = log 2
+    0.6931
     """
     shift = float(shift)
     if not np.isfinite(shift):
@@ -207,6 +217,14 @@ def shifted_pmi(counts, w_marg, c_marg, total, k, *, cds=None, cds_total=None):
     ------
     ValueError
         ``k <= 0`` and everything :func:`pmi_matrix` raises.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> counts = np.array([[2.0, 1.0], [1.0, 0.0]])
+    >>> s = shifted_pmi(counts, [3.0, 1.0], [3.0, 1.0], 4.0, k=5)
+    >>> np.round(s.data, 4)  # log(2·4/9) − log 5, log(4/3) − log 5 (twice); (1, 1) unobserved
+    array([-1.7272, -1.3218, -1.3218])
     """
     kf = _check_k(k)
     return pmi_matrix(counts, w_marg, c_marg, total, cds=cds, shift=np.log(kf),

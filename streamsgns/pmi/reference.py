@@ -35,6 +35,11 @@ def dynamic_window_weights(window):
     ------
     ValueError
         ``window < 1`` or not an integer.
+
+    Examples
+    --------
+    >>> dynamic_window_weights(3)
+    array([1.        , 0.66666667, 0.33333333])
     """
     if int(window) != window or window < 1:
         raise ValueError(f"window must be an integer >= 1, got {window!r}")
@@ -96,6 +101,14 @@ def cooccurrence_from_tokens(ids: Iterable[Sequence[int]] | np.ndarray, n, windo
     ------
     ValueError
         Negative ids, non-integer sentences, ``n < 0``, ``window < 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cooccurrence_from_tokens([np.array([0, 1, 0, 2])], 3, 1).toarray()
+    array([[0., 2., 1.],
+           [2., 0., 0.],
+           [1., 0., 0.]])
     """
     if int(n) != n or n < 0:
         raise ValueError(f"n must be an integer >= 0, got {n!r}")

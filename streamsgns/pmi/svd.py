@@ -56,6 +56,14 @@ def ppmi_svd(ppmi, dim, *, eig=0.5, seed=0):
     ------
     ValueError
         ``dim < 1``, ``eig < 0``, a non-2-D or non-finite matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> W, C = ppmi_svd(A, 2)   # full rank: W·Cᵀ reproduces the matrix
+    >>> bool(np.allclose(W @ C.T, A, atol=1e-6)), W.dtype
+    (True, dtype('float32'))
     """
     if int(dim) != dim or dim < 1:
         raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
