@@ -16,20 +16,28 @@ itself is not needed to compute the scores.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+
+from .vectors import KeyedVectors, unit_rows
 
 __all__ = ["evaluate_word_pairs", "evaluate_analogies", "evaluate_all", "load_vectors"]
 
 
-def _unit(V: np.ndarray) -> np.ndarray:
-    V = np.asarray(V, dtype=np.float32)
-    n = np.linalg.norm(V, axis=1, keepdims=True)
-    n[n == 0] = 1.0
-    return V / n
+_ZIP_MAGIC = b"PK\x03\x04"  # a checkpoint is an .npz, i.e. a zip archive
 
 
 def load_vectors(path):
     """Vectors of a word2vec file, a checkpoint (``.npz``) or a snapshot directory.
+
+    A checkpoint is recognised by its ``.npz`` suffix or its zip signature, anything else is
+    read as word2vec text or binary (:func:`streamsgns.io.word2vec.load_word2vec_format`).
+    For a checkpoint, the alive words come by decreasing count (freed rows are left out).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
 
     Returns
     -------
@@ -40,9 +48,13 @@ def load_vectors(path):
     Raises
     ------
     FileNotFoundError
-        If nothing is found at ``path``.
+        If nothing is found at ``path``, or a directory holds no valid checkpoint.
     streamsgns.io.checkpoint.CheckpointError
-        If a checkpoint is corrupted.
+        If a checkpoint is corrupted (a ``ValueError``).
+    ValueError
+        If the file is empty, is neither word2vec nor a checkpoint, or is truncated.
+    OSError
+        If the file cannot be read.
     """
     from pathlib import Path
 
@@ -52,13 +64,21 @@ def load_vectors(path):
 
     p = Path(path)
     if p.is_dir():
-        ck = latest_checkpoint(p)
+        skipped: list = []
+        ck = latest_checkpoint(p, log_fn=skipped.append)
         if ck is None:
-            raise FileNotFoundError(f"{p}: no valid checkpoint in this directory")
+            why = f" (skipped {len(skipped)} invalid: {skipped[-1]})" if skipped else ""
+            raise FileNotFoundError(f"{p}: no valid checkpoint in this directory{why}")
+        for msg in skipped:  # an older valid checkpoint is used: say which newer ones were not
+            logging.getLogger("streamsgns").warning(f"skipping invalid checkpoint: {msg}")
         p = ck
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file")
-    if p.suffix == ".npz":
+    with open(p, "rb") as f:
+        magic = f.read(4)
+    if not magic:
+        raise ValueError(f"{p}: empty file (neither word2vec vectors nor a checkpoint)")
+    if p.suffix == ".npz" or magic == _ZIP_MAGIC:
         m = load_checkpoint(p)
         counts = m.counts
         alive = np.flatnonzero(counts > 0)
@@ -86,12 +106,13 @@ def evaluate_word_pairs(words, vectors, path, delimiter="\t") -> dict:
     Raises
     ------
     ValueError
-        If fewer than two pairs can be evaluated.
+        If fewer than two pairs can be evaluated, or the vectors hold NaN or inf.
+    OSError
+        If ``path`` cannot be read.
     """
     from scipy import stats
 
-    index = {w: i for i, w in enumerate(words)}
-    V = _unit(vectors)
+    kv = KeyedVectors(list(words), vectors)
     sims, gold, oov = [], [], 0
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -105,8 +126,8 @@ def evaluate_word_pairs(words, vectors, path, delimiter="\t") -> dict:
                 score = float(parts[2])
             except ValueError:
                 continue
-            if a in index and b in index:
-                sims.append(float(V[index[a]] @ V[index[b]]))
+            if a in kv and b in kv:
+                sims.append(kv.similarity(a, b))
                 gold.append(score)
             else:
                 oov += 1
@@ -146,7 +167,7 @@ def evaluate_analogies(words, vectors, path, restrict_vocab: int = 30000, batch:
     """
     words = list(words)[:restrict_vocab]
     index = {w: i for i, w in enumerate(words)}
-    V = _unit(np.asarray(vectors)[: len(words)])
+    V = unit_rows(np.asarray(vectors)[: len(words)])
     quads, section_of, sections, skipped = [], [], [], 0
     with open(path, encoding="utf-8") as f:
         for line in f:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from streamsgns import pmi
+from streamsgns.pmi.report import _sample_unobserved
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -359,6 +360,15 @@ def test_report_gap_nonnegative_and_bounded_fields(prob, seed, k):
     rep = pmi.pmi_report(W, C, counts, wm, cm, tot, k, n_unobserved=7, seed=seed)
     assert rep["weighted_loss_gap"] >= 0
     assert rep["n_pairs"] == counts.nnz
+    # the gap is (a + b)·KL(Bernoulli(σ(t)) ‖ Bernoulli(σ(x))) summed over pairs (module docstring)
+    x, t, weight, rows, cols = pmi.pmi_pairs(W, C, counts, wm, cm, tot, k, return_index=True)
+    a = counts.toarray()[rows, cols]
+    b = k * wm[rows] * cm[cols] / tot
+    p, q = _sigmoid(t), _sigmoid(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))
+    assert rep["weighted_loss_gap"] == pytest.approx(float(np.sum((a + b) * kl)), rel=1e-6, abs=1e-9)
+    np.testing.assert_allclose(weight, a * b / (a + b), rtol=1e-12)
     n_zero = counts.shape[0] * counts.shape[1] - counts.nnz
     assert rep["n_unobserved"] == min(7, n_zero)
     if rep["n_pairs"]:
@@ -378,8 +388,8 @@ def test_unobserved_sample_large_grid_is_deterministic_and_unobserved():
     counts = sp.coo_matrix((np.ones(20000), (rows, cols)), shape=(n, n)).tocsr()
     wm = np.asarray(counts.sum(1)).ravel() + 1
     cm = np.asarray(counts.sum(0)).ravel() + 1
-    r1, c1 = pmi._sample_unobserved(counts, wm, cm, 5000, seed=4)
-    r2, c2 = pmi._sample_unobserved(counts, wm, cm, 5000, seed=4)
+    r1, c1 = _sample_unobserved(counts, wm, cm, 5000, seed=4)
+    r2, c2 = _sample_unobserved(counts, wm, cm, 5000, seed=4)
     assert np.array_equal(r1, r2) and np.array_equal(c1, c2)
     assert r1.shape == (5000,)
     assert np.all(np.asarray(counts[r1, c1]).ravel() == 0)
@@ -478,4 +488,7 @@ def test_lee_frequent_collocations_have_strong_pmi(lee):
     W, C = pmi.ppmi_svd(sub, 50)
     assert W.shape == (top, 50) and np.all(np.isfinite(W))
     err = np.linalg.norm(W.astype(float) @ C.T.astype(float) - sub.toarray())
-    assert err < np.linalg.norm(sub.toarray())
+    # Eckart–Young: the rank-50 truncation is the best rank-50 approximation (Frobenius)
+    s = np.linalg.svd(sub.toarray(), compute_uv=False)
+    assert err == pytest.approx(np.sqrt(np.sum(s[50:] ** 2)), rel=1e-4)
+    assert err < 0.9 * np.linalg.norm(sub.toarray())

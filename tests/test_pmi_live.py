@@ -83,12 +83,27 @@ def test_report_agrees_with_pmi_from_the_raw_stream(exact_model, lee_lines, targ
 
 def test_report_targets_differ_as_documented(exact_model):
     """With sample=0 the noise P_n ∝ count^0.75 and the smoothed pair marginal #(c)^0.75 nearly agree
-    (window=1: #(c) ≈ 2·count(c) except at sentence ends); plain PMI (exponent 1) differs more."""
+    (window=1: #(c) ≈ 2·count(c) except at sentence ends); plain PMI (exponent 1) differs more, and fits
+    worse, since the kernel's negatives follow P_n, not #(c)/|D|."""
     r = {t: exact_model.pmi_report(top=200, target=t, min_count=3) for t in ("noise", "smoothed", "pmi")}
     assert r["noise"]["n_pairs"] == r["smoothed"]["n_pairs"] == r["pmi"]["n_pairs"] > 100
     assert abs(r["noise"]["mean_residual"] - r["smoothed"]["mean_residual"]) < 0.1
-    for t in r:
-        assert -1 <= r[t]["spearman"] <= 1
+    assert abs(r["noise"]["spearman"] - r["smoothed"]["spearman"]) < 0.02
+    assert abs(r["noise"]["mean_residual"] - r["pmi"]["mean_residual"]) > 0.2
+    assert r["noise"]["spearman"] > r["pmi"]["spearman"] + 0.05
+
+
+def test_trained_model_tracks_shifted_pmi_well_above_a_shuffled_baseline(exact_model):
+    """One pass over Lee: W·Cᵀ and PMI − log k are rank-correlated (measured ρ ≈ 0.52), while the same
+    scores against the targets of other pairs (t shuffled) are not (|ρ| < 0.03 for five shuffles)."""
+    rep = exact_model.pmi_report(top=200, min_count=3, return_pairs=True)
+    x, t = rep["pairs"]["x"], rep["pairs"]["t"]
+    assert rep["n_pairs"] > 1000 and rep["spearman"] > 0.4
+    from scipy import stats
+
+    base = [stats.spearmanr(x, np.random.default_rng(s).permutation(t))[0] for s in range(5)]
+    assert max(abs(b) for b in base) < 0.1
+    assert rep["spearman"] > 4 * max(abs(b) for b in base)
 
 
 def test_report_pairs_for_plots(exact_model, tmp_path):
@@ -165,7 +180,14 @@ def test_cli_pmi_table_json_plot(checkpoint, tmp_path, capsys):
     png = tmp_path / "r.png"
     assert main(["pmi", str(checkpoint), "--top", "150", "--json", "--plot", str(png)]) == 0
     rep = json.loads(capsys.readouterr().out)
-    assert rep["top"] == 150 and rep["n_pairs"] > 0 and -1 <= rep["spearman"] <= 1
+    assert rep["top"] == 150 and rep["n_pairs"] > 0
+    # the command reports exactly what the library computes on the same checkpoint
+    from streamsgns.io.checkpoint import load_checkpoint
+
+    ref = pmi.learner_pmi_report(load_checkpoint(checkpoint), top=150)
+    for key in ("n_pairs", "spearman", "pearson", "weighted_mse", "mean_residual"):
+        assert rep[key] == pytest.approx(ref[key], rel=1e-12), key
+    assert rep["spearman"] > 0.1
     assert rep["plot"] == str(png) and png.stat().st_size > 1000
 
 
@@ -209,8 +231,11 @@ def test_cli_train_pmi_every_shows_the_live_spearman(lee_lines, tmp_path, capsys
     assert "pmi report failed" not in err
     rho = [float(x.split("=")[1].split(",")[0].rstrip("]")) for x in err.replace("\r", "\n").split()
            if x.startswith("pmi_rho=")]
-    assert rho and all(-1 <= r <= 1 for r in rho)
+    assert rho
     # the snapshot directory feeds `streamsgns pmi` directly (newest checkpoint)
-    assert main(["pmi", str(snaps), "--top", "100", "--json"]) == 0
+    assert main(["pmi", str(snaps), "--top", "300", "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
-    assert rep["top"] == 100 and rep["checkpoint"].endswith(".npz")
+    assert rep["top"] == 300 and rep["checkpoint"].endswith(".npz")
+    # the last live value is the report of the final model (the newest checkpoint), shown to 3 decimals
+    assert rho[-1] == pytest.approx(rep["spearman"], abs=5e-4)
+    assert rho[-1] > 0.1

@@ -1,37 +1,79 @@
-"""``streamsgns similar``, ``evaluate`` and ``pmi``: questions asked of a snapshot."""
+"""``streamsgns similar``, ``evaluate`` and ``pmi``: questions asked of a snapshot.
+
+Every failure to read the snapshot (missing, empty, truncated, not word2vec, not a checkpoint,
+a directory without a valid checkpoint) is one line on stderr and exit status 1.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
-__all__ = ["add_parsers", "cmd_similar", "cmd_evaluate", "cmd_pmi"]
+import numpy as np
+
+__all__ = ["add_parsers", "cmd_similar", "cmd_evaluate", "cmd_pmi", "format_report"]
+
+
+def _fail(cmd: str, msg) -> int:
+    print(f"streamsgns {cmd}: {msg}", file=sys.stderr)
+    return 1
+
+
+def _load(cmd: str, path):
+    """``load_vectors(path)``, or None after printing why not (one line)."""
+    from ..evaluate import load_vectors
+
+    try:
+        return load_vectors(path)
+    except (OSError, ValueError) as e:  # CheckpointError is a ValueError
+        _fail(cmd, e)
+        return None
 
 
 def cmd_similar(args) -> int:
-    from ..evaluate import _unit, load_vectors
+    """``streamsgns similar SNAPSHOT WORD [--topn N]``: ``word<TAB>cosine`` lines, best first.
 
-    words, V = load_vectors(args.snapshot)
-    index = {w: i for i, w in enumerate(words)}
-    word = args.word.lower() if args.word not in index else args.word
-    if word not in index:
+    The word is looked up as given, then lowercased; it is never listed itself.
+    Returns 0, or 1 (message on stderr) for an unreadable snapshot or an unknown word.
+    """
+    from ..vectors import KeyedVectors
+
+    if args.topn < 1:
+        return _fail("similar", f"--topn must be >= 1, got {args.topn}")
+    loaded = _load("similar", args.snapshot)
+    if loaded is None:
+        return 1
+    words, V = loaded
+    try:
+        kv = KeyedVectors(words, V)
+    except ValueError as e:
+        return _fail("similar", f"{args.snapshot}: {e}")
+    word = args.word if args.word in kv else args.word.lower()
+    if word not in kv:
         print(f"streamsgns: {args.word!r} is not in the vocabulary ({len(words)} words)", file=sys.stderr)
         return 1
-    U = _unit(V)
-    sims = U @ U[index[word]]
-    sims[index[word]] = -float("inf")
-    top = sims.argsort()[::-1][: args.topn]
-    for i in top:
-        print(f"{words[i]}\t{sims[i]:.4f}")
+    for w, s in kv.most_similar(word, topn=args.topn):
+        print(f"{w}\t{s:.4f}")
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from ..evaluate import evaluate_all, load_vectors
+    """``streamsgns evaluate SNAPSHOT``: WS-353, SimLex-999 and Google analogy scores (table or JSON).
 
-    words, V = load_vectors(args.snapshot)
-    res = evaluate_all(words, V, wordsim=args.wordsim, simlex=args.simlex, analogies=args.analogies,
-                       restrict_vocab=args.restrict_vocab)
+    Returns 0, or 1 (message on stderr) for an unreadable snapshot or evaluation file.
+    """
+    from ..evaluate import evaluate_all
+
+    loaded = _load("evaluate", args.snapshot)
+    if loaded is None:
+        return 1
+    words, V = loaded
+    try:
+        res = evaluate_all(words, V, wordsim=args.wordsim, simlex=args.simlex, analogies=args.analogies,
+                           restrict_vocab=args.restrict_vocab)
+    except (OSError, ValueError) as e:
+        return _fail("evaluate", e)
     if args.json:
         print(json.dumps(res, indent=2))
     else:
@@ -44,10 +86,149 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_pmi(args) -> int:
-    from ..pmi import cli_pmi
+_REPORT_ROWS = [
+    ("pearson", "Pearson(x, t)", "{:.4f}"),
+    ("spearman", "Spearman(x, t)", "{:.4f}"),
+    ("weighted_mse", "weighted MSE (eq. 8 weights)", "{:.4f}"),
+    ("weighted_loss_gap", "loss gap Σ[L(t) − L(x)] (nats)", "{:.1f}"),
+    ("frac_within_0_5", "fraction |x − t| < 0.5", "{:.4f}"),
+    ("mean_residual", "mean residual x − t", "{:+.4f}"),
+    ("n_unobserved", "unobserved pairs sampled", "{:d}"),
+    ("unobserved_frac_negative", "  fraction with x < 0", "{:.4f}"),
+    ("unobserved_mean", "  mean x", "{:+.4f}"),
+]
 
-    return cli_pmi(args)
+
+def format_report(rep: dict, header: str = "") -> str:
+    """A readable table of a :func:`streamsgns.pmi.learner_pmi_report` result (``streamsgns pmi``)."""
+    target = {"noise": f"P_n(c) = count(c)^{rep.get('alpha', 0.75):g} / Z (the noise distribution)",
+              "smoothed": f"#(c)^{rep.get('alpha', 0.75):g} / Z (smoothed pair marginal)",
+              "pmi": "#(c) / |D| (plain PMI)"}.get(rep.get("target"), str(rep.get("target")))
+    lines = []
+    if header:
+        lines.append(header)
+    lines.append(f"x = W_w·C_c against t = log(#(w,c) / (#(w)·P(c))) − log k,  P(c) = {target}")
+    lines.append(f"words compared (top tracked)       {rep['top']}")
+    lines.append(f"observed pairs with #(w,c) >= {rep['min_count']:g}   {rep['n_pairs']}")
+    lines.append(f"|D| (trained pairs)                {rep['total']}")
+    lines.append(f"k (negatives)                      {rep['k']}")
+    for key, label, fmt in _REPORT_ROWS:
+        v = rep[key]
+        txt = fmt.format(v) if isinstance(v, (int, np.integer)) or np.isfinite(v) else "nan"
+        lines.append(f"{label:<35s}{txt}")
+    return "\n".join(lines)
+
+
+def _jsonable(d):
+    out = {}
+    for k, v in d.items():
+        if k == "pairs":
+            continue
+        if isinstance(v, (np.floating, float)):
+            v = float(v)
+            out[k] = v if np.isfinite(v) else None
+        elif isinstance(v, np.integer):
+            out[k] = int(v)
+        else:
+            out[k] = v
+    return out
+
+
+def cmd_pmi(args) -> int:
+    """``streamsgns pmi CHECKPOINT_OR_DIR [--top] [--min-count] [--plot] [--svd-dim --svd-output] [--json]``.
+
+    Loads the checkpoint (the newest valid one of a snapshot directory),
+    prints :func:`streamsgns.pmi.learner_pmi_report` as a table (or JSON with ``--json``),
+    draws :func:`streamsgns.pmi.plot_report` to ``--plot``, and writes PPMI-SVD vectors
+    (:func:`streamsgns.pmi.learner_ppmi_svd`, word2vec text format, readable by
+    ``streamsgns evaluate`` and ``streamsgns similar``) to ``--svd-output``.
+
+    Returns
+    -------
+    int
+        0 on success; 1 when the checkpoint is unusable (missing, no statistics, no
+        pairs, not a checkpoint) or an output cannot be written; the message goes to stderr.
+    """
+    from pathlib import Path
+
+    from ..io.checkpoint import CheckpointError, load_checkpoint
+    from ..io.snapshotter import latest_checkpoint
+    from ..pmi import learner_pmi_report, learner_ppmi_svd, plot_report
+
+    p = Path(args.checkpoint)
+    if not p.exists():
+        return _fail("pmi", f"{p}: no such file or directory")
+    if p.is_dir():
+        skipped: list = []
+        ck = latest_checkpoint(p, log_fn=skipped.append)
+        if ck is None:
+            why = f" (skipped {len(skipped)} invalid: {skipped[-1]})" if skipped else ""
+            return _fail("pmi", f"no valid checkpoint in {p}{why}")
+        for msg in skipped:  # an older valid checkpoint is used: say which newer ones were not
+            logging.getLogger("streamsgns").warning(f"skipping invalid checkpoint: {msg}")
+        p = ck
+    if p.suffix != ".npz":
+        print(f"streamsgns pmi: {p} is not a checkpoint (.npz): word vectors alone carry no "
+              "co-occurrence statistics", file=sys.stderr)
+        return 1
+    try:
+        model = load_checkpoint(p)
+    except CheckpointError as e:
+        print(f"streamsgns pmi: {e}", file=sys.stderr)
+        return 1
+    try:
+        rep = learner_pmi_report(model, top=args.top, min_count=args.min_count, return_pairs=bool(args.plot))
+    except ValueError as e:
+        print(f"streamsgns pmi: {p}: {e}", file=sys.stderr)
+        return 1
+    rep["checkpoint"] = str(p)
+    if args.plot:
+        pr = rep["pairs"]
+        try:
+            plot_report(pr["x"], pr["t"], args.plot,
+                        title=f"{p.name}: W·Cᵀ vs PMI − log k, top {rep['top']} words, #(w,c) >= {args.min_count}")
+        except (OSError, ValueError) as e:
+            return _fail("pmi", f"cannot write the plot {args.plot}: {e}")
+        rep["plot"] = str(args.plot)
+    svd_dim = getattr(args, "svd_dim", 0) or 0
+    svd_out = getattr(args, "svd_output", None)
+    if svd_out and svd_dim <= 0:
+        svd_dim = 100
+    if svd_dim > 0:
+        if not svd_out:
+            print("streamsgns pmi: --svd-dim needs --svd-output", file=sys.stderr)
+            return 1
+        from ..io.word2vec import save_word2vec_format
+
+        try:
+            words, V = learner_ppmi_svd(model, svd_dim, top=max(args.top, 1))
+            n = save_word2vec_format(svd_out, words, V)
+        except (OSError, ValueError) as e:
+            return _fail("pmi", f"PPMI-SVD vectors to {svd_out}: {e}")
+        rep["svd"] = {"output": str(svd_out), "words": n, "dim": int(V.shape[1])}
+    if args.json:
+        print(json.dumps(_jsonable(rep), indent=2))
+    else:
+        print(format_report(rep, header=f"checkpoint {p}  ({model.words_seen} tokens seen, "
+                                        f"vocabulary {model.vocab_size})"))
+        if args.plot:
+            print(f"plot                               {args.plot}")
+        if "svd" in rep:
+            s = rep["svd"]
+            print(f"PPMI-SVD vectors                   {s['output']} ({s['words']} words, d = {s['dim']})")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    import argparse
+
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
 
 
 def add_parsers(sub) -> None:
@@ -55,7 +236,7 @@ def add_parsers(sub) -> None:
     s = sub.add_parser("similar", help="nearest neighbours of a word")
     s.add_argument("snapshot", help="vectors file, checkpoint (.npz) or snapshot directory")
     s.add_argument("word")
-    s.add_argument("--topn", type=int, default=10)
+    s.add_argument("--topn", type=_positive_int, default=10)
     s.set_defaults(func=cmd_similar)
 
     e = sub.add_parser("evaluate", help="WS-353, SimLex-999 and Google analogies")

@@ -74,19 +74,105 @@ def save_word2vec_format(path, words, vectors, binary: bool = False) -> int:
     return len(words)
 
 
-def _looks_like_text_row(line: bytes, d: int) -> bool:
+_FLOAT_PREFIX = re.compile(r"[-+]?(\d*\.?\d*([eE][-+]?\d*)?|inf?|infin?i?t?y?|na?n?)", re.IGNORECASE)
+
+
+def _text_values(line: bytes, cut: bool = False):
+    """Number of value fields after the word if ``line`` reads as a text row, else None.
+
+    With ``cut`` (the line is the end of a truncated file), an incomplete UTF-8 sequence at
+    the end and an incomplete last number (``-``, ``1e``) still read as text.
+    """
     try:
-        parts = line.decode("utf-8").rstrip(" \r").split(" ")
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if not (cut and e.end == len(line) and e.start >= len(line) - 3):
+            return None
+        text = line[: e.start].decode("utf-8", "strict")
+    parts = text.rstrip(" \r").split(" ")
+    if len(parts) < 2:
+        return 0 if cut and parts[0] else None
+    for j, x in enumerate(parts[1:]):
+        try:
+            float(x)
+        except ValueError:
+            if not (cut and j == len(parts) - 2 and _FLOAT_PREFIX.fullmatch(x)):
+                return None
+    return len(parts) - 1
+
+
+def _parse_header(path, line: bytes) -> tuple[int, int]:
+    if not line:
+        raise ValueError(f"{path}: empty file, not a word2vec file")
+    try:
+        fields = line.decode("ascii").split()
+        n, d = int(fields[0]), int(fields[1])
+        if len(fields) != 2:
+            raise ValueError
+    except (UnicodeDecodeError, ValueError, IndexError):
+        shown = line[:60].decode("utf-8", "replace").rstrip("\n")
+        raise ValueError(f"{path}: not a word2vec file (the first line must be 'WORDS DIM', got {shown!r})") from None
+    if n < 0 or d < 1:
+        raise ValueError(f"{path}: bad word2vec header: {n} words of dimension {d}")
+    return n, d
+
+
+def _read_binary(path, rest: bytes, n: int, d: int, words: list, out: np.ndarray) -> None:
+    pos, row = 0, 4 * d
+    for i in range(n):
+        while pos < len(rest) and rest[pos:pos + 1] == b"\n":  # word2vec.c ends each row with \n
+            pos += 1
+        sp = rest.find(b" ", pos)
+        if sp < 0 or sp + 1 + row > len(rest):
+            raise ValueError(f"{path}: truncated binary word2vec file: {i} complete rows for a header of {n}")
+        try:
+            words.append(rest[pos:sp].decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: row {i}: the word is not valid UTF-8 (corrupted binary file)") from None
+        out[i] = np.frombuffer(rest, dtype="<f4", count=d, offset=sp + 1)
+        pos = sp + 1 + row
+
+
+def _read_text(path, rest: bytes, n: int, d: int, words: list, out: np.ndarray) -> None:
+    # split on "\n" only: str.splitlines() would also break rows at characters
+    # such as \x0b, \x1c, \x85 or \u2028 inside words (gensim reads them whole)
+    complete = rest.endswith(b"\n")
+    try:
+        text = rest.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.end != len(rest) or e.reason != "unexpected end of data":
+            raise ValueError(f"{path}: not valid UTF-8 at byte {e.start} after the header "
+                             "(text word2vec file)") from None
+        text = rest[: e.start].decode("utf-8")  # cut inside a character: the last row is incomplete
+        if len(text.rsplit("\n", 1)[-1].split(" ")) == d + 1:
+            raise ValueError(f"{path}: truncated word2vec file: row cut inside a character") from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if len(lines) < n:
+        raise ValueError(f"{path}: truncated word2vec file: {len(lines)} rows for a header of {n}")
+    for i in range(n):
+        parts = lines[i].rstrip(" \r").split(" ")
+        last = i == len(lines) - 1 and not complete
         if len(parts) != d + 1:
-            return False
-        [float(x) for x in parts[1:]]
-        return True
-    except (UnicodeDecodeError, ValueError):
-        return False
+            if last and len(parts) < d + 1:
+                raise ValueError(f"{path}: truncated word2vec file: row {i} has {len(parts) - 1} of {d} values")
+            raise ValueError(f"{path}: row {i} has {len(parts) - 1} values, expected {d}")
+        try:
+            out[i] = np.array(parts[1:], dtype=np.float32)
+        except ValueError:
+            raise ValueError(f"{path}: row {i}: values are not numbers") from None
+        words.append(parts[0])
 
 
 def load_word2vec_format(path, binary: bool | None = None) -> tuple[list[str], np.ndarray]:
     """Read word2vec text or binary vectors (no gensim needed).
+
+    Text or binary is decided from the first row after the header when ``binary`` is None:
+    a text row is valid UTF-8 whose fields after the word are all numbers (a truncated text
+    row still is); anything else is binary. Truncation is reported, never read as data, with
+    one exception: a text file cut inside the last number of its last row reads as complete
+    (text files may end without a newline, so nothing tells the cut from the end).
 
     Parameters
     ----------
@@ -102,38 +188,48 @@ def load_word2vec_format(path, binary: bool | None = None) -> tuple[list[str], n
     Raises
     ------
     ValueError
-        If the header or a row is malformed.
+        If the file is empty, is not a word2vec file (the header is not ``WORDS DIM``), is
+        truncated (the message says "truncated"), or a row is malformed.
+    OSError
+        If the file cannot be read (``FileNotFoundError`` when it does not exist).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "v.txt")
+    >>> save_word2vec_format(path, ["a", "b"], np.eye(2))
+    2
+    >>> load_word2vec_format(path)
+    (['a', 'b'], array([[1., 0.],
+           [0., 1.]], dtype=float32))
     """
     with open(path, "rb") as f:
-        header = f.readline().split()
-        if len(header) != 2:
-            raise ValueError(f"{path}: bad word2vec header {header!r}")
-        n, d = int(header[0]), int(header[1])
+        n, d = _parse_header(path, f.readline())
         rest = f.read()
-    if binary is None:
-        binary = not _looks_like_text_row(rest.split(b"\n", 1)[0], d)
-    words, out = [], np.empty((n, d), dtype=np.float32)
-    if binary:
-        pos = 0
-        for i in range(n):
-            sp = rest.index(b" ", pos)
-            words.append(rest[pos:sp].decode("utf-8").lstrip("\n"))
-            out[i] = np.frombuffer(rest, dtype="<f4", count=d, offset=sp + 1)
-            pos = sp + 1 + 4 * d
-            if pos < len(rest) and rest[pos:pos + 1] == b"\n":
-                pos += 1
-    else:
-        # split on "\n" only: str.splitlines() would also break rows at characters
-        # such as \x0b, \x1c, \x85 or \u2028 inside words (gensim reads them whole)
-        lines = rest.decode("utf-8").split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        if len(lines) < n:
-            raise ValueError(f"{path}: {len(lines)} rows for a header of {n}")
-        for i in range(n):
-            parts = lines[i].rstrip(" \r").split(" ")
-            if len(parts) != d + 1:
-                raise ValueError(f"{path}: row {i} has {len(parts) - 1} values, expected {d}")
-            words.append(parts[0])
-            out[i] = np.array(parts[1:], dtype=np.float32)
+    # every row holds at least a 1-byte word, a separator and d values of >= 1 byte (text: d
+    # spaces + d digits; binary: 4d bytes): refuse an absurd header before allocating n x d floats
+    if n * (2 * d + 1) > len(rest) + 1:
+        raise ValueError(f"{path}: truncated word2vec file: {len(rest)} bytes cannot hold {n} rows of dimension {d}")
+    guessed = binary is None
+    if guessed:
+        first, nl, _ = rest.partition(b"\n")
+        binary = n > 0 and _text_values(first, cut=not nl) is None
+    words: list = []
+    out = np.empty((n, d), dtype=np.float32)
+    try:
+        (_read_binary if binary else _read_text)(path, rest, n, d, words, out)
+    except ValueError:
+        if not (guessed and binary and not words and _is_utf8(first)):
+            raise
+        # a first row of text that is not d numbers, and too short to be a binary row
+        raise ValueError(f"{path}: row 0 is neither a text row of {d} numbers nor a complete binary "
+                         "row (malformed, or truncated)") from None
     return words, out
+
+
+def _is_utf8(b: bytes) -> bool:
+    try:
+        b.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
