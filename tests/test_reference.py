@@ -1,0 +1,113 @@
+"""Behaviour pinned across refactors: W and C bit-identical to the reference, old checkpoints load.
+
+``tests/reference/reference_digests.json`` holds SHA-256 digests of ``W`` and ``C``
+produced by the code before the issue-7 refactor (commit af64722;
+``tests/reference/make_reference.py``) for four configurations (defaults with a small
+sketch, eviction at a small ``max_vocab``, no co-occurrence statistics with
+``sample=0``, tied weights), with ``workers=1`` and a fixed seed. The kernels use
+``fastmath``, so the bytes depend on the CPU's vector width and the LLVM version:
+the digests are compared in the environment that made them and the test skips,
+saying so, elsewhere.
+
+``ckpt_v1_evicting.npz.gz`` is a checkpoint of format version 1 written by the code
+before the refactor (commit da1a075, ``make_reference_v1.py``): it must load into
+exactly the model it holds, on any machine.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from helpers_core import lee_lines
+from streamsgns import SGNS
+
+HERE = os.path.join(os.path.dirname(__file__), "reference")
+CONFIGS = {
+    "default_small": dict(vector_size=32, min_count=2, seed=3, sketch_width=1 << 14),
+    "evicting": dict(vector_size=16, min_count=1, max_vocab=300, seed=5, sketch_width=1 << 12, cooc_top_n=50),
+    "no_cooc_sample0": dict(vector_size=24, window=3, negative=3, sample=0.0, min_count=3, seed=7,
+                            track_cooc=False, sketch_width=1 << 12),
+    "tied": dict(vector_size=16, min_count=2, seed=9, tied=True, sketch_width=1 << 12, cooc_top_n=20),
+}
+
+
+def environment() -> dict:
+    """What the float results of the fastmath kernels depend on: CPU, its features, numba, LLVM."""
+    import llvmlite
+    import llvmlite.binding as llvm
+    import numba
+
+    feats = llvm.get_host_cpu_features().flatten()
+    return {"cpu": llvm.get_host_cpu_name(), "cpu_features_sha": hashlib.sha256(feats.encode()).hexdigest()[:16],
+            "numba": numba.__version__, "llvmlite": llvmlite.__version__}
+
+
+def _sha(a) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def _train(params: dict) -> SGNS:
+    lines = list(lee_lines())
+    m = SGNS(**params)
+    m.learn_many(lines)
+    m.learn_many([line.split() for line in lines[:100]])
+    return m
+
+
+def _digest(m: SGNS) -> dict:
+    d = {"W": _sha(m.W), "C": _sha(m.C), "words_seen": m.words_seen, "vocab_size": m.vocab_size,
+         "index_to_key_sha": hashlib.sha256("\n".join(str(w) for w in m.index_to_key).encode()).hexdigest()}
+    if m.cooc is not None:
+        d["cooc_total"] = m.cooc.total()
+    return d
+
+
+def _reference() -> dict:
+    with open(os.path.join(HERE, "reference_digests.json")) as f:
+        return json.load(f)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_bit_identical_to_reference(name):
+    ref = _reference()
+    got = _digest(_train(CONFIGS[name]))
+    want = ref["configs"][name]["digest"]
+    # counts, vocabulary and statistics do not depend on float rounding: compared everywhere
+    assert {k: v for k, v in got.items() if k not in ("W", "C")} == \
+        {k: v for k, v in want.items() if k not in ("W", "C")}
+    if environment() != ref["environment"]:
+        pytest.skip(f"W/C digests were made in {ref['environment']}, this is {environment()}: "
+                    "re-pin with tests/reference/make_reference.py on the pre-change commit")
+    assert (got["W"], got["C"]) == (want["W"], want["C"])
+
+
+def _v1_checkpoint(tmp_path) -> str:
+    path = tmp_path / "ckpt_v1.npz"
+    with gzip.open(os.path.join(HERE, "ckpt_v1_evicting.npz.gz"), "rb") as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return str(path)
+
+
+def test_v1_checkpoint_loads_into_the_model_it_holds(tmp_path):
+    with open(os.path.join(HERE, "reference_digests_v1.json")) as f:
+        v1 = json.load(f)["evicting"]
+    m = SGNS.load(_v1_checkpoint(tmp_path))
+    assert _digest(m) == v1["digest"]
+    assert m.max_vocab == 300
+
+
+def test_v1_checkpoint_resaved_resumes_identically(tmp_path):
+    a = SGNS.load(_v1_checkpoint(tmp_path))
+    a.save(tmp_path / "v2.npz")
+    b = SGNS.load(tmp_path / "v2.npz")
+    more = list(lee_lines())[:80]
+    a.learn_many(more)
+    b.learn_many(more)
+    assert _digest(a) == _digest(b)
