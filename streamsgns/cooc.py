@@ -52,8 +52,8 @@ one worker, defaults: ``top_n`` 1000, sketch 2 × 2²⁰, ``sketch_rate`` 64):
 0.842 → 0.774 M words/s, 8.1 % of training throughput; the marginals alone
 3.1 %, feeding the sketch every pair instead would cost 35 % (see docs/pmi.md).
 
-The sampling draws come from a generator of their own (``cstate``), not from the
-kernel's, so ``track_cooc`` never changes ``W`` and ``C``; ``cstate`` is stored
+The sampling draws come from a generator of their own (``rng``), not from the
+kernel's, so ``track_cooc`` never changes ``W`` and ``C``; its state is stored
 in checkpoints, so a resumed run counts exactly like an uninterrupted one.
 With ``workers=1`` everything is bit-deterministic; with Hogwild threads
 (``workers > 1``) unsynchronised increments can lose a few counts, like the
@@ -63,31 +63,41 @@ model updates.
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
+from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
 from .hashing import mix64, next_u64, seed_states
 from .sketch import cms_add, cms_estimate
 
 __all__ = [
     "CooccurrenceStats",
+    "CoocArrays",
+    "COOC_RECORD",
+    "NO_COOC",
     "cooc_sentence",
     "cooc_admit",
     "cooc_release",
-    "cooc_kernel_args",
-    "cooc_batch_args",
+    "window_bounds",
 ]
 
 _PAIR_MUL = np.uint64(0x9E3779B97F4A7C15)
 _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
-# cstate layout (uint64): SplitMix64 state of the sampling draws, untracked pairs left before the next
-# sampled one, sketch_rate, |D| (pairs counted, never decreased by evictions)
-R_STATE, R_SKIP, R_RATE, R_TOTAL = 0, 1, 2, 3
-N_CSTATE = 4
 # cmeta columns (int64, one 32-byte record per id): slot (-1 untracked), #(w), #(c), reserved
 M_SLOT, M_W, M_C = 0, 1, 2
+
+#: Scalars of the statistics: ``skip`` (untracked pairs left before the next sampled one),
+#: ``rate`` (``sketch_rate``), ``total`` (|D|, pairs counted; evictions do not decrease it),
+#: ``n_free_slots`` (free exact slots on ``cslot_free``).
+COOC_RECORD = np.dtype([("skip", np.int64), ("rate", np.int64), ("total", np.int64), ("n_free_slots", np.int64)])
+
+#: What the kernels receive: ``cmeta`` (cap, 4) int64, ``cslot_free`` (top_n,) int32, ``clo``/``chi``
+#: (top_n, top_n) uint16, ``csk`` (depth, width) uint32, ``csk_seeds`` (depth,) uint64, ``rng`` (1,)
+#: uint64 (SplitMix64 state of the sampling draws) and ``meta`` (1,) COOC_RECORD.
+CoocArrays = namedtuple("CoocArrays", "cmeta cslot_free clo chi csk csk_seeds rng meta")
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -113,14 +123,14 @@ def pair_key(hw, hc):
 
 
 @njit(cache=True, nogil=True)
-def _geometric_gap(cstate, rate, inv_log_q):
+def _geometric_gap(rng, rate, inv_log_q):
     """Trials up to and including the next success of Bernoulli(1/rate): a draw in 1, 2, ...
 
     Inversion: ``1 + floor(log(1 − u) / log(1 − 1/rate))``; ``inv_log_q = 1 / log(1 − 1/rate)``.
     """
     if rate <= 1:
         return np.int64(1)
-    u = np.float64(next_u64(cstate, R_STATE) >> _S11) * _INV53  # [0, 1)
+    u = np.float64(next_u64(rng, 0) >> _S11) * _INV53  # [0, 1)
     g = math.floor(math.log1p(-u) * inv_log_q) + 1.0
     if g > 1e18:
         g = 1e18
@@ -133,11 +143,10 @@ def _inv_log_q(rate):
 
 
 @njit(cache=True, nogil=True)
-def _sketch_pair(w, c, csk, csk_seeds, cstate, hashes, inv_log_q):
+def _sketch_pair(w, c, ca, hashes, rate, inv_log_q):
     """For a sampled untracked pair: add ``rate`` to the sketch; return the gap to the next sampled pair."""
-    rate = np.int64(cstate[R_RATE])
-    cms_add(csk, csk_seeds, pair_key(hashes[w], hashes[c]), rate)
-    return _geometric_gap(cstate, rate, inv_log_q)
+    cms_add(ca.csk, ca.csk_seeds, pair_key(hashes[w], hashes[c]), rate)
+    return _geometric_gap(ca.rng, rate, inv_log_q)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -154,7 +163,7 @@ def _bump(row, hirow, s):
 
 
 @njit(cache=True, nogil=True)
-def cooc_sentence(kept, cbuf, m, cmeta, clo, chi, csk, csk_seeds, cstate, hashes):
+def cooc_sentence(kept, cbuf, m, ca, hashes):
     """Count the pairs that the kernel trained on one subsampled sentence.
 
     The pairs are ``(kept[j], kept[i])`` (W-row, C-row) for every centre
@@ -169,15 +178,10 @@ def cooc_sentence(kept, cbuf, m, cmeta, clo, chi, csk, csk_seeds, cstate, hashes
         ``cbuf[:m]``: the window ``b_i`` drawn for each centre (1..window);
         the rest is scratch.
     m : int
-    cmeta : ndarray, shape (capacity, 4), int64
-        Per id: slot in ``clo``/``chi`` (-1 untracked), #(w) (id as W-row),
-        #(c) (id as C-row), reserved; updated in place.
-    clo, chi : ndarray, shape (top_n, top_n), uint16
-        Low and high 16 bits of ``#(w,c)``, indexed ``[slot(c), slot(w)]``.
-    csk : ndarray, shape (depth, width), uint32; csk_seeds : (depth,) uint64
-        Sketch of the other pairs (``depth == 0`` disables it).
-    cstate : ndarray, shape (4,), uint64
-        ``[rng state, pairs left before the next sampled one, sketch_rate, |D|]``.
+    ca : CoocArrays
+        The statistics (:meth:`CooccurrenceStats.arrays`), updated in place: per id
+        ``cmeta`` (slot, #(w), #(c)), the exact tables ``clo``/``chi`` indexed
+        ``[slot(c), slot(w)]``, the pair sketch ``csk`` (``depth == 0`` disables it).
     hashes : ndarray, shape (capacity,), uint64
         Token hash of each id.
 
@@ -188,6 +192,10 @@ def cooc_sentence(kept, cbuf, m, cmeta, clo, chi, csk, csk_seeds, cstate, hashes
     """
     if m < 2:
         return 0
+    cmeta = ca.cmeta
+    clo = ca.clo
+    chi = ca.chi
+    meta = ca.meta[0]
     wins = cbuf[:m]
     slots = cbuf[m: 2 * m]
     cover = cbuf[2 * m: 3 * m + 1]
@@ -195,9 +203,10 @@ def cooc_sentence(kept, cbuf, m, cmeta, clo, chi, csk, csk_seeds, cstate, hashes
         slots[i] = cmeta[kept[i], M_SLOT]
         cover[i] = 0
     cover[m] = 0
-    use_sketch = csk.shape[0] > 0
-    ilq = _inv_log_q(np.int64(cstate[R_RATE]))
-    skip = np.int64(cstate[R_SKIP])  # untracked pairs left before the next sampled one (kept in a register)
+    use_sketch = ca.csk.shape[0] > 0
+    rate = meta.rate
+    ilq = _inv_log_q(rate)
+    skip = meta.skip  # untracked pairs left before the next sampled one (kept in a register)
     n_pairs = 0
     for i in range(m):
         c = kept[i]
@@ -221,7 +230,7 @@ def cooc_sentence(kept, cbuf, m, cmeta, clo, chi, csk, csk_seeds, cstate, hashes
                     if skip > 1:
                         skip -= 1
                     else:
-                        skip = _sketch_pair(kept[j], c, csk, csk_seeds, cstate, hashes, ilq)
+                        skip = _sketch_pair(kept[j], c, ca, hashes, rate, ilq)
         elif use_sketch:
             # every pair of this centre is untracked: skip whole runs of the countdown
             if skip > n:
@@ -233,9 +242,9 @@ def cooc_sentence(kept, cbuf, m, cmeta, clo, chi, csk, csk_seeds, cstate, hashes
                     if skip > 1:
                         skip -= 1
                     else:
-                        skip = _sketch_pair(kept[j], c, csk, csk_seeds, cstate, hashes, ilq)
-    cstate[R_SKIP] = np.uint64(skip)
-    cstate[R_TOTAL] += np.uint64(n_pairs)
+                        skip = _sketch_pair(kept[j], c, ca, hashes, rate, ilq)
+    meta.skip = skip
+    meta.total += n_pairs
     run = 0
     for j in range(m):
         run += cover[j]
@@ -244,65 +253,51 @@ def cooc_sentence(kept, cbuf, m, cmeta, clo, chi, csk, csk_seeds, cstate, hashes
 
 
 @njit(cache=True, nogil=True)
-def cooc_admit(wid, cmeta, cslot_free, st, s_nfree):
+def cooc_admit(wid, ca):
     """Newly admitted id ``wid``: reset its marginals, give it a tracked slot if one is free.
 
     The slot's cells are already zero (fresh, or cleared by :func:`cooc_release`).
     """
+    cmeta = ca.cmeta
+    meta = ca.meta[0]
     cmeta[wid, M_W] = 0
     cmeta[wid, M_C] = 0
-    nf = st[s_nfree]
+    nf = meta.n_free_slots
     if nf > 0:
         nf -= 1
-        cmeta[wid, M_SLOT] = cslot_free[nf]
-        st[s_nfree] = nf
+        cmeta[wid, M_SLOT] = ca.cslot_free[nf]
+        meta.n_free_slots = nf
     else:
         cmeta[wid, M_SLOT] = -1
 
 
 @njit(cache=True, nogil=True)
-def cooc_release(wid, cmeta, cslot_free, clo, chi, st, s_nfree):
+def cooc_release(wid, ca):
     """Forget evicted id ``wid``: clear its row and column of counts, free its slot, zero its marginals."""
+    cmeta = ca.cmeta
+    meta = ca.meta[0]
     s = cmeta[wid, M_SLOT]
     if s >= 0:
-        clo[s, :] = 0
-        clo[:, s] = 0
-        chi[s, :] = 0
-        chi[:, s] = 0
-        cslot_free[st[s_nfree]] = s
-        st[s_nfree] += 1
+        ca.clo[s, :] = 0
+        ca.clo[:, s] = 0
+        ca.chi[s, :] = 0
+        ca.chi[:, s] = 0
+        ca.cslot_free[meta.n_free_slots] = s
+        meta.n_free_slots += 1
         cmeta[wid, M_SLOT] = -1
     cmeta[wid, M_W] = 0
     cmeta[wid, M_C] = 0
 
 
-_NO_COOC = (
-    np.zeros((0, 4), dtype=np.int64),  # cmeta
-    np.zeros(0, dtype=np.int32),  # cslot_free
-    np.zeros((0, 0), dtype=np.uint16),  # clo
-    np.zeros((0, 0), dtype=np.uint16),  # chi
-    np.zeros((0, 1), dtype=np.uint32),  # csk
-    np.zeros(0, dtype=np.uint64),  # csk_seeds
-    np.zeros(N_CSTATE, dtype=np.uint64),  # cstate
-)
+def _empty_cooc() -> CoocArrays:
+    return CoocArrays(np.zeros((0, 4), dtype=np.int64), np.zeros(0, dtype=np.int32),
+                      np.zeros((0, 0), dtype=np.uint16), np.zeros((0, 0), dtype=np.uint16),
+                      np.zeros((0, 1), dtype=np.uint32), np.zeros(0, dtype=np.uint64),
+                      np.zeros(1, dtype=np.uint64), new_record(COOC_RECORD))
 
 
-def cooc_kernel_args(stats: "CooccurrenceStats | None") -> tuple:
-    """The co-occurrence arguments of :func:`streamsgns.kernels.process_block`.
-
-    ``(cmeta, cslot_free, clo, chi, csk, csk_seeds, cstate)``; empty arrays
-    when ``stats`` is None (no statistics kept).
-    """
-    if stats is None:
-        return _NO_COOC
-    return (stats.cmeta, stats.cslot_free, stats.clo, stats.chi, stats.csk, stats.csk_seeds, stats.cstate)
-
-
-def cooc_batch_args(stats: "CooccurrenceStats | None") -> tuple:
-    """The co-occurrence arguments of :func:`streamsgns.kernels.train_batch` / ``train_sentence``
-    (those of :func:`cooc_kernel_args` without ``cslot_free``)."""
-    a = cooc_kernel_args(stats)
-    return (a[0],) + a[2:]
+#: The bundle passed to the kernels when no statistics are kept (``track_cooc=False``): never written.
+NO_COOC = _empty_cooc()
 
 
 class CooccurrenceStats:
@@ -338,9 +333,11 @@ class CooccurrenceStats:
         #(w) (pairs where the id is the W-row) and #(c) (the C-row).
     csk : ndarray, shape (sketch_depth, sketch_width), uint32
     csk_seeds : ndarray, shape (sketch_depth,), uint64
-    cstate : ndarray, shape (4,), uint64
-        Sampling generator state, countdown to the next sampled pair, ``sketch_rate``,
-        and ``|D|``, the pairs counted (evictions do not decrease it).
+    rng : ndarray, shape (1,), uint64
+        SplitMix64 state of the sampling draws.
+    meta : ndarray, shape (1,), :data:`COOC_RECORD`
+        Countdown to the next sampled pair, ``sketch_rate``, ``|D|`` (the pairs counted;
+        evictions do not decrease it) and the number of free exact slots.
 
     Raises
     ------
@@ -366,11 +363,17 @@ class CooccurrenceStats:
         else:
             self.csk = np.zeros((int(sketch_depth), int(sketch_width)), dtype=np.uint32)
         self.csk_seeds = seed_states(int(seed) ^ 0xC00C, self.csk.shape[0])
-        self.cstate = np.zeros(N_CSTATE, dtype=np.uint64)
-        self.cstate[R_STATE] = seed_states(int(seed) ^ 0x5A3B1E, 1)[0]
-        self.cstate[R_RATE] = self.sketch_rate
-        self.cstate[R_SKIP] = np.uint64(_geometric_gap(self.cstate, np.int64(self.sketch_rate),
-                                                          _inv_log_q(np.int64(self.sketch_rate))))
+        self.rng = seed_states(int(seed) ^ 0x5A3B1E, 1)
+        self.meta = new_record(COOC_RECORD)
+        self.meta[0]["rate"] = self.sketch_rate
+        self.meta[0]["n_free_slots"] = self.top_n
+        self.meta[0]["skip"] = _geometric_gap(self.rng, np.int64(self.sketch_rate),
+                                              _inv_log_q(np.int64(self.sketch_rate)))
+
+    def arrays(self) -> CoocArrays:
+        """The bundle the kernels read and update in place (no copies)."""
+        return CoocArrays(self.cmeta, self.cslot_free, self.clo, self.chi, self.csk, self.csk_seeds, self.rng,
+                          self.meta)
 
     @property
     def cslot(self) -> np.ndarray:
@@ -410,7 +413,7 @@ class CooccurrenceStats:
         evicted word's marginals are reset, its past pairs stay in |D| and in
         its partners' marginals).
         """
-        return int(self.cstate[R_TOTAL])
+        return int(self.meta[0]["total"])
 
     @property
     def cexact(self) -> np.ndarray:
@@ -485,40 +488,70 @@ class CooccurrenceStats:
         key = np.uint64(pair_key(np.uint64(hashes[w]), np.uint64(hashes[c])))
         return int(cms_estimate(self.csk, self.csk_seeds, key))
 
-    # ------------------------------------------------------------------ persistence
-    _STATE = ("cmeta", "cslot_free", "clo", "chi", "csk", "csk_seeds", "cstate")
-    _PER_ID = ("cmeta",)
+    # ------------------------------------------------------------------ state
+    _ARRAYS = ("cmeta", "cslot_free", "clo", "chi", "csk", "csk_seeds", "rng")
 
-    def state_arrays(self, n: int) -> dict:
-        """Arrays to store in a checkpoint (names prefixed ``cooc_``), per-id ones cut to ``n`` ids."""
-        return {f"cooc_{k}": (getattr(self, k)[:n] if k in self._PER_ID else getattr(self, k))
-                for k in self._STATE}
+    def state_dict(self, n_ids: int) -> dict:
+        """The statistics' whole state for ids ``0 .. n_ids-1``.
 
-    def load_state(self, arrays: dict, n: int) -> None:
-        """Restore from :meth:`state_arrays` output (capacity must be >= ``n``).
+        Returns
+        -------
+        dict
+            ``cmeta`` (n_ids, 4) int64, ``cslot_free`` (top_n,) int32, ``clo``/``chi``
+            (top_n, top_n) uint16, ``csk`` (depth, width) uint32, ``csk_seeds`` (depth,) uint64,
+            ``rng`` (1,) uint64, the :data:`COOC_RECORD` scalars and the settings ``top_n``,
+            ``sketch_rate``. Arrays are views.
+        """
+        out = {k: getattr(self, k) for k in self._ARRAYS}
+        out["cmeta"] = self.cmeta[:n_ids]
+        out.update(record_to_dict(self.meta), top_n=self.top_n, sketch_rate=self.sketch_rate)
+        return out
+
+    @classmethod
+    def from_state(cls, state: dict, capacity: int) -> "CooccurrenceStats":
+        """Rebuild from :meth:`state_dict` output for a vocabulary of ``capacity`` rows.
 
         Raises
         ------
-        ValueError
-            If the stored tables' shapes do not match this object's parameters,
-            or the arrays are missing (a checkpoint from an older layout).
+        StateError
+            If arrays are missing or malformed, slots repeat or fall outside the table.
         """
-        missing = [k for k in self._STATE if f"cooc_{k}" not in arrays]
-        if missing:
-            raise ValueError(f"co-occurrence arrays missing from the checkpoint: {missing}")
-        for k in self._STATE:
-            a = arrays[f"cooc_{k}"]
-            mine = getattr(self, k)
-            if k in self._PER_ID:
-                mine[:n] = a
+        where = "cooc"
+        try:
+            top_n, rate = int(state["top_n"]), int(state["sketch_rate"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise StateError(f"{where}: bad settings ({e})") from e
+        csk = check_array(state, "csk", np.uint32, 2, where)
+        cmeta = check_array(state, "cmeta", np.int64, 2, where, shape=(None, 4))
+        if cmeta.shape[0] > capacity or top_n < 0 or rate < 1:
+            raise StateError(f"{where}: {cmeta.shape[0]} ids for capacity {capacity}, top_n {top_n}, rate {rate}")
+        obj = cls(top_n, capacity=max(1, capacity), sketch_width=csk.shape[1], sketch_depth=csk.shape[0],
+                  sketch_rate=rate)
+        if csk.shape[0] == 0:
+            obj.csk = np.zeros(csk.shape, dtype=np.uint32)
+        obj.csk_seeds = np.zeros(csk.shape[0], dtype=np.uint64)
+        for k in cls._ARRAYS:
+            mine = getattr(obj, k)
+            a = check_array(state, k, mine.dtype, mine.ndim, where, shape=None if k == "cmeta" else mine.shape)
+            if k == "cmeta":
+                mine[: a.shape[0]] = a
             else:
-                if mine.shape != a.shape or mine.dtype != a.dtype:
-                    raise ValueError(f"co-occurrence array {k}: stored {a.shape} {a.dtype}, "
-                                     f"expected {mine.shape} {mine.dtype}")
                 mine[...] = a
-        self.sketch_rate = int(self.cstate[R_RATE])
+        record_from_dict(obj.meta, state, where)
+        m = obj.meta[0]
+        nfs = int(m["n_free_slots"])
+        if m["rate"] != rate or not 0 <= nfs <= top_n or m["total"] < 0 or m["skip"] < 1:
+            raise StateError(f"{where}: scalars out of range")
+        slots = obj.cmeta[:, M_SLOT]
+        used = slots[slots >= 0]
+        if (slots < -1).any() or (used >= top_n).any() or np.unique(used).size != used.size:
+            raise StateError(f"{where}: exact slots out of range or shared")
+        free = obj.cslot_free[:nfs]
+        if (free < 0).any() or (free >= top_n).any() or np.intersect1d(free, used).size or used.size + nfs > top_n:
+            raise StateError(f"{where}: free slots out of range or in use")
+        return obj
 
     @property
     def nbytes(self) -> int:
         """Memory held, in bytes."""
-        return int(sum(getattr(self, k).nbytes for k in self._STATE))
+        return int(sum(getattr(self, k).nbytes for k in self._ARRAYS))

@@ -58,7 +58,7 @@ def load_vectors(path):
     """
     from pathlib import Path
 
-    from .io.checkpoint import load_checkpoint
+    from .learner import SGNS
     from .io.snapshotter import latest_checkpoint
     from .io.word2vec import load_word2vec_format
 
@@ -79,7 +79,7 @@ def load_vectors(path):
     if not magic:
         raise ValueError(f"{p}: empty file (neither word2vec vectors nor a checkpoint)")
     if p.suffix == ".npz" or magic == _ZIP_MAGIC:
-        m = load_checkpoint(p)
+        m = SGNS.load(p)
         counts = m.counts
         alive = np.flatnonzero(counts > 0)
         order = alive[np.argsort(-counts[alive], kind="stable")]

@@ -1,21 +1,38 @@
 """The numba kernels: text bytes → token ids → SGNS updates of W and C.
 
 This is the whole hot path, kept apart from the Python driver
-(:mod:`streamsgns.learner`) the way gensim keeps ``word2vec_inner`` apart from
+(:mod:`streamsgns.trainer`) the way gensim keeps ``word2vec_inner`` apart from
 ``word2vec``. Everything here takes plain arrays and releases the GIL.
 
-One call of :func:`process_block` walks a block of ``\\n``-separated lines:
+Like gensim's ``word2vec_inner``, the kernels take one read-only configuration
+(:data:`KernelConfig`, filled once by the driver, :mod:`streamsgns.trainer`) and one
+*bundle* per component, each owned by that component and updated in place:
+:data:`~streamsgns.vocab.VocabArrays`, :data:`~streamsgns.sketch.SketchArrays`,
+:data:`~streamsgns.noise.NoiseArrays`, :data:`~streamsgns.cooc.CoocArrays`,
+:data:`~streamsgns.parameters.ParamArrays`. Scalars live in named record fields
+(``va.meta[0].next_id``), not behind index constants.
 
-1. **scan** (:func:`scan_token`): find the tokens of river's pattern
+One call of :func:`process_block` walks a block of ``\\n``-separated lines,
+one sentence chunk (at most ``max_sentence_length`` tokens) at a time, through
+four stages a reader can follow one by one:
+
+1. **scan** (:func:`streamsgns.tokenize.scan_token`): the tokens of river's pattern
    ``(?u)\\b\\w[\\w\\-]+\\b`` in lowercased bytes (or ``\\x1f``-separated
-   pre-tokenised text), hash them (:mod:`streamsgns.hashing`);
-2. **count and admit** (:func:`encode_token`): exact count for admitted words,
-   count-min sketch for the others, admission at ``min_count``, eviction of the
-   rarest when ``max_vocab`` is reached (:mod:`streamsgns.vocab`);
-3. **refresh the noise table** when due (:mod:`streamsgns.noise`);
-4. **train** each line (:func:`train_sentence`) — or, with ``workers > 1``,
-   write ids for :func:`train_batch`, which Python threads run in parallel
-   (Hogwild, Recht et al. 2011), as gensim does.
+   pre-tokenised text), hashed (:mod:`streamsgns.hashing`);
+2. **count, admit, evict** (:func:`encode_chunk`, :func:`admit`, :func:`evict`):
+   exact counts for admitted words, the count-min sketch for the others,
+   admission at ``min_count``, eviction of the rarest at ``max_vocab``
+   (:mod:`streamsgns.vocab`, :mod:`streamsgns.sketch`, :mod:`streamsgns.cooc`);
+3. **refresh the noise table** when due (:func:`streamsgns.noise.noise_refresh_if_due`);
+4. **train** the chunk (:func:`train_sentence`) — or, with ``workers > 1``,
+   write its ids to an :data:`EncodedBatch` that :func:`train_batch` trains on
+   Python threads in parallel (Hogwild, Recht et al. 2011), as gensim does.
+
+With threads, rows are never evicted (nor their ids reused) while a batch that
+may touch them is in flight: the driver passes ``may_evict=False`` while
+batches run, and an admission that needs an eviction then ends the call with
+:data:`NEED_DRAIN` *before* touching anything; the driver waits for the batches
+and calls again.
 
 SGNS update (Mikolov et al. 2013, eq. 4; Goldberg & Levy 2014, eq. 4). After
 subsampling, for centre position ``i`` a window ``b`` is drawn uniformly in
@@ -51,54 +68,41 @@ gensim's other defaults): 2e6 / 2e7 / 5e7 / 2e8 gave WS353 0.35 / 0.48 /
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
+from ._state import new_record
 from .cooc import cooc_admit, cooc_release, cooc_sentence, window_bounds
 from .hashing import hash_bytes, next_float, next_u64
-from .noise import build_alias, refresh_due, sample_alias
-from .sketch import cms_add
-from .vocab import table_delete, table_insert, table_lookup
+from .noise import noise_force_refresh, noise_refresh_if_due, sample_alias
+from .sketch import cms_estimate, sketch_count
+from .tokenize import scan_token
+from .vocab import vocab_admit, vocab_count, vocab_is_full, vocab_prune
 
-# ---------------------------------------------------------------- layout of the parameter and state arrays
-# int64 parameters (ip)
-P_WINDOW, P_NEGATIVE, P_MIN_COUNT, P_MAX_VOCAB, P_MAXLEN, P_MIN_REFRESH, P_TRACK, P_MODE, P_PRUNE_N, P_NO_REFRESH = range(10)
-N_IP = 10
-# float64 parameters (fp)
-F_ALPHA, F_MIN_ALPHA, F_DECAY, F_SAMPLE, F_NS_EXP = range(5)
-N_FP = 5
-# int64 state (st)
-(
-    S_WORDS_SEEN,  # raw tokens scanned (admitted or not)
-    S_NEXT_ID,  # ids 0..NEXT_ID-1 have been used
-    S_N_FREE,  # free ids on the stack
-    S_TOTAL,  # sum of counts of admitted words (T of the subsampling formula)
-    S_N_PRUNES,
-    S_NOISE_N,  # columns of the noise table (0 = empty)
-    S_LAST_REFRESH,  # words_seen at the last noise rebuild
-    S_LINES,
-    S_EMPTY,  # lines without any token
-    S_CTRL,  # control bytes seen (treated as separators)
-    S_SPLIT,  # lines longer than maxlen tokens, split into several sentences
-    S_PAIRS,  # (w, c) pairs trained
-    S_KEPT,  # tokens left after subsampling and min-count removal
-    S_N_EVENTS,  # admissions recorded in `events` by this call
-    S_N_IDS,  # ids written to ids_out (encode mode)
-    S_N_SENT,  # sentences written to sent_out (encode mode)
-    S_CSLOT_FREE,  # free exact-co-occurrence slots
-    S_N_REFRESH,  # noise rebuilds
-    S_N_ADMITTED,  # admissions ever
-    S_N_EVICTED,  # evictions ever
-    S_SKETCH_TOTAL,  # increments added to the unigram count-min sketch (N of its error bound)
-) = range(21)
-N_ST = 21
-# float64 state (fst)
-FS_LOSS, FS_LOSS_N = range(2)
-N_FST = 2
+__all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_batch", "process_block",
+           "train_batch", "train_sentence", "encode_chunk", "admit", "evict", "init_rows", "current_alpha",
+           "DONE", "NEED_GROW", "EVENTS_FULL", "OUT_FULL", "NEED_DRAIN"]
 
-# status codes of process_block
-DONE, NEED_GROW, EVENTS_FULL, OUT_FULL = range(4)
+#: The read-only settings of the kernels, filled once (gensim's ``Word2VecConfig``). Integers:
+#: ``window``, ``negative``, ``min_count``, ``max_vocab``, ``max_sentence_length`` (tokens),
+#: ``min_refresh_tokens``, ``track_cooc`` (0/1), ``prune_size`` (words evicted per round);
+#: floats: ``alpha``, ``min_alpha``, ``decay_tokens``, ``sample``, ``ns_exponent``.
+KernelConfig = namedtuple("KernelConfig", "window negative min_count max_vocab max_sentence_length "
+                                          "min_refresh_tokens track_cooc prune_size "
+                                          "alpha min_alpha decay_tokens sample ns_exponent")
+
+#: Sentences encoded for the training threads (``workers > 1``): ``ids`` (m,) int32, sentence ``i``
+#: is ``ids[sent_out[i]:sent_out[i + 1]]`` (``sent_out`` (s + 1,) int64), ``sent_words`` (s,) int64 the
+#: tokens seen at its start (its learning rate), ``meta`` (1,) BATCH_RECORD.
+EncodedBatch = namedtuple("EncodedBatch", "ids sent_out sent_words meta")
+BATCH_RECORD = np.dtype([("n_ids", np.int64), ("n_sent", np.int64)])
+
+#: Statuses of :func:`process_block`: done; or the caller must act and call again from the returned
+#: position: grow the arrays, read the admission events, hand the encoded batch over, or wait for
+#: the batches in flight before an eviction.
+DONE, NEED_GROW, EVENTS_FULL, OUT_FULL, NEED_DRAIN = range(5)
 
 MAX_EXP = 6.0
 EXP_TABLE_SIZE = 1000
@@ -114,167 +118,162 @@ SIGMOID_TABLE, LOG_SIG_TABLE, LOG_1M_SIG_TABLE = _tables()
 _TSCALE = EXP_TABLE_SIZE / MAX_EXP / 2.0
 
 
-@njit(cache=True, nogil=True, inline="always")
-def is_word_byte(b):
-    """``\\w`` on lowercased ASCII, and every non-ASCII byte (see :mod:`streamsgns.tokenize`)."""
-    return (b >= 97 and b <= 122) or (b >= 48 and b <= 57) or b == 95 or b >= 128 or (b >= 65 and b <= 90)
+def make_config(*, window, negative, min_count, max_vocab, max_sentence_length, min_refresh_tokens, track_cooc,
+                prune_size, alpha, min_alpha, decay_tokens, sample, ns_exponent) -> KernelConfig:
+    """Fill a :data:`KernelConfig` with the right scalar types (int64 / float64) for numba."""
+    i, f = np.int64, np.float64
+    return KernelConfig(i(window), i(negative), i(min_count), i(max_vocab), i(max_sentence_length),
+                        i(min_refresh_tokens), i(1 if track_cooc else 0), i(prune_size),
+                        f(alpha), f(min_alpha), f(decay_tokens), f(sample), f(ns_exponent))
 
 
-@njit(cache=True, nogil=True)
-def scan_token(buf, i, n, mode):
-    """Find the next token in ``buf[i:n]`` without crossing a newline.
-
-    Parameters
-    ----------
-    buf : ndarray, shape (n,), uint8
-    i, n : int
-        Byte offsets.
-    mode : int
-        0: river's pattern ``(?u)\\b\\w[\\w\\-]+\\b`` on lowercased text;
-        1: tokens separated by ``\\x1f``.
-
-    Returns
-    -------
-    start, end : int
-        The token is ``buf[start:end]``; ``start == end`` means none before the
-        line end.
-    nxt : int
-        Where to continue (the ``\\n`` itself when the line ended, or ``n``).
-    n_ctrl : int
-        Control bytes skipped (NUL and others below 0x20 except tab and CR).
-    """
-    n_ctrl = 0
-    if mode == 0:
-        while i < n:
-            b = buf[i]
-            if b == 10:
-                return i, i, i, n_ctrl
-            if is_word_byte(b):
-                s = i
-                j = i + 1
-                while j < n:
-                    bj = buf[j]
-                    if is_word_byte(bj) or bj == 45:
-                        j += 1
-                    else:
-                        break
-                e = j
-                while buf[e - 1] == 45:
-                    e -= 1
-                if e - s >= 2:
-                    return s, e, j, n_ctrl
-                i = j
-            else:
-                if b < 32 and b != 9 and b != 13:
-                    n_ctrl += 1
-                i += 1
-        return n, n, n, n_ctrl
-    else:
-        while i < n:
-            b = buf[i]
-            if b == 10:
-                return i, i, i, n_ctrl
-            if b == 31:
-                i += 1
-                continue
-            s = i
-            while i < n and buf[i] != 31 and buf[i] != 10:
-                i += 1
-            return s, i, i, n_ctrl
-        return n, n, n, n_ctrl
+def new_batch(n_bytes: int, max_sentence_length: int) -> EncodedBatch:
+    """An :data:`EncodedBatch` large enough for a block of ``n_bytes`` bytes (ids: at most one per 3 bytes)."""
+    m = n_bytes // 3 + 2 * max_sentence_length
+    ns = min(m, n_bytes // 2 + 2)
+    return EncodedBatch(np.empty(m, dtype=np.int32), np.zeros(ns + 1, dtype=np.int64), np.zeros(ns, dtype=np.int64),
+                        new_record(BATCH_RECORD))
 
 
 @njit(cache=True, nogil=True, inline="always")
-def current_alpha(fp, words_seen):
+def current_alpha(cfg, words_seen):
     """``max(min_alpha, alpha / (1 + t / decay_tokens))`` for ``t = words_seen``."""
-    a = fp[F_ALPHA] / (1.0 + words_seen / fp[F_DECAY])
-    if a < fp[F_MIN_ALPHA]:
-        a = fp[F_MIN_ALPHA]
+    a = cfg.alpha / (1.0 + words_seen / cfg.decay_tokens)
+    if a < cfg.min_alpha:
+        a = cfg.min_alpha
     return a
 
 
 @njit(cache=True, nogil=True)
-def init_rows(wid, W, C, rng):
+def init_rows(wid, pa):
     """word2vec's initialisation of a (re)admitted word: W row ~ U(−0.5/d, 0.5/d), C row = 0.
 
-    C is cleared before W is drawn so that with tied weights (``C is W``) the
-    row keeps its random values: a zero row would never move under SGNS.
+    Draws from RNG stream 0. C is cleared before W is drawn so that with tied weights
+    (``C is W``) the row keeps its random values: a zero row would never move under SGNS.
     """
+    W = pa.W
+    C = pa.C
     dim = W.shape[1]
     inv = 1.0 / dim
     for d in range(dim):
         C[wid, d] = np.float32(0.0)
-        W[wid, d] = np.float32((next_float(rng, 0) - 0.5) * inv)
+        W[wid, d] = np.float32((next_float(pa.rng, 0) - 0.5) * inv)
+
+
+# ---------------------------------------------------------------- stage 2: count, admit, evict
+@njit(cache=True, nogil=True)
+def admit(va, ca, pa, h, count, start, end):
+    """Admit hash ``h`` (its word is ``buf[start:end]``) with initial ``count``: id, fresh rows, exact slot."""
+    wid = vocab_admit(va, h, count, start, end)
+    init_rows(wid, pa)
+    if ca.cmeta.shape[0] > 0:
+        cooc_admit(wid, ca)
+    return wid
 
 
 @njit(cache=True, nogil=True)
-def prune_vocab(n_evict, st, keys, vals, hashes, counts, free_ids, cmeta, cslot_free, clo, chi):
-    """Evict the ``n_evict`` rarest admitted words (ties: lower id first).
+def evict(cfg, va, ca, na, sen, nsen, batch, encode):
+    """Evict the ``prune_size`` rarest words; forget their ids in the pending sentence and batch.
 
-    Frees their ids (pushed on ``free_ids``), removes them from the hash
-    table and the totals, releases their co-occurrence slots.
+    Their exact co-occurrence slots are released and the noise table is rebuilt before it
+    is next used. The caller guarantees that no training thread holds a batch with these ids.
+    """
+    before = va.meta[0].n_free
+    vocab_prune(va, cfg.prune_size)
+    if ca.cmeta.shape[0] > 0:
+        for q in range(before, va.meta[0].n_free):
+            cooc_release(va.free_ids[q], ca)
+    counts = va.counts
+    for q in range(nsen):
+        if sen[q] >= 0 and counts[sen[q]] == 0:
+            sen[q] = -1
+    if encode:
+        ids = batch.ids
+        for q in range(batch.meta[0].n_ids):
+            if ids[q] >= 0 and counts[ids[q]] == 0:
+                ids[q] = -1
+    noise_force_refresh(na)
+
+
+@njit(cache=True, nogil=True)
+def encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch, encode):
+    """Scan up to ``max_sentence_length`` tokens of one line from ``pos``: count, admit, evict.
+
+    Admitted words' ids go to ``sen``. When an admission needs an eviction and
+    ``may_evict`` is False, the chunk ends *before* that token (nothing of it is counted).
 
     Returns
     -------
-    int
-        Number evicted.
+    pos : int
+        Where the scan stopped.
+    nsen : int
+        Ids written to ``sen``.
+    ntok : int
+        Tokens consumed.
+    drain : bool
+        Stopped for an eviction the caller must allow.
     """
-    n = st[S_NEXT_ID]
-    order = np.argsort(counts[:n], kind="mergesort")
-    k = 0
-    for idx in order:
-        if counts[idx] == 0:
-            continue
-        table_delete(keys, vals, hashes[idx])
-        st[S_TOTAL] -= counts[idx]
-        counts[idx] = 0
-        free_ids[st[S_N_FREE]] = idx
-        st[S_N_FREE] += 1
-        if cmeta.shape[0] > 0:
-            cooc_release(idx, cmeta, cslot_free, clo, chi, st, S_CSLOT_FREE)
-        k += 1
-        if k == n_evict:
+    n = buf.shape[0]
+    nsen = 0
+    ntok = 0
+    meta = pa.meta[0]
+    while ntok < cfg.max_sentence_length:
+        s, e, nxt, nctrl = scan_token(buf, pos, n, mode)
+        meta.control_bytes += nctrl
+        if s == e:
+            pos = nxt
             break
-    st[S_N_PRUNES] += 1
-    st[S_N_EVICTED] += k
-    return k
+        h = hash_bytes(buf, s, e)
+        wid = vocab_count(va, h)
+        if wid < 0:
+            if not may_evict and vocab_is_full(va):
+                # would this token be admitted (the sketch estimate after adding it)? then stop before it
+                if np.int64(cms_estimate(sk.table, sk.seeds, h)) + 1 >= cfg.min_count:
+                    return s, nsen, ntok, True
+            est = sketch_count(sk, h)
+            if est >= cfg.min_count:
+                if vocab_is_full(va):
+                    evict(cfg, va, ca, na, sen, nsen, batch, encode)
+                wid = admit(va, ca, pa, h, est, s, e)
+        pos = nxt
+        ntok += 1
+        if wid >= 0:
+            sen[nsen] = wid
+            nsen += 1
+    return pos, nsen, ntok, False
 
 
+# ---------------------------------------------------------------- stage 4: train
 @njit(cache=True, fastmath=True, nogil=True)
-def train_sentence(sen, nsen, alpha, ip, fp, total, W, C, counts, noise_prob, noise_alias, noise_n, rng, k,
-                   kept, wins, neu1e, cmeta, clo, chi, csk, csk_seeds, cstate, hashes):
+def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes):
     """Subsample one sentence of ids and run the SGNS updates on it.
 
     Parameters
     ----------
+    cfg : KernelConfig
     sen : ndarray, shape (>= nsen,), int32
         Vocabulary ids of the sentence; negative ids are skipped (removed).
     nsen : int
     alpha : float
         Learning rate for the whole sentence.
-    ip, fp : ndarray
-        int64 / float64 parameters (``P_*`` / ``F_*`` indices).
     total : int
-        Sum of admitted counts (``T`` of the subsampling formula).
-    W, C : ndarray, shape (capacity, dim), float32
-        syn0 and syn1neg, updated in place.
+        Sum of admitted counts (``T`` of the subsampling formula), in tokens.
+    pa : ParamArrays
+        ``W``, ``C`` (capacity, d) float32 updated in place; RNG stream ``k`` is used.
     counts : ndarray, shape (capacity,), int64
-    noise_prob, noise_alias : ndarray
-        Alias table (:mod:`streamsgns.noise`) with ``noise_n`` columns.
-    rng : ndarray, uint64
-        RNG states; stream ``k`` is used.
+        The vocabulary's counts (subsampling).
+    na : NoiseArrays
+        The alias table (``na.meta[0].n`` columns).
     kept : ndarray, shape (>= nsen,), int32
         Scratch for the subsampled sentence.
     wins : ndarray, shape (>= 3 * nsen + 1,), int32
-        Scratch for the windows drawn and :func:`streamsgns.cooc.cooc_sentence`
-        (unused, may be empty, when ``ip[P_TRACK]`` is 0).
-    neu1e : ndarray, shape (dim,), float32
+        Scratch for the windows drawn (used by :func:`streamsgns.cooc.cooc_sentence`).
+    neu1e : ndarray, shape (d,), float32
         Scratch for the accumulated input gradient.
-    cmeta, clo, chi, csk, csk_seeds, cstate, hashes
-        Co-occurrence statistics (:mod:`streamsgns.cooc`), used when
-        ``ip[P_TRACK]`` is non-zero: the windows drawn are kept and
-        :func:`streamsgns.cooc.cooc_sentence` counts the sentence's pairs
-        after its updates (it draws nothing from ``rng``).
+    ca : CoocArrays
+        Statistics of the trained pairs, counted after the updates when ``cfg.track_cooc``
+        (it draws nothing from the training streams).
+    hashes : ndarray, shape (capacity,), uint64
 
     Returns
     -------
@@ -285,10 +284,16 @@ def train_sentence(sen, nsen, alpha, ip, fp, total, W, C, counts, noise_prob, no
     n_kept : int
         Tokens left after subsampling.
     """
-    window = ip[P_WINDOW]
-    negative = ip[P_NEGATIVE]
-    track = ip[P_TRACK]
-    sample = fp[F_SAMPLE]
+    window = cfg.window
+    negative = cfg.negative
+    track = cfg.track_cooc
+    sample = cfg.sample
+    W = pa.W
+    C = pa.C
+    rng = pa.rng
+    noise_prob = na.prob
+    noise_alias = na.alias
+    noise_n = na.meta[0].n
     dim = W.shape[1]
     m = 0
     threshold = sample * total
@@ -354,16 +359,27 @@ def train_sentence(sen, nsen, alpha, ip, fp, total, W, C, counts, noise_prob, no
                 wrow[d] += neu1e[d]
             n_pairs += 1
     if track != 0:
-        cooc_sentence(kept, wins, m, cmeta, clo, chi, csk, csk_seeds, cstate, hashes)
+        cooc_sentence(kept, wins, m, ca, hashes)
     return loss, n_pairs, m
 
 
+@njit(cache=True, nogil=True)
+def _emit(batch, sen, nsen, words_at_start):
+    """Append one sentence of ids to the encoded batch (``workers > 1``)."""
+    bm = batch.meta[0]
+    o = bm.n_ids
+    for q in range(nsen):
+        batch.ids[o + q] = sen[q]
+    ns = bm.n_sent
+    batch.sent_words[ns] = words_at_start
+    batch.sent_out[ns + 1] = o + nsen
+    bm.n_sent = ns + 1
+    bm.n_ids = o + nsen
+
+
+# ---------------------------------------------------------------- the block: stages 1-4 in order
 @njit(cache=True, fastmath=True, nogil=True)
-def process_block(buf, pos, train, ip, fp, st, fst, rng,
-                  keys, vals, hashes, counts, free_ids, sk_table, sk_seeds,
-                  W, C, noise_prob, noise_alias,
-                  ids_out, sent_out, sent_words, events,
-                  cmeta, cslot_free, clo, chi, csk, csk_seeds, cstate):
+def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, batch):
     """Scan, count, admit and (if ``train``) train a block of lines, from byte ``pos``.
 
     Parameters
@@ -373,127 +389,70 @@ def process_block(buf, pos, train, ip, fp, st, fst, rng,
         tokens (mode 1); see :mod:`streamsgns.tokenize`.
     pos : int
         Byte offset to start at (0, or the offset a previous call returned).
+    mode : int
+        0 or 1, as above.
     train : bool
-        True: train each line as soon as it is encoded (one worker; the result
+        True: train each chunk as soon as it is encoded (one worker; the result
         does not depend on how the stream is cut into blocks). False: write the
-        ids to ``ids_out``/``sent_out`` for :func:`train_batch`.
-    ip, fp, st, fst : ndarray
-        Parameters and state, laid out by the ``P_*``, ``F_*``, ``S_*``,
-        ``FS_*`` indices of this module.
-    rng : ndarray, shape (1 + workers,), uint64
-        Stream 0 initialises rows; stream 1 trains (in ``train`` mode).
-    keys, vals, hashes, counts, free_ids : ndarray
-        The vocabulary (:mod:`streamsgns.vocab`).
-    sk_table, sk_seeds : ndarray
-        The unigram count-min sketch (:mod:`streamsgns.sketch`).
-    W, C : ndarray, shape (capacity, dim), float32
-    noise_prob, noise_alias : ndarray, shape (capacity,)
-        Rebuilt in place when due, unless ``ip[P_NO_REFRESH]``.
-    ids_out : ndarray, shape (m,), int32; sent_out : ndarray, shape (s + 1,), int64
-    sent_words : ndarray, shape (s,), int64
-        Encode mode: ids, sentence boundaries, and ``words_seen`` at each
-        sentence start (for its learning rate).
-    events : ndarray, shape (E, 3), int64
-        Admissions ``(id, start, end)`` for the Python-side word list.
-    cmeta, cslot_free, clo, chi, csk, csk_seeds, cstate : ndarray
-        Co-occurrence statistics (:mod:`streamsgns.cooc`, ``cooc_kernel_args``).
+        ids to ``batch`` for :func:`train_batch`.
+    may_evict : bool
+        False while training threads may hold batches: an admission that needs an
+        eviction then returns :data:`NEED_DRAIN` first.
+    cfg : KernelConfig
+    va, sk, na, ca, pa : bundles
+        Vocabulary, unigram sketch, noise table, co-occurrence statistics, SGNS
+        parameters (:mod:`streamsgns.vocab`, :mod:`~streamsgns.sketch`,
+        :mod:`~streamsgns.noise`, :mod:`~streamsgns.cooc`, :mod:`~streamsgns.parameters`).
+    batch : EncodedBatch
+        Encode mode's output (ignored when ``train``).
 
     Returns
     -------
     status : int
-        ``DONE``; or ``NEED_GROW`` (fewer than ``maxlen`` free rows below
-        ``max_vocab``), ``EVENTS_FULL`` or ``OUT_FULL``: the caller makes room
-        and calls again from ``pos``.
+        :data:`DONE`; or :data:`NEED_GROW` (fewer than ``max_sentence_length`` free
+        rows below ``max_vocab``), :data:`EVENTS_FULL`, :data:`OUT_FULL` or
+        :data:`NEED_DRAIN`: the caller acts and calls again from ``pos``.
     pos : int
         Byte offset reached (a line start, or a token boundary in a long line).
     """
     n = buf.shape[0]
-    mode = ip[P_MODE]
-    maxlen = ip[P_MAXLEN]
-    min_count = ip[P_MIN_COUNT]
-    max_vocab = ip[P_MAX_VOCAB]
-    cap = counts.shape[0]
-    dim = W.shape[1]
+    maxlen = cfg.max_sentence_length
+    cap = va.counts.shape[0]
+    dim = pa.W.shape[1]
     sen = np.empty(maxlen, dtype=np.int32)
     kept = np.empty(maxlen, dtype=np.int32)
-    wins = np.empty(3 * maxlen + 1 if ip[P_TRACK] != 0 else 0, dtype=np.int32)
+    wins = np.empty(3 * maxlen + 1 if cfg.track_cooc != 0 else 0, dtype=np.int32)
     neu1e = np.empty(dim, dtype=np.float32)
-    n_events_cap = events.shape[0]
+    vm = va.meta[0]
+    meta = pa.meta[0]
+    bm = batch.meta[0]
     line_tokens = 0
     at_line_start = True
     while pos < n:
         # ---- room for a whole sentence chunk: rows, events, output
-        rows_free = st[S_N_FREE] + cap - st[S_NEXT_ID]
-        if rows_free < maxlen and cap < max_vocab:
+        if vm.n_free + cap - vm.next_id < maxlen and cap < cfg.max_vocab:
             return NEED_GROW, pos
-        if st[S_N_EVENTS] + maxlen > n_events_cap:
+        if vm.n_events + maxlen > va.events.shape[0]:
             return EVENTS_FULL, pos
-        if not train:
-            if st[S_N_IDS] + maxlen > ids_out.shape[0] or st[S_N_SENT] + 1 >= sent_words.shape[0]:
-                return OUT_FULL, pos
+        if not train and (bm.n_ids + maxlen > batch.ids.shape[0] or bm.n_sent + 1 >= batch.sent_words.shape[0]):
+            return OUT_FULL, pos
         if at_line_start:
             line_tokens = 0
-        chunk_words = st[S_WORDS_SEEN]
-        nsen = 0
-        ntok = 0
-        # ---- scan, count, admit
-        while ntok < maxlen:
-            s, e, nxt, nctrl = scan_token(buf, pos, n, mode)
-            st[S_CTRL] += nctrl
-            pos = nxt
-            if s == e:
-                break
-            ntok += 1
-            h = hash_bytes(buf, s, e)
-            wid = table_lookup(keys, vals, h)
-            if wid >= 0:
-                counts[wid] += 1
-                st[S_TOTAL] += 1
-            else:
-                est = cms_add(sk_table, sk_seeds, h, 1)
-                st[S_SKETCH_TOTAL] += 1
-                if est >= min_count:
-                    if st[S_N_FREE] == 0 and st[S_NEXT_ID] >= cap:
-                        # full at max_vocab: evict the rarest, forget their ids in this sentence
-                        prune_vocab(ip[P_PRUNE_N], st, keys, vals, hashes, counts, free_ids,
-                                    cmeta, cslot_free, clo, chi)
-                        for q in range(nsen):
-                            if sen[q] >= 0 and counts[sen[q]] == 0:
-                                sen[q] = -1
-                        if not train:
-                            for q in range(st[S_N_IDS]):
-                                if ids_out[q] >= 0 and counts[ids_out[q]] == 0:
-                                    ids_out[q] = -1
-                        st[S_LAST_REFRESH] = -(1 << 62)  # rebuild the noise table soon
-                    if st[S_N_FREE] > 0:
-                        st[S_N_FREE] -= 1
-                        wid = np.int64(free_ids[st[S_N_FREE]])
-                    else:
-                        wid = st[S_NEXT_ID]
-                        st[S_NEXT_ID] += 1
-                    table_insert(keys, vals, h, wid)
-                    hashes[wid] = h
-                    counts[wid] = est
-                    st[S_TOTAL] += est
-                    st[S_N_ADMITTED] += 1
-                    init_rows(wid, W, C, rng)
-                    if cmeta.shape[0] > 0:
-                        cooc_admit(wid, cmeta, cslot_free, st, S_CSLOT_FREE)
-                    ev = st[S_N_EVENTS]
-                    events[ev, 0] = wid
-                    events[ev, 1] = s
-                    events[ev, 2] = e
-                    st[S_N_EVENTS] = ev + 1
-            if wid >= 0:
-                sen[nsen] = wid
-                nsen += 1
-        st[S_WORDS_SEEN] += ntok
+        chunk_words = meta.words_seen
+        # ---- stages 1 and 2: scan, count, admit, evict
+        pos, nsen, ntok, drain = encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch,
+                                              not train)
+        meta.words_seen += ntok
         line_tokens += ntok
+        if drain:
+            if nsen > 0:
+                _emit(batch, sen, nsen, chunk_words)
+            return NEED_DRAIN, pos
         if ntok == maxlen and pos < n and buf[pos] != 10:
             # a full chunk: if only separators are left on the line, it ends here (not a split)
             s2, e2, nxt2, nctrl2 = scan_token(buf, pos, n, mode)
             if s2 == e2:
-                st[S_CTRL] += nctrl2
+                meta.control_bytes += nctrl2
                 pos = nxt2
         # ---- where are we: end of line, end of buffer, or a line split at maxlen
         if pos < n and buf[pos] == 10:
@@ -503,63 +462,38 @@ def process_block(buf, pos, train, ip, fp, st, fst, rng,
             at_line_start = True
         else:
             at_line_start = False
-            st[S_SPLIT] += 1
+            meta.split_lines += 1
         if at_line_start:
-            st[S_LINES] += 1
+            meta.lines += 1
             if line_tokens == 0:
-                st[S_EMPTY] += 1
+                meta.empty_lines += 1
         if nsen == 0:
             continue
-        # ---- train now, or hand the ids to the threads
         if train:
-            if ip[P_NO_REFRESH] == 0 and refresh_due(st[S_WORDS_SEEN], st[S_LAST_REFRESH], st[S_NEXT_ID],
-                                                     st[S_NOISE_N], ip[P_MIN_REFRESH]):
-                st[S_NOISE_N] = build_alias(counts, st[S_NEXT_ID], fp[F_NS_EXP], noise_prob, noise_alias)
-                st[S_LAST_REFRESH] = st[S_WORDS_SEEN]
-                st[S_N_REFRESH] += 1
-            alpha = current_alpha(fp, chunk_words)
-            loss, npairs, nkept = train_sentence(sen, nsen, alpha, ip, fp, st[S_TOTAL], W, C, counts,
-                                                 noise_prob, noise_alias, st[S_NOISE_N], rng, 1,
-                                                 kept, wins, neu1e, cmeta, clo, chi, csk, csk_seeds, cstate, hashes)
-            fst[FS_LOSS] += loss
-            fst[FS_LOSS_N] += npairs
-            st[S_PAIRS] += npairs
-            st[S_KEPT] += nkept
+            # ---- stage 3: refresh the noise table when due; stage 4: train
+            noise_refresh_if_due(na, va.counts, vm.next_id, meta.words_seen, cfg.ns_exponent, cfg.min_refresh_tokens)
+            alpha = current_alpha(cfg, chunk_words)
+            loss, npairs, nkept = train_sentence(cfg, sen, nsen, alpha, vm.total, pa, va.counts, na, 1,
+                                                 kept, wins, neu1e, ca, va.hashes)
+            meta.loss += loss
+            meta.loss_n += npairs
+            meta.pairs += npairs
+            meta.kept += nkept
         else:
-            o = st[S_N_IDS]
-            for q in range(nsen):
-                ids_out[o + q] = sen[q]
-            ns = st[S_N_SENT]
-            sent_words[ns] = chunk_words
-            sent_out[ns + 1] = o + nsen
-            st[S_N_SENT] = ns + 1
-            st[S_N_IDS] = o + nsen
+            _emit(batch, sen, nsen, chunk_words)
     return DONE, pos
 
 
 @njit(cache=True, fastmath=True, nogil=True)
-def train_batch(ids, sent_out, sent_words, s0, s1, ip, fp, total, W, C, counts, noise_prob, noise_alias, noise_n,
-                rng, k, cmeta, clo, chi, csk, csk_seeds, cstate, hashes):
-    """Train sentences ``s0 .. s1-1`` written by :func:`process_block` in encode mode.
+def train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes):
+    """Train sentences ``s0 .. s1-1`` of an :data:`EncodedBatch` on RNG stream ``k``.
 
-    Runs without the GIL so that several Python threads train disjoint
-    sentence ranges of the same batch at once, sharing ``W`` and ``C``
-    without locks (Hogwild; Recht et al. 2011).
-
-    Parameters
-    ----------
-    ids : ndarray, shape (m,), int32
-    sent_out : ndarray, shape (s + 1,), int64
-        Sentence ``i`` is ``ids[sent_out[i]:sent_out[i + 1]]``.
-    sent_words : ndarray, shape (s,), int64
-        ``words_seen`` at each sentence start (learning-rate schedule).
-    s0, s1 : int
-    total : int
-        Sum of admitted counts when the batch was encoded.
-    rng : ndarray, uint64
-        Stream ``k`` is used (one per thread).
-    Others
-        As in :func:`train_sentence`.
+    Runs without the GIL so that several Python threads train disjoint sentence ranges
+    of the same batch at once, sharing ``W`` and ``C`` without locks (Hogwild; Recht et
+    al. 2011). ``total`` is the sum of admitted counts when the batch was encoded; ``na``
+    is the noise table of that moment (its record a snapshot, see
+    :meth:`streamsgns.noise.NoiseDistribution.arrays`). Other parameters as in
+    :func:`train_sentence`.
 
     Returns
     -------
@@ -567,20 +501,20 @@ def train_batch(ids, sent_out, sent_words, s0, s1, ip, fp, total, W, C, counts, 
         Summed SGNS loss (nats).
     n_pairs, n_kept : int
     """
-    dim = W.shape[1]
-    maxlen = ip[P_MAXLEN]
+    dim = pa.W.shape[1]
+    maxlen = cfg.max_sentence_length
     kept = np.empty(maxlen, dtype=np.int32)
-    wins = np.empty(3 * maxlen + 1 if ip[P_TRACK] != 0 else 0, dtype=np.int32)
+    wins = np.empty(3 * maxlen + 1 if cfg.track_cooc != 0 else 0, dtype=np.int32)
     neu1e = np.empty(dim, dtype=np.float32)
     loss = 0.0
     n_pairs = 0
     n_kept = 0
     for si in range(s0, s1):
-        a = sent_out[si]
-        b = sent_out[si + 1]
-        alpha = current_alpha(fp, sent_words[si])
-        l, p, m = train_sentence(ids[a:b], b - a, alpha, ip, fp, total, W, C, counts, noise_prob, noise_alias,
-                                 noise_n, rng, k, kept, wins, neu1e, cmeta, clo, chi, csk, csk_seeds, cstate, hashes)
+        a = batch.sent_out[si]
+        b = batch.sent_out[si + 1]
+        alpha = current_alpha(cfg, batch.sent_words[si])
+        sen = batch.ids[a:b]
+        l, p, m = train_sentence(cfg, sen, b - a, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes)
         loss += l
         n_pairs += p
         n_kept += m

@@ -25,12 +25,23 @@ between batches, so a training thread never sees a half-built table.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
+from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
 from .hashing import next_u64, seed_states
 
-__all__ = ["NoiseDistribution", "build_alias", "sample_alias", "refresh_due"]
+__all__ = ["NoiseDistribution", "NoiseArrays", "NOISE_RECORD", "build_alias", "sample_alias", "refresh_due",
+           "noise_refresh_if_due", "noise_force_refresh"]
+
+#: Scalars of the noise table: ``n`` columns in use (0 = empty), ``last_refresh`` (tokens seen at
+#: the last rebuild), ``n_refresh`` (rebuilds so far).
+NOISE_RECORD = np.dtype([("n", np.int64), ("last_refresh", np.int64), ("n_refresh", np.int64)])
+
+#: What the kernels receive: ``prob`` (cap,) float64, ``alias`` (cap,) int32, ``meta`` (1,) NOISE_RECORD.
+NoiseArrays = namedtuple("NoiseArrays", "prob alias meta")
 
 _S32 = np.uint64(32)
 _LO32 = np.uint64(0xFFFFFFFF)
@@ -144,6 +155,30 @@ def refresh_due(words_seen, last_refresh, n_ids, table_n, min_refresh_tokens):
     return words_seen - last_refresh >= interval
 
 
+@njit(cache=True, nogil=True)
+def noise_refresh_if_due(na, counts, n_ids, words_seen, power, min_refresh_tokens):
+    """Rebuild the alias table of bundle ``na`` in place from ``counts[:n_ids]`` when :func:`refresh_due`.
+
+    Returns
+    -------
+    bool
+        Whether it was rebuilt.
+    """
+    m = na.meta[0]
+    if not refresh_due(words_seen, m.last_refresh, n_ids, m.n, min_refresh_tokens):
+        return False
+    m.n = build_alias(counts, n_ids, power, na.prob, na.alias)
+    m.last_refresh = words_seen
+    m.n_refresh += 1
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def noise_force_refresh(na):
+    """Make the next :func:`noise_refresh_if_due` rebuild (after an eviction changed the ids)."""
+    na.meta[0].last_refresh = -(1 << 62)
+
+
 class NoiseDistribution:
     """Sampler of negative words ∝ count ** ns_exponent (alias table, see module doc).
 
@@ -186,8 +221,28 @@ class NoiseDistribution:
         self.min_refresh_tokens = int(min_refresh_tokens)
         self.prob = np.zeros(max(1, capacity), dtype=np.float64)
         self.alias = np.zeros(max(1, capacity), dtype=np.int32)
-        self.n = 0
-        self.last_refresh = 0
+        self.meta = new_record(NOISE_RECORD)
+
+    @property
+    def n(self) -> int:
+        """Columns in use (0 = empty table: no negatives can be drawn yet)."""
+        return int(self.meta[0]["n"])
+
+    @property
+    def last_refresh(self) -> int:
+        """Tokens seen at the last rebuild."""
+        return int(self.meta[0]["last_refresh"])
+
+    def arrays(self, snapshot: bool = False) -> NoiseArrays:
+        """The bundle the kernels read (and rebuild in place).
+
+        Parameters
+        ----------
+        snapshot : bool
+            Give the bundle a copy of the scalar record, so that a training thread keeps the
+            column count of *its* table while the driver swaps in a new one (``workers > 1``).
+        """
+        return NoiseArrays(self.prob, self.alias, self.meta.copy() if snapshot else self.meta)
 
     def refresh(self, counts: np.ndarray, n: int, words_seen: int | None = None, *, swap: bool = False) -> None:
         """Rebuild the table from ``counts[:n]``.
@@ -209,9 +264,51 @@ class NoiseDistribution:
         else:
             prob, alias = self.prob, self.alias
         m = build_alias(np.ascontiguousarray(counts, dtype=np.int64), n, self.ns_exponent, prob, alias)
-        self.prob, self.alias, self.n = prob, alias, int(m)
+        self.prob, self.alias = prob, alias
+        self.meta[0]["n"] = int(m)
+        self.meta[0]["n_refresh"] += 1
         if words_seen is not None:
-            self.last_refresh = int(words_seen)
+            self.meta[0]["last_refresh"] = int(words_seen)
+
+    def refresh_due(self, words_seen: int, n_ids: int) -> bool:
+        """Whether the amortised schedule calls for a rebuild now (see the module docstring)."""
+        return bool(refresh_due(words_seen, self.last_refresh, n_ids, self.n, self.min_refresh_tokens))
+
+    def state_dict(self) -> dict:
+        """The table's whole state: ``prob`` (n,) float64, ``alias`` (n,) int32, the :data:`NOISE_RECORD`
+        scalars, and the settings ``ns_exponent``, ``min_refresh_tokens``. Arrays are views."""
+        n = self.n
+        return {"prob": self.prob[:n], "alias": self.alias[:n], "ns_exponent": self.ns_exponent,
+                "min_refresh_tokens": self.min_refresh_tokens, **record_to_dict(self.meta)}
+
+    @classmethod
+    def from_state(cls, state: dict, capacity: int | None = None) -> "NoiseDistribution":
+        """Rebuild from :meth:`state_dict` output.
+
+        Raises
+        ------
+        StateError
+            If arrays are missing or malformed, probabilities are outside [0, 1] or aliases
+            outside the table.
+        """
+        try:
+            obj = cls(float(state["ns_exponent"]), capacity=1, min_refresh_tokens=int(state["min_refresh_tokens"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise StateError(f"noise: bad settings ({e})") from e
+        record_from_dict(obj.meta, state, "noise")
+        n = obj.n
+        if n < 0 or obj.meta[0]["n_refresh"] < 0:
+            raise StateError(f"noise: negative column count {n}")
+        prob = check_array(state, "prob", np.float64, 1, "noise", shape=(n,))
+        alias = check_array(state, "alias", np.int32, 1, "noise", shape=(n,))
+        if not (np.isfinite(prob).all() and (prob >= 0).all() and (prob <= 1).all()):
+            raise StateError("noise: acceptance probabilities outside [0, 1]")
+        if n and ((alias < 0).any() or (alias >= n).any()):
+            raise StateError("noise: alias outside the table")
+        obj.grow(max(n, 1) if capacity is None else max(int(capacity), n))
+        obj.prob[:n] = prob
+        obj.alias[:n] = alias
+        return obj
 
     def grow(self, capacity: int) -> None:
         """Enlarge the arrays to ``capacity`` ids, keeping the current table."""

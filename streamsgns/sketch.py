@@ -17,13 +17,22 @@ Keys are 64-bit token hashes (:func:`streamsgns.hashing.hash_bytes`); row
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
+from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
 from .hashing import hash_token, mix64, seed_states
 
-__all__ = ["CountMinSketch", "cms_add", "cms_estimate", "cms_add_batch", "cms_estimate_batch"]
+__all__ = ["CountMinSketch", "SketchArrays", "SKETCH_RECORD", "cms_add", "cms_estimate", "cms_add_batch",
+           "cms_estimate_batch", "sketch_count"]
+
+#: Scalars of the sketch: ``total`` = sum of all increments (``N`` of the error bound).
+SKETCH_RECORD = np.dtype([("total", np.int64)])
+
+#: What the kernels receive: ``table`` (depth, width) uint32, ``seeds`` (depth,) uint64, ``meta`` (1,) SKETCH_RECORD.
+SketchArrays = namedtuple("SketchArrays", "table seeds meta")
 
 _U32MAX = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
@@ -108,6 +117,13 @@ def cms_estimate_batch(table, seeds, hashes):
     return out
 
 
+@njit(cache=True, nogil=True, inline="always")
+def sketch_count(sk, h):
+    """Add one occurrence of hash ``h`` to the sketch bundle ``sk`` (:data:`SketchArrays`); return the new estimate."""
+    sk.meta[0].total += 1
+    return cms_add(sk.table, sk.seeds, h, 1)
+
+
 class CountMinSketch:
     """Count-min sketch of token counts, conservative update, uint32 cells.
 
@@ -166,7 +182,49 @@ class CountMinSketch:
         self.seed = int(seed)
         self.table = np.zeros((depth, width), dtype=np.uint32)
         self.seeds = seed_states(self.seed ^ 0x5EED5EED, depth)
-        self.total = 0
+        self.meta = new_record(SKETCH_RECORD)
+
+    @property
+    def total(self) -> int:
+        """Sum of all increments (``N`` of the error bound), in tokens."""
+        return int(self.meta[0]["total"])
+
+    @total.setter
+    def total(self, value: int) -> None:
+        self.meta[0]["total"] = int(value)
+
+    def arrays(self) -> SketchArrays:
+        """The bundle the kernels read and update in place (no copies)."""
+        return SketchArrays(self.table, self.seeds, self.meta)
+
+    def state_dict(self) -> dict:
+        """The sketch's whole state: ``table`` (depth, width) uint32, ``seeds`` (depth,) uint64, ``total``, ``seed``.
+
+        The arrays are the live ones (not copies). :meth:`from_state` restores it; sketches with
+        the same seeds merge by adding tables (Cormode & Muthukrishnan 2005, section 4).
+        """
+        return {"table": self.table, "seeds": self.seeds, "seed": self.seed, **record_to_dict(self.meta)}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "CountMinSketch":
+        """Rebuild a sketch from :meth:`state_dict` output (arrays are copied).
+
+        Raises
+        ------
+        StateError
+            If an array is missing, of the wrong dtype or shape, or ``total`` is negative.
+        """
+        table = check_array(state, "table", np.uint32, 2, "sketch")
+        seeds = check_array(state, "seeds", np.uint64, 1, "sketch", shape=(table.shape[0],))
+        if table.shape[0] < 1 or not 1 <= table.shape[1] < (1 << 32):
+            raise StateError(f"sketch: bad table shape {table.shape}")
+        obj = cls(table.shape[1], table.shape[0], seed=int(state.get("seed", 0)))
+        obj.table[...] = table
+        obj.seeds[...] = seeds
+        record_from_dict(obj.meta, state, "sketch")
+        if obj.total < 0:
+            raise StateError(f"sketch: negative total {obj.total}")
+        return obj
 
     @property
     def width(self) -> int:

@@ -21,13 +21,30 @@ the probability is about 3e-8.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
+from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
 from .hashing import hash_token
 from .sketch import CountMinSketch
 
-__all__ = ["Vocabulary", "table_lookup", "table_insert", "table_delete", "table_rebuild"]
+__all__ = ["Vocabulary", "VocabArrays", "VOCAB_RECORD", "table_lookup", "table_insert", "table_delete",
+           "table_rebuild", "vocab_count", "vocab_is_full", "vocab_admit", "vocab_prune"]
+
+#: Scalars of the vocabulary (all int64): ids ``0 .. next_id-1`` have been used; ``n_free`` of
+#: them are free (on the ``free_ids`` stack); ``total`` = sum of the admitted words' counts
+#: (``T`` of word2vec's subsampling formula); ``n_events`` admissions waiting in ``events`` for
+#: the Python side; life-time counters ``n_admitted``, ``n_evicted``, ``n_prunes``.
+VOCAB_RECORD = np.dtype([("next_id", np.int64), ("n_free", np.int64), ("total", np.int64),
+                         ("n_events", np.int64), ("n_admitted", np.int64), ("n_evicted", np.int64),
+                         ("n_prunes", np.int64)])
+
+#: What the kernels receive (no copies): the hash table ``keys`` (T,) uint64 / ``vals`` (T,) int32,
+#: per id ``hashes`` (cap,) uint64, ``counts`` (cap,) int64, the ``free_ids`` stack (cap,) int32,
+#: ``events`` (E, 3) int64 admissions ``(id, start, end)`` of the current block, ``meta`` (1,) VOCAB_RECORD.
+VocabArrays = namedtuple("VocabArrays", "keys vals hashes counts free_ids events meta")
 
 _EMPTY = np.uint64(0)
 
@@ -108,6 +125,84 @@ def table_rebuild(keys, vals, hashes, counts, n):
             table_insert(keys, vals, hashes[i], i)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def vocab_count(va, h):
+    """Count one occurrence of hash ``h`` if its word is admitted; return its id, or -1."""
+    wid = table_lookup(va.keys, va.vals, h)
+    if wid >= 0:
+        va.counts[wid] += 1
+        va.meta[0].total += 1
+    return wid
+
+
+@njit(cache=True, nogil=True, inline="always")
+def vocab_is_full(va):
+    """True when an admission needs an eviction first (no free id, every row in use)."""
+    m = va.meta[0]
+    return m.n_free == 0 and m.next_id >= va.counts.shape[0]
+
+
+@njit(cache=True, nogil=True)
+def vocab_admit(va, h, count, start, end):
+    """Admit hash ``h`` with initial ``count`` (the sketch's estimate); return its id.
+
+    Takes a free id (most recently freed first) or the next unused one, inserts it in the
+    hash table and records the event ``(id, start, end)`` (the word's bytes in the block)
+    for :meth:`Vocabulary.apply_admissions`. The caller has checked :func:`vocab_is_full`
+    and that ``events`` has room.
+    """
+    m = va.meta[0]
+    if m.n_free > 0:
+        m.n_free -= 1
+        wid = np.int64(va.free_ids[m.n_free])
+    else:
+        wid = m.next_id
+        m.next_id += 1
+    table_insert(va.keys, va.vals, h, wid)
+    va.hashes[wid] = h
+    va.counts[wid] = count
+    m.total += count
+    m.n_admitted += 1
+    ev = m.n_events
+    va.events[ev, 0] = wid
+    va.events[ev, 1] = start
+    va.events[ev, 2] = end
+    m.n_events = ev + 1
+    return wid
+
+
+@njit(cache=True, nogil=True)
+def vocab_prune(va, n_evict):
+    """Evict the ``n_evict`` rarest admitted words (ties: lower id first).
+
+    Their ids are pushed on ``free_ids`` (so ``free_ids[n_free_before:n_free]`` are the
+    evicted ids, in eviction order), their counts set to 0 and removed from the totals.
+
+    Returns
+    -------
+    int
+        Number evicted.
+    """
+    m = va.meta[0]
+    n = m.next_id
+    order = np.argsort(va.counts[:n], kind="mergesort")
+    k = 0
+    for idx in order:
+        if va.counts[idx] == 0:
+            continue
+        table_delete(va.keys, va.vals, va.hashes[idx])
+        m.total -= va.counts[idx]
+        va.counts[idx] = 0
+        va.free_ids[m.n_free] = idx
+        m.n_free += 1
+        k += 1
+        if k == n_evict:
+            break
+    m.n_prunes += 1
+    m.n_evicted += k
+    return k
+
+
 def _table_size(capacity: int) -> int:
     size = 16
     while size < 2 * capacity:
@@ -131,6 +226,8 @@ class Vocabulary:
         Fraction of ``max_vocab`` evicted when full, in (0, 1].
     capacity : int
         Initial number of rows (grows by doubling up to ``max_vocab``).
+    max_events : int
+        Admissions one kernel call may record before it hands back (rows of ``events``).
 
     Attributes
     ----------
@@ -141,6 +238,8 @@ class Vocabulary:
         estimate at admission); 0 marks a free id.
     free_ids : ndarray, shape (capacity,), int32
         Stack of free ids (``n_free`` of them are valid).
+    meta : ndarray, shape (1,), :data:`VOCAB_RECORD`
+        ``next_id``, ``n_free``, ``total`` and the life-time counters.
     index_to_key : list of (str or None)
         Word of each id (None for free ids).
     key_to_index : dict[str, int]
@@ -149,9 +248,16 @@ class Vocabulary:
     ------
     ValueError
         On non-positive ``min_count``/``max_vocab`` or a bad ``prune_fraction``.
+
+    Examples
+    --------
+    >>> v = Vocabulary(min_count=1, max_vocab=10, sketch=CountMinSketch(64, 2))
+    >>> v.state_dict()["next_id"], len(v)
+    (0, 0)
     """
 
-    def __init__(self, min_count=5, max_vocab=1_000_000, sketch=None, prune_fraction=0.1, capacity=1024, seed=0):
+    def __init__(self, min_count=5, max_vocab=1_000_000, sketch=None, prune_fraction=0.1, capacity=1024, seed=0,
+                 max_events=4096):
         if int(min_count) < 1:
             raise ValueError("min_count must be >= 1")
         if int(max_vocab) < 1:
@@ -169,14 +275,64 @@ class Vocabulary:
         size = _table_size(cap)
         self.keys = np.zeros(size, dtype=np.uint64)
         self.vals = np.zeros(size, dtype=np.int32)
+        self.events = np.zeros((max(1, int(max_events)), 3), dtype=np.int64)
+        self.meta = new_record(VOCAB_RECORD)
         self.index_to_key: list = []
         self.key_to_index: dict[str, int] = {}
 
+    # ---------------------------------------------------------------- read-outs
     @property
     def capacity(self) -> int:
         """Rows allocated (ids ``0 .. capacity-1``)."""
         return int(self.counts.shape[0])
 
+    @property
+    def n_ids(self) -> int:
+        """Ids used so far, free ones included (``len(index_to_key)``)."""
+        return int(self.meta[0]["next_id"])
+
+    @property
+    def n_free(self) -> int:
+        """Free ids waiting on the stack."""
+        return int(self.meta[0]["n_free"])
+
+    @property
+    def total(self) -> int:
+        """Sum of the admitted words' counts, in tokens (``T`` of the subsampling formula)."""
+        return int(self.meta[0]["total"])
+
+    @property
+    def n_prunes(self) -> int:
+        """Evictions rounds so far."""
+        return int(self.meta[0]["n_prunes"])
+
+    @property
+    def prune_size(self) -> int:
+        """Words evicted per round when full: ``max(1, max_vocab * prune_fraction)``."""
+        return max(1, int(self.max_vocab * self.prune_fraction))
+
+    def arrays(self) -> VocabArrays:
+        """The bundle the kernels read and update in place (no copies)."""
+        return VocabArrays(self.keys, self.vals, self.hashes, self.counts, self.free_ids, self.events, self.meta)
+
+    def __len__(self) -> int:
+        return len(self.key_to_index)
+
+    def __contains__(self, word) -> bool:
+        return word in self.key_to_index
+
+    def count(self, word: str) -> int:
+        """Exact count of an admitted word, else the sketch's estimate."""
+        i = self.key_to_index.get(word)
+        if i is not None:
+            return int(self.counts[i])
+        return self.sketch.estimate(word)
+
+    def lookup_hash(self, word: str) -> int:
+        """Id found through the numba hash table (-1 if absent); agrees with ``key_to_index``."""
+        return int(table_lookup(self.keys, self.vals, np.uint64(hash_token(word))))
+
+    # ---------------------------------------------------------------- changes
     def grow(self, needed: int) -> int:
         """Make room for at least ``needed`` ids (doubling, capped at ``max_vocab``).
 
@@ -198,22 +354,23 @@ class Vocabulary:
         if size != self.keys.shape[0]:
             self.keys = np.zeros(size, dtype=np.uint64)
             self.vals = np.zeros(size, dtype=np.int32)
-            table_rebuild(self.keys, self.vals, self.hashes, self.counts, len(self.index_to_key))
+            table_rebuild(self.keys, self.vals, self.hashes, self.counts, self.n_ids)
         return new
 
-    def apply_admissions(self, events: np.ndarray, buf: np.ndarray) -> None:
-        """Mirror admissions made by the numba kernel into the Python maps.
+    def apply_admissions(self, buf: np.ndarray) -> None:
+        """Mirror the admissions the kernel recorded in ``events`` into the Python maps, then clear them.
 
         Parameters
         ----------
-        events : ndarray, shape (m, 3), int64
-            ``(id, start, end)``: ``buf[start:end]`` is the UTF-8 word admitted as ``id``.
         buf : ndarray, shape (n,), uint8
-            The block the events point into.
+            The block the events point into (``buf[start:end]`` is the UTF-8 word admitted as ``id``).
         """
-        raw = buf.tobytes() if len(events) else b""
+        ne = int(self.meta[0]["n_events"])
+        if ne == 0:
+            return
+        raw = buf.tobytes()
         itk, kti = self.index_to_key, self.key_to_index
-        for wid, s, e in events.tolist():
+        for wid, s, e in self.events[:ne].tolist():
             word = raw[s:e].decode("utf-8", "replace")
             if wid >= len(itk):
                 itk.extend([None] * (wid + 1 - len(itk)))
@@ -222,6 +379,7 @@ class Vocabulary:
                 del kti[old]
             itk[wid] = word
             kti[word] = wid
+        self.meta[0]["n_events"] = 0
 
     def drop_evicted(self) -> None:
         """Forget the words whose ids the kernel freed (count 0) after a prune."""
@@ -233,19 +391,99 @@ class Vocabulary:
                     del kti[word]
                 itk[wid] = None
 
-    def __len__(self) -> int:
-        return len(self.key_to_index)
+    # ---------------------------------------------------------------- state
+    def state_dict(self) -> dict:
+        """The vocabulary's whole state as plain arrays and scalars.
 
-    def __contains__(self, word) -> bool:
-        return word in self.key_to_index
+        Returns
+        -------
+        dict
+            ``hashes`` (n,) uint64, ``counts`` (n,) int64, ``free_ids`` (n_free,) int32 for the
+            ``n = next_id`` ids used; the words as ``words_blob`` (uint8 UTF-8), ``words_offsets``
+            (n + 1,) int64 and ``words_has`` (n,) bool; the :data:`VOCAB_RECORD` scalars; the
+            settings ``min_count``, ``max_vocab``, ``prune_fraction``; ``sketch``: the
+            :meth:`CountMinSketch.state_dict` of the not-yet-admitted words. Arrays are views.
+        """
+        n = self.n_ids
+        blobs = [(w or "").encode("utf-8") for w in self.index_to_key[:n]]
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        if blobs:
+            offsets[1:] = np.cumsum([len(b) for b in blobs])
+        rec = record_to_dict(self.meta)
+        rec["n_events"] = 0
+        return {
+            "hashes": self.hashes[:n], "counts": self.counts[:n], "free_ids": self.free_ids[: self.n_free],
+            "words_blob": np.frombuffer(b"".join(blobs), dtype=np.uint8).copy(), "words_offsets": offsets,
+            "words_has": np.array([w is not None for w in self.index_to_key[:n]], dtype=np.bool_),
+            "min_count": self.min_count, "max_vocab": self.max_vocab, "prune_fraction": self.prune_fraction,
+            "sketch": self.sketch.state_dict(), **rec,
+        }
 
-    def count(self, word: str) -> int:
-        """Exact count of an admitted word, else the sketch's estimate."""
-        i = self.key_to_index.get(word)
-        if i is not None:
-            return int(self.counts[i])
-        return self.sketch.estimate(word)
+    @classmethod
+    def from_state(cls, state: dict, capacity: int | None = None, max_events: int = 4096) -> "Vocabulary":
+        """Rebuild a vocabulary from :meth:`state_dict` output, checking every invariant the kernel relies on.
 
-    def lookup_hash(self, word: str) -> int:
-        """Id found through the numba hash table (-1 if absent); agrees with ``key_to_index``."""
-        return int(table_lookup(self.keys, self.vals, np.uint64(hash_token(word))))
+        Parameters
+        ----------
+        state : dict
+        capacity : int, optional
+            Rows to allocate (at least ``next_id``; default ``next_id``, capped at ``max_vocab``).
+        max_events : int
+
+        Raises
+        ------
+        StateError
+            If an array or scalar is missing or malformed, or an invariant fails: ids within
+            ``max_vocab``, counts >= 0, free ids distinct, below ``next_id`` and of count 0,
+            live ids named by a word and their words distinct, ``total`` = sum of counts.
+        """
+        where = "vocab"
+        for key in ("min_count", "max_vocab", "prune_fraction"):
+            if key not in state:
+                raise StateError(f"{where}: missing setting {key!r}")
+        try:
+            obj = cls(state["min_count"], state["max_vocab"], sketch=CountMinSketch.from_state(state["sketch"]),
+                      prune_fraction=state["prune_fraction"], capacity=1, max_events=max_events)
+        except (TypeError, ValueError, KeyError) as e:
+            raise StateError(f"{where}: {e}") from e
+        record_from_dict(obj.meta, {**state, "n_events": 0}, where)
+        n, nf = obj.n_ids, obj.n_free
+        if not 0 <= n <= obj.max_vocab or not 0 <= nf <= n:
+            raise StateError(f"{where}: next_id {n} / n_free {nf} out of range (max_vocab {obj.max_vocab})")
+        hashes = check_array(state, "hashes", np.uint64, 1, where, shape=(n,))
+        counts = check_array(state, "counts", np.int64, 1, where, shape=(n,))
+        free = check_array(state, "free_ids", np.int32, 1, where, shape=(nf,))
+        has = check_array(state, "words_has", np.bool_, 1, where, shape=(n,))
+        offsets = check_array(state, "words_offsets", np.int64, 1, where, shape=(n + 1,))
+        blob = check_array(state, "words_blob", np.uint8, 1, where)
+        if (counts < 0).any():
+            raise StateError(f"{where}: negative counts")
+        if int(counts.sum()) != obj.total:
+            raise StateError(f"{where}: total {obj.total} != sum of counts {int(counts.sum())}")
+        if nf and ((free < 0).any() or (free >= n).any() or np.unique(free).size != nf or (counts[free] != 0).any()):
+            raise StateError(f"{where}: free ids out of range, repeated, or still counted")
+        if int((counts > 0).sum()) + nf != n:
+            raise StateError(f"{where}: {n} ids but {int((counts > 0).sum())} live and {nf} free")
+        if offsets[0] != 0 or (np.diff(offsets) < 0).any() or offsets[-1] != blob.shape[0]:
+            raise StateError(f"{where}: word offsets are not monotone within the blob")
+        if not np.array_equal(has, counts > 0):
+            raise StateError(f"{where}: a live id has no word, or a free id has one")
+        raw = blob.tobytes()
+        try:
+            words = [raw[offsets[i]:offsets[i + 1]].decode("utf-8") if has[i] else None for i in range(n)]
+        except UnicodeDecodeError as e:
+            raise StateError(f"{where}: a word is not valid UTF-8 ({e})") from e
+        live = [w for w in words if w is not None]
+        if len(set(live)) != len(live):
+            raise StateError(f"{where}: a word is held by two ids")
+        live_h = hashes[counts > 0]
+        if (live_h == 0).any() or np.unique(live_h).size != live_h.size:
+            raise StateError(f"{where}: live ids with a zero or repeated hash")
+        obj.grow(max(n, 1) if capacity is None else max(int(capacity), n))
+        obj.hashes[:n] = hashes
+        obj.counts[:n] = counts
+        obj.free_ids[:nf] = free
+        obj.index_to_key[:] = words
+        obj.key_to_index.update({w: i for i, w in enumerate(words) if w is not None})
+        table_rebuild(obj.keys, obj.vals, obj.hashes, obj.counts, n)
+        return obj

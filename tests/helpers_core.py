@@ -14,7 +14,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from streamsgns import kernels as K  # noqa: E402
+from streamsgns.tokenize import scan_token  # noqa: E402
 
 
 def scan_lines(data: bytes, mode: int = 0) -> list[list[str]]:
@@ -27,7 +27,7 @@ def scan_lines(data: bytes, mode: int = 0) -> list[list[str]]:
     lines: list[list[str]] = [[]]
     pos = 0
     while True:
-        s, e, nxt, _ = K.scan_token(buf, pos, n, mode)
+        s, e, nxt, _ = scan_token(buf, pos, n, mode)
         if s < e:
             lines[-1].append(data[s:e].decode("utf-8"))
             assert nxt > pos, "scanner did not advance"
@@ -77,8 +77,9 @@ def gensim_data(name: str) -> str:
 
 def assert_finite(model) -> None:
     """W and C (all allocated rows) hold no NaN or inf."""
-    assert np.isfinite(model._W).all(), "NaN/inf in W"
-    assert np.isfinite(model._C).all(), "NaN/inf in C"
+    model.flush()
+    assert np.isfinite(model.params.W).all(), "NaN/inf in W"
+    assert np.isfinite(model.params.C).all(), "NaN/inf in C"
 
 
 def assert_vocab_consistent(model) -> None:
@@ -108,22 +109,20 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def model_state(m) -> dict:
-    """Every piece of learner state that two runs said to be identical must share."""
-    m.flush()
-    n = m.n_ids
-    out = {
-        "W": m.W.copy(), "C": m.C.copy(), "counts": m.counts.copy(), "hashes": m.vocab.hashes[:n].copy(),
-        "free_ids": m.vocab.free_ids[: int(m._st[K.S_N_FREE])].copy(),
-        "st": m._st.copy(), "fst": m._fst.copy(), "rng": m._rng.copy(),
-        "sketch": m.vocab.sketch.table.copy(), "sketch_total": m.vocab.sketch.total,
-        "itk": list(m.index_to_key), "kti": dict(m.key_to_index),
-        "noise_prob": m.noise.prob[:n].copy(), "noise_alias": m.noise.alias[:n].copy(),
-        "noise_n": m.noise.n, "stats": dict(m.stats),
-    }
-    if m.cooc is not None:
-        c = m.cooc
-        out.update({"cslot": c.cslot[:n].copy(), "cslot_free": c.cslot_free.copy(), "cexact": c.cexact.copy(),
-                    "cwm": c.cwm[:n].copy(), "ccm": c.ccm[:n].copy(), "csk": c.csk.copy()})
+    """Every piece of learner state that two runs said to be identical must share: the components'
+    state dicts (through the one door, ``SGNS.state_dict``), flattened, arrays copied, plus the
+    Python-side maps."""
+    out = {}
+
+    def walk(node, prefix):
+        for k, v in node.items():
+            if isinstance(v, dict):
+                walk(v, f"{prefix}{k}.")
+            else:
+                out[prefix + k] = v.copy() if isinstance(v, np.ndarray) else v
+
+    walk({k: v for k, v in m.state_dict().items() if k != "params" and (k != "cooc" or v is not None)}, "")
+    out.update(itk=list(m.index_to_key), kti=dict(m.key_to_index))
     return out
 
 

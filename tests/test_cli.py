@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from helpers_core import lee_path
-from streamsgns.io.checkpoint import load_checkpoint, read_manifest
+from streamsgns.io.checkpoint import read_manifest
+from streamsgns import SGNS
 from streamsgns.io.snapshotter import latest_checkpoint, list_checkpoints
 from streamsgns.tokenize import tokenize
 
@@ -112,7 +113,7 @@ def test_train_with_two_workers(tmp_path, lee_bytes, lee_tokens):
     assert s["words_seen"] == 2 * lee_tokens
     kv = KeyedVectors.load_word2vec_format(str(tmp_path / "out.txt"))
     assert len(kv) == s["vocab_size"] and np.isfinite(kv.vectors).all()
-    assert load_checkpoint(latest_checkpoint(tmp_path / "snap")).words_seen == 2 * lee_tokens
+    assert SGNS.load(latest_checkpoint(tmp_path / "snap")).words_seen == 2 * lee_tokens
 
 
 def test_bad_command_lines(tmp_path):
@@ -145,7 +146,7 @@ def test_snapshots_every_n_words_keep_last_k(tmp_path, lee_bytes, lee_tokens):
     vec = {p.name[8:-4] for p in snap.glob("vectors-0*.txt")}
     assert vec == stems  # vectors removed together with their checkpoints
     assert (snap / "vectors-latest.txt").exists()
-    m = load_checkpoint(ckpts[-1])
+    m = SGNS.load(ckpts[-1])
     assert m.words_seen == 3 * lee_tokens and m.vector_size == 12 and m.min_count == 2
     assert read_manifest(ckpts[-1])["position"] == {"stdin": {"offset": len(data)}}
     assert not list(snap.glob("*.tmp"))
@@ -260,8 +261,8 @@ def test_resume_continues_where_the_checkpoint_left_off(tmp_path, lee_bytes, lee
                 input=lee_bytes)
     assert whole.returncode == 0
     assert (tmp_path / "resumed.txt").read_bytes() == (tmp_path / "whole.txt").read_bytes()
-    a = load_checkpoint(ck2)
-    b = load_checkpoint(latest_checkpoint(tmp_path / "snap-whole"))
+    a = SGNS.load(ck2)
+    b = SGNS.load(latest_checkpoint(tmp_path / "snap-whole"))
     assert np.array_equal(a.W, b.W) and np.array_equal(a.C, b.C) and a.progress() == b.progress()
 
 

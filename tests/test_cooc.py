@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamsgns import SGNS
-from streamsgns import kernels as K
 from streamsgns.cooc import CooccurrenceStats, cooc_sentence, pair_key
 from streamsgns.pmi import cooccurrence_from_tokens
 
@@ -53,7 +52,7 @@ def _feed(s, kept, wins, hashes):
     m = kept.shape[0]
     cbuf = np.full(3 * m + 1, -7, dtype=np.int32)  # windows, then scratch (garbage on purpose)
     cbuf[:m] = wins
-    return cooc_sentence(kept, cbuf, m, s.cmeta, s.clo, s.chi, s.csk, s.csk_seeds, s.cstate, hashes)
+    return cooc_sentence(kept, cbuf, m, s.arrays(), hashes)
 
 
 @pytest.fixture(scope="module")
@@ -200,10 +199,10 @@ def test_release_clears_row_and_column_and_frees_the_slot():
     h = np.arange(1, 4, dtype=np.uint64)
     for _ in range(3):
         _feed(s, [0, 1, 2, 0], [2, 2, 2, 2], h)
-    st_ = np.zeros(K.N_ST, dtype=np.int64)
+    s.meta[0]["n_free_slots"] = 0
     slot = int(s.cslot[1])
-    cooc_release(1, s.cmeta, s.cslot_free, s.clo, s.chi, st_, K.S_CSLOT_FREE)
-    assert s.cslot[1] == -1 and st_[K.S_CSLOT_FREE] == 1 and s.cslot_free[0] == slot
+    cooc_release(1, s.arrays())
+    assert s.cslot[1] == -1 and s.meta[0]["n_free_slots"] == 1 and s.cslot_free[0] == slot
     assert not s.clo[slot].any() and not s.clo[:, slot].any()
     assert s.cwm[1] == 0 and s.ccm[1] == 0
     assert s.dense(np.array([0, 2])).sum() > 0
@@ -307,7 +306,7 @@ def test_statistics_do_not_change_training(lee_lines):
 
 
 def _cooc_state(m):
-    return {k: np.array(v) for k, v in m.cooc.state_arrays(m.n_ids).items()}
+    return {k: np.array(v) for k, v in m.cooc.state_dict(m.n_ids).items()}
 
 
 def test_learn_many_equals_a_loop_of_learn_one(lee_lines):
@@ -343,14 +342,14 @@ def test_checkpoint_round_trip_resumes_the_counts_exactly(lee_lines, tmp_path):
 
 
 def test_checkpoint_with_other_table_shapes_is_rejected(lee_lines, tmp_path):
-    from streamsgns.io.checkpoint import CheckpointError, load_checkpoint
+    from streamsgns.io.checkpoint import CheckpointError
 
     m = SGNS(vector_size=8, min_count=1, cooc_top_n=30)
     m.learn_many(lee_lines[:20])
     path = tmp_path / "ck.npz"
     m.save(path)
     with pytest.raises(CheckpointError):
-        load_checkpoint(path, cooc_top_n=40)
+        SGNS.load(path, cooc_top_n=40)
 
 
 def test_eviction_releases_slots_and_counts(lee_lines):
@@ -361,7 +360,7 @@ def test_eviction_releases_slots_and_counts(lee_lines):
     assert m.progress()["evicted"] > 0
     c = m.cooc
     tracked, slots = c.tracked_ids()
-    free = c.cslot_free[: int(m._st[K.S_CSLOT_FREE])]
+    free = c.cslot_free[: int(c.meta[0]["n_free_slots"])]
     assert len(set(slots.tolist())) == len(slots)
     assert sorted(slots.tolist() + free.tolist()) == list(range(60))
     assert not c.clo[free].any() and not c.clo[:, free].any() and not c.chi[free].any()

@@ -10,32 +10,31 @@ import pytest
 from helpers_core import assert_finite, assert_vocab_consistent, control_bytes
 from streamsgns import SGNS
 from streamsgns import kernels as K
-from streamsgns.cooc import cooc_batch_args
+from streamsgns._state import new_record
+from streamsgns.cooc import NO_COOC
 from streamsgns.hashing import seed_states
+from streamsgns.noise import NOISE_RECORD, NoiseArrays
+from streamsgns.parameters import STREAM_RECORD, ParamArrays
 from streamsgns.tokenize import tokenize
-
-_NO_COOC = cooc_batch_args(None)  # no co-occurrence statistics: (cslot, clo, chi, cwm, ccm, csk, csk_seeds, cstate)
 
 
 def _params(window=1, negative=0, sample=0.0, alpha=0.025, maxlen=1000):
-    ip = np.zeros(K.N_IP, dtype=np.int64)
-    ip[K.P_WINDOW], ip[K.P_NEGATIVE], ip[K.P_MAXLEN] = window, negative, maxlen
-    fp = np.array([alpha, 1e-4, 1e6, sample, 0.75])
-    return ip, fp
+    cfg = K.make_config(window=window, negative=negative, min_count=1, max_vocab=1000, max_sentence_length=maxlen,
+                        min_refresh_tokens=1000, track_cooc=False, prune_size=1, alpha=alpha, min_alpha=1e-4,
+                        decay_tokens=1e6, sample=sample, ns_exponent=0.75)
+    return cfg, None
 
 
-def _train(sen, W, C, counts, total, ip, fp, alpha, noise=None, seed=0):
+def _train(sen, W, C, counts, total, cfg, _unused, alpha, noise=None, seed=0):
     sen = np.asarray(sen, dtype=np.int32)
     if noise is None:
-        prob, alias, nn = np.zeros(1), np.zeros(1, np.int32), 0
+        na = NoiseArrays(np.zeros(1), np.zeros(1, np.int32), new_record(NOISE_RECORD))
     else:
-        prob, alias, nn = noise.prob, noise.alias, noise.n
-    rng = seed_states(seed, 2)
-    out = K.train_sentence(sen, len(sen), alpha, ip, fp, total, W, C, counts, prob, alias, nn, rng, 1,
-                           np.empty(len(sen), np.int32), np.empty(3 * len(sen) + 1, np.int32),
-                           np.empty(W.shape[1], np.float32),
-                           *_NO_COOC, np.zeros(0, np.uint64))
-    return out
+        na = noise.arrays()
+    pa = ParamArrays(W, C, seed_states(seed, 2), new_record(STREAM_RECORD))
+    return K.train_sentence(cfg, sen, len(sen), alpha, total, pa, counts, na, 1,
+                            np.empty(len(sen), np.int32), np.empty(3 * len(sen) + 1, np.int32),
+                            np.empty(W.shape[1], np.float32), NO_COOC, np.zeros(0, np.uint64))
 
 
 def _sig_table(x):

@@ -196,7 +196,7 @@ def test_two_workers():
 
 def test_tied_weights_learn():
     m = SGNS(**{**SMALL, "tied": True})
-    assert m._W is m._C
+    assert m.params.W is m.params.C
     m.learn_many(lee_lines()[:200])
     assert np.shares_memory(m.W, m.C) and np.array_equal(m.W, m.C)
     assert np.abs(m.W).max() > 0.5 / m.vector_size  # moved away from the initialisation
@@ -305,7 +305,7 @@ def test_growth_of_capacity_does_not_change_the_result():
     grown.learn_many(lines)
     assert grown.vocab.capacity > 4000 and grown.n_ids > 4000  # grew by doubling several times
     big = SGNS(**params)
-    big._grow(grown.vocab.capacity)  # room from the start: no growth on the way
+    big.reserve(grown.vocab.capacity)  # room from the start: no growth on the way
     big.learn_many(lines)
     sg, sb = model_state(grown), model_state(big)
     assert_same_state(sg, sb)

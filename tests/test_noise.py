@@ -10,7 +10,6 @@ from scipy.stats import chisquare
 
 from helpers_core import lee_lines
 from streamsgns import SGNS
-from streamsgns import kernels as K
 from streamsgns.noise import NoiseDistribution, refresh_due
 
 
@@ -126,12 +125,11 @@ def test_learner_table_follows_counts_of_admitted_words(power):
     checked = 0
     for line in lee_lines()[:150]:
         m.learn_one(line)
-        st_ = m._st
-        if st_[K.S_LAST_REFRESH] != st_[K.S_WORDS_SEEN]:
+        if m.noise.last_refresh != m.words_seen:
             continue
         # the table was rebuilt on this very line, after its tokens were counted
         n = m.n_ids
-        assert m.noise.n == n == int(st_[K.S_NOISE_N])
+        assert m.noise.n == n
         np.testing.assert_allclose(m.noise.probabilities(), _expected(m.counts, power), rtol=1e-7, atol=1e-12)
         checked += 1
     assert checked >= 5

@@ -182,9 +182,8 @@ def test_cli_pmi_table_json_plot(checkpoint, tmp_path, capsys):
     rep = json.loads(capsys.readouterr().out)
     assert rep["top"] == 150 and rep["n_pairs"] > 0
     # the command reports exactly what the library computes on the same checkpoint
-    from streamsgns.io.checkpoint import load_checkpoint
 
-    ref = pmi.learner_pmi_report(load_checkpoint(checkpoint), top=150)
+    ref = pmi.learner_pmi_report(SGNS.load(checkpoint), top=150)
     for key in ("n_pairs", "spearman", "pearson", "weighted_mse", "mean_residual"):
         assert rep[key] == pytest.approx(ref[key], rel=1e-12), key
     assert rep["spearman"] > 0.1

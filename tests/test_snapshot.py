@@ -15,7 +15,8 @@ from streamsgns import SGNS
 from streamsgns.io import checkpoint as CK
 from streamsgns.io import word2vec as W2V
 from streamsgns.io.atomic import atomic_write
-from streamsgns.io.checkpoint import CheckpointError, load_checkpoint, read_manifest, save_checkpoint
+from streamsgns import SGNS
+from streamsgns.io.checkpoint import CheckpointError, read_manifest
 from streamsgns.io.snapshotter import Snapshotter, latest_checkpoint, list_checkpoints, parse_every
 from streamsgns.io.word2vec import load_word2vec_format
 
@@ -113,15 +114,15 @@ def test_refuses_to_write_nan_or_inf(tmp_path):
     before_vec, before_ck = vec.read_bytes(), ck.read_bytes()
     i = m.key_to_index["the"]
     for bad in (np.nan, np.inf):
-        m._W[i, 0] = bad
+        m.params.W[i, 0] = bad
         with pytest.raises(ValueError):
             m.save_word2vec_format(vec)
         with pytest.raises(ValueError):
             m.save_word2vec_format(tmp_path / "new.txt", binary=True)
         with pytest.raises(ValueError):
             m.save(ck)
-        m._W[i, 0] = 0.0
-    m._C[i, 1] = np.nan
+        m.params.W[i, 0] = 0.0
+    m.params.C[i, 1] = np.nan
     with pytest.raises(ValueError):
         m.save(ck)
     with pytest.raises(ValueError):
@@ -158,7 +159,7 @@ def test_checkpoint_round_trip_exact(tmp_path, lee_model):
     for w in ("government", "australia"):
         assert np.array_equal(m2[w], m[w])
     # explicit position wins over the model's
-    p2 = save_checkpoint(m, tmp_path / "ck2.npz", position={"stdin": {"offset": 7}}, extra={"note": "x"})
+    p2 = m.save(tmp_path / "ck2.npz", position={"stdin": {"offset": 7}}, extra={"note": "x"})
     man = read_manifest(p2)
     assert man["position"] == {"stdin": {"offset": 7}} and man["extra"] == {"note": "x"}
     assert man["words_seen"] == m.words_seen and man["n_ids"] == m.n_ids
@@ -169,10 +170,10 @@ def test_checkpoint_round_trip_small_variants(tmp_path):
     for kw in (dict(tied=True), dict(track_cooc=False), dict(output="W+C", negative=0), dict(workers=2)):
         m = SGNS(**{**SMALL, **kw})
         m.learn_many(lee_lines()[:40])
-        m2 = load_checkpoint(m.save(tmp_path / "c.npz"))
+        m2 = SGNS.load(m.save(tmp_path / "c.npz"))
         assert_same_state(model_state(m), model_state(m2))
         if kw.get("tied"):
-            assert m2._W is m2._C
+            assert m2.params.W is m2.params.C
         m.close()
         m2.close()
 
@@ -190,7 +191,7 @@ def test_load_with_overrides(tmp_path):
     m = SGNS(**SMALL)
     m.learn_many(lee_lines()[:40])
     p = m.save(tmp_path / "c.npz")
-    m2 = load_checkpoint(p, workers=2, tokenizer=str.split)
+    m2 = SGNS.load(p, workers=2, tokenizer=str.split)
     assert m2.workers == 2 and m2.tokenizer is str.split
     assert np.array_equal(m2.W, m.W)
     m2.learn_one("Some New Words")
@@ -204,7 +205,7 @@ def test_no_pickle_in_checkpoint(tmp_path, lee_model):
     p = lee_model.save(tmp_path / "c.npz")
     with np.load(p, allow_pickle=False) as z:
         names = list(z.keys())
-        assert "__manifest__" in names and "W" in names
+        assert "__manifest__" in names and "parameters.W" in names
         for k in names:
             a = z[k]  # raises if an array needs pickle
             assert a.dtype != object
@@ -240,32 +241,32 @@ def test_corrupted_checkpoint_raises_naming_the_file(tmp_path, how):
     else:
         p.write_bytes(b"this is not a checkpoint\n" * 10)
     with pytest.raises(CheckpointError) as ei:
-        load_checkpoint(p)
+        SGNS.load(p)
     assert str(p) in str(ei.value)
     assert isinstance(ei.value, ValueError)
 
 
 def test_missing_and_foreign_checkpoints(tmp_path):
     with pytest.raises(CheckpointError, match="nope.npz"):
-        load_checkpoint(tmp_path / "nope.npz")
+        SGNS.load(tmp_path / "nope.npz")
     with pytest.raises(CheckpointError, match="nope.npz"):
         read_manifest(tmp_path / "nope.npz")
     foreign = tmp_path / "foreign.npz"
     np.savez(foreign, W=np.zeros(3))
     with pytest.raises(CheckpointError, match="foreign.npz"):
-        load_checkpoint(foreign)
+        SGNS.load(foreign)
     import json
 
     other = tmp_path / "other.npz"
     man = np.frombuffer(json.dumps({"format": "something-else", "checksums": {}}).encode(), dtype=np.uint8)
     np.savez(other, __manifest__=man)
     with pytest.raises(CheckpointError, match="other.npz"):
-        load_checkpoint(other)
+        SGNS.load(other)
     newer = tmp_path / "newer.npz"
     man = np.frombuffer(json.dumps({"format": CK.FORMAT, "version": 99, "checksums": {}}).encode(), dtype=np.uint8)
     np.savez(newer, __manifest__=man)
     with pytest.raises(CheckpointError, match="newer"):
-        load_checkpoint(newer)
+        SGNS.load(newer)
 
 
 def test_tampered_array_fails_checksum(tmp_path):
@@ -275,11 +276,11 @@ def test_tampered_array_fails_checksum(tmp_path):
     m.save(p)
     with np.load(p, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.keys()}
-    arrays["W"] = arrays["W"].copy()
-    arrays["W"][0, 0] += 1.0  # a valid zip with a consistent CRC, but not what was written
+    arrays["parameters.W"] = arrays["parameters.W"].copy()
+    arrays["parameters.W"][0, 0] += 1.0  # a valid zip with a consistent CRC, but not what was written
     np.savez(p, **arrays)
     with pytest.raises(CheckpointError, match="checksum"):
-        load_checkpoint(p)
+        SGNS.load(p)
 
 
 # ---------------------------------------------------------------- snapshot directories
@@ -309,7 +310,7 @@ def test_snapshotter_keeps_last_k(tmp_path):
     w, _ = load_word2vec_format(tmp_path / "vectors-latest.txt")
     assert len(w) == m.vocab_size
     assert latest_checkpoint(tmp_path) == written[-1]
-    assert load_checkpoint(written[-1]).source_position == {"n": int(read_manifest(written[-1])["position"]["n"])}
+    assert SGNS.load(written[-1]).source_position == {"n": int(read_manifest(written[-1])["position"]["n"])}
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 

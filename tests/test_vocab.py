@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from helpers_core import assert_finite, assert_vocab_consistent
 from streamsgns import SGNS
-from streamsgns import kernels as K
 from streamsgns.vocab import Vocabulary, table_delete, table_insert, table_lookup, table_rebuild
 
 # ---------------------------------------------------------------- the open-addressing table
@@ -150,8 +149,8 @@ def test_max_vocab_bound_and_consistency_after_many_prunes(workers):
             assert_vocab_consistent(m)
     m.flush()
     p = m.progress()
-    admitted = int(m._st[K.S_N_ADMITTED])
-    assert p["evicted"] > 0 and int(m._st[K.S_N_PRUNES]) > 5
+    admitted = int(m.vocab.meta[0]["n_admitted"])
+    assert p["evicted"] > 0 and m.vocab.n_prunes > 5
     assert admitted > 3 * max_vocab  # so ids were reused many times
     assert admitted - p["evicted"] == m.vocab_size
     assert_vocab_consistent(m)

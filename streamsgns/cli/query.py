@@ -151,7 +151,8 @@ def cmd_pmi(args) -> int:
     """
     from pathlib import Path
 
-    from ..io.checkpoint import CheckpointError, load_checkpoint
+    from ..io.checkpoint import CheckpointError
+    from ..learner import SGNS
     from ..io.snapshotter import latest_checkpoint
     from ..pmi import learner_pmi_report, learner_ppmi_svd, plot_report
 
@@ -172,7 +173,7 @@ def cmd_pmi(args) -> int:
               "co-occurrence statistics", file=sys.stderr)
         return 1
     try:
-        model = load_checkpoint(p)
+        model = SGNS.load(p)
     except CheckpointError as e:
         print(f"streamsgns pmi: {e}", file=sys.stderr)
         return 1

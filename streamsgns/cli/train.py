@@ -97,7 +97,6 @@ def cmd_train(args) -> int:
     from connectors.base import SourceStopped
 
     from ..learner import SGNS
-    from ..io.checkpoint import load_checkpoint
     from ..io.snapshotter import Snapshotter, latest_checkpoint, parse_every
 
     logging.basicConfig(level=logging.INFO if not args.quiet else logging.WARNING,
@@ -112,7 +111,7 @@ def cmd_train(args) -> int:
             raise SystemExit("streamsgns: --resume needs --snapshot-dir")
         ck = latest_checkpoint(args.snapshot_dir, log_fn=log.warning)
         if ck is not None:
-            model = load_checkpoint(ck, workers=args.workers)
+            model = SGNS.load(ck, workers=args.workers)
             log.info(f"resumed from {ck} at {model.words_seen} tokens")
         else:
             log.info(f"no checkpoint in {args.snapshot_dir}: starting afresh")

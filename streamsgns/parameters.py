@@ -1,0 +1,157 @@
+"""The SGNS parameters: the matrices W (syn0) and C (syn1neg), the RNG streams and the stream counters.
+
+One component owns what the kernel learns and what it has consumed: ``W`` and ``C`` (rows =
+vocabulary ids), the SplitMix64 streams that draw every random number (stream 0 initialises
+rows, stream ``1 + k`` trains on thread ``k``), and the counters of the stream (tokens, lines,
+pairs trained, the running loss). Like the other components it exposes its state as a plain
+dict (:meth:`SGNSParameters.state_dict`) and the kernels receive it as one bundle
+(:data:`ParamArrays`).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
+from .hashing import seed_states
+
+__all__ = ["SGNSParameters", "ParamArrays", "STREAM_RECORD"]
+
+#: Stream counters: ``words_seen`` (tokens scanned, admitted or not), ``lines``, ``empty_lines``
+#: (lines without a token), ``control_bytes`` (NUL and other control bytes, read as separators),
+#: ``split_lines`` (lines longer than ``max_sentence_length`` tokens, cut into sentences),
+#: ``pairs`` ((w, c) pairs trained), ``kept`` (tokens left after subsampling); ``loss`` and
+#: ``loss_n``: summed SGNS loss (nats) and its number of pairs since the last read-out.
+STREAM_RECORD = np.dtype([("words_seen", np.int64), ("lines", np.int64), ("empty_lines", np.int64),
+                          ("control_bytes", np.int64), ("split_lines", np.int64), ("pairs", np.int64),
+                          ("kept", np.int64), ("loss", np.float64), ("loss_n", np.float64)])
+
+#: What the kernels receive: ``W``, ``C`` (cap, d) float32 (``C is W`` when tied), ``rng``
+#: (1 + workers,) uint64, ``meta`` (1,) STREAM_RECORD.
+ParamArrays = namedtuple("ParamArrays", "W C rng meta")
+
+
+class SGNSParameters:
+    """W, C, RNG streams and stream counters of one SGNS model.
+
+    Parameters
+    ----------
+    capacity : int
+        Rows allocated (grows with the vocabulary).
+    vector_size : int
+        Columns ``d``.
+    workers : int
+        Training threads; ``1 + workers`` RNG streams are kept.
+    seed : int
+        Seeds the streams (SplitMix64, :func:`streamsgns.hashing.seed_states`).
+    tied : bool
+        One matrix for words and contexts (``C is W``).
+
+    Attributes
+    ----------
+    W, C : ndarray, shape (capacity, vector_size), float32
+    rng : ndarray, shape (1 + workers,), uint64
+    meta : ndarray, shape (1,), :data:`STREAM_RECORD`
+
+    Examples
+    --------
+    >>> p = SGNSParameters(capacity=4, vector_size=3, workers=1, seed=0)
+    >>> p.W.shape, p.rng.shape, p.counter("words_seen")
+    ((4, 3), (2,), 0)
+    """
+
+    def __init__(self, capacity: int, vector_size: int, workers: int = 1, seed: int = 0, tied: bool = False):
+        self.tied = bool(tied)
+        self.W = np.zeros((max(1, int(capacity)), int(vector_size)), dtype=np.float32)
+        self.C = self.W if self.tied else np.zeros_like(self.W)
+        self.rng = seed_states(int(seed), 1 + int(workers))
+        self.meta = new_record(STREAM_RECORD)
+
+    @property
+    def capacity(self) -> int:
+        """Rows allocated."""
+        return int(self.W.shape[0])
+
+    def counter(self, name: str):
+        """One stream counter (int, or float for ``loss``/``loss_n``)."""
+        return record_to_dict(self.meta)[name]
+
+    def arrays(self) -> ParamArrays:
+        """The bundle the kernels update in place (no copies)."""
+        return ParamArrays(self.W, self.C, self.rng, self.meta)
+
+    def grow(self, capacity: int) -> None:
+        """Enlarge W and C to ``capacity`` rows (new rows zero), keeping the learnt ones."""
+        old = self.capacity
+        if capacity <= old:
+            return
+        W = np.zeros((capacity, self.W.shape[1]), dtype=np.float32)
+        W[:old] = self.W
+        if self.tied:
+            C = W
+        else:
+            C = np.zeros_like(W)
+            C[:old] = self.C
+        self.W, self.C = W, C
+
+    def take_loss(self) -> float:
+        """Mean SGNS loss per trained pair since the last call (nats; NaN if none), then reset."""
+        m = self.meta[0]
+        n = float(m["loss_n"])
+        loss = float(m["loss"]) / n if n > 0 else float("nan")
+        m["loss"] = 0.0
+        m["loss_n"] = 0.0
+        return loss
+
+    def state_dict(self, n_ids: int) -> dict:
+        """The whole state for ids ``0 .. n_ids-1``.
+
+        Returns
+        -------
+        dict
+            ``W`` (n_ids, d) float32, ``C`` (n_ids, d) float32 (absent when tied), ``rng``
+            (1 + workers,) uint64, ``tied``, and the :data:`STREAM_RECORD` counters. Views.
+        """
+        out = {"W": self.W[:n_ids], "rng": self.rng, "tied": self.tied, **record_to_dict(self.meta)}
+        if not self.tied:
+            out["C"] = self.C[:n_ids]
+        return out
+
+    def finite(self, n_ids: int) -> bool:
+        """Whether the first ``n_ids`` rows of W and C hold no NaN or inf."""
+        return bool(np.isfinite(self.W[:n_ids]).all() and (self.tied or np.isfinite(self.C[:n_ids]).all()))
+
+    @classmethod
+    def from_state(cls, state: dict, capacity: int, vector_size: int, workers: int = 1,
+                   seed: int = 0) -> "SGNSParameters":
+        """Rebuild from :meth:`state_dict` output into ``capacity`` rows.
+
+        The RNG streams of the stored threads are kept; with more workers than stored, the
+        extra streams are seeded from ``seed``.
+
+        Raises
+        ------
+        StateError
+            If W/C are missing, of another ``vector_size``, hold NaN or inf, or a counter is negative.
+        """
+        tied = bool(state.get("tied", False))
+        obj = cls(capacity, vector_size, workers=workers, seed=seed, tied=tied)
+        W = check_array(state, "W", np.float32, 2, "parameters", shape=(None, vector_size))
+        n = W.shape[0]
+        if n > capacity:
+            raise StateError(f"parameters: {n} rows for capacity {capacity}")
+        obj.W[:n] = W
+        if not tied:
+            obj.C[:n] = check_array(state, "C", np.float32, 2, "parameters", shape=(n, vector_size))
+        if not obj.finite(n):
+            raise StateError("parameters: W or C holds NaN or inf")
+        rng = check_array(state, "rng", np.uint64, 1, "parameters")
+        k = min(rng.shape[0], obj.rng.shape[0])
+        obj.rng[:k] = rng[:k]
+        record_from_dict(obj.meta, state, "parameters")
+        counts = record_to_dict(obj.meta)
+        if any(v < 0 for key, v in counts.items() if key != "loss"):
+            raise StateError("parameters: negative stream counter")
+        return obj

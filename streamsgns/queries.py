@@ -1,0 +1,94 @@
+"""Vector queries of the learner: ``vectors``, ``most_similar``, ``similarity``, ``model[word]``.
+
+:class:`VectorQueries` is a mixin of :class:`streamsgns.SGNS`. Every search goes through
+:class:`streamsgns.vectors.KeyedVectors`, the one cosine search of the package (shared with
+``streamsgns similar`` and :mod:`streamsgns.evaluate`), built once per state of the model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .vectors import KeyedVectors
+
+__all__ = ["VectorQueries"]
+
+
+class VectorQueries:
+    """Read-outs of the output vectors (``W``, ``C`` or ``W + C``) of :class:`streamsgns.SGNS` (a mixin)."""
+
+    def vectors(self, kind: str | None = None) -> np.ndarray:
+        """Output vectors: ``"W"`` (syn0), ``"C"`` (syn1neg) or ``"W+C"``.
+
+        Returns
+        -------
+        ndarray, shape (n_ids, vector_size), float32
+            Rows of freed ids are meaningless (see ``index_to_key``).
+
+        Raises
+        ------
+        ValueError
+            On an unknown kind.
+        """
+        kind = self.output if kind is None else kind
+        if kind == "W":
+            return self.W
+        if kind == "C":
+            return self.C
+        if kind == "W+C":
+            return self.W + self.C
+        raise ValueError(f"kind must be 'W', 'C' or 'W+C', got {kind!r}")
+
+    def keyed_vectors(self) -> KeyedVectors:
+        """The output vectors as :class:`streamsgns.vectors.KeyedVectors` (cached until the model learns)."""
+        if self._kv is None:
+            self._kv = KeyedVectors(self.index_to_key, self.vectors(), alive=self.counts > 0,
+                                    key_to_index=self.key_to_index)
+        return self._kv
+
+    def __getitem__(self, word: str) -> np.ndarray:
+        """Vector of ``word`` (a copy), shape (vector_size,), float32.
+
+        Raises
+        ------
+        KeyError
+            If the word is not (or no longer) in the vocabulary.
+        """
+        i = self.vocab.key_to_index[word]
+        self.flush()
+        W, C = self.params.W, self.params.C
+        return np.array(W[i]) if self.output == "W" else np.array(C[i]) if self.output == "C" else W[i] + C[i]
+
+    def __contains__(self, word) -> bool:
+        return word in self.vocab.key_to_index
+
+    def similarity(self, w1: str, w2: str) -> float:
+        """Cosine similarity of two words' vectors, in [-1, 1].
+
+        Raises
+        ------
+        KeyError
+            If either word is not in the vocabulary.
+        """
+        return self.keyed_vectors().similarity(w1, w2)
+
+    def most_similar(self, word, topn: int = 10) -> list[tuple[str, float]]:
+        """The ``topn`` words of highest cosine similarity to ``word`` (never itself) or to a vector.
+
+        Parameters
+        ----------
+        word : str or ndarray of shape (vector_size,)
+        topn : int
+
+        Returns
+        -------
+        list of (str, float)
+
+        Raises
+        ------
+        KeyError
+            If ``word`` is a str not in the vocabulary.
+        ValueError
+            If the vector has the wrong shape, is zero or not finite, or ``topn < 1``.
+        """
+        return self.keyed_vectors().most_similar(word, topn=topn)

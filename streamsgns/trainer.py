@@ -1,0 +1,155 @@
+"""The driver of the kernels: text blocks in, one :func:`~streamsgns.kernels.process_block` call per block.
+
+:class:`Trainer` sits between the river-style learner (:mod:`streamsgns.learner`) and the numba
+kernels (:mod:`streamsgns.kernels`), the way gensim's ``word2vec`` drives ``word2vec_inner``. It
+hands each component's bundle to the kernel, and acts on the statuses the kernel returns: grow the
+arrays, mirror admissions into the Python word list, hand encoded batches to the training threads,
+wait for them before an eviction.
+
+With ``workers=1`` every chunk is trained as soon as it is encoded, so the result does not depend
+on how the stream is cut into calls. With ``workers > 1`` the calling thread encodes a block while
+``workers`` threads train the previous one without locks (Hogwild, Recht et al. 2011). Three rules
+keep that safe:
+
+- rows are never grown, evicted or re-used while a batch is in flight: growth waits for the
+  batches (:meth:`Trainer.flush`), and an eviction returns :data:`~streamsgns.kernels.NEED_DRAIN`
+  from the kernel *before* it changes anything, so the trainer waits and calls again;
+- a training thread samples negatives from the noise table of its batch: a rebuild goes into new
+  arrays (:meth:`~streamsgns.noise.NoiseDistribution.refresh` with ``swap=True``) and each batch
+  holds its own copy of the table's record, so no table a thread reads is ever written;
+- at most ``workers + 1`` batches are queued (bounded memory).
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures as cf
+
+import numpy as np
+
+from . import kernels as K
+from .cooc import NO_COOC
+
+__all__ = ["Trainer"]
+
+_NO_BATCH = K.new_batch(0, 0)
+
+
+class Trainer:
+    """Runs the kernels over blocks of text for one model's components.
+
+    Parameters
+    ----------
+    cfg : streamsgns.kernels.KernelConfig
+    workers : int
+        Training threads (1: train inline, bit-reproducible).
+    vocab : streamsgns.vocab.Vocabulary
+    noise : streamsgns.noise.NoiseDistribution
+    cooc : streamsgns.cooc.CooccurrenceStats or None
+    params : streamsgns.parameters.SGNSParameters
+
+    Notes
+    -----
+    The components are used, never copied: what the kernel writes lands in their arrays.
+    """
+
+    def __init__(self, cfg, workers, vocab, noise, cooc, params):
+        self.cfg = cfg
+        self.workers = int(workers)
+        self.vocab, self.noise, self.cooc, self.params = vocab, noise, cooc, params
+        self._pool = None
+        self._inflight: collections.deque = collections.deque()
+        self.drains = 0  # waits for in-flight batches before an eviction (workers > 1)
+
+    # ------------------------------------------------------------------ one block
+    def learn_block(self, data: bytes, mode: int) -> None:
+        """Learn from one block of ``\\n``-separated lines (mode 0: text, 1: ``\\x1f``-separated tokens).
+
+        Raises
+        ------
+        RuntimeError
+            If the kernel returns an unknown status (a bug).
+        """
+        if not data:
+            return
+        buf = np.frombuffer(data, dtype=np.uint8)
+        train = self.workers == 1
+        pos = 0
+        while True:
+            batch = _NO_BATCH if train else K.new_batch(buf.shape[0], self.cfg.max_sentence_length)
+            may_evict = train or not self._inflight
+            prunes = self.vocab.n_prunes
+            status, pos = K.process_block(buf, pos, mode, train, may_evict, self.cfg, self.vocab.arrays(),
+                                          self.vocab.sketch.arrays(), self.noise.arrays(), self._cooc_arrays(),
+                                          self.params.arrays(), batch)
+            self.vocab.apply_admissions(buf)
+            if self.vocab.n_prunes != prunes:
+                self.vocab.drop_evicted()
+            if not train and batch.meta[0]["n_sent"] > 0:
+                self._dispatch(batch)
+            if status == K.DONE:
+                return
+            if status == K.NEED_GROW:
+                self.flush()
+                self.grow(self.vocab.n_ids + 2 * self.cfg.max_sentence_length)
+            elif status == K.NEED_DRAIN:
+                self.drains += 1
+                self.flush()
+            elif status not in (K.EVENTS_FULL, K.OUT_FULL):
+                raise RuntimeError(f"kernel returned unknown status {status}")
+
+    def _cooc_arrays(self):
+        return NO_COOC if self.cooc is None else self.cooc.arrays()
+
+    def grow(self, needed: int) -> None:
+        """Give every component room for ``needed`` ids (doubling, capped at ``max_vocab``)."""
+        self.flush()
+        cap = self.vocab.grow(needed)
+        self.params.grow(cap)
+        self.noise.grow(cap)
+        if self.cooc is not None:
+            self.cooc.grow(cap)
+
+    # ------------------------------------------------------------------ Hogwild threads
+    def _dispatch(self, batch) -> None:
+        vocab, noise = self.vocab, self.noise
+        words_seen = int(self.params.meta[0]["words_seen"])
+        if noise.refresh_due(words_seen, vocab.n_ids):
+            noise.refresh(vocab.counts, vocab.n_ids, words_seen, swap=True)
+        if self._pool is None:
+            self._pool = cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="sgns")
+        while len(self._inflight) > self.workers:
+            self._collect(self._inflight.popleft())
+        n_sent = int(batch.meta[0]["n_sent"])
+        sent_out = batch.sent_out
+        bounds = np.searchsorted(sent_out[: n_sent + 1], np.linspace(0, sent_out[n_sent], self.workers + 1))
+        bounds[0], bounds[-1] = 0, n_sent
+        na = noise.arrays(snapshot=True)
+        ca = self._cooc_arrays()
+        pa = self.params.arrays()
+        total = vocab.total
+        for k in range(self.workers):
+            s0, s1 = int(bounds[k]), int(bounds[k + 1])
+            if s1 > s0:
+                self._inflight.append(self._pool.submit(K.train_batch, batch, s0, s1, self.cfg, total, pa,
+                                                        vocab.counts, na, 1 + k, ca, vocab.hashes))
+
+    def _collect(self, fut) -> None:
+        loss, pairs, kept = fut.result()
+        m = self.params.meta[0]
+        m["loss"] += loss
+        m["loss_n"] += pairs
+        m["pairs"] += pairs
+        m["kept"] += kept
+
+    def flush(self) -> None:
+        """Wait for the training threads (``workers > 1``) to finish every queued batch."""
+        while self._inflight:
+            self._collect(self._inflight.popleft())
+
+    def close(self) -> None:
+        """Finish queued work and stop the training threads."""
+        self.flush()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None

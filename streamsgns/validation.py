@@ -1,0 +1,69 @@
+"""Validation of :class:`streamsgns.SGNS`'s constructor parameters (one clear ``ValueError`` each)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+__all__ = ["validate_params", "MAX_ALPHA"]
+
+#: Largest initial learning rate accepted. Plain SGD on SGNS diverges (W, C → inf/NaN) for large
+#: steps: measured on real text (see ``tests/test_validation.py``), alpha = 0.5 drove W to inf on
+#: the Lee corpus while 0.25 stayed finite over every setting tried; word2vec's default is 0.025.
+MAX_ALPHA = 0.25
+
+_POSITIVE_INTS = ("vector_size", "window", "min_count", "max_vocab", "workers", "max_sentence_length",
+                  "sketch_width", "batch_bytes", "cooc_sketch_rate")
+
+
+def _int(model, name: str, lo: int, hi: int | None = None) -> None:
+    v = getattr(model, name)
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo or (hi is not None and v > hi):
+        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise ValueError(f"{name} must be an integer {rng}, got {v!r}")
+
+
+def _real(model, name: str, lo: float | None = None, lo_open: bool = False) -> float:
+    v = getattr(model, name)
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number, got {v!r}")
+    if lo is not None and (v <= lo if lo_open else v < lo):
+        raise ValueError(f"{name} must be {'>' if lo_open else '>='} {lo}, got {v!r}")
+    return float(v)
+
+
+def validate_params(model) -> None:
+    """Check every constructor parameter of ``model`` (an :class:`streamsgns.SGNS`).
+
+    Raises
+    ------
+    ValueError
+        Naming the first parameter out of range: sizes and counts must be positive integers,
+        ``seed`` an integer in ``[0, 2**64)``, ``alpha`` in ``(0, MAX_ALPHA]`` (larger steps
+        diverge, see :data:`MAX_ALPHA`), ``min_alpha`` in ``(0, alpha]``, ``sample >= 0``,
+        ``output`` one of ``W``, ``C``, ``W+C``, ``tokenizer`` callable or None.
+    """
+    for name in _POSITIVE_INTS:
+        _int(model, name, 1)
+    _int(model, "negative", 0)
+    _int(model, "cooc_top_n", 0)
+    _int(model, "cooc_sketch_width", 0)
+    _int(model, "cooc_sketch_depth", 0)
+    _int(model, "sketch_depth", 1)
+    _int(model, "seed", 0, (1 << 64) - 1)
+    if model.sketch_width >= 1 << 32:
+        raise ValueError(f"sketch_width must be < 2**32, got {model.sketch_width!r}")
+    alpha = _real(model, "alpha", 0.0, lo_open=True)
+    if alpha > MAX_ALPHA:
+        raise ValueError(f"alpha must be <= {MAX_ALPHA} (SGD on SGNS diverges beyond), got {alpha!r}")
+    if _real(model, "min_alpha", 0.0, lo_open=True) > alpha:
+        raise ValueError(f"min_alpha must be <= alpha, got {model.min_alpha!r} > {alpha!r}")
+    _real(model, "decay_tokens", 0.0, lo_open=True)
+    _real(model, "sample", 0.0)
+    _real(model, "ns_exponent")
+    if model.output not in ("W", "C", "W+C"):
+        raise ValueError(f"output must be 'W', 'C' or 'W+C', got {model.output!r}")
+    if model.tokenizer is not None and not callable(model.tokenizer):
+        raise ValueError("tokenizer must be callable")
+    if model.on is not None and not isinstance(model.on, str):
+        raise ValueError(f"on must be a str or None, got {model.on!r}")
