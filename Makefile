@@ -15,8 +15,9 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# setuptools warns about editable installs on every install (a screen of text, not a problem of ours)
 venv: $(BIN)/activate
-	$(BIN)/pip install --quiet -e ".[test,bench]"
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install --quiet -e ".[test,bench]"
 
 demo: venv
 	$(BIN)/python -m streamsgns.datasets $(DEMO_CORPUS) --cache $(DATA)

@@ -31,7 +31,7 @@ from .persistence import ModelState
 from .queries import VectorQueries
 from .pmi.live import learner_pmi_report
 from .sketch import CountMinSketch
-from .tokenize import apply_tokenizer, decode, join_token_lists, normalize_text, tokenize
+from .tokenize import apply_tokenizer, check_token_list, decode, join_token_lists, normalize_text
 from .trainer import Trainer
 from .validation import validate_params
 from .vocab import Vocabulary
@@ -358,7 +358,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         if isinstance(x, str):
             self._learn_texts([x])
         elif isinstance(x, (list, tuple)):
-            self._learn_token_lists([_check_tokens(x)])
+            self._learn_token_lists([check_token_list(x)])
         elif isinstance(x, (bytes, bytearray)):
             self.learn_text(bytes(x))
         else:
@@ -398,7 +398,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
                 learn, n = self._learn_texts, len(x) + 1
             elif isinstance(x, (list, tuple)):
                 try:
-                    x = _check_tokens(x)
+                    x = check_token_list(x)
                 except TypeError:
                     flush()
                     raise
@@ -507,36 +507,6 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         """Finish queued work and stop the training threads."""
         self._trainer.close()
 
-    # ------------------------------------------------------------------ river
-    def transform_one(self, x) -> dict:
-        """Mean of the in-vocabulary word vectors of ``x`` as ``{"sgns_i": float}``.
-
-        Parameters
-        ----------
-        x : str, bytes, list of str or dict (with ``on``)
-
-        Returns
-        -------
-        dict
-            ``vector_size`` entries; all zeros when no word is known.
-        """
-        x = self._text_of(x)
-        if isinstance(x, (bytes, bytearray)):
-            x = decode(bytes(x))[0]
-        if isinstance(x, str):
-            toks = self.tokenizer(x) if self.tokenizer is not None else tokenize(x)
-        elif isinstance(x, (list, tuple)):
-            toks = x
-        else:
-            toks = []
-        kti = self.vocab.key_to_index
-        ids = [kti[t] for t in toks if isinstance(t, str) and t in kti]
-        if ids:
-            vec = self.vectors()[ids].mean(axis=0)
-        else:
-            vec = np.zeros(self.vector_size, dtype=np.float32)
-        return {f"sgns_{i}": float(v) for i, v in enumerate(vec)}
-
     def pmi_report(self, top: int = 1000, **kw) -> dict:
         """Compare W·Cᵀ with PMI − log k over the ``top`` most frequent tracked words.
 
@@ -549,11 +519,3 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
             If the model was built with ``track_cooc=False``.
         """
         return learner_pmi_report(self, top=top, **kw)
-
-
-def _check_tokens(tokens):
-    """A token list as given, if every token is a ``str``; else ``TypeError`` naming the first offender."""
-    for t in tokens:
-        if not isinstance(t, str):
-            raise TypeError(f"a token list must hold str tokens, got {type(t).__name__} {t!r:.40}")
-    return tokens

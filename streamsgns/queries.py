@@ -1,4 +1,4 @@
-"""Vector queries of the learner: ``vectors``, ``most_similar``, ``similarity``, ``model[word]``.
+"""Vector queries of the learner: ``vectors``, ``most_similar``, ``similarity``, ``model[word]``, ``transform_one``.
 
 :class:`VectorQueries` is a mixin of :class:`streamsgns.SGNS`. Every search goes through
 :class:`streamsgns.vectors.KeyedVectors`, the one cosine search of the package (shared with
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .tokenize import decode, tokenize
 from .vectors import KeyedVectors
 
 __all__ = ["VectorQueries"]
@@ -92,3 +93,32 @@ class VectorQueries:
             If the vector has the wrong shape, is zero or not finite, or ``topn < 1``.
         """
         return self.keyed_vectors().most_similar(word, topn=topn)
+
+    def transform_one(self, x) -> dict:
+        """Mean of the in-vocabulary word vectors of ``x`` as ``{"sgns_i": float}``.
+
+        Parameters
+        ----------
+        x : str, bytes, list of str or dict (with ``on``)
+
+        Returns
+        -------
+        dict
+            ``vector_size`` entries; all zeros when no word is known.
+        """
+        x = self._text_of(x)
+        if isinstance(x, (bytes, bytearray)):
+            x = decode(bytes(x))[0]
+        if isinstance(x, str):
+            toks = self.tokenizer(x) if self.tokenizer is not None else tokenize(x)
+        elif isinstance(x, (list, tuple)):
+            toks = x
+        else:
+            toks = []
+        kti = self.vocab.key_to_index
+        ids = [kti[t] for t in toks if isinstance(t, str) and t in kti]
+        if ids:
+            vec = self.vectors()[ids].mean(axis=0)
+        else:
+            vec = np.zeros(self.vector_size, dtype=np.float32)
+        return {f"sgns_{i}": float(v) for i, v in enumerate(vec)}

@@ -30,6 +30,7 @@ __all__ = [
     "SENTENCE_SEP",
     "TOKEN_SEP",
     "scan_token",
+    "check_token_list",
     "is_word_byte",
 ]
 
@@ -170,6 +171,26 @@ def apply_tokenizer(tokenizer: Callable[[str], Sequence[str]], text: str) -> byt
         A token-mode block (see :func:`join_token_lists`).
     """
     return join_token_lists(tokenizer(line) for line in text.split("\n"))
+
+
+def check_token_list(tokens):
+    """Return ``tokens`` as given if every token is a ``str``.
+
+    Raises
+    ------
+    TypeError
+        Naming the first token that is not a ``str`` (``None``, numbers and nested lists are not
+        words: ``str()`` of them would silently become one).
+
+    Examples
+    --------
+    >>> check_token_list(["a", "b"])
+    ['a', 'b']
+    """
+    for t in tokens:
+        if not isinstance(t, str):
+            raise TypeError(f"a token list must hold str tokens, got {type(t).__name__} {t!r:.40}")
+    return tokens
 
 
 # ---------------------------------------------------------------- the numba scanner (the kernels' tokenizer)

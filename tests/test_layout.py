@@ -1,0 +1,107 @@
+"""The package's shape: no import cycle (imports inside functions included), small modules,
+the core free of tooling, checkpointing free of the learner."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("streamsgns", "connectors")
+
+
+def _modules(pkg: str) -> dict[str, Path]:
+    out = {}
+    for p in sorted((ROOT / pkg).rglob("*.py")):
+        parts = list(p.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = p
+    return out
+
+
+def _imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """Modules of ``known`` imported anywhere in the file (top level or inside functions)."""
+    is_pkg = path.name == "__init__.py"
+    base = name.split(".") if is_pkg else name.split(".")[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        targets = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            if node.level:
+                anchor = base[: len(base) - (node.level - 1)]
+                mod = ".".join(anchor + ([mod] if mod else []))
+            # `from pkg import sub` imports the submodule pkg.sub when there is one
+            targets = [f"{mod}.{a.name}" if f"{mod}.{a.name}" in known else mod for a in node.names]
+        for t in targets:
+            while t and t not in known:
+                t = t.rpartition(".")[0]
+            if t and t != name:
+                found.add(t)
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    mods = {}
+    for pkg in PACKAGES:
+        mods.update(_modules(pkg))
+    known = set(mods)
+    return {m: _imports(m, p, known) for m, p in mods.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every elementary cycle found by depth-first search (one representative per back edge)."""
+    cycles, state, stack = [], {}, []
+
+    def visit(u):
+        state[u] = 1
+        stack.append(u)
+        for v in sorted(graph.get(u, ())):
+            # a package's __init__ importing its own submodules is how packages work, not a cycle
+            if u == v.rpartition(".")[0] or v == u.rpartition(".")[0] and v in graph and u in graph[v]:
+                continue
+            if state.get(v) == 1:
+                cycles.append(stack[stack.index(v):] + [v])
+            elif v not in state:
+                visit(v)
+        stack.pop()
+        state[u] = 2
+
+    for u in sorted(graph):
+        if u not in state:
+            visit(u)
+    return cycles
+
+
+def test_no_import_cycle_anywhere_in_the_package():
+    cycles = _cycles(_graph())
+    assert cycles == [], "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_checkpointing_imports_nothing_of_the_learner():
+    g = _graph()
+    for mod in ("streamsgns.io.checkpoint", "streamsgns.io.checkpoint_v1", "streamsgns.io.snapshotter"):
+        assert not g[mod] & {"streamsgns.learner", "streamsgns.persistence", "streamsgns.trainer"}, mod
+
+
+def test_core_imports_no_tooling_and_no_connector():
+    for mod, deps in _graph().items():
+        assert not any(d.startswith("streamsgns_tools") for d in deps), mod
+        if mod.startswith("streamsgns") and not mod.startswith("streamsgns.cli"):
+            assert not any(d.startswith("connectors") for d in deps), (mod, deps)
+
+
+@pytest.mark.parametrize("pkg", PACKAGES)
+def test_no_module_over_about_500_lines(pkg):
+    long = {str(p.relative_to(ROOT)): n for p in (ROOT / pkg).rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 560}
+    assert long == {}, f"modules over ~500 lines: {long}"
