@@ -265,22 +265,37 @@ def test_unicode_and_emoji_words_train():
 
 
 def test_largest_accepted_learning_rate_stays_finite():
-    m = SGNS(vector_size=8, min_count=1, alpha=0.5, min_alpha=0.5, sample=0.0, negative=15, window=10, seed=0,
-             track_cooc=False)
+    from streamsgns.validation import MAX_ALPHA
+
+    m = SGNS(vector_size=8, min_count=1, alpha=MAX_ALPHA, min_alpha=MAX_ALPHA, sample=0.0, negative=15, window=10,
+             seed=0, track_cooc=False)
     for _ in range(500):
         m.learn_one("aa bb aa bb cc aa bb aa aa aa bb")
     assert_finite(m)
 
 
 def test_learning_rate_that_diverges_is_refused():
-    # alpha = 1 drives this stream to inf/NaN: the constructor refuses it
-    with pytest.raises(ValueError, match="alpha"):
-        SGNS(alpha=1.0, min_alpha=1.0)
+    # alpha = 0.5 drives real text to inf/NaN (benchmarks/alpha_bound.py): the constructor refuses it
+    for alpha in (1.0, 0.5, 0.25, 0.21):
+        with pytest.raises(ValueError, match="alpha"):
+            SGNS(alpha=alpha, min_alpha=1e-4)
 
 
-def test_high_learning_rate_on_repetitive_stream_stays_finite():
-    m = SGNS(vector_size=8, min_count=1, alpha=0.25, min_alpha=0.25, sample=0.0, negative=15, window=10, seed=0,
-             track_cooc=False)
-    for _ in range(500):
-        m.learn_one("aa bb aa bb cc aa bb aa aa aa bb")
-    assert_finite(m)
+def test_the_alpha_bound_is_real_on_real_text(monkeypatch):
+    """At the bound W stays small on real text; past it (allowed here by hand) the same run diverges."""
+    from streamsgns import validation
+    from helpers_core import lee_lines
+
+    lines = list(lee_lines())
+    monkeypatch.setattr(validation, "MAX_ALPHA", 10.0)
+    sizes = {}
+    for alpha in (0.2, 0.5):
+        m = SGNS(vector_size=50, negative=5, window=5, alpha=alpha, min_alpha=alpha, min_count=2, seed=0,
+                 track_cooc=False)
+        m.learn_many(lines)
+        m.learn_many(lines)
+        W = m.W
+        sizes[alpha] = float(np.abs(W).max()) if np.isfinite(W).all() else float("inf")
+    assert sizes[0.2] < 10.0 and sizes[0.5] > 1e6, sizes
+
+
