@@ -10,7 +10,7 @@ import pytest
 
 from connectors.base import Chunk
 from connectors.kafka import KafkaSource, parse_position
-from kafka_broker import TansuBroker, create_topic, free_port, produce
+from streamsgns_tools.tansu import TansuBroker, create_topic, free_port, produce
 
 pytestmark = pytest.mark.kafka
 
@@ -188,7 +188,7 @@ def test_broker_down_at_start_is_retried(tansu_binary, tmp_path):
 
 def test_broker_restart_mid_stream(kafka_broker):
     """Memory storage loses topics, records and offsets on restart (a
-    limitation of this broker build, see tests/kafka_broker.py): the source
+    limitation of this broker build, see streamsgns_tools/tansu.py): the source
     must reconnect and read what is produced after the restart."""
     bs = kafka_broker.bootstrap
     create_topic(bs, "r", 3)
