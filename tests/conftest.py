@@ -21,7 +21,7 @@ def pytest_configure(config):
 @pytest.fixture
 def tansu_binary():
     """Path of the Tansu broker binary; skips the test when it is not installed."""
-    from kafka_broker import broker_binary
+    from streamsgns_tools.tansu import broker_binary
 
     pytest.importorskip("kafka", reason="kafka-python is not installed")
     path = broker_binary()
@@ -37,7 +37,7 @@ def kafka_broker(tansu_binary, tmp_path):
     Memory storage: every test starts with an empty broker. The broker log
     is ``tmp_path / "tansu" / "tansu.log"``.
     """
-    from kafka_broker import TansuBroker
+    from streamsgns_tools.tansu import TansuBroker
 
     broker = TansuBroker(log_dir=tmp_path / "tansu", binary=tansu_binary)
     broker.start()
@@ -50,9 +50,9 @@ def kafka_broker(tansu_binary, tmp_path):
 @pytest.fixture
 def persistent_kafka_broker(tansu_binary, tmp_path):
     """A Tansu broker whose topics, records and group offsets survive
-    :meth:`~kafka_broker.TansuBroker.restart`: ``s3://`` storage on a local
+    :meth:`~streamsgns_tools.tansu.TansuBroker.restart`: ``s3://`` storage on a local
     moto S3 server. Skips when moto's server is not installed."""
-    from kafka_broker import MotoS3Server, TansuBroker, moto_server_command
+    from streamsgns_tools.tansu import MotoS3Server, TansuBroker, moto_server_command
 
     if moto_server_command() is None:
         pytest.skip("persistent broker needs moto's S3 server: pip install 'moto[server]'")

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kafka_broker import committed_offsets, create_topic, end_offsets, free_port, produce
+from streamsgns_tools.tansu import committed_offsets, create_topic, end_offsets, free_port, produce
 from streamsgns.io.checkpoint import read_manifest
 from streamsgns.io.snapshotter import latest_checkpoint, list_checkpoints
 from streamsgns.tokenize import decode, tokenize
@@ -232,7 +232,7 @@ def test_train_counts_every_token_and_commits_the_end(kafka_broker, tmp_path):
 def test_broker_unavailable_at_start_is_retried_with_a_log_line(tansu_binary, tmp_path):
     """The trainer starts before the broker: it logs the retries (even with
     --quiet), connects once the broker is up and trains everything."""
-    from kafka_broker import TansuBroker
+    from streamsgns_tools.tansu import TansuBroker
 
     port = free_port()
     bs = f"127.0.0.1:{port}"

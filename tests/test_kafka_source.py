@@ -10,7 +10,8 @@ import pytest
 
 from connectors.base import Chunk
 from connectors.kafka import KafkaSource, parse_position
-from kafka_broker import TansuBroker, create_topic, free_port, produce
+from connectors.kafka.batching import LineBuffer
+from streamsgns_tools.tansu import TansuBroker, create_topic, free_port, produce
 
 pytestmark = pytest.mark.kafka
 
@@ -55,6 +56,26 @@ def test_parse_position_and_url():
         KafkaSource.from_url("http://h:9/t")
     with pytest.raises(ValueError):
         KafkaSource("h:9", "t", assign="group")
+
+
+def test_line_buffer_chunk_size_rule():
+    """The batching step's buffer: a line joins only if the chunk stays within
+    max_bytes (a single larger line still fills an empty buffer), and a chunk
+    is taken when lines are held or only the position moved."""
+    pos0, pos1 = {"kafka": {"t:0": 0}}, {"kafka": {"t:0": 3}}
+    buf = LineBuffer(max_bytes=8, position=pos0)
+    assert buf.take(pos0) is None  # nothing held, nothing moved
+    assert buf.fits(b"x" * 20)  # an empty buffer takes anything
+    buf.add(b"abc", now=1.0)  # 4 bytes with its newline
+    assert buf.fits(b"abc") and not buf.fits(b"abcd")
+    buf.add(b"abc", now=2.0)
+    assert buf.full and buf.started == 1.0 and buf.records == 2
+    chunk = buf.take(pos1)
+    assert (chunk.data, chunk.position, chunk.n_records) == (b"abc\nabc\n", pos1, 2)
+    assert not buf and buf.nbytes == 0
+    assert buf.take(pos1) is None
+    skipped = buf.take({"kafka": {"t:0": 5}})  # only skipped messages: the position moves
+    assert (skipped.data, skipped.n_records) == (b"", 0)
 
 
 def test_read_all_positions_seek_remainder(kafka_broker):
@@ -188,7 +209,7 @@ def test_broker_down_at_start_is_retried(tansu_binary, tmp_path):
 
 def test_broker_restart_mid_stream(kafka_broker):
     """Memory storage loses topics, records and offsets on restart (a
-    limitation of this broker build, see tests/kafka_broker.py): the source
+    limitation of this broker build, see streamsgns_tools/tansu.py): the source
     must reconnect and read what is produced after the restart."""
     bs = kafka_broker.bootstrap
     create_topic(bs, "r", 3)

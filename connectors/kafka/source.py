@@ -1,0 +1,208 @@
+"""KafkaSource: its settings, counters and position; the behaviour comes from the mixins of this package."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable, Iterable
+
+from connectors.base import Source
+from connectors.kafka.assignment import AssignmentMixin
+from connectors.kafka.batching import BatchingMixin
+from connectors.kafka.commits import CommitMixin
+from connectors.kafka.config import consumer_config as _consumer_config
+from connectors.kafka.config import parse_url
+from connectors.kafka.connection import ConnectionMixin
+from connectors.kafka.position import format_position
+from connectors.kafka.stopping import StoppingMixin
+
+__all__ = ["KafkaSource"]
+
+_LOGGER = logging.getLogger("streamsgns.kafka")
+
+_STATS = ("records", "bytes", "tombstones", "empty", "chunks", "errors", "reconnects", "resets",
+          "commits", "commit_failures")
+
+
+class KafkaSource(BatchingMixin, AssignmentMixin, CommitMixin, ConnectionMixin, StoppingMixin,
+                  Source):
+    """Read message values of Kafka topics as chunks of lines.
+
+    Parameters
+    ----------
+    bootstrap_servers : str or list of str
+        ``"HOST:PORT"``, a comma-separated list of them, or a list.
+    topics : str or list of str
+        Topic name(s); a comma-separated string is split.
+    group_id : str, optional
+        Consumer group. Needed for :meth:`commit` and for group
+        subscription; without it :meth:`commit` does nothing.
+    assign : {"manual", "group"}, optional
+        ``"manual"``: :meth:`~kafka.KafkaConsumer.assign` all partitions of
+        the topics (instant, no rebalance; partitions added to a topic later
+        are not picked up until the source is recreated). ``"group"``:
+        subscribe with the group (partitions are shared between the group's
+        members, a join takes ~3 s with the default settings). Default:
+        ``"manual"`` without ``group_id``, ``"group"`` with one.
+    poll_timeout_ms : int
+        Longest wait for data in one poll, in milliseconds; also the longest
+        time data is held back before it is yielded.
+    idle_timeout : float, optional
+        Seconds spent waiting for the broker without any new message (counted
+        from the moment the consumer is connected) after which :meth:`chunks`
+        ends. Time spent by the caller between two chunks (learning, writing
+        a checkpoint) is not idleness. ``None``: never end.
+    max_chunk_bytes : int
+        Chunk size limit in bytes; a single larger message is a chunk of its own.
+    consumer_config : dict, optional
+        Extra :class:`~kafka.KafkaConsumer` settings, overriding the defaults
+        (``enable_auto_commit=False``, ``auto_offset_reset="earliest"``,
+        ``allow_auto_create_topics=False`` and the fast group timings
+        ``session_timeout_ms=6000, heartbeat_interval_ms=500,
+        max_poll_interval_ms=10000``).
+    retry_backoff : tuple of float
+        ``(initial, max)`` seconds of the exponential backoff between connection
+        attempts and after poll errors; ``max`` also caps kafka-python's own
+        reconnect backoff.
+    log : logging.Logger or callable, optional
+        Where progress and errors go: a logger, or a callable taking one
+        string (e.g. ``print``). Default: the ``streamsgns.kafka`` logger.
+    commit_timeout_ms : int
+        Longest time one :meth:`commit` blocks, in milliseconds.
+
+    Attributes
+    ----------
+    stats : dict[str, int]
+        ``records`` (messages passed on), ``bytes`` (their value bytes),
+        ``tombstones`` and ``empty`` (skipped messages), ``chunks``,
+        ``errors`` (poll errors), ``reconnects`` (consumers recreated),
+        ``resets`` (partitions reset because their position was past the end
+        of the log),
+        ``commits`` and ``commit_failures``.
+
+    Raises
+    ------
+    ValueError
+        If ``topics`` is empty, ``assign`` is unknown, or ``assign="group"``
+        is asked for without ``group_id``.
+
+    Notes
+    -----
+    Each message value becomes one line of the chunk: one trailing ``b"\\n"``
+    of the value is dropped and every message is terminated with ``b"\\n"``,
+    so a value ``b"a b\\n"`` and a value ``b"a b"`` give the same line, and a
+    value ``b"\\n"`` counts as empty. When a poll brings only skipped
+    messages, a chunk with ``data=b""`` and ``n_records=0`` is yielded so that
+    the position moves past them.
+
+    The consumer is not thread-safe: call :meth:`seek` and :meth:`commit`
+    from the thread that iterates :meth:`chunks` (between two chunks);
+    :meth:`close` may be called from any thread.
+
+    Where each part lives: :mod:`~connectors.kafka.batching` (:meth:`chunks`),
+    :mod:`~connectors.kafka.assignment` (:meth:`seek`),
+    :mod:`~connectors.kafka.commits` (:meth:`commit`),
+    :mod:`~connectors.kafka.connection` (connect, recreate),
+    :mod:`~connectors.kafka.stopping` (:meth:`stop`, :meth:`close`).
+
+    Examples
+    --------
+    Nothing connects before :meth:`chunks` is iterated:
+
+    >>> src = KafkaSource.from_url("kafka://127.0.0.1:9092/news?group=g")
+    >>> src.topics, src.group_id, src.assign, src.position()
+    (['news'], 'g', 'group', {'kafka': {}})
+    >>> src.close()
+    """
+
+    def __init__(self, bootstrap_servers: str | Iterable[str], topics: str | Iterable[str],
+                 group_id: str | None = None, *, assign: str | None = None,
+                 poll_timeout_ms: int = 500, idle_timeout: float | None = None,
+                 max_chunk_bytes: int = 1 << 20, consumer_config: dict | None = None,
+                 retry_backoff: tuple[float, float] = (0.5, 10.0),
+                 log: logging.Logger | Callable[[str], object] | None = None,
+                 commit_timeout_ms: int = 10000):
+        super().__init__()
+        if isinstance(bootstrap_servers, str):
+            bootstrap_servers = bootstrap_servers.split(",")
+        self.bootstrap_servers = [s.strip() for s in bootstrap_servers if s.strip()]
+        if isinstance(topics, str):
+            topics = topics.split(",")
+        self.topics = [t.strip() for t in topics if t.strip()]
+        if not self.topics:
+            raise ValueError("KafkaSource needs at least one topic")
+        if not self.bootstrap_servers:
+            raise ValueError("KafkaSource needs at least one bootstrap server")
+        self.group_id = group_id or None
+        if assign is None:
+            assign = "group" if self.group_id else "manual"
+        if assign not in ("manual", "group"):
+            raise ValueError(f"assign must be 'manual' or 'group', not {assign!r}")
+        if assign == "group" and not self.group_id:
+            raise ValueError("assign='group' needs a group_id")
+        self.assign = assign
+        self.poll_timeout_ms = int(poll_timeout_ms)
+        self.idle_timeout = idle_timeout
+        self.max_chunk_bytes = max(1, int(max_chunk_bytes))
+        self.retry_backoff = (float(retry_backoff[0]), float(retry_backoff[1]))
+        self.commit_timeout_ms = int(commit_timeout_ms)
+        self._log_target = log if log is not None else _LOGGER
+        self._config = _consumer_config(self.bootstrap_servers, self.group_id,
+                                        self.retry_backoff[1], self.max_chunk_bytes,
+                                        consumer_config or {})
+        self._probe_timeout = max(0.5, self._config.get("bootstrap_timeout_ms", 5000) / 1000.0)
+        self.stats = {k: 0 for k in _STATS}
+        self._consumer = None
+        # (topic, partition) -> next offset: everything consumed so far, plus
+        # what seek() asked for. The yielded chunk positions are snapshots.
+        self._positions: dict[tuple[str, int], int] = {}
+        self._init_assignment()
+        self._init_commits()
+        self._init_stopping()
+
+    @classmethod
+    def from_url(cls, url: str, **kw) -> "KafkaSource":
+        """Build a source from ``kafka://HOST:PORT[,HOST:PORT]/TOPIC[,TOPIC]?group=ID``.
+
+        Parameters
+        ----------
+        url : str
+            The URL. Query parameters ``group`` (or ``group_id``), ``assign``,
+            ``idle_timeout`` (seconds), ``poll_timeout_ms`` and
+            ``max_chunk_bytes`` are understood (see
+            :func:`connectors.kafka.config.parse_url`).
+        **kw
+            Keyword arguments of :class:`KafkaSource`; they override the URL.
+
+        Returns
+        -------
+        KafkaSource
+
+        Raises
+        ------
+        ValueError
+            If the scheme is not ``kafka``, or the host or the topic is missing.
+        """
+        hosts, topics, args = parse_url(url)
+        args.update(kw)
+        return cls(hosts, topics, **args)
+
+    def position(self) -> dict:
+        """Return the current position ``{"kafka": {"TOPIC:PARTITION": next_offset}}``.
+
+        Returns
+        -------
+        dict
+            A JSON-serialisable copy, sorted by topic and partition.
+        """
+        return format_position(self._positions)
+
+    def _log(self, msg: str, level: int = logging.INFO) -> None:
+        target = self._log_target
+        if isinstance(target, logging.Logger):
+            target.log(level, msg)
+        else:
+            target(msg)
+
+    def __repr__(self) -> str:
+        return (f"KafkaSource({','.join(self.bootstrap_servers)!r}, {self.topics!r}, "
+                f"group_id={self.group_id!r}, assign={self.assign!r})")
