@@ -61,9 +61,9 @@ def configs(breakdown: bool) -> list[dict]:
     ]
     if breakdown:
         out += [
-            {"name": "marginals only", "params": {"track_cooc": True}, "cooc": {"top_n": 0, "sketch_depth": 0}},
-            {"name": "exact top-N, no sketch", "params": {"track_cooc": True}, "cooc": {"sketch_depth": 0}},
-            {"name": "sketch every pair (rate 1)", "params": {"track_cooc": True}, "cooc": {"sketch_rate": 1}},
+            {"name": "marginals only", "params": {"track_cooc": True, "cooc_top_n": 0, "cooc_sketch_depth": 0}},
+            {"name": "exact top-N, no sketch", "params": {"track_cooc": True, "cooc_sketch_depth": 0}},
+            {"name": "sketch every pair (rate 1)", "params": {"track_cooc": True, "cooc_sketch_rate": 1}},
             {"name": "on, top-N 2000", "params": {"track_cooc": True, "cooc_top_n": 2000}},
         ]
     return out
@@ -71,15 +71,9 @@ def configs(breakdown: bool) -> list[dict]:
 
 def make_model(cfg):
     from streamsgns import SGNS
-    from streamsgns import kernels as K
-    from streamsgns.cooc import CooccurrenceStats
 
-    m = SGNS(**{**MODEL, **cfg["params"]})
-    if cfg.get("cooc") is not None:
-        kw = {"top_n": m.cooc_top_n, "seed": m.seed, **cfg["cooc"]}
-        m.cooc = CooccurrenceStats(capacity=m.vocab.capacity, **kw)
-        m._st[K.S_CSLOT_FREE] = m.cooc.cslot_free.shape[0]
-    return m
+    # every setting of the statistics is a constructor parameter (saved in checkpoints)
+    return SGNS(**{**MODEL, **cfg["params"]})
 
 
 def wait_for_quiet(max_load: float, wait: float) -> float:
