@@ -19,7 +19,7 @@ venv: $(BIN)/activate
 	$(BIN)/pip install --quiet -e ".[test,bench]"
 
 demo: venv
-	$(BIN)/python -m streamsgns.datasets $(DEMO_CORPUS) --cache $(DATA)
+	$(BIN)/python -m streamsgns_tools.corpora $(DEMO_CORPUS) --cache $(DATA)
 	rm -rf $(RUN)
 	$(BIN)/streamsgns train --input $(DATA)/$(DEMO_CORPUS).txt --snapshot-dir $(RUN) \
 		--snapshot-every 2000000w --output $(RUN)/vectors.txt --summary
