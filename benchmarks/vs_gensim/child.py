@@ -115,7 +115,8 @@ def child_main(spec_json: str) -> int:
     -------
     int
         0 on success (the result file holds the timings), 1 on failure (it holds the error and
-        the traceback).
+        the traceback). The result also holds ``child_peak_rss_mib`` and ``loaded`` (which of
+        ``streamsgns``, ``numba``, ``river``, ``gensim`` the child had imported).
     """
     spec = json.loads(spec_json)
     hashes_start = source_hashes()  # before the system imports anything of streamsgns
@@ -134,6 +135,8 @@ def child_main(spec_json: str) -> int:
         res = {"ok": False, "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
         code = 1
     res["child_peak_rss_mib"] = rss_mib_self()
+    # what else sits in this child's RSS: the gensim child must not have loaded streamsgns or numba
+    res["loaded"] = {m: m in sys.modules for m in ("streamsgns", "numba", "river", "gensim")}
     if spec["system"] == "streamsgns":
         fp, changed, mods = loaded_source_fingerprint(hashes_start)
         res.update(source_fingerprint=fp, source_changed_during_run=changed, source_modules=mods)
