@@ -20,7 +20,7 @@ venv: $(BIN)/activate
 	PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install --quiet -e ".[test,bench]"
 
 demo: venv
-	$(BIN)/python -m streamsgns.datasets $(DEMO_CORPUS) --cache $(DATA)
+	$(BIN)/python -m streamsgns_tools.corpora $(DEMO_CORPUS) --cache $(DATA)
 	rm -rf $(RUN)
 	$(BIN)/streamsgns train --input $(DATA)/$(DEMO_CORPUS).txt --snapshot-dir $(RUN) \
 		--snapshot-every 2000000w --output $(RUN)/vectors.txt --summary

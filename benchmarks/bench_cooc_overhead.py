@@ -31,7 +31,7 @@ Usage::
         [--breakdown] [--json benchmarks/results/cooc_overhead.json]
 
 The default input is the first 20 MB of the ``mix`` corpus
-(``python -m streamsgns.datasets mix --cache DIR``; ``head -c 20000000 DIR/mix.txt``).
+(``python -m streamsgns_tools.corpora mix --cache DIR``; ``head -c 20000000 DIR/mix.txt``).
 """
 
 from __future__ import annotations

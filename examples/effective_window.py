@@ -148,7 +148,7 @@ def learner_pairs(sents, sample, window, min_count, seed):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", default="/tmp/sgdata/brown.txt",
-                    help="text, one sentence per line (python -m streamsgns.datasets brown --cache /tmp/sgdata)")
+                    help="text, one sentence per line (python -m streamsgns_tools.corpora brown --cache /tmp/sgdata)")
     ap.add_argument("--window", type=int, default=5)
     ap.add_argument("--max-tokens", type=int, default=2_000_000)
     ap.add_argument("--seed", type=int, default=0)

