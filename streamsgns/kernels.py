@@ -16,7 +16,7 @@ One call of :func:`process_block` walks a block of ``\\n``-separated lines,
 one sentence chunk (at most ``max_sentence_length`` tokens) at a time, through
 four stages a reader can follow one by one:
 
-1. **scan** (:func:`streamsgns.tokenize.scan_token`): the tokens of river's pattern
+1. **scan** (:func:`streamsgns.scan.scan_token`): the tokens of river's pattern
    ``(?u)\\b\\w[\\w\\-]+\\b`` in lowercased bytes (or ``\\x1f``-separated
    pre-tokenised text), hashed (:mod:`streamsgns.hashing`);
 2. **count, admit, evict** (:func:`encode_chunk`, :func:`admit`, :func:`evict`):
@@ -78,7 +78,7 @@ from .cooc import cooc_admit, cooc_release, cooc_sentence, window_bounds
 from .hashing import hash_bytes, next_float, next_u64
 from .noise import noise_force_refresh, noise_refresh_if_due, sample_alias
 from .sketch import cms_estimate, sketch_count
-from .tokenize import scan_token
+from .scan import scan_token
 from .vocab import vocab_admit, vocab_count, vocab_is_full, vocab_prune
 
 __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_batch", "process_block",

@@ -14,7 +14,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from streamsgns.tokenize import scan_token  # noqa: E402
+from streamsgns.scan import scan_token  # noqa: E402
 
 
 def scan_lines(data: bytes, mode: int = 0) -> list[list[str]]:
