@@ -16,8 +16,7 @@ Two measures per word ``w`` present in both snapshots (``old`` and ``new``):
   the unit rows of the shared vocabulary (:func:`procrustes`).
 
 Every neighbour query goes through :class:`streamsgns.vectors.KeyedVectors`. A run directory's
-series (:func:`drift_series`) and its plot (:func:`streamsgns.drift_plot.plot_drift`) show chosen
-words across all snapshots of one run.
+series and its plots are in :mod:`streamsgns.drift_series`.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ import numpy as np
 from .vectors import KeyedVectors, unit_rows
 
 __all__ = ["Snapshot", "WordDrift", "DriftReport", "load_snapshot", "procrustes", "neighbour_drift",
-           "compare_snapshots", "list_snapshots", "drift_series", "format_table"]
+           "compare_snapshots", "format_table"]
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _SNAP_RE = re.compile(r"^(vectors|ckpt)-(\d+)\.(txt|bin|npz)$")
@@ -197,7 +196,7 @@ class DriftReport:
     Attributes
     ----------
     rows : list of WordDrift
-        By decreasing change score, ties by increasing self-similarity.
+        Most changed first (see ``sort`` in :func:`neighbour_drift`).
     k : int
     aligned : bool
     shared : int
@@ -250,7 +249,7 @@ def _check_int(name, v, lo, allow_none=False):
 
 def neighbour_drift(old, new, *, top: int = 50, k: int = 10, candidates: int = 1000,
                     restrict_vocab: int | None = 10000, min_count: int = 0, align: bool = False,
-                    words=None) -> DriftReport:
+                    words=None, sort: str = "change") -> DriftReport:
     """Rank the words whose neighbourhoods changed most from ``old`` to ``new``.
 
     Parameters
@@ -273,6 +272,10 @@ def neighbour_drift(old, new, *, top: int = 50, k: int = 10, candidates: int = 1
         (snapshots of different runs). Neighbour sets are unaffected (a rotation keeps cosines).
     words : iterable of str, optional
         Score these words (those shared) instead of the ``candidates`` most frequent.
+    sort : {"change", "self"}
+        Rank by decreasing change score, ties by increasing self-similarity (default), or by
+        increasing self-similarity. On a small corpus many top-10 sets share nothing from one
+        snapshot to the next (the score saturates at 1) and the tie-break does the ranking.
 
     Returns
     -------
@@ -300,6 +303,8 @@ def neighbour_drift(old, new, *, top: int = 50, k: int = 10, candidates: int = 1
     top, k, candidates = _check_int("top", top, 1), _check_int("k", k, 1), _check_int("candidates", candidates, 1)
     restrict_vocab = _check_int("restrict_vocab", restrict_vocab, 1, allow_none=True)
     min_count = _check_int("min_count", min_count, 0)
+    if sort not in ("change", "self"):
+        raise ValueError(f"sort must be 'change' or 'self', got {sort!r}")
     old, new = _as_snapshot(old), _as_snapshot(new)
     if old.vectors.shape[1] != new.vectors.shape[1]:
         raise ValueError(f"the snapshots have different dimensions ({old.vectors.shape[1]} and "
@@ -344,7 +349,10 @@ def neighbour_drift(old, new, *, top: int = 50, k: int = 10, candidates: int = 1
         rows.append(WordDrift(w, 1.0 - jac, self_sim, na, nb, r))
     changes = [x.change for x in rows]
     sims = [x.self_similarity for x in rows]
-    rows.sort(key=lambda x: (-x.change, x.self_similarity, x.frequency_rank))
+    if sort == "change":
+        rows.sort(key=lambda x: (-x.change, x.self_similarity, x.frequency_rank))
+    else:
+        rows.sort(key=lambda x: (x.self_similarity, -x.change, x.frequency_rank))
     info = lambda s: {"path": s.path, "words_seen": s.words_seen, "words": len(s.words)}  # noqa: E731
     return DriftReport(rows[:top], k, bool(align), len(shared), len(rows), len(keys),
                        float(np.median(changes)) if rows else math.nan,
@@ -366,116 +374,6 @@ def compare_snapshots(path_a, path_b, **kw) -> DriftReport:
         As :func:`load_snapshot` and :func:`neighbour_drift`.
     """
     return neighbour_drift(load_snapshot(path_a), load_snapshot(path_b), **kw)
-
-
-def list_snapshots(run_dir) -> list[Path]:
-    """The snapshots of a run directory, oldest first (by the words seen in their names).
-
-    A run directory is what ``streamsgns train --snapshot-dir`` writes:
-    ``vectors-<N>.txt``/``.bin`` and ``ckpt-<N>.npz`` (``N`` = tokens seen). For each ``N`` the
-    vectors file is used when present (cheaper to read), else the checkpoint;
-    ``vectors-latest.*`` (a copy) is skipped.
-
-    Parameters
-    ----------
-    run_dir : str or os.PathLike
-
-    Returns
-    -------
-    list of pathlib.Path
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``run_dir`` is not a directory or holds no snapshot.
-    """
-    d = Path(run_dir)
-    if not d.is_dir():
-        raise FileNotFoundError(f"{d}: no such directory")
-    best: dict = {}
-    rank = {"txt": 0, "bin": 1, "npz": 2}
-    for p in d.iterdir():
-        m = _SNAP_RE.match(p.name)
-        if m and p.is_file():
-            n = int(m.group(2))
-            if n not in best or rank[m.group(3)] < rank[best[n].suffix[1:]]:
-                best[n] = p
-    if not best:
-        raise FileNotFoundError(f"{d}: no snapshot (vectors-<N>.txt/.bin or ckpt-<N>.npz) in this directory")
-    return [best[n] for n in sorted(best)]
-
-
-def _cos(u, v) -> float:
-    nu, nv = float(np.linalg.norm(u)), float(np.linalg.norm(v))
-    return float(np.clip(u @ v / (nu * nv), -1.0, 1.0)) if nu > 0 and nv > 0 else 0.0
-
-
-def drift_series(run_dir, words, *, k: int = 10, restrict_vocab: int | None = 10000) -> dict:
-    """Chosen words across all snapshots of one run: neighbours and self-similarities.
-
-    One snapshot is held in memory at a time (plus the chosen words' vectors). No alignment:
-    the snapshots of one run share their axes.
-
-    Parameters
-    ----------
-    run_dir : str or os.PathLike, or list of paths
-        A run directory (:func:`list_snapshots`) or snapshot files, oldest first.
-    words : list of str
-    k : int
-        Neighbours listed per snapshot, >= 1.
-    restrict_vocab : int or None
-        Neighbours among each snapshot's most frequent words only (None: all).
-
-    Returns
-    -------
-    dict
-        ``snapshots``: list of ``{"path", "words_seen"}`` (``words_seen`` falls back to the
-        snapshot's index when unknown); ``words``: ``{word: [point, ...]}``, one point per
-        snapshot: ``{"words_seen": int, "present": bool, "neighbours": list[str],
-        "self_similarity_previous": float | None, "self_similarity_last": float | None}``
-        (cosines with the word's vector in the previous snapshot where it is present, and in
-        the last snapshot; None where it is absent from either).
-
-    Raises
-    ------
-    FileNotFoundError, ValueError, OSError
-        As :func:`list_snapshots` and :func:`load_snapshot`; ``ValueError`` also for an empty
-        ``words`` list or ``k < 1``.
-    """
-    k = _check_int("k", k, 1)
-    restrict_vocab = _check_int("restrict_vocab", restrict_vocab, 1, allow_none=True)
-    words = [w for w in dict.fromkeys(words) if w]
-    if not words:
-        raise ValueError("no word to follow")
-    paths = [Path(p) for p in run_dir] if isinstance(run_dir, (list, tuple)) else list_snapshots(run_dir)
-    if not paths:
-        raise FileNotFoundError("no snapshot given")
-    last = load_snapshot(paths[-1])
-    li = {w: i for i, w in reversed(list(enumerate(last.words)))}
-    v_last = {w: last.vectors[li[w]] for w in words if w in li}
-    prev: dict = {}
-    out = {"snapshots": [], "words": {w: [] for w in words}}
-    for t, p in enumerate(paths):
-        s = last if t == len(paths) - 1 else load_snapshot(p)
-        ws = s.words_seen if s.words_seen is not None else t
-        out["snapshots"].append({"path": str(p), "words_seen": ws})
-        n = len(s.words) if restrict_vocab is None else min(restrict_vocab, len(s.words))
-        idx = {w: i for i, w in reversed(list(enumerate(s.words)))}
-        keep = sorted(set(range(n)) | {idx[w] for w in words if w in idx})
-        kv = KeyedVectors([s.words[i] for i in keep], s.vectors[keep])
-        for w in words:
-            if w not in idx:
-                out["words"][w].append({"words_seen": ws, "present": False, "neighbours": [],
-                                        "self_similarity_previous": None, "self_similarity_last": None})
-                prev.pop(w, None)
-                continue
-            v = s.vectors[idx[w]]
-            out["words"][w].append({
-                "words_seen": ws, "present": True, "neighbours": [x for x, _ in kv.most_similar(w, topn=k)],
-                "self_similarity_previous": _cos(prev[w], v) if w in prev else None,
-                "self_similarity_last": _cos(v, v_last[w]) if w in v_last else None})
-            prev[w] = np.array(v)
-    return out
 
 
 def format_table(report: DriftReport, show: int = 5) -> str:
