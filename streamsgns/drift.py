@@ -286,7 +286,7 @@ def neighbour_drift(old, new, *, top: int = 50, k: int = 10, candidates: int = 1
     ValueError
         If a parameter is out of range, the dimensions differ (without ``align`` the
         self-similarity needs one space; Procrustes needs one ``d``), the vectors hold NaN/inf,
-        or the snapshots share no word.
+        the snapshots share no word, or none of ``words`` is shared.
 
     Examples
     --------
@@ -328,6 +328,8 @@ def neighbour_drift(old, new, *, top: int = 50, k: int = 10, candidates: int = 1
     else:
         pos = {w: r for r, (w, _, _) in enumerate(shared)}
         scored = sorted({pos[w] for w in words if w in pos})
+        if not scored:
+            raise ValueError("none of the words asked for is in both snapshots")
     space = list(range(len(shared) if restrict_vocab is None else min(restrict_vocab, len(shared))))
     space = sorted(set(space) | set(scored))
     keys = [shared[r][0] for r in space]

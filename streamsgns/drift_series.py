@@ -93,6 +93,19 @@ def drift_series(run_dir, words, *, k: int = 10, restrict_vocab: int | None = 10
     FileNotFoundError, ValueError, OSError
         As :func:`list_snapshots` and :func:`load_snapshot`; ``ValueError`` also for an empty
         ``words`` list or ``k < 1``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from streamsgns.io.word2vec import save_word2vec_format
+    >>> d = tempfile.mkdtemp()
+    >>> _ = save_word2vec_format(f"{d}/vectors-000000000000100.txt", ["a", "b", "c"], [[1, 0], [1, 1], [0, 1]])
+    >>> _ = save_word2vec_format(f"{d}/vectors-000000000000200.txt", ["a", "b", "c"], [[0, 1], [1, 1], [1, 0]])
+    >>> [p.name for p in list_snapshots(d)]
+    ['vectors-000000000000100.txt', 'vectors-000000000000200.txt']
+    >>> s = drift_series(d, ["a"], k=1)
+    >>> [(p["words_seen"], p["neighbours"], p["self_similarity_last"]) for p in s["words"]["a"]]
+    [(100, ['b'], 0.0), (200, ['b'], 1.0)]
     """
     k = _check_int("k", k, 1)
     restrict_vocab = _check_int("restrict_vocab", restrict_vocab, 1, allow_none=True)

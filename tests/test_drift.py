@@ -178,6 +178,7 @@ def bad(tmp_path):
     (["fake.npz", "good.txt"], "fake.npz"),
     (["good.txt", "d8.txt"], "different dimensions"),
     (["emptydir", "good.txt"], "is a directory"),
+    (["good.txt", "good.txt", "--words", "zzz,yyy"], "none of the words"),
     (["--run-dir", "emptydir", "--words", "a"], "no snapshot"),
     (["--run-dir", "nodir", "--words", "a"], "no such directory"),
 ])
