@@ -179,6 +179,7 @@ def bad(tmp_path):
     (["good.txt", "d8.txt"], "different dimensions"),
     (["emptydir", "good.txt"], "is a directory"),
     (["good.txt", "good.txt", "--words", "zzz,yyy"], "none of the words"),
+    (["good.txt", "good.txt", "--plot", "nodir/x.png"], "cannot write the plot"),
     (["--run-dir", "emptydir", "--words", "a"], "no snapshot"),
     (["--run-dir", "nodir", "--words", "a"], "no such directory"),
 ])

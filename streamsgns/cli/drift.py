@@ -57,6 +57,8 @@ def _pair(args) -> int:
 
         try:
             plot_pair(rep, args.plot, show=min(args.top, 30))
+        except ImportError:
+            return _fail("--plot needs matplotlib (pip install 'streamsgns[plot]')")
         except (OSError, ValueError) as e:
             return _fail(f"cannot write the plot {args.plot}: {e}")
     if args.json:
@@ -84,6 +86,8 @@ def _series(args) -> int:
     if args.plot:
         try:
             plot_drift(s, args.plot, show=args.show)
+        except ImportError:
+            return _fail("--plot needs matplotlib (pip install 'streamsgns[plot]')")
         except (OSError, ValueError) as e:
             return _fail(f"cannot write the plot {args.plot}: {e}")
     if args.json:
