@@ -114,12 +114,7 @@ def load_snapshot(path) -> Snapshot:
     if p.suffix == ".npz" or magic == _ZIP_MAGIC:
         from .learner import SGNS
 
-        m = SGNS.load(p)
-        counts = m.counts
-        alive = np.flatnonzero(counts > 0)
-        order = alive[np.argsort(-counts[alive], kind="stable")]
-        snap = Snapshot([m.index_to_key[i] for i in order], np.array(m.vectors()[order], dtype=np.float32),
-                        counts[order].astype(np.int64), int(m.words_seen), str(p))
+        snap = _from_model(SGNS.load(p), str(p))
     else:
         words, V = load_word2vec_format(p)
         snap = Snapshot(words, V, None, _words_seen_from_name(p), str(p))
@@ -232,9 +227,20 @@ class DriftReport:
         return d
 
 
+def _from_model(m, path: str = "") -> Snapshot:
+    """The alive words of a learner (:class:`streamsgns.SGNS`) by decreasing count."""
+    counts = np.asarray(m.counts)
+    alive = np.flatnonzero(counts > 0)
+    order = alive[np.argsort(-counts[alive], kind="stable")]
+    return Snapshot([m.index_to_key[i] for i in order], np.array(m.vectors()[order], dtype=np.float32),
+                    counts[order].astype(np.int64), int(m.words_seen), path)
+
+
 def _as_snapshot(x) -> Snapshot:
     if isinstance(x, Snapshot):
         return x
+    if hasattr(x, "vectors") and hasattr(x, "counts") and hasattr(x, "index_to_key"):
+        return _from_model(x)
     words, V = x
     return Snapshot(list(words), np.asarray(V, dtype=np.float32))
 
@@ -254,8 +260,9 @@ def neighbour_drift(old, new, *, top: int = 50, k: int = 10, candidates: int = 1
 
     Parameters
     ----------
-    old, new : Snapshot or (list of str, array_like of shape (n, d))
-        Words by decreasing frequency (as the learner writes them).
+    old, new : Snapshot, streamsgns.SGNS, or (list of str, array_like of shape (n, d))
+        A pair gives its words by decreasing frequency (as the learner writes them); a live
+        model is read like a checkpoint (its alive words by decreasing count).
     top : int
         Rows listed, >= 1.
     k : int

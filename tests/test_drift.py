@@ -208,3 +208,18 @@ def test_cli_errors_in_a_subprocess(bad):
     assert code == 1 and out == "" and err.strip().count("\n") == 0 and "no such file" in err, err
     code, out, err = _cli(["good.txt"], bad)
     assert code == 2 and "usage:" in err and "Traceback" not in err, err
+
+
+def test_two_runs_need_alignment(run_dir):
+    """Another seed gives other axes: only the Procrustes-aligned self-similarity is high."""
+    lines = [ln.lower() for ln in lee_lines() if ln.strip()]
+    other = SGNS(vector_size=50, min_count=5, seed=2, track_cooc=False, sketch_width=1 << 14)
+    for _ in range(PASSES):
+        other.learn_many(lines)
+    new = other  # a live model is compared like its checkpoint
+    before, _ = _pair(run_dir)
+    raw = neighbour_drift(load_snapshot(before), new, candidates=300, restrict_vocab=1000)
+    aligned = neighbour_drift(load_snapshot(before), new, candidates=300, restrict_vocab=1000, align=True)
+    assert raw.median_self_similarity < 0.4 < 0.8 < aligned.median_self_similarity, (raw.median_self_similarity,
+                                                                                       aligned.median_self_similarity)
+    assert aligned.median_change == raw.median_change  # neighbour sets do not depend on the alignment
