@@ -133,7 +133,7 @@ def cmd_drift(args) -> int:
 def add_parser(sub) -> None:
     """Add the ``drift`` sub-command to ``sub`` (an argparse sub-parsers object)."""
     d = sub.add_parser("drift", help="words whose neighbourhoods changed between snapshots",
-                       description=__doc__.split("\n\n")[0])
+                       description="Words whose neighbourhoods moved between two snapshots, or across a run.")
     d.add_argument("snapshots", nargs="*", metavar="SNAPSHOT",
                    help="old and new snapshot: word2vec vectors (text or binary) or checkpoint (.npz)")
     d.add_argument("--run-dir", help="follow --words across all snapshots of this run directory")
