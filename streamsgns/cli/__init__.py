@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     train.add_parser(sub)
     query.add_parsers(sub)
+    __import__("streamsgns.cli.drift", fromlist=["add_parser"]).add_parser(sub)
     return p
 
 
