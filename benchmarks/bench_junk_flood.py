@@ -28,7 +28,7 @@ Usage::
     python benchmarks/bench_junk_flood.py --junk-tokens 2000000 --before 36eb178
 
 Needs the Lee corpus (gensim's test data, or ``$STREAMSGNS_DATA``/``~/.cache/streamsgns/lee.txt``).
-Writes ``benchmarks/results/junk_flood.json`` and prints a table.
+Writes ``benchmarks/results/junk_flood.json`` and prints a table; results in ``benchmarks/sketch_aging.md``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Usage::
     python benchmarks/bench_sketch_admission.py                   # corpus "mix", before and after
     python benchmarks/bench_sketch_admission.py --corpus brown --before 36eb178
 
-Writes ``benchmarks/results/sketch_admission.json`` and prints a table.
+Writes ``benchmarks/results/sketch_admission.json`` and prints a table; results in ``benchmarks/sketch_aging.md``.
 """
 
 from __future__ import annotations
@@ -61,7 +61,10 @@ def main(argv=None) -> int:
         return 0
     path = args.corpus if os.path.isfile(args.corpus) else None
     if path is None:
-        from streamsgns.datasets import fetch
+        try:  # the corpus downloader moved from streamsgns.datasets to streamsgns_tools.corpora
+            from streamsgns_tools.corpora import fetch
+        except ImportError:
+            from streamsgns.datasets import fetch
 
         path = str(fetch(args.corpus))
     counts = Counter()
