@@ -20,8 +20,10 @@ four stages a reader can follow one by one:
    ``(?u)\\b\\w[\\w\\-]+\\b`` in lowercased bytes (or ``\\x1f``-separated
    pre-tokenised text), hashed (:mod:`streamsgns.hashing`);
 2. **count, admit, evict** (:func:`encode_chunk`, :func:`admit`, :func:`evict`):
-   exact counts for admitted words, the count-min sketch for the others,
-   admission at ``min_count``, eviction of the rarest at ``max_vocab``
+   exact counts for admitted words, the count-min sketch for the others
+   (halved every ``halve_every`` tokens it receives, so that one-off tokens never
+   reach ``min_count``: :func:`streamsgns.sketch.sketch_count`), admission at
+   ``min_count``, eviction of the rarest at ``max_vocab``
    (:mod:`streamsgns.vocab`, :mod:`streamsgns.sketch`, :mod:`streamsgns.cooc`);
 3. **refresh the noise table** when due (:func:`streamsgns.noise.noise_refresh_if_due`);
 4. **train** the chunk (:func:`train_sentence`) — or, with ``workers > 1``,

@@ -30,7 +30,7 @@ from .parameters import SGNSParameters
 from .persistence import ModelState
 from .queries import VectorQueries
 from .pmi.live import learner_pmi_report
-from .sketch import CountMinSketch
+from .sketch import CountMinSketch, default_halving_tokens
 from .tokenize import apply_tokenizer, check_token_list, decode, join_token_lists, normalize_text
 from .trainer import Trainer
 from .validation import validate_params
@@ -94,6 +94,13 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         ``rate`` (unbiased; :mod:`streamsgns.cooc`).
     sketch_width, sketch_depth : int
         Count-min sketch of not-yet-admitted words (``4·width·depth`` bytes).
+    sketch_halving_tokens : int, optional
+        The sketch halves every cell each time this many tokens of not-yet-admitted words
+        have been added, so that ``min_count`` keeps its meaning on an endless stream (a
+        flood of one-off IDs is not admitted). None (default):
+        ``max(2**17, sketch_width·(min_count − 1)/(2e))`` (771,499 for the defaults), which
+        bounds the sketch's error by ``min_count − 1`` with probability ``1 − e^−sketch_depth``
+        (:func:`streamsgns.sketch.default_halving_tokens`); 0: never age.
     batch_bytes : int
         ``learn_many`` groups sentences into blocks of about this many bytes.
 
@@ -168,6 +175,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         sketch_width: int = 1 << 20,
         sketch_depth: int = 4,
         batch_bytes: int = 1 << 20,
+        sketch_halving_tokens: int | None = None,
     ):
         self.vector_size = vector_size
         self.window = window
@@ -194,14 +202,22 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self.sketch_width = sketch_width
         self.sketch_depth = sketch_depth
         self.batch_bytes = batch_bytes
+        self.sketch_halving_tokens = sketch_halving_tokens
         validate_params(self)
         cap = self._initial_capacity()
         self._set_components(
-            Vocabulary(min_count, max_vocab, sketch=CountMinSketch(sketch_width, sketch_depth, seed=seed),
+            Vocabulary(min_count, max_vocab, sketch=CountMinSketch(sketch_width, sketch_depth, seed=seed,
+                                                                   halve_every=self._sketch_halving()),
                        capacity=cap, max_events=4 * max_sentence_length),
             None, None, None)
 
     # ------------------------------------------------------------------ set-up
+    def _sketch_halving(self) -> int:
+        """The sketch's aging interval in tokens (0 = never): ``sketch_halving_tokens`` or its default."""
+        if self.sketch_halving_tokens is None:
+            return default_halving_tokens(self.sketch_width, self.min_count)
+        return int(self.sketch_halving_tokens)
+
     def _initial_capacity(self) -> int:
         return min(self.max_vocab, max(1024, 2 * self.max_sentence_length))
 

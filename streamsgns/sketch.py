@@ -12,6 +12,27 @@ cells that hold the minimum, which keeps that guarantee and shrinks the error.
 
 Keys are 64-bit token hashes (:func:`streamsgns.hashing.hash_bytes`); row
 ``r`` maps hash ``h`` to column ``mix64(h ^ seeds[r]) mod width``.
+
+**Aging.** Without it, ``N`` grows for ever on an endless stream, so ``epsilon * N``
+does too: once every cell holds ``min_count``, any one-off token (an ID, a hash) is
+"seen ``min_count`` times" and admitted (measured: 10M distinct tokens admit ~942k
+of them with the default ``2**20 × 4`` sketch). With ``halve_every = H > 0`` every
+cell and ``total`` are halved (floor) each time ``H`` increments have been added
+since the last halving. The sketch then estimates the *halved stream*: a key's
+count ``f~`` is halved (floor) at the same moments. Since ``floor`` is monotone,
+a cell that held at least ``f~`` of each of its keys still does, so estimates
+never undercount ``f~``; and with real-valued halving the plain sketch is linear,
+so Theorem 1 of Cormode & Muthukrishnan (2005) applies to the halved stream as it
+stands. Flooring loses at most 1 count per key, so with probability ``1 - delta``
+
+    f~(x) <= estimate(x) <= f~(x) + epsilon * N~ + 1,   N~ = total < 2 H
+
+(``N~`` settles just below ``2H``: halving ``H + N~`` gives back ``N~`` at
+``N~ = H``; conservative update only lowers cells, Estan & Varghese 2002).
+:func:`default_halving_tokens` picks ``H = width * (min_count - 1) / (2e)`` so
+that ``epsilon * 2H = min_count - 1``: a one-off token reaches ``min_count`` with
+probability below ``delta``, however long the stream. :func:`sketch_decay`
+scales by any factor (the exponential forgetting of issue 9 shares it).
 """
 
 from __future__ import annotations
@@ -26,10 +47,53 @@ from ._state import StateError, check_array, new_record, record_from_dict, recor
 from .hashing import hash_token, mix64, seed_states
 
 __all__ = ["CountMinSketch", "SketchArrays", "SKETCH_RECORD", "cms_add", "cms_estimate", "cms_add_batch",
-           "cms_estimate_batch", "sketch_count"]
+           "cms_estimate_batch", "sketch_count", "sketch_add_batch", "sketch_decay", "sketch_age",
+           "default_halving_tokens", "MIN_HALVING_TOKENS"]
 
-#: Scalars of the sketch: ``total`` = sum of all increments (``N`` of the error bound).
-SKETCH_RECORD = np.dtype([("total", np.int64)])
+#: Scalars of the sketch (int64): ``total`` = sum of the increments, halved with the cells (``N~`` of
+#: the error bound); ``halve_every`` = increments between two halvings (0: never age);
+#: ``since_halving`` = increments since the last halving; ``n_halvings`` = halvings so far.
+SKETCH_RECORD = np.dtype([("total", np.int64), ("halve_every", np.int64), ("since_halving", np.int64),
+                          ("n_halvings", np.int64)])
+
+#: Shortest aging interval :func:`default_halving_tokens` picks, in tokens added to the sketch. A
+#: word must be seen ``min_count`` times within about ``H .. 2H`` such tokens to be admitted, so a
+#: very short horizon would refuse real rare words (a small sketch rather needs a wider table).
+#: 2**17 is also longer than every test stream, so defaults give the pre-aging results there.
+MIN_HALVING_TOKENS = 1 << 17
+
+
+def default_halving_tokens(width: int, min_count: int) -> int:
+    """The default aging interval ``H`` (tokens added to the sketch between two halvings).
+
+    ``H = max(MIN_HALVING_TOKENS, floor(width * (min_count - 1) / (2 e)))``: with the total
+    kept below ``2H``, the bound ``epsilon * N~ < (e / width) * 2H`` of Theorem 1 (Cormode &
+    Muthukrishnan 2005) is ``min_count - 1``, so a token seen once reaches ``min_count`` with
+    probability below ``delta = exp(-depth)`` (the module docstring gives the argument).
+    Measured with the default ``2**20 × 4`` sketch and ``min_count=5`` (``H = 771,499``): 10M
+    distinct tokens admit none (H = 0.5, 0.74, 1, 2 × width: 0; 4 × width: 69; never aging: 1,240,783
+    reach the threshold).
+
+    Parameters
+    ----------
+    width : int
+        Columns of the sketch.
+    min_count : int
+        The admission threshold.
+
+    Returns
+    -------
+    int
+        ``H`` in tokens (>= ``MIN_HALVING_TOKENS``).
+
+    Examples
+    --------
+    >>> default_halving_tokens(1 << 20, 5)
+    771499
+    >>> default_halving_tokens(1 << 12, 5) == MIN_HALVING_TOKENS
+    True
+    """
+    return max(MIN_HALVING_TOKENS, int(width * (int(min_count) - 1) / (2 * math.e)))
 
 #: What the kernels receive: ``table`` (depth, width) uint32, ``seeds`` (depth,) uint64, ``meta`` (1,) SKETCH_RECORD.
 SketchArrays = namedtuple("SketchArrays", "table seeds meta")
@@ -117,11 +181,89 @@ def cms_estimate_batch(table, seeds, hashes):
     return out
 
 
+@njit(cache=True, nogil=True)
+def sketch_decay(table, factor):
+    """Scale every cell by ``factor`` in [0, 1], rounding down; halving (0.5) is an exact shift.
+
+    Rounding down is monotone, so a cell that was >= the count of each of its keys stays >=
+    their scaled (and rounded down) counts: the sketch still never undercounts the scaled stream.
+
+    Parameters
+    ----------
+    table : ndarray, shape (depth, width), uint32
+        Updated in place.
+    factor : float
+    """
+    depth, width = table.shape
+    if factor == 0.5:
+        for r in range(depth):
+            for j in range(width):
+                table[r, j] >>= np.uint32(1)
+    else:
+        for r in range(depth):
+            for j in range(width):
+                table[r, j] = np.uint32(math.floor(np.float64(table[r, j]) * factor))
+
+
+@njit(cache=True, nogil=True)
+def sketch_age(sk):
+    """Halve the sketch bundle ``sk`` now: every cell and ``total`` (floor), count the halving."""
+    m = sk.meta[0]
+    sketch_decay(sk.table, 0.5)
+    m.total >>= 1
+    m.n_halvings += 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _advance(sk, c):
+    """Count ``c`` increments towards the next halving; age as many times as are due."""
+    m = sk.meta[0]
+    if m.halve_every > 0:
+        m.since_halving += c
+        if m.since_halving >= m.halve_every:
+            due = m.since_halving // m.halve_every
+            m.since_halving -= due * m.halve_every
+            for _ in range(min(due, 33)):  # 33 halvings clear any uint32 cell: skip the rest
+                sketch_decay(sk.table, 0.5)
+            m.total = m.total >> min(due, 63)
+            m.n_halvings += due
+
+
 @njit(cache=True, nogil=True, inline="always")
 def sketch_count(sk, h):
-    """Add one occurrence of hash ``h`` to the sketch bundle ``sk`` (:data:`SketchArrays`); return the new estimate."""
+    """Add one occurrence of hash ``h`` to the sketch bundle ``sk`` (:data:`SketchArrays`); return the new estimate.
+
+    The estimate is taken right after the update; when a halving is due (``halve_every``
+    increments since the last) the sketch is halved after that.
+    """
     sk.meta[0].total += 1
-    return cms_add(sk.table, sk.seeds, h, 1)
+    est = cms_add(sk.table, sk.seeds, h, 1)
+    _advance(sk, 1)
+    return est
+
+
+@njit(cache=True, nogil=True)
+def sketch_add_batch(sk, hashes, counts):
+    """:func:`cms_add_batch` on a bundle, keeping ``total`` and the halving schedule.
+
+    Parameters
+    ----------
+    sk : SketchArrays
+    hashes : ndarray, shape (n,), uint64
+    counts : ndarray, shape (n,), int64
+        Non-negative.
+
+    Returns
+    -------
+    ndarray, shape (n,), int64
+        Estimates right after each update (before a halving that update makes due).
+    """
+    out = np.empty(hashes.shape[0], dtype=np.int64)
+    for i in range(hashes.shape[0]):
+        sk.meta[0].total += counts[i]
+        out[i] = cms_add(sk.table, sk.seeds, hashes[i], counts[i])
+        _advance(sk, counts[i])
+    return out
 
 
 class CountMinSketch:
@@ -141,18 +283,25 @@ class CountMinSketch:
         Failure probability: ``depth = ceil(ln(1 / delta))``.
     seed : int
         Seeds the row hash functions (stable across runs and machines).
+    halve_every : int
+        Halve every cell and ``total`` each time this many increments (tokens) have been
+        added since the last halving; 0 (default) never ages. See the module docstring for
+        the bound it keeps and :func:`default_halving_tokens` for a choice.
 
     Attributes
     ----------
     table : ndarray, shape (depth, width), uint32
         Memory: ``4 * depth * width`` bytes.
     total : int
-        Sum of all increments (``N`` in the error bound).
+        Sum of all increments, halved with the cells (``N~`` in the error bound).
+    meta : ndarray, shape (1,), :data:`SKETCH_RECORD`
+        ``total``, ``halve_every``, ``since_halving``, ``n_halvings``.
 
     Raises
     ------
     ValueError
-        If the sizes are not positive or ``epsilon``/``delta`` not in (0, 1).
+        If the sizes are not positive, ``epsilon``/``delta`` not in (0, 1) or ``halve_every``
+        negative.
 
     Examples
     --------
@@ -163,9 +312,14 @@ class CountMinSketch:
     ...     _ = cms.add(w)
     >>> cms["to"] >= 2 and cms["be"] >= 2
     True
+    >>> aging = CountMinSketch(64, 2, halve_every=4)
+    >>> _ = aging.add("x", 3); aging["x"], aging.n_halvings
+    (3, 0)
+    >>> _ = aging.add("y"); aging["x"], aging.total, aging.n_halvings
+    (1, 2, 1)
     """
 
-    def __init__(self, width=None, depth=None, *, epsilon=None, delta=None, seed=0):
+    def __init__(self, width=None, depth=None, *, epsilon=None, delta=None, seed=0, halve_every=0):
         if epsilon is not None or delta is not None:
             if width is not None or depth is not None:
                 raise ValueError("give either (width, depth) or (epsilon, delta), not both")
@@ -182,23 +336,64 @@ class CountMinSketch:
         self.seed = int(seed)
         self.table = np.zeros((depth, width), dtype=np.uint32)
         self.seeds = seed_states(self.seed ^ 0x5EED5EED, depth)
+        if isinstance(halve_every, bool) or int(halve_every) != halve_every or int(halve_every) < 0:
+            raise ValueError(f"halve_every must be an integer >= 0, got {halve_every!r}")
         self.meta = new_record(SKETCH_RECORD)
+        self.meta[0]["halve_every"] = int(halve_every)
 
     @property
     def total(self) -> int:
-        """Sum of all increments (``N`` of the error bound), in tokens."""
+        """Sum of all increments, halved with the cells (``N~`` of the error bound), in tokens."""
         return int(self.meta[0]["total"])
 
     @total.setter
     def total(self, value: int) -> None:
         self.meta[0]["total"] = int(value)
 
+    @property
+    def halve_every(self) -> int:
+        """Increments (tokens) between two halvings; 0 = never."""
+        return int(self.meta[0]["halve_every"])
+
+    @property
+    def since_halving(self) -> int:
+        """Increments (tokens) added since the last halving (or since the start)."""
+        return int(self.meta[0]["since_halving"])
+
+    @property
+    def n_halvings(self) -> int:
+        """Halvings so far (:meth:`halve` calls included)."""
+        return int(self.meta[0]["n_halvings"])
+
+    def halve(self) -> None:
+        """Halve every cell and ``total`` now (floor), as the schedule does; counts as a halving."""
+        sketch_age(self.arrays())
+
+    def decay(self, factor: float) -> None:
+        """Scale every cell and ``total`` by ``factor`` in [0, 1] (floor): forgetting (issue 9).
+
+        The sketch then never undercounts the stream whose every count was scaled (and rounded
+        down) the same way. ``decay(0.5)`` equals :meth:`halve` except that it is not counted in
+        ``n_halvings`` and leaves the schedule alone.
+
+        Raises
+        ------
+        ValueError
+            If ``factor`` is not in [0, 1].
+        """
+        factor = float(factor)
+        if not 0.0 <= factor <= 1.0:
+            raise ValueError(f"factor must be in [0, 1], got {factor!r}")
+        sketch_decay(self.table, factor)
+        self.total = math.floor(self.total * factor)
+
     def arrays(self) -> SketchArrays:
         """The bundle the kernels read and update in place (no copies)."""
         return SketchArrays(self.table, self.seeds, self.meta)
 
     def state_dict(self) -> dict:
-        """The sketch's whole state: ``table`` (depth, width) uint32, ``seeds`` (depth,) uint64, ``total``, ``seed``.
+        """The sketch's whole state: ``table`` (depth, width) uint32, ``seeds`` (depth,) uint64, ``seed``
+        and the :data:`SKETCH_RECORD` scalars (``total`` and the aging schedule).
 
         The arrays are the live ones (not copies). :meth:`from_state` restores it; sketches with
         the same seeds merge by adding tables (Cormode & Muthukrishnan 2005, section 4).
@@ -209,10 +404,14 @@ class CountMinSketch:
     def from_state(cls, state: dict) -> "CountMinSketch":
         """Rebuild a sketch from :meth:`state_dict` output (arrays are copied).
 
+        A state written before aging existed (no ``halve_every``) loads as a sketch that never
+        ages, with ``since_halving = n_halvings = 0``.
+
         Raises
         ------
         StateError
-            If an array is missing, of the wrong dtype or shape, or ``total`` is negative.
+            If an array is missing, of the wrong dtype or shape, or a scalar is negative,
+            or ``since_halving >= halve_every > 0`` (a halving overdue).
         """
         table = check_array(state, "table", np.uint32, 2, "sketch")
         seeds = check_array(state, "seeds", np.uint64, 1, "sketch", shape=(table.shape[0],))
@@ -221,9 +420,12 @@ class CountMinSketch:
         obj = cls(table.shape[1], table.shape[0], seed=int(state.get("seed", 0)))
         obj.table[...] = table
         obj.seeds[...] = seeds
-        record_from_dict(obj.meta, state, "sketch")
-        if obj.total < 0:
-            raise StateError(f"sketch: negative total {obj.total}")
+        record_from_dict(obj.meta, {"halve_every": 0, "since_halving": 0, "n_halvings": 0, **state}, "sketch")
+        for name in SKETCH_RECORD.names:
+            if int(obj.meta[0][name]) < 0:
+                raise StateError(f"sketch: negative {name} {int(obj.meta[0][name])}")
+        if 0 < obj.halve_every <= obj.since_halving:
+            raise StateError(f"sketch: since_halving {obj.since_halving} >= halve_every {obj.halve_every}")
         return obj
 
     @property
@@ -249,7 +451,7 @@ class CountMinSketch:
         return self.epsilon * self.total
 
     def add(self, token, count: int = 1) -> int:
-        """Add ``count`` occurrences of ``token`` (str, bytes or int hash).
+        """Add ``count`` occurrences of ``token`` (str, bytes or int hash), then age if due.
 
         Returns
         -------
@@ -265,11 +467,11 @@ class CountMinSketch:
         if count < 0:
             raise ValueError("count must be >= 0")
         h = token if isinstance(token, (int, np.integer)) else hash_token(token)
-        self.total += int(count)
-        return int(cms_add(self.table, self.seeds, np.uint64(h), count))
+        return int(sketch_add_batch(self.arrays(), np.array([h], dtype=np.uint64),
+                                    np.array([count], dtype=np.int64))[0])
 
     def add_many(self, hashes: np.ndarray, counts=None) -> np.ndarray:
-        """Batch :meth:`add` on hashes: (n,) uint64 and (n,) int64 counts (default 1)."""
+        """Batch :meth:`add` on hashes: (n,) uint64 and (n,) int64 counts (default 1); returns (n,) int64 estimates."""
         hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
         if counts is None:
             counts = np.ones(hashes.shape[0], dtype=np.int64)
@@ -278,8 +480,7 @@ class CountMinSketch:
             raise ValueError("hashes and counts must have the same shape")
         if (counts < 0).any():
             raise ValueError("counts must be >= 0")
-        self.total += int(counts.sum())
-        return cms_add_batch(self.table, self.seeds, hashes, counts)
+        return sketch_add_batch(self.arrays(), hashes, counts)
 
     def estimate(self, token) -> int:
         """Estimated count of ``token`` (str, bytes or int hash); never below the truth."""

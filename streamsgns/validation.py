@@ -43,7 +43,8 @@ def validate_params(model) -> None:
         Naming the first parameter out of range: sizes and counts must be positive integers,
         ``seed`` an integer in ``[0, 2**64)``, ``alpha`` in ``(0, MAX_ALPHA]`` (larger steps
         diverge, see :data:`MAX_ALPHA`), ``min_alpha`` in ``(0, alpha]``, ``sample >= 0``,
-        ``output`` one of ``W``, ``C``, ``W+C``, ``tokenizer`` callable or None.
+        ``output`` one of ``W``, ``C``, ``W+C``, ``tokenizer`` callable or None,
+        ``sketch_halving_tokens`` None or an integer >= 0.
     """
     for name in _POSITIVE_INTS:
         _int(model, name, 1)
@@ -53,6 +54,8 @@ def validate_params(model) -> None:
     _int(model, "cooc_sketch_depth", 0)
     _int(model, "sketch_depth", 1)
     _int(model, "seed", 0, (1 << 64) - 1)
+    if model.sketch_halving_tokens is not None:
+        _int(model, "sketch_halving_tokens", 0)
     if model.sketch_width >= 1 << 32:
         raise ValueError(f"sketch_width must be < 2**32, got {model.sketch_width!r}")
     alpha = _real(model, "alpha", 0.0, lo_open=True)

@@ -9,11 +9,20 @@ estimate and, from then on, is trained. This is word2vec's ``min_count``
 ``max_vocab`` bounds memory. When an admission finds the vocabulary full, the
 rarest ``prune_fraction`` of the admitted words (ties broken by id) are
 evicted at once (like gensim's ``max_vocab_size`` pruning, amortised: one
-O(V log V) prune per ``prune_fraction * max_vocab`` admissions); their ids
-go to a free list and are reused, their rows re-initialised at the next
-admission. ``W``/``C`` capacity grows by doubling up to ``max_vocab``.
+prune per ``prune_fraction * max_vocab`` admissions). A prune selects them in
+O(V) (``np.partition`` for the count threshold) and sorts only the ``k`` evicted,
+O(V + k log k) instead of an O(V log V) sort of every count; the Python word
+maps are then updated for the ``k`` freed ids only. Their ids go to a free list
+and are reused, their rows re-initialised at the next admission. ``W``/``C``
+capacity grows by doubling up to ``max_vocab``.
 
-The look-up structure is an open-addressing hash table (linear probing,
+The sketch ages (:mod:`streamsgns.sketch`): a word is admitted once seen about
+``min_count`` times within the last ``H .. 2H`` tokens of not-yet-admitted words,
+so a flood of one-off tokens (IDs, hashes) cannot fill the vocabulary.
+:meth:`Vocabulary.decay` scales the admitted words' counts the same way
+(exponential forgetting, issue 9); the default schedule leaves them alone.
+
+The look-up structure is an open-addressing hash table (:mod:`streamsgns.hashtable`; linear probing,
 backward-shift deletion) on 64-bit token hashes, usable from numba. Two
 distinct words sharing a 64-bit hash would be merged; for a million words
 the probability is about 3e-8.
@@ -21,6 +30,7 @@ the probability is about 3e-8.
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -28,10 +38,11 @@ from numba import njit
 
 from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
 from .hashing import hash_token
-from .sketch import CountMinSketch
+from .hashtable import table_delete, table_insert, table_lookup, table_rebuild, table_size
+from .sketch import CountMinSketch, default_halving_tokens
 
 __all__ = ["Vocabulary", "VocabArrays", "VOCAB_RECORD", "table_lookup", "table_insert", "table_delete",
-           "table_rebuild", "vocab_count", "vocab_is_full", "vocab_admit", "vocab_prune"]
+           "table_rebuild", "vocab_count", "vocab_is_full", "vocab_admit", "vocab_prune", "vocab_decay"]
 
 #: Scalars of the vocabulary (all int64): ids ``0 .. next_id-1`` have been used; ``n_free`` of
 #: them are free (on the ``free_ids`` stack); ``total`` = sum of the admitted words' counts
@@ -45,85 +56,6 @@ VOCAB_RECORD = np.dtype([("next_id", np.int64), ("n_free", np.int64), ("total", 
 #: per id ``hashes`` (cap,) uint64, ``counts`` (cap,) int64, the ``free_ids`` stack (cap,) int32,
 #: ``events`` (E, 3) int64 admissions ``(id, start, end)`` of the current block, ``meta`` (1,) VOCAB_RECORD.
 VocabArrays = namedtuple("VocabArrays", "keys vals hashes counts free_ids events meta")
-
-_EMPTY = np.uint64(0)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def table_lookup(keys, vals, h):
-    """Id of hash ``h`` in the table, or -1.
-
-    Parameters
-    ----------
-    keys : ndarray, shape (T,), uint64
-        ``T`` a power of two; 0 marks an empty slot.
-    vals : ndarray, shape (T,), int32
-    h : numpy.uint64
-        Non-zero key.
-    """
-    mask = keys.shape[0] - 1
-    i = np.int64(h & np.uint64(mask))
-    while True:
-        k = keys[i]
-        if k == h:
-            return np.int64(vals[i])
-        if k == _EMPTY:
-            return np.int64(-1)
-        i = (i + 1) & mask
-
-
-@njit(cache=True, nogil=True)
-def table_insert(keys, vals, h, v):
-    """Insert or overwrite ``h → v``. The table must have a free slot."""
-    mask = keys.shape[0] - 1
-    i = np.int64(h & np.uint64(mask))
-    while keys[i] != _EMPTY and keys[i] != h:
-        i = (i + 1) & mask
-    keys[i] = h
-    vals[i] = v
-
-
-@njit(cache=True, nogil=True)
-def table_delete(keys, vals, h):
-    """Remove ``h`` (backward-shift deletion, no tombstones). Absent keys are ignored."""
-    mask = keys.shape[0] - 1
-    i = np.int64(h & np.uint64(mask))
-    while keys[i] != h:
-        if keys[i] == _EMPTY:
-            return
-        i = (i + 1) & mask
-    j = i
-    while True:
-        keys[i] = _EMPTY
-        while True:
-            j = (j + 1) & mask
-            if keys[j] == _EMPTY:
-                return
-            home = np.int64(keys[j] & np.uint64(mask))
-            # keep keys[j] where it is if its home lies cyclically in (i, j]
-            if i <= j:
-                if i < home <= j:
-                    continue
-            else:
-                if home > i or home <= j:
-                    continue
-            break
-        keys[i] = keys[j]
-        vals[i] = vals[j]
-        i = j
-
-
-@njit(cache=True, nogil=True)
-def table_rebuild(keys, vals, hashes, counts, n):
-    """Clear the table and insert ``hashes[i] → i`` for every live id ``i < n``.
-
-    A live id has ``counts[i] > 0``.
-    """
-    keys[:] = _EMPTY
-    for i in range(n):
-        if counts[i] > 0:
-            table_insert(keys, vals, hashes[i], i)
-
 
 @njit(cache=True, nogil=True, inline="always")
 def vocab_count(va, h):
@@ -185,29 +117,71 @@ def vocab_prune(va, n_evict):
     """
     m = va.meta[0]
     n = m.next_id
-    order = np.argsort(va.counts[:n], kind="mergesort")
-    k = 0
-    for idx in order:
-        if va.counts[idx] == 0:
-            continue
-        table_delete(va.keys, va.vals, va.hashes[idx])
-        m.total -= va.counts[idx]
-        va.counts[idx] = 0
-        va.free_ids[m.n_free] = idx
-        m.n_free += 1
-        k += 1
-        if k == n_evict:
-            break
+    counts = va.counts
+    # the live counts, and the n_evict-th smallest of them (O(n) selection)
+    live = np.empty(n, dtype=np.int64)
+    n_live = 0
+    for i in range(n):
+        if counts[i] > 0:
+            live[n_live] = counts[i]
+            n_live += 1
+    k = min(np.int64(n_evict), n_live)
+    if k > 0:
+        thr = np.partition(live[:n_live], k - 1)[k - 1]
+        n_below = 0
+        for i in range(n_live):
+            if live[i] < thr:
+                n_below += 1
+        # the evicted: all below the threshold and the lowest ids at it, in id order ...
+        sel = np.empty(k, dtype=np.int64)
+        at_thr = k - n_below
+        q = 0
+        for i in range(n):
+            c = counts[i]
+            if c > 0 and (c < thr or (c == thr and at_thr > 0)):
+                if c == thr:
+                    at_thr -= 1
+                sel[q] = i
+                q += 1
+        # ... then ordered by (count, id) as a stable sort of every count would list them
+        order = np.argsort(counts[sel], kind="mergesort")
+        for o in order:
+            idx = sel[o]
+            table_delete(va.keys, va.vals, va.hashes[idx])
+            m.total -= counts[idx]
+            counts[idx] = 0
+            va.free_ids[m.n_free] = idx
+            m.n_free += 1
     m.n_prunes += 1
     m.n_evicted += k
     return k
 
 
-def _table_size(capacity: int) -> int:
-    size = 16
-    while size < 2 * capacity:
-        size <<= 1
-    return size
+@njit(cache=True, nogil=True)
+def vocab_decay(va, factor):
+    """Scale every admitted word's count by ``factor`` in (0, 1], rounding down but keeping it >= 1.
+
+    A live word keeps a count of at least 1 (0 marks a free id); ``total`` is recomputed.
+    The exponential forgetting of issue 9 applies this with ``factor = 2 ** (-tokens / half_life)``.
+
+    Returns
+    -------
+    int
+        The new ``total``.
+    """
+    m = va.meta[0]
+    counts = va.counts
+    total = np.int64(0)
+    for i in range(m.next_id):
+        c = counts[i]
+        if c > 0:
+            c = np.int64(math.floor(np.float64(c) * factor))
+            if c < 1:
+                c = np.int64(1)
+            counts[i] = c
+            total += c
+    m.total = total
+    return total
 
 
 class Vocabulary:
@@ -221,7 +195,7 @@ class Vocabulary:
         Most words admitted at once; >= 1.
     sketch : CountMinSketch, optional
         Counts of not-yet-admitted words. Default ``CountMinSketch(2**20, 4)``
-        (16 MiB).
+        (16 MiB), aging every :func:`~streamsgns.sketch.default_halving_tokens` tokens.
     prune_fraction : float
         Fraction of ``max_vocab`` evicted when full, in (0, 1].
     capacity : int
@@ -267,12 +241,14 @@ class Vocabulary:
         self.min_count = int(min_count)
         self.max_vocab = int(max_vocab)
         self.prune_fraction = float(prune_fraction)
-        self.sketch = sketch if sketch is not None else CountMinSketch(1 << 20, 4, seed=seed)
+        if sketch is None:
+            sketch = CountMinSketch(1 << 20, 4, seed=seed, halve_every=default_halving_tokens(1 << 20, min_count))
+        self.sketch = sketch
         cap = max(1, min(int(capacity), self.max_vocab))
         self.hashes = np.zeros(cap, dtype=np.uint64)
         self.counts = np.zeros(cap, dtype=np.int64)
         self.free_ids = np.zeros(cap, dtype=np.int32)
-        size = _table_size(cap)
+        size = table_size(cap)
         self.keys = np.zeros(size, dtype=np.uint64)
         self.vals = np.zeros(size, dtype=np.int32)
         self.events = np.zeros((max(1, int(max_events)), 3), dtype=np.int64)
@@ -350,7 +326,7 @@ class Vocabulary:
             b = np.zeros(new, dtype=a.dtype)
             b[:old] = a
             setattr(self, name, b)
-        size = _table_size(new)
+        size = table_size(new)
         if size != self.keys.shape[0]:
             self.keys = np.zeros(size, dtype=np.uint64)
             self.vals = np.zeros(size, dtype=np.int32)
@@ -382,14 +358,34 @@ class Vocabulary:
         self.meta[0]["n_events"] = 0
 
     def drop_evicted(self) -> None:
-        """Forget the words whose ids the kernel freed (count 0) after a prune."""
+        """Forget the words whose ids the kernel freed after a prune (call after :meth:`apply_admissions`).
+
+        Every freed id not yet reused is on the free stack, so this costs O(``n_free``), not O(``n_ids``).
+        """
         itk, kti = self.index_to_key, self.key_to_index
-        counts = self.counts
-        for wid, word in enumerate(itk):
-            if word is not None and counts[wid] == 0:
+        for wid in self.free_ids[: self.n_free].tolist():
+            word = itk[wid] if wid < len(itk) else None
+            if word is not None:
                 if kti.get(word) == wid:
                     del kti[word]
                 itk[wid] = None
+
+    def decay(self, factor: float) -> None:
+        """Scale the admitted words' counts (floor, at least 1) and their sketch by ``factor`` in (0, 1].
+
+        Exponential forgetting (issue 9) calls this with ``2 ** (-tokens / half_life)``: counts
+        and sketch then describe the same decayed stream. Ranks of counts are kept (ties may appear).
+
+        Raises
+        ------
+        ValueError
+            If ``factor`` is not in (0, 1].
+        """
+        factor = float(factor)
+        if not 0.0 < factor <= 1.0:
+            raise ValueError(f"factor must be in (0, 1], got {factor!r}")
+        vocab_decay(self.arrays(), factor)
+        self.sketch.decay(factor)
 
     # ---------------------------------------------------------------- state
     def state_dict(self) -> dict:
