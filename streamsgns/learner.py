@@ -338,6 +338,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
             "split_lines": p["split_lines"],
             "evicted": int(v["n_evicted"]),
             "noise_refreshes": int(self.noise.meta[0]["n_refresh"]),
+            "sketch_halvings": int(self.vocab.sketch.meta[0]["n_halvings"]),
         }
         out.update(self.stats)
         return out

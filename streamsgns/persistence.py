@@ -73,6 +73,15 @@ class ModelState:
             raise StateError("vocab: min_count/max_vocab differ from the parameters")
         if vocab.sketch.table.shape != (m.sketch_depth, m.sketch_width):
             raise StateError(f"sketch: stored shape {vocab.sketch.table.shape} differs from the parameters")
+        # the sketch's aging interval: a state from before aging existed, or an explicit override, takes the
+        # parameter's; otherwise the stored schedule must be the parameter's
+        sk = vocab.sketch.meta[0]
+        want = m._sketch_halving()
+        if "halve_every" not in state["vocab"]["sketch"] or "sketch_halving_tokens" in overrides:
+            sk["halve_every"] = want
+            sk["since_halving"] = sk["since_halving"] % want if want else 0
+        elif int(sk["halve_every"]) != want:
+            raise StateError(f"sketch: stored aging interval {int(sk['halve_every'])} differs from the parameters' {want}")
         vocab.grow(cap)
         noise = NoiseDistribution.from_state(state["noise"], capacity=vocab.capacity)
         if noise.n > n:

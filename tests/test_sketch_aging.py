@@ -238,3 +238,22 @@ def test_vocabulary_decay_keeps_live_words_live():
     with pytest.raises(ValueError):
         m.vocab.decay(0.0)
     assert_vocab_consistent(m)
+
+
+def test_loading_applies_an_overridden_aging_interval_and_refuses_a_silent_mismatch(tmp_path):
+    from streamsgns import SGNS
+    from streamsgns.io.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+
+    m = SGNS(vector_size=4, min_count=2, sketch_width=1 << 10, sketch_halving_tokens=500, track_cooc=False)
+    m.learn_many(["alpha beta gamma delta"] * 50)
+    p = m.save(tmp_path / "a.npz")
+    assert SGNS.load(p).vocab.sketch.meta[0]["halve_every"] == 500
+    assert SGNS.load(p, sketch_halving_tokens=0).vocab.sketch.meta[0]["halve_every"] == 0
+    manifest, state = read_checkpoint(p)
+    state["params"]["sketch_halving_tokens"] = 700  # parameters that disagree with the stored schedule
+    save_checkpoint(tmp_path / "b.npz", state, {"position": None})
+    with pytest.raises(CheckpointError, match="aging interval"):
+        SGNS.load(tmp_path / "b.npz")
+    del state["vocab"]["sketch"]["halve_every"]  # a state from before aging: takes the parameter's interval
+    save_checkpoint(tmp_path / "c.npz", state, {"position": None})
+    assert SGNS.load(tmp_path / "c.npz").vocab.sketch.meta[0]["halve_every"] == 700
