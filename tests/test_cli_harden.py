@@ -329,3 +329,13 @@ def test_cli_model_defaults_are_sgns_defaults():
     args = build_parser().parse_args(["train"])
     sig = inspect.signature(SGNS.__init__).parameters
     assert MODEL_OPTIONS and all(getattr(args, dest) == sig[dest].default for _, dest, _, _ in MODEL_OPTIONS)
+
+
+@pytest.mark.parametrize("argv", [["evaluate", "v.txt", "--restrict-vocab", "0"], ["pmi", "snap", "--top", "0"],
+                                  ["pmi", "snap", "--svd-dim", "-1"], ["similar", "v.txt", "w", "--topn", "junk"]])
+def test_query_bad_values_are_usage_errors(argv, capsys):
+    from streamsgns.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2 and "usage:" in capsys.readouterr().err
