@@ -6,6 +6,13 @@ snapshot (vectors + checkpoint) every ``--snapshot-every`` tokens or seconds,
 and commits the source position (Kafka offsets) only once the checkpoint that
 covers it is durable. On SIGTERM/SIGINT it finishes the current chunk, writes
 a final checkpoint and the ``--output`` vectors, commits, and exits 0.
+
+One trainer per ``--snapshot-dir`` (a lock), one run per directory (``--resume`` continues it,
+``--overwrite`` replaces it), resumed inputs checked against the checkpoint
+(``--input-changed``). A snapshot that cannot be written is logged on one line and retried at the
+next one. Exit status: 0 done; 1 error (one line on stderr); 2 usage error;
+:data:`EXIT_SNAPSHOT_FAILED` (3) done and ``--output`` written but a snapshot failed. See
+``docs/train.md``.
 """
 
 from __future__ import annotations

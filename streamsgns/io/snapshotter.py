@@ -254,6 +254,12 @@ class Snapshotter:
             os.close(self._lock_fd)
             self._lock_fd = None
 
+    def __del__(self):  # a forgotten Snapshotter does not keep its directory locked
+        try:
+            self.close()
+        except Exception:
+            pass
+
     def __enter__(self):
         return self
 
