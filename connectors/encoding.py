@@ -132,7 +132,7 @@ def utf8_reader(raw: BinaryIO, encoding: str = "utf-8", at_start: bool = True) -
     --------
     >>> import io
     >>> s = utf8_reader(io.BytesIO("café\\n".encode("utf-16")))
-    >>> s.encoding, s.read1(100).decode("utf-8")
+    >>> s.encoding, b"".join(iter(lambda: s.read1(100), b"")).decode("utf-8")
     ('utf-16-le', 'café\\n')
     >>> utf8_reader(io.BytesIO("café".encode("latin-1")), "latin-1").read1(100)
     b'caf\\xc3\\xa9'
