@@ -372,7 +372,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                           "deleting them")
     t.add_argument("--pmi-every", type=_number_type("nonneg_int"), default=0,
                    help="show Spearman(W·Cᵀ, PMI − log k) every N snapshots (0 = off)")
-    t.add_argument("--progress-every", type=_number_type("pos_float"), default=2.0,
+    t.add_argument("--progress-every", type=_number_type("nonneg_float"), default=2.0,
                    help="seconds between progress updates")
     t.add_argument("--quiet", action="store_true", help="no progress line")
     t.add_argument("--summary", action="store_true", help="print a JSON summary on stderr at the end")
