@@ -4,7 +4,8 @@ A source turns an external stream (standard input, files, a Kafka topic) into
 :class:`Chunk` objects: raw bytes holding one or more *whole* lines of text,
 plus the position in the source *after* those lines. The learner decodes the
 bytes itself (UTF-8 with replacement), so a source never needs to decode, and
-never drops or reorders data.
+never drops or reorders data; a source of another encoding hands it UTF-8
+(:mod:`connectors.encoding`).
 
 The position is a JSON-serialisable ``dict`` so that a checkpoint can store it
 and :meth:`Source.seek` can resume from it (see :mod:`streamsgns.io.checkpoint`).
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator
 
-__all__ = ["Chunk", "Source", "SourceStopped"]
+__all__ = ["Chunk", "Source", "SourceStopped", "InputChanged"]
 
 
 class SourceStopped(Exception):
@@ -24,6 +25,16 @@ class SourceStopped(Exception):
     The data of the interrupted read was not yielded, so the last
     :class:`Chunk`'s position is still exact; callers treat it as the end of
     the input.
+    """
+
+
+class InputChanged(ValueError):
+    """A resumed input is not the one a checkpoint's position was taken in.
+
+    Raised by :meth:`Source.seek` (or by the first read, for inputs that cannot seek) when
+    the bytes before the position differ from those that were read (another file, or a
+    file edited rather than appended to), so that resuming would silently skip or
+    misplace data. The message names the input and what differs.
     """
 
 

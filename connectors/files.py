@@ -1,13 +1,20 @@
-"""Line sources over files: read whole lines in blocks of bytes, resumable by offset."""
+"""Line sources over files: read whole lines in blocks of bytes, resumable by offset.
+
+Positions name what they point into, so that a resumed run can tell whether the input is
+still the file it was trained on (see :class:`FileSource`).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
 from typing import BinaryIO, Iterator, Sequence
 
-from .base import Chunk, Source
+from .base import Chunk, InputChanged, Source
+from .encoding import utf8_reader
 
-__all__ = ["FileSource", "iter_line_blocks", "MAX_LINE_BYTES"]
+__all__ = ["FileSource", "iter_line_blocks", "MAX_LINE_BYTES", "HashingReader"]
 
 #: A line longer than this is cut (at the last whitespace, else at a UTF-8
 #: character boundary) so that memory stays bounded whatever the input.
@@ -88,31 +95,125 @@ def iter_line_blocks(f: BinaryIO, block_bytes: int = 1 << 20, max_line_bytes: in
         yield pending
 
 
+class HashingReader:
+    """A binary stream that keeps a running SHA-256 of the bytes its reader has *consumed*.
+
+    :func:`iter_line_blocks` reads ahead (the part of a line not yet ended); the owner
+    calls :meth:`consume` with the bytes each yielded block accounts for, so that
+    ``hasher`` always covers exactly the bytes before the current position.
+
+    Parameters
+    ----------
+    stream : binary file object
+    hasher : hashlib object, optional
+        Continued from a previous state (default: a new SHA-256).
+    """
+
+    def __init__(self, stream: BinaryIO, hasher=None):
+        self._read = getattr(stream, "read1", stream.read)
+        self.hasher = hasher if hasher is not None else hashlib.sha256()
+        self._unhashed = bytearray()
+        self._ahead = b""
+
+    def read1(self, n: int = 1 << 20) -> bytes:
+        """Read up to about ``n`` bytes (they are hashed once consumed)."""
+        if self._ahead:
+            b, self._ahead = self._ahead, b""
+        else:
+            b = self._read(n)
+        self._unhashed += b
+        return b
+
+    read = read1
+
+    def consume(self, n: int) -> None:
+        """Add the next ``n`` bytes read to the hash (``n`` <= bytes read and not yet consumed)."""
+        with memoryview(self._unhashed) as mv:
+            self.hasher.update(mv[:n])
+        del self._unhashed[:n]
+
+    def skip(self, n: int) -> int:
+        """Read, hash and drop the next ``n`` bytes; return how many there were (fewer at the end)."""
+        done = 0
+        while done < n:
+            b = self._read(min(n - done, 1 << 20))
+            if not b:
+                break
+            take = min(len(b), n - done)
+            self.hasher.update(b[:take])
+            done += take
+            if take < len(b):
+                self._ahead = b[take:]
+        return done
+
+
+def _hash_prefix(f: BinaryIO, h, n: int) -> int:
+    done = 0
+    while done < n:
+        b = f.read(min(n - done, 1 << 20))
+        if not b:
+            break
+        h.update(b)
+        done += len(b)
+    return done
+
+
 class FileSource(Source):
     """Read one or more text files in order, as blocks of whole lines.
 
-    The position is ``{"files": {"index": i, "offset": bytes}}``: the file
-    being read and the byte offset just after the last line yielded, so a
-    checkpoint can resume exactly there with :meth:`seek`.
+    A position is ``{"files": {...}}`` with the keys
+
+    * ``index``, ``offset``: the file being read and the byte offset just after the last
+      line yielded (bytes of the file; for a transcoded file, bytes of its UTF-8 text);
+    * ``sha256``: SHA-256 of the bytes before ``offset`` (a running hash, no re-reading);
+    * ``path``, ``size``, ``mtime``: what the file was when the position was taken
+      (``size`` and ``mtime`` only for regular files), for messages;
+    * ``encoding``: only for a transcoded file (not UTF-8, see :mod:`connectors.encoding`);
+    * ``partial``: only when the chunk ended with an unterminated last line (the end of a
+      file without a final newline): the length of that line, in bytes.
+
+    :meth:`seek` checks that the file is still the one the position was taken in, or that
+    file with bytes appended (a prefix-preserving append): the hash of its first ``offset``
+    bytes must match. Otherwise it raises :class:`~connectors.base.InputChanged`.
+
+    **Unterminated last line.** At the end of a file the last line is yielded even without
+    its newline (the end of the input ends it), and the position records it as ``partial``.
+    If, on a later resume, the file has grown and the byte after ``offset`` is not a
+    newline, that line was not complete: reading resumes at its start, so it is read again
+    whole and no word is cut in two (its words were learnt once in their cut form as well:
+    at-least-once for that one line). A newline after ``offset`` means the line was whole.
+    Only regular UTF-8 files are resumed by seeking; pipes and transcoded files are
+    resumed by reading and hashing their first ``offset`` bytes again (the ``partial`` rule
+    does not apply to them).
 
     Parameters
     ----------
     paths : sequence of str or os.PathLike
+        Regular files, named pipes or ``/dev/fd/N`` (process substitution).
     block_bytes : int
         Target chunk size, in bytes.
+    encoding : str
+        Encoding of files without a byte-order mark (default UTF-8; a BOM wins).
 
     Raises
     ------
     FileNotFoundError
         At iteration, for a path that does not exist.
+    LookupError
+        If ``encoding`` is unknown.
     """
 
-    def __init__(self, paths: Sequence, block_bytes: int = 1 << 20):
+    def __init__(self, paths: Sequence, block_bytes: int = 1 << 20, encoding: str = "utf-8"):
+        from .encoding import normalize_encoding
+
         super().__init__()
         self.paths = [os.fspath(p) for p in paths]
         self.block_bytes = int(block_bytes)
+        self.encoding = normalize_encoding(encoding)
         self._index = 0
         self._offset = 0
+        self._hasher = None  # hash of the first _offset bytes of the file, after a seek
+        self._skip = None    # (offset, sha256) to skip and verify at the start of the file
 
     def seek(self, position: dict) -> None:
         """Resume at a position from a :class:`Chunk` of the same list of files.
@@ -121,27 +222,106 @@ class FileSource(Source):
         ------
         ValueError
             If the position is not a files position or points past the list.
+        InputChanged
+            If the file at the position's index is not the file the position was taken in,
+            nor that file with bytes appended (a :class:`ValueError` too).
         """
         p = position.get("files") if isinstance(position, dict) else None
         if not isinstance(p, dict) or "index" not in p or "offset" not in p:
             raise ValueError(f"not a file position: {position!r}")
-        if not 0 <= int(p["index"]) <= len(self.paths):
-            raise ValueError(f"file index {p['index']} out of range for {len(self.paths)} file(s)")
-        self._index, self._offset = int(p["index"]), int(p["offset"])
+        index, offset = int(p["index"]), int(p["offset"])
+        if "sha256" not in p:  # a position written before files were identified: trusted as is
+            if not 0 <= index <= len(self.paths):
+                raise ValueError(f"file index {index} out of range for {len(self.paths)} file(s)")
+            self._index, self._offset = index, offset
+            return
+        was = p.get("path", "?")
+        if not 0 <= index < len(self.paths):
+            raise InputChanged(f"the checkpoint's position is in input file #{index + 1} ({was}), "
+                               f"but {len(self.paths)} file(s) are given")
+        path = self.paths[index]
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            raise InputChanged(f"{path}: {e.strerror}") from None
+        if stat.S_ISREG(st.st_mode) and "encoding" not in p:
+            self._index, (self._offset, self._hasher) = index, self._verify_regular(path, st, p, offset)
+        else:
+            self._index, self._offset, self._skip = index, 0, (offset, p["sha256"], was)
+
+    def _verify_regular(self, path, st, p, offset):
+        from .encoding import detect_bom
+
+        was = p.get("path", "?")
+        if st.st_size < offset:
+            raise InputChanged(f"{path} has {st.st_size} bytes, fewer than the {offset} the checkpoint "
+                               f"read from {was}: not the same file")
+        partial = int(p.get("partial", 0))
+        with open(path, "rb") as f:
+            enc, _ = detect_bom(f.read(4))
+            if (enc or self.encoding) != "utf-8":
+                raise InputChanged(f"{path} was read as UTF-8 and would now be read as {enc or self.encoding}")
+            f.seek(0)
+            h = hashlib.sha256()
+            _hash_prefix(f, h, offset - partial)
+            before_line = h.copy()
+            _hash_prefix(f, h, partial)
+            if h.hexdigest() != p["sha256"]:
+                raise InputChanged(f"{path}: its first {offset} bytes are not those the checkpoint read from "
+                                   f"{was} (another file, or a file edited rather than appended to)")
+            if partial and f.read(1) not in (b"", b"\n"):
+                return offset - partial, before_line  # the unterminated line went on: read it whole
+        return offset, h
 
     def chunks(self) -> Iterator[Chunk]:
         while self._index < len(self.paths):
             path = self.paths[self._index]
             with open(path, "rb") as f:
-                f.seek(self._offset)
+                start = self._offset
+                if start:
+                    f.seek(start)
+                stream = utf8_reader(f, self.encoding, at_start=start == 0)
+                reader = HashingReader(stream, self._hasher if start else None)
+                self._hasher = None
+                st = os.fstat(f.fileno())
+                regular = stat.S_ISREG(st.st_mode)
+                meta = {"path": os.path.abspath(path)}
+                if stream.transcoded:
+                    meta["encoding"] = stream.encoding
+                bom = stream.bom
+                if self._skip is not None:
+                    n, sha, was = self._skip
+                    self._skip = None
+                    got = reader.skip(n)
+                    if got < n or reader.hasher.hexdigest() != sha:
+                        raise InputChanged(f"{path}: its first {n} bytes are not those the checkpoint read "
+                                           f"from {was} (another input)")
+                    self._offset, bom = n, 0
                 cuts = self.stats.get("long_lines_cut", 0)
-                for block in iter_line_blocks(f, self.block_bytes, stats=self.stats):
+                replaced = 0
+                for block in iter_line_blocks(reader, self.block_bytes, stats=self.stats):
                     # a cut long line carries one b"\n" that is not in the file
                     now = self.stats.get("long_lines_cut", 0)
-                    self._offset += len(block) - (now - cuts)
+                    consumed = len(block) - (now - cuts)
                     cuts = now
-                    self._count("records", block.count(b"\n"))
-                    yield Chunk(block, {"files": {"index": self._index, "offset": self._offset}},
-                                block.count(b"\n"))
+                    reader.consume(consumed)
+                    self._offset += consumed
+                    data = block
+                    if bom:  # a UTF-8 byte-order mark is not text, but it is in the offsets
+                        drop = min(bom, len(data))
+                        data, bom = data[drop:], bom - drop
+                    if stream.replaced != replaced:
+                        self._count("undecodable", stream.replaced - replaced)
+                        replaced = stream.replaced
+                    pos = {"index": self._index, "offset": self._offset, "sha256": reader.hasher.hexdigest(),
+                           **meta}
+                    if regular:
+                        st = os.fstat(f.fileno())
+                        pos["size"], pos["mtime"] = int(st.st_size), float(st.st_mtime)
+                    if not block.endswith(b"\n"):
+                        pos["partial"] = consumed
+                    n_rec = data.count(b"\n")
+                    self._count("records", n_rec)
+                    yield Chunk(data, {"files": pos}, n_rec)
             self._index += 1
             self._offset = 0

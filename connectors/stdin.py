@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 from typing import BinaryIO, Iterator
 
-from .base import Chunk, Source, SourceStopped
-from .files import iter_line_blocks
+from .base import Chunk, InputChanged, Source, SourceStopped
+from .encoding import normalize_encoding, utf8_reader
+from .files import HashingReader, iter_line_blocks
 
 __all__ = ["StdinSource"]
 
@@ -14,10 +15,13 @@ __all__ = ["StdinSource"]
 class StdinSource(Source):
     """Read blocks of whole lines from standard input.
 
-    The position is ``{"stdin": {"offset": bytes}}``, bytes consumed so far.
-    Standard input cannot seek, so :meth:`seek` *skips* that many bytes when
-    reading starts: piping the same input again after a crash resumes where
-    the checkpoint left off.
+    The position is ``{"stdin": {"offset": bytes, "sha256": hex}}``: bytes consumed
+    so far and the SHA-256 of those bytes. Standard input cannot seek, so
+    :meth:`seek` *skips* that many bytes when reading starts: piping the same
+    input again after a crash resumes where the checkpoint left off. If the
+    skipped bytes do not hash as recorded, the first read raises
+    :class:`~connectors.base.InputChanged` (they are gone: the input cannot be
+    read again from its start).
 
     Parameters
     ----------
@@ -25,14 +29,27 @@ class StdinSource(Source):
         Default ``sys.stdin.buffer``.
     block_bytes : int
         Target chunk size, in bytes.
+    encoding : str
+        Encoding of input without a byte-order mark (default UTF-8; a BOM wins, see
+        :mod:`connectors.encoding`). For a transcoded input, offsets count bytes of
+        its UTF-8 text.
+
+    Raises
+    ------
+    LookupError
+        If ``encoding`` is unknown.
+    OSError
+        At iteration, if standard input is closed (``train <&-``).
     """
 
-    def __init__(self, stream: BinaryIO | None = None, block_bytes: int = 1 << 20):
+    def __init__(self, stream: BinaryIO | None = None, block_bytes: int = 1 << 20, encoding: str = "utf-8"):
         super().__init__()
+        self.encoding = normalize_encoding(encoding)
         self.stream = stream
         self.block_bytes = int(block_bytes)
         self._offset = 0
         self._skip = 0
+        self._skip_sha = None
         self._stopped = False
         self._blocking = False
 
@@ -76,26 +93,45 @@ class StdinSource(Source):
         if not isinstance(p, dict) or "offset" not in p:
             raise ValueError(f"not a stdin position: {position!r}")
         self._skip = int(p["offset"])
+        self._skip_sha = p.get("sha256")
 
     def chunks(self) -> Iterator[Chunk]:
-        stream = self.stream if self.stream is not None else sys.stdin.buffer
+        raw = self.stream
+        if raw is None:
+            if sys.stdin is None:  # file descriptor 0 was closed: python sets sys.stdin to None
+                raise OSError("standard input is closed")
+            raw = sys.stdin.buffer
+        stream = utf8_reader(_Reader(self, raw), self.encoding, at_start=self._offset == 0)
+        bom = stream.bom
+        reader = HashingReader(stream)
         skip = self._skip - self._offset
-        while skip > 0:
-            piece = self._read(stream, min(skip, 1 << 20))
-            if not piece:
+        if skip > 0:
+            got = reader.skip(skip)
+            self._offset += got
+            bom = 0
+            if got < skip:
                 return
-            skip -= len(piece)
-            self._offset += len(piece)
+            if self._skip_sha is not None and reader.hasher.hexdigest() != self._skip_sha:
+                raise InputChanged(f"standard input: its first {self._skip} bytes are not those the "
+                                   "checkpoint read (another input)")
         cuts = self.stats.get("long_lines_cut", 0)
-        reader = _Reader(self, stream)
+        replaced = 0
         for block in iter_line_blocks(reader, self.block_bytes, stats=self.stats):
             # a cut long line carries one b"\n" that is not in the input
             now = self.stats.get("long_lines_cut", 0)
-            self._offset += len(block) - (now - cuts)
+            consumed = len(block) - (now - cuts)
+            reader.consume(consumed)
+            self._offset += consumed
             cuts = now
+            if bom:  # a UTF-8 byte-order mark is not text, but it is in the offsets
+                drop = min(bom, len(block))
+                block, bom = block[drop:], bom - drop
+            if stream.replaced != replaced:
+                self._count("undecodable", stream.replaced - replaced)
+                replaced = stream.replaced
             n = block.count(b"\n")
             self._count("records", n)
-            yield Chunk(block, {"stdin": {"offset": self._offset}}, n)
+            yield Chunk(block, {"stdin": {"offset": self._offset, "sha256": reader.hasher.hexdigest()}}, n)
 
 
 class _Reader:

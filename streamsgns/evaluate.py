@@ -146,7 +146,7 @@ def load_vectors(path):
     p = Path(path)
     if p.is_dir():
         skipped: list = []
-        ck = latest_checkpoint(p, log_fn=skipped.append)
+        ck = latest_checkpoint(p, log_fn=skipped.append, check=SGNS.load)
         if ck is None:
             why = f" (skipped {len(skipped)} invalid: {skipped[-1]})" if skipped else ""
             raise FileNotFoundError(f"{p}: no valid checkpoint in this directory{why}")

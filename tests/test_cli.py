@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import subprocess
@@ -28,6 +29,11 @@ def _cmd(*args):
 def run(args, cwd, input=None, timeout=240):
     r = subprocess.run(_cmd(*args), input=input, capture_output=True, cwd=cwd, timeout=timeout)
     return r
+
+
+def _stdin_pos(data: bytes, offset: int) -> dict:
+    """The stdin position after ``offset`` bytes of ``data``: the offset and the SHA-256 of those bytes."""
+    return {"stdin": {"offset": offset, "sha256": hashlib.sha256(data[:offset]).hexdigest()}}
 
 
 def summary_of(stderr: bytes) -> dict:
@@ -148,7 +154,7 @@ def test_snapshots_every_n_words_keep_last_k(tmp_path, lee_bytes, lee_tokens):
     assert (snap / "vectors-latest.txt").exists()
     m = SGNS.load(ckpts[-1])
     assert m.words_seen == 3 * lee_tokens and m.vector_size == 12 and m.min_count == 2
-    assert read_manifest(ckpts[-1])["position"] == {"stdin": {"offset": len(data)}}
+    assert read_manifest(ckpts[-1])["position"] == _stdin_pos(data, len(data))
     assert not list(snap.glob("*.tmp"))
 
 
@@ -238,7 +244,7 @@ def test_sigterm_while_stdin_is_idle(tmp_path, lee_bytes):
     from streamsgns.io.snapshotter import latest_checkpoint
 
     man = read_manifest(latest_checkpoint(tmp_path / "snap"))
-    assert man["position"] == {"stdin": {"offset": lee_bytes[:60000].rfind(b"\n") + 1}}
+    assert man["position"] == _stdin_pos(lee_bytes, lee_bytes[:60000].rfind(b"\n") + 1)
 
 
 def test_resume_continues_where_the_checkpoint_left_off(tmp_path, lee_bytes, lee_tokens):
@@ -246,7 +252,7 @@ def test_resume_continues_where_the_checkpoint_left_off(tmp_path, lee_bytes, lee
     first = run(["train", "--snapshot-dir", "snap", *FAST], tmp_path, input=lee_bytes[:cut])
     assert first.returncode == 0, first.stderr.decode()[-3000:]
     ck1 = latest_checkpoint(tmp_path / "snap")
-    assert read_manifest(ck1)["position"] == {"stdin": {"offset": cut}}
+    assert read_manifest(ck1)["position"] == _stdin_pos(lee_bytes, cut)
     # the same whole input is piped again: the bytes the checkpoint covers are skipped
     second = run(["train", "--snapshot-dir", "snap", "--resume", "--output", "resumed.txt", *FAST],
                  tmp_path, input=lee_bytes)
@@ -255,7 +261,7 @@ def test_resume_continues_where_the_checkpoint_left_off(tmp_path, lee_bytes, lee
     assert s["words_seen"] == lee_tokens
     assert s["lines"] == expected_counts(lee_bytes)["lines"]
     ck2 = latest_checkpoint(tmp_path / "snap")
-    assert read_manifest(ck2)["position"] == {"stdin": {"offset": len(lee_bytes)}}
+    assert read_manifest(ck2)["position"] == _stdin_pos(lee_bytes, len(lee_bytes))
     # and the result is the uninterrupted run's, bit for bit
     whole = run(["train", "--snapshot-dir", "snap-whole", "--output", "whole.txt", *FAST], tmp_path,
                 input=lee_bytes)

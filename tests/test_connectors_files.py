@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import hashlib
 import json
 
 import pytest
@@ -142,7 +143,9 @@ def test_file_source_positions_resume_exactly(tmp_path_factory, contents, block)
 def test_file_source_positions(tmp_path):
     paths = _write_files(tmp_path, [b"aa bb\ncc\n", b"", b"dd\nee"])
     chunks = list(FileSource(paths, block_bytes=4).chunks())
-    assert chunks[-1].position == {"files": {"index": 2, "offset": 5}}
+    last = chunks[-1].position["files"]
+    assert (last["index"], last["offset"], last["partial"]) == (2, 5, 2)  # "ee" has no newline
+    assert last["sha256"] == hashlib.sha256(b"dd\nee").hexdigest() and last["size"] == 5
     src = FileSource(paths)
     src.seek({"files": {"index": 0, "offset": 6}})
     assert b"".join(c.data for c in src.chunks()) == b"cc\ndd\nee"
@@ -222,7 +225,9 @@ def test_file_positions_exact_across_cut_lines(tmp_path_factory, data, block, ma
         cuts = src.stats.get("long_lines_cut", 0)
         assert len(b"".join(c.data for c in chunks)) == len(data) + cuts
         if chunks:
-            assert chunks[-1].position == {"files": {"index": 0, "offset": len(data)}}
+            last = chunks[-1].position["files"]
+            assert (last["index"], last["offset"]) == (0, len(data))
+            assert last["sha256"] == hashlib.sha256(data).hexdigest()
         for k, ch in enumerate(chunks):
             off = ch.position["files"]["offset"]
             # the position is a byte offset of the file: what follows it is exactly what is left to read
@@ -243,7 +248,7 @@ def test_stdin_positions_exact_across_cut_lines(data, block, max_line):
         src = StdinSource(io.BytesIO(data), block_bytes=block)
         chunks = list(src.chunks())
         if chunks:
-            assert chunks[-1].position == {"stdin": {"offset": len(data)}}
+            assert chunks[-1].position == {"stdin": {"offset": len(data), "sha256": hashlib.sha256(data).hexdigest()}}
         for ch in chunks:
             off = ch.position["stdin"]["offset"]
             again = StdinSource(io.BytesIO(data), block_bytes=block)

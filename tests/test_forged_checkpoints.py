@@ -167,3 +167,34 @@ def test_compressed_member_is_refused(valid, tmp_path):
             dst.writestr(info.filename, src.read(info))
     r = _load_in_child(forged)
     assert r.returncode == 3 and "compressed" in r.stdout, r.stdout + r.stderr[-1000:]
+
+
+def test_resume_falls_back_from_a_forged_newest_checkpoint_to_the_previous_valid_one(valid, tmp_path):
+    """``train --resume``: the newest checkpoint passes its checksums but breaks an invariant; the run resumes
+    from the older valid one instead of crashing or exiting."""
+    import os
+    import shutil
+
+    from streamsgns.io.checkpoint import read_manifest
+
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    older = snap / "ckpt-000000000010000.npz"
+    shutil.copy(valid, older)
+    newer_src = _forge(valid, tmp_path, CASES["free id out of range"])
+    newer = snap / "ckpt-000000000020000.npz"
+    shutil.copy(newer_src, newer)
+    run_id = read_manifest(older).get("extra", {}).get("run_id")
+    assert run_id is None or run_id == read_manifest(newer).get("extra", {}).get("run_id")
+    text = tmp_path / "more.txt"
+    text.write_text("the government said the talks would go on\n" * 20)
+    env = dict(os.environ)
+    r = subprocess.run([sys.executable, "-m", "streamsgns", "train", "--input", str(text), "--snapshot-dir", str(snap),
+                        "--resume", "--input-changed", "restart", "--summary", "--quiet"],
+                       capture_output=True, text=True, timeout=180, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "skipping invalid checkpoint" in r.stderr and newer.name in r.stderr
+    from streamsgns.io.snapshotter import list_checkpoints
+
+    final = read_manifest(list_checkpoints(snap)[-1])
+    assert final["words_seen"] == read_manifest(older)["words_seen"] + 20 * 8  # continued from the older one

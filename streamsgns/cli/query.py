@@ -161,7 +161,7 @@ def cmd_pmi(args) -> int:
         return _fail("pmi", f"{p}: no such file or directory")
     if p.is_dir():
         skipped: list = []
-        ck = latest_checkpoint(p, log_fn=skipped.append)
+        ck = latest_checkpoint(p, log_fn=skipped.append, check=SGNS.load)
         if ck is None:
             why = f" (skipped {len(skipped)} invalid: {skipped[-1]})" if skipped else ""
             return _fail("pmi", f"no valid checkpoint in {p}{why}")
@@ -220,16 +220,23 @@ def cmd_pmi(args) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
+def _int_at_least(lo: int):
     import argparse
 
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {v}")
+        return v
+
+    parse.__name__ = "int"
+    return parse
+
+
+_positive_int = _int_at_least(1)
 
 
 def add_parsers(sub) -> None:
@@ -245,16 +252,16 @@ def add_parsers(sub) -> None:
     e.add_argument("--wordsim", help="WS-353 file (default: gensim's test data)")
     e.add_argument("--simlex", help="SimLex-999 file (default: gensim's test data)")
     e.add_argument("--analogies", help="questions-words file (default: gensim's test data)")
-    e.add_argument("--restrict-vocab", type=int, default=30000)
+    e.add_argument("--restrict-vocab", type=_positive_int, default=30000)
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_evaluate)
 
     q = sub.add_parser("pmi", help="compare W·Cᵀ with PMI − log k (and PPMI-SVD)")
     q.add_argument("checkpoint", help="checkpoint (.npz) or snapshot directory")
-    q.add_argument("--top", type=int, default=1000, help="most frequent tracked words compared")
-    q.add_argument("--min-count", type=int, default=1, help="only pairs with #(w,c) >= this")
+    q.add_argument("--top", type=_positive_int, default=1000, help="most frequent tracked words compared")
+    q.add_argument("--min-count", type=_int_at_least(0), default=1, help="only pairs with #(w,c) >= this")
     q.add_argument("--plot", help="PNG: scatter of W·Cᵀ against PMI − log k, and residuals")
-    q.add_argument("--svd-dim", type=int, default=0, help="also build PPMI-SVD vectors of this dimension")
+    q.add_argument("--svd-dim", type=_int_at_least(0), default=0, help="also build PPMI-SVD vectors of this dimension")
     q.add_argument("--svd-output", help="write the PPMI-SVD vectors (word2vec format) here")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_pmi)

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import os
+import stat
+import sys
 
 __all__ = ["add_source_arguments", "open_source"]
 
@@ -18,6 +20,21 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", help="Kafka consumer group id")
     parser.add_argument("--idle-timeout", type=float, default=None,
                         help="Kafka: stop after this many seconds without a message")
+    parser.add_argument("--encoding", type=_encoding, default="utf-8",
+                        help="encoding of files and stdin without a byte-order mark (default utf-8; "
+                             "a UTF-8 or UTF-16 BOM is detected and wins), e.g. latin-1, cp1252, utf-16")
+    parser.add_argument("--input-changed", choices=["refuse", "restart"], default="refuse",
+                        help="with --resume, when an input file is not the one the checkpoint read (nor that "
+                             "file with lines appended): refuse to start (default) or read it from its start")
+
+
+def _encoding(name: str) -> str:
+    from connectors.encoding import normalize_encoding
+
+    try:
+        return normalize_encoding(name)
+    except LookupError:
+        raise argparse.ArgumentTypeError(f"unknown encoding {name!r}") from None
 
 
 def open_source(args):
@@ -26,7 +43,7 @@ def open_source(args):
     Raises
     ------
     SystemExit
-        On a mix of kinds or a missing file (a usage error).
+        On a mix of kinds, a missing input or a directory, or a closed standard input.
     """
     inputs = args.input or ["-"]
     if len(inputs) == 1 and inputs[0].startswith("kafka://"):
@@ -41,12 +58,19 @@ def open_source(args):
     if inputs == ["-"]:
         from connectors.stdin import StdinSource
 
-        return StdinSource()
+        if sys.stdin is None:  # train <&-: file descriptor 0 is closed
+            raise SystemExit("streamsgns: standard input is closed: give --input FILE or pipe text in")
+        return StdinSource(encoding=args.encoding)
     if any(i == "-" or i.startswith("kafka://") for i in inputs):
         raise SystemExit("streamsgns: --input takes '-', one kafka:// URL, or files, not a mix")
     for i in inputs:
-        if not Path(i).is_file():
-            raise SystemExit(f"streamsgns: no such file: {i}")
+        # regular files, named pipes and /dev/fd/N (process substitution: --input <(cmd))
+        try:
+            mode = os.stat(i).st_mode
+        except OSError as e:
+            raise SystemExit(f"streamsgns: cannot read --input {i}: {e.strerror}") from None
+        if stat.S_ISDIR(mode):
+            raise SystemExit(f"streamsgns: --input {i} is a directory, not a file")
     from connectors.files import FileSource
 
-    return FileSource(inputs)
+    return FileSource(inputs, encoding=args.encoding)

@@ -6,6 +6,13 @@ snapshot (vectors + checkpoint) every ``--snapshot-every`` tokens or seconds,
 and commits the source position (Kafka offsets) only once the checkpoint that
 covers it is durable. On SIGTERM/SIGINT it finishes the current chunk, writes
 a final checkpoint and the ``--output`` vectors, commits, and exits 0.
+
+One trainer per ``--snapshot-dir`` (a lock), one run per directory (``--resume`` continues it,
+``--overwrite`` replaces it), resumed inputs checked against the checkpoint
+(``--input-changed``). A snapshot that cannot be written is logged on one line and retried at the
+next one. Exit status: 0 done; 1 error (one line on stderr); 2 usage error;
+:data:`EXIT_SNAPSHOT_FAILED` (3) done and ``--output`` written but a snapshot failed. See
+``docs/train.md``.
 """
 
 from __future__ import annotations
@@ -24,21 +31,75 @@ __all__ = ["add_parser", "cmd_train"]
 log = logging.getLogger("streamsgns")
 
 MODEL_OPTIONS = [
-    # (flag, dest, type, default, help)
-    ("--vector-size", "vector_size", int, 100, "dimension of the vectors"),
-    ("--window", "window", int, 5, "largest window (dynamic window draws 1..window)"),
-    ("--negative", "negative", int, 5, "negative samples per pair (k)"),
-    ("--ns-exponent", "ns_exponent", float, 0.75, "exponent of the noise distribution"),
-    ("--sample", "sample", float, 1e-3, "subsampling threshold (0 = off)"),
-    ("--min-count", "min_count", int, 5, "occurrences before a word is admitted"),
-    ("--alpha", "alpha", float, 0.025, "initial learning rate"),
-    ("--min-alpha", "min_alpha", float, 1e-4, "smallest learning rate"),
-    ("--decay-tokens", "decay_tokens", float, 2e7, "alpha_t = alpha / (1 + t / decay_tokens)"),
-    ("--max-vocab", "max_vocab", int, 1_000_000, "most words held at once"),
-    ("--seed", "seed", int, 0, "random seed"),
-    ("--workers", "workers", int, 1, "training threads (1 = bit-reproducible)"),
-    ("--cooc-top-n", "cooc_top_n", int, 1000, "words whose pair counts are kept exactly"),
+    # (flag, dest, type, help); the default is SGNS.__init__'s (see _model_default)
+    ("--vector-size", "vector_size", "pos_int", "dimension of the vectors"),
+    ("--window", "window", "pos_int", "largest window (dynamic window draws 1..window)"),
+    ("--negative", "negative", "nonneg_int", "negative samples per pair (k)"),
+    ("--ns-exponent", "ns_exponent", "finite", "exponent of the noise distribution"),
+    ("--sample", "sample", "nonneg_float", "subsampling threshold (0 = off)"),
+    ("--min-count", "min_count", "pos_int", "occurrences before a word is admitted"),
+    ("--alpha", "alpha", "pos_float", "initial learning rate"),
+    ("--min-alpha", "min_alpha", "pos_float", "smallest learning rate"),
+    ("--decay-tokens", "decay_tokens", "pos_float", "alpha_t = alpha / (1 + t / decay_tokens)"),
+    ("--max-vocab", "max_vocab", "pos_int", "most words held at once"),
+    ("--seed", "seed", "nonneg_int", "random seed"),
+    ("--workers", "workers", "pos_int", "training threads (1 = bit-reproducible)"),
+    ("--cooc-top-n", "cooc_top_n", "nonneg_int", "words whose pair counts are kept exactly"),
+    ("--sketch-width", "sketch_width", "pos_int", "columns of the count-min sketch of words not yet admitted"),
+    ("--sketch-halving-tokens", "sketch_halving_tokens", "nonneg_int",
+     "tokens added to that sketch between two halvings (0 = never age; default: from the sketch's size)"),
 ]
+
+#: Exit status when training ended normally (``--output`` written) but at least one
+#: snapshot could not be written (disk full, permissions): the newest checkpoint may be
+#: older than the end of the input.
+EXIT_SNAPSHOT_FAILED = 3
+
+#: Share of input bytes invalid in the chosen encoding above which ``train`` warns once
+#: (e.g. Latin-1 text read as UTF-8: every accented letter is one invalid byte).
+INVALID_SHARE_WARN = 0.002
+
+
+def _model_default(dest: str):
+    """Default of an SGNS parameter, read from ``SGNS.__init__``'s signature (one source of truth)."""
+    import inspect
+
+    from ..learner import SGNS
+
+    return inspect.signature(SGNS.__init__).parameters[dest].default
+
+
+def _number_type(kind: str):
+    import math
+
+    def parse(text: str):
+        integer = kind.endswith("_int")
+        try:
+            v = int(text) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {'an integer' if integer else 'a number'}: {text!r}") from None
+        if not integer and not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+        if kind.startswith("pos") and v <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+        if kind.startswith("nonneg") and v < 0:
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+        return v
+
+    parse.__name__ = kind  # argparse names the type in its messages
+    return parse
+
+
+def _every(text: str) -> str:
+    from ..io.snapshotter import parse_every
+
+    try:
+        secs, toks = parse_every(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if not (secs or toks):
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text!r}")
+    return text
 
 
 def _fmt_loss(loss: float) -> str:
@@ -93,43 +154,119 @@ class _Progress:
             self.bar.close()
 
 
-def cmd_train(args) -> int:
-    from connectors.base import SourceStopped
+def _open_snapshots(args, model_from_checkpoint):
+    """The locked Snapshotter of ``--snapshot-dir``, and the model to resume (or None).
 
+    Refuses (SystemExit, one line) a directory locked by another trainer, and a new run in a
+    directory that holds another run's checkpoints unless ``--overwrite``.
+    """
+    from ..io.snapshotter import SnapshotDirLocked, Snapshotter, latest_checkpoint, parse_every, run_id_of
+
+    secs, toks = parse_every(args.snapshot_every)
+    try:
+        snap = Snapshotter(args.snapshot_dir, every_tokens=toks, every_seconds=secs, keep=args.keep,
+                           binary=args.binary)
+    except SnapshotDirLocked as e:
+        raise SystemExit(f"streamsgns: {e}") from None
+    except OSError as e:
+        raise SystemExit(f"streamsgns: cannot use --snapshot-dir {args.snapshot_dir}: {e.strerror or e}") from None
+    try:
+        model = None
+        if args.resume:
+            loaded = {}
+
+            def load(p):  # the whole state is validated: a forged newest file falls back to the previous one
+                loaded[p] = model_from_checkpoint(p)
+
+            ck = latest_checkpoint(args.snapshot_dir, log_fn=log.warning, check=load)
+            if ck is not None:
+                model = loaded.pop(ck)
+                snap.adopt(run_id_of(ck))
+                log.info(f"resumed run {snap.run_id[:8]} from {ck} at {model.words_seen} tokens")
+            else:
+                log.info(f"no checkpoint in {args.snapshot_dir}: starting afresh")
+        others = snap.other_runs()
+        if others and model is None:
+            if not args.overwrite:
+                raise SystemExit(f"streamsgns: {args.snapshot_dir} holds {len(others)} checkpoint(s) of another "
+                                 f"run (newest {others[-1].name}): use --resume to continue it, or --overwrite "
+                                 "to delete them and start a new run")
+            n = snap.remove_other_runs()
+            log.warning(f"--overwrite: removed {n} file(s) of another run from {args.snapshot_dir}")
+        return snap, model
+    except BaseException:
+        snap.close()
+        raise
+
+
+def _check_encoding(model, source, args, state) -> None:
+    """Warn once when a large share of the input is invalid in the encoding read."""
+    if state.get("warned"):
+        return
+    nbytes = source.stats.get("bytes", 0)
+    bad = model.stats.get("invalid_utf8", 0) + source.stats.get("undecodable", 0)
+    if nbytes < 4096 or bad < 8 or bad < INVALID_SHARE_WARN * nbytes:
+        return
+    state["warned"] = True
+    enc = getattr(args, "encoding", "utf-8")
+    hint = ("if the text is Latin-1 or Windows-1252, use --encoding latin-1 (or --encoding cp1252)"
+            if enc == "utf-8" else "choose the input's encoding with --encoding")
+    log.warning(f"{bad} of the first {nbytes} bytes ({100 * bad / nbytes:.1f} %) of the input are not valid "
+                f"{enc} and were replaced: {hint}")
+
+
+def cmd_train(args) -> int:
+    """``streamsgns train``; returns the exit status (0, or EXIT_SNAPSHOT_FAILED)."""
+    from connectors.base import InputChanged, SourceStopped
+
+    from ..io.snapshotter import SnapshotError
     from ..learner import SGNS
-    from ..io.snapshotter import Snapshotter, latest_checkpoint, parse_every
 
     logging.basicConfig(level=logging.INFO if not args.quiet else logging.WARNING,
                         format="streamsgns: %(message)s", stream=sys.stderr)
     # kafka-python logs every reconnect attempt at INFO/ERROR; KafkaSource
     # reports what matters (retries, resets, failed commits) itself.
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    params = {dest: getattr(args, dest) for _, dest, _, _, _ in MODEL_OPTIONS}
-    model = None
-    if args.resume:
-        if not args.snapshot_dir:
-            raise SystemExit("streamsgns: --resume needs --snapshot-dir")
-        ck = latest_checkpoint(args.snapshot_dir, log_fn=log.warning)
-        if ck is not None:
-            model = SGNS.load(ck, workers=args.workers)
-            log.info(f"resumed from {ck} at {model.words_seen} tokens")
-        else:
-            log.info(f"no checkpoint in {args.snapshot_dir}: starting afresh")
-    if model is None:
-        model = SGNS(**params)
-    snap = None
-    if args.snapshot_dir:
-        secs, toks = parse_every(args.snapshot_every) if args.snapshot_every else (None, None)
-        snap = Snapshotter(args.snapshot_dir, every_tokens=toks, every_seconds=secs, keep=args.keep,
-                           binary=args.binary)
-        snap.start(model)
-    source = open_source(args)
+    params = {dest: getattr(args, dest) for _, dest, _, _ in MODEL_OPTIONS}
+    if args.resume and not args.snapshot_dir:
+        args.parser.error("--resume needs --snapshot-dir")
+    if args.overwrite and not args.snapshot_dir:
+        args.parser.error("--overwrite needs --snapshot-dir")
+    source = open_source(args)  # before the lock: a bad --input is refused without touching the directory
+    model = snap = None
+    try:
+        if args.snapshot_dir:
+            snap, model = _open_snapshots(args, lambda ck: SGNS.load(ck, workers=args.workers))
+        if model is None:
+            try:
+                model = SGNS(**params)
+            except ValueError as e:  # settings that are valid one by one but not together
+                args.parser.error(str(e))
+        if snap is not None:
+            snap.start(model)
+        return _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError)
+    finally:
+        source.close()
+        if model is not None:
+            model.close()
+        if snap is not None:
+            snap.close()
+
+
+def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError) -> int:
     if model.source_position:
         # The checkpoint is the source of truth: Kafka partitions it does not
         # name start at their earliest offset, not at the group's commit.
         kw = {"others": "earliest"} if type(source).__name__ == "KafkaSource" else {}
         try:
             source.seek(model.source_position, **kw)
+        except InputChanged as e:
+            if args.input_changed != "restart":
+                raise SystemExit(f"streamsgns: cannot resume: {e}. Use --input-changed restart to read "
+                                 "the input from its start, or give the input the checkpoint was trained on") from None
+            log.warning(f"INPUT CHANGED: {e}. --input-changed restart: reading the input from its start "
+                        "(the model keeps what it learnt)")
+            model.source_position = None
         except ValueError as e:
             log.warning(f"cannot resume the source at the checkpoint's position ({e}); reading from its start")
 
@@ -147,9 +284,17 @@ def cmd_train(args) -> int:
     progress = _Progress(model, args.progress_every, args.quiet)
     pmi_every = args.pmi_every
     position = model.source_position
+    enc_state: dict = {}
 
     def checkpoint():
-        ck = snap.snapshot(model, position=position)
+        try:
+            ck = snap.snapshot(model, position=position)
+        except SnapshotError as e:
+            # one line naming the file and the cause; training goes on, the next snapshot retries
+            log.error(f"{e}; training goes on, next attempt at the next snapshot")
+            if e.checkpoint is not None and position is not None:
+                source.commit(position)  # the checkpoint itself is durable
+            return None
         progress.snapshots += 1
         if position is not None:
             source.commit(position)
@@ -160,12 +305,14 @@ def cmd_train(args) -> int:
                 log.warning(f"pmi report failed: {e}")
         return ck
 
+    status = 0
     try:
         try:
             for chunk in source.chunks():
                 model.learn_text(chunk.data)
                 position = chunk.position
                 model.source_position = position
+                _check_encoding(model, source, args, enc_state)
                 progress.update(source.stats)
                 if snap is not None and snap.due(model):
                     checkpoint()
@@ -173,13 +320,25 @@ def cmd_train(args) -> int:
                     break
         except SourceStopped:  # a signal ended a blocking read: the input ends here
             pass
+        except InputChanged as e:  # an input that cannot seek (pipe) differs from the checkpoint's
+            raise SystemExit(f"streamsgns: cannot resume: {e}") from None
+        except OSError as e:
+            raise SystemExit(f"streamsgns: cannot read the input: {e.strerror or e}") from None
         if stop["signal"] is not None:
             log.info(f"received signal {stop['signal']}: writing a final checkpoint")
         model.flush()
+        _check_encoding(model, source, args, enc_state)
         if snap is not None:
             checkpoint()
+            if snap.failed:
+                log.error(f"{snap.failed} snapshot(s) failed; the newest checkpoint in {args.snapshot_dir} may be "
+                          f"older than the end of the input (exit status {EXIT_SNAPSHOT_FAILED})")
+                status = EXIT_SNAPSHOT_FAILED
         if args.output:
-            n = model.save_word2vec_format(args.output, binary=args.binary)
+            try:
+                n = model.save_word2vec_format(args.output, binary=args.binary)
+            except OSError as e:
+                raise SystemExit(f"streamsgns: cannot write --output {args.output}: {e.strerror or e}") from None
             log.info(f"wrote {n} vectors to {args.output}")
         if snap is None and position is not None and args.commit_without_checkpoint:
             source.commit(position)
@@ -188,39 +347,47 @@ def cmd_train(args) -> int:
         progress.close()
         for s, h in old.items():
             signal.signal(s, h)
-        source.close()
-        model.close()
     p = model.progress()
     summary = {"words_seen": p["words_seen"], "vocab_size": p["vocab_size"], "lines": p["lines"],
                "empty_lines": p["empty_lines"], "invalid_utf8": p["invalid_utf8"],
                "control_bytes": p["control_bytes"], "split_lines": p["split_lines"],
                "source": {k: int(v) for k, v in source.stats.items()}}
+    if snap is not None:
+        summary["snapshots"] = {"written": snap.written, "failed": snap.failed, "run_id": snap.run_id}
     if args.summary:
         print(json.dumps(summary), file=sys.stderr)
     else:
         log.info(f"done: {p['words_seen']} tokens, vocabulary {p['vocab_size']}")
-    return 0
-
+    return status
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
     """Add the ``train`` sub-command to ``sub`` (an argparse sub-parsers object)."""
-    t = sub.add_parser("train", help="learn vectors from a text stream")
+    t = sub.add_parser("train", help="learn vectors from a text stream",
+                       epilog=f"exit status: 0 done; 1 error (one line on stderr); 2 usage error; "
+                              f"{EXIT_SNAPSHOT_FAILED} done and --output written, but a snapshot could not be "
+                              "written (disk full...)")
     t.add_argument("--output", help="final vectors (word2vec format), written at the end or on SIGTERM")
     t.add_argument("--binary", action="store_true", help="word2vec binary format for vectors")
-    t.add_argument("--snapshot-dir", help="directory of periodic checkpoints and vectors")
-    t.add_argument("--snapshot-every", default="60s", help="e.g. 30s, 5m, 1000000w (default 60s)")
-    t.add_argument("--keep", type=int, default=3, help="checkpoints kept (default 3)")
-    t.add_argument("--resume", action="store_true", help="continue from the newest valid checkpoint")
-    t.add_argument("--pmi-every", type=int, default=0,
+    t.add_argument("--snapshot-dir", help="directory of periodic checkpoints and vectors (one trainer at a time)")
+    t.add_argument("--snapshot-every", type=_every, default="60s", help="e.g. 30s, 5m, 1000000w (default 60s)")
+    t.add_argument("--keep", type=_number_type("pos_int"), default=3, help="checkpoints kept (default 3)")
+    run = t.add_mutually_exclusive_group()
+    run.add_argument("--resume", action="store_true", help="continue the run of the newest valid checkpoint")
+    run.add_argument("--overwrite", action="store_true",
+                     help="start a new run in a --snapshot-dir that holds another run's checkpoints, "
+                          "deleting them")
+    t.add_argument("--pmi-every", type=_number_type("nonneg_int"), default=0,
                    help="show Spearman(W·Cᵀ, PMI − log k) every N snapshots (0 = off)")
-    t.add_argument("--progress-every", type=float, default=2.0, help="seconds between progress updates")
+    t.add_argument("--progress-every", type=_number_type("nonneg_float"), default=2.0,
+                   help="seconds between progress updates")
     t.add_argument("--quiet", action="store_true", help="no progress line")
     t.add_argument("--summary", action="store_true", help="print a JSON summary on stderr at the end")
     t.add_argument("--commit-without-checkpoint", action="store_true",
                    help="Kafka: commit offsets at the end even without --snapshot-dir")
-    for flag, dest, typ, default, hlp in MODEL_OPTIONS:
-        t.add_argument(flag, dest=dest, type=typ, default=default, help=f"{hlp} (default {default})")
+    for flag, dest, kind, hlp in MODEL_OPTIONS:
+        default = _model_default(dest)
+        t.add_argument(flag, dest=dest, type=_number_type(kind), default=default, help=f"{hlp} (default {default})")
     add_source_arguments(t)
-    t.set_defaults(func=cmd_train)
+    t.set_defaults(func=cmd_train, parser=t)
     return t
