@@ -15,24 +15,14 @@ import argparse
 import json
 import sys
 
+from .query import _int_at_least
+
 __all__ = ["add_parser", "cmd_drift"]
 
 
 def _fail(msg) -> int:
     print(f"streamsgns drift: {msg}", file=sys.stderr)
     return 1
-
-
-def _int_at_least(lo: int):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if v < lo:
-            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {v}")
-        return v
-    return parse
 
 
 def _words(text: str) -> list:
