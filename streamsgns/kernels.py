@@ -103,8 +103,10 @@ BATCH_RECORD = np.dtype([("n_ids", np.int64), ("n_sent", np.int64)])
 
 #: Statuses of :func:`process_block`: done; or the caller must act and call again from the returned
 #: position: grow the arrays, read the admission events, hand the encoded batch over, or wait for
-#: the batches in flight before an eviction.
-DONE, NEED_GROW, EVENTS_FULL, OUT_FULL, NEED_DRAIN = range(5)
+#: the batches in flight before an eviction; or (``PAUSE``) a line ended at or past ``pause_at``
+#: tokens: the driver does its periodic work there (e.g. folding the averages of
+#: :mod:`streamsgns.averaging`), at the same line however the stream is cut into blocks.
+DONE, NEED_GROW, EVENTS_FULL, OUT_FULL, NEED_DRAIN, PAUSE = range(6)
 
 MAX_EXP = 6.0
 EXP_TABLE_SIZE = 1000
@@ -381,7 +383,7 @@ def _emit(batch, sen, nsen, words_at_start):
 
 # ---------------------------------------------------------------- the block: stages 1-4 in order
 @njit(cache=True, fastmath=True, nogil=True)
-def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, batch):
+def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, batch, pause_at):
     """Scan, count, admit and (if ``train``) train a block of lines, from byte ``pos``.
 
     Parameters
@@ -407,13 +409,15 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, bat
         :mod:`~streamsgns.noise`, :mod:`~streamsgns.cooc`, :mod:`~streamsgns.parameters`).
     batch : EncodedBatch
         Encode mode's output (ignored when ``train``).
+    pause_at : int
+        Tokens (``words_seen``): the first line that ends at or past it returns :data:`PAUSE`.
 
     Returns
     -------
     status : int
         :data:`DONE`; or :data:`NEED_GROW` (fewer than ``max_sentence_length`` free
-        rows below ``max_vocab``), :data:`EVENTS_FULL`, :data:`OUT_FULL` or
-        :data:`NEED_DRAIN`: the caller acts and calls again from ``pos``.
+        rows below ``max_vocab``), :data:`EVENTS_FULL`, :data:`OUT_FULL`,
+        :data:`NEED_DRAIN` or :data:`PAUSE`: the caller acts and calls again from ``pos``.
     pos : int
         Byte offset reached (a line start, or a token boundary in a long line).
     """
@@ -470,6 +474,8 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, bat
             if line_tokens == 0:
                 meta.empty_lines += 1
         if nsen == 0:
+            if at_line_start and meta.words_seen >= pause_at:
+                return PAUSE, pos
             continue
         if train:
             # ---- stage 3: refresh the noise table when due; stage 4: train
@@ -483,6 +489,8 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, bat
             meta.kept += nkept
         else:
             _emit(batch, sen, nsen, chunk_words)
+        if at_line_start and meta.words_seen >= pause_at:
+            return PAUSE, pos
     return DONE, pos
 
 

@@ -25,6 +25,7 @@ from river import base
 from . import kernels as K
 from ._state import record_to_dict
 from .cooc import CooccurrenceStats
+from .averaging import IterateAverage
 from .noise import NoiseDistribution
 from .parameters import SGNSParameters
 from .persistence import ModelState
@@ -78,6 +79,12 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     max_sentence_length : int
         Longer lines are split into sentences of this many tokens (word2vec
         and gensim do the same).
+    average_eta : float or None
+        Exported vectors (``vectors``, snapshots, queries, PMI report) are polynomial-decay
+        averages of the iterates with this η (:mod:`streamsgns.averaging`; Shamir & Zhang
+        2013); None exports the last iterate. Training (W, C) is unaffected.
+    average_every : int or None
+        Tokens between two folds of the averages (None: ``max(16384, 2 · n_ids)``).
     output : {"W", "C", "W+C"}
         Vectors used by ``transform_one``, similarity queries and exports.
     tied : bool
@@ -176,6 +183,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         sketch_depth: int = 4,
         batch_bytes: int = 1 << 20,
         sketch_halving_tokens: int | None = None,
+        average_eta: float | None = 10.0,
+        average_every: int | None = None,
     ):
         self.vector_size = vector_size
         self.window = window
@@ -203,6 +212,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self.sketch_depth = sketch_depth
         self.batch_bytes = batch_bytes
         self.sketch_halving_tokens = sketch_halving_tokens
+        self.average_eta = average_eta
+        self.average_every = average_every
         validate_params(self)
         cap = self._initial_capacity()
         self._set_components(
@@ -221,7 +232,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     def _initial_capacity(self) -> int:
         return min(self.max_vocab, max(1024, 2 * self.max_sentence_length))
 
-    def _set_components(self, vocab, noise, cooc, params) -> None:
+    def _set_components(self, vocab, noise, cooc, params, average=None) -> None:
         """Install the components (new ones where None) and the driver that runs the kernels on them."""
         cap = vocab.capacity
         self.vocab = vocab
@@ -243,6 +254,11 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         if self.cooc is not None:
             self.cooc.grow(cap)
         self._trainer = Trainer(cfg, self.workers, self.vocab, self.noise, self.cooc, self.params)
+        if average is None and self.average_eta is not None:
+            average = IterateAverage(cap, self.vector_size, self.average_eta, self.average_every)
+        self.average = average if self.average_eta is not None else None
+        if self.average is not None and self.workers == 1:
+            self._trainer.pause_at, self._trainer.on_pause = self.average.next_fold, self.fold_average
         self.stats = {"invalid_utf8": 0, "bad_inputs": 0}
         self.source_position = None
         self._kv = None
@@ -505,7 +521,9 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
 
     def _learn_block(self, data: bytes, mode: int) -> None:
         self._kv = None
-        self._trainer.learn_block(data, mode)
+        self._trainer.learn_block(data, mode)  # with workers=1, it calls fold_average when due (PAUSE)
+        if self.workers > 1 and self.average is not None and self.params.counter("words_seen") >= self.average.next_fold:
+            self.fold_average()
 
     def reserve(self, n_ids: int) -> None:
         """Allocate rows for at least ``n_ids`` words now (capped at ``max_vocab``), instead of growing on the way.

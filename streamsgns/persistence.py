@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._state import StateError
+from .averaging import IterateAverage
 from .cooc import CooccurrenceStats
 from .io.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from .io.word2vec import save_word2vec_format
@@ -32,7 +33,8 @@ class ModelState:
         dict
             ``params`` (constructor settings, JSON-serialisable; a custom ``tokenizer`` is
             stored as None), ``vocab`` (with its ``sketch``), ``noise``, ``cooc`` (None without
-            statistics), ``parameters`` (W, C, RNG streams, counters) and ``stats``. Arrays are
+            statistics), ``parameters`` (W, C, RNG streams, counters), ``stats`` and ``average`` (the
+            exported averages of W and C, None without averaging). Arrays are
             views of the live state: copy them before the model learns on.
         """
         self.flush()
@@ -42,7 +44,12 @@ class ModelState:
             params["tokenizer"] = None  # a callable cannot be stored; pass it to load()
         return {"params": params, "vocab": self.vocab.state_dict(), "noise": self.noise.state_dict(),
                 "cooc": None if self.cooc is None else self.cooc.state_dict(n),
-                "parameters": self.params.state_dict(n), "stats": dict(self.stats)}
+                "parameters": self.params.state_dict(n), "stats": dict(self.stats),
+                "average": None if self.average is None else self._average_state(n)}
+
+    def _average_state(self, n: int) -> dict:
+        self.average.grow(self.params.W.shape[0])  # the averages grow lazily, at their folds
+        return self.average.state_dict(n)
 
     @classmethod
     def from_state(cls, state: dict, **overrides) -> "SGNS":
@@ -100,7 +107,14 @@ class ModelState:
         parameters = SGNSParameters.from_state(state["parameters"], vocab.capacity, m.vector_size, m.workers, m.seed)
         if parameters.tied != bool(m.tied) or int(np.count_nonzero(parameters.W[n:])) != 0:
             raise StateError("parameters: W/C rows do not match the vocabulary or the tied setting")
-        m._set_components(vocab, noise, cooc, parameters)
+        average = None
+        if m.average_eta is not None and state.get("average") is not None:
+            average = IterateAverage.from_state(state["average"], vocab.capacity, m.vector_size)
+            if average.steps[n:].any():
+                raise StateError("average: rows beyond the vocabulary")
+            # the settings are the parameters' (a resumed run may change them); the averages are kept
+            average.eta, average.every = float(m.average_eta), m.average_every
+        m._set_components(vocab, noise, cooc, parameters, average)
         m.stats.update({k: int(v) for k, v in state.get("stats", {}).items()})
         return m
 

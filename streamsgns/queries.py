@@ -21,6 +21,10 @@ class VectorQueries:
     def vectors(self, kind: str | None = None) -> np.ndarray:
         """Output vectors: ``"W"`` (syn0), ``"C"`` (syn1neg) or ``"W+C"``.
 
+        With ``average_eta`` set these are the averaged iterates (:mod:`streamsgns.averaging`;
+        a row not yet folded since its word was admitted is its current value); ``W``/``C``
+        are always the training parameters themselves.
+
         Returns
         -------
         ndarray, shape (n_ids, vector_size), float32
@@ -32,13 +36,31 @@ class VectorQueries:
             On an unknown kind.
         """
         kind = self.output if kind is None else kind
-        if kind == "W":
-            return self.W
-        if kind == "C":
-            return self.C
-        if kind == "W+C":
-            return self.W + self.C
-        raise ValueError(f"kind must be 'W', 'C' or 'W+C', got {kind!r}")
+        if kind not in ("W", "C", "W+C"):
+            raise ValueError(f"kind must be 'W', 'C' or 'W+C', got {kind!r}")
+        avg = getattr(self, "average", None)
+        if avg is None:
+            W, C = self.W, self.C
+        else:
+            self.flush()
+            avg.grow(self.params.W.shape[0])
+            W, C = avg.rows(self.params.W, "W", self.n_ids), avg.rows(self.params.C, "C", self.n_ids)
+        return W if kind == "W" else C if kind == "C" else W + C
+
+    def fold_average(self) -> None:
+        """Fold the current W and C into the exported averages now (:mod:`streamsgns.averaging`).
+
+        The learner calls it every ``average_every`` tokens (at a line end with ``workers=1``);
+        a no-op without averaging.
+        """
+        if self.average is not None:
+            self.flush()
+            va, n = self.vocab.arrays(), self.n_ids
+            self.average.grow(self.params.W.shape[0])
+            self.average.fold(self.params.W, self.params.C, va.hashes, va.counts, n, self.params.counter("words_seen"))
+            if self.workers == 1:
+                self._trainer.pause_at = self.average.next_fold
+            self._kv = None
 
     def keyed_vectors(self) -> KeyedVectors:
         """The output vectors as :class:`streamsgns.vectors.KeyedVectors` (cached until the model learns)."""
@@ -58,6 +80,9 @@ class VectorQueries:
         i = self.vocab.key_to_index[word]
         self.flush()
         W, C = self.params.W, self.params.C
+        avg = getattr(self, "average", None)
+        if avg is not None and i < avg.steps.shape[0] and avg.steps[i] > 0:
+            W, C = avg.W, avg.C  # the exported (averaged) row, as in vectors()
         return np.array(W[i]) if self.output == "W" else np.array(C[i]) if self.output == "C" else W[i] + C[i]
 
     def __contains__(self, word) -> bool:

@@ -33,6 +33,7 @@ from .cooc import NO_COOC
 __all__ = ["Trainer"]
 
 _NO_BATCH = K.new_batch(0, 0)
+NEVER = 1 << 62  # a pause_at no stream reaches
 
 
 class Trainer:
@@ -60,6 +61,10 @@ class Trainer:
         self._pool = None
         self._inflight: collections.deque = collections.deque()
         self.drains = 0  # waits for in-flight batches before an eviction (workers > 1)
+        # periodic work at a line boundary (workers=1): ``on_pause()`` runs when a line ends at or past
+        # ``pause_at`` tokens, and sets the next ``pause_at``
+        self.pause_at = NEVER
+        self.on_pause = None
 
     # ------------------------------------------------------------------ one block
     def learn_block(self, data: bytes, mode: int) -> None:
@@ -81,7 +86,7 @@ class Trainer:
             prunes = self.vocab.n_prunes
             status, pos = K.process_block(buf, pos, mode, train, may_evict, self.cfg, self.vocab.arrays(),
                                           self.vocab.sketch.arrays(), self.noise.arrays(), self._cooc_arrays(),
-                                          self.params.arrays(), batch)
+                                          self.params.arrays(), batch, self.pause_at if train else NEVER)
             self.vocab.apply_admissions(buf)
             if self.vocab.n_prunes != prunes:
                 self.vocab.drop_evicted()
@@ -89,6 +94,9 @@ class Trainer:
                 self._dispatch(batch)
             if status == K.DONE:
                 return
+            if status == K.PAUSE:
+                self.on_pause()
+                continue
             if status == K.NEED_GROW:
                 self.flush()
                 self.grow(self.vocab.n_ids + 2 * self.cfg.max_sentence_length)

@@ -100,8 +100,8 @@ def learner_pmi_inputs(model, top=1000, target="noise"):
     out = {
         "ids": ids,
         "words": [model.index_to_key[i] for i in ids],
-        "W": np.asarray(model.W[ids]),
-        "C": np.asarray(model.C[ids]),
+        "W": np.asarray(model.vectors("W")[ids]),  # the exported vectors (averaged when average_eta is set)
+        "C": np.asarray(model.vectors("C")[ids]),
         "counts": cs.matrix(ids),
         "w_marg": cs.cwm[ids].astype(np.float64),
         "total": float(total),

@@ -1,0 +1,242 @@
+"""Averaged iterates of W and C for the exported vectors (polynomial-decay averaging).
+
+SGD on an endless stream has no end to anneal towards: with a step size that stays large enough to
+keep learning, the last iterate carries the SGD noise of its last steps and, when the stream is
+ordered (genres, days, sources), a bias towards what it read last. Averaging the iterates removes
+both without knowing the stream's length (Polyak & Juditsky 1992; Ruppert 1988). Plain averaging
+weighs the first, poor iterates as much as the last ones; *polynomial-decay averaging* (Shamir &
+Zhang 2013, "Stochastic gradient descent for non-smooth optimization", ICML, sec. 4) keeps the
+weight of the recent past:
+
+    W̄_s = (1 − γ_s) W̄_{s−1} + γ_s W_s,      γ_s = (η + 1) / (s + η)          (SZ13, sec. 4)
+
+so that W̄_s is a weighted mean of the iterates with weights growing like ``s^η``: about the last
+``1/(η+1)`` of the history counts. Here ``s`` counts the *folds* of one row: the averages are
+folded in every ``every`` tokens (not every update, which would double the kernel's cost), at the
+end of the first line that reaches the fold's token count (with ``workers=1`` the kernel pauses
+there, :data:`streamsgns.kernels.PAUSE`, so the averages, like W and C, do not depend on how the
+stream is cut into calls; with more workers at the end of the call), and each
+row has its own ``s``, reset when its id is given to another word (eviction reuses rows), so a new
+word's average starts from its own vectors. With forgetting (``horizon``, in tokens) the weight of
+a fold never falls below ``every · ln 2 / horizon``, so the average follows a stream that changes.
+
+Training never reads the averages: W and C, and therefore bit-reproducibility, are untouched; only
+the exported vectors (``SGNS.vectors``, snapshots, queries, the live PMI report) use them.
+
+Measured (``benchmarks/learning_rule.py``, ``docs/learning_rule.md``): on the Brown corpus
+restricted to its 300 most frequent words, d = 400, 20 passes in corpus order with the default
+step sizes, Spearman(W·Cᵀ, PMI − log k) 0.654 for the last iterate, 0.858 averaged with η = 10.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
+
+__all__ = ["IterateAverage", "AverageArrays", "AVERAGE_RECORD", "average_fold"]
+
+#: Scalars: ``folds`` done, ``last_fold`` (``words_seen`` at the last fold, tokens) and ``next_fold``
+#: (the fold is due at the first line that ends at or past it, tokens).
+AVERAGE_RECORD = np.dtype([("folds", np.int64), ("last_fold", np.int64), ("next_fold", np.int64)])
+
+#: What :func:`average_fold` receives: ``W``, ``C`` (cap, d) float32 averages, ``steps`` (cap,)
+#: int64 folds of each row since its word was admitted, ``owner`` (cap,) uint64 the word hash the
+#: row averaged at its last fold, ``meta`` (1,) AVERAGE_RECORD.
+AverageArrays = namedtuple("AverageArrays", "W C steps owner meta")
+
+
+@njit(cache=True, fastmath=True, nogil=True)
+def average_fold(W, C, hashes, counts, n, aW, aC, steps, owner, eta, gmin):
+    """Fold the current rows ``0 .. n-1`` of ``W``, ``C`` into the averages ``aW``, ``aC``.
+
+    Row ``r`` with ``counts[r] > 0`` (an admitted word): if ``owner[r] != hashes[r]`` (a new word
+    in the row) its ``steps`` restart at 0; then ``steps[r] += 1``,
+    ``γ = max((eta + 1) / (steps[r] + eta), gmin)`` and ``aW[r] += γ (W[r] − aW[r])`` (same for C;
+    Shamir & Zhang 2013, sec. 4). The first fold of a row copies it (``γ = 1``). Freed rows
+    (``counts[r] == 0``) get ``steps[r] = 0``.
+
+    Parameters
+    ----------
+    W, C, aW, aC : ndarray, shape (cap, d), float32
+    hashes : ndarray, shape (cap,), uint64    the vocabulary's word hash per id
+    counts : ndarray, shape (cap,), int64     the vocabulary's counts (0 = freed row)
+    n : int                                   ids in use
+    steps : ndarray, shape (cap,), int64
+    owner : ndarray, shape (cap,), uint64
+    eta : float                               η >= 0
+    gmin : float                              smallest weight of a fold, in [0, 1]
+    """
+    d = W.shape[1]
+    for r in range(n):
+        if counts[r] <= 0:
+            steps[r] = 0
+            continue
+        if owner[r] != hashes[r] or steps[r] == 0:
+            owner[r] = hashes[r]
+            steps[r] = 0
+        steps[r] += 1
+        g = (eta + 1.0) / (steps[r] + eta)
+        if g < gmin:
+            g = gmin
+        g32 = np.float32(g)
+        for j in range(d):
+            aW[r, j] += g32 * (W[r, j] - aW[r, j])
+            aC[r, j] += g32 * (C[r, j] - aC[r, j])
+
+
+class IterateAverage:
+    """Polynomial-decay averages of the SGNS parameters W and C (one row per vocabulary id).
+
+    Parameters
+    ----------
+    capacity : int
+        Rows allocated (grows with the vocabulary).
+    vector_size : int
+        Columns ``d``.
+    eta : float
+        η of the averaging weights ``γ_s = (η + 1)/(s + η)`` (Shamir & Zhang 2013, sec. 4); 0 is the
+        plain running mean of all folds, larger values forget faster (10: about the last 9 %).
+    every : int or None
+        Tokens between folds; None: ``max(16384, 2 · n_ids)`` (the fold costs ``O(n_ids · d)``, a
+        training token ``O(window · negative · d)``, so this keeps the fold's share of the time
+        to a few per cent whatever the vocabulary size).
+    horizon : float or None
+        With forgetting, the half-life in tokens: a fold never weighs less than
+        ``every · ln 2 / horizon``.
+
+    Attributes
+    ----------
+    W, C : ndarray, shape (capacity, vector_size), float32
+    steps : ndarray, shape (capacity,), int64
+    owner : ndarray, shape (capacity,), uint64
+    meta : ndarray, shape (1,), :data:`AVERAGE_RECORD`
+
+    Raises
+    ------
+    ValueError
+        If ``eta < 0``, ``every < 1`` or ``horizon <= 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> avg = IterateAverage(capacity=2, vector_size=2, eta=0.0, every=1)
+    >>> W = np.ones((2, 2), np.float32); C = np.zeros((2, 2), np.float32)
+    >>> hashes = np.array([7, 9], np.uint64); counts = np.array([3, 0], np.int64)
+    >>> avg.fold(W, C, hashes, counts, n=2, words_seen=1)
+    >>> avg.fold(3 * W, C, hashes, counts, n=2, words_seen=2)
+    >>> avg.W[0].tolist(), int(avg.steps[1])      # mean of 1 and 3; row 1 is free
+    ([2.0, 2.0], 0)
+    """
+
+    def __init__(self, capacity: int, vector_size: int, eta: float = 10.0, every: int | None = None,
+                 horizon: float | None = None):
+        if not (np.isfinite(eta) and eta >= 0):
+            raise ValueError(f"eta must be a finite number >= 0, got {eta!r}")
+        if every is not None and int(every) < 1:
+            raise ValueError(f"every must be >= 1 token, got {every!r}")
+        if horizon is not None and not (np.isfinite(horizon) and horizon > 0):
+            raise ValueError(f"horizon must be > 0 tokens, got {horizon!r}")
+        self.eta = float(eta)
+        self.every = None if every is None else int(every)
+        self.horizon = None if horizon is None else float(horizon)
+        cap = max(1, int(capacity))
+        self.W = np.zeros((cap, int(vector_size)), dtype=np.float32)
+        self.C = np.zeros_like(self.W)
+        self.steps = np.zeros(cap, dtype=np.int64)
+        self.owner = np.zeros(cap, dtype=np.uint64)
+        self.meta = new_record(AVERAGE_RECORD)
+        self.meta[0]["next_fold"] = self.interval(0)
+
+    def arrays(self) -> AverageArrays:
+        """The state as one bundle of arrays (no copies)."""
+        return AverageArrays(self.W, self.C, self.steps, self.owner, self.meta)
+
+    @property
+    def capacity(self) -> int:
+        return self.W.shape[0]
+
+    def grow(self, capacity: int) -> None:
+        """Reallocate to ``capacity`` rows (never shrinks), keeping the existing ones."""
+        if capacity <= self.capacity:
+            return
+        for name in ("W", "C", "steps", "owner"):
+            old = getattr(self, name)
+            new = np.zeros((capacity,) + old.shape[1:], dtype=old.dtype)
+            new[: old.shape[0]] = old
+            setattr(self, name, new)
+
+    def interval(self, n_ids: int) -> int:
+        """Tokens between two folds for ``n_ids`` rows in use."""
+        return self.every if self.every is not None else max(16384, 2 * int(n_ids))
+
+    @property
+    def next_fold(self) -> int:
+        """Tokens (``words_seen``) at or past which the next fold is due."""
+        return int(self.meta[0]["next_fold"])
+
+    def fold(self, W, C, hashes, counts, n: int, words_seen: int) -> None:
+        """Fold rows ``0 .. n-1`` of ``W``, ``C`` (float32, (cap, d)) into the averages.
+
+        ``hashes`` (cap,) uint64 and ``counts`` (cap,) int64 are the vocabulary's: a row whose word
+        changed restarts its average, a freed row is skipped. See :func:`average_fold`.
+        """
+        every = self.interval(n)
+        gmin = 0.0 if self.horizon is None else min(1.0, every * np.log(2.0) / self.horizon)
+        average_fold(W, C, hashes, counts, int(n), self.W, self.C, self.steps, self.owner, self.eta, gmin)
+        m = self.meta[0]
+        m["folds"] += 1
+        m["last_fold"] = int(words_seen)
+        m["next_fold"] = int(words_seen) + every
+
+    def rows(self, W: np.ndarray, which: str, n: int) -> np.ndarray:
+        """The exported rows ``0 .. n-1`` of ``which`` ("W" or "C"): the average where a row has
+        been folded since its word was admitted, else the current row of ``W`` (a copy, float32)."""
+        avg = self.W if which == "W" else self.C
+        out = np.array(W[:n], dtype=np.float32)
+        done = self.steps[:n] > 0
+        out[done] = avg[:n][done]
+        return out
+
+    def state_dict(self, n_ids: int) -> dict:
+        """``W``, ``C`` (n_ids, d) float32, ``steps`` (n_ids,) int64, ``owner`` (n_ids,) uint64,
+        ``eta``, ``every`` (None = adaptive), ``horizon`` and the :data:`AVERAGE_RECORD` scalars. Views."""
+        return {"W": self.W[:n_ids], "C": self.C[:n_ids], "steps": self.steps[:n_ids],
+                "owner": self.owner[:n_ids], "eta": self.eta, "every": self.every, "horizon": self.horizon,
+                **record_to_dict(self.meta)}
+
+    @classmethod
+    def from_state(cls, state: dict, capacity: int, vector_size: int) -> "IterateAverage":
+        """Rebuild from :meth:`state_dict` output into ``capacity`` rows.
+
+        Raises
+        ------
+        StateError
+            If an array is missing, mis-shaped, holds NaN/inf, or ``steps`` is negative.
+        """
+        try:
+            obj = cls(capacity, vector_size, eta=float(state.get("eta", 10.0)), every=state.get("every"),
+                      horizon=state.get("horizon"))
+        except (TypeError, ValueError) as e:
+            raise StateError(f"average: {e}") from e
+        W = check_array(state, "W", np.float32, 2, "average", shape=(None, vector_size))
+        n = W.shape[0]
+        if n > obj.capacity:
+            raise StateError(f"average: {n} rows for capacity {obj.capacity}")
+        C = check_array(state, "C", np.float32, 2, "average", shape=(n, vector_size))
+        steps = check_array(state, "steps", np.int64, 1, "average", shape=(n,))
+        owner = check_array(state, "owner", np.uint64, 1, "average", shape=(n,))
+        if not (np.isfinite(W).all() and np.isfinite(C).all()):
+            raise StateError("average: W or C holds NaN or inf")
+        if (steps < 0).any():
+            raise StateError("average: negative fold count")
+        obj.W[:n], obj.C[:n], obj.steps[:n], obj.owner[:n] = W, C, steps, owner
+        record_from_dict(obj.meta, state, "average")
+        return obj
+
+    def nbytes(self) -> int:
+        """Bytes held by the arrays."""
+        return int(self.W.nbytes + self.C.nbytes + self.steps.nbytes + self.owner.nbytes)
