@@ -1,0 +1,160 @@
+#!/usr/bin/env python
+"""The learning rule of an endless stream (issue 8): last iterate vs averaged iterates, and gensim, one run.
+
+Two measurements, each system on the same tokens in the same order within one run:
+
+``fullrank``
+    The setting of ``examples/pmi_full_rank.py``: the Brown corpus restricted to its 300 most
+    frequent words, vector_size 400 ≥ |V|, sample 0, min_count 1, every other parameter at its
+    **default**, the stream fed ``--passes`` times, in corpus order and reshuffled each pass.
+    Score: Spearman(W·Cᵀ, PMI − log k) over pairs with expected #(w,c) ≥ 5 per pass, against the
+    PMI counted independently from the raw tokens (``IndependentTarget``). For streamsgns both
+    read-outs come from the same run: the last iterate (``SGNS.W``, ``SGNS.C``) and the exported
+    averages (``SGNS.vectors``, :mod:`streamsgns.averaging`, ``average_eta`` = 10 by default, and
+    the extra η values of ``--etas``, each its own run). gensim 4 Word2Vec (defaults, sg=1, same
+    settings, ``epochs = passes``) in corpus order and in one fixed shuffled order (gensim repeats
+    its corpus each epoch; streamsgns' "reshuffled" draws a new order per pass, so the two shuffled
+    rows are not the same order: the table says so).
+``mix``
+    One pass over the mix corpus with the defaults (workers=1): WS353, SimLex-999 and Google
+    analogies (restrict_vocab 30000) of the last iterate and of the averages (same run), and the
+    throughput with averaging on and off (separate runs, interleaved ``--repeat`` times).
+
+Usage::
+
+    python benchmarks/learning_rule.py [--parts fullrank,mix] [--passes 20] [--etas 3,10]
+        [--cache DIR] [--json benchmarks/results/learning_rule.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent / "examples"))
+
+from pmi_full_rank import IndependentTarget, gensim_vectors, restricted_corpus  # noqa: E402
+
+from streamsgns import SGNS  # noqa: E402
+from streamsgns.evaluate import evaluate_all  # noqa: E402
+
+
+def fullrank(args, out):
+    from streamsgns_tools.corpora import fetch
+
+    path = fetch("brown", cache_dir=args.cache)
+    sents, words = restricted_corpus(path, 300)
+    tgt = IndependentTarget(sents, words)
+    rows = []
+    settings = dict(vector_size=400, sample=0.0, min_count=1, seed=0)
+    for order in ("corpus", "reshuffled"):
+        for eta in args.etas:
+            m = SGNS(**settings, average_eta=eta)
+            m.learn_many([words])  # every word admitted (and its row initialised) before the stream: as gensim's build_vocab
+            stream = list(sents)
+            t0 = time.time()
+            for p in range(args.passes):
+                if order == "reshuffled":
+                    random.Random(p).shuffle(stream)
+                m.learn_many(stream)
+            secs = time.time() - t0
+            ids = np.array([m.key_to_index[w] for w in words])
+            last = tgt.report(np.asarray(m.W[ids]), np.asarray(m.C[ids]))["spearman"]
+            avg = tgt.report(m.vectors("W")[ids], m.vectors("C")[ids])["spearman"]
+            if eta == args.etas[0]:
+                rows.append({"system": "streamsgns", "readout": "last iterate", "order": order, "eta": None,
+                             "spearman": last, "seconds": secs, "alpha_end": m.current_alpha})
+            rows.append({"system": "streamsgns", "readout": "averaged", "order": order, "eta": eta,
+                         "spearman": avg, "seconds": secs, "alpha_end": m.current_alpha})
+            print(f"  streamsgns {order:<10s} eta={eta:g}: last {last:.4f}  averaged {avg:.4f}  ({secs:.0f} s)", flush=True)
+        if not args.no_gensim:
+            g_order = "corpus" if order == "corpus" else "shuffled"
+            W, C, secs = gensim_vectors(sents, words, g_order, 0, args.passes, vector_size=400, sample=0.0,
+                                        min_count=1, workers=1)
+            rep = tgt.report(W, C)["spearman"]
+            rows.append({"system": "gensim", "readout": "last iterate (linear decay to min_alpha)", "order": g_order,
+                         "eta": None, "spearman": rep, "seconds": secs})
+            print(f"  gensim     {g_order:<10s}: {rep:.4f}  ({secs:.0f} s)", flush=True)
+    out["fullrank"] = {"corpus": "brown top-300", "passes": args.passes, "settings": settings, "rows": rows}
+    print(f"\n{'system':<11s} {'read-out':<42s} {'order':<11s} {'eta':>4s} {'Spearman':>9s} {'sec':>6s}")
+    for r in rows:
+        eta = "" if r["eta"] is None else f"{r['eta']:g}"
+        print(f"{r['system']:<11s} {r['readout']:<42s} {r['order']:<11s} {eta:>4s} {r['spearman']:>9.4f} {r['seconds']:>6.0f}")
+
+
+def _scores(words, vecs):
+    ev = evaluate_all(words, vecs)
+    return {"ws353": ev["wordsim353"]["spearman"], "simlex": ev["simlex999"]["spearman"],
+            "analogies": ev["analogies"]["accuracy"]}
+
+
+def mix(args, out):
+    from streamsgns_tools.corpora import fetch
+
+    path = fetch("mix", cache_dir=args.cache)
+    rows, speed = [], {"averaged": [], "last iterate only": []}
+    for rep in range(args.repeat):
+        for label, eta in (("averaged", 10.0), ("last iterate only", None)):
+            m = SGNS(seed=0, workers=1, average_eta=eta)
+            m.learn_file(str(HERE.parent / "README.md"))  # compile the kernels outside the clock
+            m = SGNS(seed=0, workers=1, average_eta=eta)
+            t0 = time.time()
+            m.learn_file(path)
+            m.flush()
+            secs = time.time() - t0
+            speed[label].append(m.words_seen / secs)
+            print(f"  mix {label:<18s} {m.words_seen:,} tokens in {secs:.1f} s: {m.words_seen / secs:,.0f} words/s", flush=True)
+            if rep == 0 and eta is not None:
+                alive = [i for i, w in enumerate(m.index_to_key) if w is not None and m.counts[i] > 0]
+                words = [m.index_to_key[i] for i in alive]
+                for readout, vecs in (("last iterate", np.asarray(m.W)[alive]), ("averaged", m.vectors("W")[alive])):
+                    s = _scores(words, vecs)
+                    rows.append({"readout": readout, **s})
+                    print(f"  mix {readout:<14s} WS353 {s['ws353']:.4f}  SimLex {s['simlex']:.4f}  analogies {s['analogies']:.4f}", flush=True)
+    med = {k: float(np.median(v)) for k, v in speed.items()}
+    out["mix"] = {"tokens": int(m.words_seen), "scores": rows, "words_per_s": med,
+                  "words_per_s_runs": speed, "cost_of_averaging": 1.0 - med["averaged"] / med["last iterate only"]}
+    print(f"  throughput: averaged {med['averaged']:,.0f} w/s, last iterate only {med['last iterate only']:,.0f} w/s "
+          f"(cost {100 * out['mix']['cost_of_averaging']:.1f} %)")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--parts", default="fullrank,mix")
+    ap.add_argument("--passes", type=int, default=20)
+    ap.add_argument("--etas", default="10", help="average_eta values of the full-rank runs (the first one also gives the last iterate)")
+    ap.add_argument("--repeat", type=int, default=2, help="throughput runs per variant (mix)")
+    ap.add_argument("--no-gensim", action="store_true")
+    ap.add_argument("--cache", default=os.environ.get("STREAMSGNS_DATA"))
+    ap.add_argument("--json", default=str(HERE / "results" / "learning_rule.json"))
+    args = ap.parse_args(argv)
+    args.etas = [float(e) for e in args.etas.split(",")]
+    out = {"argv": sys.argv[1:], "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "cpus": os.cpu_count(), "note": "machine shared with other jobs: throughput is indicative"}
+    parts = args.parts.split(",")
+    if "fullrank" in parts:
+        fullrank(args, out)
+    if "mix" in parts:
+        mix(args, out)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.json + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(out, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, args.json)
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
