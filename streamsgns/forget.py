@@ -56,8 +56,10 @@ forgotten at the same rate as the counts).
 
 State: :class:`Forgetting` owns one record, :data:`FORGET_RECORD`; its ``state_dict()`` is
 ``{"half_life": H or None, "since", "n_decays", "decayed_tokens", "n_faded", "sketch_since"}`` (the record's
-fields, see there). A replica merge should take the largest ``since`` and the mean ``decayed_tokens``
-of replicas that saw the same number of tokens; the counts it sums are already decayed.
+fields, see there). Replicas that merge summed counts (issue 10) hold counts that are already
+decayed, each in its own token clock: ``N`` replicas sharing one stream should each run with
+``half_life = H / N`` so that the merged counts decay in the stream's tokens; a merge can then take
+the largest ``since``, ``sketch_since`` and ``n_decays`` and the sum of ``decayed_tokens``.
 """
 
 from __future__ import annotations
