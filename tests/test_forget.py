@@ -287,3 +287,16 @@ def test_new_words_displace_stale_ones_at_max_vocab():
     # (a few of the newest words are always just admitted with count min_count, the rarest, at a prune)
     assert kept_forget >= 75
     assert kept <= 30  # without forgetting the stale words (more occurrences) hold their rows
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=20), st.floats(0.01, 1.0))
+def test_pair_sketch_scaling_is_a_monotone_floor(cells, factor):
+    """The pair sketch's integer scaling: floor(v·f) or one less, monotone in v (so the sketch law holds)."""
+    from streamsgns.forget import _scale_down
+
+    t = np.array([sorted(cells)], dtype=np.uint32)
+    _scale_down(t, factor)
+    for v, got in zip(sorted(cells), t[0].tolist()):
+        assert math.floor(v * factor) - 1 <= got <= math.floor(v * factor)
+    assert (np.diff(t[0].astype(np.int64)) >= 0).all()
