@@ -24,6 +24,7 @@ Prints a table and writes ``benchmarks/results/drift_new_words[-<tag>].json``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -33,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from drift_common import (RESULTS, corpus_file, environment, frequent_kv, make_sgns, neighbours,  # noqa: E402
+from drift_common import (FIGURES, RESULTS, corpus_file, environment, frequent_kv, make_sgns, neighbours,  # noqa: E402
                           overlap, parse_tokens, read_lines, tokenize, write_json)
 
 BUCKETS = [(5, 9), (10, 19), (20, 49), (50, 199), (200, 10**12)]
@@ -109,10 +110,18 @@ def main(argv=None) -> int:
     ap.add_argument("--show", type=int, default=10, help="late words shown with their neighbours")
     ap.add_argument("--no-control", action="store_true")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--figures", default=str(FIGURES))
+    ap.add_argument("--replot", action="store_true", help="only redraw the figure from the JSON of an earlier run")
     args = ap.parse_args(argv)
     half_life = parse_tokens(args.half_life)
     tag = f"-hl{args.half_life}" if half_life else ""
     out = args.out or str(RESULTS / f"drift_new_words{tag}.json")
+    fig_path = os.path.join(args.figures, f"new_words{tag}.png")
+    if args.replot:
+        with open(out) as f:
+            plot(json.load(f), fig_path)
+        print(f"wrote {fig_path}")
+        return 0
 
     head_lines, tail_lines, moved = build_stream(args.corpus, args.last, args.cache)
     head = [t for t in map(tokenize, head_lines) if t]
@@ -202,8 +211,48 @@ def main(argv=None) -> int:
            "tail_share_of_vocabulary": base_tail_share, "examples": examples, "control": control,
            "survivors": {w: late[w] for w in late_sorted},
            "evicted": {w: late[w] for w in sorted(admitted - survived, key=lambda w: -late[w])}}
+    res["figure"] = plot(res, fig_path)
     print(f"\nwrote {write_json(out, res)}")
     return 0
+
+
+def plot(res, path):
+    """Two panels: the late words in the vocabulary along the tail; admitted/survived per tail count."""
+    from streamsgns.drift_series import _figure, _token_formatter
+
+    fig = _figure(13, 4.6)
+    a1, a2 = fig.subplots(1, 2)
+    head = res["stream"]["head_tokens"]
+    tr = res["run"]["trace"]
+    a1.plot([t["words_seen"] - head for t in tr], [t["late_in_vocab"] for t in tr], "o-", ms=3,
+            label="late words in the vocabulary")
+    a1.axhline(res["stream"]["late_words"], color="k", ls=":", lw=1,
+               label=f"late words in the tail ({res['stream']['late_words']})")
+    a1.set_xlabel(f"tokens into the tail ({res['args']['last']})")
+    a1.set_ylabel("words")
+    a1.xaxis.set_major_formatter(_token_formatter())
+    a1.set_title("late words held by the bounded vocabulary", loc="left", fontsize=10)
+    a1.grid(alpha=0.3)
+    a1.legend(fontsize=8, loc="upper left")
+    b = res["buckets"]
+    x = np.arange(len(b))
+    a2.bar(x - 0.2, [r["late_words"] for r in b], 0.4, label="late words (all were admitted)", color="lightgrey",
+           edgecolor="k")
+    a2.bar(x + 0.2, [r["survived"] for r in b], 0.4, label="still in the vocabulary at the end", color="tab:green")
+    a2.set_xticks(x, [r["tail_count"] for r in b])
+    a2.set_xlabel(f"occurrences in the tail (the rarest 10% of the final vocabulary have <= {res['rarest_decile_count']})")
+    a2.set_ylabel("late words")
+    a2.set_title("survival by count", loc="left", fontsize=10)
+    a2.grid(alpha=0.3, axis="y")
+    a2.legend(fontsize=8)
+    hl = res.get("half_life")
+    fig.suptitle(f"new words at full vocabulary: mix without {res['args']['last']}, then {res['args']['last']}; "
+                 f"max_vocab={res['args']['max_vocab']:,} (full after {res['run']['vocab_full_at'] / 1e6:.1f}M tokens)"
+                 + (f", half_life={hl:,}" if hl else ", no forgetting"))
+    fig.subplots_adjust(left=0.06, right=0.99, top=0.86, bottom=0.13, wspace=0.2)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return path
 
 
 if __name__ == "__main__":

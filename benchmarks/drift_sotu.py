@@ -60,16 +60,22 @@ def era_cuts(sizes, eras: int):
     return cuts
 
 
-def run(docs, cuts, run_dir: Path, params) -> dict:
-    """Stream ``docs`` (token lists per address) era by era, one snapshot per era."""
+def run(docs, cuts, run_dir: Path, params, passes: int = 1) -> dict:
+    """Stream ``docs`` (token lists per address) era by era, one snapshot per era.
+
+    With ``passes > 1`` each era's addresses are streamed that many times before the snapshot
+    (the model continues from the previous era and is trained on the era until it has settled:
+    the incremental scheme of Kim et al. 2014, *Temporal analysis of language through neural
+    language models*)."""
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
     m = make_sgns(**params)
     t0 = time.perf_counter()
     for a, b in zip(cuts[:-1], cuts[1:]):
-        for d in docs[a:b]:
-            m.learn_many(d)
+        for _ in range(passes):
+            for d in docs[a:b]:
+                m.learn_many(d)
         m.save_word2vec_format(run_dir / f"vectors-{m.words_seen:015d}.bin", binary=True)
     return {"seconds": time.perf_counter() - t0, "words_seen": m.words_seen, "vocab_size": m.vocab_size}
 
@@ -100,6 +106,7 @@ def main(argv=None) -> int:
     ap.add_argument("--eras", type=int, default=7)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--min-count", type=int, default=10)
+    ap.add_argument("--passes", type=int, default=1, help="passes over each era before its snapshot")
     ap.add_argument("--vector-size", type=int, default=100)
     ap.add_argument("--half-life", default=None, help="tokens (needs issue 9 part 1); default: none")
     ap.add_argument("--candidates", type=int, default=1000, help="most frequent shared words scored")
@@ -109,8 +116,10 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", default="/tmp/drift_sotu_runs", help="run directories (snapshots)")
     ap.add_argument("--plot-words", default=None, help="words for the series plot (default: top robust flags)")
     ap.add_argument("--figures", default=str(FIGURES))
-    ap.add_argument("--out", default=str(RESULTS / "drift_sotu.json"))
+    ap.add_argument("--out", default=None, help="default benchmarks/results/drift_sotu[-passes<P>].json")
     args = ap.parse_args(argv)
+    args.tag = f"-passes{args.passes}" if args.passes > 1 else ""
+    args.out = args.out or str(RESULTS / f"drift_sotu{args.tag}.json")
     from streamsgns_tools.corpora import iter_sotu_addresses
 
     addrs = list(iter_sotu_addresses(args.cache))
@@ -145,8 +154,8 @@ def main(argv=None) -> int:
                 # cut the shuffled stream at the chronological token positions (nearest address boundary)
                 ccum = np.cumsum(sizes)
                 c = [0] + [int(np.argmin(np.abs(dsz - ccum[k - 1]))) + 1 for k in cuts[1:-1]] + [len(d)]
-            rd = runs_root / f"{order}-seed{seed}"
-            info = run(d, cuts if order == "chrono" else c, rd, dict(params, seed=seed))
+            rd = runs_root / f"{order}-seed{seed}{args.tag}"
+            info = run(d, cuts if order == "chrono" else c, rd, dict(params, seed=seed), args.passes)
             res["runs"][f"{order}-seed{seed}"] = info
             snaps[(order, seed)] = [load_snapshot(p) for p in list_snapshots(rd)]
             print(f"  {order} seed {seed}: {info['words_seen']:,} tokens, vocabulary {info['vocab_size']:,}, "
@@ -199,22 +208,34 @@ def main(argv=None) -> int:
     excess = {w: (np.mean([c[w][1] for c in sh]) - np.mean([c[w][1] for c in ch]),
                   np.mean([c[w][0] for c in ch]), np.mean([c[w][0] for c in sh]),
                   np.mean([c[w][1] for c in ch]), np.mean([c[w][1] for c in sh])) for w in common}
+    # z: the excess over its standard error across seeds (seed-to-seed spread of both orders)
+    def z(w):
+        a = [c[w][1] for c in ch]
+        b = [c[w][1] for c in sh]
+        se = np.sqrt((np.var(a, ddof=1) + np.var(b, ddof=1)) / len(seeds)) if len(seeds) > 1 else np.nan
+        return excess[w][0] / se if se > 0 else np.nan
+
+    zs = {w: z(w) for w in common}
     robust = sorted(common, key=lambda w: -excess[w][0])
     r0 = {x.word: x for x in fl[("chrono", seeds[0])]["all"]}
     print(f"\nwords that move more in the chronological order than in the shuffled one (mean over {len(seeds)} "
           f"seeds of self-similarity(shuffled) - self-similarity(chrono), first -> last era)")
-    print(f"{'word':<14} {'excess':>6} {'chg chr':>7} {'chg shf':>7} {'self chr':>8} {'self shf':>8}  "
+    print(f"{'word':<14} {'excess':>6} {'z':>5} {'chg chr':>7} {'chg shf':>7} {'self chr':>8} {'self shf':>8}  "
           f"neighbours {eras[0]['years']} -> {eras[-1]['years']} (seed {seeds[0]})")
     flagged = []
     for w in robust[:25]:
         e = excess[w]
         x = r0[w]
-        flagged.append({"word": w, "excess_self_similarity": e[0], "change_chrono": e[1], "change_shuffled": e[2],
+        flagged.append({"word": w, "excess_self_similarity": e[0], "z": zs[w], "change_chrono": e[1], "change_shuffled": e[2],
                         "self_chrono": e[3], "self_shuffled": e[4], "old": x.old_neighbours, "new": x.new_neighbours})
-        print(f"{w:<14} {e[0]:>6.3f} {e[1]:>7.3f} {e[2]:>7.3f} {e[3]:>8.3f} {e[4]:>8.3f}  "
+        print(f"{w:<14} {e[0]:>6.3f} {zs[w]:>5.1f} {e[1]:>7.3f} {e[2]:>7.3f} {e[3]:>8.3f} {e[4]:>8.3f}  "
               f"{', '.join(x.old_neighbours[:5])} -> {', '.join(x.new_neighbours[:5])}")
     ex = np.array([excess[w][0] for w in common])
+    zz = np.array([zs[w] for w in common])
+    print(f"excess over all {len(common)} words: median {np.median(ex):.3f}, share > 0 {(ex > 0).mean():.2f}; "
+          f"words with z > 3: {int((zz > 3).sum())}, z < -3: {int((zz < -3).sum())}")
     res["first_last"]["excess"] = {"words": len(common), "median": float(np.median(ex)),
+                                   "z_over_3": int((zz > 3).sum()), "z_under_minus_3": int((zz < -3).sum()),
                                    "q95": float(np.quantile(ex, 0.95)), "max": float(ex.max()),
                                    "share_positive": float((ex > 0).mean())}
     res["first_last"]["robust_flags"] = flagged
@@ -280,23 +301,20 @@ def _plots(args, res, fl, s2s, seeds, runs_root, figs, robust, eras):
     a2.legend(fontsize=8, loc="upper left")
     a2.grid(alpha=0.3)
     fig.suptitle(f"SOTU, first era ({eras[0]['years']}) vs last era ({eras[-1]['years']}): chronological order "
-                 "vs the same addresses time-shuffled")
+                 f"vs the same addresses time-shuffled ({args.passes} pass{'es' if args.passes > 1 else ''} per era)")
     fig.subplots_adjust(left=0.06, right=0.99, top=0.86, bottom=0.13, wspace=0.2)
-    p = figs / "sotu_distributions.png"
+    p = figs / f"sotu_distributions{args.tag}.png"
     fig.savefig(p, dpi=100)
     words = args.plot_words.split(",") if args.plot_words else robust[:4]
-    ser = drift_series(runs_root / f"chrono-seed{seeds[0]}", words, k=10, restrict_vocab=args.restrict_vocab)
+    ser = drift_series(runs_root / f"chrono-seed{seeds[0]}{args.tag}", words, k=10, restrict_vocab=args.restrict_vocab)
     # x axis in tokens; the eras' year ranges are in the title lines of docs/drift.md
-    plot_drift(ser, figs / "sotu_series.png", show=5, annotate=3,
-               title=f"SOTU, chronological, seed {seeds[0]}: one snapshot per era ({len(eras)} eras, "
-                     f"{eras[0]['years']} … {eras[-1]['years']})")
-    sser = drift_series(runs_root / f"shuffled-seed{seeds[0]}", words, k=10, restrict_vocab=args.restrict_vocab)
-    plot_drift(sser, figs / "sotu_series_shuffled.png", show=5, annotate=3,
-               title=f"the same words, time-shuffled control, seed {seeds[0]}")
-    plot_pair(fl[("chrono", seeds[0])]["report"], figs / "sotu_pair.png", show=20, neighbours=4)
+    plot_drift(ser, figs / f"sotu_series{args.tag}.png", show=5, annotate=4)
+    sser = drift_series(runs_root / f"shuffled-seed{seeds[0]}{args.tag}", words, k=10, restrict_vocab=args.restrict_vocab)
+    plot_drift(sser, figs / f"sotu_series_shuffled{args.tag}.png", show=5, annotate=4)
+    plot_pair(fl[("chrono", seeds[0])]["report"], figs / f"sotu_pair{args.tag}.png", show=20, neighbours=4)
     res["series"] = {"words": words, "chrono": ser, "shuffled": sser}
-    res["figures"] = [str(figs / n) for n in ("sotu_distributions.png", "sotu_series.png",
-                                              "sotu_series_shuffled.png", "sotu_pair.png")]
+    res["figures"] = [str(figs / f"{n}{args.tag}.png") for n in ("sotu_distributions", "sotu_series",
+                                                                "sotu_series_shuffled", "sotu_pair")]
 
 
 if __name__ == "__main__":
