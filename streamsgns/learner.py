@@ -25,6 +25,7 @@ from river import base
 from . import kernels as K
 from ._state import record_to_dict
 from .cooc import CooccurrenceStats
+from .forget import Forgetting
 from .noise import NoiseDistribution
 from .parameters import SGNSParameters
 from .persistence import ModelState
@@ -103,6 +104,11 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         (:func:`streamsgns.sketch.default_halving_tokens`); 0: never age.
     batch_bytes : int
         ``learn_many`` groups sentences into blocks of about this many bytes.
+    half_life : float, optional
+        Tokens after which every count has halved (exponential forgetting: vocabulary, sketch,
+        noise distribution, subsampling, eviction ranking, co-occurrence statistics; words
+        whose count fades are evicted; the learning rate settles instead of decaying; see
+        :mod:`streamsgns.forget`). None (default): never forget.
 
     Attributes
     ----------
@@ -176,6 +182,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         sketch_depth: int = 4,
         batch_bytes: int = 1 << 20,
         sketch_halving_tokens: int | None = None,
+        half_life: float | None = None,
     ):
         self.vector_size = vector_size
         self.window = window
@@ -203,13 +210,14 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self.sketch_depth = sketch_depth
         self.batch_bytes = batch_bytes
         self.sketch_halving_tokens = sketch_halving_tokens
+        self.half_life = half_life
         validate_params(self)
         cap = self._initial_capacity()
         self._set_components(
             Vocabulary(min_count, max_vocab, sketch=CountMinSketch(sketch_width, sketch_depth, seed=seed,
                                                                    halve_every=self._sketch_halving()),
                        capacity=cap, max_events=4 * max_sentence_length),
-            None, None, None)
+            None, None, None, None)
 
     # ------------------------------------------------------------------ set-up
     def _sketch_halving(self) -> int:
@@ -221,7 +229,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     def _initial_capacity(self) -> int:
         return min(self.max_vocab, max(1024, 2 * self.max_sentence_length))
 
-    def _set_components(self, vocab, noise, cooc, params) -> None:
+    def _set_components(self, vocab, noise, cooc, params, forget=None) -> None:
         """Install the components (new ones where None) and the driver that runs the kernels on them."""
         cap = vocab.capacity
         self.vocab = vocab
@@ -237,12 +245,14 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
                             max_vocab=self.max_vocab, max_sentence_length=self.max_sentence_length,
                             min_refresh_tokens=self.noise.min_refresh_tokens, track_cooc=self.track_cooc,
                             prune_size=vocab.prune_size, alpha=self.alpha, min_alpha=self.min_alpha,
-                            decay_tokens=self.decay_tokens, sample=self.sample, ns_exponent=self.ns_exponent)
+                            decay_tokens=self.decay_tokens, sample=self.sample, ns_exponent=self.ns_exponent,
+                            half_life=self.half_life)
+        self.forget = forget if forget is not None else Forgetting(self.half_life)
         self.params.grow(cap)  # every component as large as the vocabulary
         self.noise.grow(cap)
         if self.cooc is not None:
             self.cooc.grow(cap)
-        self._trainer = Trainer(cfg, self.workers, self.vocab, self.noise, self.cooc, self.params)
+        self._trainer = Trainer(cfg, self.workers, self.vocab, self.noise, self.cooc, self.params, self.forget)
         self.stats = {"invalid_utf8": 0, "bad_inputs": 0}
         self.source_position = None
         self._kv = None
@@ -271,7 +281,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     def __setstate__(self, state):
         self.__dict__.update(state)
         stats, pos = self.stats, self.source_position
-        self._set_components(self.vocab, self.noise, self.cooc, self.params)
+        self._set_components(self.vocab, self.noise, self.cooc, self.params, self.forget)
         self.stats, self.source_position = stats, pos
 
     # ------------------------------------------------------------------ public read-outs
@@ -319,8 +329,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
 
     @property
     def current_alpha(self) -> float:
-        """Learning rate for the next token."""
-        return float(K.current_alpha(self._trainer.cfg, self.words_seen))
+        """Learning rate for the next token (``t`` = tokens seen, decayed with a half-life)."""
+        return float(K.current_alpha(self._trainer.cfg, self.forget.alpha_tokens(self.words_seen)))
 
     def progress(self) -> dict:
         """Counters for progress lines and tests (all ints, except ``alpha``)."""
@@ -339,6 +349,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
             "evicted": int(v["n_evicted"]),
             "noise_refreshes": int(self.noise.meta[0]["n_refresh"]),
             "sketch_halvings": int(self.vocab.sketch.meta[0]["n_halvings"]),
+            "decay_steps": int(self.forget.meta[0]["n_decays"]),
+            "faded": int(self.forget.meta[0]["n_faded"]),
         }
         out.update(self.stats)
         return out

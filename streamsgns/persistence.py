@@ -12,6 +12,7 @@ import numpy as np
 
 from ._state import StateError
 from .cooc import CooccurrenceStats
+from .forget import Forgetting
 from .io.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from .io.word2vec import save_word2vec_format
 from .noise import NoiseDistribution
@@ -19,6 +20,29 @@ from .parameters import SGNSParameters
 from .vocab import Vocabulary
 
 __all__ = ["ModelState"]
+
+
+def _forget_from_state(state, half_life, overridden: bool, words_seen: int) -> Forgetting:
+    """The forgetting schedule of a state; ``half_life`` the model's parameter.
+
+    A state without one (written before forgetting existed) starts the schedule now. A stored
+    half-life other than the parameter's is refused, unless ``half_life`` was overridden at load:
+    the schedule then restarts now, its learning-rate ``t`` continuing from the old one's.
+    """
+    if state is None:
+        old = Forgetting(None)
+    else:
+        old = Forgetting.from_state(state)
+        if old.half_life == (None if half_life is None else float(half_life)):
+            return old
+        if not overridden:
+            raise StateError(f"forget: stored half_life {old.half_life} differs from the parameters' {half_life}")
+    new = Forgetting(half_life)
+    if half_life is not None:
+        new.meta[0]["decayed_tokens"] = old.alpha_tokens(words_seen)
+    new.meta[0]["n_decays"] = old.meta[0]["n_decays"]
+    new.meta[0]["n_faded"] = old.meta[0]["n_faded"]
+    return new
 
 
 class ModelState:
@@ -32,7 +56,9 @@ class ModelState:
         dict
             ``params`` (constructor settings, JSON-serialisable; a custom ``tokenizer`` is
             stored as None), ``vocab`` (with its ``sketch``), ``noise``, ``cooc`` (None without
-            statistics), ``parameters`` (W, C, RNG streams, counters) and ``stats``. Arrays are
+            statistics), ``parameters`` (W, C, RNG streams, counters), ``forget`` (the
+            forgetting schedule, :meth:`streamsgns.forget.Forgetting.state_dict`: ``half_life``,
+            ``since``, ``n_decays``, ``decayed_tokens``, ``n_faded``) and ``stats``. Arrays are
             views of the live state: copy them before the model learns on.
         """
         self.flush()
@@ -42,7 +68,8 @@ class ModelState:
             params["tokenizer"] = None  # a callable cannot be stored; pass it to load()
         return {"params": params, "vocab": self.vocab.state_dict(), "noise": self.noise.state_dict(),
                 "cooc": None if self.cooc is None else self.cooc.state_dict(n),
-                "parameters": self.params.state_dict(n), "stats": dict(self.stats)}
+                "parameters": self.params.state_dict(n), "forget": self.forget.state_dict(),
+                "stats": dict(self.stats)}
 
     @classmethod
     def from_state(cls, state: dict, **overrides) -> "SGNS":
@@ -100,7 +127,9 @@ class ModelState:
         parameters = SGNSParameters.from_state(state["parameters"], vocab.capacity, m.vector_size, m.workers, m.seed)
         if parameters.tied != bool(m.tied) or int(np.count_nonzero(parameters.W[n:])) != 0:
             raise StateError("parameters: W/C rows do not match the vocabulary or the tied setting")
-        m._set_components(vocab, noise, cooc, parameters)
+        forget = _forget_from_state(state.get("forget"), m.half_life, "half_life" in overrides,
+                                    int(parameters.meta[0]["words_seen"]))
+        m._set_components(vocab, noise, cooc, parameters, forget)
         m.stats.update({k: int(v) for k, v in state.get("stats", {}).items()})
         return m
 

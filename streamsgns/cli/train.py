@@ -48,6 +48,8 @@ MODEL_OPTIONS = [
     ("--sketch-width", "sketch_width", "pos_int", "columns of the count-min sketch of words not yet admitted"),
     ("--sketch-halving-tokens", "sketch_halving_tokens", "nonneg_int",
      "tokens added to that sketch between two halvings (0 = never age; default: from the sketch's size)"),
+    ("--half-life", "half_life", "tokens",
+     "forget: every count halves after this many tokens, e.g. 50000000, 50M or 50Mw; None = never"),
 ]
 
 #: Exit status when training ended normally (``--output`` written) but at least one
@@ -73,6 +75,8 @@ def _number_type(kind: str):
     import math
 
     def parse(text: str):
+        if kind == "tokens":
+            return _tokens(text)
         integer = kind.endswith("_int")
         try:
             v = int(text) if integer else float(text)
@@ -88,6 +92,20 @@ def _number_type(kind: str):
 
     parse.__name__ = kind  # argparse names the type in its messages
     return parse
+
+
+def _tokens(text: str) -> int:
+    """A number of tokens: ``50000000``, ``50M``, ``50Mw``, ``2k`` (the token forms of ``--snapshot-every``)."""
+    from ..io.snapshotter import parse_every
+
+    s = text.strip()
+    try:
+        _, toks = parse_every(s if s.lower().endswith("w") else s + "w")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of tokens (e.g. 50000000 or 50M): {text!r}") from None
+    if not toks:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return toks
 
 
 def _every(text: str) -> str:
