@@ -146,8 +146,10 @@ def main(argv=None) -> int:
     ap.add_argument("--neighbour-vocab", type=int, default=20000)
     ap.add_argument("--stable", type=int, default=100, help="frequent words not renamed that are followed")
     ap.add_argument("--figures", default=str(FIGURES))
-    ap.add_argument("--out", default=str(RESULTS / "drift_planted.json"))
+    ap.add_argument("--tag", default="", help="suffix of the JSON and figure names, e.g. -fine")
+    ap.add_argument("--out", default=None, help="default benchmarks/results/drift_planted<tag>.json")
     args = ap.parse_args(argv)
+    args.out = args.out or str(RESULTS / f"drift_planted{args.tag}.json")
     systems = args.systems.split(",")
     t_all = time.perf_counter()
 
@@ -306,7 +308,7 @@ def _plot(res, renamed_words, args):
         a1.plot(xs, [p["stable_mean"] for p in s["series"]], "s:", color=c, alpha=0.7,
                 label=f"{name}: words not renamed (ceiling)")
         a2.plot(xs[1:], [p["stable_churn"] for p in s["series"][1:]], "o-", color=c, label=name)
-    a1.axhline(0.5, color="k", lw=1, ls="--")
+    a1.axhline(0.5, color="k", lw=1, ls="--", label="0.5: recovered")
     a1.set_xlabel("tokens after the change")
     a1.set_ylabel("overlap of top-10 with the reference")
     a1.set_title(f"renamed words ({len(renamed_words)}) reach the renamed-text reference", loc="left", fontsize=10)
@@ -326,7 +328,7 @@ def _plot(res, renamed_words, args):
                  f"corpus, checkpoint every {args.every / 1e6:g}M tokens")
     fig.subplots_adjust(left=0.06, right=0.99, top=0.86, bottom=0.12, wspace=0.2)
     os.makedirs(args.figures, exist_ok=True)
-    p = os.path.join(args.figures, "planted_recovery.png")
+    p = os.path.join(args.figures, f"planted_recovery{args.tag}.png")
     fig.savefig(p, dpi=100)
     res["figures"] = [p]
 
