@@ -272,13 +272,16 @@ def summarise(points, renamed_words, stable) -> dict:
     for p in points:
         ro = [p["overlap"][w] for w in renamed_words if p["overlap"][w] is not None]
         so = [p["overlap"][w] for w in stable if p["overlap"][w] is not None]
-        churn = None
+        churn = rchurn = None
         if prev is not None:
             churn = float(np.mean([overlap(p["neighbours"][w], prev["neighbours"][w]) for w in stable
                                    if p["neighbours"][w] and prev["neighbours"][w]]))
+            rc = [overlap(p["neighbours"][w], prev["neighbours"][w]) for w in renamed_words
+                  if p["neighbours"][w] and prev["neighbours"][w]]
+            rchurn = float(np.mean(rc)) if rc else None
         series.append({"after": p["after"], "renamed_mean": float(np.mean(ro)) if ro else 0.0,
                        "renamed_recovered": sum(x >= 0.5 for x in ro), "stable_mean": float(np.mean(so)),
-                       "stable_churn": churn})
+                       "stable_churn": churn, "renamed_churn": rchurn})
         prev = p
     to_recover = {}
     for w in renamed_words:
