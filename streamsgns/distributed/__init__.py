@@ -7,4 +7,13 @@ an optional extra (``pip install streamsgns[ray]``) and is only imported when re
 
 from .merge import MergeError, merge_states, state_nbytes
 
-__all__ = ["MergeError", "merge_states", "state_nbytes"]
+
+def __getattr__(name):  # Ray is imported only when a job is asked for
+    if name in ("ReplicaJob", "assign_partitions"):
+        from . import job
+
+        return getattr(job, name)
+    raise AttributeError(name)
+
+
+__all__ = ["MergeError", "ReplicaJob", "assign_partitions", "merge_states", "state_nbytes"]
