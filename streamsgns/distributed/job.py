@@ -376,6 +376,7 @@ class ReplicaJob:
                     "tokens_per_replica": [r["tokens"] for r in results], "words_seen": model.words_seen,
                     "round_s": time.perf_counter() - t0, "wait_s": t_train, "merge_s": t_merge, "put_s": t_put,
                     "checkpoint_s": t_ckpt, "train_s": [r["train_s"] for r in results],
+                    "learn_s": [r["learn_s"] for r in results], "idle": [r["idle"] for r in results],
                     "load_s": [r["load_s"] for r in results], "state_s": [r["state_s"] for r in results],
                     "bytes_up": sum(state_nbytes(s) for s in states), "bytes_down": state_nbytes(base) * len(states),
                     "vocab_size": model.vocab_size, "restarts": self.restarts}

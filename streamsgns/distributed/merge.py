@@ -112,11 +112,19 @@ def _merge_sketch(base: dict, reps: list[dict]) -> dict:
     """Add the replicas' sketch increments to the base, keeping the halving schedule."""
     _check_keys("sketch", [base] + reps)
     H = int(base["halve_every"])
-    b_table = base["table"].astype(np.int64)
     ks = [int(r["n_halvings"]) - int(base["n_halvings"]) for r in reps]
     if min(ks, default=0) < 0:
         raise MergeError("sketch: a replica has fewer halvings than the base it started from")
     K = max(ks, default=0)
+    H_due = (int(base["since_halving"]) + sum(int(r["since_halving"]) - int(base["since_halving"]) for r in reps))
+    if K == 0 and (H == 0 or H_due < H):  # no halving: conservative cells only grow, add in uint32
+        table32 = base["table"].copy()
+        for r in reps:
+            table32 += r["table"] - base["table"]
+        return {"table": table32, "seeds": base["seeds"], "seed": base["seed"],
+                "total": int(base["total"]) + sum(int(r["total"]) - int(base["total"]) for r in reps),
+                "halve_every": H, "since_halving": H_due if H > 0 else 0, "n_halvings": int(base["n_halvings"])}
+    b_table = base["table"].astype(np.int64)
     table = b_table >> K
     total = int(base["total"]) >> K
     since = int(base["since_halving"])
@@ -193,36 +201,37 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
     # every live word of base and replicas, by hash
     b_live = np.flatnonzero(vb["counts"] > 0)
     b_hash = vb["hashes"][b_live]
-    b_words = _words(vb)
-    words: dict[int, str] = {int(h): b_words[i] for h, i in zip(b_hash.tolist(), b_live.tolist())}
-    r_maps = []
-    for v in vr:
-        live = np.flatnonzero(v["counts"] > 0)
-        ws = _words(v)
-        hs = v["hashes"][live].tolist()
-        r_maps.append(dict(zip(hs, live.tolist())))
-        for h, i in zip(hs, live.tolist()):
-            words.setdefault(int(h), ws[i])
-    all_h = np.array(sorted(words), dtype=np.uint64)
+    r_live = [np.flatnonzero(v["counts"] > 0) for v in vr]
+    all_h = np.unique(np.concatenate([b_hash] + [v["hashes"][lv] for v, lv in zip(vr, r_live)]))
     n_all = all_h.size
-    b_id = {int(h): int(i) for h, i in zip(b_hash.tolist(), b_live.tolist())}
-    in_base = np.array([int(h) in b_id for h in all_h.tolist()], dtype=bool)
+    # the word of each hash: the base's, else the first replica's that holds it
+    src = np.full(n_all, -1, dtype=np.int64)  # -1: base; k: replica k
+    src_id = np.full(n_all, -1, dtype=np.int64)
+    pos_b = np.searchsorted(all_h, b_hash)
+    in_base = np.zeros(n_all, dtype=bool)
+    in_base[pos_b] = True
+    b_of = np.full(n_all, -1, dtype=np.int64)  # base id of each hash
+    b_of[pos_b] = b_live
+    src_id[pos_b] = b_live
     start = np.zeros(n_all, dtype=np.int64)  # each word's count at the start of the round
-    if n_all:
-        start[in_base] = [int(vb["counts"][b_id[int(h)]]) for h in all_h[in_base].tolist()]
-        if (~in_base).any():
-            start[~in_base] = b_sketch.estimate_many(all_h[~in_base])
+    start[pos_b] = vb["counts"][b_live]
+    if (~in_base).any():
+        start[~in_base] = b_sketch.estimate_many(all_h[~in_base])
     inc = np.zeros((len(replicas), n_all), dtype=np.int64)  # each replica's occurrences in the round
     live_in = np.zeros((len(replicas), n_all), dtype=bool)
     rid = np.full((len(replicas), n_all), -1, dtype=np.int64)
-    for k, (v, rmap, rsk) in enumerate(zip(vr, r_maps, r_sketches)):
-        ids = np.array([rmap.get(int(h), -1) for h in all_h.tolist()], dtype=np.int64)
-        live = ids >= 0
-        live_in[k], rid[k] = live, ids
-        inc[k, live] = v["counts"][ids[live]] - start[live]
-        if (~live & ~in_base).any():  # seen by this replica's sketch but admitted elsewhere
-            m = ~live & ~in_base
+    for k, (v, lv, rsk) in enumerate(zip(vr, r_live, r_sketches)):
+        pos = np.searchsorted(all_h, v["hashes"][lv])
+        rid[k, pos] = lv
+        live = rid[k] >= 0
+        live_in[k] = live
+        take = live & (src_id < 0)
+        src[take], src_id[take] = k, rid[k, take]
+        inc[k, live] = v["counts"][rid[k, live]] - start[live]
+        m = ~live & ~in_base
+        if m.any():  # seen by this replica's sketch but admitted elsewhere
             inc[k, m] = rsk.estimate_many(all_h[m]) - start[m]
+    word_lists = [_words(vb)] + [_words(v) for v in vr]
     inc = np.maximum(inc, 0)
     merged_counts = np.maximum(start + inc.sum(axis=0), 1)
 
@@ -230,10 +239,8 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
     max_vocab = int(vb["max_vocab"])
     new_idx = np.flatnonzero(~in_base)
     new_idx = new_idx[np.lexsort((all_h[new_idx], -merged_counts[new_idx]))]
-    ids = np.full(n_all, -1, dtype=np.int64)
-    for j in np.flatnonzero(in_base).tolist():
-        ids[j] = b_id[int(all_h[j])]
-    free = sorted(set(range(int(vb["next_id"]))) - set(b_id.values()))
+    ids = np.where(in_base, b_of, -1)
+    free = sorted(set(range(int(vb["next_id"]))) - set(b_live.tolist()))
     next_id = int(vb["next_id"])
     room = max_vocab - int(in_base.sum())
     for j in new_idx[:max(room, 0)].tolist():
@@ -255,7 +262,7 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
     hashes[:nb][stale] = vb["hashes"][:nb][stale]
     itk = [None] * n
     for j in np.flatnonzero(keep).tolist():
-        itk[ids[j]] = words[int(all_h[j])]
+        itk[ids[j]] = word_lists[src[j] + 1][src_id[j]]
     blobs = [(w or "").encode("utf-8") for w in itk]
     offsets = np.zeros(n + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(b) for b in blobs]) if blobs else []
@@ -283,7 +290,7 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
             w = weights[k, sel] / np.where(wsum[sel] > 0, wsum[sel], 1.0)
             out[ids[sel]] += w[:, None] * p[name][rid[k, sel]]
         orphan = keep & (wsum == 0)  # held by no replica (evicted by all): the base row
-        out[ids[orphan]] = [pb[name][b_id[int(h)]] for h in all_h[orphan].tolist()] or np.zeros((0, d))
+        out[ids[orphan]] = pb[name][b_of[orphan]]
         params[name] = out.astype(np.float32)
         params[name][counts == 0] = 0.0
 

@@ -136,14 +136,15 @@ class Replica:
         dict
             ``state`` (the model's state dict), ``position`` (next offset of each of this
             replica's partitions), ``tokens`` trained, ``idle`` (the partitions had no message for
-            ``idle_timeout`` s), and the seconds spent loading (``load_s``), training
-            (``train_s``) and exporting the state (``state_s``).
+            ``idle_timeout`` s), and the seconds spent loading (``load_s``), reading and training
+            (``train_s``), in the learner alone (``learn_s``) and exporting the state (``state_s``).
         """
         load_s = self._load(state, round_no) if state is not None else 0.0
         m = self.model
         start = m.words_seen
         t0 = time.perf_counter()
         idle = False
+        learn_s = 0.0
         while m.words_seen - start < max_tokens and time.perf_counter() - t0 < max_seconds:
             if self._it is None:
                 self._it = self.source.chunks()
@@ -153,13 +154,15 @@ class Replica:
                 self._it = None
                 idle = True
                 break
+            t = time.perf_counter()
             m.learn_text(chunk.data)
+            learn_s += time.perf_counter() - t
         train_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         out = m.state_dict()
         state_s = time.perf_counter() - t1
         return {"state": out, "position": self.source.position(), "tokens": m.words_seen - start, "idle": idle,
-                "load_s": load_s, "train_s": train_s, "state_s": state_s, "index": self.index}
+                "load_s": load_s, "train_s": train_s, "learn_s": learn_s, "state_s": state_s, "index": self.index}
 
     def close(self) -> None:
         """Close the Kafka consumer (nothing is committed)."""
