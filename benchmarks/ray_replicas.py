@@ -5,7 +5,7 @@ tokens of ``/work/data/mix.txt``, else a corpus of ``streamsgns_tools.corpora``)
 real Tansu broker (4 partitions, lines round-robin); then, interleaved, a single-process
 ``SGNS.learn_text`` over the same lines and settings, and ``ReplicaJob`` runs with 2 replicas on a
 local Ray (``num_cpus=2``) for a sweep of sync intervals (tokens per replica between two syncs)
-and both row-averaging schemes. For each: ``words_seen``, WS-353 / SimLex-999 (Spearman) and
+with ``rows="sum"``, and the other row schemes (``weighted``, ``mean``) at one interval. For each: ``words_seen``, WS-353 / SimLex-999 (Spearman) and
 Google analogies (3CosAdd, 30k words), wall time, throughput per replica (tokens over the seconds
 the replica spent training), seconds spent syncing (each round's wall time minus its slowest
 replica's training), bytes moved per sync (the replicas' states up, the merged state down).
@@ -123,7 +123,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tokens", type=int, default=2_000_000)
     ap.add_argument("--sync", type=int, nargs="+", default=[50_000, 200_000, 1_000_000])
-    ap.add_argument("--mean-at", type=int, default=200_000, help="also run rows='mean' at this interval")
+    ap.add_argument("--rows", default="sum", help="row scheme of the sync sweep")
+    ap.add_argument("--others-at", type=int, default=200_000,
+                    help="also run the other row schemes at this interval (0: not)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ray_replicas.json"))
     args = ap.parse_args(argv)
 
@@ -148,9 +150,9 @@ def main(argv=None) -> int:
             print(f"produced in {time.perf_counter() - t0:.1f} s", flush=True)
             plan = [("single", None, None)]
             for s in args.sync:
-                plan += [("replicas", s, "weighted"), ("single", None, None)]
-            if args.mean_at:
-                plan += [("replicas", args.mean_at, "mean")]
+                plan += [("replicas", s, args.rows), ("single", None, None)]
+            if args.others_at:
+                plan += [("replicas", args.others_at, r) for r in ("sum", "weighted", "mean") if r != args.rows]
             for kind, sync, rows in plan:
                 if kind == "single":
                     r = _single_exact(lines)

@@ -139,10 +139,20 @@ def test_different_settings_and_cooc_are_refused():
     with pytest.raises(MergeError, match="cooc"):
         merge_states(m.state_dict(), [m.state_dict()])
     with pytest.raises(MergeError, match="rows"):
-        merge_states(base, states, rows="sum")
+        merge_states(base, states, rows="median")
 
 
 def test_state_nbytes_counts_every_array():
     base, reps = _round([["a b c"]], min_count=1)
     s = reps[0].state_dict()
     assert state_nbytes(s) >= s["vocab"]["sketch"]["table"].nbytes + s["parameters"]["W"].nbytes
+
+
+def test_sum_rows_add_every_replicas_update_to_the_base_row():
+    base, reps = _round([["alpha gamma"] * 3, ["beta gamma delta"] * 2], min_count=1, base_lines=["gamma beta"] * 2)
+    a, b = reps
+    b0 = SGNS.from_state(base)
+    merged = SGNS.from_state(merge_states(base, [a.state_dict(), b.state_dict()], rows="sum"))
+    for w in ("gamma", "beta"):  # in the base
+        np.testing.assert_allclose(merged[w], b0[w] + (a[w] - b0[w]) + (b[w] - b0[w]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(merged["alpha"], a["alpha"], rtol=1e-6)  # new: weighted as before

@@ -23,7 +23,10 @@ state dicts (no private attributes), key by key:
 * **W and C rows**: model averaging (Spark MLlib's Word2Vec; Ji et al. 2016, HogBatch), each row
   weighted by the replica's occurrences of the word during the round (``rows="weighted"``: a row
   that only one replica trained keeps that replica's update instead of being diluted by ``1/K``), or
-  the plain mean (``rows="mean"``).
+  the plain mean (``rows="mean"``). Averaging K replicas that each saw 1/K of the round moves a
+  row about 1/K as far as one process that saw all of it; ``rows="sum"`` instead adds every
+  replica's update to the base row (the merge then equals sequential SGD to first order, as
+  asynchronous / Hogwild SGD does), and new words' rows are averaged as above.
 * **noise distribution**: rebuilt from the merged counts (its own ``refresh``).
 * **RNG streams**: replica 0's (a replica re-derives its own streams when it loads the state).
 
@@ -154,9 +157,10 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
     replicas : list of dict
         The replicas' state dicts at the end of the round (K >= 1); ids may differ between them
         for words admitted during the round.
-    rows : {"weighted", "mean"}
-        How W and C rows average: weighted by each replica's occurrences of the word during the
-        round, or the plain mean over the replicas that hold the word.
+    rows : {"weighted", "mean", "sum"}
+        How W and C rows combine: averaged weighted by each replica's occurrences of the word
+        during the round, the plain mean over the replicas that hold the word, or (``"sum"``) the
+        base row plus the sum of every replica's update (rows of words new in the round: weighted).
 
     Returns
     -------
@@ -181,8 +185,8 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
     >>> m.words_seen, sorted(m.key_to_index), m.vocab.count("the")
     (7, ['cat', 'dog', 'far', 'ran', 'sat', 'the'], 2)
     """
-    if rows not in ("weighted", "mean"):
-        raise MergeError(f"rows must be 'weighted' or 'mean', not {rows!r}")
+    if rows not in ("weighted", "mean", "sum"):
+        raise MergeError(f"rows must be 'weighted', 'mean' or 'sum', not {rows!r}")
     if not replicas:
         raise MergeError("no replica state to merge")
     states = [base] + list(replicas)
@@ -291,6 +295,14 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
             out[ids[sel]] += w[:, None] * p[name][rid[k, sel]]
         orphan = keep & (wsum == 0)  # held by no replica (evicted by all): the base row
         out[ids[orphan]] = pb[name][b_of[orphan]]
+        if rows == "sum":  # rows of the base: base + the sum of every replica's update
+            sb = np.flatnonzero(keep & in_base)
+            b_rows = pb[name][b_of[sb]].astype(np.float64)
+            acc = b_rows.copy()
+            for k, p in enumerate(pr):
+                sel = live_in[k, sb]
+                acc[sel] += p[name][rid[k, sb[sel]]] - b_rows[sel]
+            out[ids[sb]] = acc
         params[name] = out.astype(np.float32)
         params[name][counts == 0] = 0.0
 
