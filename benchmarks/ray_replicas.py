@@ -15,7 +15,7 @@ replicas share the same 2 cores that one process uses alone.
 
 Usage::
 
-    python benchmarks/ray_replicas.py                      # 2M tokens of mix, sweep 50k/200k/1M
+    python benchmarks/ray_replicas.py                      # 2M tokens of mix, sweep 20k/50k/200k
     python benchmarks/ray_replicas.py --tokens 500000 --sync 100000
 
 Writes ``benchmarks/results/ray_replicas.json`` and prints a table.
@@ -73,10 +73,10 @@ def scores(model) -> dict:
             "analogies": r["analogies"]["accuracy"]}
 
 
-def _single_exact(lines):
+def _single_exact(lines, seed=None):
     from streamsgns import SGNS
 
-    m = SGNS(**SETTINGS)
+    m = SGNS(**{**SETTINGS, **({} if seed is None else {"seed": seed})})
     t0 = time.perf_counter()
     buf, size = [], 0
     for ln in lines:
@@ -122,9 +122,11 @@ def replicated(bootstrap: str, topic: str, sync_tokens: int, rows: str, tmp: str
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tokens", type=int, default=2_000_000)
-    ap.add_argument("--sync", type=int, nargs="+", default=[50_000, 200_000, 1_000_000])
+    ap.add_argument("--sync", type=int, nargs="+", default=[20_000, 50_000, 200_000])
     ap.add_argument("--rows", default="sum", help="row scheme of the sync sweep")
-    ap.add_argument("--others-at", type=int, default=200_000,
+    ap.add_argument("--single-seeds", type=int, nargs="*", default=[1, 2],
+                    help="more single-process runs with these seeds: the seed-to-seed spread of the scores")
+    ap.add_argument("--others-at", type=int, default=50_000,
                     help="also run the other row schemes at this interval (0: not)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ray_replicas.json"))
     args = ap.parse_args(argv)
@@ -153,11 +155,13 @@ def main(argv=None) -> int:
                 plan += [("replicas", s, args.rows), ("single", None, None)]
             if args.others_at:
                 plan += [("replicas", args.others_at, r) for r in ("sum", "weighted", "mean") if r != args.rows]
+            plan += [("single", None, seed) for seed in args.single_seeds]
             for kind, sync, rows in plan:
                 if kind == "single":
-                    r = _single_exact(lines)
+                    seed = SETTINGS["seed"] if rows is None else rows  # a single run's third field: its seed
+                    r = _single_exact(lines, seed=seed)
                     m = r["model"]
-                    row = {"kind": "single", "words_seen": m.words_seen, "wall_s": r["seconds"],
+                    row = {"kind": "single", "seed": seed, "words_seen": m.words_seen, "wall_s": r["seconds"],
                            "tokens_per_s": m.words_seen / r["seconds"], "vocab_size": m.vocab_size, **scores(m)}
                 else:
                     tag = f"{sync}-{rows}"
@@ -181,7 +185,7 @@ def main(argv=None) -> int:
 
 
 def _table(results: dict) -> None:
-    singles = [r for r in results["runs"] if r["kind"] == "single"]
+    singles = [r for r in results["runs"] if r["kind"] == "single" and r["seed"] == SETTINGS["seed"]]
     ref = singles[0]
     print(f"\n{results['tokens']} tokens of {results['corpus']}; {results['machine']}")
     print("tok/s/rep: tokens read and trained per second by one replica over the rounds that did not wait for the "
@@ -189,7 +193,7 @@ def _table(results: dict) -> None:
     print(f"{'run':<22} {'words_seen':>10} {'WS353':>6} {'SimLex':>6} {'analog':>6} {'wall s':>7} "
           f"{'tok/s/rep':>15} {'sync s':>7} {'MB/sync':>8} {'rounds':>6}")
     for r in results["runs"]:
-        name = "single" if r["kind"] == "single" else f"2 rep, {r['sync_tokens'] // 1000}k, {r['rows']}"
+        name = f"single, seed {r['seed']}" if r["kind"] == "single" else f"2 rep, {r['sync_tokens'] // 1000}k, {r['rows']}"
         tpr = (f"{statistics.mean(r['throughput_per_replica']) / 1e3:.0f}k "
                f"({statistics.mean(r['learner_throughput_per_replica']) / 1e3:.0f}k)" if r["kind"] == "replicas"
                else f"{r['tokens_per_s'] / 1e3:.0f}k")

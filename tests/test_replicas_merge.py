@@ -149,10 +149,16 @@ def test_state_nbytes_counts_every_array():
 
 
 def test_sum_rows_add_every_replicas_update_to_the_base_row():
-    base, reps = _round([["alpha gamma"] * 3, ["beta gamma delta"] * 2], min_count=1, base_lines=["gamma beta"] * 2)
+    base, reps = _round([["alpha gamma omega"] * 3, ["beta gamma delta omega"] * 2], min_count=1,
+                        base_lines=["gamma beta"] * 2)
     a, b = reps
     b0 = SGNS.from_state(base)
     merged = SGNS.from_state(merge_states(base, [a.state_dict(), b.state_dict()], rows="sum"))
-    for w in ("gamma", "beta"):  # in the base
+    for w in ("gamma", "beta"):  # in the base: base + both updates, W and C
         np.testing.assert_allclose(merged[w], b0[w] + (a[w] - b0[w]) + (b[w] - b0[w]), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(merged["alpha"], a["alpha"], rtol=1e-6)  # new: weighted as before
+        c = [m.C[m.key_to_index[w]] for m in (merged, b0, a, b)]
+        np.testing.assert_allclose(c[0], c[1] + (c[2] - c[1]) + (c[3] - c[1]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(merged["alpha"], a["alpha"], rtol=1e-6)  # new, one replica: its row
+    # "omega" is new on both: its C rows (zero at admission) add up
+    ca, cb = a.C[a.key_to_index["omega"]], b.C[b.key_to_index["omega"]]
+    np.testing.assert_allclose(merged.C[merged.key_to_index["omega"]], ca + cb, rtol=1e-5, atol=1e-7)

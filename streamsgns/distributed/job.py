@@ -80,8 +80,9 @@ class ReplicaJob:
     ray_address : str, optional
         ``"auto"`` or ``"HOST:PORT"`` of a running Ray cluster; None starts a local one (unless
         Ray is already initialised).
-    rows : {"weighted", "mean"}
-        Row averaging of the merge.
+    rows : {"sum", "weighted", "mean"}
+        How the merge combines W and C rows (:func:`~streamsgns.distributed.merge.merge_states`);
+        ``"sum"`` (default) kept quality closest to one process in ``benchmarks/ray_replicas.py``.
     max_restarts : int
         Replica deaths tolerated over the job's life.
     cpus_per_replica : float
@@ -108,7 +109,7 @@ class ReplicaJob:
     def __init__(self, url: str, replicas: int = 2, group_id: str | None = None, sync_tokens: int = 200_000,
                  sync_seconds: float = 30.0, idle_timeout: float | None = None, snapshot_dir=None,
                  snapshot_every: str = "60s", keep: int = 3, resume: bool = False, ray_address: str | None = None,
-                 rows: str = "weighted", max_restarts: int = 20, cpus_per_replica: float = 1.0,
+                 rows: str = "sum", max_restarts: int = 20, cpus_per_replica: float = 1.0,
                  on_round: Callable | None = None, runtime_env: dict | None = None, vectors: bool = True,
                  **model_params):
         from connectors.kafka.config import parse_url

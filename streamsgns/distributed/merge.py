@@ -26,7 +26,8 @@ state dicts (no private attributes), key by key:
   the plain mean (``rows="mean"``). Averaging K replicas that each saw 1/K of the round moves a
   row about 1/K as far as one process that saw all of it; ``rows="sum"`` instead adds every
   replica's update to the base row (the merge then equals sequential SGD to first order, as
-  asynchronous / Hogwild SGD does), and new words' rows are averaged as above.
+  asynchronous / Hogwild SGD does); a new word's C row (zero at admission on every replica) is the
+  sum of the replicas' rows, its W row (a random start of each replica's own) is averaged as above.
 * **noise distribution**: rebuilt from the merged counts (its own ``refresh``).
 * **RNG streams**: replica 0's (a replica re-derives its own streams when it loads the state).
 
@@ -295,6 +296,13 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
             out[ids[sel]] += w[:, None] * p[name][rid[k, sel]]
         orphan = keep & (wsum == 0)  # held by no replica (evicted by all): the base row
         out[ids[orphan]] = pb[name][b_of[orphan]]
+        if rows == "sum" and name == "C":  # C rows of new words start at zero on every replica: sum them
+            sn = np.flatnonzero(keep & ~in_base)
+            acc = np.zeros((sn.size, d), dtype=np.float64)
+            for k, p in enumerate(pr):
+                sel = live_in[k, sn]
+                acc[sel] += p[name][rid[k, sn[sel]]]
+            out[ids[sn]] = acc
         if rows == "sum":  # rows of the base: base + the sum of every replica's update
             sb = np.flatnonzero(keep & in_base)
             b_rows = pb[name][b_of[sb]].astype(np.float64)
