@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-produce", action="store_true", help="the topic already holds the text")
     ap.add_argument("--replicas", type=int, default=2)
     ap.add_argument("--ray-address", default=None, help="'auto' or HEAD_IP:6379; default: a local Ray")
-    ap.add_argument("--sync-tokens", type=int, default=200_000)
+    ap.add_argument("--sync-tokens", type=int, default=50_000)
     ap.add_argument("--snapshot-dir", default=None)
     ap.add_argument("--resume", action="store_true")
     args = ap.parse_args(argv)

@@ -27,7 +27,7 @@ def add_replica_arguments(parser, number_type) -> None:
     parser.add_argument("--ray-address", default=None,
                         help="with --replicas: 'auto' or HOST:PORT of a running Ray cluster (default: a local Ray)")
     parser.add_argument("--sync-tokens", type=number_type("pos_int"), default=None,
-                        help="with --replicas: tokens each replica trains between two syncs (default 200000)")
+                        help="with --replicas: tokens each replica trains between two syncs (default 50000)")
     parser.add_argument("--sync-seconds", type=number_type("pos_float"), default=30.0,
                         help="with --replicas: longest time between two syncs (default 30)")
 
@@ -47,7 +47,7 @@ def cmd_train_replicas(args, params: dict) -> int:
 
     params = {k: v for k, v in params.items() if k != "workers" or v != 1}
     job = ReplicaJob(inputs[0], replicas=args.replicas, group_id=args.group,
-                     sync_tokens=args.sync_tokens or 200_000, sync_seconds=args.sync_seconds,
+                     sync_tokens=args.sync_tokens or 50_000, sync_seconds=args.sync_seconds,
                      idle_timeout=args.idle_timeout, snapshot_dir=args.snapshot_dir,
                      snapshot_every=args.snapshot_every, keep=args.keep, resume=args.resume,
                      ray_address=args.ray_address, on_round=None if args.quiet else _progress, **params)

@@ -106,7 +106,7 @@ class ReplicaJob:
         Replicas replaced after a death.
     """
 
-    def __init__(self, url: str, replicas: int = 2, group_id: str | None = None, sync_tokens: int = 200_000,
+    def __init__(self, url: str, replicas: int = 2, group_id: str | None = None, sync_tokens: int = 50_000,
                  sync_seconds: float = 30.0, idle_timeout: float | None = None, snapshot_dir=None,
                  snapshot_every: str = "60s", keep: int = 3, resume: bool = False, ray_address: str | None = None,
                  rows: str = "sum", max_restarts: int = 20, cpus_per_replica: float = 1.0,

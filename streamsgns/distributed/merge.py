@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..noise import NoiseDistribution
-from ..sketch import CountMinSketch
+from ..sketch import cms_estimate_batch
 
 __all__ = ["MergeError", "merge_states", "RULES", "state_nbytes"]
 
@@ -107,9 +107,9 @@ def _delta(base: dict, reps: list[dict], section: str) -> dict:
     return out
 
 
-def _words(vs: dict) -> list:
-    raw, off, has = vs["words_blob"].tobytes(), vs["words_offsets"], vs["words_has"]
-    return [raw[off[i]:off[i + 1]].decode("utf-8") if has[i] else None for i in range(has.shape[0])]
+def _word(vs: dict, i: int) -> str:
+    off = vs["words_offsets"]
+    return vs["words_blob"][off[i]:off[i + 1]].tobytes().decode("utf-8")
 
 
 def _merge_sketch(base: dict, reps: list[dict]) -> dict:
@@ -120,14 +120,22 @@ def _merge_sketch(base: dict, reps: list[dict]) -> dict:
     if min(ks, default=0) < 0:
         raise MergeError("sketch: a replica has fewer halvings than the base it started from")
     K = max(ks, default=0)
-    H_due = (int(base["since_halving"]) + sum(int(r["since_halving"]) - int(base["since_halving"]) for r in reps))
-    if K == 0 and (H == 0 or H_due < H):  # no halving: conservative cells only grow, add in uint32
+    since_sum = int(base["since_halving"]) + sum(int(r["since_halving"]) - int(base["since_halving"]) for r in reps)
+    if K == 0:  # no replica halved: conservative cells only grow, add the increments in uint32
         table32 = base["table"].copy()
         for r in reps:
             table32 += r["table"] - base["table"]
-        return {"table": table32, "seeds": base["seeds"], "seed": base["seed"],
-                "total": int(base["total"]) + sum(int(r["total"]) - int(base["total"]) for r in reps),
-                "halve_every": H, "since_halving": H_due if H > 0 else 0, "n_halvings": int(base["n_halvings"])}
+        total = int(base["total"]) + sum(int(r["total"]) - int(base["total"]) for r in reps)
+        due = since_sum // H if H > 0 else 0
+        if due:  # the merged stream passed the halving point: halve as often as due
+            if due >= 32:
+                table32[...] = 0
+            else:
+                table32 >>= np.uint32(due)
+            total >>= min(due, 63)
+        return {"table": table32, "seeds": base["seeds"], "seed": base["seed"], "total": int(total),
+                "halve_every": H, "since_halving": since_sum - due * H if H > 0 else 0,
+                "n_halvings": int(base["n_halvings"]) + due}
     b_table = base["table"].astype(np.int64)
     table = b_table >> K
     total = int(base["total"]) >> K
@@ -201,8 +209,9 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
     _check_keys("noise", [base["noise"]] + [r["noise"] for r in replicas])
     _check_keys("stats", [base.get("stats", {})] + [r.get("stats", {}) for r in replicas])
 
-    b_sketch = CountMinSketch.from_state(vb["sketch"])
-    r_sketches = [CountMinSketch.from_state(v["sketch"]) for v in vr]
+    def estimate(sk: dict, hashes: np.ndarray) -> np.ndarray:  # the sketch's own estimator, on its state arrays
+        return cms_estimate_batch(sk["table"], sk["seeds"], np.ascontiguousarray(hashes, dtype=np.uint64))
+
     # every live word of base and replicas, by hash
     b_live = np.flatnonzero(vb["counts"] > 0)
     b_hash = vb["hashes"][b_live]
@@ -221,11 +230,11 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
     start = np.zeros(n_all, dtype=np.int64)  # each word's count at the start of the round
     start[pos_b] = vb["counts"][b_live]
     if (~in_base).any():
-        start[~in_base] = b_sketch.estimate_many(all_h[~in_base])
+        start[~in_base] = estimate(vb["sketch"], all_h[~in_base])
     inc = np.zeros((len(replicas), n_all), dtype=np.int64)  # each replica's occurrences in the round
     live_in = np.zeros((len(replicas), n_all), dtype=bool)
     rid = np.full((len(replicas), n_all), -1, dtype=np.int64)
-    for k, (v, lv, rsk) in enumerate(zip(vr, r_live, r_sketches)):
+    for k, (v, lv) in enumerate(zip(vr, r_live)):
         pos = np.searchsorted(all_h, v["hashes"][lv])
         rid[k, pos] = lv
         live = rid[k] >= 0
@@ -235,8 +244,7 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
         inc[k, live] = v["counts"][rid[k, live]] - start[live]
         m = ~live & ~in_base
         if m.any():  # seen by this replica's sketch but admitted elsewhere
-            inc[k, m] = rsk.estimate_many(all_h[m]) - start[m]
-    word_lists = [_words(vb)] + [_words(v) for v in vr]
+            inc[k, m] = estimate(v["sketch"], all_h[m]) - start[m]
     inc = np.maximum(inc, 0)
     merged_counts = np.maximum(start + inc.sum(axis=0), 1)
 
@@ -267,7 +275,7 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
     hashes[:nb][stale] = vb["hashes"][:nb][stale]
     itk = [None] * n
     for j in np.flatnonzero(keep).tolist():
-        itk[ids[j]] = word_lists[src[j] + 1][src_id[j]]
+        itk[ids[j]] = _word(vb if src[j] < 0 else vr[src[j]], src_id[j])
     blobs = [(w or "").encode("utf-8") for w in itk]
     offsets = np.zeros(n + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(b) for b in blobs]) if blobs else []
