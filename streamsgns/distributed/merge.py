@@ -33,7 +33,10 @@ state dicts (no private attributes), key by key:
 
 Unknown keys are refused (:class:`MergeError`): a component that grows a new state key (a decay
 scale, say) needs a rule in :data:`RULES` before replicas can merge it. Co-occurrence statistics are
-not merged (replicas run with ``track_cooc=False``): a state holding them is refused.
+not merged (replicas run with ``track_cooc=False``): a state holding them is refused. The forgetting
+schedule (:mod:`streamsgns.forget`) merges its counters by increments, and only without a half-life:
+each replica would decay the shared base counts in its own token clock, so base + Σ increments would
+decay the base once per replica; a state with ``half_life`` set is refused.
 """
 
 from __future__ import annotations
@@ -74,8 +77,11 @@ RULES: dict[str, dict[str, str]] = {
         "split_lines": "delta", "pairs": "delta", "kept": "delta", "loss": "delta", "loss_n": "delta",
     },
     "stats": {"invalid_utf8": "delta", "bad_inputs": "delta"},
+    # the forgetting schedule (streamsgns.forget): only half_life=None merges (see merge_states)
+    "forget": {"half_life": "same", "since": "delta", "n_decays": "delta", "decayed_tokens": "delta",
+               "n_faded": "delta", "sketch_since": "delta"},
     "top": {"params": "same", "vocab": "derived", "noise": "derived", "cooc": "derived",
-            "parameters": "derived", "stats": "derived"},
+            "parameters": "derived", "stats": "derived", "forget": "derived"},
 }
 
 
@@ -202,6 +208,13 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
     _check_keys("top", states)
     if any(s.get("cooc") is not None for s in states):
         raise MergeError("cooc: co-occurrence statistics are not merged; train replicas with track_cooc=False")
+    forget = [s.get("forget") for s in states]
+    if any(f is not None and f.get("half_life") is not None for f in forget):
+        # each replica decays the shared base counts in its own token clock, so base + Σ increments would
+        # decay the base once per replica: not merged until the merge rescales by the stream's clock
+        raise MergeError("forget: replicas with a half_life are not merged; train them with half_life=None")
+    if any(f is not None for f in forget):
+        _check_keys("forget", [f for f in forget if f is not None])
     vb, vr = base["vocab"], [r["vocab"] for r in replicas]
     _check_keys("vocab", [vb] + vr)
     pb, pr = base["parameters"], [r["parameters"] for r in replicas]
@@ -329,8 +342,11 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
     noise_state = {k: (np.array(v) if isinstance(v, np.ndarray) else v) for k, v in noise.state_dict().items()}
     noise_state["n_refresh"] = int(nb_["n_refresh"]) + 1
     stats = _delta(base.get("stats", {}), [r.get("stats", {}) for r in replicas], "stats")
-    return {"params": dict(base["params"]), "vocab": vocab, "noise": noise_state, "cooc": None,
-            "parameters": params, "stats": stats}
+    out = {"params": dict(base["params"]), "vocab": vocab, "noise": noise_state, "cooc": None,
+           "parameters": params, "stats": stats}
+    if base.get("forget") is not None:
+        out["forget"] = _delta(base["forget"], [r["forget"] for r in replicas], "forget")
+    return out
 
 
 def state_nbytes(state) -> int:
