@@ -65,6 +65,15 @@ gensim's other defaults): 2e6 / 2e7 / 5e7 / 2e8 gave WS353 0.35 / 0.48 /
 0.25, 0.11). A single pass profits from a learning rate that stays high;
 2e7 keeps the best analogy score while still annealing long streams
 (alpha is 0.0025 after 2e8 tokens).
+
+With forgetting (``half_life = H``, :mod:`streamsgns.forget`) ``t`` is the *decayed* token
+count ``t = Σ_tokens 2^(−age/H)`` instead, so ``alpha_t = max(min_alpha, alpha / (1 + t /
+decay_tokens))`` with ``t → H / ln 2``: the step settles at ``alpha / (1 + H / (ln 2 ·
+decay_tokens))`` rather than decaying towards ``min_alpha``. Why: the ``1/t`` schedule shrinks
+the step as evidence accumulates (Robbins & Monro 1951); once counts forget evidence older than
+a few ``H``, the evidence held is about ``H / ln 2`` tokens, and the step should stay the one
+that amount of evidence warrants, so that words whose use changes keep moving. With ``H = ∞``
+(None) this is the rule above, unchanged.
 """
 
 from __future__ import annotations
@@ -77,6 +86,7 @@ from numba import njit
 
 from ._state import new_record
 from .cooc import cooc_admit, cooc_release, cooc_sentence, window_bounds
+from .forget import alpha_tokens, fade_count, forget_every, forget_step
 from .hashing import hash_bytes, next_float, next_u64
 from .noise import noise_force_refresh, noise_refresh_if_due, sample_alias
 from .sketch import cms_estimate, sketch_count
@@ -90,14 +100,17 @@ __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_b
 #: The read-only settings of the kernels, filled once (gensim's ``Word2VecConfig``). Integers:
 #: ``window``, ``negative``, ``min_count``, ``max_vocab``, ``max_sentence_length`` (tokens),
 #: ``min_refresh_tokens``, ``track_cooc`` (0/1), ``prune_size`` (words evicted per round);
-#: floats: ``alpha``, ``min_alpha``, ``decay_tokens``, ``sample``, ``ns_exponent``.
+#: floats: ``alpha``, ``min_alpha``, ``decay_tokens``, ``sample``, ``ns_exponent``; forgetting
+#: (:mod:`streamsgns.forget`): ``half_life`` (float, tokens; 0 = never), ``forget_every`` (int,
+#: tokens between decay steps), ``fade_count`` (int, decayed counts below it evict a word).
 KernelConfig = namedtuple("KernelConfig", "window negative min_count max_vocab max_sentence_length "
                                           "min_refresh_tokens track_cooc prune_size "
-                                          "alpha min_alpha decay_tokens sample ns_exponent")
+                                          "alpha min_alpha decay_tokens sample ns_exponent "
+                                          "half_life forget_every fade_count")
 
 #: Sentences encoded for the training threads (``workers > 1``): ``ids`` (m,) int32, sentence ``i``
 #: is ``ids[sent_out[i]:sent_out[i + 1]]`` (``sent_out`` (s + 1,) int64), ``sent_words`` (s,) int64 the
-#: tokens seen at its start (its learning rate), ``meta`` (1,) BATCH_RECORD.
+#: learning rate's ``t`` at its start (tokens seen; decayed tokens with a half-life), ``meta`` (1,) BATCH_RECORD.
 EncodedBatch = namedtuple("EncodedBatch", "ids sent_out sent_words meta")
 BATCH_RECORD = np.dtype([("n_ids", np.int64), ("n_sent", np.int64)])
 
@@ -123,12 +136,13 @@ _TSCALE = EXP_TABLE_SIZE / MAX_EXP / 2.0
 
 
 def make_config(*, window, negative, min_count, max_vocab, max_sentence_length, min_refresh_tokens, track_cooc,
-                prune_size, alpha, min_alpha, decay_tokens, sample, ns_exponent) -> KernelConfig:
+                prune_size, alpha, min_alpha, decay_tokens, sample, ns_exponent, half_life=None) -> KernelConfig:
     """Fill a :data:`KernelConfig` with the right scalar types (int64 / float64) for numba."""
     i, f = np.int64, np.float64
     return KernelConfig(i(window), i(negative), i(min_count), i(max_vocab), i(max_sentence_length),
                         i(min_refresh_tokens), i(1 if track_cooc else 0), i(prune_size),
-                        f(alpha), f(min_alpha), f(decay_tokens), f(sample), f(ns_exponent))
+                        f(alpha), f(min_alpha), f(decay_tokens), f(sample), f(ns_exponent),
+                        f(half_life or 0.0), i(forget_every(half_life)), i(fade_count(min_count)))
 
 
 def new_batch(n_bytes: int, max_sentence_length: int) -> EncodedBatch:
@@ -383,7 +397,7 @@ def _emit(batch, sen, nsen, words_at_start):
 
 # ---------------------------------------------------------------- the block: stages 1-4 in order
 @njit(cache=True, fastmath=True, nogil=True)
-def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, batch, pause_at):
+def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa, batch, pause_at):
     """Scan, count, admit and (if ``train``) train a block of lines, from byte ``pos``.
 
     Parameters
@@ -403,10 +417,14 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, bat
         False while training threads may hold batches: an admission that needs an
         eviction then returns :data:`NEED_DRAIN` first.
     cfg : KernelConfig
-    va, sk, na, ca, pa : bundles
+    va, sk, na, ca, pa, fa : bundles
         Vocabulary, unigram sketch, noise table, co-occurrence statistics, SGNS
-        parameters (:mod:`streamsgns.vocab`, :mod:`~streamsgns.sketch`,
-        :mod:`~streamsgns.noise`, :mod:`~streamsgns.cooc`, :mod:`~streamsgns.parameters`).
+        parameters, forgetting schedule (:mod:`streamsgns.vocab`, :mod:`~streamsgns.sketch`,
+        :mod:`~streamsgns.noise`, :mod:`~streamsgns.cooc`, :mod:`~streamsgns.parameters`,
+        :mod:`~streamsgns.forget`). With ``cfg.half_life > 0`` a decay step
+        (:func:`streamsgns.forget.forget_step`) runs at the first chunk start once
+        ``cfg.forget_every`` tokens have been seen since the last one (after
+        :data:`NEED_DRAIN` when batches may be in flight).
     batch : EncodedBatch
         Encode mode's output (ignored when ``train``).
     pause_at : int
@@ -434,7 +452,17 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, bat
     bm = batch.meta[0]
     line_tokens = 0
     at_line_start = True
+    fm = fa.meta[0]
     while pos < n:
+        # ---- forgetting (half_life): a decay step when due, never while batches may hold ids
+        if cfg.forget_every > 0 and fm.since >= cfg.forget_every:
+            if not may_evict:
+                return NEED_DRAIN, pos
+            forget_step(cfg, fa, va, sk, ca, na)
+            if not train:
+                for q in range(bm.n_ids):
+                    if batch.ids[q] >= 0 and va.counts[batch.ids[q]] == 0:
+                        batch.ids[q] = -1
         # ---- room for a whole sentence chunk: rows, events, output
         if vm.n_free + cap - vm.next_id < maxlen and cap < cfg.max_vocab:
             return NEED_GROW, pos
@@ -445,14 +473,17 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, bat
         if at_line_start:
             line_tokens = 0
         chunk_words = meta.words_seen
+        chunk_t = alpha_tokens(cfg, fa, chunk_words)  # the learning rate's t (decayed with a half-life)
         # ---- stages 1 and 2: scan, count, admit, evict
         pos, nsen, ntok, drain = encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch,
                                               not train)
         meta.words_seen += ntok
+        if cfg.forget_every > 0:
+            fm.since += ntok
         line_tokens += ntok
         if drain:
             if nsen > 0:
-                _emit(batch, sen, nsen, chunk_words)
+                _emit(batch, sen, nsen, np.int64(chunk_t))
             return NEED_DRAIN, pos
         if ntok == maxlen and pos < n and buf[pos] != 10:
             # a full chunk: if only separators are left on the line, it ends here (not a split)
@@ -480,7 +511,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, bat
         if train:
             # ---- stage 3: refresh the noise table when due; stage 4: train
             noise_refresh_if_due(na, va.counts, vm.next_id, meta.words_seen, cfg.ns_exponent, cfg.min_refresh_tokens)
-            alpha = current_alpha(cfg, chunk_words)
+            alpha = current_alpha(cfg, chunk_t)
             loss, npairs, nkept = train_sentence(cfg, sen, nsen, alpha, vm.total, pa, va.counts, na, 1,
                                                  kept, wins, neu1e, ca, va.hashes)
             meta.loss += loss
@@ -488,7 +519,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, bat
             meta.pairs += npairs
             meta.kept += nkept
         else:
-            _emit(batch, sen, nsen, chunk_words)
+            _emit(batch, sen, nsen, np.int64(chunk_t))
         if at_line_start and meta.words_seen >= pause_at:
             return PAUSE, pos
     return DONE, pos

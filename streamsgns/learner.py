@@ -26,6 +26,7 @@ from . import kernels as K
 from ._state import record_to_dict
 from .cooc import CooccurrenceStats
 from .averaging import IterateAverage
+from .forget import Forgetting
 from .noise import NoiseDistribution
 from .parameters import SGNSParameters
 from .persistence import ModelState
@@ -79,12 +80,10 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     max_sentence_length : int
         Longer lines are split into sentences of this many tokens (word2vec
         and gensim do the same).
-    average_eta : float or None
-        Exported vectors (``vectors``, snapshots, queries, PMI report) are polynomial-decay
-        averages of the iterates with this η (:mod:`streamsgns.averaging`; Shamir & Zhang
-        2013); None exports the last iterate. Training (W, C) is unaffected.
-    average_every : int or None
-        Tokens between two folds of the averages (None: ``max(16384, 2 · n_ids)``).
+    average_eta, average_every : float or None, int or None
+        Exported vectors (``vectors``, snapshots, queries, PMI report) are averages of the
+        iterates, η = ``average_eta``, folded every ``average_every`` tokens (None: adaptive);
+        ``average_eta=None`` exports W itself (:mod:`streamsgns.averaging`).
     output : {"W", "C", "W+C"}
         Vectors used by ``transform_one``, similarity queries and exports.
     tied : bool
@@ -110,6 +109,11 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         (:func:`streamsgns.sketch.default_halving_tokens`); 0: never age.
     batch_bytes : int
         ``learn_many`` groups sentences into blocks of about this many bytes.
+    half_life : float, optional
+        Tokens after which every count has halved (exponential forgetting: vocabulary, sketch,
+        noise distribution, subsampling, eviction ranking, co-occurrence statistics; words
+        whose count fades are evicted; the learning rate settles instead of decaying; see
+        :mod:`streamsgns.forget`). None (default): never forget.
 
     Attributes
     ----------
@@ -183,6 +187,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         sketch_depth: int = 4,
         batch_bytes: int = 1 << 20,
         sketch_halving_tokens: int | None = None,
+        half_life: float | None = None,
         average_eta: float | None = 10.0,
         average_every: int | None = None,
     ):
@@ -212,6 +217,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self.sketch_depth = sketch_depth
         self.batch_bytes = batch_bytes
         self.sketch_halving_tokens = sketch_halving_tokens
+        self.half_life = half_life
         self.average_eta = average_eta
         self.average_every = average_every
         validate_params(self)
@@ -220,7 +226,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
             Vocabulary(min_count, max_vocab, sketch=CountMinSketch(sketch_width, sketch_depth, seed=seed,
                                                                    halve_every=self._sketch_halving()),
                        capacity=cap, max_events=4 * max_sentence_length),
-            None, None, None)
+            None, None, None, None)
 
     # ------------------------------------------------------------------ set-up
     def _sketch_halving(self) -> int:
@@ -232,7 +238,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     def _initial_capacity(self) -> int:
         return min(self.max_vocab, max(1024, 2 * self.max_sentence_length))
 
-    def _set_components(self, vocab, noise, cooc, params, average=None) -> None:
+    def _set_components(self, vocab, noise, cooc, params, forget=None, average=None) -> None:
         """Install the components (new ones where None) and the driver that runs the kernels on them."""
         cap = vocab.capacity
         self.vocab = vocab
@@ -248,14 +254,16 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
                             max_vocab=self.max_vocab, max_sentence_length=self.max_sentence_length,
                             min_refresh_tokens=self.noise.min_refresh_tokens, track_cooc=self.track_cooc,
                             prune_size=vocab.prune_size, alpha=self.alpha, min_alpha=self.min_alpha,
-                            decay_tokens=self.decay_tokens, sample=self.sample, ns_exponent=self.ns_exponent)
+                            decay_tokens=self.decay_tokens, sample=self.sample, ns_exponent=self.ns_exponent,
+                            half_life=self.half_life)
+        self.forget = forget if forget is not None else Forgetting(self.half_life)
         self.params.grow(cap)  # every component as large as the vocabulary
         self.noise.grow(cap)
         if self.cooc is not None:
             self.cooc.grow(cap)
-        self._trainer = Trainer(cfg, self.workers, self.vocab, self.noise, self.cooc, self.params)
+        self._trainer = Trainer(cfg, self.workers, self.vocab, self.noise, self.cooc, self.params, self.forget)
         if average is None and self.average_eta is not None:
-            average = IterateAverage(cap, self.vector_size, self.average_eta, self.average_every)
+            average = IterateAverage(cap, self.vector_size, self.average_eta, self.average_every, self.half_life)
         self.average = average if self.average_eta is not None else None
         if self.average is not None and self.workers == 1:
             self._trainer.pause_at, self._trainer.on_pause = self.average.next_fold, self.fold_average
@@ -287,7 +295,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     def __setstate__(self, state):
         self.__dict__.update(state)
         stats, pos = self.stats, self.source_position
-        self._set_components(self.vocab, self.noise, self.cooc, self.params)
+        self._set_components(self.vocab, self.noise, self.cooc, self.params, self.forget, self.average)
         self.stats, self.source_position = stats, pos
 
     # ------------------------------------------------------------------ public read-outs
@@ -335,27 +343,21 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
 
     @property
     def current_alpha(self) -> float:
-        """Learning rate for the next token."""
-        return float(K.current_alpha(self._trainer.cfg, self.words_seen))
+        """Learning rate for the next token (``t`` = tokens seen, decayed with a half-life)."""
+        return float(K.current_alpha(self._trainer.cfg, self.forget.alpha_tokens(self.words_seen)))
 
     def progress(self) -> dict:
         """Counters for progress lines and tests (all ints, except ``alpha``)."""
         p = record_to_dict(self.params.meta)
         v = self.vocab.meta[0]
-        out = {
-            "words_seen": p["words_seen"],
-            "vocab_size": self.vocab_size,
-            "alpha": self.current_alpha,
-            "pairs": p["pairs"],
-            "kept_tokens": p["kept"],
-            "lines": p["lines"],
-            "empty_lines": p["empty_lines"],
-            "control_bytes": p["control_bytes"],
-            "split_lines": p["split_lines"],
-            "evicted": int(v["n_evicted"]),
-            "noise_refreshes": int(self.noise.meta[0]["n_refresh"]),
-            "sketch_halvings": int(self.vocab.sketch.meta[0]["n_halvings"]),
-        }
+        f = self.forget.meta[0]
+        out = {"words_seen": p["words_seen"], "vocab_size": self.vocab_size, "alpha": self.current_alpha,
+               "pairs": p["pairs"], "kept_tokens": p["kept"], "lines": p["lines"], "empty_lines": p["empty_lines"],
+               "control_bytes": p["control_bytes"], "split_lines": p["split_lines"], "evicted": int(v["n_evicted"]),
+               "noise_refreshes": int(self.noise.meta[0]["n_refresh"]),
+               "sketch_halvings": int(self.vocab.sketch.meta[0]["n_halvings"]),
+               "decay_steps": int(f["n_decays"]), "faded": int(f["n_faded"]),
+               "average_folds": 0 if self.average is None else int(self.average.meta[0]["folds"])}
         out.update(self.stats)
         return out
 

@@ -13,6 +13,7 @@ import numpy as np
 from ._state import StateError
 from .averaging import IterateAverage
 from .cooc import CooccurrenceStats
+from .forget import Forgetting
 from .io.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from .io.word2vec import save_word2vec_format
 from .noise import NoiseDistribution
@@ -20,6 +21,29 @@ from .parameters import SGNSParameters
 from .vocab import Vocabulary
 
 __all__ = ["ModelState"]
+
+
+def _forget_from_state(state, half_life, overridden: bool, words_seen: int) -> Forgetting:
+    """The forgetting schedule of a state; ``half_life`` the model's parameter.
+
+    A state without one (written before forgetting existed) starts the schedule now. A stored
+    half-life other than the parameter's is refused, unless ``half_life`` was overridden at load:
+    the schedule then restarts now, its learning-rate ``t`` continuing from the old one's.
+    """
+    if state is None:
+        old = Forgetting(None)
+    else:
+        old = Forgetting.from_state(state)
+        if old.half_life == (None if half_life is None else float(half_life)):
+            return old
+        if not overridden:
+            raise StateError(f"forget: stored half_life {old.half_life} differs from the parameters' {half_life}")
+    new = Forgetting(half_life)
+    if half_life is not None:
+        new.meta[0]["decayed_tokens"] = old.alpha_tokens(words_seen)
+    new.meta[0]["n_decays"] = old.meta[0]["n_decays"]
+    new.meta[0]["n_faded"] = old.meta[0]["n_faded"]
+    return new
 
 
 class ModelState:
@@ -33,7 +57,9 @@ class ModelState:
         dict
             ``params`` (constructor settings, JSON-serialisable; a custom ``tokenizer`` is
             stored as None), ``vocab`` (with its ``sketch``), ``noise``, ``cooc`` (None without
-            statistics), ``parameters`` (W, C, RNG streams, counters), ``stats`` and ``average`` (the
+            statistics), ``parameters`` (W, C, RNG streams, counters), ``forget`` (the
+            forgetting schedule, :meth:`streamsgns.forget.Forgetting.state_dict`: ``half_life``,
+            ``since``, ``n_decays``, ``decayed_tokens``, ``n_faded``), ``stats`` and ``average`` (the
             exported averages of W and C, None without averaging). Arrays are
             views of the live state: copy them before the model learns on.
         """
@@ -44,8 +70,8 @@ class ModelState:
             params["tokenizer"] = None  # a callable cannot be stored; pass it to load()
         return {"params": params, "vocab": self.vocab.state_dict(), "noise": self.noise.state_dict(),
                 "cooc": None if self.cooc is None else self.cooc.state_dict(n),
-                "parameters": self.params.state_dict(n), "stats": dict(self.stats),
-                "average": None if self.average is None else self._average_state(n)}
+                "parameters": self.params.state_dict(n), "forget": self.forget.state_dict(),
+                "stats": dict(self.stats), "average": None if self.average is None else self._average_state(n)}
 
     def _average_state(self, n: int) -> dict:
         self.average.grow(self.params.W.shape[0])  # the averages grow lazily, at their folds
@@ -107,14 +133,16 @@ class ModelState:
         parameters = SGNSParameters.from_state(state["parameters"], vocab.capacity, m.vector_size, m.workers, m.seed)
         if parameters.tied != bool(m.tied) or int(np.count_nonzero(parameters.W[n:])) != 0:
             raise StateError("parameters: W/C rows do not match the vocabulary or the tied setting")
+        forget = _forget_from_state(state.get("forget"), m.half_life, "half_life" in overrides,
+                                    int(parameters.meta[0]["words_seen"]))
         average = None
         if m.average_eta is not None and state.get("average") is not None:
             average = IterateAverage.from_state(state["average"], vocab.capacity, m.vector_size)
             if average.steps[n:].any():
                 raise StateError("average: rows beyond the vocabulary")
             # the settings are the parameters' (a resumed run may change them); the averages are kept
-            average.eta, average.every = float(m.average_eta), m.average_every
-        m._set_components(vocab, noise, cooc, parameters, average)
+            average.eta, average.every, average.horizon = float(m.average_eta), m.average_every, m.half_life
+        m._set_components(vocab, noise, cooc, parameters, forget, average)
         m.stats.update({k: int(v) for k, v in state.get("stats", {}).items()})
         return m
 

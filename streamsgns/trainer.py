@@ -29,6 +29,7 @@ import numpy as np
 
 from . import kernels as K
 from .cooc import NO_COOC
+from .forget import Forgetting
 
 __all__ = ["Trainer"]
 
@@ -48,16 +49,19 @@ class Trainer:
     noise : streamsgns.noise.NoiseDistribution
     cooc : streamsgns.cooc.CooccurrenceStats or None
     params : streamsgns.parameters.SGNSParameters
+    forget : streamsgns.forget.Forgetting, optional
+        The forgetting schedule (default: never forget; ``cfg.half_life`` decides).
 
     Notes
     -----
     The components are used, never copied: what the kernel writes lands in their arrays.
     """
 
-    def __init__(self, cfg, workers, vocab, noise, cooc, params):
+    def __init__(self, cfg, workers, vocab, noise, cooc, params, forget=None):
         self.cfg = cfg
         self.workers = int(workers)
         self.vocab, self.noise, self.cooc, self.params = vocab, noise, cooc, params
+        self.forget = forget if forget is not None else Forgetting(None)
         self._pool = None
         self._inflight: collections.deque = collections.deque()
         self.drains = 0  # waits for in-flight batches before an eviction (workers > 1)
@@ -83,12 +87,13 @@ class Trainer:
         while True:
             batch = _NO_BATCH if train else K.new_batch(buf.shape[0], self.cfg.max_sentence_length)
             may_evict = train or not self._inflight
-            prunes = self.vocab.n_prunes
+            evicted = int(self.vocab.meta[0]["n_evicted"])
             status, pos = K.process_block(buf, pos, mode, train, may_evict, self.cfg, self.vocab.arrays(),
                                           self.vocab.sketch.arrays(), self.noise.arrays(), self._cooc_arrays(),
-                                          self.params.arrays(), batch, self.pause_at if train else NEVER)
+                                          self.params.arrays(), self.forget.arrays(), batch,
+                                          self.pause_at if train else NEVER)
             self.vocab.apply_admissions(buf)
-            if self.vocab.n_prunes != prunes:
+            if int(self.vocab.meta[0]["n_evicted"]) != evicted:  # at max_vocab, or faded (forgetting)
                 self.vocab.drop_evicted()
             if not train and batch.meta[0]["n_sent"] > 0:
                 self._dispatch(batch)

@@ -207,8 +207,11 @@ def test_tied_weights_learn():
 def test_outputs_and_queries():
     m = SGNS(**SMALL)
     m.learn_many(lee_lines()[:200])
-    np.testing.assert_array_equal(m.vectors("W+C"), m.W + m.C)
-    np.testing.assert_array_equal(m.vectors("C"), m.C)
+    np.testing.assert_array_equal(m.vectors("W+C"), m.vectors("W") + m.vectors("C"))  # the averages (default)
+    raw = SGNS(**SMALL, average_eta=None)
+    raw.learn_many(lee_lines()[:200])
+    np.testing.assert_array_equal(raw.vectors("W+C"), raw.W + raw.C)
+    np.testing.assert_array_equal(raw.vectors("C"), raw.C)
     with pytest.raises(ValueError):
         m.vectors("X")
     w = m["government"]

@@ -48,6 +48,8 @@ MODEL_OPTIONS = [
     ("--sketch-width", "sketch_width", "pos_int", "columns of the count-min sketch of words not yet admitted"),
     ("--sketch-halving-tokens", "sketch_halving_tokens", "nonneg_int",
      "tokens added to that sketch between two halvings (0 = never age; default: from the sketch's size)"),
+    ("--half-life", "half_life", "tokens",
+     "forget: every count halves after this many tokens, e.g. 50000000, 50M or 50Mw; None = never"),
 ]
 
 #: Exit status when training ended normally (``--output`` written) but at least one
@@ -73,6 +75,8 @@ def _number_type(kind: str):
     import math
 
     def parse(text: str):
+        if kind == "tokens":
+            return _tokens(text)
         integer = kind.endswith("_int")
         try:
             v = int(text) if integer else float(text)
@@ -88,6 +92,20 @@ def _number_type(kind: str):
 
     parse.__name__ = kind  # argparse names the type in its messages
     return parse
+
+
+def _tokens(text: str) -> int:
+    """A number of tokens: ``50000000``, ``50M``, ``50Mw``, ``2k`` (the token forms of ``--snapshot-every``)."""
+    from ..io.snapshotter import parse_every
+
+    s = text.strip()
+    try:
+        _, toks = parse_every(s if s.lower().endswith("w") else s + "w")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of tokens (e.g. 50000000 or 50M): {text!r}") from None
+    if not toks:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return toks
 
 
 def _every(text: str) -> str:
@@ -228,6 +246,10 @@ def cmd_train(args) -> int:
     # reports what matters (retries, resets, failed commits) itself.
     logging.getLogger("kafka").setLevel(logging.WARNING)
     params = {dest: getattr(args, dest) for _, dest, _, _ in MODEL_OPTIONS}
+    if args.replicas is not None:  # Ray is imported only on this path
+        from .train_replicas import cmd_train_replicas
+
+        return cmd_train_replicas(args, params)
     if args.resume and not args.snapshot_dir:
         args.parser.error("--resume needs --snapshot-dir")
     if args.overwrite and not args.snapshot_dir:
@@ -389,5 +411,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default = _model_default(dest)
         t.add_argument(flag, dest=dest, type=_number_type(kind), default=default, help=f"{hlp} (default {default})")
     add_source_arguments(t)
+    from .train_replicas import add_replica_arguments
+
+    add_replica_arguments(t, _number_type)
     t.set_defaults(func=cmd_train, parser=t)
     return t
