@@ -55,7 +55,7 @@ def fullrank(args, out):
     sents, words = restricted_corpus(path, 300)
     tgt = IndependentTarget(sents, words)
     rows = []
-    settings = dict(vector_size=400, sample=0.0, min_count=1, seed=0)
+    settings = dict(vector_size=400, sample=0.0, min_count=1, seed=0, **args.params)
     for order in ("corpus", "reshuffled"):
         for eta in args.etas:
             m = SGNS(**settings, average_eta=eta)
@@ -104,9 +104,9 @@ def mix(args, out):
     rows, speed = [], {"averaged": [], "last iterate only": []}
     for rep in range(args.repeat):
         for label, eta in (("averaged", 10.0), ("last iterate only", None)):
-            m = SGNS(seed=0, workers=1, average_eta=eta)
+            m = SGNS(seed=0, workers=1, average_eta=eta, **args.params)
             m.learn_file(str(HERE.parent / "README.md"))  # compile the kernels outside the clock
-            m = SGNS(seed=0, workers=1, average_eta=eta)
+            m = SGNS(seed=0, workers=1, average_eta=eta, **args.params)
             t0 = time.time()
             m.learn_file(path)
             m.flush()
@@ -134,11 +134,13 @@ def main(argv=None) -> int:
     ap.add_argument("--etas", default="10", help="average_eta values of the full-rank runs (the first one also gives the last iterate)")
     ap.add_argument("--repeat", type=int, default=2, help="throughput runs per variant (mix)")
     ap.add_argument("--no-gensim", action="store_true")
+    ap.add_argument("--params", type=json.loads, default={},
+                    help='JSON of other SGNS parameters for the streamsgns runs (a candidate), e.g. \'{"alpha": 0.05}\'')
     ap.add_argument("--cache", default=os.environ.get("STREAMSGNS_DATA"))
     ap.add_argument("--json", default=str(HERE / "results" / "learning_rule.json"))
     args = ap.parse_args(argv)
     args.etas = [float(e) for e in args.etas.split(",")]
-    out = {"argv": sys.argv[1:], "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    out = {"argv": sys.argv[1:], "params": args.params, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "cpus": os.cpu_count(), "note": "machine shared with other jobs: throughput is indicative"}
     parts = args.parts.split(",")
     if "fullrank" in parts:
