@@ -443,3 +443,21 @@ def test_safe_extract_tar_refuses_to_write_outside(tmp_path, member):
             download.safe_extract_tar(archive, dest)
     assert not (tmp_path / "evil.txt").exists() and not os.path.exists("/tmp/streamsgns-evil.txt")
     assert not (dest / "link").is_symlink()
+
+
+def test_sotu_addresses_are_dated_and_chronological(tmp_path):
+    data = tmp_path / "raw" / "sotu" / "package" / "data"
+    data.mkdir(parents=True)
+    (tmp_path / "raw" / "sotu" / ".complete").write_text("{}\n")
+    (data / "1791_george_washington_n.txt").write_text("Second address. It is short.\n")
+    (data / "1790_george_washington_n.txt").write_text("Fellow-Citizens of the Senate. We meet.\n")
+    (data / "1790_george_washington_n.json").write_text("{}")  # metadata files are not addresses
+    (data / "2021_joseph_r_biden_d.txt").write_text("\n\n")  # an empty address is skipped
+    got = list(ds.iter_sotu_addresses(tmp_path))
+    assert [(y, s) for y, s, _ in got] == [(1790, "1790_george_washington_n"), (1791, "1791_george_washington_n")]
+    assert got[0][2] == ["Fellow-Citizens of the Senate.", "We meet."]
+    # the same text, in the same order, as the undated reader behind fetch("sotu")
+    assert [doc for _, _, doc in got] == list(ds.iter_documents("sotu", tmp_path))
+    (data / "undated.txt").write_text("text")
+    with pytest.raises(ValueError, match="year"):
+        list(ds.iter_sotu_addresses(tmp_path))

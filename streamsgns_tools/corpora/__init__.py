@@ -75,7 +75,7 @@ line: ``python -m streamsgns_tools.corpora NAME [--cache DIR]`` prints ``<path>\
 
 from __future__ import annotations
 
-from .build import count_tokens, fetch, iter_documents, write_lines
+from .build import count_tokens, fetch, iter_documents, iter_sotu_addresses, write_lines
 from .clean import (
     brown_sentences,
     clean_gcide_entry,
@@ -106,6 +106,7 @@ __all__ = [
     "ClientMissing",
     "fetch",
     "iter_documents",
+    "iter_sotu_addresses",
     "count_tokens",
     "write_lines",
     "default_cache_dir",

