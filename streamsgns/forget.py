@@ -30,8 +30,9 @@ rounding would be biased: a count of 5 would drop by 1 at every step and reach 0
 tokens instead of about 2.3·H. The two count-min sketches (words not yet admitted, untracked
 pairs) round *down*: floor is monotone, so a cell that was >= the decayed counts of its keys
 stays >= their floor-decayed counts — the sketch never undercounts the stream decayed with the
-same floors (the guarantee of :mod:`streamsgns.sketch`). The pair sketch is scaled at every step
-(its weights are multiples of ``sketch_rate``, so a floor loses under 1/64 of a cell). The
+same floors (the guarantee of :mod:`streamsgns.sketch`). The pair sketch is scaled at every step,
+in integer fixed point (``floor(v · floor(f·2**32) / 2**32)``: a floor at most 1 lower, still
+monotone; its weights are multiples of ``sketch_rate``, so a floor loses under 1/64 of a cell). The
 sketch of words not yet admitted holds counts below ``min_count``, where a floor every ``H/16``
 tokens would erase a count of 1 at once (a word would have to be seen ``min_count`` times
 between two steps to be admitted), so it is *halved* (an exact shift, floor) each time ``H``
@@ -56,8 +57,10 @@ forgotten at the same rate as the counts).
 
 State: :class:`Forgetting` owns one record, :data:`FORGET_RECORD`; its ``state_dict()`` is
 ``{"half_life": H or None, "since", "n_decays", "decayed_tokens", "n_faded", "sketch_since"}`` (the record's
-fields, see there). A replica merge should take the largest ``since`` and the mean ``decayed_tokens``
-of replicas that saw the same number of tokens; the counts it sums are already decayed.
+fields, see there). Replicas that merge summed counts (issue 10) hold counts that are already
+decayed, each in its own token clock: ``N`` replicas sharing one stream should each run with
+``half_life = H / N`` so that the merged counts decay in the stream's tokens; a merge can then take
+the largest ``since``, ``sketch_since`` and ``n_decays`` and the sum of ``decayed_tokens``.
 """
 
 from __future__ import annotations
@@ -174,6 +177,18 @@ def _vocab_forget(va, factor, salt, fade):
 
 
 @njit(cache=True, nogil=True)
+def _scale_down(table, factor):
+    """``table[...] = floor(table · m / 2**32)``, ``m = floor(factor · 2**32)``: a floor of ``table · factor``
+    (at most 1 lower), in integer arithmetic the compiler vectorises. (depth, width) uint32, in place."""
+    mul = np.uint64(math.floor(factor * 4294967296.0))
+    s32 = np.uint64(32)
+    depth, width = table.shape
+    for r in range(depth):
+        for j in range(width):
+            table[r, j] = np.uint32((np.uint64(table[r, j]) * mul) >> s32)
+
+
+@njit(cache=True, nogil=True)
 def _cooc_forget(ca, factor, salt, n_ids):
     """Decay the co-occurrence statistics: marginals and exact cells stochastically, the pair sketch down."""
     cmeta = ca.cmeta
@@ -192,7 +207,7 @@ def _cooc_forget(ca, factor, salt, n_ids):
                 v = stochastic_round(np.float64(v) * factor, salt ^ (np.uint64(a * t + b + 1) * _GOLDEN + _GOLDEN))
                 clo[a, b] = np.uint16(v & 0xFFFF)
                 chi[a, b] = np.uint16(v >> 16)
-    sketch_decay(ca.csk, factor)
+    _scale_down(ca.csk, factor)
     cm = ca.meta[0]
     cm.total = np.int64(math.floor(np.float64(cm.total) * factor + 0.5))
 

@@ -271,3 +271,32 @@ def test_cli_refuses_a_bad_half_life(tmp_path):
     r = subprocess.run([sys.executable, "-m", "streamsgns", "train", "--input", "-", "--half-life", "soon"],
                        input=b"", capture_output=True, timeout=120)
     assert r.returncode == 2 and b"half-life" in r.stderr
+
+
+def test_new_words_displace_stale_ones_at_max_vocab():
+    """At a full vocabulary the eviction ranking uses the decayed counts: late words survive."""
+    old = _filler(600, tag="a", vocab=90)  # 4800 tokens: 90 words, ~53 occurrences each
+    new = _filler(300, tag="b", vocab=90)  # 2400 tokens: 90 new words, ~27 occurrences each
+
+    def survivors(half_life):
+        m = SGNS(min_count=3, max_vocab=100, half_life=half_life, **SMALL)
+        m.learn_many(old + new)
+        return sum(f"b{i}" in m.key_to_index for i in range(90))
+
+    kept_forget, kept = survivors(800), survivors(None)
+    # (a few of the newest words are always just admitted with count min_count, the rarest, at a prune)
+    assert kept_forget >= 75
+    assert kept <= 30  # without forgetting the stale words (more occurrences) hold their rows
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=20), st.floats(0.01, 1.0))
+def test_pair_sketch_scaling_is_a_monotone_floor(cells, factor):
+    """The pair sketch's integer scaling: floor(v·f) or one less, monotone in v (so the sketch law holds)."""
+    from streamsgns.forget import _scale_down
+
+    t = np.array([sorted(cells)], dtype=np.uint32)
+    _scale_down(t, factor)
+    for v, got in zip(sorted(cells), t[0].tolist()):
+        assert math.floor(v * factor) - 1 <= got <= math.floor(v * factor)
+    assert (np.diff(t[0].astype(np.int64)) >= 0).all()

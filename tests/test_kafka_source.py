@@ -477,3 +477,19 @@ def test_idle_timeout_does_not_count_the_callers_time(kafka_broker):
             time.sleep(0.2)  # ~10 chunks of partition 0: twice the idle_timeout
     assert src.position() == {"kafka": {"slow:0": 50, "slow:1": 50, "slow:2": 50}}
     assert n == 145
+
+
+def test_manual_share_of_partitions_reads_only_those(kafka_broker):
+    """partitions=[...] (a replica's share, streamsgns.distributed): only those partitions are read."""
+    create_topic(kafka_broker.bootstrap, "share", partitions=3)
+    produce(kafka_broker.bootstrap, "share", [f"p{i % 3} line {i}" for i in range(30)], partition=[0, 1, 2])
+    src = KafkaSource(kafka_broker.bootstrap, "share", assign="manual", partitions=["share:1", "share:2"],
+                      idle_timeout=1.0, **FAST)
+    try:
+        lines, _ = read_all(src)
+    finally:
+        src.close()
+    assert sorted(lines) == sorted(f"p{i % 3} line {i}".encode() for i in range(30) if i % 3 != 0)
+    assert src.position() == {"kafka": {"share:1": 10, "share:2": 10}}
+    with pytest.raises(ValueError):
+        KafkaSource(kafka_broker.bootstrap, "share", group_id="g", partitions=["share:1"])

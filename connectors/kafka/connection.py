@@ -100,9 +100,15 @@ class ConnectionMixin:
         raise NoBrokersAvailable("; ".join(errors))
 
     def _all_partitions(self, consumer):
-        """Every partition of ``topics`` (manual assignment); NotReady if a topic is missing."""
+        """Every partition of ``topics`` (manual assignment), or those of ``partitions``; NotReady if a
+        topic (or a named partition) is missing."""
         from kafka import TopicPartition
 
+        if getattr(self, "partitions", None) is not None:
+            for topic, p in self.partitions:
+                if p not in (consumer.partitions_for_topic(topic) or ()):
+                    raise NotReady(f"partition {topic}:{p} not found on {','.join(self.bootstrap_servers)}")
+            return [TopicPartition(t, p) for t, p in self.partitions]
         tps = []
         for topic in self.topics:
             parts = consumer.partitions_for_topic(topic)

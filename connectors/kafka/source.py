@@ -12,7 +12,7 @@ from connectors.kafka.commits import CommitMixin
 from connectors.kafka.config import consumer_config as _consumer_config
 from connectors.kafka.config import parse_url
 from connectors.kafka.connection import ConnectionMixin
-from connectors.kafka.position import format_position
+from connectors.kafka.position import format_position, parse_position
 from connectors.kafka.stopping import StoppingMixin
 
 __all__ = ["KafkaSource"]
@@ -68,6 +68,11 @@ class KafkaSource(BatchingMixin, AssignmentMixin, CommitMixin, ConnectionMixin, 
         string (e.g. ``print``). Default: the ``streamsgns.kafka`` logger.
     commit_timeout_ms : int
         Longest time one :meth:`commit` blocks, in milliseconds.
+    partitions : list of str, optional
+        With ``assign="manual"``: read only these partitions
+        (``"TOPIC:PARTITION"``), e.g. the share of one replica of a
+        multi-replica job (:mod:`streamsgns.distributed`). Default: all
+        partitions of ``topics``.
 
     Attributes
     ----------
@@ -120,7 +125,7 @@ class KafkaSource(BatchingMixin, AssignmentMixin, CommitMixin, ConnectionMixin, 
                  max_chunk_bytes: int = 1 << 20, consumer_config: dict | None = None,
                  retry_backoff: tuple[float, float] = (0.5, 10.0),
                  log: logging.Logger | Callable[[str], object] | None = None,
-                 commit_timeout_ms: int = 10000):
+                 commit_timeout_ms: int = 10000, partitions: Iterable[str] | None = None):
         super().__init__()
         if isinstance(bootstrap_servers, str):
             bootstrap_servers = bootstrap_servers.split(",")
@@ -140,6 +145,11 @@ class KafkaSource(BatchingMixin, AssignmentMixin, CommitMixin, ConnectionMixin, 
         if assign == "group" and not self.group_id:
             raise ValueError("assign='group' needs a group_id")
         self.assign = assign
+        self.partitions = None
+        if partitions is not None:
+            if assign != "manual":
+                raise ValueError("partitions need assign='manual'")
+            self.partitions = sorted(parse_position({"kafka": {str(k): 0 for k in partitions}}))
         self.poll_timeout_ms = int(poll_timeout_ms)
         self.idle_timeout = idle_timeout
         self.max_chunk_bytes = max(1, int(max_chunk_bytes))

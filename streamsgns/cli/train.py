@@ -246,6 +246,10 @@ def cmd_train(args) -> int:
     # reports what matters (retries, resets, failed commits) itself.
     logging.getLogger("kafka").setLevel(logging.WARNING)
     params = {dest: getattr(args, dest) for _, dest, _, _ in MODEL_OPTIONS}
+    if args.replicas is not None:  # Ray is imported only on this path
+        from .train_replicas import cmd_train_replicas
+
+        return cmd_train_replicas(args, params)
     if args.resume and not args.snapshot_dir:
         args.parser.error("--resume needs --snapshot-dir")
     if args.overwrite and not args.snapshot_dir:
@@ -407,5 +411,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default = _model_default(dest)
         t.add_argument(flag, dest=dest, type=_number_type(kind), default=default, help=f"{hlp} (default {default})")
     add_source_arguments(t)
+    from .train_replicas import add_replica_arguments
+
+    add_replica_arguments(t, _number_type)
     t.set_defaults(func=cmd_train, parser=t)
     return t

@@ -2,6 +2,11 @@
 
 They read the model through public attributes only (``cooc``, ``counts``, ``n_ids``, ``W``, ``C``,
 ``index_to_key``, ``negative``, ``ns_exponent``, ``words_seen``, ``flush()``) and never import the learner.
+
+With forgetting (``SGNS(half_life=H)``, :mod:`streamsgns.forget`) every count read here — #(w,c),
+#(w), #(c), |D| and the vocabulary's counts behind ``P_n`` — is the decayed one, each occurrence
+weighted ``2**(-age/H)`` like the evidence the model still holds: the report compares like with like.
+PMI is a ratio of counts, so one common factor cancels; what changes is that old text weighs less.
 """
 
 from __future__ import annotations

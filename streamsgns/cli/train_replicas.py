@@ -1,0 +1,80 @@
+"""``streamsgns train --replicas N``: one model trained by N Ray actors from one Kafka topic.
+
+The options of ``train`` that apply (model settings, ``--snapshot-dir``, ``--snapshot-every``,
+``--keep``, ``--resume``, ``--output``, ``--binary``, ``--group``, ``--idle-timeout``,
+``--summary``) mean the same; ``--ray-address``, ``--sync-tokens`` and ``--sync-seconds`` are
+this mode's. Ray is imported only here (``pip install streamsgns[ray]``). See
+:mod:`streamsgns.distributed.job` and ``docs/scale-out.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+
+__all__ = ["add_replica_arguments", "cmd_train_replicas"]
+
+log = logging.getLogger("streamsgns")
+
+
+def add_replica_arguments(parser, number_type) -> None:
+    """Add ``--replicas``, ``--ray-address``, ``--sync-tokens``, ``--sync-seconds`` to ``train``."""
+    parser.add_argument("--replicas", type=number_type("pos_int"), default=None,
+                        help="train one model with N Ray actors (needs --input kafka://...; pip install "
+                             "streamsgns[ray])")
+    parser.add_argument("--ray-address", default=None,
+                        help="with --replicas: 'auto' or HOST:PORT of a running Ray cluster (default: a local Ray)")
+    parser.add_argument("--sync-tokens", type=number_type("pos_int"), default=None,
+                        help="with --replicas: tokens each replica trains between two syncs (default 50000)")
+    parser.add_argument("--sync-seconds", type=number_type("pos_float"), default=30.0,
+                        help="with --replicas: longest time between two syncs (default 30)")
+
+
+def cmd_train_replicas(args, params: dict) -> int:
+    """Run a :class:`streamsgns.distributed.ReplicaJob` from the parsed ``train`` arguments; exit status."""
+    inputs = args.input or []
+    if len(inputs) != 1 or not inputs[0].startswith("kafka://"):
+        args.parser.error("--replicas needs --input kafka://HOST:PORT/TOPIC")
+    if args.resume and not args.snapshot_dir:
+        args.parser.error("--resume needs --snapshot-dir")
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise SystemExit("streamsgns: --replicas needs Ray: pip install 'streamsgns[ray]'") from None
+    from ..distributed.job import ReplicaJob
+
+    params = {k: v for k, v in params.items() if k != "workers" or v != 1}
+    job = ReplicaJob(inputs[0], replicas=args.replicas, group_id=args.group,
+                     sync_tokens=args.sync_tokens or 50_000, sync_seconds=args.sync_seconds,
+                     idle_timeout=args.idle_timeout, snapshot_dir=args.snapshot_dir,
+                     snapshot_every=args.snapshot_every, keep=args.keep, resume=args.resume,
+                     ray_address=args.ray_address, on_round=None if args.quiet else _progress, **params)
+
+    def on_signal(signum, frame):
+        job.stop()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        model = job.run()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    if args.output:
+        n = model.save_word2vec_format(args.output, binary=args.binary)
+        log.info(f"wrote {n} vectors to {args.output}")
+    summary = {"words_seen": model.words_seen, "vocab_size": model.vocab_size, "replicas": args.replicas,
+               "rounds": len(job.history), "restarts": job.restarts, "position": job.position}
+    if args.summary:
+        print(json.dumps(summary), file=sys.stderr)
+    else:
+        log.info(f"done: {model.words_seen} tokens, vocabulary {model.vocab_size}, {len(job.history)} syncs, "
+                 f"{job.restarts} replica restarts")
+    return 0
+
+
+def _progress(job, info) -> None:
+    log.info(f"sync {info['round']}: {info['words_seen']} tokens, vocabulary {info['vocab_size']}, "
+             f"round {info['round_s']:.2f} s (merge {info['merge_s']:.2f} s), "
+             f"{(info['bytes_up'] + info['bytes_down']) / 1e6:.1f} MB moved")

@@ -1,0 +1,172 @@
+"""One replica of a multi-replica job: a Kafka reader of its partitions and an SGNS model (a Ray actor).
+
+:class:`Replica` is a plain class; :mod:`streamsgns.distributed.job` runs it as a Ray actor
+(``ray.remote(Replica)``), one process per replica. Each sync round it loads the merged state
+the driver hands it, trains on its partitions for ``max_tokens`` tokens or ``max_seconds`` seconds
+(or until its partitions have been idle for ``idle_timeout``), and hands back its state dict with
+the next offset of each of its partitions. It never commits offsets: the driver does, after the
+checkpoint that covers them is durable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import numpy as np
+
+from ..hashing import mix64, seed_states
+
+__all__ = ["Replica", "replica_seed"]
+
+_LOGGER = logging.getLogger("streamsgns.replica")
+
+
+def replica_seed(seed: int, index: int, round_no: int) -> int:
+    """The seed of replica ``index``'s RNG streams in sync round ``round_no`` (SplitMix64 mixing).
+
+    Replicas load one merged state, RNG streams included; each then re-seeds its streams from
+    this value, so that no two replicas (and no two rounds) draw the same negatives.
+
+    Examples
+    --------
+    >>> replica_seed(0, 0, 1) != replica_seed(0, 1, 1) != replica_seed(0, 0, 2)
+    True
+    """
+    with np.errstate(over="ignore"):
+        z = np.uint64(int(seed) % (1 << 64)) ^ np.uint64(((index + 1) << 40) ^ (round_no + 1))
+        return int(mix64(z))
+
+
+class Replica:
+    """Train an SGNS replica on a share of a Kafka topic's partitions.
+
+    Parameters
+    ----------
+    index : int
+        Replica number (0 .. N-1): mixed into its RNG seed.
+    bootstrap_servers : str
+        ``"HOST:PORT[,HOST:PORT]"``.
+    topics : str
+        Comma-separated topics.
+    partitions : list of str
+        ``"TOPIC:PARTITION"`` keys this replica reads (manual assignment, see
+        :class:`connectors.kafka.KafkaSource`).
+    idle_timeout : float
+        Seconds without a message after which a round ends early (reported as ``idle``).
+    poll_timeout_ms : int
+        Longest wait of one poll (ms).
+    max_chunk_bytes : int
+        Bytes of messages fed to the learner at once.
+    consumer_config : dict, optional
+        More kafka-python consumer settings.
+    """
+
+    def __init__(self, index: int, bootstrap_servers: str, topics: str, partitions: list[str],
+                 idle_timeout: float = 1.0, poll_timeout_ms: int = 200, max_chunk_bytes: int = 1 << 20,
+                 consumer_config: dict | None = None):
+        from connectors.kafka import KafkaSource
+
+        logging.getLogger("kafka").setLevel(logging.WARNING)
+        self.index = int(index)
+        self.partitions = list(partitions)
+        self.source = KafkaSource(bootstrap_servers, topics, None, assign="manual", partitions=self.partitions,
+                                  poll_timeout_ms=poll_timeout_ms, idle_timeout=idle_timeout,
+                                  max_chunk_bytes=max_chunk_bytes, consumer_config=consumer_config,
+                                  retry_backoff=(0.2, 2.0), log=_LOGGER)
+        self.model = None
+        self._it = None
+
+    def pid(self) -> int:
+        """The process id of this replica (the Ray worker), e.g. to kill it in a test."""
+        return os.getpid()
+
+    def _load(self, state: dict, round_no: int) -> float:
+        from ..learner import SGNS
+
+        t0 = time.perf_counter()
+        p = state["parameters"]
+        seed = replica_seed(int(state["params"].get("seed", 0)), self.index, round_no)
+        state = {**state, "parameters": {**p, "rng": seed_states(seed, p["rng"].shape[0])}}
+        if self.model is not None:
+            self.model.close()
+        self.model = SGNS.from_state(state)
+        return time.perf_counter() - t0
+
+    def reset(self, state: dict, position: dict, round_no: int) -> None:
+        """Load ``state`` and move each of this replica's partitions to its offset in ``position``.
+
+        Used at start and to roll back to the last merged state after another replica died: what
+        was read since is read again, so no message is lost or counted twice.
+
+        Parameters
+        ----------
+        state : dict
+            A merged :meth:`streamsgns.SGNS.state_dict`.
+        position : dict
+            ``{"kafka": {"TOPIC:PARTITION": next_offset}}`` for (at least) this replica's partitions.
+        round_no : int
+        """
+        if self._it is not None:
+            self._it.close()
+            self._it = None
+        self._load(state, round_no)
+        mine = {k: v for k, v in position["kafka"].items() if k in self.partitions}
+        missing = set(self.partitions) - set(mine)
+        if missing:
+            raise ValueError(f"replica {self.index}: no offset for partitions {sorted(missing)}")
+        self.source.seek({"kafka": mine}, others="earliest")
+
+    def train(self, state: dict | None, round_no: int, max_tokens: int, max_seconds: float) -> dict:
+        """One sync round: load ``state`` (unless None), train until a limit, return the new state.
+
+        Parameters
+        ----------
+        state : dict or None
+            The merged state of the previous round (None: keep the loaded model).
+        round_no : int
+        max_tokens : int
+            Tokens to train before returning (checked after each chunk).
+        max_seconds : float
+            Seconds of reading and training before returning.
+
+        Returns
+        -------
+        dict
+            ``state`` (the model's state dict), ``position`` (next offset of each of this
+            replica's partitions), ``tokens`` trained, ``idle`` (the partitions had no message for
+            ``idle_timeout`` s), and the seconds spent loading (``load_s``), reading and training
+            (``train_s``), in the learner alone (``learn_s``) and exporting the state (``state_s``).
+        """
+        load_s = self._load(state, round_no) if state is not None else 0.0
+        m = self.model
+        start = m.words_seen
+        t0 = time.perf_counter()
+        idle = False
+        learn_s = 0.0
+        while m.words_seen - start < max_tokens and time.perf_counter() - t0 < max_seconds:
+            if self._it is None:
+                self._it = self.source.chunks()
+            try:
+                chunk = next(self._it)
+            except StopIteration:  # idle_timeout without a message
+                self._it = None
+                idle = True
+                break
+            t = time.perf_counter()
+            m.learn_text(chunk.data)
+            learn_s += time.perf_counter() - t
+        train_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        out = m.state_dict()
+        state_s = time.perf_counter() - t1
+        return {"state": out, "position": self.source.position(), "tokens": m.words_seen - start, "idle": idle,
+                "load_s": load_s, "train_s": train_s, "learn_s": learn_s, "state_s": state_s, "index": self.index}
+
+    def close(self) -> None:
+        """Close the Kafka consumer (nothing is committed)."""
+        if self._it is not None:
+            self._it.close()
+            self._it = None
+        self.source.close()

