@@ -143,6 +143,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-extend", action="store_true", help="stop at the end of the corpus (no renamed first half)")
     ap.add_argument("--after", default=None, help="cap on the tokens after the change, e.g. 8M")
     ap.add_argument("--every", type=int, default=1_000_000, help="tokens between checkpoints (and gensim's chunk)")
+    ap.add_argument("--before", type=int, default=3, help="checkpoints (every --every tokens) before the change")
     ap.add_argument("--neighbour-vocab", type=int, default=20000)
     ap.add_argument("--stable", type=int, default=100, help="frequent words not renamed that are followed")
     ap.add_argument("--figures", default=str(FIGURES))
@@ -216,9 +217,6 @@ def main(argv=None) -> int:
         sysm = make_system(name, args.seed)
         t0 = time.perf_counter()
         seen = 0
-        for c, k in chunks(sents[:mid], args.every):
-            sysm.learn(c)
-            seen += k
         points = []
 
         def checkpoint(after):
@@ -228,6 +226,11 @@ def main(argv=None) -> int:
                            "overlap": {w: overlap(nb[w], ref_nb[w]) if nb[w] and ref_nb[w] else None
                                        for w in followed}})
 
+        for c, k in chunks(sents[:mid], args.every):
+            sysm.learn(c)
+            seen += k
+            if before_tokens - seen >= args.every // 2 and before_tokens - seen <= args.before * args.every:
+                checkpoint(seen - before_tokens)  # a few checkpoints before the change (negative)
         checkpoint(0)
         after = 0
         for c, k in chunks(stream_after, args.every):
@@ -285,11 +288,11 @@ def summarise(points, renamed_words, stable) -> dict:
         prev = p
     to_recover = {}
     for w in renamed_words:
-        hit = next((p["after"] for p in points if (p["overlap"][w] or 0) >= 0.5), None)
+        hit = next((p["after"] for p in points if p["after"] >= 0 and (p["overlap"][w] or 0) >= 0.5), None)
         to_recover[w] = hit
     hits = sorted(v for v in to_recover.values() if v is not None)
-    crosses = next((s["after"] for s in series if s["renamed_mean"] >= 0.5), None)
-    churns = [s["stable_churn"] for s in series if s["stable_churn"] is not None]
+    crosses = next((s["after"] for s in series if s["after"] >= 0 and s["renamed_mean"] >= 0.5), None)
+    churns = [s["stable_churn"] for s in series if s["stable_churn"] is not None and s["after"] > 0]
     return {"series": series, "tokens_to_recover": to_recover, "recovered": len(hits),
             "median_tokens_to_recover": (int(np.median(hits)) if len(hits) * 2 >= len(renamed_words) else
                                          f"> {points[-1]['after']:,}"),
@@ -310,7 +313,10 @@ def _plot(res, renamed_words, args):
         a1.plot(xs, [p["renamed_mean"] for p in s["series"]], "o-", color=c, label=f"{name}: renamed words")
         a1.plot(xs, [p["stable_mean"] for p in s["series"]], "s:", color=c, alpha=0.7,
                 label=f"{name}: words not renamed (ceiling)")
-        a2.plot(xs[1:], [p["stable_churn"] for p in s["series"][1:]], "o-", color=c, label=name)
+        a2.plot(xs[1:], [p["stable_churn"] for p in s["series"][1:]], "o-", color=c, label=f"{name}: not renamed")
+        rc = [(x, p.get("renamed_churn")) for x, p in zip(xs[1:], s["series"][1:]) if p.get("renamed_churn") is not None]
+        if rc:
+            a2.plot(*zip(*rc), "x--", color=c, alpha=0.6, label=f"{name}: renamed")
     a1.axhline(0.5, color="k", lw=1, ls="--", label="0.5: recovered")
     a1.set_xlabel("tokens after the change")
     a1.set_ylabel("overlap of top-10 with the reference")
@@ -320,14 +326,16 @@ def _plot(res, renamed_words, args):
     a1.grid(alpha=0.3)
     a1.legend(fontsize=7, loc="upper left")
     a2.set_xlabel("tokens after the change")
+    for ax in (a1, a2):
+        ax.axvline(0, color="grey", lw=1)
     a2.set_ylabel("top-10 overlap with the previous checkpoint")
-    a2.set_title(f"churn of {len(res['stable_words'])} frequent words not renamed (1 = no churn)", loc="left",
-                 fontsize=10)
+    a2.set_title(f"churn: {len(res['stable_words'])} frequent words not renamed, and the renamed (1 = no churn)",
+                 loc="left", fontsize=10)
     a2.xaxis.set_major_formatter(_token_formatter())
     a2.set_ylim(0, 1)
     a2.grid(alpha=0.3)
-    a2.legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"planted change: 20 noun pairs swapped after {res['before_tokens'] / 1e6:.1f}M tokens of the mix "
+    a2.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"planted change: 20 noun pairs swapped after {res['before_tokens'] / 1e6:.3g}M tokens of the mix "
                  f"corpus, checkpoint every {args.every / 1e6:g}M tokens")
     fig.subplots_adjust(left=0.06, right=0.99, top=0.86, bottom=0.12, wspace=0.2)
     os.makedirs(args.figures, exist_ok=True)

@@ -80,11 +80,6 @@ def run(docs, cuts, run_dir: Path, params, passes: int = 1) -> dict:
     return {"seconds": time.perf_counter() - t0, "words_seen": m.words_seen, "vocab_size": m.vocab_size}
 
 
-def report(old, new, args, **kw):
-    return neighbour_drift(old, new, top=args.top, k=10, candidates=args.candidates,
-                           restrict_vocab=args.restrict_vocab, **kw)
-
-
 def summary(r, threshold) -> dict:
     ch = np.array([x.change for x in r["all"]])
     ss = np.array([x.self_similarity for x in r["all"]])

@@ -252,7 +252,7 @@ def test_interval_and_fade_threshold():
         SGNS(half_life=float("inf"))
 
 
-@pytest.mark.parametrize("flag,want", [("50M", 50_000_000), ("50000000", 50_000_000), ("2kw", 2000)])
+@pytest.mark.parametrize("flag,want", [("50M", 50_000_000), ("50000000", 50_000_000), ("2kw", 2000), ("5e7", 50_000_000)])
 def test_cli_half_life_end_to_end(tmp_path, flag, want):
     src = tmp_path / "in.txt"
     src.write_text("\n".join(_turnover(4)) + "\n", encoding="utf-8")
@@ -267,8 +267,9 @@ def test_cli_half_life_end_to_end(tmp_path, flag, want):
     assert (state["forget"]["n_decays"] > 0) == (want == 2000)
 
 
-def test_cli_refuses_a_bad_half_life(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "streamsgns", "train", "--input", "-", "--half-life", "soon"],
+@pytest.mark.parametrize("bad", ["soon", "0", "-5", "-5M", "inf"])
+def test_cli_refuses_a_bad_half_life(tmp_path, bad):
+    r = subprocess.run([sys.executable, "-m", "streamsgns", "train", "--input", "-", f"--half-life={bad}"],
                        input=b"", capture_output=True, timeout=120)
     assert r.returncode == 2 and b"half-life" in r.stderr
 

@@ -95,15 +95,23 @@ def _number_type(kind: str):
 
 
 def _tokens(text: str) -> int:
-    """A number of tokens: ``50000000``, ``50M``, ``50Mw``, ``2k`` (the token forms of ``--snapshot-every``)."""
+    """A number of tokens: ``50000000``, ``5e7``, ``50M``, ``50Mw``, ``2k`` (the token forms of ``--snapshot-every``)."""
+    import math
+
     from ..io.snapshotter import parse_every
 
     s = text.strip()
     try:
-        _, toks = parse_every(s if s.lower().endswith("w") else s + "w")
+        v = float(s)
+        if not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+        toks = int(v)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of tokens (e.g. 50000000 or 50M): {text!r}") from None
-    if not toks:
+        try:
+            _, toks = parse_every(s if s.lower().endswith("w") else s + "w")
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of tokens (e.g. 50000000 or 50M): {text!r}") from None
+    if toks is None or toks <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
     return toks
 
