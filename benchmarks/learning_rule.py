@@ -101,7 +101,7 @@ def mix(args, out):
     from streamsgns_tools.corpora import fetch
 
     path = fetch("mix", cache_dir=args.cache)
-    rows, speed = [], {"averaged": [], "last iterate only": []}
+    rows, speed, fold = [], {"averaged": [], "last iterate only": []}, None
     for rep in range(args.repeat):
         for label, eta in (("averaged", 10.0), ("last iterate only", None)):
             m = SGNS(seed=0, workers=1, average_eta=eta, **args.params)
@@ -114,6 +114,16 @@ def mix(args, out):
             speed[label].append(m.words_seen / secs)
             print(f"  mix {label:<18s} {m.words_seen:,} tokens in {secs:.1f} s: {m.words_seen / secs:,.0f} words/s", flush=True)
             if rep == 0 and eta is not None:
+                fold_s = []
+                for _ in range(5):  # the fold's own cost, timed directly (the fastest of 5: robust to a busy machine)
+                    t1 = time.perf_counter()
+                    m.fold_average()
+                    fold_s.append(time.perf_counter() - t1)
+                every = m.average.interval(m.n_ids)
+                fold = {"n_ids": int(m.n_ids), "every_tokens": int(every), "fold_s": min(fold_s),
+                        "fold_ns_per_token": 1e9 * min(fold_s) / every}
+                print(f"  fold of {m.n_ids:,} rows: {1e3 * min(fold_s):.1f} ms every {every:,} tokens "
+                      f"= {fold['fold_ns_per_token']:.1f} ns per token", flush=True)
                 alive = [i for i, w in enumerate(m.index_to_key) if w is not None and m.counts[i] > 0]
                 words = [m.index_to_key[i] for i in alive]
                 for readout, vecs in (("last iterate", np.asarray(m.W)[alive]), ("averaged", m.vectors("W")[alive])):
@@ -121,7 +131,7 @@ def mix(args, out):
                     rows.append({"readout": readout, **s})
                     print(f"  mix {readout:<14s} WS353 {s['ws353']:.4f}  SimLex {s['simlex']:.4f}  analogies {s['analogies']:.4f}", flush=True)
     med = {k: float(np.median(v)) for k, v in speed.items()}
-    out["mix"] = {"tokens": int(m.words_seen), "scores": rows, "words_per_s": med,
+    out["mix"] = {"tokens": int(m.words_seen), "scores": rows, "words_per_s": med, "fold": fold,
                   "words_per_s_runs": speed, "cost_of_averaging": 1.0 - med["averaged"] / med["last iterate only"]}
     print(f"  throughput: averaged {med['averaged']:,.0f} w/s, last iterate only {med['last iterate only']:,.0f} w/s "
           f"(cost {100 * out['mix']['cost_of_averaging']:.1f} %)")
