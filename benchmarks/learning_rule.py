@@ -114,8 +114,14 @@ def mix(args, out):
             speed[label].append(m.words_seen / secs)
             print(f"  mix {label:<18s} {m.words_seen:,} tokens in {secs:.1f} s: {m.words_seen / secs:,.0f} words/s", flush=True)
             if rep == 0 and eta is not None:
+                alive = [i for i, w in enumerate(m.index_to_key) if w is not None and m.counts[i] > 0]
+                words = [m.index_to_key[i] for i in alive]
+                for readout, vecs in (("last iterate", np.asarray(m.W)[alive]), ("averaged", m.vectors("W")[alive])):
+                    s = _scores(words, vecs)
+                    rows.append({"readout": readout, **s})
+                    print(f"  mix {readout:<14s} WS353 {s['ws353']:.4f}  SimLex {s['simlex']:.4f}  analogies {s['analogies']:.4f}", flush=True)
                 fold_s = []
-                for _ in range(5):  # the fold's own cost, timed directly (the fastest of 5: robust to a busy machine)
+                for _ in range(5):  # after the scores (a fold changes the averages): the fold's cost, timed directly (the fastest of 5: robust to a busy machine)
                     t1 = time.perf_counter()
                     m.fold_average()
                     fold_s.append(time.perf_counter() - t1)
@@ -124,12 +130,6 @@ def mix(args, out):
                         "fold_ns_per_token": 1e9 * min(fold_s) / every}
                 print(f"  fold of {m.n_ids:,} rows: {1e3 * min(fold_s):.1f} ms every {every:,} tokens "
                       f"= {fold['fold_ns_per_token']:.1f} ns per token", flush=True)
-                alive = [i for i, w in enumerate(m.index_to_key) if w is not None and m.counts[i] > 0]
-                words = [m.index_to_key[i] for i in alive]
-                for readout, vecs in (("last iterate", np.asarray(m.W)[alive]), ("averaged", m.vectors("W")[alive])):
-                    s = _scores(words, vecs)
-                    rows.append({"readout": readout, **s})
-                    print(f"  mix {readout:<14s} WS353 {s['ws353']:.4f}  SimLex {s['simlex']:.4f}  analogies {s['analogies']:.4f}", flush=True)
     med = {k: float(np.median(v)) for k, v in speed.items()}
     out["mix"] = {"tokens": int(m.words_seen), "scores": rows, "words_per_s": med, "fold": fold,
                   "words_per_s_runs": speed, "cost_of_averaging": 1.0 - med["averaged"] / med["last iterate only"]}
