@@ -95,9 +95,7 @@ def test_two_replicas_count_every_token_once(ray_local, broker, lee, tmp_path):
     assert len(job.history) >= 4  # several syncs, each merging both replicas
     busy = [h for h in job.history if h["tokens"]]
     assert all(min(h["tokens_per_replica"]) > 0 for h in busy[:2])
-    # one model: replicas learnt the corpus's neighbourhoods (Lee: news of 2001)
-    assert model.vocab_size > 3000
-    assert model.similarity("palestinian", "israeli") > model.similarity("palestinian", "bowler")
+    assert model.vocab_size > 3000  # (the merge's quality is tested without Ray: test_replicas_merge.py)
 
 
 def test_killed_replica_is_replaced_and_nothing_is_lost_or_counted_twice(ray_local, broker, lee, tmp_path):
