@@ -174,3 +174,20 @@ def test_the_single_process_path_never_imports_ray():
             "m = SGNS(min_count=1); m.learn_one('a b c'); assert 'ray' not in sys.modules, 'ray imported'")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
+
+
+def test_cli_refuses_another_runs_directory_before_touching_ray_or_kafka(tmp_path):
+    import subprocess
+    import sys
+
+    from streamsgns import SGNS
+    from streamsgns.io.snapshotter import Snapshotter
+
+    m = SGNS(min_count=1, track_cooc=False, sketch_width=1 << 12)
+    m.learn_one("a b c")
+    with Snapshotter(tmp_path / "run") as snap:
+        snap.snapshot(m)
+    cmd = [sys.executable, "-m", "streamsgns", "train", "--input", "kafka://127.0.0.1:1/t", "--replicas", "2",
+           "--snapshot-dir", str(tmp_path / "run"), "--quiet"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "checkpoint(s) of another run" in p.stderr, p.stderr[-1000:]
