@@ -1,5 +1,6 @@
 """One model trained by 2 replicas (Ray actors on a local Ray) from a real Tansu broker.
 
+``STREAMSGNS_RAY_KILLS`` (default 2) sets the number of ``kill -9`` of the recovery test.
 A module-scoped local Ray (``ray.init(num_cpus=2)``) and a module-scoped broker; each test uses
 its own topic of 4 partitions holding gensim's Lee corpus (one message a line). The accounting
 invariant checked throughout: the merged model's ``words_seen`` equals the tokens of the messages
@@ -95,26 +96,25 @@ def test_two_replicas_count_every_token_once(ray_local, broker, lee, tmp_path):
     assert len(job.history) >= 4  # several syncs, each merging both replicas
     busy = [h for h in job.history if h["tokens"]]
     assert all(min(h["tokens_per_replica"]) > 0 for h in busy[:2])
-    # one model: replicas learnt the corpus's neighbourhoods (Lee: news of 2001)
-    assert model.vocab_size > 3000
-    assert model.similarity("palestinian", "israeli") > model.similarity("palestinian", "bowler")
+    assert model.vocab_size > 3000  # (the merge's quality is tested without Ray: test_replicas_merge.py)
 
 
 def test_killed_replica_is_replaced_and_nothing_is_lost_or_counted_twice(ray_local, broker, lee, tmp_path):
-    produced = _topic(broker, "kill", lee * 3)
+    kills_wanted = int(os.environ.get("STREAMSGNS_RAY_KILLS", "2"))  # more: STREAMSGNS_RAY_KILLS=6
+    produced = _topic(broker, "kill", lee * (1 + kills_wanted))
     kills = []
 
     def on_round(job, info):
-        # kill -9 one replica's worker while the next round runs (rounds 2 and 4: two kills)
-        if info["round"] in (2, 5) and len(kills) < 2:
+        # kill -9 a replica's worker while the next round runs (every third round, alternating replicas)
+        if info["round"] % 3 == 2 and len(kills) < kills_wanted:
             pid = job.pids()[len(kills) % 2]
             kills.append(pid)
             threading.Timer(0.05, os.kill, (pid, signal.SIGKILL)).start()
 
     job = _job(broker, "kill", tmp_path, sync_tokens=10_000, on_round=on_round)
     model = job.run()
-    assert len(kills) == 2
-    assert job.restarts == 2
+    assert len(kills) == kills_wanted
+    assert job.restarts == kills_wanted
     _check_accounting(broker, "kill", tmp_path, model, produced)
 
 
@@ -174,3 +174,20 @@ def test_the_single_process_path_never_imports_ray():
             "m = SGNS(min_count=1); m.learn_one('a b c'); assert 'ray' not in sys.modules, 'ray imported'")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
+
+
+def test_cli_refuses_another_runs_directory_before_touching_ray_or_kafka(tmp_path):
+    import subprocess
+    import sys
+
+    from streamsgns import SGNS
+    from streamsgns.io.snapshotter import Snapshotter
+
+    m = SGNS(min_count=1, track_cooc=False, sketch_width=1 << 12)
+    m.learn_one("a b c")
+    with Snapshotter(tmp_path / "run") as snap:
+        snap.snapshot(m)
+    cmd = [sys.executable, "-m", "streamsgns", "train", "--input", "kafka://127.0.0.1:1/t", "--replicas", "2",
+           "--snapshot-dir", str(tmp_path / "run"), "--quiet"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "checkpoint(s) of another run" in p.stderr, p.stderr[-1000:]

@@ -43,14 +43,15 @@ def cmd_train_replicas(args, params: dict) -> int:
         import ray  # noqa: F401
     except ImportError:
         raise SystemExit("streamsgns: --replicas needs Ray: pip install 'streamsgns[ray]'") from None
-    from ..distributed.job import ReplicaJob
+    from ..distributed.job import ReplicaJob, RunDirInUse
 
     params = {k: v for k, v in params.items() if k != "workers" or v != 1}
     job = ReplicaJob(inputs[0], replicas=args.replicas, group_id=args.group,
                      sync_tokens=args.sync_tokens or 50_000, sync_seconds=args.sync_seconds,
                      idle_timeout=args.idle_timeout, snapshot_dir=args.snapshot_dir,
                      snapshot_every=args.snapshot_every, keep=args.keep, resume=args.resume,
-                     ray_address=args.ray_address, on_round=None if args.quiet else _progress, **params)
+                     ray_address=args.ray_address, overwrite=args.overwrite,
+                     on_round=None if args.quiet else _progress, **params)
 
     def on_signal(signum, frame):
         job.stop()
@@ -58,6 +59,8 @@ def cmd_train_replicas(args, params: dict) -> int:
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         model = job.run()
+    except RunDirInUse as e:
+        raise SystemExit(f"streamsgns: {e} (--resume or --overwrite)") from None
     finally:
         for s, h in old.items():
             signal.signal(s, h)

@@ -33,9 +33,13 @@ from typing import Callable
 from .merge import merge_states, state_nbytes
 from .replica import Replica
 
-__all__ = ["ReplicaJob", "assign_partitions"]
+__all__ = ["ReplicaJob", "RunDirInUse", "assign_partitions"]
 
 log = logging.getLogger("streamsgns")
+
+
+class RunDirInUse(RuntimeError):
+    """The snapshot directory holds another run's checkpoints (and neither resume nor overwrite was asked)."""
 
 
 def assign_partitions(partitions: list[str], n: int) -> list[list[str]]:
@@ -77,6 +81,9 @@ class ReplicaJob:
         Checkpoints kept.
     resume : bool
         Continue from the newest valid checkpoint of ``snapshot_dir``.
+    overwrite : bool
+        Start a new run in a ``snapshot_dir`` that holds another run's checkpoints, deleting them
+        (without it such a directory is refused, :class:`RunDirInUse`, as by the single trainer).
     ray_address : str, optional
         ``"auto"`` or ``"HOST:PORT"`` of a running Ray cluster; None starts a local one (unless
         Ray is already initialised).
@@ -112,7 +119,7 @@ class ReplicaJob:
                  snapshot_every: str = "60s", keep: int = 3, resume: bool = False, ray_address: str | None = None,
                  rows: str = "sum", max_restarts: int = 20, cpus_per_replica: float = 1.0,
                  on_round: Callable | None = None, runtime_env: dict | None = None, vectors: bool = True,
-                 **model_params):
+                 overwrite: bool = False, **model_params):
         from connectors.kafka.config import parse_url
 
         hosts, topics, args = parse_url(url)
@@ -129,6 +136,7 @@ class ReplicaJob:
         self.resume, self.ray_address, self.rows = resume, ray_address, rows
         self.max_restarts, self.cpus_per_replica = int(max_restarts), float(cpus_per_replica)
         self.on_round, self.runtime_env, self.vectors = on_round, runtime_env, vectors
+        self.overwrite = bool(overwrite)
         self.model_params = {**model_params, "track_cooc": False, "average_eta": None}
         self.model = None
         self.position: dict = {"kafka": {}}
@@ -266,6 +274,9 @@ class ReplicaJob:
         ------
         RuntimeError
             If replicas died more than ``max_restarts`` times, or the topic does not exist.
+        RunDirInUse
+            If ``snapshot_dir`` holds another run's checkpoints and neither ``resume`` nor
+            ``overwrite`` is set (checked before Ray or Kafka is touched).
         ImportError
             If Ray is not installed (``pip install streamsgns[ray]``).
         """
@@ -278,11 +289,17 @@ class ReplicaJob:
                                vectors=self.vectors)
         consumer = None
         try:
-            ray = self._init_ray()
-            consumer = self._consumer()
             self.model, stored = self._load_or_create(snap)
             if self.model.cooc is not None:
                 raise ValueError("a model with co-occurrence statistics cannot be trained by replicas")
+            if snap is not None and not stored and snap.other_runs():
+                others = snap.other_runs()
+                if not self.overwrite:
+                    raise RunDirInUse(f"{self.snapshot_dir} holds {len(others)} checkpoint(s) of another run "
+                                      f"(newest {others[-1].name}): resume it, or overwrite to delete them")
+                log.warning(f"overwrite: removed {snap.remove_other_runs()} file(s) of another run")
+            ray = self._init_ray()
+            consumer = self._consumer()
             tps = self._partitions(consumer)
             keys = [f"{tp.topic}:{tp.partition}" for tp in tps]
             if len(keys) < self.n:
