@@ -75,14 +75,8 @@ a few ``H``, the evidence held is about ``H / ln 2`` tokens, and the step should
 that amount of evidence warrants, so that words whose use changes keep moving. With ``H = ∞``
 (None) this is the rule above, unchanged.
 
-The vectors a user sees are not the last iterate of this rule but its *averages*
-(:mod:`streamsgns.averaging`, ``average_eta = 10``): polynomial-decay averaging of the iterates,
-``W̄_s = (1 − γ_s) W̄_{s−1} + γ_s W_s`` with ``γ_s = (η + 1)/(s + η)`` (Shamir & Zhang 2013,
-sec. 4; averaged SGD, Polyak & Juditsky 1992), folded at a line end every ``max(16384, 2·n_ids)``
-tokens (:data:`PAUSE`). It removes the last iterate's SGD noise and its bias towards what the
-stream read last without knowing the stream's length: on Brown top-300 at full rank, 20 passes,
-defaults, Spearman(W·Cᵀ, PMI − log k) 0.654 → 0.857 in corpus order and 0.822 → 0.954 shuffled
-(``benchmarks/learning_rule.py``, ablation in ``docs/learning_rule.md``).
+Exported vectors are polynomial-decay averages of these iterates (Shamir & Zhang 2013, sec. 4;
+:mod:`streamsgns.averaging`): full rank, defaults, Spearman 0.654 → 0.857 (``docs/learning_rule.md``).
 """
 
 from __future__ import annotations
@@ -125,9 +119,8 @@ BATCH_RECORD = np.dtype([("n_ids", np.int64), ("n_sent", np.int64)])
 
 #: Statuses of :func:`process_block`: done; or the caller must act and call again from the returned
 #: position: grow the arrays, read the admission events, hand the encoded batch over, or wait for
-#: the batches in flight before an eviction; or (``PAUSE``) a line ended at or past ``pause_at``
-#: tokens: the driver does its periodic work there (e.g. folding the averages of
-#: :mod:`streamsgns.averaging`), at the same line however the stream is cut into blocks.
+#: the batches in flight before an eviction; or (``PAUSE``) a line ended at or past ``pause_at`` tokens:
+#: the driver's periodic work (the averages' fold) runs there, at the same line however the stream is cut.
 DONE, NEED_GROW, EVENTS_FULL, OUT_FULL, NEED_DRAIN, PAUSE = range(6)
 
 MAX_EXP = 6.0
@@ -513,11 +506,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
             meta.lines += 1
             if line_tokens == 0:
                 meta.empty_lines += 1
-        if nsen == 0:
-            if at_line_start and meta.words_seen >= pause_at:
-                return PAUSE, pos
-            continue
-        if train:
+        if nsen > 0 and train:
             # ---- stage 3: refresh the noise table when due; stage 4: train
             noise_refresh_if_due(na, va.counts, vm.next_id, meta.words_seen, cfg.ns_exponent, cfg.min_refresh_tokens)
             alpha = current_alpha(cfg, chunk_t)
@@ -527,7 +516,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
             meta.loss_n += npairs
             meta.pairs += npairs
             meta.kept += nkept
-        else:
+        elif nsen > 0:
             _emit(batch, sen, nsen, np.int64(chunk_t))
         if at_line_start and meta.words_seen >= pause_at:
             return PAUSE, pos

@@ -141,9 +141,9 @@ class VectorQueries:
         else:
             toks = []
         kti = self.vocab.key_to_index
-        ids = [kti[t] for t in toks if isinstance(t, str) and t in kti]
-        if ids:
-            vec = self.vectors()[ids].mean(axis=0)
+        known = [t for t in toks if isinstance(t, str) and t in kti]
+        if known:  # row by row (model[t]: the exported row), not the whole exported matrix
+            vec = np.mean([self[t] for t in known], axis=0, dtype=np.float64).astype(np.float32)
         else:
             vec = np.zeros(self.vector_size, dtype=np.float32)
         return {f"sgns_{i}": float(v) for i, v in enumerate(vec)}
