@@ -43,16 +43,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+sys.path.insert(0, str(HERE))
+
+from forget_memory import MODEL, corpus_path  # noqa: E402  (the same model settings and corpus lookup)
+
 DEFAULT_JSON = HERE / "results" / "forget_cost.json"
-MODEL = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, workers=1, seed=0)
-
-
-def corpus_path(name: str) -> str:
-    if os.path.exists(name):
-        return name
-    from streamsgns_tools.corpora import fetch
-
-    return str(fetch(name))  # cached in $STREAMSGNS_DATA or ~/.cache/streamsgns
 
 
 def read_blocks(path: str, n_tokens: int, block_bytes: int = 1 << 20) -> tuple[list[bytes], int]:
