@@ -59,7 +59,6 @@ def fullrank(args, out):
     for order in ("corpus", "reshuffled"):
         for eta in args.etas:
             m = SGNS(**settings, average_eta=eta)
-            m.learn_many([words])  # every word admitted (and its row initialised) before the stream: as gensim's build_vocab
             stream = list(sents)
             t0 = time.time()
             for p in range(args.passes):
