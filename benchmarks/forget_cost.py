@@ -32,7 +32,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -45,6 +44,7 @@ sys.path.insert(0, str(HERE.parent))
 
 sys.path.insert(0, str(HERE))
 
+from drift_common import write_json  # noqa: E402  (atomic JSON, as every benchmark here)
 from forget_memory import MODEL, corpus_path  # noqa: E402  (the same model settings and corpus lookup)
 
 DEFAULT_JSON = HERE / "results" / "forget_cost.json"
@@ -174,12 +174,7 @@ def main(argv=None) -> int:
            "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
                        "note": "2 vCPUs shared with other jobs while this ran: see load_1min per run"},
            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.json + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(doc, f, indent=1)
-    os.replace(tmp, args.json)
-    print(f"wrote {args.json}")
+    print(f"wrote {write_json(args.json, doc)}")
     return 0
 
 

@@ -37,6 +37,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from drift_common import write_json  # noqa: E402  (atomic JSON, as every benchmark here)
 
 DEFAULT_JSON = HERE / "results" / "forget_memory.json"
 MODEL = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, workers=1, seed=0)
@@ -158,12 +161,7 @@ def main(argv=None) -> int:
            "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load_1min_end": load,
                        "note": "2 vCPUs shared with other jobs while this ran"},
            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.json + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(doc, f, indent=1)
-    os.replace(tmp, args.json)
-    print(f"wrote {args.json}")
+    print(f"wrote {write_json(args.json, doc)}")
     return 0
 
 

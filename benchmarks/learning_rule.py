@@ -44,6 +44,7 @@ sys.path.insert(0, str(HERE.parent / "examples"))
 
 from pmi_full_rank import IndependentTarget, gensim_vectors, restricted_corpus  # noqa: E402
 
+from drift_common import write_json  # noqa: E402  (atomic JSON, as every benchmark here)
 from streamsgns import SGNS  # noqa: E402
 from streamsgns.evaluate import evaluate_all  # noqa: E402
 
@@ -156,14 +157,7 @@ def main(argv=None) -> int:
         fullrank(args, out)
     if "mix" in parts:
         mix(args, out)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.json + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(out, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, args.json)
-    print(f"wrote {args.json}")
+    print(f"wrote {write_json(args.json, out)}")
     return 0
 
 
