@@ -54,29 +54,11 @@ a token of a word with count ``f`` is kept with probability
 count of admitted words, *before* windows are formed (so it widens the
 effective window, Levy, Goldberg & Dagan 2015).
 
-Learning rate, for a stream of unknown length: with ``t`` the tokens seen,
-``alpha_t = max(min_alpha, alpha / (1 + t / decay_tokens))`` — the classic
-``1/t`` Robbins–Monro schedule with a plateau of about ``decay_tokens``
-tokens; no corpus length is needed. The default ``decay_tokens = 2e7`` was
-chosen by measurement on the 12.6M-token real "mix" corpus (one pass,
-gensim's other defaults): 2e6 / 2e7 / 5e7 / 2e8 gave WS353 0.35 / 0.48 /
-0.50 / 0.51, SimLex 0.22 / 0.29 / 0.29 / 0.30 and Google analogies
-0.09 / 0.14 / 0.13 / 0.12 (gensim's linear decay over one epoch: 0.42,
-0.25, 0.11). A single pass profits from a learning rate that stays high;
-2e7 keeps the best analogy score while still annealing long streams
-(alpha is 0.0025 after 2e8 tokens).
-
-With forgetting (``half_life = H``, :mod:`streamsgns.forget`) ``t`` is the *decayed* token
-count ``t = Σ_tokens 2^(−age/H)`` instead, so ``alpha_t = max(min_alpha, alpha / (1 + t /
-decay_tokens))`` with ``t → H / ln 2``: the step settles at ``alpha / (1 + H / (ln 2 ·
-decay_tokens))`` rather than decaying towards ``min_alpha``. Why: the ``1/t`` schedule shrinks
-the step as evidence accumulates (Robbins & Monro 1951); once counts forget evidence older than
-a few ``H``, the evidence held is about ``H / ln 2`` tokens, and the step should stay the one
-that amount of evidence warrants, so that words whose use changes keep moving. With ``H = ∞``
-(None) this is the rule above, unchanged.
-
-Exported vectors are polynomial-decay averages of these iterates (Shamir & Zhang 2013, sec. 4;
-:mod:`streamsgns.averaging`): full rank, defaults, Spearman 0.658 → 0.857 (``docs/learning_rule.md``).
+Learning rate (:mod:`streamsgns.rates`, which documents and measures the rules): the global
+``alpha_t = max(min_alpha, alpha / (1 + t / decay_tokens))`` (Robbins–Monro ``1/t``, ``t`` tokens
+seen, decayed with a half-life), or with ``word_decay`` a step per row from its word's own count,
+``max(min_alpha, alpha / (1 + n / word_decay))``. Exported vectors are averages of the iterates
+(:mod:`streamsgns.averaging`).
 """
 
 from __future__ import annotations
@@ -92,6 +74,7 @@ from .cooc import cooc_admit, cooc_release, cooc_sentence, window_bounds
 from .forget import alpha_tokens, fade_count, forget_every, forget_step
 from .hashing import hash_bytes, next_float, next_u64
 from .noise import noise_force_refresh, noise_refresh_if_due, sample_alias
+from .rates import current_alpha, word_alpha
 from .sketch import cms_estimate, sketch_count
 from .scan import scan_token
 from .vocab import vocab_admit, vocab_count, vocab_is_full, vocab_prune
@@ -109,7 +92,7 @@ __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_b
 KernelConfig = namedtuple("KernelConfig", "window negative min_count max_vocab max_sentence_length "
                                           "min_refresh_tokens track_cooc prune_size "
                                           "alpha min_alpha decay_tokens sample ns_exponent "
-                                          "half_life forget_every fade_count")
+                                          "half_life forget_every fade_count word_decay")
 
 #: Sentences encoded for the training threads (``workers > 1``): ``ids`` (m,) int32, sentence ``i``
 #: is ``ids[sent_out[i]:sent_out[i + 1]]`` (``sent_out`` (s + 1,) int64), ``sent_words`` (s,) int64 the
@@ -138,13 +121,15 @@ _TSCALE = EXP_TABLE_SIZE / MAX_EXP / 2.0
 
 
 def make_config(*, window, negative, min_count, max_vocab, max_sentence_length, min_refresh_tokens, track_cooc,
-                prune_size, alpha, min_alpha, decay_tokens, sample, ns_exponent, half_life=None) -> KernelConfig:
+                prune_size, alpha, min_alpha, decay_tokens, sample, ns_exponent, half_life=None,
+                word_decay=None) -> KernelConfig:
     """Fill a :data:`KernelConfig` with the right scalar types (int64 / float64) for numba."""
     i, f = np.int64, np.float64
     return KernelConfig(i(window), i(negative), i(min_count), i(max_vocab), i(max_sentence_length),
                         i(min_refresh_tokens), i(1 if track_cooc else 0), i(prune_size),
                         f(alpha), f(min_alpha), f(decay_tokens), f(sample), f(ns_exponent),
-                        f(half_life or 0.0), i(forget_every(half_life)), i(fade_count(min_count)))
+                        f(half_life or 0.0), i(forget_every(half_life)), i(fade_count(min_count)),
+                        f(word_decay or 0.0))
 
 
 def new_batch(n_bytes: int, max_sentence_length: int) -> EncodedBatch:
@@ -153,15 +138,6 @@ def new_batch(n_bytes: int, max_sentence_length: int) -> EncodedBatch:
     ns = min(m, n_bytes // 2 + 2)
     return EncodedBatch(np.empty(m, dtype=np.int32), np.zeros(ns + 1, dtype=np.int64), np.zeros(ns, dtype=np.int64),
                         new_record(BATCH_RECORD))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def current_alpha(cfg, words_seen):
-    """``max(min_alpha, alpha / (1 + t / decay_tokens))`` for ``t = words_seen``."""
-    a = cfg.alpha / (1.0 + words_seen / cfg.decay_tokens)
-    if a < cfg.min_alpha:
-        a = cfg.min_alpha
-    return a
 
 
 @njit(cache=True, nogil=True)
@@ -332,6 +308,7 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
     loss = 0.0
     n_pairs = 0
     a32 = np.float32(alpha)
+    wdecay = cfg.word_decay
     for i in range(m):
         word = kept[i]
         b = window - np.int64(next_u64(rng, k) % np.uint64(window))
@@ -343,6 +320,7 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
                 continue
             ctx = kept[j]
             wrow = W[ctx]
+            a_w = a32 if wdecay <= 0.0 else word_alpha(cfg, counts[ctx])
             for d in range(dim):
                 neu1e[d] = np.float32(0.0)
             for s in range(negative + 1):
@@ -366,13 +344,14 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
                     idx = 0
                 else:
                     idx = np.int64((f + MAX_EXP) * _TSCALE)
-                g = (label - SIGMOID_TABLE[idx]) * a32
+                gw = (label - SIGMOID_TABLE[idx]) * a_w
+                g = (label - SIGMOID_TABLE[idx]) * (a32 if wdecay <= 0.0 else word_alpha(cfg, counts[target]))
                 if s == 0:
                     loss -= LOG_SIG_TABLE[idx]
                 else:
                     loss -= LOG_1M_SIG_TABLE[idx]
                 for d in range(dim):
-                    neu1e[d] += g * crow[d]
+                    neu1e[d] += gw * crow[d]
                 for d in range(dim):
                     crow[d] += g * wrow[d]
             for d in range(dim):

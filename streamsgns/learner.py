@@ -72,9 +72,9 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         Training threads. 1 gives bit-reproducible results.
     on : str, optional
         Field of a ``dict`` input holding the text (river's convention).
-    decay_tokens : float
-        ``alpha_t = max(min_alpha, alpha / (1 + t / decay_tokens))`` with ``t``
-        tokens seen (see :mod:`streamsgns.kernels`).
+    decay_tokens, word_decay : float, float or None
+        ``alpha_t = max(min_alpha, alpha / (1 + t / decay_tokens))``, ``t`` tokens seen; with ``word_decay``
+        a row's step is ``max(min_alpha, alpha / (1 + n / word_decay))``, ``n`` its count (:mod:`~streamsgns.kernels`).
     tokenizer : callable, optional
         ``str -> list[str]``; default: lowercase + river's BagOfWords pattern.
     max_sentence_length : int
@@ -174,6 +174,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         workers: int = 1,
         on: str | None = None,
         decay_tokens: float = 20_000_000.0,
+        word_decay: float | None = None,
         tokenizer=None,
         max_sentence_length: int = 10_000,
         output: str = "W",
@@ -204,6 +205,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self.workers = workers
         self.on = on
         self.decay_tokens = decay_tokens
+        self.word_decay = word_decay
         self.tokenizer = tokenizer
         self.max_sentence_length = max_sentence_length
         self.output = output
@@ -255,7 +257,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
                             min_refresh_tokens=self.noise.min_refresh_tokens, track_cooc=self.track_cooc,
                             prune_size=vocab.prune_size, alpha=self.alpha, min_alpha=self.min_alpha,
                             decay_tokens=self.decay_tokens, sample=self.sample, ns_exponent=self.ns_exponent,
-                            half_life=self.half_life)
+                            half_life=self.half_life, word_decay=self.word_decay)
         self.forget = forget if forget is not None else Forgetting(self.half_life)
         self.params.grow(cap)  # every component as large as the vocabulary
         self.noise.grow(cap)

@@ -45,7 +45,7 @@ def validate_params(model) -> None:
         diverge, see :data:`MAX_ALPHA`), ``min_alpha`` in ``(0, alpha]``, ``sample >= 0``,
         ``output`` one of ``W``, ``C``, ``W+C``, ``tokenizer`` callable or None,
         ``sketch_halving_tokens`` None or an integer >= 0, ``half_life`` None or a finite number > 0,
-        ``average_eta`` None or >= 0, ``average_every`` None or an integer >= 1.
+        ``average_eta`` None or >= 0, ``average_every`` None or an integer >= 1, ``word_decay`` None or > 0.
     """
     for name in _POSITIVE_INTS:
         _int(model, name, 1)
@@ -65,6 +65,8 @@ def validate_params(model) -> None:
     if _real(model, "min_alpha", 0.0, lo_open=True) > alpha:
         raise ValueError(f"min_alpha must be <= alpha, got {model.min_alpha!r} > {alpha!r}")
     _real(model, "decay_tokens", 0.0, lo_open=True)
+    if getattr(model, "word_decay", None) is not None:
+        _real(model, "word_decay", 0.0, lo_open=True)
     if getattr(model, "half_life", None) is not None:
         _real(model, "half_life", 0.0, lo_open=True)
     if getattr(model, "average_eta", None) is not None:

@@ -41,6 +41,7 @@ MODEL_OPTIONS = [
     ("--alpha", "alpha", "pos_float", "initial learning rate"),
     ("--min-alpha", "min_alpha", "pos_float", "smallest learning rate"),
     ("--decay-tokens", "decay_tokens", "pos_float", "alpha_t = alpha / (1 + t / decay_tokens)"),
+    ("--word-decay", "word_decay", "pos_float", "per-word steps alpha / (1 + count / word_decay) instead"),
     ("--max-vocab", "max_vocab", "pos_int", "most words held at once"),
     ("--seed", "seed", "nonneg_int", "random seed"),
     ("--workers", "workers", "pos_int", "training threads (1 = bit-reproducible)"),
