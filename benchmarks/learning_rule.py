@@ -19,10 +19,14 @@ Two measurements, each system on the same tokens in the same order within one ru
     One pass over the mix corpus with the defaults (workers=1): WS353, SimLex-999 and Google
     analogies (restrict_vocab 30000) of the last iterate and of the averages (same run), and the
     throughput with averaging on and off (separate runs, interleaved ``--repeat`` times).
+``speed``
+    Words/s of the candidate settings (``--params``) against the defaults on the first
+    ``--speed-bytes`` of mix, workers=1, interleaved ``--repeat`` times (medians).
 
 Usage::
 
-    python benchmarks/learning_rule.py [--parts fullrank,mix] [--passes 20] [--etas 3,10]
+    python benchmarks/learning_rule.py [--parts fullrank,mix,speed] [--passes 20] [--etas 3,10]
+        [--params '{"alpha": 0.05, "word_decay": 1000}']
         [--cache DIR] [--json benchmarks/results/learning_rule.json]
 """
 
@@ -137,6 +141,31 @@ def mix(args, out):
           f"(cost {100 * out['mix']['cost_of_averaging']:.1f} %)")
 
 
+def speed(args, out):
+    """Throughput of the candidate (``--params``) against the defaults, interleaved on the same text."""
+    from streamsgns_tools.corpora import fetch
+
+    path = fetch("mix", cache_dir=args.cache)
+    with open(path, "rb") as f:
+        data = f.read(args.speed_bytes)
+    data = data[: data.rfind(b"\n") + 1]
+    runs = {"defaults": [], "candidate": []}
+    for label, params in (("defaults", {}), ("candidate", args.params)):
+        SGNS(seed=0, **params).learn_text(data[:100_000])  # compile outside the clock
+    for rep in range(args.repeat):
+        for label, params in (("defaults", {}), ("candidate", args.params)):
+            m = SGNS(seed=0, workers=1, **params)
+            t0 = time.perf_counter()
+            m.learn_text(data)
+            m.flush()
+            runs[label].append(m.words_seen / (time.perf_counter() - t0))
+    med = {k: float(np.median(v)) for k, v in runs.items()}
+    out["speed"] = {"bytes": len(data), "words_per_s": med, "runs": runs, "params": args.params,
+                    "cost": 1.0 - med["candidate"] / med["defaults"]}
+    print(f"  speed (interleaved x{args.repeat}, {len(data):,} bytes of mix): defaults {med['defaults']:,.0f} w/s, "
+          f"candidate {med['candidate']:,.0f} w/s (cost {100 * out['speed']['cost']:.1f} %)", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--parts", default="fullrank,mix")
@@ -144,6 +173,7 @@ def main(argv=None) -> int:
     ap.add_argument("--etas", default="10", help="average_eta values of the full-rank runs (the first one also gives the last iterate)")
     ap.add_argument("--repeat", type=int, default=2, help="throughput runs per variant (mix)")
     ap.add_argument("--no-gensim", action="store_true")
+    ap.add_argument("--speed-bytes", type=int, default=20 << 20, help="text of mix for the speed part (bytes)")
     ap.add_argument("--params", type=json.loads, default={},
                     help='JSON of other SGNS parameters for the streamsgns runs (a candidate), e.g. \'{"alpha": 0.05}\'')
     ap.add_argument("--cache", default=os.environ.get("STREAMSGNS_DATA"))
@@ -157,6 +187,8 @@ def main(argv=None) -> int:
         fullrank(args, out)
     if "mix" in parts:
         mix(args, out)
+    if "speed" in parts:
+        speed(args, out)
     print(f"wrote {write_json(args.json, out)}")
     return 0
 
