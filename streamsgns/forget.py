@@ -76,7 +76,7 @@ from .cooc import M_C, M_W, cooc_release
 from .hashing import mix64
 from .noise import noise_force_refresh
 from .sketch import sketch_decay
-from .hashtable import table_delete
+from .vocab import vocab_free
 
 __all__ = ["Forgetting", "ForgetArrays", "FORGET_RECORD", "DECAY_STEPS", "forget_every", "fade_count",
            "stochastic_round", "forget_step", "alpha_tokens", "decayed_tokens"]
@@ -163,16 +163,12 @@ def _vocab_forget(va, factor, salt, fade):
             continue
         c = stochastic_round(np.float64(c) * factor, va.hashes[i] ^ salt)
         if c < fade:
-            table_delete(va.keys, va.vals, va.hashes[i])
-            counts[i] = 0
-            va.free_ids[m.n_free] = i
-            m.n_free += 1
+            vocab_free(va, i)
             n_faded += 1
         else:
             counts[i] = c
             total += c
-    m.total = total
-    m.n_evicted += n_faded
+    m.total = total  # the decayed counts' sum (vocab_free's subtraction of the old count is superseded)
     return n_faded
 
 
@@ -293,8 +289,7 @@ class Forgetting:
         if self.half_life is None:
             return float(words_seen)
         m = self.meta[0]
-        g = 2.0 ** (-float(m["since"]) / self.half_life)
-        return float(m["decayed_tokens"]) * g + self.half_life / _LN2 * (1.0 - g)
+        return float(decayed_tokens(self.half_life, float(m["decayed_tokens"]), int(m["since"])))
 
     def state_dict(self) -> dict:
         """``half_life`` (float or None) and the :data:`FORGET_RECORD` scalars (JSON-serialisable)."""

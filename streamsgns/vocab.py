@@ -42,7 +42,7 @@ from .hashtable import table_delete, table_insert, table_lookup, table_rebuild, 
 from .sketch import CountMinSketch, default_halving_tokens
 
 __all__ = ["Vocabulary", "VocabArrays", "VOCAB_RECORD", "table_lookup", "table_insert", "table_delete",
-           "table_rebuild", "vocab_count", "vocab_is_full", "vocab_admit", "vocab_prune", "vocab_decay"]
+           "table_rebuild", "vocab_count", "vocab_is_full", "vocab_admit", "vocab_free", "vocab_prune", "vocab_decay"]
 
 #: Scalars of the vocabulary (all int64): ids ``0 .. next_id-1`` have been used; ``n_free`` of
 #: them are free (on the ``free_ids`` stack); ``total`` = sum of the admitted words' counts
@@ -103,6 +103,20 @@ def vocab_admit(va, h, count, start, end):
     return wid
 
 
+@njit(cache=True, nogil=True, inline="always")
+def vocab_free(va, idx):
+    """Evict the admitted word of id ``idx``: out of the hash table, its count (set to 0) out of
+    ``total``, its id pushed on ``free_ids``, ``n_evicted`` + 1. The one eviction of a word, for
+    :func:`vocab_prune` (at ``max_vocab``) and the faded words of :mod:`streamsgns.forget`."""
+    m = va.meta[0]
+    table_delete(va.keys, va.vals, va.hashes[idx])
+    m.total -= va.counts[idx]
+    va.counts[idx] = 0
+    va.free_ids[m.n_free] = idx
+    m.n_free += 1
+    m.n_evicted += 1
+
+
 @njit(cache=True, nogil=True)
 def vocab_prune(va, n_evict):
     """Evict the ``n_evict`` rarest admitted words (ties: lower id first).
@@ -146,14 +160,8 @@ def vocab_prune(va, n_evict):
         # ... then ordered by (count, id) as a stable sort of every count would list them
         order = np.argsort(counts[sel], kind="mergesort")
         for o in order:
-            idx = sel[o]
-            table_delete(va.keys, va.vals, va.hashes[idx])
-            m.total -= counts[idx]
-            counts[idx] = 0
-            va.free_ids[m.n_free] = idx
-            m.n_free += 1
+            vocab_free(va, sel[o])
     m.n_prunes += 1
-    m.n_evicted += k
     return k
 
 
@@ -162,7 +170,8 @@ def vocab_decay(va, factor):
     """Scale every admitted word's count by ``factor`` in (0, 1], rounding down but keeping it >= 1.
 
     A live word keeps a count of at least 1 (0 marks a free id); ``total`` is recomputed.
-    The exponential forgetting of issue 9 applies this with ``factor = 2 ** (-tokens / half_life)``.
+    Exponential forgetting (:mod:`streamsgns.forget`) does not use this floor, which would bias
+    small counts down at every step: it rounds stochastically and evicts faded words itself.
 
     Returns
     -------
@@ -373,8 +382,9 @@ class Vocabulary:
     def decay(self, factor: float) -> None:
         """Scale the admitted words' counts (floor, at least 1) and their sketch by ``factor`` in (0, 1].
 
-        Exponential forgetting (issue 9) calls this with ``2 ** (-tokens / half_life)``: counts
-        and sketch then describe the same decayed stream. Ranks of counts are kept (ties may appear).
+        Counts and sketch then describe the same scaled stream; ranks of counts are kept (ties may
+        appear). ``SGNS(half_life=...)`` decays differently (unbiased rounding, faded words evicted:
+        :mod:`streamsgns.forget`).
 
         Raises
         ------
