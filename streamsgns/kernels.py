@@ -344,8 +344,9 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
                     idx = 0
                 else:
                     idx = np.int64((f + MAX_EXP) * _TSCALE)
-                gw = (label - SIGMOID_TABLE[idx]) * a_w
-                g = (label - SIGMOID_TABLE[idx]) * (a32 if wdecay <= 0.0 else word_alpha(cfg, counts[target]))
+                err = label - SIGMOID_TABLE[idx]
+                gw = err * a_w  # the context's W row (via neu1e) and the target's C row, each at its own step
+                g = err * (a32 if wdecay <= 0.0 else word_alpha(cfg, counts[target]))
                 if s == 0:
                     loss -= LOG_SIG_TABLE[idx]
                 else:
