@@ -184,6 +184,7 @@ class IterateAverage:
         ``hashes`` (cap,) uint64 and ``counts`` (cap,) int64 are the vocabulary's: a row whose word
         changed restarts its average, a freed row is skipped. See :func:`average_fold`.
         """
+        self.grow(W.shape[0])  # as many rows as the parameters (they grow with the vocabulary)
         every = self.interval(n)
         gmin = 0.0 if self.horizon is None else min(1.0, every * np.log(2.0) / self.horizon)
         average_fold(W, C, hashes, counts, int(n), self.W, self.C, self.steps, self.owner, self.eta, gmin)
@@ -195,6 +196,7 @@ class IterateAverage:
     def rows(self, W: np.ndarray, which: str, n: int) -> np.ndarray:
         """The exported rows ``0 .. n-1`` of ``which`` ("W" or "C"): the average where a row has
         been folded since its word was admitted, else the current row of ``W`` (a copy, float32)."""
+        self.grow(W.shape[0])
         avg = self.W if which == "W" else self.C
         out = np.array(W[:n], dtype=np.float32)
         done = self.steps[:n] > 0
@@ -204,6 +206,7 @@ class IterateAverage:
     def state_dict(self, n_ids: int) -> dict:
         """``W``, ``C`` (n_ids, d) float32, ``steps`` (n_ids,) int64, ``owner`` (n_ids,) uint64,
         ``eta``, ``every`` (None = adaptive), ``horizon`` and the :data:`AVERAGE_RECORD` scalars. Views."""
+        self.grow(n_ids)
         return {"W": self.W[:n_ids], "C": self.C[:n_ids], "steps": self.steps[:n_ids],
                 "owner": self.owner[:n_ids], "eta": self.eta, "every": self.every, "horizon": self.horizon,
                 **record_to_dict(self.meta)}

@@ -71,11 +71,7 @@ class ModelState:
         return {"params": params, "vocab": self.vocab.state_dict(), "noise": self.noise.state_dict(),
                 "cooc": None if self.cooc is None else self.cooc.state_dict(n),
                 "parameters": self.params.state_dict(n), "forget": self.forget.state_dict(),
-                "stats": dict(self.stats), "average": None if self.average is None else self._average_state(n)}
-
-    def _average_state(self, n: int) -> dict:
-        self.average.grow(self.params.W.shape[0])  # the averages grow lazily, at their folds
-        return self.average.state_dict(n)
+                "stats": dict(self.stats), "average": None if self.average is None else self.average.state_dict(n)}
 
     @classmethod
     def from_state(cls, state: dict, **overrides) -> "SGNS":

@@ -43,7 +43,6 @@ class VectorQueries:
             W, C = self.W, self.C
         else:
             self.flush()
-            avg.grow(self.params.W.shape[0])
             W, C = avg.rows(self.params.W, "W", self.n_ids), avg.rows(self.params.C, "C", self.n_ids)
         return W if kind == "W" else C if kind == "C" else W + C
 
@@ -56,7 +55,6 @@ class VectorQueries:
         if self.average is not None:
             self.flush()
             va, n = self.vocab.arrays(), self.n_ids
-            self.average.grow(self.params.W.shape[0])
             self.average.fold(self.params.W, self.params.C, va.hashes, va.counts, n, self.params.counter("words_seen"))
             if self.workers == 1:
                 self._trainer.pause_at = self.average.next_fold
