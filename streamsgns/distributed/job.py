@@ -199,10 +199,9 @@ class ReplicaJob:
         from kafka.errors import KafkaError
         from kafka.structs import OffsetAndMetadata
 
-        offsets = {}
-        for key, off in position["kafka"].items():
-            t, _, p = key.rpartition(":")
-            offsets[TopicPartition(t, int(p))] = OffsetAndMetadata(int(off), "", -1)
+        from connectors.kafka.position import parse_position
+
+        offsets = {TopicPartition(t, p): OffsetAndMetadata(off, "", -1) for (t, p), off in parse_position(position).items()}
         try:
             consumer.commit(offsets)
         except (KafkaError, OSError) as e:  # retried with the next checkpoint's offsets
