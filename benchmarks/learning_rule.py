@@ -56,7 +56,13 @@ from streamsgns.evaluate import evaluate_all  # noqa: E402
 def fullrank(args, out):
     from streamsgns_tools.corpora import fetch
 
-    path = fetch("brown", cache_dir=args.cache)
+    out["fullrank"] = {}
+    for corpus in args.corpora:
+        out["fullrank"][corpus] = _fullrank_one(args, fetch(corpus, cache_dir=args.cache), corpus)
+
+
+def _fullrank_one(args, path, corpus):
+    print(f"full rank: {corpus} top-300, {args.passes} passes", flush=True)
     sents, words = restricted_corpus(path, 300)
     tgt = IndependentTarget(sents, words)
     rows = []
@@ -88,11 +94,11 @@ def fullrank(args, out):
             rows.append({"system": "gensim", "readout": "last iterate (linear decay to min_alpha)", "order": g_order,
                          "eta": None, "spearman": rep, "seconds": secs})
             print(f"  gensim     {g_order:<10s}: {rep:.4f}  ({secs:.0f} s)", flush=True)
-    out["fullrank"] = {"corpus": "brown top-300", "passes": args.passes, "settings": settings, "rows": rows}
     print(f"\n{'system':<11s} {'read-out':<42s} {'order':<11s} {'eta':>4s} {'Spearman':>9s} {'sec':>6s}")
     for r in rows:
         eta = "" if r["eta"] is None else f"{r['eta']:g}"
         print(f"{r['system']:<11s} {r['readout']:<42s} {r['order']:<11s} {eta:>4s} {r['spearman']:>9.4f} {r['seconds']:>6.0f}")
+    return {"corpus": f"{corpus} top-300", "passes": args.passes, "settings": settings, "rows": rows}
 
 
 def _scores(words, vecs):
@@ -170,6 +176,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--parts", default="fullrank,mix")
     ap.add_argument("--passes", type=int, default=20)
+    ap.add_argument("--corpora", default="brown", help="corpora of the full-rank part (names of streamsgns_tools.corpora)")
     ap.add_argument("--etas", default="10", help="average_eta values of the full-rank runs (the first one also gives the last iterate)")
     ap.add_argument("--repeat", type=int, default=2, help="throughput runs per variant (mix)")
     ap.add_argument("--no-gensim", action="store_true")
@@ -180,6 +187,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", default=str(HERE / "results" / "learning_rule.json"))
     args = ap.parse_args(argv)
     args.etas = [float(e) for e in args.etas.split(",")]
+    args.corpora = args.corpora.split(",")
     out = {"argv": sys.argv[1:], "params": args.params, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "cpus": os.cpu_count(), "note": "machine shared with other jobs: throughput is indicative"}
     parts = args.parts.split(",")
