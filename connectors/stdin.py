@@ -117,6 +117,10 @@ class StdinSource(Source):
         cuts = self.stats.get("long_lines_cut", 0)
         replaced = 0
         for block in iter_line_blocks(reader, self.block_bytes, stats=self.stats):
+            if self._stopped and not block.endswith(b"\n"):
+                # not the input's last line: the line the stop cut off, still being written; it stays
+                # unread, so the position (and a resume) starts at its first byte
+                return
             # a cut long line carries one b"\n" that is not in the input
             now = self.stats.get("long_lines_cut", 0)
             consumed = len(block) - (now - cuts)

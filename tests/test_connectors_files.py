@@ -268,3 +268,37 @@ def test_file_position_after_a_17_megabyte_line(tmp_path):
     again = FileSource([p])
     again.seek(chunks[0].position)
     assert b"".join(c.data for c in again.chunks()) == data[chunks[0].position["files"]["offset"]:]
+
+
+def test_stdin_stopped_between_reads_leaves_the_cut_line_unread():
+    """A stop (SIGTERM) while a block is being trained: the next read ends the input, but the
+    partial line it holds is a line still being written, not the input's last line: it is not
+    yielded and the position stays at its first byte, so a resume reads it whole."""
+    import io
+
+    from connectors.stdin import StdinSource
+
+    class Pieces(io.RawIOBase):
+        def __init__(self, pieces):
+            self.pieces = list(pieces)
+
+        def readable(self):
+            return True
+
+        def read1(self, n=-1):
+            return self.pieces.pop(0) if self.pieces else b""
+
+        read = read1
+
+    src = StdinSource(stream=Pieces([b"a b\nc d", b" e\n"]), block_bytes=64)
+    it = src.chunks()
+    first = next(it)
+    assert first.data == b"a b\n" and first.position["stdin"]["offset"] == 4
+    src.stop()  # not blocked in a read: it only marks the source stopped
+    assert list(it) == []
+    # without a stop, the same input yields the line whole
+    src = StdinSource(stream=Pieces([b"a b\nc d", b" e\n"]), block_bytes=64)
+    assert b"".join(c.data for c in src.chunks()) == b"a b\nc d e\n"
+    # and a last line without b"\n" at a real end of input is still learned
+    src = StdinSource(stream=Pieces([b"a b\nc d"]), block_bytes=64)
+    assert b"".join(c.data for c in src.chunks()) == b"a b\nc d"
