@@ -107,7 +107,8 @@ def child_main(spec_json: str) -> int:
     Parameters
     ----------
     spec_json : str
-        JSON object with ``system`` (``"gensim"`` or ``"streamsgns"``), ``mode`` (``"e2e"`` or
+        JSON object with ``system`` (``"gensim"``, ``"streamsgns"``, or either with its epochs or
+        passes: :func:`.report.parse_system`), ``mode`` (``"e2e"`` or
         ``"train"``), ``corpus``, ``vectors`` (output path), ``result`` (result JSON path),
         ``params`` and ``warmup``.
 
@@ -121,14 +122,18 @@ def child_main(spec_json: str) -> int:
     spec = json.loads(spec_json)
     hashes_start = source_hashes()  # before the system imports anything of streamsgns
     try:
-        if spec["system"] == "gensim":
+        from .report import parse_system
+
+        base, n = parse_system(spec["system"])
+        if base == "gensim":
             from .run_gensim import run_gensim
 
-            res = run_gensim(spec["mode"], spec["corpus"], spec["vectors"], spec["params"])
+            res = run_gensim(spec["mode"], spec["corpus"], spec["vectors"], spec["params"], epochs=n)
         else:
             from .run_streamsgns import run_streamsgns
 
-            res = run_streamsgns(spec["mode"], spec["corpus"], spec["vectors"], spec["params"], spec["warmup"])
+            res = run_streamsgns(spec["mode"], spec["corpus"], spec["vectors"], spec["params"], spec["warmup"],
+                                 passes=n)
         res["ok"] = True
         code = 0
     except Exception as e:  # reported to the parent, which records the failure
@@ -137,7 +142,7 @@ def child_main(spec_json: str) -> int:
     res["child_peak_rss_mib"] = rss_mib_self()
     # what else sits in this child's RSS: the gensim child must not have loaded streamsgns or numba
     res["loaded"] = {m: m in sys.modules for m in ("streamsgns", "numba", "river", "gensim")}
-    if spec["system"] == "streamsgns":
+    if spec["system"].startswith("streamsgns"):
         fp, changed, mods = loaded_source_fingerprint(hashes_start)
         res.update(source_fingerprint=fp, source_changed_during_run=changed, source_modules=mods)
     Path(spec["result"]).write_text(json.dumps(res, indent=1))

@@ -5,15 +5,35 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["SYSTEMS", "MODES", "METRICS", "evaluate_vectors", "environment_info", "git_info", "summarize",
+__all__ = ["SYSTEMS", "MODES", "parse_system", "METRICS", "evaluate_vectors", "environment_info", "git_info", "summarize",
            "format_table", "token_check", "write_json"]
 
-SYSTEMS = ("gensim", "streamsgns")
+SYSTEMS = ("gensim", "streamsgns")  # the default pair; "gensim-3ep", "streamsgns-2p" etc. on request
+
+
+def parse_system(name: str) -> tuple[str, int]:
+    """``"gensim"`` → ``("gensim", 1)``, ``"gensim-3ep"`` → 3 epochs, ``"streamsgns-2p"`` → 2 passes.
+
+    Raises
+    ------
+    ValueError
+        On any other name.
+
+    Examples
+    --------
+    >>> parse_system("gensim-3ep"), parse_system("streamsgns")
+    (('gensim', 3), ('streamsgns', 1))
+    """
+    m = re.fullmatch(r"(gensim)(?:-([1-9][0-9]*)ep)?|(streamsgns)(?:-([1-9][0-9]*)p)?", name)
+    if not m:
+        raise ValueError(f"unknown system {name!r} (gensim, gensim-<N>ep, streamsgns, streamsgns-<N>p)")
+    return (m.group(1), int(m.group(2) or 1)) if m.group(1) else (m.group(3), int(m.group(4) or 1))
 MODES = ("e2e", "train")
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -156,12 +176,22 @@ def token_check(runs: list[dict], corpus_tokens: int) -> dict:
     Returns
     -------
     dict
-        ``agree`` (bool: every run's ``system_tokens`` equals ``corpus_tokens``) and
+        ``agree`` (bool: every run's ``system_tokens`` equals ``corpus_tokens`` times its passes,
+        for streamsgns, whose ``words_seen`` counts every pass) and
         ``mismatches`` (``{"system-mode-repeat": system_tokens}`` of those that differ).
     """
     bad = {f"{r['system']}-{r['mode']}-{r['repeat']}": r.get("system_tokens")
-           for r in runs if r.get("ok") and r.get("system_tokens") != corpus_tokens}
+           for r in runs if r.get("ok") and r.get("system_tokens") != corpus_tokens * _passes(r["system"])}
     return {"agree": not bad, "mismatches": bad}
+
+
+def _passes(system: str) -> int:
+    base, n = parse_system(system)
+    return n if base == "streamsgns" else 1  # gensim's corpus_total_words is one epoch's
+
+
+def _systems(runs: list[dict]) -> list[str]:
+    return list(dict.fromkeys(r["system"] for r in runs))
 
 
 def summarize(runs: list[dict]) -> dict:
@@ -181,7 +211,7 @@ def summarize(runs: list[dict]) -> dict:
     keys = [k for k, *_ in METRICS] + ["vocab_s", "save_s", "tokenize_s"]
     for mode in MODES:
         per = {}
-        for system in SYSTEMS:
+        for system in _systems(runs):
             rs = [r for r in runs if r["mode"] == mode and r["system"] == system and r.get("ok")]
             if not rs:
                 continue
@@ -222,21 +252,23 @@ def format_table(summary: dict, meta: dict) -> str:
               "train": "training only (pre-tokenised lists; gensim build_vocab excluded)"}
     for mode, per in summary.items():
         lines += ["", titles[mode]]
-        head = f"{'metric':<28}{'gensim':>14}{'streamsgns':>14}{'ratio s/g':>11}"
+        others = [k for k in per if k not in ("gensim", "streamsgns", "ratio")]
+        head = f"{'metric':<28}{'gensim':>14}{'streamsgns':>14}{'ratio s/g':>11}" + "".join(f"{o:>15}" for o in others)
         lines += [head, "-" * len(head)]
         for key, label, fmt, _ in METRICS:
             g = per.get("gensim", {}).get(key)
             s = per.get("streamsgns", {}).get(key)
             r = per.get("ratio", {}).get(key)
-            if g is None and s is None:
+            if g is None and s is None and all(per[o].get(key) is None for o in others):
                 continue
 
             def f(v):
                 return "-" if v is None else fmt.format(int(v) if fmt == "{:,}" else v)
 
-            lines.append(f"{label:<28}{f(g):>14}{f(s):>14}{'-' if r is None else f'{r:.2f}':>11}")
+            lines.append(f"{label:<28}{f(g):>14}{f(s):>14}{'-' if r is None else f'{r:.2f}':>11}"
+                         + "".join(f"{f(per[o].get(key)):>15}" for o in others))
         extra = []
-        for system in SYSTEMS:
+        for system in [k for k in per if k != "ratio"]:
             d = per.get(system, {})
             bits = [f"{k}={d[k]:.1f}s" for k in ("tokenize_s", "vocab_s", "save_s") if k in d]
             if bits:
