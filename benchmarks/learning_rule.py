@@ -19,13 +19,16 @@ Two measurements, each system on the same tokens in the same order within one ru
     One pass over the mix corpus with the defaults (workers=1): WS353, SimLex-999 and Google
     analogies (restrict_vocab 30000) of the last iterate and of the averages (same run), and the
     throughput with averaging on and off (separate runs, interleaved ``--repeat`` times).
+``long``
+    The mix corpus streamed ``--stream-passes`` times (10), reshuffled each pass: the scores after
+    passes 1, 2, 5 and 10 (an endless stream must not end worse than one pass).
 ``speed``
     Words/s of the candidate settings (``--params``) against the defaults on the first
     ``--speed-bytes`` of mix, workers=1, interleaved ``--repeat`` times (medians).
 
 Usage::
 
-    python benchmarks/learning_rule.py [--parts fullrank,mix,speed] [--passes 20] [--etas 3,10]
+    python benchmarks/learning_rule.py [--parts fullrank,mix,speed,long] [--passes 20] [--etas 3,10]
         [--params '{"alpha": 0.05, "word_decay": 1000}']
         [--cache DIR] [--json benchmarks/results/learning_rule.json]
 """
@@ -147,6 +150,33 @@ def mix(args, out):
           f"(cost {100 * out['mix']['cost_of_averaging']:.1f} %)")
 
 
+def long_stream(args, out):
+    """The mix corpus streamed ``--stream-passes`` times, its lines reshuffled each pass (a new order per pass).
+
+    The scores of the exported (averaged) vectors after passes 1, 2, 5, 10, …: an endless stream
+    must not get worse than one pass (issue 8). ``--params`` as elsewhere; ``--workers`` threads.
+    """
+    from streamsgns_tools.corpora import fetch
+
+    with open(fetch("mix", cache_dir=args.cache), "rb") as f:
+        lines = f.read().splitlines(keepends=True)
+    m = SGNS(seed=0, workers=args.workers, **args.params)
+    rows, t0 = [], time.time()
+    for p in range(1, args.stream_passes + 1):
+        order = list(range(len(lines)))
+        random.Random(p).shuffle(order)
+        for lo in range(0, len(order), 20000):
+            m.learn_text(b"".join(lines[i] for i in order[lo:lo + 20000]))
+        m.flush()
+        if p in (1, 2, 5) or p % 10 == 0 or p == args.stream_passes:
+            alive = [i for i, w in enumerate(m.index_to_key) if w is not None and m.counts[i] > 0]
+            s = _scores([m.index_to_key[i] for i in alive], m.vectors("W")[alive])
+            rows.append({"passes": p, "tokens": int(m.words_seen), "seconds": time.time() - t0, **s})
+            print(f"  long stream: pass {p:>3d} ({m.words_seen:,} tokens, {time.time() - t0:.0f} s): WS353 "
+                  f"{s['ws353']:.4f}  SimLex {s['simlex']:.4f}  analogies {s['analogies']:.4f}", flush=True)
+    out["long_stream"] = {"params": args.params, "workers": args.workers, "rows": rows}
+
+
 def speed(args, out):
     """Throughput of the candidate (``--params``) against the defaults, interleaved on the same text."""
     from streamsgns_tools.corpora import fetch
@@ -180,6 +210,8 @@ def main(argv=None) -> int:
     ap.add_argument("--etas", default="10", help="average_eta values of the full-rank runs (the first one also gives the last iterate)")
     ap.add_argument("--repeat", type=int, default=2, help="throughput runs per variant (mix)")
     ap.add_argument("--no-gensim", action="store_true")
+    ap.add_argument("--stream-passes", type=int, default=10, help="passes over mix of the long-stream part")
+    ap.add_argument("--workers", type=int, default=2, help="threads of the long-stream part")
     ap.add_argument("--speed-bytes", type=int, default=20 << 20, help="text of mix for the speed part (bytes)")
     ap.add_argument("--params", type=json.loads, default={},
                     help='JSON of other SGNS parameters for the streamsgns runs (a candidate), e.g. \'{"alpha": 0.05}\'')
@@ -197,6 +229,8 @@ def main(argv=None) -> int:
         mix(args, out)
     if "speed" in parts:
         speed(args, out)
+    if "long" in parts:
+        long_stream(args, out)
     print(f"wrote {write_json(args.json, out)}")
     return 0
 
