@@ -43,7 +43,7 @@ with ``0 < |i − j| <= b`` the pair is trained as in word2vec.c / gensim's
 ``fast_sentence_sg_neg``: the *context* word's row of ``W`` (syn0) is the
 input, the *centre* word's row of ``C`` (syn1neg) the positive output, plus
 ``negative`` words drawn from the noise table (a draw equal to the centre is
-skipped). With ``x = W[c]·C[t]`` and label ``y``: ``g = (y − σ(x))·alpha``,
+skipped). With ``x = W[c]·C[t]`` and label ``y``: ``g = (y − σ(x))·eta`` (the step, below),
 ``C[t] += g·W[c]``, and the gradient of ``W[c]`` is accumulated over the
 ``1 + negative`` outputs and applied once per pair. σ comes from a 1000-entry
 table on ``[−6, 6]`` (word2vec's ``EXP_TABLE``), clipped outside.
@@ -54,11 +54,20 @@ a token of a word with count ``f`` is kept with probability
 count of admitted words, *before* windows are formed (so it widens the
 effective window, Levy, Goldberg & Dagan 2015).
 
-Learning rate (:mod:`streamsgns.rates`, which documents and measures the rules): the global
-``alpha_t = max(min_alpha, alpha / (1 + t / decay_tokens))`` (Robbins–Monro ``1/t``, ``t`` tokens
-seen, decayed with a half-life), or with ``word_decay`` a step per row from its word's own count,
-``max(min_alpha, alpha / (1 + n / word_decay))``. Exported vectors are averages of the iterates
-(:mod:`streamsgns.averaging`).
+Learning rate (:mod:`streamsgns.rates`, which documents the rules; the ablation that chose them is
+``docs/learning_rule.md``). By default each row moves with a step from its own word's evidence: in
+the pair (context ``c``, target ``t``) the ``W[c]`` row takes ``eta(n_c)`` and each ``C[t]`` row
+``eta(n_t)``, with
+
+    eta(n) = max(min_alpha, alpha / (1 + n / word_decay))      (alpha = 0.05, word_decay = 2000)
+
+``n`` the word's count (decayed with a half-life): a Robbins–Monro step (Robbins & Monro 1951:
+``Σ a_n = ∞, Σ a_n² < ∞``, met by ``a_n ∝ 1/n``) per block of coordinates, ``n`` the evidence of
+that block, as per-parameter steps do (AdaGrad's diagonal update, Duchi, Hazan & Singer 2011,
+sec. 1; applied to SGNS rows by Kaji & Kobayashi 2017). With ``word_decay=None`` every row moves with the global
+``alpha_t = max(min_alpha, alpha / (1 + t / decay_tokens))``, ``t`` the tokens seen (the rule
+before issue 8). Exported vectors are averages of the iterates (:mod:`streamsgns.averaging`,
+Shamir & Zhang 2013, sec. 4).
 """
 
 from __future__ import annotations

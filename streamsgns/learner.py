@@ -31,6 +31,7 @@ from .noise import NoiseDistribution
 from .parameters import SGNSParameters
 from .persistence import ModelState
 from .queries import VectorQueries
+from .rates import mean_word_alpha
 from .pmi.live import learner_pmi_report
 from .sketch import CountMinSketch, default_halving_tokens
 from .tokenize import apply_tokenizer, check_token_list, decode, join_token_lists, normalize_text
@@ -54,16 +55,14 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     window : int
         Largest distance between a word and a context; each centre word draws
         its window uniformly in ``1..window`` (word2vec's dynamic window).
-    negative : int
-        Noise words per positive pair, ``k`` (>= 0).
-    ns_exponent : float
-        Exponent of the noise distribution, count ** ns_exponent (0.75).
+    negative, ns_exponent : int, float
+        Noise words per positive pair, ``k`` (>= 0); the noise distribution is count ** ns_exponent.
     sample : float
         Subsampling threshold of frequent words (word2vec's ``sample``; 0 = off).
     min_count : int
         Occurrences before a word is admitted and trained.
     alpha, min_alpha : float
-        Initial and smallest learning rate.
+        Largest and smallest learning rate (0.05: gensim's 0.025 is reached at ``word_decay`` occurrences).
     max_vocab : int
         Most words held at once; the rarest are evicted beyond (rows reused).
     seed : int
@@ -73,13 +72,12 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     on : str, optional
         Field of a ``dict`` input holding the text (river's convention).
     decay_tokens, word_decay : float, float or None
-        ``alpha_t = max(min_alpha, alpha / (1 + t / decay_tokens))``, ``t`` tokens seen; with ``word_decay``
-        a row's step is ``max(min_alpha, alpha / (1 + n / word_decay))``, ``n`` its count (:mod:`~streamsgns.kernels`).
+        A row's step is ``max(min_alpha, alpha / (1 + n / word_decay))``, ``n`` its word's count; with
+        ``word_decay=None`` every row's is ``max(min_alpha, alpha / (1 + t / decay_tokens))``, ``t`` tokens seen.
     tokenizer : callable, optional
         ``str -> list[str]``; default: lowercase + river's BagOfWords pattern.
     max_sentence_length : int
-        Longer lines are split into sentences of this many tokens (word2vec
-        and gensim do the same).
+        Longer lines are split into sentences of this many tokens (as word2vec and gensim do).
     average_eta, average_every : float or None, int or None
         Exported vectors (``vectors``, snapshots, queries, PMI report) are averages of the
         iterates, η = ``average_eta``, folded every ``average_every`` tokens (None: adaptive);
@@ -87,8 +85,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     output : {"W", "C", "W+C"}
         Vectors used by ``transform_one``, similarity queries and exports.
     tied : bool
-        Use one matrix for words and contexts (W = C), for comparison only:
-        it works poorly (Goldberg & Levy 2014; seed note 002).
+        Use one matrix for words and contexts (W = C), for comparison only: it works poorly (Goldberg & Levy 2014).
     track_cooc : bool
         Keep running #(w,c) statistics of the trained pairs (:mod:`streamsgns.cooc`).
     cooc_top_n : int
@@ -167,14 +164,14 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         ns_exponent: float = 0.75,
         sample: float = 1e-3,
         min_count: int = 5,
-        alpha: float = 0.025,
+        alpha: float = 0.05,
         min_alpha: float = 1e-4,
         max_vocab: int = 1_000_000,
         seed: int = 0,
         workers: int = 1,
         on: str | None = None,
         decay_tokens: float = 20_000_000.0,
-        word_decay: float | None = None,
+        word_decay: float | None = 2000.0,
         tokenizer=None,
         max_sentence_length: int = 10_000,
         output: str = "W",
@@ -345,7 +342,9 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
 
     @property
     def current_alpha(self) -> float:
-        """Learning rate for the next token (``t`` = tokens seen, decayed with a half-life)."""
+        """Step of the next token (per-word rule: the tokens' mean step, :func:`~streamsgns.rates.mean_word_alpha`)."""
+        if self.word_decay is not None:
+            return mean_word_alpha(self.alpha, self.min_alpha, self.word_decay, self.counts)
         return float(K.current_alpha(self._trainer.cfg, self.forget.alpha_tokens(self.words_seen)))
 
     def progress(self) -> dict:

@@ -1,34 +1,28 @@
 """Learning-rate rules of the SGNS kernel, for a stream of unknown length (issue 8).
 
-**Global 1/t** (the default). With ``t`` the tokens seen,
-``alpha_t = max(min_alpha, alpha / (1 + t / decay_tokens))`` — the classic ``1/t`` Robbins–Monro
-schedule (Robbins & Monro 1951) with a plateau of about ``decay_tokens`` tokens; no corpus length
-is needed. The default ``decay_tokens = 2e7`` was chosen by measurement on the 12.6M-token real
-"mix" corpus (one pass, gensim's other defaults): 2e6 / 2e7 / 5e7 / 2e8 gave WS353 0.35 / 0.48 /
-0.50 / 0.51, SimLex 0.22 / 0.29 / 0.29 / 0.30 and Google analogies 0.09 / 0.14 / 0.13 / 0.12
-(gensim's linear decay over one epoch: 0.42, 0.25, 0.11). A single pass profits from a learning
-rate that stays high; 2e7 keeps the best analogy score while still annealing long streams (alpha
-is 0.0025 after 2e8 tokens).
+**Per-word 1/n** (the default: ``alpha = 0.05, word_decay = 2000``). Each row's step comes from
+its own word's evidence: the W row of the context word and the C row of each target (positive or
+negative) move with ``max(min_alpha, alpha / (1 + n / word_decay))``, ``n`` the word's count
+(exact, decayed with a half-life). This is a Robbins–Monro step (Robbins & Monro 1951:
+``Σ a_n = ∞, Σ a_n² < ∞``, met by ``a_n ∝ 1/n``) per block of coordinates with ``n`` the number
+of times the row's word was seen, in the spirit of per-parameter steps (AdaGrad's diagonal update,
+Duchi, Hazan & Singer 2011, which yskip applies to SGNS rows, Kaji & Kobayashi 2017) but with the
+count as the evidence: frequent words take small steps as their evidence grows, rare and newly
+admitted words keep large ones, and no corpus length enters. A word is at gensim's
+``alpha = 0.025`` after ``word_decay`` occurrences and at ``min_alpha`` after about
+``word_decay · alpha / min_alpha`` (1M). The two constants were chosen by measurement on Brown
+(full rank, 20 passes) and one pass over the mix corpus, and checked on other corpora without
+changing them (``benchmarks/learning_rule.py``; the table is ``docs/learning_rule.md``).
 
-With forgetting (``half_life = H``, :mod:`streamsgns.forget`) ``t`` is the *decayed* token count
-``t = Σ_tokens 2^(−age/H)`` instead, so the step settles at ``alpha / (1 + H / (ln 2 ·
-decay_tokens))`` rather than decaying towards ``min_alpha``. Why: the ``1/t`` schedule shrinks the
-step as evidence accumulates; once counts forget evidence older than a few ``H``, the evidence held
-is about ``H / ln 2`` tokens, and the step should stay the one that amount of evidence warrants, so
-that words whose use changes keep moving. With ``H = ∞`` (None) this is the rule above, unchanged.
-
-**Per-word 1/n** (``word_decay``, off by default). Each row's step comes from its own word's
-evidence: the W row of the context word and the C row of each target (positive or negative) move
-with ``max(min_alpha, alpha / (1 + n / word_decay))``, ``n`` the word's count (exact, decayed with
-a half-life). This is the Robbins–Monro ``1/t`` schedule per coordinate block, with ``t`` the
-number of times the row's word was seen, in the spirit of per-parameter steps (AdaGrad, Duchi,
-Hazan & Singer 2011, which yskip applies to SGNS rows, Kaji & Kobayashi 2017) but with the count as
-the evidence: frequent words take small steps, rare and newly admitted words keep large ones, and
-no corpus length enters. Measured (``benchmarks/learning_rule.py``, ``docs/learning_rule.md``) with
-``alpha = 0.05, word_decay = 1000`` and averaged export: full rank (Brown top 300, d = 400, 20
-passes) Spearman(W·Cᵀ, PMI − log k) 0.945 in corpus order and 0.969 shuffled (gensim 0.922 /
-0.971 in the same setting), and one pass over mix WS353 / SimLex / analogies 0.598 / 0.322 / 0.184
-(the default rule: 0.486 / 0.281 / 0.156).
+**Global 1/t** (``word_decay=None``, the default before issue 8, with ``alpha = 0.025``). With
+``t`` the tokens seen, ``alpha_t = max(min_alpha, alpha / (1 + t / decay_tokens))`` — the classic
+``1/t`` schedule with a plateau of about ``decay_tokens`` tokens (2e7, chosen on one pass over
+mix). With forgetting (``half_life = H``, :mod:`streamsgns.forget`) ``t`` is the *decayed* token
+count ``t = Σ_tokens 2^(−age/H)``, so the step settles at ``alpha / (1 + H / (ln 2 ·
+decay_tokens))`` rather than decaying towards ``min_alpha``: once counts forget evidence older than
+a few ``H``, the evidence held is about ``H / ln 2`` tokens, and the step should stay the one that
+amount of evidence warrants. The per-word rule settles the same way, each word at its own decayed
+count.
 
 The exported vectors are averages of the iterates either way (:mod:`streamsgns.averaging`).
 """
@@ -38,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["current_alpha", "word_alpha"]
+__all__ = ["current_alpha", "word_alpha", "mean_word_alpha"]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -58,3 +52,34 @@ def word_alpha(cfg, n):
     """
     a = cfg.alpha / (1.0 + n / cfg.word_decay)
     return np.float32(a if a > cfg.min_alpha else cfg.min_alpha)
+
+
+def mean_word_alpha(alpha: float, min_alpha: float, word_decay: float, counts: np.ndarray) -> float:
+    """Mean per-word step a token takes now: ``Σ_w n_w · eta(n_w) / Σ_w n_w``, ``eta`` of :func:`word_alpha`.
+
+    What a progress line shows as "alpha" under the per-word rule: each token's row moves with its
+    word's step, so the tokens' mean step is the count-weighted mean over the vocabulary.
+
+    Parameters
+    ----------
+    alpha, min_alpha, word_decay : float
+        The rule's constants.
+    counts : numpy.ndarray
+        (n_ids,) counts of the admitted words (0 for free rows), any integer or float dtype.
+
+    Returns
+    -------
+    float
+        ``alpha`` when no word is admitted yet.
+
+    Examples
+    --------
+    >>> round(mean_word_alpha(0.05, 1e-4, 2000.0, np.array([2000, 0])), 6)
+    0.025
+    """
+    n = np.asarray(counts, dtype=np.float64)
+    total = n.sum()
+    if total <= 0:
+        return float(alpha)
+    eta = np.maximum(min_alpha, alpha / (1.0 + n / word_decay))
+    return float((n * eta).sum() / total)

@@ -32,7 +32,7 @@ def _filler(n_lines: int, tag: str = "f", words_per_line: int = 8, vocab: int = 
 
 
 def test_half_life_none_keeps_an_inactive_schedule():
-    m = SGNS(min_count=1, **SMALL)
+    m = SGNS(min_count=1, word_decay=None, alpha=0.025, **SMALL)
     m.learn_many(_filler(200))
     st_ = m.state_dict()["forget"]
     assert st_ == {"half_life": None, "since": 0, "n_decays": 0, "decayed_tokens": 0.0, "n_faded": 0,
@@ -63,15 +63,31 @@ def test_count_halves_after_one_half_life_of_other_text():
 
 def test_decayed_token_count_and_alpha_saturate():
     H = 2000
-    m = SGNS(min_count=1, half_life=H, decay_tokens=1000.0, **SMALL)
+    m = SGNS(min_count=1, half_life=H, decay_tokens=1000.0, word_decay=None, alpha=0.025, **SMALL)
     m.learn_many(_filler(20 * H // 8))  # 20 half-lives
     t = m.forget.alpha_tokens(m.words_seen)
     assert t == pytest.approx(H / math.log(2), rel=0.02)
     assert m.current_alpha == pytest.approx(0.025 / (1 + H / math.log(2) / 1000.0), rel=0.02)
     # without forgetting the same stream anneals much further
-    m0 = SGNS(min_count=1, decay_tokens=1000.0, **SMALL)
+    m0 = SGNS(min_count=1, decay_tokens=1000.0, word_decay=None, alpha=0.025, **SMALL)
     m0.learn_many(_filler(20 * H // 8))
     assert m0.current_alpha < 0.2 * m.current_alpha
+
+
+def test_per_word_steps_saturate_with_forgetting():
+    """Per-word rule: each count tends to its decayed level, so the mean step settles too; without forgetting
+    the counts keep growing and the step keeps shrinking."""
+    H = 2000
+    m = SGNS(min_count=1, half_life=H, word_decay=10.0, **SMALL)
+    m0 = SGNS(min_count=1, word_decay=10.0, **SMALL)
+    steps, steps0 = [], []
+    for _ in range(4):
+        m.learn_many(_filler(10 * H // 8))
+        m0.learn_many(_filler(10 * H // 8))
+        steps.append(m.current_alpha)
+        steps0.append(m0.current_alpha)
+    assert steps[-1] == pytest.approx(steps[-2], rel=0.1)  # settled
+    assert steps0[-1] < 0.8 * steps0[-2] and steps0[-1] < 0.5 * steps[-1]  # still annealing
 
 
 @settings(max_examples=60, deadline=None)

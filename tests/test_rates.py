@@ -44,9 +44,43 @@ def test_per_word_steps_train_deterministically_and_differ_from_the_global_rule(
         b.learn_one(x)
     assert_same_state(model_state(a), model_state(b))
     assert_finite(a)
-    c = SGNS(**SMALL)
+    c = SGNS(**SMALL, word_decay=None)
     c.learn_many(lines)
     assert not np.array_equal(a.W, c.W)
+
+
+def test_the_default_rule_is_per_word_steps():
+    m = SGNS()
+    assert (m.alpha, m.word_decay, m.min_alpha) == (0.05, 2000.0, 1e-4)
+
+
+def _step_of_a_new_word(**rule) -> float:
+    """How far a word first seen after a long stream moves in its first 20 sentences (W row norm change)."""
+    m = SGNS(**SMALL, sample=0.0, **rule)
+    for _ in range(3):
+        m.learn_many(lee_lines())
+    m.learn_many(["zzneo appears here with the words of a sentence"] * 3)  # admitted (min_count 2)
+    i = m.key_to_index["zzneo"]
+    before = np.array(m.W[i])
+    m.learn_many(["zzneo appears here with the words of a sentence"] * 20)
+    return float(np.linalg.norm(np.asarray(m.W[i]) - before))
+
+
+def test_a_late_word_keeps_a_large_step_under_per_word_steps_not_under_the_global_rule():
+    # a long stream is simulated by a global schedule that has decayed (t = 180k tokens >> decay_tokens)
+    per_word = _step_of_a_new_word()
+    global_rule = _step_of_a_new_word(word_decay=None, decay_tokens=1e3)
+    assert per_word > 5 * global_rule
+
+
+def test_a_state_without_word_decay_loads_with_the_global_rule_it_was_trained_with():
+    m = SGNS(**SMALL, word_decay=None, alpha=0.025)
+    m.learn_many(lee_lines()[:50])
+    state = m.state_dict()
+    del state["params"]["word_decay"]  # as written before the parameter existed
+    r = SGNS.from_state(state)
+    assert r.word_decay is None
+    assert_same_state(model_state(r), model_state(m))
 
 
 def test_bad_word_decay_is_refused():

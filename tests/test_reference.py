@@ -4,7 +4,9 @@
 produced by the code before the issue-7 refactor (commit af64722;
 ``tests/reference/make_reference.py``) for four configurations (defaults with a small
 sketch, eviction at a small ``max_vocab``, no co-occurrence statistics with
-``sample=0``, tied weights), with ``workers=1`` and a fixed seed. The kernels use
+``sample=0``, tied weights), with ``workers=1`` and a fixed seed, all with the learning rule
+that was the default then (global 1/t step from ``alpha=0.025``; ``word_decay=None`` since the
+per-word steps became the default, issue 8). The kernels use
 ``fastmath``, so the bytes depend on the CPU's vector width and the LLVM version:
 the digests are compared in the environment that made them and the test skips,
 saying so, elsewhere.
@@ -29,12 +31,15 @@ from helpers_core import lee_lines
 from streamsgns import SGNS
 
 HERE = os.path.join(os.path.dirname(__file__), "reference")
+#: The learning rule the pinned code had as its default (a global 1/t step, alpha 0.025); still an option.
+GLOBAL_RULE = dict(alpha=0.025, word_decay=None)
 CONFIGS = {
-    "default_small": dict(vector_size=32, min_count=2, seed=3, sketch_width=1 << 14),
-    "evicting": dict(vector_size=16, min_count=1, max_vocab=300, seed=5, sketch_width=1 << 12, cooc_top_n=50),
+    "default_small": dict(vector_size=32, min_count=2, seed=3, sketch_width=1 << 14, **GLOBAL_RULE),
+    "evicting": dict(vector_size=16, min_count=1, max_vocab=300, seed=5, sketch_width=1 << 12, cooc_top_n=50,
+                     **GLOBAL_RULE),
     "no_cooc_sample0": dict(vector_size=24, window=3, negative=3, sample=0.0, min_count=3, seed=7,
-                            track_cooc=False, sketch_width=1 << 12),
-    "tied": dict(vector_size=16, min_count=2, seed=9, tied=True, sketch_width=1 << 12, cooc_top_n=20),
+                            track_cooc=False, sketch_width=1 << 12, **GLOBAL_RULE),
+    "tied": dict(vector_size=16, min_count=2, seed=9, tied=True, sketch_width=1 << 12, cooc_top_n=20, **GLOBAL_RULE),
 }
 
 

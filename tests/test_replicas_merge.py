@@ -202,6 +202,7 @@ def test_sync_rounds_learn_what_one_process_learns():
         ref = _sim_matrix(single, top)
         rho[rows] = spearmanr(ref, _sim_matrix(merged, top)).statistic
         rho["seed"] = spearmanr(ref, _sim_matrix(other, top)).statistic
-    # measured: sum 0.65, another seed 0.78, mean -0.04
-    assert rho["sum"] > 0.5 and rho["sum"] > rho["seed"] - 0.2, rho
-    assert rho["mean"] < rho["sum"] - 0.3, rho
+    # measured with the per-word steps (the default): sum 0.86, another seed 0.88, mean 0.60
+    # (with the global rule before issue 8: 0.65, 0.78, -0.04)
+    assert rho["sum"] > 0.7 and rho["sum"] > rho["seed"] - 0.1, rho
+    assert rho["mean"] < rho["sum"] - 0.15 and rho["mean"] < rho["seed"] - 0.15, rho

@@ -41,7 +41,8 @@ MODEL_OPTIONS = [
     ("--alpha", "alpha", "pos_float", "initial learning rate"),
     ("--min-alpha", "min_alpha", "pos_float", "smallest learning rate"),
     ("--decay-tokens", "decay_tokens", "pos_float", "alpha_t = alpha / (1 + t / decay_tokens)"),
-    ("--word-decay", "word_decay", "pos_float", "per-word steps alpha / (1 + count / word_decay) instead"),
+    ("--word-decay", "word_decay", "pos_float_or_off",
+     "per-word steps alpha / (1 + count / word_decay); off = the global alpha_t above"),
     ("--max-vocab", "max_vocab", "pos_int", "most words held at once"),
     ("--seed", "seed", "nonneg_int", "random seed"),
     ("--workers", "workers", "pos_int", "training threads (1 = bit-reproducible)"),
@@ -78,6 +79,8 @@ def _number_type(kind: str):
     def parse(text: str):
         if kind == "tokens":
             return _tokens(text)
+        if kind.endswith("_or_off") and text.strip().lower() in ("off", "none"):
+            return None
         integer = kind.endswith("_int")
         try:
             v = int(text) if integer else float(text)
