@@ -174,7 +174,8 @@ def rename_positions(sentences: Iterable[list[str]], renames: dict[int, str]) ->
         n = end
 
 
-def original_ranks(words: Sequence[str], vectors: np.ndarray, twins: dict[str, str], exclude: Iterable[str] = ()) -> dict[str, int | None]:
+def original_ranks(words: Sequence[str], vectors: np.ndarray, twins: dict[str, str], exclude: Iterable[str] = (),
+                   center: bool = False) -> dict[str, int | None]:
     """Rank of each twin's original among the vocabulary, by cosine to the twin's vector (1 = nearest).
 
     The candidates are ``words`` minus the twins (every key of ``twins``) and ``exclude``: a twin is
@@ -190,6 +191,11 @@ def original_ranks(words: Sequence[str], vectors: np.ndarray, twins: dict[str, s
         Twin token → original word.
     exclude : iterable of str
         Further words that are not candidates.
+    center : bool
+        Subtract the mean of the candidates' vectors from every vector before the cosines (the first
+        step of Mu & Viswanath 2018, *All-but-the-Top*, ICLR). SGNS vectors after one pass share a
+        large common direction (the mean of the unit vectors can have a norm near 1), which then
+        decides the cosines more than meaning does; centring removes it.
 
     Returns
     -------
@@ -211,6 +217,8 @@ def original_ranks(words: Sequence[str], vectors: np.ndarray, twins: dict[str, s
     skip = set(twins) | set(exclude)
     cand = np.array([i for i, w in enumerate(words) if w not in skip], dtype=np.int64)
     V = np.asarray(vectors, dtype=np.float32)
+    if center:
+        V = V - V[cand].mean(axis=0, dtype=np.float64).astype(np.float32)
     U = V / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)
     C = U[cand]
     out: dict[str, int | None] = {}

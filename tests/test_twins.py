@@ -75,3 +75,14 @@ def test_rank_counts_strictly_nearer_words_and_skips_every_twin():
     r = original_ranks(words, v, {"a_twin5": "a", "a_twin10": "a", "zz_twin5": "zz"})
     assert r == {"a_twin5": 3, "a_twin10": 3, "zz_twin5": None}
     assert original_ranks(words, v, {"a_twin5": "a"}, exclude=["b"])["a_twin5"] == 3   # a_twin10, c nearer; b skipped
+
+
+def test_centring_removes_the_common_direction():
+    # every word shares a large component along x; meaning is in y and z
+    words = ["a", "b", "c", "a_twin5"]
+    v = np.array([[8.0, 1.0, 0.0],     # a
+                  [8.0, -1.0, 0.0],    # b
+                  [12.0, 0.0, 0.2],    # c: most aligned with the common direction
+                  [9.0, 0.5, 0.0]])    # the twin: the common part and a's meaning (+y)
+    assert original_ranks(words, v, {"a_twin5": "a"})["a_twin5"] == 2                  # raw: c wins on the common part
+    assert original_ranks(words, v, {"a_twin5": "a"}, center=True)["a_twin5"] == 1     # centred: a is the nearest
