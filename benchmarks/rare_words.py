@@ -33,7 +33,9 @@ Both by plain cosine and by centred cosine (the vocabulary's mean vector subtrac
 Mu & Viswanath 2018): after one pass the vectors share a large common direction (mean of the unit
 vectors of norm ~0.96-0.98 on 1M tokens of mix, both systems), and a twin with few updates is
 placed by that direction more than by its contexts, so the plain ranks of weak twins sit near the
-bottom of the vocabulary rather than at its middle.
+bottom of the vocabulary rather than at its middle (each run's ``common_direction`` is the norm
+of the mean of its unit vectors). ``norm`` = the twins' median vector norm over the vocabulary's
+median norm: near 0 means the twin barely moved from its small random initial row.
 Vectors: streamsgns ``SGNS.vectors("W")`` (the exported, averaged rows) of the alive words, gensim
 ``model.wv``.
 
@@ -139,6 +141,11 @@ def score(words, vectors, probes, budgets):
     """Per budget: has-vector fraction, median rank and recall@10, by raw cosine and by centred cosine."""
     twins = {twin_name(w, k): w for w in probes for k in budgets}
     rows, all_ranks = {k: {} for k in budgets}, {}
+    index = {w: i for i, w in enumerate(words)}
+    norms = np.linalg.norm(np.asarray(vectors, dtype=np.float64), axis=1)
+    for k in budgets:  # how far the twins moved: their norm over the vocabulary's median norm (init rows are tiny)
+        tn = [norms[index[twin_name(w, k)]] for w in probes if twin_name(w, k) in index]
+        rows[k]["norm_ratio"] = float(np.median(tn) / np.median(norms)) if tn else None
     for how, center in (("", False), ("centred_", True)):
         ranks = original_ranks(words, vectors, twins, center=center)
         all_ranks[how.rstrip("_") or "raw"] = ranks
@@ -150,6 +157,12 @@ def score(words, vectors, probes, budgets):
                             f"{how}recall10": float(np.sum(have <= 10)) / len(r),
                             f"{how}recall10_of_present": float(np.mean(have <= 10)) if len(have) else None})
     return rows, all_ranks
+
+
+def common_direction(vectors) -> float:
+    """Norm of the mean of the unit vectors (0: no shared direction, 1: all rows parallel)."""
+    V = np.asarray(vectors, dtype=np.float64)
+    return float(np.linalg.norm((V / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)).mean(axis=0)))
 
 
 def label(params) -> str:
@@ -203,17 +216,20 @@ def main(argv=None) -> int:
             if seen != n_tokens:
                 raise SystemExit(f"{name} saw {seen:,} tokens, the corpus has {n_tokens:,}")
             rows, ranks = score(words, vecs, list(probes), args.budgets)
+            common = common_direction(vecs)
             out["ranks"][f"{placement}/{name}"] = ranks
             for k, r in rows.items():
-                out["rows"].append({"placement": placement, "k": k, "system": name, "vocab": len(words), "seconds": secs, **r})
-            print(f"  {placement:<6s} {name:<40s} vocab {len(words):,}  {secs:.0f} s  "
+                out["rows"].append({"placement": placement, "k": k, "system": name, "vocab": len(words), "seconds": secs,
+                                    "common_direction": common, **r})
+            print(f"  {placement:<6s} {name:<40s} vocab {len(words):,}  {secs:.0f} s  common direction {common:.2f}  "
                   + "  ".join(f"k={k}: rec@10 {r['recall10']:.2f}/{r['centred_recall10']:.2f}" for k, r in rows.items()), flush=True)
         del corpus
-    print(f"\n{'':<54s} {'---- cosine ----':>21s} {'--- centred cosine ---':>22s}")
-    print(f"{'placement':<9s} {'k':>3s} {'system':<40s} {'has vec':>7s} {'med rank':>9s} {'rec@10':>7s} {'med rank':>9s} {'rec@10':>7s}")
+    print(f"\n{'':<62s} {'---- cosine ----':>17s} {'--- centred cosine ---':>22s}")
+    print(f"{'placement':<9s} {'k':>3s} {'system':<40s} {'has vec':>7s} {'norm':>5s} {'med rank':>9s} {'rec@10':>7s} {'med rank':>9s} {'rec@10':>7s}")
     for r in sorted(out["rows"], key=lambda r: (placements.index(r["placement"]), r["k"])):
         med = ["-" if r[m] is None else f"{r[m]:.0f}" for m in ("median_rank", "centred_median_rank")]
-        print(f"{r['placement']:<9s} {r['k']:>3d} {r['system']:<40s} {r['has_vector']:>7.2f} {med[0]:>9s} "
+        nr = "-" if r["norm_ratio"] is None else f"{r['norm_ratio']:.2f}"
+        print(f"{r['placement']:<9s} {r['k']:>3d} {r['system']:<40s} {r['has_vector']:>7.2f} {nr:>5s} {med[0]:>9s} "
               f"{r['recall10']:>7.2f} {med[1]:>9s} {r['centred_recall10']:>7.2f}")
     print(f"wrote {write_json(args.json, out)}")
     return 0
