@@ -12,6 +12,12 @@ The screening behind ``docs/learning_rule.md``'s ablation table: for each candid
     one pass over the mix corpus, workers=1: WS353, SimLex-999 and Google analogies of the
     exported vectors (``ws``, ``sl``, ``an``).
 
+``lee``
+    a small corpus, one pass over gensim's ``lee_background.cor`` (60k tokens): the live
+    Spearman(W·Cᵀ, PMI − log k) of ``SGNS.pmi_report`` in the two settings of
+    ``tests/test_pmi_live.py`` (``pmi_w1``: vector_size 16, window 1, sample 0, min_count 1, top
+    200 words; ``pmi_d16``: vector_size 16, window 5, min_count 2, top 300 words).
+
 One JSON object per (candidate, part) is printed and appended to ``--out`` (JSON lines), so a long
 sweep keeps what it has measured. The machine may be shared: ``secs`` are not comparisons.
 
@@ -36,6 +42,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "examples"))
+sys.path.insert(0, str(HERE.parent / "tests"))  # helpers_core: the Lee corpus as the tests read it
 
 from pmi_full_rank import IndependentTarget, restricted_corpus  # noqa: E402
 
@@ -61,13 +68,25 @@ def full_rank(path, params, order, cache, passes=20):
 
 
 def one_pass(path, params):
-    """WS353 / SimLex / analogies of the exported vectors after one pass, workers=1."""
-    m = SGNS(seed=0, workers=1, **params)
+    """WS353 / SimLex / analogies of the exported vectors after one pass (workers=1 unless ``params`` say)."""
+    m = SGNS(**{"seed": 0, "workers": 1, **params})
     m.learn_file(path)
     m.flush()
     alive = [i for i, w in enumerate(m.index_to_key) if w is not None and m.counts[i] > 0]
     ev = evaluate_all([m.index_to_key[i] for i in alive], m.vectors("W")[alive])
     return {"ws": ev["wordsim353"]["spearman"], "sl": ev["simlex999"]["spearman"], "an": ev["analogies"]["accuracy"]}
+
+
+def small_corpus(params):
+    """Live PMI Spearman after one pass over Lee, in the two settings of ``tests/test_pmi_live.py``."""
+    from helpers_core import lee_token_lists
+
+    lines = [list(t) for t in lee_token_lists()]
+    a = SGNS(vector_size=16, window=1, sample=0, min_count=1, seed=3, cooc_top_n=400, **params)
+    a.learn_many(lines)
+    b = SGNS(vector_size=16, min_count=2, cooc_top_n=300, **params)
+    b.learn_many(lines)
+    return {"pmi_w1": a.pmi_report(top=200, min_count=3)["spearman"], "pmi_d16": b.pmi_report(top=300)["spearman"]}
 
 
 def main(argv=None) -> int:
@@ -86,6 +105,8 @@ def main(argv=None) -> int:
             t0 = time.time()
             if part == "mix":
                 r = one_pass(fetch("mix", cache_dir=args.cache), params)
+            elif part == "lee":
+                r = small_corpus(params)
             else:
                 name, order = part.split(":")
                 avg, last = full_rank(fetch(name, cache_dir=args.cache), params, order, corpora)

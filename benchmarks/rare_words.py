@@ -4,8 +4,8 @@
 Why: streamsgns admits a word at its ``min_count``-th occurrence (counted by the count-min sketch)
 and never trains the occurrences before it; gensim counts the whole corpus first and trains every
 occurrence of every word whose total reaches ``min_count``. A word seen 5 to 50 times, or seen only
-near the end of the stream (where gensim's step size has decayed to ``min_alpha`` while
-streamsgns' per-word step ``word_decay`` is still large for a new word), may learn a poor vector.
+near the end of the stream (where gensim's step size has decayed to ``min_alpha``, while
+streamsgns' per-word step is still large for a new word), may learn a poor vector.
 This measures it where the truth is known.
 
 What: probes are words of WordSim-353 or SimLex-999 whose count in the corpus is within
@@ -21,7 +21,8 @@ one renamed corpus holding every twin of every budget: ``spread`` (occurrences d
 once per placement on the same token lists in the same order (the learner's own tokenizer,
 :func:`streamsgns.tokenize.tokenize`), one pass / one epoch, vector_size 100, window 5, negative 5,
 sample 1e-3, min_count 5, workers 1, seed 0: streamsgns with each parameter set of ``--params``
-(default: the defaults, and the per-word step candidate ``alpha=0.05, word_decay=1000``), and
+(default: the defaults — per-word steps — and the global rule before issue 8, ``alpha=0.025,
+word_decay=None``), and
 gensim 4 ``Word2Vec(sg=1)`` with its defaults otherwise.
 
 Score, per system, placement and k: for each twin, the rank of ``w`` among the system's vocabulary
@@ -43,7 +44,7 @@ Usage::
 
     python benchmarks/rare_words.py [--cache DIR] [--max-tokens 2M] [--probes 100] [--budgets 5,10,20,50]
         [--count-range 300,20000] [--placements spread,late] [--seed 0] [--no-gensim]
-        [--params '[{}, {"alpha": 0.05, "word_decay": 1000}]'] [--json benchmarks/results/rare_words.json]
+        [--params '[{}, {"alpha": 0.025, "word_decay": null}]'] [--json benchmarks/results/rare_words.json]
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ def main(argv=None) -> int:
     ap.add_argument("--count-range", default="300,20000", help="corpus counts of the probes, inclusive")
     ap.add_argument("--placements", default="spread,late")
     ap.add_argument("--seed", type=int, default=0, help="seed of the probe draw and of the twin placement")
-    ap.add_argument("--params", type=json.loads, default=[{}, {"alpha": 0.05, "word_decay": 1000}],
+    ap.add_argument("--params", type=json.loads, default=[{}, {"alpha": 0.025, "word_decay": None}],
                     help="JSON list of dicts: the streamsgns variants (SGNS parameters over the common settings)")
     ap.add_argument("--no-gensim", action="store_true")
     ap.add_argument("--json", default=str(HERE / "results" / "rare_words.json"))

@@ -260,13 +260,14 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
         Vocabulary ids of the sentence; negative ids are skipped (removed).
     nsen : int
     alpha : float
-        Learning rate for the whole sentence.
+        Global step for the whole sentence, used when ``cfg.word_decay`` is 0 (the global rule);
+        otherwise each row's step is :func:`streamsgns.rates.word_alpha` of its word's count.
     total : int
         Sum of admitted counts (``T`` of the subsampling formula), in tokens.
     pa : ParamArrays
         ``W``, ``C`` (capacity, d) float32 updated in place; RNG stream ``k`` is used.
     counts : ndarray, shape (capacity,), int64
-        The vocabulary's counts (subsampling).
+        The vocabulary's counts (subsampling, and the per-word steps).
     na : NoiseArrays
         The alias table (``na.meta[0].n`` columns).
     kept : ndarray, shape (>= nsen,), int32

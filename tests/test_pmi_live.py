@@ -23,7 +23,7 @@ from helpers_core import lee_token_lists
 
 
 #: One pass over Lee (60k tokens) is a small corpus: there the default alpha = 0.05 fits PMI − log k
-#: worse (Spearman 0.36 instead of 0.56 below, measured; docs/learning_rule.md, "Small corpora"), and the
+#: worse (Spearman 0.38 instead of 0.58 below, measured; docs/learning_rule.md, "Small corpora"), and the
 #: documented setting for small corpora is gensim's alpha with the per-word rule.
 SMALL_CORPUS_RULE = dict(alpha=0.025, word_decay=4000.0)
 

@@ -38,7 +38,7 @@ MODEL_OPTIONS = [
     ("--ns-exponent", "ns_exponent", "finite", "exponent of the noise distribution"),
     ("--sample", "sample", "nonneg_float", "subsampling threshold (0 = off)"),
     ("--min-count", "min_count", "pos_int", "occurrences before a word is admitted"),
-    ("--alpha", "alpha", "pos_float", "initial learning rate"),
+    ("--alpha", "alpha", "pos_float", "largest learning rate (a new word's step)"),
     ("--min-alpha", "min_alpha", "pos_float", "smallest learning rate"),
     ("--decay-tokens", "decay_tokens", "pos_float", "alpha_t = alpha / (1 + t / decay_tokens)"),
     ("--word-decay", "word_decay", "pos_float_or_off",
