@@ -131,8 +131,15 @@ def test_dynamic_window_mean_pairs(window):
 
 
 def test_learning_rate_schedule():
-    m = SGNS(vector_size=4, alpha=0.05, min_alpha=0.001, decay_tokens=1000, min_count=1, seed=0)
+    # the global rule: t = tokens seen
+    m = SGNS(vector_size=4, alpha=0.05, min_alpha=0.001, decay_tokens=1000, word_decay=None, min_count=1, seed=0)
     assert m.current_alpha == pytest.approx(0.05)
+    m.learn_one(" ".join(["ab"] * 1000))
+    assert m.current_alpha == pytest.approx(0.05 / 2)
+    m.learn_one(" ".join(["ab"] * 100_000))
+    assert m.current_alpha == pytest.approx(0.001)  # floor
+    # the per-word rule (default): the step of the one word, from its own count
+    m = SGNS(vector_size=4, alpha=0.05, min_alpha=0.001, word_decay=1000, min_count=1, seed=0)
     m.learn_one(" ".join(["ab"] * 1000))
     assert m.current_alpha == pytest.approx(0.05 / 2)
     m.learn_one(" ".join(["ab"] * 100_000))
