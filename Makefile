@@ -29,7 +29,9 @@ demo: venv
 	$(BIN)/streamsgns evaluate $(RUN)/vectors.txt
 
 test: venv
-	$(BIN)/python -m pytest -q
+	# two workers, one test file each at a time (module-scoped brokers stay in their worker): the
+	# Kafka and CLI tests mostly wait on subprocesses and sockets, so the suite takes about half the time
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: venv
 	$(BIN)/python benchmarks/bench_vs_gensim.py
