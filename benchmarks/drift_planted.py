@@ -45,9 +45,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from drift_common import (FIGURES, RESULTS, corpus_file, environment, make_sgns, overlap, parse_tokens,  # noqa: E402
-                          read_lines, tokenize, write_json)
+                          write_json)
 
 from streamsgns.vectors import KeyedVectors  # noqa: E402
+from streamsgns_tools.corpora import read_token_lists  # noqa: E402
 from streamsgns_tools.planted import rename_tokens, swap_mapping  # noqa: E402
 
 PAIRS = [("time", "state"), ("people", "world"), ("man", "law"), ("government", "water"), ("god", "year"),
@@ -154,17 +155,9 @@ def main(argv=None) -> int:
     systems = args.systems.split(",")
     t_all = time.perf_counter()
 
-    sents = []
-    n = 0
-    for ln in read_lines(corpus_file(args.corpus, args.cache)):
-        t = tokenize(ln)
-        if t:
-            sents.append(t)
-            n += len(t)
-            if args.max_tokens and n >= args.max_tokens:
-                break
-    total = n
+    sents = read_token_lists(corpus_file(args.corpus, args.cache), args.max_tokens)
     cum = np.cumsum([len(t) for t in sents])
+    total = int(cum[-1])
     mid = int(np.searchsorted(cum, total / 2)) + 1
     mapping = swap_mapping(PAIRS)
     renamed_words = sorted(mapping)

@@ -40,6 +40,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from drift_common import write_json  # noqa: E402  (atomic JSON, as every benchmark here)
+from streamsgns_tools.corpora import read_token_lists  # noqa: E402
 
 DEFAULT_JSON = HERE / "results" / "forget_memory.json"
 MODEL = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, workers=1, seed=0)
@@ -51,22 +52,6 @@ def corpus_path(name: str) -> str:
     from streamsgns_tools.corpora import fetch
 
     return str(fetch(name))  # cached in $STREAMSGNS_DATA or ~/.cache/streamsgns
-
-
-def base_segment(path: str, n_tokens: int) -> list[list[str]]:
-    """Token lists of the first lines of ``path`` holding about ``n_tokens`` tokens (the learner's tokenizer)."""
-    from streamsgns.tokenize import tokenize
-
-    out, n = [], 0
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            toks = tokenize(line)
-            if toks:
-                out.append(toks)
-                n += len(toks)
-            if n >= n_tokens:
-                break
-    return out
 
 
 def round_blocks(seg: list[list[str]], r: int, block_bytes: int = 1 << 20):
@@ -103,7 +88,7 @@ def state_bytes(state) -> int:
 def child(spec: dict) -> dict:
     from streamsgns import SGNS
 
-    seg = base_segment(spec["corpus"], spec["segment"])
+    seg = read_token_lists(spec["corpus"], spec["segment"])
     m = SGNS(**MODEL, half_life=spec["half_life"])
     m.learn_text(b"warm up the kernels\n" * 10)
     m = SGNS(**MODEL, half_life=spec["half_life"])

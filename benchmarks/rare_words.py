@@ -65,26 +65,12 @@ from drift_common import parse_tokens, write_json  # noqa: E402  (atomic JSON, a
 from streamsgns import SGNS  # noqa: E402
 from streamsgns.evaluate import eval_data_path  # noqa: E402
 from streamsgns.tokenize import tokenize  # noqa: E402
+from streamsgns_tools.corpora import read_token_lists  # noqa: E402
 from streamsgns_tools.twins import (  # noqa: E402
     occurrence_positions, original_ranks, plant_twins, rename_positions, twin_name)
 
 COMMON = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, workers=1, seed=0)
 LATE_FRACTION = 0.1
-
-
-def read_corpus(path, max_tokens=None):
-    """Token lists of the lines of ``path`` (empty lines dropped), interned; up to the line reaching ``max_tokens``."""
-    pool: dict[str, str] = {}
-    out, n = [], 0
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if max_tokens is not None and n >= max_tokens:
-                break
-            toks = [pool.setdefault(t, t) for t in tokenize(line)]
-            if toks:
-                out.append(toks)
-                n += len(toks)
-    return out, pool.keys()
 
 
 def eval_words() -> set[str]:
@@ -197,7 +183,9 @@ def main(argv=None) -> int:
 
         path = fetch(args.corpus, cache_dir=args.cache)
     t0 = time.time()
-    sentences, vocab = read_corpus(path, parse_tokens(args.max_tokens))
+    pool: dict[str, str] = {}
+    sentences = read_token_lists(path, parse_tokens(args.max_tokens), pool=pool)
+    vocab = pool.keys()
     probes, n_tokens, n_eligible, late_start = pick_probes(sentences, vocab, args)
     print(f"{path}: {n_tokens:,} tokens, {len(sentences):,} lines (read in {time.time() - t0:.0f} s); "
           f"{len(probes)} probes of {n_eligible} eligible; twins of budgets {args.budgets}", flush=True)

@@ -41,20 +41,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-
-def load(path: Path, max_tokens: int):
-    from streamsgns.tokenize import tokenize
-
-    sents, n = [], 0
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            t = tokenize(line)
-            if t:
-                sents.append(t)
-                n += len(t)
-                if n >= max_tokens:
-                    break
-    return sents
+from streamsgns_tools.corpora import read_token_lists  # noqa: E402
 
 
 def running_counts(flat, sid, min_count):
@@ -157,7 +144,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     t0 = time.time()
-    sents = load(Path(args.corpus), args.max_tokens)
+    sents = read_token_lists(Path(args.corpus), args.max_tokens)
     cnt = Counter(t for s in sents for t in s)
     vocab = {w: i for i, (w, _) in enumerate(cnt.most_common())}
     flat = np.array([vocab[t] for s in sents for t in s], dtype=np.int64)

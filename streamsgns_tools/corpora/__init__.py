@@ -75,7 +75,7 @@ line: ``python -m streamsgns_tools.corpora NAME [--cache DIR]`` prints ``<path>\
 
 from __future__ import annotations
 
-from .build import count_tokens, fetch, iter_documents, iter_sotu_addresses, write_lines
+from .build import count_tokens, fetch, read_token_lists, iter_documents, iter_sotu_addresses, write_lines
 from .clean import (
     brown_sentences,
     clean_gcide_entry,
@@ -108,6 +108,7 @@ __all__ = [
     "iter_documents",
     "iter_sotu_addresses",
     "count_tokens",
+    "read_token_lists",
     "write_lines",
     "default_cache_dir",
     "normalize_line",

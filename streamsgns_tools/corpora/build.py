@@ -15,7 +15,7 @@ from .clean import normalize_line
 from .download import DEFAULT_TIMEOUT_S, raw_dir, resolve_cache
 from .sources import READERS
 
-__all__ = ["count_tokens", "write_lines", "iter_documents", "iter_sotu_addresses", "fetch"]
+__all__ = ["count_tokens", "read_token_lists", "write_lines", "iter_documents", "iter_sotu_addresses", "fetch"]
 
 
 def count_tokens(path: str | os.PathLike) -> int:
@@ -47,6 +47,57 @@ def count_tokens(path: str | os.PathLike) -> int:
             if not lines:
                 return n
             n += len(tokenize("".join(lines)))
+
+
+def read_token_lists(path: str | os.PathLike, max_tokens: int | None = None,
+                     pool: dict | None = None) -> list[list[str]]:
+    """The learner's token lists of the lines of a text file, in order, up to ``max_tokens`` tokens.
+
+    Lines without a token are dropped; reading stops after the line that brings the count to
+    ``max_tokens`` (so that line is included). With ``pool`` tokens are interned (a corpus of 10M
+    tokens then holds one string per distinct word, not per occurrence).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Text file, one sentence per line (UTF-8; undecodable bytes are replaced).
+    max_tokens : int, optional
+        Tokens to read at most (plus the rest of the last line); None or 0: the whole file.
+    pool : dict, optional
+        Interning table, filled in place (token → the one string kept); its keys are then the
+        vocabulary of what was read. None: no interning.
+
+    Returns
+    -------
+    list of list of str
+        Token lists of :func:`streamsgns.tokenize.tokenize`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+    ...     _ = f.write("The cat sat\\n\\n!!\\nthe dog ran far\\nlast line\\n")
+    >>> read_token_lists(f.name, max_tokens=4)
+    [['the', 'cat', 'sat'], ['the', 'dog', 'ran', 'far']]
+    >>> os.unlink(f.name)
+    """
+    out, n = [], 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            toks = tokenize(line)
+            if pool is not None:
+                toks = [pool.setdefault(t, t) for t in toks]
+            if toks:
+                out.append(toks)
+                n += len(toks)
+                if max_tokens and n >= max_tokens:
+                    break
+    return out
 
 
 def write_lines(path: str | os.PathLike, lines: Iterable[str]) -> int:
