@@ -9,7 +9,7 @@ from kafka.errors import KafkaError
 
 from connectors.kafka.errors import NoBrokersAvailable, NotReady, describe
 
-__all__ = ["RECREATE_AFTER", "ConnectionMixin", "close_quietly"]
+__all__ = ["RECREATE_AFTER", "ConnectionMixin", "close_quietly", "topic_partitions"]
 
 _LOGGER = logging.getLogger("streamsgns.kafka")
 
@@ -100,22 +100,9 @@ class ConnectionMixin:
         raise NoBrokersAvailable("; ".join(errors))
 
     def _all_partitions(self, consumer):
-        """Every partition of ``topics`` (manual assignment), or those of ``partitions``; NotReady if a
-        topic (or a named partition) is missing."""
-        from kafka import TopicPartition
-
-        if getattr(self, "partitions", None) is not None:
-            for topic, p in self.partitions:
-                if p not in (consumer.partitions_for_topic(topic) or ()):
-                    raise NotReady(f"partition {topic}:{p} not found on {','.join(self.bootstrap_servers)}")
-            return [TopicPartition(t, p) for t, p in self.partitions]
-        tps = []
-        for topic in self.topics:
-            parts = consumer.partitions_for_topic(topic)
-            if not parts:
-                raise NotReady(f"topic {topic!r} not found on {','.join(self.bootstrap_servers)}")
-            tps.extend(TopicPartition(topic, p) for p in sorted(parts))
-        return tps
+        """Every partition of ``topics`` (manual assignment), or those of ``partitions``
+        (:func:`topic_partitions`)."""
+        return topic_partitions(consumer, self.topics, self.bootstrap_servers, getattr(self, "partitions", None))
 
     def _recreate(self) -> None:
         """Close the consumer and connect a new one at the last yielded position."""
@@ -139,6 +126,46 @@ class ConnectionMixin:
                 finally:
                     self._consumer = None
             close_quietly(consumer)
+
+
+def topic_partitions(consumer, topics, bootstrap_servers, partitions=None) -> list:
+    """Every partition of ``topics`` as the broker lists them now, or exactly ``partitions``.
+
+    Parameters
+    ----------
+    consumer : kafka.KafkaConsumer
+        Connected; its metadata is read (``partitions_for_topic``).
+    topics : list of str
+    bootstrap_servers : list of str
+        For the error message.
+    partitions : list of (str, int), optional
+        Named partitions, each checked to exist.
+
+    Returns
+    -------
+    list of kafka.TopicPartition
+        Topic by topic, partitions in increasing order.
+
+    Raises
+    ------
+    connectors.kafka.errors.NotReady
+        If a topic (or a named partition) is missing: the caller retries later.
+    """
+    from kafka import TopicPartition
+
+    where = ",".join(bootstrap_servers)
+    if partitions is not None:
+        for topic, p in partitions:
+            if p not in (consumer.partitions_for_topic(topic) or ()):
+                raise NotReady(f"partition {topic}:{p} not found on {where}")
+        return [TopicPartition(t, p) for t, p in partitions]
+    tps = []
+    for topic in topics:
+        parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            raise NotReady(f"topic {topic!r} not found on {where}")
+        tps.extend(TopicPartition(topic, p) for p in sorted(parts))
+    return tps
 
 
 def close_quietly(consumer) -> None:

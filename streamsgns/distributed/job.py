@@ -157,20 +157,16 @@ class ReplicaJob:
         return KafkaConsumer(**cfg)
 
     def _partitions(self, consumer, timeout: float = 30.0) -> list:
-        from kafka import TopicPartition
+        from connectors.kafka.connection import topic_partitions
+        from connectors.kafka.errors import NotReady
 
         t0 = time.monotonic()
         while True:
-            tps = []
-            for topic in self.topics.split(","):
-                parts = consumer.partitions_for_topic(topic)
-                if not parts:
-                    break
-                tps.extend(TopicPartition(topic, p) for p in sorted(parts))
-            else:
-                return tps
-            if time.monotonic() - t0 > timeout:
-                raise RuntimeError(f"topic(s) {self.topics!r} not found on {self.bootstrap}")
+            try:
+                return topic_partitions(consumer, self.topics.split(","), self.bootstrap.split(","))
+            except NotReady:
+                if time.monotonic() - t0 > timeout:
+                    raise RuntimeError(f"topic(s) {self.topics!r} not found on {self.bootstrap}") from None
             time.sleep(0.5)
 
     def _start_offsets(self, consumer, tps, stored: dict) -> dict:
