@@ -109,7 +109,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", default=str(DEFAULT_JSON))
     args = ap.parse_args(argv)
 
-    from connectors.files import iter_line_blocks
+    from streamsgns.connectors.files import iter_line_blocks
     from streamsgns import SGNS
 
     data = Path(args.input).read_bytes()

@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     meta["token_check"] = token_check(runs, n_tokens)
     fps = {m: sorted({r["source_fingerprint"] for r in runs if r["mode"] == m and r.get("source_fingerprint")})
-           for m in args.modes}  # per mode: e2e also imports connectors.files
+           for m in args.modes}  # per mode: e2e also imports streamsgns.connectors.files
     meta["streamsgns_fingerprints"] = fps
     warnings = []
     if any(len(v) > 1 for v in fps.values()) or any(r.get("source_changed_during_run") for r in runs):

@@ -5,7 +5,7 @@ A source turns an external stream (standard input, files, a Kafka topic) into
 plus the position in the source *after* those lines. The learner decodes the
 bytes itself (UTF-8 with replacement), so a source never needs to decode, and
 never drops or reorders data; a source of another encoding hands it UTF-8
-(:mod:`connectors.encoding`).
+(:mod:`streamsgns.connectors.encoding`).
 
 The position is a JSON-serialisable ``dict`` so that a checkpoint can store it
 and :meth:`Source.seek` can resume from it (see :mod:`streamsgns.io.checkpoint`).

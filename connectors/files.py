@@ -168,13 +168,13 @@ class FileSource(Source):
     * ``sha256``: SHA-256 of the bytes before ``offset`` (a running hash, no re-reading);
     * ``path``, ``size``, ``mtime``: what the file was when the position was taken
       (``size`` and ``mtime`` only for regular files), for messages;
-    * ``encoding``: only for a transcoded file (not UTF-8, see :mod:`connectors.encoding`);
+    * ``encoding``: only for a transcoded file (not UTF-8, see :mod:`streamsgns.connectors.encoding`);
     * ``partial``: only when the chunk ended with an unterminated last line (the end of a
       file without a final newline): the length of that line, in bytes.
 
     :meth:`seek` checks that the file is still the one the position was taken in, or that
     file with bytes appended (a prefix-preserving append): the hash of its first ``offset``
-    bytes must match. Otherwise it raises :class:`~connectors.base.InputChanged`.
+    bytes must match. Otherwise it raises :class:`~streamsgns.connectors.base.InputChanged`.
 
     **Unterminated last line.** At the end of a file the last line is yielded even without
     its newline (the end of the input ends it), and the position records it as ``partial``.

@@ -20,7 +20,7 @@ class StdinSource(Source):
     :meth:`seek` *skips* that many bytes when reading starts: piping the same
     input again after a crash resumes where the checkpoint left off. If the
     skipped bytes do not hash as recorded, the first read raises
-    :class:`~connectors.base.InputChanged` (they are gone: the input cannot be
+    :class:`~streamsgns.connectors.base.InputChanged` (they are gone: the input cannot be
     read again from its start).
 
     Parameters
@@ -31,7 +31,7 @@ class StdinSource(Source):
         Target chunk size, in bytes.
     encoding : str
         Encoding of input without a byte-order mark (default UTF-8; a BOM wins, see
-        :mod:`connectors.encoding`). For a transcoded input, offsets count bytes of
+        :mod:`streamsgns.connectors.encoding`). For a transcoded input, offsets count bytes of
         its UTF-8 text.
 
     Raises
@@ -57,7 +57,7 @@ class StdinSource(Source):
         """End :meth:`chunks`; safe to call from a signal handler.
 
         If the main thread is blocked reading standard input (no data is
-        arriving), this raises :class:`~connectors.base.SourceStopped` out of
+        arriving), this raises :class:`~streamsgns.connectors.base.SourceStopped` out of
         that read — which is why it must only be called from the reading
         thread's signal handler. Nothing read by the interrupted call had been
         yielded, so positions stay exact.

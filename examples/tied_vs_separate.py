@@ -44,7 +44,7 @@ from streamsgns.evaluate import evaluate_all  # noqa: E402
 
 
 def read_blocks(path, max_bytes):
-    from connectors.files import iter_line_blocks
+    from streamsgns.connectors.files import iter_line_blocks
 
     with open(path, "rb") as f:
         data = f.read(max_bytes)

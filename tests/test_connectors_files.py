@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.base import Chunk, Source
-from connectors.files import MAX_LINE_BYTES, FileSource, iter_line_blocks
-from connectors.stdin import StdinSource
+from streamsgns.connectors.base import Chunk, Source
+from streamsgns.connectors.files import MAX_LINE_BYTES, FileSource, iter_line_blocks
+from streamsgns.connectors.stdin import StdinSource
 
 
 class Trickle(io.RawIOBase):
@@ -206,7 +206,7 @@ long_line_data = st.lists(st.sampled_from([b"a", b"bc ", b"\n", b"\xe2\x82\xac",
 def _small_max_line(monkeypatch, module, max_line):
     import functools
 
-    import connectors.files as F
+    import streamsgns.connectors.files as F
 
     monkeypatch.setattr(module, "iter_line_blocks", functools.partial(F.iter_line_blocks, max_line_bytes=max_line))
 
@@ -214,7 +214,7 @@ def _small_max_line(monkeypatch, module, max_line):
 @settings(max_examples=150, deadline=None)
 @given(long_line_data, st.integers(1, 20), st.integers(4, 12))
 def test_file_positions_exact_across_cut_lines(tmp_path_factory, data, block, max_line):
-    import connectors.files as F
+    import streamsgns.connectors.files as F
 
     with pytest.MonkeyPatch.context() as mp:
         _small_max_line(mp, F, max_line)
@@ -241,7 +241,7 @@ def test_file_positions_exact_across_cut_lines(tmp_path_factory, data, block, ma
 @settings(max_examples=150, deadline=None)
 @given(long_line_data, st.integers(1, 20), st.integers(4, 12))
 def test_stdin_positions_exact_across_cut_lines(data, block, max_line):
-    import connectors.stdin as S
+    import streamsgns.connectors.stdin as S
 
     with pytest.MonkeyPatch.context() as mp:
         _small_max_line(mp, S, max_line)
@@ -276,7 +276,7 @@ def test_stdin_stopped_between_reads_leaves_the_cut_line_unread():
     yielded and the position stays at its first byte, so a resume reads it whole."""
     import io
 
-    from connectors.stdin import StdinSource
+    from streamsgns.connectors.stdin import StdinSource
 
     class Pieces(io.RawIOBase):
         def __init__(self, pieces):

@@ -11,10 +11,10 @@ import stat
 
 import pytest
 
-from connectors.base import InputChanged
-from connectors.encoding import utf8_reader
-from connectors.files import FileSource
-from connectors.stdin import StdinSource
+from streamsgns.connectors.base import InputChanged
+from streamsgns.connectors.encoding import utf8_reader
+from streamsgns.connectors.files import FileSource
+from streamsgns.connectors.stdin import StdinSource
 from streamsgns.io.atomic import atomic_write
 from streamsgns.io.snapshotter import (SnapshotDirLocked, Snapshotter, list_checkpoints, lock_directory,
                                        run_id_of)

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from connectors.base import Chunk
-from connectors.kafka import KafkaSource, parse_position
-from connectors.kafka.batching import LineBuffer
+from streamsgns.connectors.base import Chunk
+from streamsgns.connectors.kafka import KafkaSource, parse_position
+from streamsgns.connectors.kafka.batching import LineBuffer
 from streamsgns_tools.tansu import TansuBroker, create_topic, free_port, produce
 
 pytestmark = pytest.mark.kafka

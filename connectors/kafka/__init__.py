@@ -1,7 +1,7 @@
 """Kafka source: message values of one or more topics as chunks of lines.
 
 :class:`KafkaSource` wraps kafka-python's :class:`~kafka.KafkaConsumer` and
-follows the :class:`connectors.base.Source` contract:
+follows the :class:`streamsgns.connectors.base.Source` contract:
 
 * every message value becomes one line (a value may itself hold several
   lines); values are passed on as raw bytes, so invalid UTF-8 and NUL bytes
@@ -24,20 +24,20 @@ nothing is lost or read twice.
 
 The path from the broker to the learner, one file per step:
 
-- :mod:`~connectors.kafka.config`: ``kafka://`` URL parsing and the consumer settings;
-- :mod:`~connectors.kafka.connection`: probe, connect with backoff, recreate, close the consumer;
-- :mod:`~connectors.kafka.assignment`: seek, rebalance listener, rewind, reset past the end of a log;
-- :mod:`~connectors.kafka.batching`: the :meth:`~KafkaSource.chunks` generator, one poll round at a time;
-- :mod:`~connectors.kafka.commits`: offset commits, buffered and retried;
-- :mod:`~connectors.kafka.stopping`: signal-safe :meth:`~KafkaSource.stop` and :meth:`~KafkaSource.close`;
-- :mod:`~connectors.kafka.position`: the position dict and its parsing;
-- :mod:`~connectors.kafka.errors`: the source's errors and how they are logged;
-- :mod:`~connectors.kafka.source`: :class:`KafkaSource` itself, settings and counters.
+- :mod:`~streamsgns.connectors.kafka.config`: ``kafka://`` URL parsing and the consumer settings;
+- :mod:`~streamsgns.connectors.kafka.connection`: probe, connect with backoff, recreate, close the consumer;
+- :mod:`~streamsgns.connectors.kafka.assignment`: seek, rebalance listener, rewind, reset past the end of a log;
+- :mod:`~streamsgns.connectors.kafka.batching`: the :meth:`~KafkaSource.chunks` generator, one poll round at a time;
+- :mod:`~streamsgns.connectors.kafka.commits`: offset commits, buffered and retried;
+- :mod:`~streamsgns.connectors.kafka.stopping`: signal-safe :meth:`~KafkaSource.stop` and :meth:`~KafkaSource.close`;
+- :mod:`~streamsgns.connectors.kafka.position`: the position dict and its parsing;
+- :mod:`~streamsgns.connectors.kafka.errors`: the source's errors and how they are logged;
+- :mod:`~streamsgns.connectors.kafka.source`: :class:`KafkaSource` itself, settings and counters.
 """
 
-from connectors.kafka.config import FAST_GROUP_CONFIG
-from connectors.kafka.errors import NoBrokersAvailable
-from connectors.kafka.position import parse_position
-from connectors.kafka.source import KafkaSource
+from streamsgns.connectors.kafka.config import FAST_GROUP_CONFIG
+from streamsgns.connectors.kafka.errors import NoBrokersAvailable
+from streamsgns.connectors.kafka.position import parse_position
+from streamsgns.connectors.kafka.source import KafkaSource
 
 __all__ = ["FAST_GROUP_CONFIG", "KafkaSource", "NoBrokersAvailable", "parse_position"]

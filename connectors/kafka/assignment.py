@@ -6,8 +6,8 @@ import logging
 
 from kafka.errors import KafkaError
 
-from connectors.kafka.errors import describe
-from connectors.kafka.position import parse_position
+from streamsgns.connectors.kafka.errors import describe
+from streamsgns.connectors.kafka.position import parse_position
 
 __all__ = ["AssignmentMixin"]
 
@@ -21,7 +21,7 @@ class AssignmentMixin:
     ``_seek_others`` (where partitions missing from it start) and
     ``_past_end`` (first time each partition was seen past the end of its
     log). Reads and writes ``_positions`` of
-    :class:`connectors.kafka.KafkaSource`.
+    :class:`streamsgns.connectors.kafka.KafkaSource`.
     """
 
     def _init_assignment(self) -> None:
@@ -108,7 +108,7 @@ class AssignmentMixin:
         that :meth:`seek` has just moved.
 
         ``unprocessed`` is a list of ``(TopicPartition, messages)`` of a poll
-        whose rest was dropped (see :mod:`connectors.kafka.batching`).
+        whose rest was dropped (see :mod:`streamsgns.connectors.kafka.batching`).
         """
         if self._stopping():
             return

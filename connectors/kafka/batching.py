@@ -9,9 +9,9 @@ from typing import Generator, Iterator
 
 from kafka.errors import KafkaError
 
-from connectors.base import Chunk
-from connectors.kafka.connection import RECREATE_AFTER
-from connectors.kafka.errors import describe
+from streamsgns.connectors.base import Chunk
+from streamsgns.connectors.kafka.connection import RECREATE_AFTER
+from streamsgns.connectors.kafka.errors import describe
 
 __all__ = ["BatchingMixin", "LineBuffer", "value_to_line"]
 

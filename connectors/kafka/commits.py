@@ -6,8 +6,8 @@ import logging
 
 from kafka.errors import KafkaError
 
-from connectors.kafka.errors import describe
-from connectors.kafka.position import parse_position
+from streamsgns.connectors.kafka.errors import describe
+from streamsgns.connectors.kafka.position import parse_position
 
 __all__ = ["CommitMixin"]
 

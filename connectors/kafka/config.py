@@ -31,7 +31,7 @@ def parse_url(url: str) -> tuple[str, str, dict]:
     topics : str
         Comma-separated topic list (percent-decoded).
     kwargs : dict
-        Keyword arguments of :class:`connectors.kafka.KafkaSource` taken
+        Keyword arguments of :class:`streamsgns.connectors.kafka.KafkaSource` taken
         from the query.
 
     Raises

@@ -7,7 +7,7 @@ import socket
 
 from kafka.errors import KafkaError
 
-from connectors.kafka.errors import NoBrokersAvailable, NotReady, describe
+from streamsgns.connectors.kafka.errors import NoBrokersAvailable, NotReady, describe
 
 __all__ = ["RECREATE_AFTER", "ConnectionMixin", "close_quietly", "topic_partitions"]
 
@@ -21,7 +21,7 @@ class ConnectionMixin:
     """Create, recreate and close the source's ``_consumer``.
 
     Uses ``bootstrap_servers``, ``topics``, ``assign``, ``retry_backoff``,
-    ``_config`` and ``_probe_timeout`` of :class:`connectors.kafka.KafkaSource`,
+    ``_config`` and ``_probe_timeout`` of :class:`streamsgns.connectors.kafka.KafkaSource`,
     and the assignment (:meth:`_seek_assigned`, :meth:`_make_listener`),
     commit (:meth:`_try_commit`) and stopping (:meth:`_stopping`,
     :meth:`_sleep`, :meth:`_in_io`) steps of the other mixins.
@@ -148,7 +148,7 @@ def topic_partitions(consumer, topics, bootstrap_servers, partitions=None) -> li
 
     Raises
     ------
-    connectors.kafka.errors.NotReady
+    streamsgns.connectors.kafka.errors.NotReady
         If a topic (or a named partition) is missing: the caller retries later.
     """
     from kafka import TopicPartition

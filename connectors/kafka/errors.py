@@ -11,7 +11,7 @@ class NoBrokersAvailable(KafkaError):
     """None of the bootstrap servers accepts a TCP connection.
 
     A retriable :class:`kafka.errors.KafkaError`: the source backs off and
-    tries again (see :meth:`connectors.kafka.KafkaSource.chunks`).
+    tries again (see :meth:`streamsgns.connectors.kafka.KafkaSource.chunks`).
     """
 
     retriable = True

@@ -14,7 +14,7 @@ def parse_position(position: Mapping) -> dict[tuple[str, int], int]:
     ----------
     position : dict
         ``{"kafka": {"TOPIC:PARTITION": next_offset, ...}}``, as found in
-        :attr:`connectors.base.Chunk.position`.
+        :attr:`streamsgns.connectors.base.Chunk.position`.
 
     Returns
     -------

@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Callable, Iterable
 
-from connectors.base import Source
-from connectors.kafka.assignment import AssignmentMixin
-from connectors.kafka.batching import BatchingMixin
-from connectors.kafka.commits import CommitMixin
-from connectors.kafka.config import consumer_config as _consumer_config
-from connectors.kafka.config import parse_url
-from connectors.kafka.connection import ConnectionMixin
-from connectors.kafka.position import format_position, parse_position
-from connectors.kafka.stopping import StoppingMixin
+from streamsgns.connectors.base import Source
+from streamsgns.connectors.kafka.assignment import AssignmentMixin
+from streamsgns.connectors.kafka.batching import BatchingMixin
+from streamsgns.connectors.kafka.commits import CommitMixin
+from streamsgns.connectors.kafka.config import consumer_config as _consumer_config
+from streamsgns.connectors.kafka.config import parse_url
+from streamsgns.connectors.kafka.connection import ConnectionMixin
+from streamsgns.connectors.kafka.position import format_position, parse_position
+from streamsgns.connectors.kafka.stopping import StoppingMixin
 
 __all__ = ["KafkaSource"]
 
@@ -103,11 +103,11 @@ class KafkaSource(BatchingMixin, AssignmentMixin, CommitMixin, ConnectionMixin, 
     from the thread that iterates :meth:`chunks` (between two chunks);
     :meth:`close` may be called from any thread.
 
-    Where each part lives: :mod:`~connectors.kafka.batching` (:meth:`chunks`),
-    :mod:`~connectors.kafka.assignment` (:meth:`seek`),
-    :mod:`~connectors.kafka.commits` (:meth:`commit`),
-    :mod:`~connectors.kafka.connection` (connect, recreate),
-    :mod:`~connectors.kafka.stopping` (:meth:`stop`, :meth:`close`).
+    Where each part lives: :mod:`~streamsgns.connectors.kafka.batching` (:meth:`chunks`),
+    :mod:`~streamsgns.connectors.kafka.assignment` (:meth:`seek`),
+    :mod:`~streamsgns.connectors.kafka.commits` (:meth:`commit`),
+    :mod:`~streamsgns.connectors.kafka.connection` (connect, recreate),
+    :mod:`~streamsgns.connectors.kafka.stopping` (:meth:`stop`, :meth:`close`).
 
     Examples
     --------
@@ -179,7 +179,7 @@ class KafkaSource(BatchingMixin, AssignmentMixin, CommitMixin, ConnectionMixin, 
             The URL. Query parameters ``group`` (or ``group_id``), ``assign``,
             ``idle_timeout`` (seconds), ``poll_timeout_ms`` and
             ``max_chunk_bytes`` are understood (see
-            :func:`connectors.kafka.config.parse_url`).
+            :func:`streamsgns.connectors.kafka.config.parse_url`).
         **kw
             Keyword arguments of :class:`KafkaSource`; they override the URL.
 

@@ -29,7 +29,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _encoding(name: str) -> str:
-    from connectors.encoding import normalize_encoding
+    from streamsgns.connectors.encoding import normalize_encoding
 
     try:
         return normalize_encoding(name)
@@ -47,7 +47,7 @@ def open_source(args):
     """
     inputs = args.input or ["-"]
     if len(inputs) == 1 and inputs[0].startswith("kafka://"):
-        from connectors.kafka import KafkaSource
+        from streamsgns.connectors.kafka import KafkaSource
 
         kw = {}
         if args.group:
@@ -56,7 +56,7 @@ def open_source(args):
             kw["idle_timeout"] = args.idle_timeout
         return KafkaSource.from_url(inputs[0], **kw)
     if inputs == ["-"]:
-        from connectors.stdin import StdinSource
+        from streamsgns.connectors.stdin import StdinSource
 
         if sys.stdin is None:  # train <&-: file descriptor 0 is closed
             raise SystemExit("streamsgns: standard input is closed: give --input FILE or pipe text in")
@@ -71,6 +71,6 @@ def open_source(args):
             raise SystemExit(f"streamsgns: cannot read --input {i}: {e.strerror}") from None
         if stat.S_ISDIR(mode):
             raise SystemExit(f"streamsgns: --input {i} is a directory, not a file")
-    from connectors.files import FileSource
+    from streamsgns.connectors.files import FileSource
 
     return FileSource(inputs, encoding=args.encoding)

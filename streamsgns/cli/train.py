@@ -247,7 +247,7 @@ def _check_encoding(model, source, args, state) -> None:
 
 def cmd_train(args) -> int:
     """``streamsgns train``; returns the exit status (0, or EXIT_SNAPSHOT_FAILED)."""
-    from connectors.base import InputChanged, SourceStopped
+    from streamsgns.connectors.base import InputChanged, SourceStopped
 
     from ..io.snapshotter import SnapshotError
     from ..learner import SGNS

@@ -120,7 +120,7 @@ class ReplicaJob:
                  rows: str = "sum", max_restarts: int = 20, cpus_per_replica: float = 1.0,
                  on_round: Callable | None = None, runtime_env: dict | None = None, vectors: bool = True,
                  overwrite: bool = False, **model_params):
-        from connectors.kafka.config import parse_url
+        from streamsgns.connectors.kafka.config import parse_url
 
         hosts, topics, args = parse_url(url)
         if int(replicas) < 1:
@@ -151,14 +151,14 @@ class ReplicaJob:
     def _consumer(self):
         from kafka import KafkaConsumer
 
-        from connectors.kafka.config import consumer_config
+        from streamsgns.connectors.kafka.config import consumer_config
 
         cfg = consumer_config(self.bootstrap.split(","), self.group_id, 2.0, 1 << 20, {})
         return KafkaConsumer(**cfg)
 
     def _partitions(self, consumer, timeout: float = 30.0) -> list:
-        from connectors.kafka.connection import topic_partitions
-        from connectors.kafka.errors import NotReady
+        from streamsgns.connectors.kafka.connection import topic_partitions
+        from streamsgns.connectors.kafka.errors import NotReady
 
         t0 = time.monotonic()
         while True:
@@ -195,7 +195,7 @@ class ReplicaJob:
         from kafka.errors import KafkaError
         from kafka.structs import OffsetAndMetadata
 
-        from connectors.kafka.position import parse_position
+        from streamsgns.connectors.kafka.position import parse_position
 
         offsets = {TopicPartition(t, p): OffsetAndMetadata(off, "", -1) for (t, p), off in parse_position(position).items()}
         try:

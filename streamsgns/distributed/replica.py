@@ -52,7 +52,7 @@ class Replica:
         Comma-separated topics.
     partitions : list of str
         ``"TOPIC:PARTITION"`` keys this replica reads (manual assignment, see
-        :class:`connectors.kafka.KafkaSource`).
+        :class:`streamsgns.connectors.kafka.KafkaSource`).
     idle_timeout : float
         Seconds without a message after which a round ends early (reported as ``idle``).
     poll_timeout_ms : int
@@ -66,7 +66,7 @@ class Replica:
     def __init__(self, index: int, bootstrap_servers: str, topics: str, partitions: list[str],
                  idle_timeout: float = 1.0, poll_timeout_ms: int = 200, max_chunk_bytes: int = 1 << 20,
                  consumer_config: dict | None = None):
-        from connectors.kafka import KafkaSource
+        from streamsgns.connectors.kafka import KafkaSource
 
         logging.getLogger("kafka").setLevel(logging.WARNING)
         self.index = int(index)
