@@ -97,7 +97,7 @@ def step_timing(blocks, half_life, n: int = 5) -> dict:
         m.forget.meta[0]["since"] = forget_every(half_life)
         t0 = time.perf_counter()
         forget_step(tr.cfg, m.forget.arrays(), m.vocab.arrays(), m.vocab.sketch.arrays(), tr._cooc_arrays(),
-                    m.noise.arrays())
+                    m.noise.arrays(), tr._detect_arrays())
         best = min(best, time.perf_counter() - t0)
     return {"half_life": half_life, "step_s": best, "every": forget_every(half_life), "n_ids": m.n_ids,
             "cooc_cells": int(m.cooc.clo.size + m.cooc.csk.size)}

@@ -11,6 +11,7 @@ from helpers_core import assert_finite, assert_vocab_consistent, control_bytes
 from streamsgns import SGNS
 from streamsgns import kernels as K
 from streamsgns._state import new_record
+from streamsgns.change import NO_DETECT
 from streamsgns.cooc import NO_COOC
 from streamsgns.hashing import seed_states
 from streamsgns.noise import NOISE_RECORD, NoiseArrays
@@ -34,7 +35,7 @@ def _train(sen, W, C, counts, total, cfg, _unused, alpha, noise=None, seed=0):
     pa = ParamArrays(W, C, seed_states(seed, 2), new_record(STREAM_RECORD))
     return K.train_sentence(cfg, sen, len(sen), alpha, total, pa, counts, na, 1,
                             np.empty(len(sen), np.int32), np.empty(3 * len(sen) + 1, np.int32),
-                            np.empty(W.shape[1], np.float32), NO_COOC, np.zeros(0, np.uint64))
+                            np.empty(W.shape[1], np.float32), NO_COOC, np.zeros(0, np.uint64), NO_DETECT)
 
 
 def _sig_table(x):
