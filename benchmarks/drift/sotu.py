@@ -32,7 +32,6 @@ Prints tables, writes ``benchmarks/results/drift_sotu.json`` and the figures
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import sys
