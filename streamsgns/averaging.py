@@ -23,7 +23,7 @@ a fold never falls below ``every · ln 2 / horizon``, so the average follows a s
 Training never reads the averages: W and C, and therefore bit-reproducibility, are untouched; only
 the exported vectors (``SGNS.vectors``, snapshots, queries, the live PMI report) use them.
 
-Measured (``benchmarks/learning_rule.py``, ``docs/learning_rule.md``): on the Brown corpus
+Measured (``benchmarks/learning_rule/learning_rule.py``, ``docs/learning_rule.md``): on the Brown corpus
 restricted to its 300 most frequent words, d = 400, 20 passes in corpus order with the default
 step sizes, Spearman(W·Cᵀ, PMI − log k) 0.658 for the last iterate, 0.857 averaged with η = 10.
 """

@@ -16,7 +16,7 @@ at each step and, in between, an occurrence is over-weighted by at most a factor
 O(V + cooc cells) (about 3M cells with the defaults: ``1000²`` exact pairs, ``2 × 2**20`` pair
 sketch) once every ``H / 16`` tokens, plus a halving of the ``4 × 2**20`` unigram sketch once
 every ``H`` tokens: with ``H = 5e7`` about 1.1 cell updates per token, amortised O(1)
-(measured: ``benchmarks/forget_cost.py``).
+(measured: ``benchmarks/drift/forget_cost.py``).
 A step is at a sentence-chunk boundary and depends only on the token count, so a loop of
 ``learn_one``, one ``learn_many`` and a resumed run decay at the same moments (bit-identical
 with ``workers=1``). With ``workers > 1`` the kernel first waits for the batches in flight

@@ -283,7 +283,7 @@ def test_largest_accepted_learning_rate_stays_finite():
 
 
 def test_learning_rate_that_diverges_is_refused():
-    # alpha = 0.5 drives real text to inf/NaN (benchmarks/alpha_bound.py): the constructor refuses it
+    # alpha = 0.5 drives real text to inf/NaN (benchmarks/learning_rule/alpha_bound.py): the constructor refuses it
     for alpha in (1.0, 0.5, 0.25, 0.21):
         with pytest.raises(ValueError, match="alpha"):
             SGNS(alpha=alpha, min_alpha=1e-4)
