@@ -266,3 +266,25 @@ def test_changes_file_of_another_run_is_not_appended_to(tmp_path):
     assert r.returncode == 2 and b"--overwrite" in r.stderr
     r = _cli(["--input", "in.txt", "--changes", "c.jsonl", "--quiet", "--change-detection", "off"], tmp_path)
     assert r.returncode == 2 and b"needs change detection" in r.stderr
+
+
+def test_drift_run_dir_marks_the_change_events(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "in.txt").write_bytes(_switching_stream_text(30_000, 15_000))
+    r = _cli(["--input", "in.txt", "--snapshot-dir", "run", "--changes", "run/changes.jsonl", *CLI_MODEL[:-2],
+              "--snapshot-every", "50000w"], tmp_path)
+    assert r.returncode == 0, r.stderr.decode()[-3000:]
+    first = next(json.loads(x) for x in (tmp_path / "run" / "changes.jsonl").read_bytes().splitlines()
+                 if json.loads(x)["word"] == "x1")
+    d = subprocess.run([sys.executable, "-m", "streamsgns", "drift", "--run-dir", "run", "--words", "x1,a3",
+                        "--json", "--plot", "series.png"], capture_output=True, cwd=tmp_path, timeout=240)
+    assert d.returncode == 0, d.stderr.decode()[-3000:]
+    s = json.loads(d.stdout)
+    assert {"tokens": first["tokens"], "score": first["score"]} in s["changes"]["x1"]
+    assert (tmp_path / "series.png").read_bytes()[:4] == b"\x89PNG"
+    t = subprocess.run([sys.executable, "-m", "streamsgns", "drift", "--run-dir", "run", "--words", "x1"],
+                       capture_output=True, cwd=tmp_path, timeout=240)
+    assert f"x1: change detected at {first['tokens']} tokens".encode() in t.stdout
