@@ -288,3 +288,39 @@ def test_drift_run_dir_marks_the_change_events(tmp_path):
     t = subprocess.run([sys.executable, "-m", "streamsgns", "drift", "--run-dir", "run", "--words", "x1"],
                        capture_output=True, cwd=tmp_path, timeout=240)
     assert f"x1: change detected at {first['tokens']} tokens".encode() in t.stdout
+
+
+def test_a_reused_row_starts_its_detection_afresh():
+    m = SGNS(vector_size=8, min_count=1, sample=0.0, seed=0, track_cooc=False, max_vocab=64, change_every=10**9)
+    m.learn_many([[f"w{i}" for i in range(k, k + 8)] for k in range(0, 56, 8)] * 2)
+    d = m.detect
+    n = m.n_ids
+    d.base[:n], d.obs[:n], d.dmean[:n], d.cusum[:n] = 7, 5, 2.0, 3.0
+    m.learn_many([[f"new{i}" for i in range(k, k + 8)] for k in range(0, 40, 8)] * 20)  # evictions reuse rows
+    reused = [m.key_to_index[f"new{i}"] for i in range(40) if m.key_to_index.get(f"new{i}", n) < n]
+    assert reused, "no row was reused"
+    for r in reused:
+        assert d.base[r] == 0 and d.obs[r] == 0 and d.dmean[r] == 0.0 and d.cusum[r] == 0.0
+
+
+def test_the_export_lag_is_bounded_by_default():
+    """The averages' fold weight has a floor (``average_horizon``) unless it is switched off."""
+    assert SGNS().average.horizon == 2_000_000
+    assert SGNS(half_life=1e6).average.horizon == 1e6
+    assert SGNS(average_horizon=None).average.horizon is None
+    # a row that moves once, after 1,000 folds: how many folds until the export is half-way there
+    from streamsgns.averaging import IterateAverage
+
+    lags = {}
+    for horizon in (None, 200_000):
+        avg = IterateAverage(1, 1, eta=10.0, every=20_000, horizon=horizon)
+        W, C, h, c = np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32), np.array([1], np.uint64), np.ones(1, np.int64)
+        for s in range(1000):
+            avg.fold(W, C, h, c, n=1, words_seen=s)
+        W[0, 0] = 1.0
+        k = 0
+        while avg.W[0, 0] < 0.5:
+            avg.fold(W, C, h, c, n=1, words_seen=1000 + k)
+            k += 1
+        lags[horizon] = k * 20_000
+    assert lags[200_000] <= 200_000 < lags[None]  # half-way within one horizon; unbounded it takes longer
