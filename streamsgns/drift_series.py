@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .drift import _SNAP_RE, _check_int, load_snapshot
+from .drift import _check_int
+from .io.open import SNAPSHOT_NAME_RE, open_snapshot
 from .vectors import KeyedVectors
 
 __all__ = ["list_snapshots", "drift_series", "plot_drift", "plot_pair"]
@@ -47,7 +48,7 @@ def list_snapshots(run_dir) -> list[Path]:
     best: dict = {}
     rank = {"txt": 0, "bin": 1, "npz": 2}
     for p in d.iterdir():
-        m = _SNAP_RE.match(p.name)
+        m = SNAPSHOT_NAME_RE.match(p.name)
         if m and p.is_file():
             n = int(m.group(2))
             if n not in best or rank[m.group(3)] < rank[best[n].suffix[1:]]:
@@ -91,7 +92,7 @@ def drift_series(run_dir, words, *, k: int = 10, restrict_vocab: int | None = 10
     Raises
     ------
     FileNotFoundError, ValueError, OSError
-        As :func:`list_snapshots` and :func:`load_snapshot`; ``ValueError`` also for an empty
+        As :func:`list_snapshots` and :func:`streamsgns.io.open.open_snapshot`; ``ValueError`` also for an empty
         ``words`` list or ``k < 1``.
 
     Examples
@@ -115,13 +116,13 @@ def drift_series(run_dir, words, *, k: int = 10, restrict_vocab: int | None = 10
     paths = [Path(p) for p in run_dir] if isinstance(run_dir, (list, tuple)) else list_snapshots(run_dir)
     if not paths:
         raise FileNotFoundError("no snapshot given")
-    last = load_snapshot(paths[-1])
+    last = open_snapshot(paths[-1])
     li = {w: i for i, w in reversed(list(enumerate(last.words)))}
     v_last = {w: last.vectors[li[w]] for w in words if w in li}
     prev: dict = {}
     out = {"snapshots": [], "words": {w: [] for w in words}}
     for t, p in enumerate(paths):
-        s = last if t == len(paths) - 1 else load_snapshot(p)
+        s = last if t == len(paths) - 1 else open_snapshot(p)
         ws = s.words_seen if s.words_seen is not None else t
         out["snapshots"].append({"path": str(p), "words_seen": ws})
         n = len(s.words) if restrict_vocab is None else min(restrict_vocab, len(s.words))

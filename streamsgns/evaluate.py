@@ -18,7 +18,6 @@ compute the scores.
 from __future__ import annotations
 
 import importlib.util
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,6 @@ __all__ = [
     "evaluate_word_pairs",
     "evaluate_analogies",
     "evaluate_all",
-    "load_vectors",
     "EVAL_SETS",
     "eval_data_path",
     "gensim_test_data_dir",
@@ -106,66 +104,6 @@ def eval_data_path(name: str) -> Path:
     if not p.is_file():
         raise FileNotFoundError(f"{p} is missing from the installed gensim; reinstall it: `pip install gensim`")
     return p
-
-
-_ZIP_MAGIC = b"PK\x03\x04"  # a checkpoint is an .npz, i.e. a zip archive
-
-
-def load_vectors(path):
-    """Vectors of a word2vec file, a checkpoint (``.npz``) or a snapshot directory.
-
-    A checkpoint is recognised by its ``.npz`` suffix or its zip signature, anything else is
-    read as word2vec text or binary (:func:`streamsgns.io.word2vec.load_word2vec_format`).
-    For a checkpoint, the alive words come by decreasing count (freed rows are left out).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-
-    Returns
-    -------
-    words : list of str
-        By decreasing frequency.
-    vectors : ndarray, shape (n, d), float32
-
-    Raises
-    ------
-    FileNotFoundError
-        If nothing is found at ``path``, or a directory holds no valid checkpoint.
-    streamsgns.io.checkpoint.CheckpointError
-        If a checkpoint is corrupted (a ``ValueError``).
-    ValueError
-        If the file is empty, is neither word2vec nor a checkpoint, or is truncated.
-    OSError
-        If the file cannot be read.
-    """
-    from .learner import SGNS
-    from .io.snapshotter import latest_checkpoint
-    from .io.word2vec import load_word2vec_format
-
-    p = Path(path)
-    if p.is_dir():
-        skipped: list = []
-        ck = latest_checkpoint(p, log_fn=skipped.append, check=SGNS.load)
-        if ck is None:
-            why = f" (skipped {len(skipped)} invalid: {skipped[-1]})" if skipped else ""
-            raise FileNotFoundError(f"{p}: no valid checkpoint in this directory{why}")
-        for msg in skipped:  # an older valid checkpoint is used: say which newer ones were not
-            logging.getLogger("streamsgns").warning(f"skipping invalid checkpoint: {msg}")
-        p = ck
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: no such file")
-    with open(p, "rb") as f:
-        magic = f.read(4)
-    if not magic:
-        raise ValueError(f"{p}: empty file (neither word2vec vectors nor a checkpoint)")
-    if p.suffix == ".npz" or magic == _ZIP_MAGIC:
-        m = SGNS.load(p)
-        counts = m.counts
-        alive = np.flatnonzero(counts > 0)
-        order = alive[np.argsort(-counts[alive], kind="stable")]
-        return [m.index_to_key[i] for i in order], np.array(m.vectors()[order])
-    return load_word2vec_format(p)
 
 
 def evaluate_word_pairs(words, vectors, path, delimiter="\t") -> dict:
