@@ -75,7 +75,7 @@ from ._state import StateError, new_record, record_from_dict, record_to_dict
 from .cooc import M_C, M_W, cooc_release
 from .hashing import mix64
 from .noise import noise_force_refresh
-from .sketch import sketch_decay
+from .sketch import halve_table
 from .vocab import vocab_free
 
 __all__ = ["Forgetting", "ForgetArrays", "FORGET_RECORD", "DECAY_STEPS", "forget_every", "fade_count",
@@ -237,7 +237,7 @@ def forget_step(cfg, fa, va, sk, ca, na):
     fm.sketch_since += s
     skm = sk.meta[0]
     while np.float64(fm.sketch_since) >= cfg.half_life:
-        sketch_decay(sk.table, 0.5)
+        halve_table(sk.table)
         skm.total >>= 1
         fm.sketch_since -= np.int64(math.ceil(cfg.half_life))
     noise_force_refresh(na)
