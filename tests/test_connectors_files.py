@@ -102,8 +102,16 @@ def test_line_of_exactly_max_line_bytes_is_not_cut(step):
     assert b"".join(blocks) == b"abcd\ne\n" and stats["long_lines_cut"] == 1
 
 
-def test_default_max_line_is_bounded():
-    assert MAX_LINE_BYTES == 16 << 20
+def test_default_max_line_bounds_every_block_and_line():
+    """With the default settings a 40 MB line without whitespace comes out in pieces: no line longer than
+    MAX_LINE_BYTES and no block longer than a block plus one such line, whatever the input."""
+    line = b"x" * (MAX_LINE_BYTES * 5 // 2) + b"\nshort\n"
+    stats = {}
+    blocks = list(iter_line_blocks(io.BytesIO(line), stats=stats))
+    assert b"".join(blocks).replace(b"\n", b"") == line.replace(b"\n", b"")
+    assert stats["long_lines_cut"] == 2
+    assert max(len(b) for b in blocks) <= (1 << 20) + MAX_LINE_BYTES
+    assert max(len(piece) for b in blocks for piece in b.split(b"\n")) <= MAX_LINE_BYTES
 
 
 def test_ten_megabyte_line_passes_whole_below_the_limit():
