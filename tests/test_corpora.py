@@ -20,7 +20,9 @@ import random
 import re
 import shutil
 import socket
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import streamsgns_tools.corpora as ds
@@ -263,6 +265,57 @@ def test_eval_data_path_without_gensim(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "gensim" else real(n, *a))
     with pytest.raises(FileNotFoundError, match="pip install gensim"):
         evaluate.eval_data_path("wordsim353")
+
+
+def test_eval_data_dir_and_env_come_before_gensim(tmp_path, monkeypatch):
+    for f in evaluate.EVAL_SETS.values():
+        (tmp_path / f).write_text("x\ty\t1\n")
+    assert evaluate.eval_data_path("simlex999", tmp_path) == tmp_path / "simlex999.txt"
+    monkeypatch.setenv(evaluate.EVAL_DATA_ENV, str(tmp_path))
+    assert evaluate.eval_data_path("wordsim353") == tmp_path / "wordsim353.tsv"
+    (tmp_path / "questions-words.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="questions-words.txt"):  # no silent fall back to gensim's
+        evaluate.eval_data_path("questions-words")
+
+
+def test_eval_sets_and_lee_come_from_gensims_wheel_without_gensim(tmp_path, monkeypatch):
+    """What `make demo` runs in a venv without gensim: the evaluation sets and the gensim-shipped corpora
+    are taken out of gensim's wheel (pip download, not installed), and `streamsgns evaluate --data-dir`
+    reads them. Skipped only when PyPI does not answer."""
+    c = registry.GENSIM_TEST_DATA
+    why = registry_unreachable("pypi", c.package, c.version)
+    if why is not None:
+        pytest.skip(f"the pypi registry does not answer, so gensim's wheel cannot be fetched: {why}")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "gensim" else real(n, *a))
+    with pytest.raises(FileNotFoundError):
+        evaluate.gensim_test_data_dir()  # as in the demo's venv
+    d = ds.fetch_eval_sets(tmp_path)
+    assert d == tmp_path / "eval"
+    assert sorted(p.name for p in d.iterdir()) == sorted(evaluate.EVAL_SETS.values())
+    raw = tmp_path / "raw" / "gensim-test-data"
+    assert sorted(p.name for p in raw.iterdir() if p.name != ".complete") == sorted(download.GENSIM_DATA_FILES)
+    assert '"gensim==4.4.0"' in (raw / ".complete").read_text()
+    assert ds.count_tokens(ds.fetch("lee", cache_dir=tmp_path)) == 58_442  # the same corpus as from gensim
+    # the files are gensim's own: the same bytes as the installed wheel's, when there is one
+    monkeypatch.setattr(importlib.util, "find_spec", real)
+    if importlib.util.find_spec("gensim") is not None:
+        for f in evaluate.EVAL_SETS.values():
+            assert (d / f).read_bytes() == evaluate.eval_data_path(_set_of(f)).read_bytes()
+    from streamsgns.cli import main
+
+    vec = tmp_path / "v.txt"
+    from streamsgns.io.word2vec import save_word2vec_format
+
+    words = sorted({w.lower() for f in evaluate.EVAL_SETS.values()
+                    for line in (d / f).read_text(encoding="utf-8").splitlines()[:60] if not line.startswith((":", "#"))
+                    for w in line.split()[:4] if w.isalpha()})
+    save_word2vec_format(vec, words, np.random.default_rng(0).normal(size=(len(words), 8)))
+    assert main(["evaluate", str(vec), "--data-dir", str(d), "--json"]) == 0
+
+
+def _set_of(filename: str) -> str:
+    return next(k for k, v in evaluate.EVAL_SETS.items() if v == filename)
 
 
 def test_missing_client_raises_client_missing(tmp_path, monkeypatch):

@@ -71,7 +71,7 @@ def cmd_evaluate(args) -> int:
     words, V = snap.words, snap.vectors
     try:
         res = evaluate_all(words, V, wordsim=args.wordsim, simlex=args.simlex, analogies=args.analogies,
-                           restrict_vocab=args.restrict_vocab)
+                           restrict_vocab=args.restrict_vocab, data_dir=args.data_dir)
     except (OSError, ValueError) as e:
         return _fail("evaluate", e)
     if args.json:
@@ -229,9 +229,12 @@ def add_parsers(sub) -> None:
 
     e = sub.add_parser("evaluate", help="WS-353, SimLex-999 and Google analogy scores of a snapshot")
     e.add_argument("snapshot", help="vectors file, checkpoint (.npz) or snapshot directory")
-    e.add_argument("--wordsim", help="WS-353 file (default: gensim's test data)")
-    e.add_argument("--simlex", help="SimLex-999 file (default: gensim's test data)")
-    e.add_argument("--analogies", help="questions-words file (default: gensim's test data)")
+    e.add_argument("--data-dir", metavar="DIR",
+                   help="directory holding wordsim353.tsv, simlex999.txt and questions-words.txt (default: "
+                        "$STREAMSGNS_EVAL_DATA, else the installed gensim's test data)")
+    e.add_argument("--wordsim", help="WS-353 file (default: in --data-dir)")
+    e.add_argument("--simlex", help="SimLex-999 file (default: in --data-dir)")
+    e.add_argument("--analogies", help="questions-words file (default: in --data-dir)")
     e.add_argument("--restrict-vocab", type=_positive_int, default=30000)
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_evaluate)
