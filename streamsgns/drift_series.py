@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .drift import _check_int
-from .io.open import SNAPSHOT_NAME_RE, open_snapshot
+from .io.open import open_snapshot, snapshot_files, words_seen_of
 from .vectors import KeyedVectors
 
 __all__ = ["list_snapshots", "drift_series", "plot_drift", "plot_pair"]
@@ -46,13 +46,10 @@ def list_snapshots(run_dir) -> list[Path]:
     if not d.is_dir():
         raise FileNotFoundError(f"{d}: no such directory")
     best: dict = {}
-    rank = {"txt": 0, "bin": 1, "npz": 2}
-    for p in d.iterdir():
-        m = SNAPSHOT_NAME_RE.match(p.name)
-        if m and p.is_file():
-            n = int(m.group(2))
-            if n not in best or rank[m.group(3)] < rank[best[n].suffix[1:]]:
-                best[n] = p
+    for p in snapshot_files(d):  # at each N: the checkpoint, then text, then binary vectors
+        n = words_seen_of(p)
+        if n not in best or best[n].suffix == ".npz":  # vectors (text before binary) over the checkpoint
+            best[n] = p
     if not best:
         raise FileNotFoundError(f"{d}: no snapshot (vectors-<N>.txt/.bin or ckpt-<N>.npz) in this directory")
     return [best[n] for n in sorted(best)]
