@@ -154,7 +154,7 @@ def test_train_help_puts_every_option_in_a_named_group(tmp_path):
     groups = {g.title: [a.option_strings[0] for a in g._group_actions] for g in train._action_groups}
     assert groups.pop("options") == ["-h"] and not groups.pop("positional arguments", [])
     for title in ("input", "Kafka input", "output and snapshots", "model", "learning rule", "forgetting",
-                  "replicas (Ray)"):
+                  "change detection", "replicas (Ray)"):
         assert groups.get(title), title
     flags = [f for fs in groups.values() for f in fs]
     assert len(flags) == len(set(flags))

@@ -2,7 +2,7 @@
 
 * :mod:`~streamsgns.cli.train`: ``train``, the stream → learner → snapshots loop (its argument
   groups: input, Kafka input, output and snapshots, model, learning rule, vocabulary, forgetting,
-  progress, replicas);
+  change detection, progress, replicas);
 * :mod:`~streamsgns.cli.sources`: ``--input``, which connector reads the stream;
 * :mod:`~streamsgns.cli.train_replicas`: ``train --replicas N``, one model trained by Ray actors;
 * :mod:`~streamsgns.cli.query`: ``similar``, ``evaluate``, ``pmi``;

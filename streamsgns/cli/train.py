@@ -47,6 +47,8 @@ LEARNING_RULE_OPTIONS = [
     ("--decay-tokens", "decay_tokens", "pos_float", "alpha_t = alpha / (1 + t / decay_tokens)"),
     ("--word-decay", "word_decay", "pos_float_or_off",
      "per-word steps alpha / (1 + count / word_decay); off = the global alpha_t above"),
+    ("--average-horizon", "average_horizon", "tokens_or_off",
+     "the exported averages follow a moving row within about this many tokens (off = no bound)"),
 ]
 VOCABULARY_OPTIONS = [
     ("--min-count", "min_count", "pos_int", "occurrences before a word is admitted"),
@@ -61,8 +63,16 @@ FORGETTING_OPTIONS = [
      "tokens added to the sketch of words not yet admitted between two halvings (0 = never age; "
      "default: from the sketch's width and --min-count)"),
 ]
+CHANGE_DETECTION_OPTIONS = [
+    ("--change-detection", "detect_changes", "on_off",
+     "per-word change detection: report words whose usage changed and re-learn them (on/off)"),
+    ("--change-threshold", "change_threshold", "pos_float",
+     "alarm level of the per-word change test (higher: fewer, later alarms)"),
+    ("--change-every", "change_every", "tokens", "tokens between two change checks"),
+]
 #: Every SGNS parameter ``train`` sets: ``SGNS(**{dest: args.dest})``.
-MODEL_OPTIONS = SGNS_MODEL_OPTIONS + LEARNING_RULE_OPTIONS + VOCABULARY_OPTIONS + FORGETTING_OPTIONS
+MODEL_OPTIONS = (SGNS_MODEL_OPTIONS + LEARNING_RULE_OPTIONS + VOCABULARY_OPTIONS + FORGETTING_OPTIONS
+                 + CHANGE_DETECTION_OPTIONS)
 
 #: Exit status when training ended normally (``--output`` written) but at least one
 #: snapshot could not be written (disk full, permissions): the newest checkpoint may be
@@ -87,10 +97,15 @@ def _number_type(kind: str):
     import math
 
     def parse(text: str):
-        if kind == "tokens":
-            return _tokens(text)
+        if kind == "on_off":
+            t = text.strip().lower()
+            if t not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+                raise argparse.ArgumentTypeError(f"must be on or off, got {text!r}")
+            return t in ("on", "true", "1", "yes")
         if kind.endswith("_or_off") and text.strip().lower() in ("off", "none"):
             return None
+        if kind.startswith("tokens"):
+            return _tokens(text)
         integer = kind.endswith("_int")
         try:
             v = int(text) if integer else float(text)
@@ -183,6 +198,8 @@ class _Progress:
             "snaps": self.snapshots,
             "skipped": skipped,
         }
+        if m.detect is not None:
+            post["changes"] = p["changes"]
         if self.pmi is not None:
             post["pmi_rho"] = f"{self.pmi:.3f}"
         self.bar.set_postfix(post, refresh=False)
@@ -268,16 +285,20 @@ def cmd_train(args) -> int:
     # reports what matters (retries, resets, failed commits) itself.
     logging.getLogger("kafka").setLevel(logging.WARNING)
     params = {dest: getattr(args, dest) for _, dest, _, _ in MODEL_OPTIONS}
+    if args.replicas is not None and args.changes:
+        args.parser.error("--changes is not available with --replicas (replicas do not merge change detection)")
     if args.replicas is not None:  # Ray is imported only on this path
         from .train_replicas import cmd_train_replicas
 
         return cmd_train_replicas(args, params)
     if args.resume and not args.snapshot_dir:
         args.parser.error("--resume needs --snapshot-dir")
-    if args.overwrite and not args.snapshot_dir:
-        args.parser.error("--overwrite needs --snapshot-dir")
+    if args.overwrite and not (args.snapshot_dir or args.changes):
+        args.parser.error("--overwrite needs --snapshot-dir or --changes")
+    if args.changes and not params["detect_changes"]:
+        args.parser.error("--changes needs change detection (--change-detection on)")
     source = open_source(args)  # before the lock: a bad --input is refused without touching the directory
-    model = snap = None
+    model = snap = changes = None
     try:
         if args.snapshot_dir:
             snap, model = _open_snapshots(args, lambda ck: SGNS.load(ck, workers=args.workers))
@@ -286,10 +307,22 @@ def cmd_train(args) -> int:
                 model = SGNS(**params)
             except ValueError as e:  # settings that are valid one by one but not together
                 args.parser.error(str(e))
+        resumed = model is not None and model.words_seen > 0 and args.resume
         if snap is not None:
             snap.start(model)
-        return _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError)
+        if args.changes:
+            from .changes import ChangesFile
+
+            try:
+                changes = ChangesFile(args.changes, model, resume=resumed, overwrite=args.overwrite)
+            except FileExistsError as e:
+                args.parser.error(str(e))
+            except OSError as e:
+                raise SystemExit(f"streamsgns: cannot use --changes {args.changes}: {e.strerror or e}") from None
+        return _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError, changes)
     finally:
+        if changes is not None:
+            changes.close()
         source.close()
         if model is not None:
             model.close()
@@ -297,7 +330,7 @@ def cmd_train(args) -> int:
             snap.close()
 
 
-def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError) -> int:
+def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError, changes=None) -> int:
     if model.source_position:
         # The checkpoint is the source of truth: Kafka partitions it does not
         # name start at their earliest offset, not at the group's commit.
@@ -331,6 +364,8 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
     enc_state: dict = {}
 
     def checkpoint():
+        if changes is not None:
+            changes.append_new(sync=True)  # every record the checkpoint covers is on disk first
         try:
             ck = snap.snapshot(model, position=position)
         except SnapshotError as e:
@@ -356,6 +391,8 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
                 model.learn_text(chunk.data)
                 position = chunk.position
                 model.source_position = position
+                if changes is not None:
+                    changes.append_new()
                 _check_encoding(model, source, args, enc_state)
                 progress.update(source.stats)
                 if snap is not None and snap.due(model):
@@ -394,7 +431,7 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
     p = model.progress()
     summary = {"words_seen": p["words_seen"], "vocab_size": p["vocab_size"], "lines": p["lines"],
                "empty_lines": p["empty_lines"], "invalid_utf8": p["invalid_utf8"],
-               "control_bytes": p["control_bytes"], "split_lines": p["split_lines"],
+               "control_bytes": p["control_bytes"], "split_lines": p["split_lines"], "changes": p["changes"],
                "source": {k: int(v) for k, v in source.stats.items()}}
     if snap is not None:
         summary["snapshots"] = {"written": snap.written, "failed": snap.failed, "run_id": snap.run_id}
@@ -409,7 +446,8 @@ def _add_sgns_options(group, table) -> None:
     """One argument per row of ``table`` (see :data:`MODEL_OPTIONS`), default from ``SGNS.__init__``."""
     for flag, dest, kind, hlp in table:
         default = _model_default(dest)
-        metavar = "TOKENS" if kind == "tokens" else "N" if kind.endswith("_int") else "X"
+        metavar = ("TOKENS" if kind.startswith("tokens") else "{on,off}" if kind == "on_off"
+                   else "N" if kind.endswith("_int") else "X")
         group.add_argument(flag, dest=dest, type=_number_type(kind), default=default, metavar=metavar,
                            help=hlp if default is None else f"{hlp} (default {default})")
 
@@ -449,6 +487,16 @@ def _add_forgetting_options(p) -> None:
     _add_sgns_options(g, FORGETTING_OPTIONS)
 
 
+def _add_change_options(p) -> None:
+    """The ``change detection`` group: its SGNS settings and ``--changes``, where the change records of the
+    run go (:mod:`streamsgns.cli.changes`)."""
+    g = p.add_argument_group("change detection", "words whose usage changed (streamsgns.change)")
+    _add_sgns_options(g, CHANGE_DETECTION_OPTIONS)
+    g.add_argument("--changes", metavar="FILE.jsonl",
+                   help="append each change event (a word whose usage changed, then what it became) to this "
+                        "JSON-lines file as it happens; crash-safe with --snapshot-dir/--resume")
+
+
 def _add_progress_options(p) -> None:
     g = p.add_argument_group("progress and summary")
     g.add_argument("--progress-every", type=_number_type("nonneg_float"), default=2.0, metavar="SECONDS",
@@ -472,6 +520,7 @@ OPTION_GROUPS = [
     _add_learning_rule_options,
     _add_vocabulary_options,
     _add_forgetting_options,
+    _add_change_options,
     _add_progress_options,
     _add_replica_options,
 ]
