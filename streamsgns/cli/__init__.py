@@ -25,7 +25,7 @@ Learn word2vec skip-gram (SGNS) vectors online from an unbounded text stream, an
 questions of the snapshots it writes.
 
 A SNAPSHOT is a word2vec vectors file (text or binary), a checkpoint (.npz) or a
---snapshot-dir directory (its newest valid checkpoint)."""
+--snapshot-dir directory (its newest snapshot that reads); pmi needs a checkpoint."""
 
 EPILOG = "`streamsgns COMMAND --help` lists a command's options. Guides: docs/ in the repository."
 

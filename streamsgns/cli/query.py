@@ -223,8 +223,8 @@ def add_parsers(sub) -> None:
     """Add the ``similar``, ``evaluate`` and ``pmi`` sub-commands to ``sub``."""
     s = sub.add_parser("similar", help="nearest neighbours of a word in a snapshot")
     s.add_argument("snapshot", help="vectors file, checkpoint (.npz) or snapshot directory")
-    s.add_argument("word")
-    s.add_argument("--topn", type=_positive_int, default=10)
+    s.add_argument("word", help="looked up as given, then lowercased")
+    s.add_argument("--topn", type=_positive_int, default=10, metavar="N", help="neighbours listed (default 10)")
     s.set_defaults(func=cmd_similar)
 
     e = sub.add_parser("evaluate", help="WS-353, SimLex-999 and Google analogy scores of a snapshot")
@@ -235,8 +235,9 @@ def add_parsers(sub) -> None:
     e.add_argument("--wordsim", help="WS-353 file (default: in --data-dir)")
     e.add_argument("--simlex", help="SimLex-999 file (default: in --data-dir)")
     e.add_argument("--analogies", help="questions-words file (default: in --data-dir)")
-    e.add_argument("--restrict-vocab", type=_positive_int, default=30000)
-    e.add_argument("--json", action="store_true")
+    e.add_argument("--restrict-vocab", type=_positive_int, default=30000, metavar="N",
+                   help="analogy answers among the N most frequent words (default 30000, as gensim)")
+    e.add_argument("--json", action="store_true", help="JSON instead of a table")
     e.set_defaults(func=cmd_evaluate)
 
     q = sub.add_parser("pmi", help="compare W·Cᵀ with PMI − log k in a checkpoint (and PPMI-SVD)")
@@ -246,5 +247,5 @@ def add_parsers(sub) -> None:
     q.add_argument("--plot", help="PNG: scatter of W·Cᵀ against PMI − log k, and residuals")
     q.add_argument("--svd-dim", type=_int_at_least(0), default=0, help="also build PPMI-SVD vectors of this dimension")
     q.add_argument("--svd-output", help="write the PPMI-SVD vectors (word2vec format) here")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", help="JSON instead of a table")
     q.set_defaults(func=cmd_pmi)
