@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .io.open import Snapshot, open_snapshot
-from .vectors import KeyedVectors, unit_rows
+from .vectors import KeyedVectors
 
 __all__ = ["Snapshot", "WordDrift", "DriftReport", "procrustes", "neighbour_drift", "compare_snapshots",
            "format_table"]

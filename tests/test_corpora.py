@@ -20,7 +20,6 @@ import random
 import re
 import shutil
 import socket
-from pathlib import Path
 
 import numpy as np
 import pytest
