@@ -69,6 +69,7 @@ class Trainer:
         # ``pause_at`` tokens, and sets the next ``pause_at``
         self.pause_at = NEVER
         self.on_pause = None
+        self._entry = {}  # compiled process_block per argument-type key (see _process_block)
 
     # ------------------------------------------------------------------ one block
     def learn_block(self, data: bytes, mode: int) -> None:
@@ -88,10 +89,10 @@ class Trainer:
             batch = _NO_BATCH if train else K.new_batch(buf.shape[0], self.cfg.max_sentence_length)
             may_evict = train or not self._inflight
             evicted = int(self.vocab.meta[0]["n_evicted"])
-            status, pos = K.process_block(buf, pos, mode, train, may_evict, self.cfg, self.vocab.arrays(),
-                                          self.vocab.sketch.arrays(), self.noise.arrays(), self._cooc_arrays(),
-                                          self.params.arrays(), self.forget.arrays(), batch,
-                                          self.pause_at if train else NEVER)
+            status, pos = self._process_block(buf, pos, mode, train, may_evict, self.cfg, self.vocab.arrays(),
+                                              self.vocab.sketch.arrays(), self.noise.arrays(), self._cooc_arrays(),
+                                              self.params.arrays(), self.forget.arrays(), batch,
+                                              self.pause_at if train else NEVER)
             self.vocab.apply_admissions(buf)
             if int(self.vocab.meta[0]["n_evicted"]) != evicted:  # at max_vocab, or faded (forgetting)
                 self.vocab.drop_evicted()
@@ -110,6 +111,26 @@ class Trainer:
                 self.flush()
             elif status not in (K.EVENTS_FULL, K.OUT_FULL):
                 raise RuntimeError(f"kernel returned unknown status {status}")
+
+    def _process_block(self, *args):
+        """:func:`~streamsgns.kernels.process_block` through its compiled entry point.
+
+        numba's dispatcher types every argument on every call; for the fourteen arguments here
+        (bundles of some forty arrays) that costs about as much as training a short sentence, which
+        is what ``learn_one`` pays per call. The bundles' types are fixed by the components (their
+        dtypes, ranks and layouts never change, growth included); only the block's buffer may be
+        read-only or writable. So the first call of each kind goes through the dispatcher (which
+        compiles or loads the kernel), and later ones call the compiled function it resolved
+        (numba's ``Dispatcher.get_overload``).
+        """
+        key = (args[0].flags.writeable, args[3])
+        entry = self._entry.get(key)
+        if entry is not None:
+            return entry(*args)
+        out = K.process_block(*args)
+        sig = tuple(K.process_block.typeof_pyval(a) for a in args)
+        self._entry[key] = K.process_block.get_overload(sig)
+        return out
 
     def _cooc_arrays(self):
         return NO_COOC if self.cooc is None else self.cooc.arrays()
