@@ -57,6 +57,11 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         its window uniformly in ``1..window`` (word2vec's dynamic window).
     negative, ns_exponent : int, float
         Noise words per positive pair, ``k`` (>= 0); the noise distribution is count ** ns_exponent.
+    shared_negatives : bool
+        Draw the ``negative`` noise words once per centre word and share them among its context
+        words (pWord2Vec, Ji et al. 2016, sec. 3): the window's updates become small matrix
+        products over rows loaded once (:func:`streamsgns.kernels.train_window_shared`). False:
+        word2vec's fresh draw for every (context, centre) pair.
     sample : float
         Subsampling threshold of frequent words (word2vec's ``sample``; 0 = off).
     min_count : int
@@ -188,6 +193,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         half_life: float | None = None,
         average_eta: float | None = 10.0,
         average_every: int | None = None,
+        shared_negatives: bool = False,
     ):
         self.vector_size = vector_size
         self.window = window
@@ -219,6 +225,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self.half_life = half_life
         self.average_eta = average_eta
         self.average_every = average_every
+        self.shared_negatives = shared_negatives
         validate_params(self)
         cap = self._initial_capacity()
         self._set_components(
@@ -254,7 +261,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
                             min_refresh_tokens=self.noise.min_refresh_tokens, track_cooc=self.track_cooc,
                             prune_size=vocab.prune_size, alpha=self.alpha, min_alpha=self.min_alpha,
                             decay_tokens=self.decay_tokens, sample=self.sample, ns_exponent=self.ns_exponent,
-                            half_life=self.half_life, word_decay=self.word_decay)
+                            half_life=self.half_life, word_decay=self.word_decay,
+                            shared_negatives=self.shared_negatives)
         self.forget = forget if forget is not None else Forgetting(self.half_life)
         self.params.grow(cap)  # every component as large as the vocabulary
         self.noise.grow(cap)

@@ -45,7 +45,8 @@ def validate_params(model) -> None:
         diverge, see :data:`MAX_ALPHA`), ``min_alpha`` in ``(0, alpha]``, ``sample >= 0``,
         ``output`` one of ``W``, ``C``, ``W+C``, ``tokenizer`` callable or None,
         ``sketch_halving_tokens`` None or an integer >= 0, ``half_life`` None or a finite number > 0,
-        ``average_eta`` None or >= 0, ``average_every`` None or an integer >= 1, ``word_decay`` None or > 0.
+        ``average_eta`` None or >= 0, ``average_every`` None or an integer >= 1, ``word_decay`` None or > 0,
+        ``shared_negatives`` a bool.
     """
     for name in _POSITIVE_INTS:
         _int(model, name, 1)
@@ -79,5 +80,7 @@ def validate_params(model) -> None:
         raise ValueError(f"output must be 'W', 'C' or 'W+C', got {model.output!r}")
     if model.tokenizer is not None and not callable(model.tokenizer):
         raise ValueError("tokenizer must be callable")
+    if not isinstance(getattr(model, "shared_negatives", False), bool):
+        raise ValueError(f"shared_negatives must be True or False, got {model.shared_negatives!r}")
     if model.on is not None and not isinstance(model.on, str):
         raise ValueError(f"on must be a str or None, got {model.on!r}")

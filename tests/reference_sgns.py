@@ -25,6 +25,10 @@ time:
    ``W[c] += Σ_o g·eta_c·C[o]`` applied after the outputs. σ is word2vec's 1000-entry table on
    ``[−6, 6]`` (clipped outside), the rule of the model; everything else is float64.
 
+With ``shared_negatives=True`` the ``negative`` draws are made once per centre and shared by its
+contexts, and the window's updates are computed from the rows as they were before the window
+(pWord2Vec, Ji et al. 2016, sec. 3; :func:`streamsgns.kernels.train_window_shared`).
+
 The steps: the per-word rule ``eta(n) = max(min_alpha, alpha / (1 + n / word_decay))`` with ``n`` the
 row's word count after the line was counted, or, with ``word_decay=None``, the global
 ``max(min_alpha, alpha / (1 + t / decay_tokens))`` with ``t`` the tokens seen before the line
@@ -118,10 +122,11 @@ class ReferenceSGNS:
 
     def __init__(self, vector_size=100, window=5, negative=5, ns_exponent=0.75, sample=1e-3, min_count=5,
                  alpha=0.05, min_alpha=1e-4, seed=0, decay_tokens=20_000_000.0, word_decay=2000.0,
-                 min_refresh_tokens=1000):
+                 min_refresh_tokens=1000, shared_negatives=False):
         self.d, self.window, self.negative, self.power = vector_size, window, negative, ns_exponent
         self.sample, self.min_count, self.alpha, self.min_alpha = sample, min_count, alpha, min_alpha
         self.decay_tokens, self.word_decay, self.min_refresh = decay_tokens, word_decay, min_refresh_tokens
+        self.shared_negatives = shared_negatives
         self.rng = SplitMix64(seed, 2)
         self.sig = sigmoid_table()
         self.W = np.zeros((0, vector_size))
@@ -209,6 +214,9 @@ class ReferenceSGNS:
         m = len(kept)
         for i, centre in enumerate(kept):
             b = self.window - self.rng.u64(1) % self.window
+            if self.shared_negatives:
+                self._train_window_shared(kept, i, max(0, i - b), min(m, i + b + 1), t)
+                continue
             for j in range(max(0, i - b), min(m, i + b + 1)):
                 if j == i:
                     continue
@@ -229,6 +237,27 @@ class ReferenceSGNS:
                     C[out] += g * self.eta(self.counts[out], t) * W[ctx]
                 W[ctx] += grad
                 self.pairs += 1
+
+    def _train_window_shared(self, kept, i, lo, hi, t):
+        """One centre with negatives shared by its contexts, all updates from the values before the window."""
+        contexts = [kept[j] for j in range(lo, hi) if j != i]
+        if not contexts:
+            return
+        centre = kept[i]
+        outs, labels = [centre], [1.0]
+        if self.table is not None:
+            for _ in range(self.negative):
+                o = self._noise_word()
+                if o != centre:
+                    outs.append(o)
+                    labels.append(0.0)
+        W0, C0 = self.W.copy(), self.C.copy()
+        for c in contexts:
+            for o, y in zip(outs, labels):
+                g = y - self._sigma(float(W0[c] @ C0[o]))
+                self.W[c] += g * self.eta(self.counts[c], t) * C0[o]
+                self.C[o] += g * self.eta(self.counts[o], t) * W0[c]
+        self.pairs += len(contexts)
 
     def learn_lines(self, lines) -> None:
         """Learn from ``lines`` (str), each one sentence, as ``SGNS.learn_many(lines)`` does with ``workers=1``."""

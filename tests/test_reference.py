@@ -2,7 +2,8 @@
 
 **On every CPU**: ``tests/reference_sgns.py`` is a plain-Python float64 implementation of what
 ``SGNS(workers=1)`` learns (scan, admission at ``min_count``, subsampling, dynamic window, positive
-and negative pairs with the same SplitMix64 draws, the per-word and the global step rules). A tiny
+and negative pairs with the same SplitMix64 draws, negatives drawn per pair or shared by a window,
+the per-word and the global step rules). A tiny
 case (the first lines of the Lee corpus) must give the same vocabulary, tokens, kept tokens and pairs
 exactly, and W and C within a tolerance: the kernels are float32 with ``fastmath``, so almost every
 entry agrees to ~1e-6, and a dot product that falls on the other side of a σ-table bucket boundary
@@ -109,9 +110,10 @@ RULES = {"per_word": dict(alpha=0.05, word_decay=2000.0),
          "global": dict(alpha=0.025, word_decay=None, decay_tokens=100_000.0)}
 
 
+@pytest.mark.parametrize("shared", [False, True], ids=["per_pair_negatives", "shared_negatives"])
 @pytest.mark.parametrize("rule", sorted(RULES))
-def test_kernel_matches_float64_reference(rule):
-    params = {**TINY, **RULES[rule]}
+def test_kernel_matches_float64_reference(rule, shared):
+    params = {**TINY, **RULES[rule], "shared_negatives": shared}
     lines = list(lee_lines())[:150]
     m = SGNS(track_cooc=False, average_eta=None, sketch_width=1 << 20, **params)  # a sketch exact on this case
     m.learn_many(lines)
