@@ -48,6 +48,17 @@ skipped). With ``x = W[c]·C[t]`` and label ``y``: ``g = (y − σ(x))·eta`` (t
 ``1 + negative`` outputs and applied once per pair. σ comes from a 1000-entry
 table on ``[−6, 6]`` (word2vec's ``EXP_TABLE``), clipped outside.
 
+Shared negatives (the default, ``cfg.shared_negatives``; Ji et al. 2016, "Parallelizing Word2Vec in
+Shared and Distributed Memory", sec. 3, IntelLabs' pWord2Vec): the ``negative`` noise words are drawn
+once per centre word (when its window holds a context) and used by each of its context words in
+turn, instead of a fresh draw per pair. A window then loads each noise row once (it stays in L1
+across the contexts) and draws ``negative`` random numbers instead of ``negative`` per pair; the
+updates stay sequential, pair after pair, as in word2vec, so a step is as stable as there (pWord2Vec
+applies a window's updates at once, as matrix products from the values before the window, which
+at the largest accepted ``alpha`` diverges on a tiny vocabulary). Measured on one pass over the mix
+corpus, ``workers=1``, seeds 0 and 1 (``docs/learning_rule.md``): the same or better WS353, SimLex
+and analogies, at about 1.7× the tokens per second (the two kernels alternating in one process).
+
 Subsampling (Mikolov et al. 2013, section 2.3, in the form of word2vec.c):
 a token of a word with count ``f`` is kept with probability
 ``(sqrt(f / (s·T)) + 1) · s·T / f`` where ``s = sample`` and ``T`` the total
@@ -99,7 +110,7 @@ __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_b
 #: (:mod:`streamsgns.forget`): ``half_life`` (float, tokens; 0 = never), ``forget_every`` (int,
 #: tokens between decay steps), ``fade_count`` (int, decayed counts below it evict a word);
 #: ``word_decay`` (float, 0 = the global rule); ``shared_negatives`` (0/1: one draw of negatives
-#: per centre word, shared by its context words, :func:`train_window_shared`).
+#: per centre word, shared by its context words, as in pWord2Vec; see :func:`train_sentence`).
 KernelConfig = namedtuple("KernelConfig", "window negative min_count max_vocab max_sentence_length "
                                           "min_refresh_tokens track_cooc prune_size "
                                           "alpha min_alpha decay_tokens sample ns_exponent "
@@ -119,15 +130,8 @@ DONE, NEED_GROW, EVENTS_FULL, OUT_FULL, NEED_DRAIN, PAUSE = range(6)
 
 MAX_EXP = 6.0
 EXP_TABLE_SIZE = 1000
-#: The kernel's default: negatives drawn once per centre word and shared by its context words.
-SHARED_NEGATIVES = False
-
-#: Scratch of :func:`train_window_shared`: ``err`` (2·window, negative + 1) float32 the errors
-#: ``y − σ(x)`` of the window's pairs, ``gout`` (negative + 1, d) float32 the outputs' C updates,
-#: ``outs`` (negative + 1,) int64 the output rows (centre, then the negatives), ``eta`` (negative + 1,)
-#: float32 their steps.
-WindowScratch = namedtuple("WindowScratch", "err gout outs eta")
-
+#: The default: negatives drawn once per centre word and shared by its context words (SGNS(shared_negatives=True)).
+SHARED_NEGATIVES = True
 
 def _tables():
     x = (np.arange(EXP_TABLE_SIZE + 1, dtype=np.float64) / EXP_TABLE_SIZE * 2.0 - 1.0) * MAX_EXP
@@ -149,14 +153,6 @@ def make_config(*, window, negative, min_count, max_vocab, max_sentence_length, 
                         f(alpha), f(min_alpha), f(decay_tokens), f(sample), f(ns_exponent),
                         f(half_life or 0.0), i(forget_every(half_life)), i(fade_count(min_count)),
                         f(word_decay or 0.0), i(1 if shared_negatives else 0))
-
-
-@njit(cache=True, nogil=True)
-def new_scratch(cfg, dim):
-    """A :data:`WindowScratch` for ``cfg`` and vectors of ``dim`` floats."""
-    no = cfg.negative + 1
-    return WindowScratch(np.empty((2 * cfg.window, no), dtype=np.float32), np.empty((no, dim), dtype=np.float32),
-                         np.empty(no, dtype=np.int64), np.empty(no, dtype=np.float32))
 
 
 def new_batch(n_bytes: int, max_sentence_length: int) -> EncodedBatch:
@@ -268,7 +264,7 @@ def encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch,
 
 # ---------------------------------------------------------------- stage 4: train
 @njit(cache=True, fastmath=True, nogil=True)
-def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes, ws):
+def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes, outs):
     """Subsample one sentence of ids and run the SGNS updates on it.
 
     Parameters
@@ -298,8 +294,8 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
         Statistics of the trained pairs, counted after the updates when ``cfg.track_cooc``
         (it draws nothing from the training streams).
     hashes : ndarray, shape (capacity,), uint64
-    ws : WindowScratch
-        Scratch of :func:`train_window_shared` (used when ``cfg.shared_negatives``).
+    outs : ndarray, shape (negative + 1,), int64
+        Scratch for the negatives a window shares (``cfg.shared_negatives``).
 
     Returns
     -------
@@ -312,6 +308,7 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
     """
     window = cfg.window
     negative = cfg.negative
+    shared = cfg.shared_negatives
     track = cfg.track_cooc
     sample = cfg.sample
     W = pa.W
@@ -345,13 +342,14 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
         if track != 0:
             wins[i] = b
         lo, hi = window_bounds(i, b, m)
-        if cfg.shared_negatives != 0:
-            if hi - lo > 1:
-                wl, wp = train_window_shared(cfg, kept, i, lo, hi, a32, W, C, counts, rng, k, noise_prob,
-                                             noise_alias, noise_n, ws)
-                loss += wl
-                n_pairs += wp
-            continue
+        n_neg = 0
+        if shared != 0 and hi - lo > 1 and noise_n > 0:
+            # pWord2Vec's shared negatives: drawn once for the centre, used by each of its contexts
+            for s in range(negative):
+                target = sample_alias(noise_prob, noise_alias, noise_n, rng, k)
+                if target != word:
+                    outs[n_neg] = target
+                    n_neg += 1
         for j in range(lo, hi):
             if j == i:
                 continue
@@ -364,6 +362,11 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
                 if s == 0:
                     target = word
                     label = np.float32(1.0)
+                elif shared != 0:
+                    if s > n_neg:
+                        break
+                    target = outs[s - 1]
+                    label = np.float32(0.0)
                 else:
                     if noise_n == 0:
                         break
@@ -398,97 +401,6 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
     if track != 0:
         cooc_sentence(kept, wins, m, ca, hashes)
     return loss, n_pairs, m
-
-
-@njit(cache=True, fastmath=True, nogil=True)
-def train_window_shared(cfg, kept, i, lo, hi, a32, W, C, counts, rng, k, noise_prob, noise_alias, noise_n, ws):
-    """The pairs of centre ``kept[i]`` with its contexts ``kept[lo:hi]`` (``i`` excluded), negatives shared.
-
-    pWord2Vec's scheme (Ji et al. 2016, "Parallelizing Word2Vec in Shared and Distributed Memory",
-    sec. 3): the ``negative`` noise words are drawn once for the centre (a draw equal to the centre
-    is skipped) and shared by all its context words, so the window's updates are small matrix
-    products over rows loaded once. With inputs ``W[c_j]`` (the contexts) and outputs ``C[o_s]``
-    (``o_0`` the centre, label 1; the noise words, label 0), all from the values before the window:
-
-        e_js = y_s − σ(W[c_j]·C[o_s]),   W[c_j] += eta(c_j) Σ_s e_js C[o_s],   C[o_s] += eta(o_s) Σ_j e_js W[c_j]
-
-    ``eta`` the per-word step (:func:`streamsgns.rates.word_alpha`) or ``a32`` under the global rule.
-
-    Returns
-    -------
-    loss : float
-        The pairs' SGNS loss (nats).
-    n_pairs : int
-        Context words trained (``hi − lo − 1``).
-    """
-    negative = cfg.negative
-    wdecay = cfg.word_decay
-    dim = W.shape[1]
-    err = ws.err
-    gout = ws.gout
-    outs = ws.outs
-    eo = ws.eta
-    word = kept[i]
-    outs[0] = word
-    no = 1
-    if noise_n > 0:
-        for s in range(negative):
-            target = sample_alias(noise_prob, noise_alias, noise_n, rng, k)
-            if target != word:
-                outs[no] = target
-                no += 1
-    for s in range(no):
-        eo[s] = a32 if wdecay <= 0.0 else word_alpha(cfg, counts[outs[s]])
-        for d in range(dim):
-            gout[s, d] = np.float32(0.0)
-    loss = 0.0
-    # errors of every (context, output) pair, and the outputs' updates, from the values before the window
-    nc = 0
-    for j in range(lo, hi):
-        if j == i:
-            continue
-        wrow = W[kept[j]]
-        for s in range(no):
-            crow = C[outs[s]]
-            f = np.float32(0.0)
-            for d in range(dim):
-                f += wrow[d] * crow[d]
-            if f >= MAX_EXP:
-                idx = EXP_TABLE_SIZE
-            elif f <= -MAX_EXP:
-                idx = 0
-            else:
-                idx = np.int64((f + MAX_EXP) * _TSCALE)
-            if s == 0:  # the positive pair: label 1
-                e = np.float32(1.0) - SIGMOID_TABLE[idx]
-                loss -= LOG_SIG_TABLE[idx]
-            else:
-                e = -SIGMOID_TABLE[idx]
-                loss -= LOG_1M_SIG_TABLE[idx]
-            err[nc, s] = e
-            g = e * eo[s]
-            for d in range(dim):
-                gout[s, d] += g * wrow[d]
-        nc += 1
-    # the contexts' W rows, from the outputs' rows before the window
-    nc = 0
-    for j in range(lo, hi):
-        if j == i:
-            continue
-        ctx = kept[j]
-        wrow = W[ctx]
-        a_w = a32 if wdecay <= 0.0 else word_alpha(cfg, counts[ctx])
-        for s in range(no):
-            g = err[nc, s] * a_w
-            crow = C[outs[s]]
-            for d in range(dim):
-                wrow[d] += g * crow[d]
-        nc += 1
-    for s in range(no):
-        crow = C[outs[s]]
-        for d in range(dim):
-            crow[d] += gout[s, d]
-    return loss, nc
 
 
 @njit(cache=True, nogil=True)
@@ -553,11 +465,14 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
     maxlen = cfg.max_sentence_length
     cap = va.counts.shape[0]
     dim = pa.W.shape[1]
-    sen = np.empty(maxlen, dtype=np.int32)
-    kept = np.empty(maxlen, dtype=np.int32)
-    wins = np.empty(3 * maxlen + 1 if cfg.track_cooc != 0 else 0, dtype=np.int32)
+    # a chunk holds at most max_sentence_length tokens, and a block of n bytes at most n // 2 + 1 (a token
+    # takes a byte and a separator at least): a short block (learn_one's line) allocates little
+    room = min(maxlen, n // 2 + 1)
+    sen = np.empty(room, dtype=np.int32)
+    kept = np.empty(room, dtype=np.int32)
+    wins = np.empty(3 * room + 1 if cfg.track_cooc != 0 else 0, dtype=np.int32)
     neu1e = np.empty(dim, dtype=np.float32)
-    ws = new_scratch(cfg, dim)
+    outs = np.empty(cfg.negative + 1, dtype=np.int64)
     vm = va.meta[0]
     meta = pa.meta[0]
     bm = batch.meta[0]
@@ -620,7 +535,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
             noise_refresh_if_due(na, va.counts, vm.next_id, meta.words_seen, cfg.ns_exponent, cfg.min_refresh_tokens)
             alpha = current_alpha(cfg, chunk_t)
             loss, npairs, nkept = train_sentence(cfg, sen, nsen, alpha, vm.total, pa, va.counts, na, 1,
-                                                 kept, wins, neu1e, ca, va.hashes, ws)
+                                                 kept, wins, neu1e, ca, va.hashes, outs)
             meta.loss += loss
             meta.loss_n += npairs
             meta.pairs += npairs
@@ -654,7 +569,7 @@ def train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes):
     kept = np.empty(maxlen, dtype=np.int32)
     wins = np.empty(3 * maxlen + 1 if cfg.track_cooc != 0 else 0, dtype=np.int32)
     neu1e = np.empty(dim, dtype=np.float32)
-    ws = new_scratch(cfg, dim)
+    outs = np.empty(cfg.negative + 1, dtype=np.int64)
     loss = 0.0
     n_pairs = 0
     n_kept = 0
@@ -663,7 +578,7 @@ def train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes):
         b = batch.sent_out[si + 1]
         alpha = current_alpha(cfg, batch.sent_words[si])
         sen = batch.ids[a:b]
-        l, p, m = train_sentence(cfg, sen, b - a, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes, ws)
+        l, p, m = train_sentence(cfg, sen, b - a, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes, outs)
         loss += l
         n_pairs += p
         n_kept += m

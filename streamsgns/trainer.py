@@ -34,6 +34,9 @@ from .forget import Forgetting
 __all__ = ["Trainer"]
 
 _NO_BATCH = K.new_batch(0, 0)
+#: Bytes of text per encoded batch (``workers > 1``): about 16k tokens (a few tens of milliseconds of
+#: training), so the encoder runs at most about two such batches ahead of the training threads.
+BATCH_BYTES = 1 << 16
 NEVER = 1 << 62  # a pause_at no stream reaches
 
 
@@ -65,8 +68,9 @@ class Trainer:
         self._pool = None
         self._inflight: collections.deque = collections.deque()
         self.drains = 0  # waits for in-flight batches before an eviction (workers > 1)
-        # periodic work at a line boundary (workers=1): ``on_pause()`` runs when a line ends at or past
-        # ``pause_at`` tokens, and sets the next ``pause_at``
+        # periodic work at a line boundary: ``on_pause()`` runs when a line ends at or past ``pause_at``
+        # tokens (with workers > 1, once the batch up to that line is handed to the threads), and sets
+        # the next ``pause_at``
         self.pause_at = NEVER
         self.on_pause = None
         self._entry = {}  # compiled process_block per argument-type key (see _process_block)
@@ -86,13 +90,13 @@ class Trainer:
         train = self.workers == 1
         pos = 0
         while True:
-            batch = _NO_BATCH if train else K.new_batch(buf.shape[0], self.cfg.max_sentence_length)
+            batch = _NO_BATCH if train else K.new_batch(min(buf.shape[0], BATCH_BYTES), self.cfg.max_sentence_length)
             may_evict = train or not self._inflight
             evicted = int(self.vocab.meta[0]["n_evicted"])
             status, pos = self._process_block(buf, pos, mode, train, may_evict, self.cfg, self.vocab.arrays(),
                                               self.vocab.sketch.arrays(), self.noise.arrays(), self._cooc_arrays(),
                                               self.params.arrays(), self.forget.arrays(), batch,
-                                              self.pause_at if train else NEVER)
+                                              self.pause_at)
             self.vocab.apply_admissions(buf)
             if int(self.vocab.meta[0]["n_evicted"]) != evicted:  # at max_vocab, or faded (forgetting)
                 self.vocab.drop_evicted()

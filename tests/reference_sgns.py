@@ -25,9 +25,8 @@ time:
    ``W[c] += Σ_o g·eta_c·C[o]`` applied after the outputs. σ is word2vec's 1000-entry table on
    ``[−6, 6]`` (clipped outside), the rule of the model; everything else is float64.
 
-With ``shared_negatives=True`` the ``negative`` draws are made once per centre and shared by its
-contexts, and the window's updates are computed from the rows as they were before the window
-(pWord2Vec, Ji et al. 2016, sec. 3; :func:`streamsgns.kernels.train_window_shared`).
+With ``shared_negatives=True`` the ``negative`` draws are made once per centre (when it has a
+context) and used by each of its contexts in turn (pWord2Vec, Ji et al. 2016, sec. 3).
 
 The steps: the per-word rule ``eta(n) = max(min_alpha, alpha / (1 + n / word_decay))`` with ``n`` the
 row's word count after the line was counted, or, with ``word_decay=None``, the global
@@ -214,50 +213,29 @@ class ReferenceSGNS:
         m = len(kept)
         for i, centre in enumerate(kept):
             b = self.window - self.rng.u64(1) % self.window
-            if self.shared_negatives:
-                self._train_window_shared(kept, i, max(0, i - b), min(m, i + b + 1), t)
-                continue
-            for j in range(max(0, i - b), min(m, i + b + 1)):
+            lo, hi = max(0, i - b), min(m, i + b + 1)
+            shared = []
+            if self.shared_negatives and hi - lo > 1 and self.table is not None:
+                shared = [o for o in (self._noise_word() for _ in range(self.negative)) if o != centre]
+            for j in range(lo, hi):
                 if j == i:
                     continue
                 ctx = kept[j]
                 eta_c = self.eta(self.counts[ctx], t)
                 grad = np.zeros(self.d)
-                for s in range(self.negative + 1):
-                    if s == 0:
-                        out, label = centre, 1.0
-                    else:
-                        if self.table is None:
-                            break
-                        out, label = self._noise_word(), 0.0
-                        if out == centre:
-                            continue
+                if self.shared_negatives:
+                    outputs = [(centre, 1.0)] + [(o, 0.0) for o in shared]
+                else:
+                    outputs = [(centre, 1.0)]
+                    if self.table is not None:
+                        draws = (self._noise_word() for _ in range(self.negative))
+                        outputs += [(o, 0.0) for o in draws if o != centre]
+                for out, label in outputs:
                     g = label - self._sigma(float(W[ctx] @ C[out]))
                     grad += g * eta_c * C[out]
                     C[out] += g * self.eta(self.counts[out], t) * W[ctx]
                 W[ctx] += grad
                 self.pairs += 1
-
-    def _train_window_shared(self, kept, i, lo, hi, t):
-        """One centre with negatives shared by its contexts, all updates from the values before the window."""
-        contexts = [kept[j] for j in range(lo, hi) if j != i]
-        if not contexts:
-            return
-        centre = kept[i]
-        outs, labels = [centre], [1.0]
-        if self.table is not None:
-            for _ in range(self.negative):
-                o = self._noise_word()
-                if o != centre:
-                    outs.append(o)
-                    labels.append(0.0)
-        W0, C0 = self.W.copy(), self.C.copy()
-        for c in contexts:
-            for o, y in zip(outs, labels):
-                g = y - self._sigma(float(W0[c] @ C0[o]))
-                self.W[c] += g * self.eta(self.counts[c], t) * C0[o]
-                self.C[o] += g * self.eta(self.counts[o], t) * W0[c]
-        self.pairs += len(contexts)
 
     def learn_lines(self, lines) -> None:
         """Learn from ``lines`` (str), each one sentence, as ``SGNS.learn_many(lines)`` does with ``workers=1``."""

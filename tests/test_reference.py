@@ -41,8 +41,9 @@ from reference_sgns import ReferenceSGNS
 from streamsgns import SGNS
 
 HERE = os.path.join(os.path.dirname(__file__), "reference")
-#: The learning rule the pinned code had as its default (a global 1/t step, alpha 0.025); still an option.
-GLOBAL_RULE = dict(alpha=0.025, word_decay=None)
+#: What the pinned code did by default (a global 1/t step from alpha 0.025, a fresh draw of negatives
+#: for every pair); both are still options.
+GLOBAL_RULE = dict(alpha=0.025, word_decay=None, shared_negatives=False)
 CONFIGS = {
     "default_small": dict(vector_size=32, min_count=2, seed=3, sketch_width=1 << 14, **GLOBAL_RULE),
     "evicting": dict(vector_size=16, min_count=1, max_vocab=300, seed=5, sketch_width=1 << 12, cooc_top_n=50,
