@@ -56,8 +56,8 @@ across the contexts) and draws ``negative`` random numbers instead of ``negative
 updates stay sequential, pair after pair, as in word2vec, so a step is as stable as there (pWord2Vec
 applies a window's updates at once, as matrix products from the values before the window, which
 at the largest accepted ``alpha`` diverges on a tiny vocabulary). Measured on one pass over the mix
-corpus, ``workers=1``, seeds 0 and 1 (``docs/learning_rule.md``): the same or better WS353, SimLex
-and analogies, at about 1.7× the tokens per second (the two kernels alternating in one process).
+corpus, ``workers=1``, seeds 0 and 1 (``docs/kernel_speed.md``): the same SimLex, better WS353 and
+analogies, at 1.35–1.8× the tokens per second (the two kernels alternating in one process).
 
 Subsampling (Mikolov et al. 2013, section 2.3, in the form of word2vec.c):
 a token of a word with count ``f`` is kept with probability

@@ -60,8 +60,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     shared_negatives : bool
         Draw the ``negative`` noise words once per centre word and share them among its context
         words (pWord2Vec, Ji et al. 2016, sec. 3), so that a window loads each noise row once and
-        draws ``negative`` numbers instead of ``negative`` per pair (about 1.7× the tokens/s, same
-        quality: :func:`streamsgns.kernels.train_sentence`). False: word2vec's fresh draw for
+        draws ``negative`` numbers instead of ``negative`` per pair (1.35–1.8× the tokens/s, same
+        quality: ``docs/kernel_speed.md``). False: word2vec's fresh draw for
         every (context, centre) pair.
     sample : float
         Subsampling threshold of frequent words (word2vec's ``sample``; 0 = off).
