@@ -141,3 +141,22 @@ def test_cooc_statistics_and_averages_merge_by_increments():
     assert merged.average is not None and merged.average.meta[0]["folds"] == b.average.meta[0]["folds"] + 1
     assert np.isfinite(merged.vectors()).all()
     assert merged.pmi_report(top=20)["n_pairs"] > 0
+
+
+def test_a_replica_applying_the_merged_update_gets_the_merged_state():
+    lines = _lee_lines()[:600]
+    parts = [lines[0:300], lines[300:600]]
+    kw = {"track_cooc": True, "cooc_top_n": 256, "cooc_sketch_width": 1 << 12, "average_eta": 10.0,
+          "average_every": 2000}
+    base = SGNS(min_count=2, **{**KW, **kw}).state_dict()
+    for r in range(2):
+        states = []
+        for p in parts:
+            m = SGNS.from_state(base)
+            m.learn_many(p[r * 150:(r + 1) * 150])
+            states.append(m.state_dict())
+        merged = merge_deltas(base, [model_delta(s, base) for s in states])
+        update = model_delta(merged, base)
+        assert delta_nbytes(update) < state_nbytes(merged)
+        _assert_same_state(merge_deltas(base, [update]), merged)
+        base = merged
