@@ -202,7 +202,7 @@ class SGNSParameters:
         return out
 
     @staticmethod
-    def merge_deltas(base: dict, deltas: list, plan: dict) -> dict:
+    def merge_deltas(base: dict, deltas: list, plan: dict, scale: np.ndarray | None = None) -> dict:
         """The merged parameters: every replica's row updates added to the base (the ``sum`` rule).
 
         A base row becomes ``base + Σ_k (x_k − base)`` over the replicas that changed it
@@ -219,6 +219,9 @@ class SGNSParameters:
             :meth:`delta` outputs, one per replica.
         plan : dict
             The vocabulary merge's plan (:meth:`streamsgns.vocab.Vocabulary.merge_deltas`).
+        scale : ndarray, shape (n,), float64, optional
+            Per merged id, a factor applied to the summed updates (base rows) and to the summed C
+            rows of new words (:func:`streamsgns.rates.merged_step_scale`); None: the plain sum.
 
         Returns
         -------
@@ -236,6 +239,8 @@ class SGNSParameters:
             d_ = B.shape[1]
             acc = np.zeros((n, d_), dtype=np.float64)
             acc[:nb] = B[:nb]
+            if scale is not None:  # collect the updates apart, scale, then add to the base
+                base_rows, acc = acc, np.zeros_like(acc)
             for k, d in enumerate(deltas):
                 ids = d[f"{name}_ids"].astype(np.int64)
                 acc[ids] += d[f"{name}_rows"] - B[ids].astype(np.float64)
@@ -250,6 +255,12 @@ class SGNSParameters:
                     acc[plan["dst"][k][nw]] += plan["share"][k][nw][:, None] * rows
                 else:  # zero at admission everywhere: the sum
                     acc[plan["dst"][k][nw]] += rows
+            if scale is not None:
+                sc = np.asarray(scale, dtype=np.float64)[:, None]
+                if name == "W":  # new words' W rows are a mean, not a sum: not scaled
+                    sc = sc.copy()
+                    sc[new_ids] = 1.0
+                acc = base_rows + sc * acc
             M = acc.astype(np.float32)
             M[~live] = 0.0
             out[name] = M

@@ -160,3 +160,34 @@ def test_a_replica_applying_the_merged_update_gets_the_merged_state():
         assert delta_nbytes(update) < state_nbytes(merged)
         _assert_same_state(merge_deltas(base, [update]), merged)
         base = merged
+
+
+@pytest.mark.parametrize("stiffness", [None, 9.0])
+def test_scaled_rule_is_the_sum_for_one_replica_and_never_exceeds_it(stiffness):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from streamsgns.rates import merged_step_scale
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.integers(0, 10**7), min_size=1, max_size=5),
+           st.lists(st.lists(st.integers(0, 10**5), min_size=5, max_size=5), min_size=1, max_size=8))
+    def check(start, inc):
+        n = len(start)
+        inc = np.array([row[:n] for row in inc], dtype=np.int64)
+        s = merged_step_scale(np.array(start), inc, 0.05, 1e-4, 2000.0, stiffness)
+        assert ((s > 0) & (s <= 1)).all()
+        assert (s >= 1.0 / inc.shape[0] - 1e-12).all()  # never below the mean of the updates
+        one = merged_step_scale(np.array(start), inc[:1], 0.05, 1e-4, 2000.0, stiffness)
+        assert np.allclose(one, 1.0)
+
+    check()
+
+
+def test_scaled_merge_of_one_replica_equals_its_state():
+    lines = _lee_lines()[:100]
+    base = SGNS(min_count=2, **KW).state_dict()
+    m = SGNS.from_state(base)
+    m.learn_many(lines)
+    d = [model_delta(m.state_dict(), base)]
+    _assert_same_state(merge_deltas(base, d, rows="scaled", stiffness=9.0), merge_deltas(base, d))

@@ -44,6 +44,8 @@ sys.path.insert(0, str(ROOT))
 
 SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5)
 PARTITIONS = 64
+ROWS = "scaled"  # the merge rule of W and C rows (streamsgns.distributed.delta.merge_deltas)
+STIFFNESS = 9.0  # of rows="scaled" (streamsgns.rates.merged_step_scale)
 
 
 def corpus(max_tokens: int | None) -> tuple[list[str], np.ndarray]:
@@ -152,7 +154,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             tr.append(t2 - t1)
             delta_s.append(t3 - t2)
         t0 = time.perf_counter()
-        merged = merge_deltas(base, deltas)
+        merged = merge_deltas(base, deltas, rows=ROWS, stiffness=STIFFNESS)
         t1 = time.perf_counter()
         model = SGNS.from_state(merged)  # a replica applying the merged state
         t2 = time.perf_counter()
@@ -168,19 +170,24 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
         base = merged
         if r + 1 < rounds:
             model.close()
-    return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rounds": rounds,
+    return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS, "rounds": rounds,
             "tokens": int(model.words_seen), "vocab_size": model.vocab_size, "train_s": train_s,
             "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
 
 
 def main(argv=None) -> int:
+    global ROWS, STIFFNESS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--replicas", type=int, nargs="+", default=[0, 1, 4, 16], help="0: one process")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--sync-tokens", type=int, default=50_000, help="tokens per replica per round")
     ap.add_argument("--max-tokens", type=int, default=None, help="first tokens of the corpus only")
+    ap.add_argument("--rows", choices=["sum", "scaled"], default=ROWS, help="merge rule of W and C rows")
+    ap.add_argument("--stiffness", type=float, default=STIFFNESS, help="of --rows scaled; <= 0: none")
     ap.add_argument("--out", default=str(HERE / "results" / "simulate.jsonl"))
     args = ap.parse_args(argv)
+    ROWS = args.rows
+    STIFFNESS = args.stiffness if args.stiffness > 0 else None
     lines, ntok = corpus(args.max_tokens)
     print(f"mix: {len(lines)} lines, {int(ntok.sum())} tokens", flush=True)
     out = Path(args.out)

@@ -49,6 +49,7 @@ from ..cooc import CooccurrenceStats
 from ..forget import Forgetting
 from ..noise import NoiseDistribution
 from ..parameters import SGNSParameters
+from ..rates import merged_step_scale
 from ..vocab import Vocabulary
 from .merge import MergeError, state_nbytes
 
@@ -117,7 +118,7 @@ def model_delta(state: dict, base: dict) -> dict:
     return out
 
 
-def merge_deltas(base: dict, deltas: list) -> dict:
+def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float | None = None) -> dict:
     """The next base: ``base`` plus the replicas' deltas (:func:`model_delta`), component by component.
 
     Parameters
@@ -127,6 +128,12 @@ def merge_deltas(base: dict, deltas: list) -> dict:
     deltas : list of dict
         One per replica (K >= 1), in replica order (it fixes the order of the float sums and
         which replica's RNG streams are kept).
+    rows : {"sum", "scaled"}
+        ``"sum"``: each row gets the base plus every replica's update (equal bit for bit to
+        :func:`~streamsgns.distributed.merge.merge_states` with ``rows="sum"``). ``"scaled"``: the
+        summed update of a word is scaled so that its total step is the one a single process
+        would have taken over the merged evidence (:func:`streamsgns.rates.merged_step_scale`; per-word
+        rule only, the global rule sums).
 
     Returns
     -------
@@ -140,9 +147,17 @@ def merge_deltas(base: dict, deltas: list) -> dict:
     """
     if not deltas:
         raise MergeError("no replica delta to merge")
+    if rows not in ("sum", "scaled"):
+        raise MergeError(f"rows must be 'sum' or 'scaled', not {rows!r}")
     try:
         vocab, plan = Vocabulary.merge_deltas(base["vocab"], [d["vocab"] for d in deltas])
-        params = SGNSParameters.merge_deltas(base["parameters"], [d["parameters"] for d in deltas], plan)
+        scale = None
+        p = base["params"]
+        if rows == "scaled" and p.get("word_decay"):
+            start = np.maximum(plan["counts"] - plan["inc"].sum(axis=0), 0)
+            scale = merged_step_scale(start, plan["inc"], float(p["alpha"]), float(p["min_alpha"]),
+                                      float(p["word_decay"]), stiffness)
+        params = SGNSParameters.merge_deltas(base["parameters"], [d["parameters"] for d in deltas], plan, scale)
         out = {"params": dict(base["params"]), "vocab": vocab,
                "noise": NoiseDistribution.rebuilt(base["noise"], plan["counts"], plan["n"], params["words_seen"]),
                "cooc": None, "parameters": params,

@@ -93,11 +93,14 @@ class ReplicaJob:
     ray_address : str, optional
         ``"auto"`` or ``"HOST:PORT"`` of a running Ray cluster; None starts a local one (unless
         Ray is already initialised).
-    rows : {"sum"}
-        How the merge combines W and C rows: the base plus every replica's update
-        (:meth:`streamsgns.parameters.SGNSParameters.merge_deltas`; it kept quality closest to one
-        process in ``benchmarks/ray_replicas.py``; the averaging schemes of
-        :func:`~streamsgns.distributed.merge.merge_states` merge whole states only).
+    rows : {"sum", "scaled"}
+        How the merge combines W and C rows (:func:`~streamsgns.distributed.delta.merge_deltas`):
+        ``"sum"``, the base plus every replica's update (closest to one process at 2 replicas in
+        ``benchmarks/ray_replicas.py``, unstable from 3 replicas on: ``docs/scale-out.md``), or
+        ``"scaled"``, each word's summed update scaled towards the mean for rows that reach their
+        optimum within a round (:func:`streamsgns.rates.merged_step_scale` with ``stiffness``).
+    stiffness : float, optional
+        With ``rows="scaled"`` (None: the step-integral rule without saturation).
     max_restarts : int
         Replica deaths tolerated over the job's life.
     cpus_per_replica : float
@@ -134,7 +137,7 @@ class ReplicaJob:
                  snapshot_every: str = "60s", keep: int = 3, resume: bool = False, ray_address: str | None = None,
                  rows: str = "sum", max_restarts: int = 20, cpus_per_replica: float = 1.0,
                  on_round: Callable | None = None, runtime_env: dict | None = None, vectors: bool = True,
-                 overwrite: bool = False, **model_params):
+                 overwrite: bool = False, stiffness: float | None = None, **model_params):
         from streamsgns.connectors.kafka.config import parse_url
 
         hosts, topics, args = parse_url(url)
@@ -152,8 +155,9 @@ class ReplicaJob:
         self.max_restarts, self.cpus_per_replica = int(max_restarts), float(cpus_per_replica)
         self.on_round, self.runtime_env, self.vectors = on_round, runtime_env, vectors
         self.overwrite = bool(overwrite)
-        if rows != "sum":
-            raise ValueError(f"rows must be 'sum' (replicas send sparse deltas), not {rows!r}")
+        if rows not in ("sum", "scaled"):
+            raise ValueError(f"rows must be 'sum' or 'scaled' (replicas send sparse deltas), not {rows!r}")
+        self.stiffness = stiffness
         if model_params.get("half_life") is not None:
             raise ValueError("half_life is not supported with replicas yet (forgetting is not merged)")
         self.model_params = dict(model_params)
@@ -254,7 +258,8 @@ class ReplicaJob:
         cls = ray.remote(num_cpus=0, max_restarts=0)(Merger)
         return cls.options(scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False)).remote(
             base_ref, snapshot_dir=str(self.snapshot_dir) if self.snapshot_dir else None,
-            snapshot_every=self.snapshot_every, keep=self.keep, vectors=self.vectors, run_id=run_id)
+            snapshot_every=self.snapshot_every, keep=self.keep, vectors=self.vectors, run_id=run_id, rows=self.rows,
+            stiffness=self.stiffness)
 
     def _reset_all(self, ray, base_ref) -> None:
         ray.get([a.reset.remote(base_ref, self.position, self.round) for a in self._actors])
