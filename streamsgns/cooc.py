@@ -622,11 +622,11 @@ class CooccurrenceStats:
             bo = bslot[ok]
             D[np.ix_(ok, ok)] -= B[np.ix_(bo, bo)]
         ci, wi = np.nonzero(D)
-        sk_d = state["csk"].reshape(-1).astype(np.int64) - base["csk"].reshape(-1).astype(np.int64)
-        sk_cells = np.flatnonzero(sk_d > 0)
+        rs, bs = state["csk"].reshape(-1), base["csk"].reshape(-1)
+        sk_cells = np.flatnonzero(rs > bs)  # uint32 compare: no int64 copy of the table
         return {"m_ids": ids[ch].astype(np.int32), "m_inc": dm[ch], "m_new": rm[new_rid][:, M_W:M_C + 1].copy(),
                 "tracked_new": r_slot[new_rid] >= 0, "cell_c": key[tr][ci], "cell_w": key[tr][wi],
-                "cell_inc": D[ci, wi], "sk_cells": sk_cells, "sk_inc": sk_d[sk_cells].astype(np.uint32),
+                "cell_inc": D[ci, wi], "sk_cells": sk_cells, "sk_inc": rs[sk_cells] - bs[sk_cells],
                 "total": int(state["total"]) - int(base["total"]), "skip": int(state["skip"]),
                 "rng": np.array(state["rng"])}
 

@@ -533,10 +533,12 @@ class CountMinSketch:
         k = int(state["n_halvings"]) - int(base["n_halvings"])
         if k < 0:
             raise StateError("sketch: a replica has fewer halvings than the base it started from")
-        b = base["table"].reshape(-1).astype(np.int64) >> min(k, 40)
-        d = state["table"].reshape(-1).astype(np.int64) - b
-        cells = np.flatnonzero(d > 0)
-        return {"cells": cells, "inc": d[cells].astype(np.uint32), "halvings": k,
+        r = state["table"].reshape(-1)
+        b = base["table"].reshape(-1)
+        if k:
+            b = b >> np.uint32(k) if k < 32 else np.zeros_like(b)
+        cells = np.flatnonzero(r > b)  # uint32 compare: no int64 copy of the table
+        return {"cells": cells, "inc": r[cells] - b[cells], "halvings": k,
                 "total": int(state["total"]), "since_halving": int(state["since_halving"])}
 
     @staticmethod
