@@ -644,19 +644,27 @@ class Vocabulary:
         stale = counts[:nb] == 0  # a free id keeps the hash of its last word (as the kernel leaves it)
         hashes[:nb][stale] = bh[stale]
         # the words' bytes: base words from the base's blob, new ones from the first replica that admitted them
-        pieces = [np.zeros(0, dtype=np.uint8)] * n
+        # one gather from [base blob | every delta's new words]: (start, length) of each merged id's bytes
         boff, bblob = base["words_offsets"], base["words_blob"]
-        for i in b_live.tolist():
-            pieces[i] = bblob[boff[i]:boff[i + 1]]
-        for j in np.flatnonzero(keep & ~in_base).tolist():
-            d, e = deltas[src[j]], src_e[j]
-            pieces[ids[j]] = d["new_blob"][d["new_offsets"][e]:d["new_offsets"][e + 1]]
+        shift = np.cumsum([bblob.size] + [d["new_blob"].size for d in deltas])
+        src_buf = np.concatenate([bblob] + [d["new_blob"] for d in deltas]) if deltas else bblob
+        start_b = np.zeros(n, dtype=np.int64)
+        lens = np.zeros(n, dtype=np.int64)
+        start_b[b_live] = boff[b_live]
+        lens[b_live] = boff[b_live + 1] - boff[b_live]
+        nj = np.flatnonzero(keep & ~in_base)
+        for k, d in enumerate(deltas):
+            sel = nj[src[nj] == k]
+            e = src_e[sel]
+            start_b[ids[sel]] = shift[k] + d["new_offsets"][e]
+            lens[ids[sel]] = d["new_offsets"][e + 1] - d["new_offsets"][e]
         offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum([p.size for p in pieces], out=offsets[1:])
+        np.cumsum(lens, out=offsets[1:])
+        gather = np.repeat(start_b - offsets[:-1], lens) + np.arange(int(offsets[-1]), dtype=np.int64)
         free_ids = np.flatnonzero(counts == 0).astype(np.int32)[::-1].copy()
         state = {
             "hashes": hashes, "counts": counts, "free_ids": free_ids,
-            "words_blob": np.concatenate(pieces).astype(np.uint8) if n else np.zeros(0, dtype=np.uint8),
+            "words_blob": src_buf[gather].astype(np.uint8),
             "words_offsets": offsets, "words_has": counts > 0, "next_id": n, "n_free": int(free_ids.size),
             "total": int(counts.sum()), "n_events": 0,
             "sketch": CountMinSketch.merge_deltas(sk, [d["sketch"] for d in deltas]),

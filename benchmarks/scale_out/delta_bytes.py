@@ -4,7 +4,8 @@ A model is trained in this process on the first ``--base`` tokens of the ``mix``
 simulator's settings: co-occurrence statistics and averages on); one replica then trains
 ``--round`` more tokens from it, and its :func:`streamsgns.distributed.delta.model_delta` is
 broken down by part (vocabulary, sketch cells, W and C rows, new words' rows, co-occurrence
-cells and pair-sketch cells). Also counted: how many of the touched C rows moved by less than a
+cells and pair-sketch cells), and the seconds (best of 3, shared machine) to compute the delta,
+to apply a merged update to the base and to load the result (``SGNS.from_state``). Also counted: how many of the touched C rows moved by less than a
 threshold (max abs change), i.e. what sending small changes later (frequency tiers, error
 feedback) could save. Writes ``benchmarks/scale_out/results/delta_bytes.json``.
 
@@ -72,7 +73,25 @@ def main(argv=None) -> int:
     ids = d["parameters"]["C_ids"].astype(np.int64)
     moved = np.abs(C[ids] - B[ids]).max(axis=1)
     small = {str(t): int((moved < t).sum()) for t in (1e-4, 1e-3, 1e-2)}
-    out = {"base_tokens": m.words_seen, "round_tokens": r.words_seen - m.words_seen, "vocab_size": r.vocab_size,
+    import time
+
+    from streamsgns.distributed.delta import merge_deltas
+
+    def best(f, k=3):
+        ts = []
+        for _ in range(k):
+            t0 = time.perf_counter()
+            f()
+            ts.append(time.perf_counter() - t0)
+        return min(ts)
+
+    st = r.state_dict()
+    merged = merge_deltas(base, [d])
+    update = model_delta(merged, base)
+    seconds = {"model_delta": best(lambda: model_delta(st, base)),
+               "apply_update": best(lambda: merge_deltas(base, [update])),
+               "from_state": best(lambda: SGNS.from_state(merged).close())}
+    out = {"seconds_shared_machine": seconds, "base_tokens": m.words_seen, "round_tokens": r.words_seen - m.words_seen, "vocab_size": r.vocab_size,
            "checkpoint_bytes": state_nbytes(base), "delta_bytes": delta_nbytes(d), "parts": parts,
            "C_rows_touched": int(ids.size), "C_rows_moved_less_than": small,
            "W_rows_touched": int(d["parameters"]["W_ids"].size)}

@@ -30,6 +30,7 @@ shared: the seconds are noisy, the scores are deterministic).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import sys
@@ -148,6 +149,8 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             d = model_delta(m.state_dict(), base)
             t3 = time.perf_counter()
             m.close()
+            del m
+            gc.collect()  # a model holds ~100 MB and a reference cycle (trainer <-> learner): free it now
             deltas.append(d)
             up.append(delta_nbytes(d))
             load_s.append(t1 - t0)
