@@ -24,8 +24,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent))
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1]))  # the checkout: benchmarks.*, streamsgns_tools
 
 
 def breakdown(delta: dict) -> dict:
@@ -47,7 +46,7 @@ def breakdown(delta: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    from simulate import SETTINGS, _learn, corpus
+    from benchmarks.scale_out.simulate import SETTINGS, _learn, corpus
 
     from streamsgns import SGNS
     from streamsgns.distributed.delta import delta_nbytes, model_delta

@@ -40,10 +40,10 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE.parents[1]))  # the checkout: benchmarks.*, streamsgns_tools
 
-SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5)
+#: As one process, except change detection (it has no merge rule yet): off in both.
+SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, detect_changes=False)
 PARTITIONS = 64
 ROWS = "scaled"  # the merge rule of W and C rows (streamsgns.distributed.delta.merge_deltas)
 STIFFNESS = 9.0  # of rows="scaled" (streamsgns.rates.merged_step_scale)
@@ -178,6 +178,16 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
 
 
+def _commit() -> str | None:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def main(argv=None) -> int:
     global ROWS, STIFFNESS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -200,6 +210,7 @@ def main(argv=None) -> int:
             res = one_process(lines, seed) if n == 0 else simulate(lines, ntok, n, seed, args.sync_tokens)
             res["corpus_tokens"] = int(ntok.sum())
             res["settings"] = {**SETTINGS, "track_cooc": True, "average_eta": 10.0}
+            res["commit"] = _commit()
             with open(out, "a", encoding="utf-8") as f:
                 f.write(json.dumps(res) + "\n")
             print(f"N={n} seed={seed}: tokens {res['tokens']}, WS353 {res['ws353']:.3f}, SimLex {res['simlex']:.3f}, "

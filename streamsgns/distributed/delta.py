@@ -17,6 +17,8 @@ state key        delta (replica side)                                 merge (nex
 ``noise``        not shipped                                          :meth:`NoiseDistribution.rebuilt`
 ``average``      not shipped                                          :meth:`IterateAverage.merged` (fold)
 ``stats``        increments                                           base + Σ increments
+``change``       refused unless None (no rule yet)                    None
+``change_log``   refused if a replica added records                   the base's
 ``params``       must equal the base's                                the base's
 ===============  ===================================================  =====================================
 
@@ -56,11 +58,23 @@ from .merge import MergeError, state_nbytes
 __all__ = ["model_delta", "merge_deltas", "delta_nbytes", "TOP_KEYS"]
 
 #: Top-level keys of :meth:`streamsgns.SGNS.state_dict` that a delta covers.
-TOP_KEYS = frozenset({"params", "vocab", "noise", "cooc", "parameters", "forget", "stats", "average"})
+TOP_KEYS = frozenset({"params", "vocab", "noise", "cooc", "parameters", "forget", "stats", "average", "change",
+                      "change_log"})
 
 
 def _same_params(a: dict, b: dict) -> bool:
     return {k: v for k, v in a.items() if k != "workers"} == {k: v for k, v in b.items() if k != "workers"}
+
+
+def _log_entries(state: dict) -> tuple:
+    """The change records and pending records of a state (none for a state without a change log)."""
+    import json
+
+    log = state.get("change_log")
+    if log is None:
+        return ([], [])
+    return tuple(json.loads(bytes(np.asarray(log[k], dtype=np.uint8)).decode("utf-8") or "[]")
+                 for k in ("records", "pending"))
 
 
 def model_delta(state: dict, base: dict) -> dict:
@@ -88,7 +102,8 @@ def model_delta(state: dict, base: dict) -> dict:
     Examples
     --------
     >>> from streamsgns import SGNS
-    >>> base = SGNS(vector_size=8, min_count=1, sketch_width=1024, cooc_sketch_width=1024, seed=0).state_dict()
+    >>> base = SGNS(vector_size=8, min_count=1, sketch_width=1024, cooc_sketch_width=1024, seed=0,
+    ...             detect_changes=False).state_dict()
     >>> r = SGNS.from_state(base)
     >>> r.learn_one("the cat sat on the mat")
     >>> d = model_delta(r.state_dict(), base)
@@ -100,6 +115,10 @@ def model_delta(state: dict, base: dict) -> dict:
         raise MergeError(f"no delta rule for state key(s) {unknown}; see streamsgns.distributed.delta")
     if not _same_params(state["params"], base["params"]):
         raise MergeError("params: a replica's settings differ from the base's")
+    if state.get("change") is not None:  # per-row arrays: a delta/merge_deltas pair to add (see the module doc)
+        raise MergeError("change: change detection has no delta rule yet; train replicas with detect_changes=False")
+    if _log_entries(state) != _log_entries(base):
+        raise MergeError("change_log: a replica recorded changes; change records are not merged")
     try:
         vs, vb = state["vocab"], base["vocab"]
         same, new_rid = Vocabulary.row_map(vs, vb)
@@ -167,6 +186,10 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
             out["cooc"] = CooccurrenceStats.merge_deltas(base["cooc"], [d["cooc"] for d in deltas], plan)
         if base.get("forget") is not None:
             out["forget"] = Forgetting.merge_deltas(base["forget"], [d["forget"] for d in deltas])
+        if "change" in base:  # without detection (refused above otherwise): no rows; the records stay the base's
+            out["change"] = None
+        if "change_log" in base:
+            out["change_log"] = base["change_log"]
         if base.get("average") is not None:
             C = params["W"] if params["tied"] else params["C"]
             out["average"] = IterateAverage.merged(base["average"], params["W"], C, plan["hashes"], plan["counts"],

@@ -96,7 +96,7 @@ class ReplicaJob:
     rows : {"sum", "scaled"}
         How the merge combines W and C rows (:func:`~streamsgns.distributed.delta.merge_deltas`):
         ``"sum"``, the base plus every replica's update (closest to one process at 2 replicas in
-        ``benchmarks/ray_replicas.py``, unstable from 3 replicas on: ``docs/scale-out.md``), or
+        ``benchmarks/scale_out/ray_replicas.py``, unstable from 3 replicas on: ``docs/scale-out.md``), or
         ``"scaled"``, each word's summed update scaled towards the mean for rows that reach their
         optimum within a round (:func:`streamsgns.rates.merged_step_scale` with ``stiffness``).
     stiffness : float, optional
@@ -111,8 +111,9 @@ class ReplicaJob:
         Ray runtime environment of the actors (a local cluster gets this package's path).
     **model_params
         :class:`streamsgns.SGNS` parameters. Co-occurrence statistics merge by increments, averaged
-        iterates are folded on the merged model once per round when due; ``half_life`` is refused
-        (forgetting is not merged yet).
+        iterates are folded on the merged model once per round when due; ``detect_changes`` is forced
+        off (change detection has no merge rule yet); ``half_life`` is refused (forgetting is not
+        merged yet).
 
     Attributes
     ----------
@@ -160,7 +161,7 @@ class ReplicaJob:
         self.stiffness = stiffness
         if model_params.get("half_life") is not None:
             raise ValueError("half_life is not supported with replicas yet (forgetting is not merged)")
-        self.model_params = dict(model_params)
+        self.model_params = {**model_params, "detect_changes": False}
         self.sync = {"rounds": 0, "bytes_up": 0, "bytes_down": 0, "driver_bytes": 0, "wait_s": 0.0, "train_s": 0.0}
         self._merger = None
         self.model = None
