@@ -554,7 +554,7 @@ class CooccurrenceStats:
         return int(sum(getattr(self, k).nbytes for k in self._ARRAYS))
 
     # ------------------------------------------------------------------ replica deltas
-    #: Keys of :meth:`state_dict` that :meth:`delta` / :meth:`merge_deltas` handle (a new key must get a rule).
+    #: Keys of :meth:`state_dict` that :meth:`state_delta` / :meth:`merge_deltas` handle (a new key must get a rule).
     DELTA_KEYS = frozenset({*_ARRAYS, *COOC_RECORD.names, "top_n", "sketch_rate"})
 
     @staticmethod
@@ -563,7 +563,7 @@ class CooccurrenceStats:
         return state["clo"].astype(np.int64) + (state["chi"].astype(np.int64) << 16)
 
     @staticmethod
-    def delta(state: dict, base: dict, same: np.ndarray, new_rid: np.ndarray) -> dict:
+    def state_delta(state: dict, base: dict, same: np.ndarray, new_rid: np.ndarray) -> dict:
         """What a replica's statistics changed since ``base``: marginal, exact-cell and pair-sketch increments.
 
         Exact cells are keyed by word, not slot (slots are handed out per replica): a key ``>= 0``
@@ -629,7 +629,7 @@ class CooccurrenceStats:
 
     @staticmethod
     def merge_deltas(base: dict, deltas: list, plan: dict) -> dict:
-        """The merged statistics: the base plus every replica's increments (:meth:`delta`).
+        """The merged statistics: the base plus every replica's increments (:meth:`state_delta`).
 
         Counts of pairs, marginals and |D| add up (each replica counted the pairs it trained);
         the pair sketches add cell by cell (Cormode & Muthukrishnan 2005, sec. 4). Base words keep

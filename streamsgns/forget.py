@@ -317,7 +317,7 @@ class Forgetting:
 
     # ---------------------------------------------------------------- replica deltas
     @staticmethod
-    def delta(state: dict, base: dict) -> dict:
+    def state_delta(state: dict, base: dict) -> dict:
         """A replica's increments of the schedule's counters since ``base`` (both :meth:`state_dict` outputs).
 
         Raises
@@ -334,6 +334,6 @@ class Forgetting:
 
     @staticmethod
     def merge_deltas(base: dict, deltas: list) -> dict:
-        """The merged schedule: the base's counters plus every replica's increment (:meth:`delta`)."""
+        """The merged schedule: the base's counters plus every replica's increment (:meth:`state_delta`)."""
         return {"half_life": base.get("half_life"), **{k: base[k] + sum(d[k] for d in deltas)
                                                       for k in FORGET_RECORD.names}}

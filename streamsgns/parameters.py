@@ -157,11 +157,11 @@ class SGNSParameters:
         return obj
 
     # ---------------------------------------------------------------- replica deltas
-    #: Keys of :meth:`state_dict` that :meth:`delta` / :meth:`merge_deltas` handle (a new key must get a rule).
+    #: Keys of :meth:`state_dict` that :meth:`state_delta` / :meth:`merge_deltas` handle (a new key must get a rule).
     DELTA_KEYS = frozenset({"W", "C", "rng", "tied", *STREAM_RECORD.names})
 
     @staticmethod
-    def delta(state: dict, base: dict, same: np.ndarray, new_rid: np.ndarray) -> dict:
+    def state_delta(state: dict, base: dict, same: np.ndarray, new_rid: np.ndarray) -> dict:
         """What a replica's parameters changed since ``base``: the rows it touched and its counter increments.
 
         Parameters
@@ -216,7 +216,7 @@ class SGNSParameters:
         ----------
         base : dict
         deltas : list of dict
-            :meth:`delta` outputs, one per replica.
+            :meth:`state_delta` outputs, one per replica.
         plan : dict
             The vocabulary merge's plan (:meth:`streamsgns.vocab.Vocabulary.merge_deltas`).
         scale : ndarray, shape (n,), float64, optional

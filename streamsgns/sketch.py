@@ -477,11 +477,11 @@ class CountMinSketch:
         return int(self.table.nbytes)
 
     # ---------------------------------------------------------------- replica deltas
-    #: Keys of :meth:`state_dict` that :meth:`delta` / :meth:`merge_deltas` handle (a new key must get a rule).
+    #: Keys of :meth:`state_dict` that :meth:`state_delta` / :meth:`merge_deltas` handle (a new key must get a rule).
     DELTA_KEYS = frozenset({"table", "seeds", "seed", "total", "halve_every", "since_halving", "n_halvings"})
 
     @staticmethod
-    def delta(state: dict, base: dict) -> dict:
+    def state_delta(state: dict, base: dict) -> dict:
         """What a replica's sketch changed since ``base`` (both :meth:`state_dict` outputs): its changed cells.
 
         A replica that halved ``k`` times during the round is compared with the base halved ``k``
@@ -539,7 +539,7 @@ class CountMinSketch:
 
     @staticmethod
     def merge_deltas(base: dict, deltas: list) -> dict:
-        """The merged sketch state: ``base`` plus every replica's cell increments (:meth:`delta`).
+        """The merged sketch state: ``base`` plus every replica's cell increments (:meth:`state_delta`).
 
         Sketches of identical hashing merge by adding cells (Cormode & Muthukrishnan 2005, sec. 4).
         If no replica halved, the cells are ``base + Σ inc`` (uint32) and the merged sketch halves

@@ -448,7 +448,7 @@ class Vocabulary:
         return obj
 
     # ---------------------------------------------------------------- replica deltas
-    #: Keys of :meth:`state_dict` that :meth:`delta` / :meth:`merge_deltas` handle (a new key must get a rule).
+    #: Keys of :meth:`state_dict` that :meth:`state_delta` / :meth:`merge_deltas` handle (a new key must get a rule).
     DELTA_KEYS = frozenset({"hashes", "counts", "free_ids", "words_blob", "words_offsets", "words_has", "next_id",
                             "n_free", "total", "n_events", "sketch", "min_count", "max_vocab", "prune_fraction",
                             "n_admitted", "n_evicted", "n_prunes"})
@@ -475,7 +475,7 @@ class Vocabulary:
         return same, np.flatnonzero((rc > 0) & ~same)
 
     @staticmethod
-    def delta(state: dict, base: dict) -> dict:
+    def state_delta(state: dict, base: dict) -> dict:
         """What a replica's vocabulary changed since ``base`` (both :meth:`state_dict` outputs).
 
         Returns
@@ -485,7 +485,7 @@ class Vocabulary:
             (a,) int64 the growth (tokens); the words the base does not hold at that id:
             ``new_hash`` (m,) uint64, ``new_count`` (m,) int64, ``new_blob`` uint8 and
             ``new_offsets`` (m + 1,) int64 (their UTF-8 bytes, in :meth:`row_map` order); the
-            increments of the life-time counters; ``sketch``: :meth:`CountMinSketch.delta`.
+            increments of the life-time counters; ``sketch``: :meth:`CountMinSketch.state_delta`.
 
         Raises
         ------
@@ -510,11 +510,11 @@ class Vocabulary:
                 "new_hash": state["hashes"][new_rid].copy(), "new_count": state["counts"][new_rid].copy(),
                 "new_blob": blob.astype(np.uint8), "new_offsets": new_off,
                 **{k: int(state[k]) - int(base[k]) for k in Vocabulary._DELTA_COUNTERS},
-                "sketch": CountMinSketch.delta(state["sketch"], base["sketch"])}
+                "sketch": CountMinSketch.state_delta(state["sketch"], base["sketch"])}
 
     @staticmethod
     def merge_deltas(base: dict, deltas: list) -> tuple[dict, dict]:
-        """Merge the replicas' vocabulary deltas (:meth:`delta`) into the base: the next merged vocabulary.
+        """Merge the replicas' vocabulary deltas (:meth:`state_delta`) into the base: the next merged vocabulary.
 
         A word's count is its count at the start of the round (the base's, or for a word new in
         the round the base sketch's estimate, which every replica shared) plus what each replica

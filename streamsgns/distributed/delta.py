@@ -7,20 +7,16 @@ component for its own part; :func:`merge_deltas` turns ``S`` and the replicas' `
 next base, again one component at a time. This module holds the order of the calls and no
 component's layout:
 
-===============  ===================================================  =====================================
-state key        delta (replica side)                                 merge (next base)
-===============  ===================================================  =====================================
-``vocab``        :meth:`Vocabulary.delta` (+ ``CountMinSketch.delta``)  :meth:`Vocabulary.merge_deltas` → plan
-``parameters``   :meth:`SGNSParameters.delta`                         :meth:`SGNSParameters.merge_deltas`
-``cooc``         :meth:`CooccurrenceStats.delta`                      :meth:`CooccurrenceStats.merge_deltas`
-``forget``       :meth:`Forgetting.delta`                             :meth:`Forgetting.merge_deltas`
-``noise``        not shipped                                          :meth:`NoiseDistribution.rebuilt`
-``average``      not shipped                                          :meth:`IterateAverage.merged` (fold)
-``stats``        increments                                           base + Σ increments
-``change``       refused unless None (no rule yet)                    None
-``change_log``   refused if a replica added records                   the base's
-``params``       must equal the base's                                the base's
-===============  ===================================================  =====================================
+* ``vocab``: :meth:`Vocabulary.state_delta` (with :meth:`CountMinSketch.state_delta`) →
+  :meth:`Vocabulary.merge_deltas`, which also returns the *plan* (where each replica's rows go);
+* ``parameters``: :meth:`SGNSParameters.state_delta` → :meth:`SGNSParameters.merge_deltas`;
+* ``cooc``: :meth:`CooccurrenceStats.state_delta` → :meth:`CooccurrenceStats.merge_deltas`;
+* ``forget``: :meth:`Forgetting.state_delta` → :meth:`Forgetting.merge_deltas`;
+* ``noise``: not shipped → :meth:`NoiseDistribution.rebuilt` from the merged counts;
+* ``average``: not shipped → :meth:`IterateAverage.merged` (a fold of the merged rows when due);
+* ``stats``: increments → base + Σ increments; ``params``: must equal the base's;
+* ``change``: refused unless None (no rule yet); ``change_log``: refused if a replica added
+  records, else the base's.
 
 The merge equals :func:`streamsgns.distributed.merge.merge_states` with ``rows="sum"`` on the same
 replica states, bit for bit (``tests/test_replicas_delta.py``), while moving only what changed.
@@ -28,9 +24,9 @@ replica states, bit for bit (``tests/test_replicas_delta.py``), while moving onl
 Adding a component (the pattern)
 --------------------------------
 1. next to its ``state_dict()``, a ``DELTA_KEYS`` set naming every key of its state, checked by
-   :func:`streamsgns._state.check_delta_keys` in its ``delta``, so a key added later is refused
+   :func:`streamsgns._state.check_delta_keys` in its ``state_delta``, so a key added later is refused
    until it has a rule;
-2. a static ``delta(state, base[, same, new_rid])``: plain arrays of what changed; per-id arrays
+2. a static ``state_delta(state, base[, same, new_rid])``: plain arrays of what changed; per-id arrays
    key a base word by its id when ``same`` (the replica still holds the base's word there) and a
    new entry by its position in ``new_rid`` (:meth:`Vocabulary.row_map`), never by replica id;
 3. a static ``merge_deltas(base, deltas[, plan])`` returning the component's next ``state_dict``;
@@ -122,16 +118,16 @@ def model_delta(state: dict, base: dict) -> dict:
     try:
         vs, vb = state["vocab"], base["vocab"]
         same, new_rid = Vocabulary.row_map(vs, vb)
-        out = {"vocab": Vocabulary.delta(vs, vb),
-               "parameters": SGNSParameters.delta(state["parameters"], base["parameters"], same, new_rid),
+        out = {"vocab": Vocabulary.state_delta(vs, vb),
+               "parameters": SGNSParameters.state_delta(state["parameters"], base["parameters"], same, new_rid),
                "cooc": None, "forget": None,
                "stats": {k: int(v) - int(base.get("stats", {}).get(k, 0)) for k, v in state.get("stats", {}).items()}}
         if (state.get("cooc") is None) != (base.get("cooc") is None):
             raise MergeError("cooc: a replica and its base differ in keeping co-occurrence statistics")
         if state.get("cooc") is not None:
-            out["cooc"] = CooccurrenceStats.delta(state["cooc"], base["cooc"], same, new_rid)
+            out["cooc"] = CooccurrenceStats.state_delta(state["cooc"], base["cooc"], same, new_rid)
         if state.get("forget") is not None:
-            out["forget"] = Forgetting.delta(state["forget"], base["forget"])
+            out["forget"] = Forgetting.state_delta(state["forget"], base["forget"])
     except StateError as e:
         raise MergeError(str(e)) from e
     return out
