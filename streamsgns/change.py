@@ -8,13 +8,16 @@ that did not change keep their settled steps. This module decides *which* words,
 state that makes such a word new again.
 
 **Signal: a context signature per word.** For every positive pair (context ``c``, centre ``t``) the
-training kernel adds ``s(c) ∈ {−1, +1}^16`` — 16 bits of ``c``'s 64-bit hash read as signs — to
-``sig[t]`` and counts the pair in ``pairs[t]`` (:func:`detector_observe`, 16 additions a pair).
-The mean ``u = sig / pairs`` over an interval is a random projection of the word's context
-distribution (Achlioptas 2003): ``E[u_j] = Σ_c p(c | t) s_j(c)``. It does not depend on the model's
-rows, so it moves as soon as the contexts move, even for a frequent word whose rows can hardly move
-(the training loss ``−log σ(W[c]·C[t])``, one direction of that distribution, was measured as a
-signal first and found too weak: ``docs/drift.md``).
+training kernel adds the first :data:`SIG_DIM` (16) coordinates of ``W[c]`` — the row it has just
+loaded for the pair's update, so no extra memory is read — to a scratch sum, and adds the window's
+sum to ``sig[t]`` and its pairs to ``pairs[t]`` once per centre (:func:`detector_observe`). The mean ``u = sig / pairs`` over an interval is the
+centroid of the word's contexts in the model's own embedding, seen through 16 coordinates (the
+coordinates of a randomly initialised SGNS row are exchangeable, so these 16 are a random
+coordinate projection). It moves as soon as the word's contexts move, even for a frequent word
+whose own rows can hardly move. Two signals were measured first and dropped (``docs/drift.md``):
+the training loss ``−log σ(W[c]·C[t])`` (one direction of that centroid: 3 of 40 renamed words
+found) and 16 random signs of the context's hash (a projection of the context *distribution* that
+ignores which contexts are alike: too weak).
 
 **Test (every ``check_every`` tokens, O(V)).** A row with at least ``min_pairs`` pairs since its
 last observation is observed: its distance to its own baseline centre ``ū`` (the running mean of
@@ -49,8 +52,6 @@ References
 ----------
 Page, E. S. (1954). Continuous inspection schemes. Biometrika 41(1/2), 100–115.
 Hinkley, D. V. (1971). Inference about the change-point from cumulative sum tests. Biometrika 58(3).
-Achlioptas, D. (2003). Database-friendly random projections: Johnson–Lindenstrauss with binary
-coins. JCSS 66(4), 671–687 (projections on ±1 entries).
 Kulkarni, V., Al-Rfou, R., Perozzi, B., Skiena, S. (2015). Statistically significant detection of
 linguistic change. WWW 2015, sec. 3 (change points on per-word time series).
 """
@@ -75,15 +76,15 @@ SIG_DIM = 16
 DETECT_RECORD = np.dtype([("next_check", np.int64), ("checks", np.int64), ("alarms", np.int64),
                           ("last_shift", np.float64)])
 
-#: What the kernels receive: ``base``, ``sig``, ``pairs``, ``center``, ``dmean``, ``obs``, ``cusum``, ``proj`` as in
+#: What the kernels receive: ``base``, ``sig``, ``pairs``, ``center``, ``dmean``, ``obs``, ``cusum`` as in
 #: :class:`ChangeDetector`, ``meta`` (1,) :data:`DETECT_RECORD`.
-DetectorArrays = namedtuple("DetectorArrays", "base sig pairs center dmean obs cusum proj meta")
+DetectorArrays = namedtuple("DetectorArrays", "base sig pairs center dmean obs cusum meta")
 
 
 def _empty_arrays(cap: int) -> DetectorArrays:
     return DetectorArrays(np.zeros(cap, np.int64), np.zeros((cap, SIG_DIM), np.float32), np.zeros(cap, np.int64),
                           np.zeros((cap, SIG_DIM), np.float32), np.zeros(cap, np.float64), np.zeros(cap, np.int64),
-                          np.zeros(cap, np.float64), np.zeros((cap, SIG_DIM), np.float32), new_record(DETECT_RECORD))
+                          np.zeros(cap, np.float64), new_record(DETECT_RECORD))
 
 
 #: The bundle of a model without change detection: zero-length arrays (the kernels test ``base.shape[0]``).
@@ -100,15 +101,14 @@ def step_evidence(counts, base, w):
     return n if n > 0 else 0
 
 
-@njit(cache=True, nogil=True, inline="always")
-def detector_observe(da, t, c):
-    """One positive pair of centre ``t`` and context ``c`` (ids): add the context's projection
-    ``proj[c]`` (:data:`SIG_DIM` floats) to ``sig[t]`` and count the pair."""
+@njit(cache=True, nogil=True)
+def detector_observe(da, t, acc, npairs):
+    """Add a centre's window to its context signature: ``acc`` ((SIG_DIM,) float32) the sum of the
+    first :data:`SIG_DIM` coordinates of its ``npairs`` contexts' W rows, ``t`` the centre's id."""
     row = da.sig[t]
-    pc = da.proj[c]
-    for j in range(SIG_DIM):
-        row[j] += pc[j]
-    da.pairs[t] += 1
+    for j in range(min(SIG_DIM, acc.shape[0])):
+        row[j] += acc[j]
+    da.pairs[t] += npairs
 
 
 @njit(cache=True, nogil=True)
@@ -322,19 +322,19 @@ class ChangeDetector:
         self.min_pairs, self.rate, self.warmup = int(min_pairs), float(rate), int(warmup)
         self.min_evidence = int(min_evidence)
         a = _empty_arrays(max(1, int(capacity)))
-        self.base, self.sig, self.pairs, self.center, self.dmean, self.obs, self.cusum, self.proj, self.meta = a
+        self.base, self.sig, self.pairs, self.center, self.dmean, self.obs, self.cusum, self.meta = a
         self.meta[0]["next_check"] = self.check_every
         self._z = np.zeros(0, np.float64)
         self._alarms = np.zeros(0, np.int64)
 
-    _ROWS = ("base", "sig", "pairs", "center", "dmean", "obs", "cusum", "proj")
+    _ROWS = ("base", "sig", "pairs", "center", "dmean", "obs", "cusum")
     _DTYPES = {"base": np.int64, "sig": np.float32, "pairs": np.int64, "center": np.float32, "dmean": np.float64,
-               "obs": np.int64, "cusum": np.float64, "proj": np.float32}
+               "obs": np.int64, "cusum": np.float64}
 
     def arrays(self) -> DetectorArrays:
         """The state as one bundle of arrays (no copies)."""
         return DetectorArrays(self.base, self.sig, self.pairs, self.center, self.dmean, self.obs, self.cusum,
-                              self.proj, self.meta)
+                              self.meta)
 
     @property
     def capacity(self) -> int:
@@ -379,18 +379,6 @@ class ChangeDetector:
             m["next_check"] = int(words_seen) + self.check_every
         return self._alarms[:k].copy()
 
-    def project(self, W: np.ndarray, n: int, seed: int = 0) -> None:
-        """Set ``proj[:n] = W[:n] · R`` (float32), ``R`` a fixed (d, :data:`SIG_DIM`) Gaussian matrix
-        drawn from ``seed``, scaled by ``1/sqrt(SIG_DIM)``: what each context adds to the signatures
-        until the next projection (the learner projects every :data:`streamsgns.learner.PROJECT_EVERY`
-        checks, so the signatures follow W as it learns; the baselines are kept: W moves slowly, and the
-        vocabulary's median absorbs what moves every word)."""
-        self.grow(n)
-        d = W.shape[1]
-        R = np.random.default_rng([int(seed), d, 0x5EED]).standard_normal((d, SIG_DIM)) / np.sqrt(SIG_DIM)
-        self.proj[:n] = (W[:n] @ R.astype(np.float32)).astype(np.float32)
-        self.proj[n:] = 0.0
-
     def restart(self, rows, counts: np.ndarray) -> None:
         """Make ``rows`` learn like new words: step evidence from their current ``counts``, no baseline."""
         da = self.arrays()
@@ -431,7 +419,7 @@ class ChangeDetector:
         n = base.shape[0]
         obj.grow(n)
         for name in cls._ROWS:
-            shape = (n, SIG_DIM) if name in ("sig", "center", "proj") else (n,)
+            shape = (n, SIG_DIM) if name in ("sig", "center") else (n,)
             arr = check_array(state, name, cls._DTYPES[name], len(shape), "change detector", shape=shape)
             if arr.dtype.kind == "f" and not np.isfinite(arr).all():
                 raise StateError(f"change detector: {name} holds NaN or inf")

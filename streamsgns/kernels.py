@@ -90,7 +90,7 @@ import numpy as np
 from numba import njit
 
 from ._state import new_record
-from .change import detector_observe, detector_reset_row, step_evidence
+from .change import SIG_DIM, detector_observe, detector_reset_row, step_evidence
 from .cooc import cooc_admit, cooc_release, cooc_sentence, window_bounds
 from .forget import alpha_tokens, fade_count, forget_every, forget_step
 from .hashing import hash_bytes, next_float, next_u64
@@ -267,7 +267,7 @@ def encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch,
 
 # ---------------------------------------------------------------- stage 4: train
 @njit(cache=True, fastmath=True, nogil=True)
-def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes, da, outs):
+def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes, da, outs, sigacc):
     """Subsample one sentence of ids and run the SGNS updates on it.
 
     Parameters
@@ -299,8 +299,10 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
     hashes : ndarray, shape (capacity,), uint64
     da : DetectorArrays
         Change detection (:mod:`streamsgns.change`): the per-word steps use the step evidence
-        ``counts − da.base``, and each positive pair adds its context's projection to the centre
-        word's context signature (:func:`streamsgns.change.detector_observe`). Zero-length arrays: off.
+        ``counts − da.base``, and each positive pair adds its context's W row (16 coordinates) to the
+        centre word's context signature (:func:`streamsgns.change.detector_observe`). Zero-length arrays: off.
+    sigacc : ndarray, shape (SIG_DIM,), float32
+        Scratch: a centre's context signature, summed over its window before it is added to ``da``.
     outs : ndarray, shape (negative + 1,), int64
         Scratch for the negatives a window shares (``cfg.shared_negatives``).
 
@@ -345,8 +347,13 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
     wdecay = cfg.word_decay
     base = da.base
     detect = base.shape[0] > 0
+    nsig = min(SIG_DIM, dim)
     for i in range(m):
         word = kept[i]
+        npos = 0
+        if detect:
+            for q in range(nsig):
+                sigacc[q] = np.float32(0.0)
         b = window - np.int64(next_u64(rng, k) % np.uint64(window))
         if track != 0:
             wins[i] = b
@@ -399,7 +406,9 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
                 if s == 0:
                     loss -= LOG_SIG_TABLE[idx]
                     if detect:
-                        detector_observe(da, word, ctx)
+                        for q in range(nsig):
+                            sigacc[q] += wrow[q]
+                        npos += 1
                 else:
                     loss -= LOG_1M_SIG_TABLE[idx]
                 for d in range(dim):
@@ -409,6 +418,8 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
             for d in range(dim):
                 wrow[d] += neu1e[d]
             n_pairs += 1
+        if detect and npos > 0:
+            detector_observe(da, word, sigacc, npos)
     if track != 0:
         cooc_sentence(kept, wins, m, ca, hashes)
     return loss, n_pairs, m
@@ -486,6 +497,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
     wins = np.empty(3 * room + 1 if cfg.track_cooc != 0 else 0, dtype=np.int32)
     neu1e = np.empty(dim, dtype=np.float32)
     outs = np.empty(cfg.negative + 1, dtype=np.int64)
+    sigacc = np.empty(SIG_DIM, dtype=np.float32)
     vm = va.meta[0]
     meta = pa.meta[0]
     bm = batch.meta[0]
@@ -548,7 +560,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
             noise_refresh_if_due(na, va.counts, vm.next_id, meta.words_seen, cfg.ns_exponent, cfg.min_refresh_tokens)
             alpha = current_alpha(cfg, chunk_t)
             loss, npairs, nkept = train_sentence(cfg, sen, nsen, alpha, vm.total, pa, va.counts, na, 1,
-                                                 kept, wins, neu1e, ca, va.hashes, da, outs)
+                                                 kept, wins, neu1e, ca, va.hashes, da, outs, sigacc)
             meta.loss += loss
             meta.loss_n += npairs
             meta.pairs += npairs
@@ -583,6 +595,7 @@ def train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes, da):
     wins = np.empty(3 * maxlen + 1 if cfg.track_cooc != 0 else 0, dtype=np.int32)
     neu1e = np.empty(dim, dtype=np.float32)
     outs = np.empty(cfg.negative + 1, dtype=np.int64)
+    sigacc = np.empty(SIG_DIM, dtype=np.float32)
     loss = 0.0
     n_pairs = 0
     n_kept = 0
@@ -592,7 +605,7 @@ def train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes, da):
         alpha = current_alpha(cfg, batch.sent_words[si])
         sen = batch.ids[a:b]
         l, p, m = train_sentence(cfg, sen, b - a, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes,
-                                 da, outs)
+                                 da, outs, sigacc)
         loss += l
         n_pairs += p
         n_kept += m

@@ -42,9 +42,6 @@ from .vocab import Vocabulary
 
 __all__ = ["SGNS"]
 
-#: Change checks between two projections of the contexts' W rows (:meth:`ChangeDetector.project`).
-PROJECT_EVERY = 8
-
 
 class SGNS(VectorQueries, ModelState, base.Transformer):
     """Word vectors learnt online by skip-gram with negative sampling (word2vec).
@@ -607,8 +604,6 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         seen = self.params.counter("words_seen")
         va = self.vocab.arrays()
         rows = self.detect.check(va.counts, self.n_ids, seen)
-        if (int(self.detect.meta[0]["checks"]) - 1) % PROJECT_EVERY == 0:  # the contexts' signatures follow W
-            self.detect.project(self.params.W, self.n_ids, self.seed)
         added = []
         itk = self.index_to_key
         if len(rows):
