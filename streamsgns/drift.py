@@ -82,7 +82,7 @@ def load_snapshot(path) -> Snapshot:
     FileNotFoundError
         If nothing is at ``path``.
     IsADirectoryError
-        If ``path`` is a directory (a run directory's series is :func:`drift_series`).
+        If ``path`` is a directory (a run directory's series is :func:`~streamsgns.drift_series.drift_series`).
     ValueError
         If the file is empty, holds no words, is truncated, or is neither word2vec nor a valid
         checkpoint (:class:`streamsgns.io.checkpoint.CheckpointError` is a ``ValueError``).

@@ -32,7 +32,7 @@ stands. Flooring loses at most 1 count per key, so with probability ``1 - delta`
 :func:`default_halving_tokens` picks ``H = width * (min_count - 1) / (2e)`` so
 that ``epsilon * 2H = min_count - 1``: a one-off token reaches ``min_count`` with
 probability below ``delta``, however long the stream. :func:`sketch_decay`
-scales by any factor (the exponential forgetting of issue 9 shares it).
+scales by any factor (the exponential forgetting of :mod:`streamsgns.forget` shares it).
 """
 
 from __future__ import annotations
@@ -370,7 +370,7 @@ class CountMinSketch:
         sketch_age(self.arrays())
 
     def decay(self, factor: float) -> None:
-        """Scale every cell and ``total`` by ``factor`` in [0, 1] (floor): forgetting (issue 9).
+        """Scale every cell and ``total`` by ``factor`` in [0, 1] (floor): forgetting.
 
         The sketch then never undercounts the stream whose every count was scaled (and rounded
         down) the same way. ``decay(0.5)`` equals :meth:`halve` except that it is not counted in

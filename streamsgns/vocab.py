@@ -20,7 +20,7 @@ The sketch ages (:mod:`streamsgns.sketch`): a word is admitted once seen about
 ``min_count`` times within the last ``H .. 2H`` tokens of not-yet-admitted words,
 so a flood of one-off tokens (IDs, hashes) cannot fill the vocabulary.
 :meth:`Vocabulary.decay` scales the admitted words' counts the same way
-(exponential forgetting, issue 9); the default schedule leaves them alone.
+(exponential forgetting, :mod:`streamsgns.forget`); without a half-life nothing decays.
 
 The look-up structure is an open-addressing hash table (:mod:`streamsgns.hashtable`; linear probing,
 backward-shift deletion) on 64-bit token hashes, usable from numba. Two
