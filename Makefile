@@ -41,7 +41,7 @@ docs: venv
 	@echo "site: build/docs/index.html"
 
 bench: venv
-	$(BIN)/python benchmarks/bench_vs_gensim.py
+	$(BIN)/python benchmarks/speed/bench_vs_gensim.py
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

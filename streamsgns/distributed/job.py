@@ -89,7 +89,7 @@ class ReplicaJob:
         Ray is already initialised).
     rows : {"sum", "weighted", "mean"}
         How the merge combines W and C rows (:func:`~streamsgns.distributed.merge.merge_states`);
-        ``"sum"`` (default) kept quality closest to one process in ``benchmarks/ray_replicas.py``.
+        ``"sum"`` (default) kept quality closest to one process in ``benchmarks/scale_out/ray_replicas.py``.
     max_restarts : int
         Replica deaths tolerated over the job's life.
     cpus_per_replica : float
