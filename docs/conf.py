@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from pathlib import Path
 
 
@@ -236,8 +237,39 @@ def _canonical_type(cls):
     return f"{mod}.{qual}" if mod.startswith("streamsgns") else None
 
 
+#: Files of the repository's root that the site publishes, and the page each one becomes.
+ROOT_PAGES = {"README.md": "index", "CHANGELOG.md": "changelog"}
+
+
+def readme_page(text: str) -> str:
+    """The README as the site's first page: its links to ``docs/x.md`` and ``CHANGELOG.md`` point
+    to the site's pages (on GitHub the same links open the files).
+
+    Parameters
+    ----------
+    text : str
+        README.md.
+
+    Returns
+    -------
+    str
+        Markdown for ``docs/index.md``'s place; ``index.md``'s own text (its tables of contents)
+        is appended by :func:`_source_read`.
+    """
+    text = re.sub(r"\]\(docs/([^)]+)\)", r"](\1)", text)
+    for name, page in ROOT_PAGES.items():
+        text = text.replace(f"]({name})", f"]({page}.md)")
+    return text
+
+
+def _source_read(app, docname, source):
+    if docname == "index":
+        source[0] = readme_page((ROOT / "README.md").read_text(encoding="utf-8")) + "\n" + source[0]
+
+
 def setup(app):
     app.connect("missing-reference", lambda app, env, node, contnode: _public_alias(env, node, contnode))
+    app.connect("source-read", _source_read)
 
 
 write_api_pages()
