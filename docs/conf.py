@@ -113,6 +113,32 @@ def _module_body(name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def command_line_page() -> str:
+    """The reST of the command-line reference: ``streamsgns --help`` and each command's help.
+
+    Taken from the parser itself (:func:`streamsgns.cli.build_parser`), so the page is the help
+    the installed version prints, at a fixed width of 100 columns.
+    """
+    import argparse
+    import os
+
+    from streamsgns.cli import build_parser
+
+    os.environ["COLUMNS"] = "100"
+    parser = build_parser()
+    pages = [("streamsgns", parser)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            pages += [(f"streamsgns {name}", sub) for name, sub in action.choices.items()]
+    out = ["The command line\n================\n",
+           "The help of ``streamsgns`` and of each of its commands, as the installed version prints it.\n"]
+    for title, p in pages:
+        head = f"``{title}``"
+        body = "\n".join(f"   {line}".rstrip() for line in p.format_help().splitlines())
+        out.append(f"{head}\n{'-' * len(head)}\n\n.. code-block:: text\n\n{body}\n")
+    return "\n".join(out)
+
+
 def write_api_pages() -> None:
     """Write ``docs/api/<module>.rst`` for every public module and the index page ``docs/api/index.rst``.
 
@@ -125,11 +151,13 @@ def write_api_pages() -> None:
     for name in public_modules():
         title = f"``{name}``"
         wanted[f"{name}.rst"] = f"{title}\n{'=' * len(title)}\n\n" + _module_body(name)
+    wanted["command-line.rst"] = command_line_page()
     toc = "\n".join(f"   {name[:-4]}" for name in sorted(wanted))
     wanted["index.rst"] = (
         "API reference\n=============\n\n"
-        "Every public module of the installed package, ``streamsgns`` (the connectors included, as\n"
-        "``streamsgns.connectors``). Each page is the module's docstring and its public names.\n\n"
+        "The command line's help, and every public module of the installed package, ``streamsgns``\n"
+        "(the connectors included, as ``streamsgns.connectors``). Each module's page is its docstring\n"
+        "and its public names.\n\n"
         f".. toctree::\n   :maxdepth: 1\n\n{toc}\n"
     )
     for old in api.glob("*.rst"):

@@ -46,7 +46,7 @@ def test_docs_build_without_warnings(tmp_path):
     assert res.returncode == 0 and not res.stderr.strip(), (
         f"the documentation build warned or failed (make docs):\n{res.stderr}\n{res.stdout}")
     # the site has the guide, the pages of docs/ and an API page for every public module
-    for page in ("index", "theory", "performance", "train", "api/index"):
+    for page in ("index", "theory", "performance", "train", "api/index", "api/command-line"):
         assert (out / f"{page}.html").is_file(), page
     missing = [m for m in public_module_files() if not (out / "api" / f"{m}.html").is_file()]
     assert not missing, f"modules without an API page: {missing}"
