@@ -79,7 +79,7 @@ import numpy as np
 from numba import njit
 
 from ._state import new_record
-from .change import detector_reset_row, step_evidence
+from .change import detector_observe, detector_reset_row, step_evidence
 from .cooc import cooc_admit, cooc_release, cooc_sentence, window_bounds
 from .forget import alpha_tokens, fade_count, forget_every, forget_step
 from .hashing import hash_bytes, next_float, next_u64
@@ -285,8 +285,8 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
     hashes : ndarray, shape (capacity,), uint64
     da : DetectorArrays
         Change detection (:mod:`streamsgns.change`): the per-word steps use the step evidence
-        ``counts − da.base``, and each centre word's positive-pair losses ``−log σ(x⁺)`` (nats) and
-        pair count are added to ``da.loss`` / ``da.pairs``. Zero-length arrays: off.
+        ``counts − da.base``, and each positive pair adds its context's projection to the centre
+        word's context signature (:func:`streamsgns.change.detector_observe`). Zero-length arrays: off.
 
     Returns
     -------
@@ -330,8 +330,6 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
     detect = base.shape[0] > 0
     for i in range(m):
         word = kept[i]
-        pos_loss = 0.0
-        pos_n = 0
         b = window - np.int64(next_u64(rng, k) % np.uint64(window))
         if track != 0:
             wins[i] = b
@@ -370,8 +368,8 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
                 g = err * (a32 if wdecay <= 0.0 else word_alpha(cfg, step_evidence(counts, base, target)))
                 if s == 0:
                     loss -= LOG_SIG_TABLE[idx]
-                    pos_loss -= LOG_SIG_TABLE[idx]
-                    pos_n += 1
+                    if detect:
+                        detector_observe(da, word, ctx)
                 else:
                     loss -= LOG_1M_SIG_TABLE[idx]
                 for d in range(dim):
@@ -381,9 +379,6 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
             for d in range(dim):
                 wrow[d] += neu1e[d]
             n_pairs += 1
-        if detect and pos_n > 0:
-            da.loss[word] += pos_loss
-            da.pairs[word] += pos_n
     if track != 0:
         cooc_sentence(kept, wins, m, ca, hashes)
     return loss, n_pairs, m

@@ -42,6 +42,9 @@ from .vocab import Vocabulary
 
 __all__ = ["SGNS"]
 
+#: Change checks between two projections of the contexts' W rows (:meth:`ChangeDetector.project`).
+PROJECT_EVERY = 8
+
 
 class SGNS(VectorQueries, ModelState, base.Transformer):
     """Word vectors learnt online by skip-gram with negative sampling (word2vec).
@@ -118,11 +121,11 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         tokens however old the stream (:mod:`streamsgns.averaging`); with ``half_life`` the smaller
         of the two. None: no floor (the average's lag grows with the stream's age).
     detect_changes : bool
-        Per-word change detection on the training loss (:mod:`streamsgns.change`): a word whose
-        contexts change is reported (:meth:`changes`) and learns again like a new word (its step
-        evidence and its averaged export restart).
+        Per-word change detection on each word's context signature (:mod:`streamsgns.change`): a
+        word whose contexts change is reported (:meth:`changes`) and learns again like a new word
+        (its step evidence and its averaged export restart).
     change_threshold : float
-        Alarm level of the per-word CUSUM, in standard deviations (higher: fewer, later alarms).
+        Alarm level of the per-word CUSUM (higher: fewer, later alarms; :mod:`streamsgns.change`).
     change_every : int
         Tokens between two checks of every word (each check is O(vocabulary)).
 
@@ -204,7 +207,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         average_every: int | None = None,
         average_horizon: float | None = 2_000_000.0,
         detect_changes: bool = True,
-        change_threshold: float = 12.0,
+        change_threshold: float = 8.0,
         change_every: int = 65536,
     ):
         self.vector_size = vector_size
@@ -599,6 +602,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         seen = self.params.counter("words_seen")
         va = self.vocab.arrays()
         rows = self.detect.check(va.counts, self.n_ids, seen)
+        if (int(self.detect.meta[0]["checks"]) - 1) % PROJECT_EVERY == 0:  # the contexts' signatures follow W
+            self.detect.project(self.params.W, self.n_ids, self.seed)
         added = []
         itk = self.index_to_key
         if len(rows):
