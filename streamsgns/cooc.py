@@ -631,7 +631,7 @@ class CooccurrenceStats:
     def merge_deltas(base: dict, deltas: list, plan: dict) -> dict:
         """The merged statistics: the base plus every replica's increments (:meth:`state_delta`).
 
-        Counts of pairs, marginals and |D| add up (each replica counted the pairs it trained);
+        Counts of pairs, marginals and ``|D|`` add up (each replica counted the pairs it trained);
         the pair sketches add cell by cell (Cormode & Muthukrishnan 2005, sec. 4). Base words keep
         their exact slots; a word new in the round that held a slot on some replica takes one of
         the base's free slots (by merged id) while any is left, otherwise its exact cells are
