@@ -290,9 +290,34 @@ def readme_page(text: str) -> str:
     return text
 
 
+#: The site's tables of contents: (caption, pages in order). A page listed here that does not exist
+#: is left out; a page of ``docs/`` listed nowhere is added to the first table, so that a new page
+#: is published without an edit here.
+CONTENTS = [
+    ("Guides", ["how-it-works", "train", "kafka", "production", "scale-out", "drift"]),
+    ("Method and measurements", ["theory", "pmi", "learning_rule", "kernel_speed", "performance"]),
+    ("Reference", ["api/index", "changelog"]),
+]
+
+
+def site_contents() -> str:
+    """The hidden MyST tables of contents of the first page, from :data:`CONTENTS` and ``docs/``."""
+    present = {p.stem for p in DOCS.glob("*.md")} - {"index"}
+    listed = {page for _, pages in CONTENTS for page in pages}
+    blocks = []
+    for i, (caption, pages) in enumerate(CONTENTS):
+        keep = [p for p in pages if p in present or p.startswith("api/")]
+        if i == 0:
+            keep += sorted(present - listed)
+        entries = "\n".join(keep)
+        blocks.append(f"```{{toctree}}\n:hidden:\n:caption: {caption}\n\n{entries}\n```\n")
+    return "\n".join(blocks)
+
+
 def _source_read(app, docname, source):
     if docname == "index":
-        source[0] = readme_page((ROOT / "README.md").read_text(encoding="utf-8")) + "\n" + source[0]
+        readme = readme_page((ROOT / "README.md").read_text(encoding="utf-8"))
+        source[0] = readme + "\n" + source[0] + "\n" + site_contents()
 
 
 def setup(app):
