@@ -281,7 +281,8 @@ class ChangeDetector:
     --------
     Forty words with steady context distributions; every word's contexts get noisier at check 20
     (a change of source: not reported), word 7's distribution moves at check 30 and is reported
-    at the third check after (each observation adds at most ``z_cap − 1 − delta`` = 4 to its CUSUM):
+    at its second observation (one adds at most ``z_cap − 1 − delta`` = 7 to the CUSUM, under the
+    threshold 8: a single outlier never alarms):
 
     >>> import numpy as np
     >>> det = ChangeDetector(capacity=40, check_every=1, min_evidence=0)
@@ -298,12 +299,12 @@ class ChangeDetector:
     ...     if len(fired):
     ...         print(check, fired.tolist())
     ...         det.restart(fired, counts)                  # it learns like a new word
-    32 [7]
+    31 [7]
     """
 
-    def __init__(self, capacity: int, check_every: int = 65536, threshold: float = 8.0, delta: float = 1.0,
+    def __init__(self, capacity: int, check_every: int = 32768, threshold: float = 8.0, delta: float = 1.0,
                  min_pairs: int = 100, min_evidence: int = 1000, rate: float = 0.05, warmup: int = 3,
-                 z_cap: float = 6.0):
+                 z_cap: float = 9.0):
         if int(check_every) < 1:
             raise ValueError(f"check_every must be >= 1 token, got {check_every!r}")
         for name, v in (("threshold", threshold), ("z_cap", z_cap)):

@@ -215,7 +215,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         average_horizon: float | None = 2_000_000.0,
         detect_changes: bool = True,
         change_threshold: float = 8.0,
-        change_every: int = 65536,
+        change_every: int = 32768,
     ):
         self.vector_size = vector_size
         self.window = window
