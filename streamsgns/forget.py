@@ -1,4 +1,4 @@
-"""Exponential forgetting: every count decays as ``2 ** (-tokens / half_life)`` (issue 9).
+"""Exponential forgetting: every count decays as ``2 ** (-tokens / half_life)``.
 
 With ``SGNS(half_life=H)`` an occurrence seen ``a`` tokens ago weighs ``2 ** (-a / H)`` in every
 count the model keeps: the admitted words' counts (hence the noise distribution ∝ count^0.75,
@@ -47,17 +47,22 @@ vocabulary. For ``min_count <= 8`` that is a count rounding to 0: a word with co
 step with probability ``2 ** (-s / H)`` (≈ 0.958), so a word last seen with count ``c`` fades
 about ``(log2 c + 1.5) · H`` tokens later.
 
-**Learning rate.** Without forgetting ``alpha_t = max(min_alpha, alpha / (1 + t / decay_tokens))``
-with ``t`` the tokens seen. With it, ``t`` is the *decayed* token count
-``t = Σ_tokens 2 ** (-age / H)``, which the schedule keeps exactly (:func:`alpha_tokens`):
-``t`` tends to ``H / ln 2`` so ``alpha_t`` settles at ``alpha / (1 + H / (ln 2 · decay_tokens))``
-(0.0054 for ``H = 5e7`` and the defaults) instead of decaying to ``min_alpha``: a stream that keeps
-changing keeps being learnt at a steady step (a Robbins–Monro ``1/t`` schedule whose evidence is
-forgotten at the same rate as the counts).
+**Learning rate** (:mod:`streamsgns.rates`). By default each row moves with a step from its own
+word's count ``n``, ``max(min_alpha, alpha / (1 + n / word_decay))`` (``alpha = 0.05,
+word_decay = 2000``). With forgetting, ``n`` is the word's *decayed* count: a word seen at a steady
+rate of ``r`` occurrences per token holds about ``r · H / ln 2``, so its step settles at
+``alpha / (1 + r · H / (ln 2 · word_decay))`` instead of decaying to ``min_alpha``, and a word
+whose use stops and starts again gets large steps back as its old count fades. With the global
+rule (``word_decay=None``, ``alpha_t = max(min_alpha, alpha / (1 + t / decay_tokens))``), ``t`` is
+the decayed token count ``t = Σ_tokens 2 ** (-age / H)``, which the schedule keeps exactly
+(:func:`alpha_tokens`): ``t`` tends to ``H / ln 2``, so ``alpha_t`` settles at
+``alpha / (1 + H / (ln 2 · decay_tokens))`` (0.0054 for ``H = 5e7``, ``alpha = 0.025``,
+``decay_tokens = 2e7``). Either way a stream that keeps changing keeps being learnt at a steady
+step (a Robbins–Monro ``1/n`` schedule whose evidence is forgotten at the same rate as the counts).
 
 State: :class:`Forgetting` owns one record, :data:`FORGET_RECORD`; its ``state_dict()`` is
 ``{"half_life": H or None, "since", "n_decays", "decayed_tokens", "n_faded", "sketch_since"}`` (the record's
-fields, see there). Replicas that merge summed counts (issue 10) hold counts that are already
+fields, see there). Replicas that merge summed counts (:mod:`streamsgns.distributed.merge`) hold counts that are already
 decayed, each in its own token clock: ``N`` replicas sharing one stream should each run with
 ``half_life = H / N`` so that the merged counts decay in the stream's tokens; a merge can then take
 the largest ``since``, ``sketch_since`` and ``n_decays`` and the sum of ``decayed_tokens``.

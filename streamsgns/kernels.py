@@ -77,7 +77,7 @@ the pair (context ``c``, target ``t``) the ``W[c]`` row takes ``eta(n_c)`` and e
 that block, as per-parameter steps do (AdaGrad's diagonal update, Duchi, Hazan & Singer 2011,
 sec. 1; applied to SGNS rows by Kaji & Kobayashi 2017). With ``word_decay=None`` every row moves
 with the global ``alpha_t = max(min_alpha, alpha / (1 + t / decay_tokens))``, ``t`` the tokens
-seen (the rule before issue 8). Exported vectors are averages of the iterates (:mod:`streamsgns.averaging`,
+seen (the default of streamsgns 0.1). Exported vectors are averages of the iterates (:mod:`streamsgns.averaging`,
 Shamir & Zhang 2013, sec. 4).
 """
 

@@ -595,7 +595,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
 
         Called every ``change_every`` tokens while learning. For each alarm the word's neighbours
         in the exported vectors (before it restarts) go into a ``"change"`` record of
-        :attr:`change_log`; ``follow_tokens`` later an ``"after"`` record gives its new
+        ``change_log`` (a :class:`~streamsgns.change.ChangeLog`); ``follow_tokens`` later an ``"after"`` record gives its new
         neighbours. Returns the records added (empty without change detection).
         """
         if self.detect is None:

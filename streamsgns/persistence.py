@@ -1,7 +1,7 @@
 """The learner's state and persistence: ``state_dict`` / ``from_state``, checkpoints, word2vec export.
 
 :class:`ModelState` is a mixin of :class:`streamsgns.SGNS` (kept apart so that the learner
-stays readable): it gathers the components' own ``state_dict()``s into one nested dict,
+stays readable): it gathers the dicts of the components' own ``state_dict()`` into one nested dict,
 rebuilds a model from one (validating each component and their agreement), and hands the
 dict to :mod:`streamsgns.io.checkpoint`, which knows nothing of the learner.
 """

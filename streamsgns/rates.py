@@ -1,4 +1,4 @@
-"""Learning-rate rules of the SGNS kernel, for a stream of unknown length (issue 8).
+"""Learning-rate rules of the SGNS kernel, for a stream of unknown length.
 
 **Per-word 1/n** (the default: ``alpha = 0.05, word_decay = 2000``). Each row's step comes from
 its own word's evidence: the W row of the context word and the C row of each target (positive or
@@ -14,7 +14,7 @@ admitted words keep large ones, and no corpus length enters. A word is at gensim
 (full rank, 20 passes) and one pass over the mix corpus, and checked on other corpora without
 changing them (``benchmarks/learning_rule/learning_rule.py``; the table is ``docs/learning_rule.md``).
 
-**Global 1/t** (``word_decay=None``, the default before issue 8, with ``alpha = 0.025``). With
+**Global 1/t** (``word_decay=None``; the default of streamsgns 0.1, with ``alpha = 0.025``). With
 ``t`` the tokens seen, ``alpha_t = max(min_alpha, alpha / (1 + t / decay_tokens))`` — the classic
 ``1/t`` schedule with a plateau of about ``decay_tokens`` tokens (2e7, chosen on one pass over
 mix). With forgetting (``half_life = H``, :mod:`streamsgns.forget`) ``t`` is the *decayed* token

@@ -9,7 +9,7 @@ __all__ = ["validate_params", "MAX_ALPHA"]
 
 #: Largest initial learning rate accepted. Plain SGD on SGNS diverges for large steps. Measured on
 #: real text (``benchmarks/learning_rule/alpha_bound.py``: gensim's Lee corpus, 3 passes, alpha held constant,
-#: vector_size 50/100/300 × negative 5/15 × window 5/10): the largest |W| entry stays below 2.7 up
+#: vector_size 50/100/300 × negative 5/15 × window 5/10): the largest ``|W|`` entry stays below 2.7 up
 #: to alpha 0.2, reaches 80 at 0.25, 2.6e5 at 0.3 and 2e19 at 0.4, and every run at 0.5 ends in
 #: NaN. So 0.2 is the largest setting that stays bounded; word2vec's default is 0.025.
 MAX_ALPHA = 0.2

@@ -15,7 +15,7 @@ in the vocabulary at the end, and its top-10 neighbours, compared with
   against the share of the vocabulary that does (what random neighbours would give).
 
     python benchmarks/drift/new_words.py                        # mix, KJV last, max_vocab 30000
-    python benchmarks/drift/new_words.py --half-life 2M         # with forgetting (issue 9 part 1)
+    python benchmarks/drift/new_words.py --half-life 2M         # with forgetting
     python benchmarks/drift/new_words.py --last moby-dick --max-vocab 20000
 
 Prints a table and writes ``benchmarks/results/drift_new_words[-<tag>].json``.
@@ -106,7 +106,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default=None)
     ap.add_argument("--max-vocab", type=int, default=30000)
     ap.add_argument("--min-count", type=int, default=5)
-    ap.add_argument("--half-life", default=None, help="tokens, e.g. 2M (needs issue 9 part 1); default: none")
+    ap.add_argument("--half-life", default=None, help="tokens, e.g. 2M (forgetting); default: none")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--check-every", type=int, default=50_000, help="tokens between membership checks in the tail")
     ap.add_argument("--show", type=int, default=10, help="late words shown with their neighbours")

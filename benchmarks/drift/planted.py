@@ -19,7 +19,7 @@ overlap of those words between consecutive checkpoints (1 = no churn).
 Systems (``--systems``, comma-separated, all in one run):
 
 * ``streamsgns``: ``SGNS`` (defaults, ``workers=1``), fed the token lists;
-* ``streamsgns-hl<H>``: the same with ``half_life=H`` tokens (issue 9 part 1), e.g. ``hl2M``;
+* ``streamsgns-hl<H>``: the same with ``half_life=H`` tokens (forgetting), e.g. ``hl2M``;
 * ``gensim``: gensim's online mode as a user runs it today: per chunk of ``--every`` tokens,
   ``build_vocab(chunk, update=True)`` then ``train(chunk, total_examples=..., epochs=1)`` (each
   call restarts the learning rate at ``alpha`` and decays it to ``min_alpha`` over the chunk;

@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     ap.add_argument("--min-count", type=int, default=10)
     ap.add_argument("--passes", type=int, default=1, help="passes over each era before its snapshot")
     ap.add_argument("--vector-size", type=int, default=100)
-    ap.add_argument("--half-life", default=None, help="tokens (needs issue 9 part 1); default: none")
+    ap.add_argument("--half-life", default=None, help="tokens (forgetting); default: none")
     ap.add_argument("--candidates", type=int, default=1000, help="most frequent shared words scored")
     ap.add_argument("--restrict-vocab", type=int, default=5000, help="neighbours among this many words")
     ap.add_argument("--top", type=int, default=50)

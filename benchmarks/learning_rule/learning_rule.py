@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The learning rule of an endless stream (issue 8): last iterate vs averaged iterates, and gensim, one run.
+"""The learning rule of an endless stream: last iterate vs averaged iterates, and gensim, one run.
 
 Two measurements, each system on the same tokens in the same order within one run:
 
@@ -152,7 +152,7 @@ def long_stream(args, out):
     """The mix corpus streamed ``--stream-passes`` times, its lines reshuffled each pass (a new order per pass).
 
     The scores of the exported (averaged) vectors after passes 1, 2, 5, 10, …: an endless stream
-    must not get worse than one pass (issue 8). ``--params`` as elsewhere; ``--workers`` threads.
+    must not get worse than one pass. ``--params`` as elsewhere; ``--workers`` threads.
     """
     from streamsgns_tools.corpora import fetch
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Rare words and words that appear late (issue 8): planted twins with known meaning, streamsgns vs gensim, one run.
+"""Rare words and words that appear late: planted twins with known meaning, streamsgns vs gensim, one run.
 
 Why: streamsgns admits a word at its ``min_count``-th occurrence (counted by the count-min sketch)
 and never trains the occurrences before it; gensim counts the whole corpus first and trains every
@@ -21,7 +21,7 @@ one renamed corpus holding every twin of every budget: ``spread`` (occurrences d
 once per placement on the same token lists in the same order (the learner's own tokenizer,
 :func:`streamsgns.tokenize.tokenize`), one pass / one epoch, vector_size 100, window 5, negative 5,
 sample 1e-3, min_count 5, workers 1, seed 0: streamsgns with each parameter set of ``--params``
-(default: the defaults — per-word steps — and the global rule before issue 8, ``alpha=0.025,
+(default: the defaults — per-word steps — and the global rule (the default until 2026-12-04), ``alpha=0.025,
 word_decay=None``), and
 gensim 4 ``Word2Vec(sg=1)`` with its defaults otherwise.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Candidates of the learning rule side by side (issue 8): full rank and one pass over mix, streamsgns only.
+"""Candidates of the learning rule side by side: full rank and one pass over mix, streamsgns only.
 
 The screening behind ``docs/learning_rule.md``'s ablation table: for each candidate (a dict of
 ``SGNS`` parameters), the settings of ``benchmarks/learning_rule/learning_rule.py`` without gensim:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The effective window widened by subsampling and min-count removal (seed note 003).
+"""The effective window widened by subsampling and min-count removal (Goldberg & Levy 2014, sec. 3).
 
 word2vec removes subsampled and rare tokens *before* it forms windows (Goldberg & Levy 2014,
 "word2vec explained", sec. 3; Levy, Goldberg & Dagan 2015, sec. 3.2 "dirty subsampling"), so a

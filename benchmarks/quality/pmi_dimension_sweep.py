@@ -1,9 +1,9 @@
 #!/usr/bin/env python
-"""How far W·Cᵀ stays from PMI − log k as the dimension shrinks (seed note 000's critique).
+"""How far W·Cᵀ stays from PMI − log k as the dimension shrinks (Wilson 2016's critique, ``docs/theory.md``).
 
 Levy & Goldberg's equality ``W_w · C_c = PMI(w,c) − log k`` needs every product to be free, i.e.
-``d ≥ |V|`` (and linearly independent rows, seed note 000). Below that SGNS can only find the best
-rank-``d`` compromise of its weighted objective (eq. 8 of seed note 001: a weighted matrix
+``d ≥ |V|`` (and linearly independent rows: Wilson 2016). Below that SGNS can only find the best
+rank-``d`` compromise of its weighted objective (``docs/theory.md``, eq. 3 and 8: a weighted matrix
 factorisation whose weights favour frequent pairs), and the residual must grow as ``d`` shrinks.
 This script measures it on the setting of ``pmi_full_rank.py`` (Brown, 300 most frequent words,
 window 5, negative 5, sample 0, the same schedule and number of passes, a fresh random sentence

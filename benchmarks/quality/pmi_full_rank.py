@@ -1,13 +1,13 @@
 #!/usr/bin/env python
-"""d ≥ |V|: SGNS's W·Cᵀ converges to the shifted PMI matrix (Levy & Goldberg 2014; seed notes 000, 001).
+"""d ≥ |V|: SGNS's W·Cᵀ converges to the shifted PMI matrix (Levy & Goldberg 2014; docs/theory.md).
 
-Levy & Goldberg (2014, sec. 3.1; eq. 10 of seed note 001) show that when every product
-``x = W_w · C_c`` can take any value (``d ≥ |V|``; seed note 000 adds: and the rows of W or C are
-linearly independent), the SGNS objective is maximised at ``x = PMI(w,c) − log k`` on every observed
+Levy & Goldberg (2014, sec. 3.1; ``docs/theory.md``, eq. 5) show that when every product
+``x = W_w · C_c`` can take any value (``d ≥ |V|``; Wilson 2016 adds: and the rows of W or C are
+linearly independent, see ``docs/theory.md``), the SGNS objective is maximised at ``x = PMI(w,c) − log k`` on every observed
 pair, with ``PMI(w,c) = log(#(w,c) / (#(w)·P_n(c)))`` for the noise distribution ``P_n`` the negatives
 come from (``P_n ∝ count^0.75``: the smoothed PMI of Levy, Goldberg & Dagan 2015, sec. 3.2).
 
-The setting of the issue: the Brown corpus restricted to its 300 most frequent words (the other
+The setting: the Brown corpus restricted to its 300 most frequent words (the other
 tokens are removed before windows are formed, as word2vec does with rare words), vector_size 400,
 window 5, negative 5, sample 0, min_count 1, the stream fed several times ("passes"). We report
 Spearman(x, t) over the pairs with ``#(w,c) ≥ 5`` against two targets:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
-"""One matrix or two? ``tied=True`` (W = C) against separate W and C, and W+C against W (seed note 002).
+"""One matrix or two? ``tied=True`` (W = C) against separate W and C, and W+C against W (``docs/theory.md``, "Why two matrices").
 
-Seed note 002 asks why word2vec keeps two matrices. Goldberg & Levy (2014, footnote 2 of
+Why does word2vec keep two matrices? Goldberg & Levy (2014, footnote 2 of
 "word2vec explained") give the reason: a word rarely occurs in its own context, so SGNS wants
 ``w·c`` small for c = w, which is impossible when ``c = w`` (``w·w = |w|² > 0``). Levy, Goldberg &
 Dagan (2015, sec. 3.3) add that ``W + C`` (the context vectors added to the word vectors) often

@@ -1,4 +1,4 @@
-"""Junk flood (issue 11.5): 10M distinct one-off tokens, then real text, before and after sketch aging.
+"""Junk flood: 10M distinct one-off tokens, then real text, before and after sketch aging.
 
 A log stream carries IDs and hashes that never repeat. Without aging, the count-min sketch of
 not-yet-admitted words fills up until every one-off token looks ``min_count`` times seen: the

@@ -1,6 +1,6 @@
 """How much ``min_count`` still means on real text: admitted words whose true count is below it.
 
-Issue 11.5: with a 65,536-wide sketch that never ages, 52 % of the words admitted from the real
+Before the sketch aged: with a 65,536-wide sketch that never ages, 52 % of the words admitted from the real
 "mix" corpus occur fewer than 5 times in it (the sketch's overestimates admit them). This script
 learns a corpus once with ``SGNS(min_count=5, ...)`` (training kept cheap: ``vector_size=8``,
 ``negative=1``, no co-occurrence statistics; admission does not depend on it) for each setting,

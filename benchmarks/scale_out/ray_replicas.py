@@ -1,6 +1,6 @@
 """Two replicas on Ray over a 4-partition Kafka topic vs one process, on the same ~2M tokens of real text.
 
-Issue 10's measurements. One script, one machine, one run: the corpus (the first ``--tokens``
+The measurements of `docs/scale-out.md`. One script, one machine, one run: the corpus (the first ``--tokens``
 tokens of ``/work/data/mix.txt``, else a corpus of ``streamsgns_tools.corpora``) is produced to a
 real Tansu broker (4 partitions, lines round-robin); then, interleaved, a single-process
 ``SGNS.learn_text`` over the same lines and settings, and ``ReplicaJob`` runs with 2 replicas on a

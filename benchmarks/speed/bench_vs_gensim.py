@@ -20,9 +20,9 @@ Common parameters: skip-gram, negative sampling (negative=5, hs=0, ns_exponent=0
 vector_size=100, sample=1e-3, min_count=5, one epoch / one pass, workers=2, seed=0. The learning
 rule is each system's own default, which differ: gensim decays alpha linearly from 0.025 to
 min_alpha 1e-4 over its (known) corpus; streamsgns, which knows no corpus length, moves each row
-with ``0.05 / (1 + n / 2000)``, ``n`` its word's count, and exports averaged iterates (issue 8,
-``docs/learning_rule.md``). ``gensim-3ep`` (3 epochs) and ``streamsgns-2p`` (the file streamed
-twice) are extra systems for the issue-8 moonshot: gensim's 3-epoch scores in gensim's one-epoch
+with ``0.05 / (1 + n / 2000)``, ``n`` its word's count, and exports averaged iterates (the defaults since
+2026-12-04, ``docs/learning_rule.md``). ``gensim-3ep`` (3 epochs) and ``streamsgns-2p`` (the file streamed
+twice) are extra systems for the moonshot: gensim's 3-epoch scores in gensim's one-epoch
 wall time.
 
 Metrics per run: ``wall_s`` (seconds), ``words_per_s`` = corpus tokens / ``wall_s``, where corpus
@@ -77,7 +77,7 @@ PARAMS = dict(
     seed=0,
     workers=2,
 )
-#: Each system's own default learning rule (issue 8): gensim's linear decay from 0.025 to 1e-4 over
+#: Each system's own default learning rule: gensim's linear decay from 0.025 to 1e-4 over
 #: its epochs; streamsgns' defaults (per-word steps from alpha 0.05, averaged export), passed nothing.
 RULES = {"gensim": dict(alpha=0.025, min_alpha=1e-4), "streamsgns": {}}
 

@@ -16,8 +16,8 @@ class AssignmentMixin:
     """Move the consumer to the positions that the checkpoint, not the broker, holds.
 
     State (set by :meth:`_init_assignment`): ``_seek_generation`` (counts
-    :meth:`seek` calls, so that a chunk generator suspended across one
-    notices it), ``_last_seek`` (partitions the last :meth:`seek` moved),
+    :meth:`~streamsgns.connectors.kafka.KafkaSource.seek` calls, so that a chunk generator suspended across one
+    notices it), ``_last_seek`` (partitions the last :meth:`~streamsgns.connectors.kafka.KafkaSource.seek` moved),
     ``_seek_others`` (where partitions missing from it start) and
     ``_past_end`` (first time each partition was seen past the end of its
     log). Reads and writes ``_positions`` of
@@ -39,7 +39,7 @@ class AssignmentMixin:
         Parameters
         ----------
         position : dict
-            A :attr:`Chunk.position` of this kind of source; an empty dict
+            A :attr:`~streamsgns.connectors.base.Chunk.position` of this kind of source; an empty dict
             changes nothing.
         others : {"committed", "earliest"}
             Where the partitions that ``position`` does not name start:
@@ -105,7 +105,7 @@ class AssignmentMixin:
 
     def _rewind(self, consumer, unprocessed) -> None:
         """Seek partitions back to their first unprocessed message, except those
-        that :meth:`seek` has just moved.
+        that :meth:`~streamsgns.connectors.kafka.KafkaSource.seek` has just moved.
 
         ``unprocessed`` is a list of ``(TopicPartition, messages)`` of a poll
         whose rest was dropped (see :mod:`streamsgns.connectors.kafka.batching`).

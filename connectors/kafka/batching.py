@@ -103,7 +103,7 @@ class _Clock:
 
 
 class BatchingMixin:
-    """:meth:`chunks`, broken into the steps of one poll round.
+    """:meth:`~streamsgns.connectors.kafka.KafkaSource.chunks`, broken into the steps of one poll round.
 
     One round: :meth:`_poll` (wait at most until the oldest held line is due)
     → :meth:`_take_records` (values into lines; yield when the next line
@@ -114,7 +114,7 @@ class BatchingMixin:
     """
 
     def chunks(self) -> Iterator[Chunk]:
-        """Yield chunks of message values until ``idle_timeout`` or :meth:`close`.
+        """Yield chunks of message values until ``idle_timeout`` or :meth:`~streamsgns.connectors.kafka.KafkaSource.close`.
 
         Yields
         ------
@@ -129,9 +129,9 @@ class BatchingMixin:
         ``retry_backoff``); errors while polling are logged and backed off,
         and after three in a row the consumer is recreated at the last
         yielded position. Besides ``idle_timeout``, the iteration ends on
-        :meth:`stop` or :meth:`close` (after yielding what was already read).
-        After :meth:`stop` or ``idle_timeout`` the consumer stays open, so a
-        final :meth:`commit` reaches the broker; after :meth:`close` it is
+        :meth:`~streamsgns.connectors.kafka.KafkaSource.stop` or :meth:`~streamsgns.connectors.kafka.KafkaSource.close` (after yielding what was already read).
+        After :meth:`~streamsgns.connectors.kafka.KafkaSource.stop` or ``idle_timeout`` the consumer stays open, so a
+        final :meth:`~streamsgns.connectors.kafka.KafkaSource.commit` reaches the broker; after :meth:`~streamsgns.connectors.kafka.KafkaSource.close` it is
         closed when the iteration ends.
         """
         try:
@@ -228,7 +228,7 @@ class BatchingMixin:
         past each message; yield a chunk whenever the next line does not fit.
 
         Tombstones (``value is None``) and empty values are counted in
-        ``stats`` and skipped. If :meth:`seek`, :meth:`stop` or :meth:`close`
+        ``stats`` and skipped. If :meth:`~streamsgns.connectors.kafka.KafkaSource.seek`, :meth:`~streamsgns.connectors.kafka.KafkaSource.stop` or :meth:`~streamsgns.connectors.kafka.KafkaSource.close`
         happens while a chunk is out, the rest of the poll is dropped and
         its partitions are rewound (see :meth:`_rewind`). Returns whether
         the poll brought any message.

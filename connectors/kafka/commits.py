@@ -13,12 +13,12 @@ __all__ = ["CommitMixin"]
 
 
 class CommitMixin:
-    """:meth:`commit` and its retry buffer.
+    """:meth:`~streamsgns.connectors.kafka.KafkaSource.commit` and its retry buffer.
 
     State (set by :meth:`_init_commits`): ``_pending_commit``, the offsets
-    handed to :meth:`commit` that the broker has not acknowledged yet. They
-    are retried with the next :meth:`commit`, after a (re)connect, and at
-    :meth:`close`.
+    handed to :meth:`~streamsgns.connectors.kafka.KafkaSource.commit` that the broker has not acknowledged yet. They
+    are retried with the next :meth:`~streamsgns.connectors.kafka.KafkaSource.commit`, after a (re)connect, and at
+    :meth:`~streamsgns.connectors.kafka.KafkaSource.close`.
     """
 
     def _init_commits(self) -> None:
@@ -28,14 +28,14 @@ class CommitMixin:
         """Commit exactly the offsets of ``position`` to the consumer group.
 
         Call it only once the checkpoint covering ``position`` is durable. A
-        failed commit is logged and retried with the next :meth:`commit` (or
-        at :meth:`close`); it never raises a Kafka error. Does nothing
+        failed commit is logged and retried with the next :meth:`~streamsgns.connectors.kafka.KafkaSource.commit` (or
+        at :meth:`~streamsgns.connectors.kafka.KafkaSource.close`); it never raises a Kafka error. Does nothing
         without ``group_id``.
 
         Parameters
         ----------
         position : dict
-            A :attr:`Chunk.position` of this source.
+            A :attr:`~streamsgns.connectors.base.Chunk.position` of this source.
 
         Raises
         ------

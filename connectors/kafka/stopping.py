@@ -11,10 +11,10 @@ __all__ = ["StoppingMixin"]
 
 
 class StoppingMixin:
-    """:meth:`stop`, :meth:`close` and the bookkeeping that makes them safe.
+    """:meth:`~streamsgns.connectors.kafka.KafkaSource.stop`, :meth:`~streamsgns.connectors.kafka.KafkaSource.close` and the bookkeeping that makes them safe.
 
     State (set by :meth:`_init_stopping`): ``_closed`` (an Event set by
-    :meth:`close`), ``_stop_requested`` (a plain bool set by :meth:`stop`),
+    :meth:`~streamsgns.connectors.kafka.KafkaSource.close`), ``_stop_requested`` (a plain bool set by :meth:`~streamsgns.connectors.kafka.KafkaSource.stop`),
     ``_polling_thread`` (the thread inside a poll or a connect, or ``None``)
     and ``_poll_done`` (an Event set when that call returns).
     """
@@ -26,12 +26,12 @@ class StoppingMixin:
         self._poll_done = threading.Event()
 
     def stop(self) -> None:
-        """Ask :meth:`chunks` to end within ``poll_timeout_ms``, without closing.
+        """Ask :meth:`~streamsgns.connectors.kafka.KafkaSource.chunks` to end within ``poll_timeout_ms``, without closing.
 
         Only assigns a plain attribute (no lock is taken), so it is safe from
         a signal handler or another thread. The data read so far is yielded
         first. The consumer stays open, so that the position of the last
-        chunk can still be passed to :meth:`commit`; call :meth:`close`
+        chunk can still be passed to :meth:`~streamsgns.connectors.kafka.KafkaSource.commit`; call :meth:`~streamsgns.connectors.kafka.KafkaSource.close`
         afterwards. A stopped source does not restart.
         """
         self._stop_requested = True
@@ -40,10 +40,10 @@ class StoppingMixin:
         return self._stop_requested or self._closed.is_set()
 
     def _sleep(self, seconds: float) -> None:
-        """Sleep up to ``seconds``, waking within 0.1 s of :meth:`stop` or :meth:`close`.
+        """Sleep up to ``seconds``, waking within 0.1 s of :meth:`~streamsgns.connectors.kafka.KafkaSource.stop` or :meth:`~streamsgns.connectors.kafka.KafkaSource.close`.
 
         Short ``time.sleep`` steps instead of ``Event.wait``: a signal handler
-        that calls :meth:`stop` must never wait for a lock held by the thread
+        that calls :meth:`~streamsgns.connectors.kafka.KafkaSource.stop` must never wait for a lock held by the thread
         it interrupted.
         """
         deadline = time.monotonic() + seconds
@@ -57,7 +57,7 @@ class StoppingMixin:
     def _in_io(self) -> Iterator[None]:
         """Mark the current thread as inside a consumer call (poll, connect,
         offset look-up) for the duration of the ``with`` block, so that
-        :meth:`close` from another thread waits for it and from a signal
+        :meth:`~streamsgns.connectors.kafka.KafkaSource.close` from another thread waits for it and from a signal
         handler does not close the consumer under it."""
         self._poll_done.clear()
         self._polling_thread = threading.get_ident()
@@ -70,10 +70,10 @@ class StoppingMixin:
     def close(self) -> None:
         """Flush pending commits (best effort) and close the consumer. Idempotent.
 
-        From another thread while :meth:`chunks` is inside a poll, waits for
+        From another thread while :meth:`~streamsgns.connectors.kafka.KafkaSource.chunks` is inside a poll, waits for
         that poll to return (at most ``poll_timeout_ms`` + 5 s). From a signal
         handler that interrupted the poll, only stops: the consumer is closed
-        when :meth:`chunks` ends.
+        when :meth:`~streamsgns.connectors.kafka.KafkaSource.chunks` ends.
         """
         self._closed.set()
         polling = self._polling_thread

@@ -48,7 +48,7 @@ class ChangesFile:
     path : str
         The JSON-lines file.
     model : streamsgns.SGNS
-        The model whose :attr:`~streamsgns.SGNS.change_log` is written (fresh, or resumed from a checkpoint).
+        The model whose ``change_log`` (a :class:`~streamsgns.change.ChangeLog`) is written (fresh, or resumed from a checkpoint).
     resume : bool
         The model was resumed: keep the file's records it covers, drop the later ones.
     overwrite : bool

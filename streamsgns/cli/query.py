@@ -89,7 +89,7 @@ def cmd_evaluate(args) -> int:
 _REPORT_ROWS = [
     ("pearson", "Pearson(x, t)", "{:.4f}"),
     ("spearman", "Spearman(x, t)", "{:.4f}"),
-    ("weighted_mse", "weighted MSE (eq. 8 weights)", "{:.4f}"),
+    ("weighted_mse", "weighted MSE (SGNS weights)", "{:.4f}"),
     ("weighted_loss_gap", "loss gap Σ[L(t) − L(x)] (nats)", "{:.1f}"),
     ("frac_within_0_5", "fraction |x − t| < 0.5", "{:.4f}"),
     ("mean_residual", "mean residual x − t", "{:+.4f}"),

@@ -1,6 +1,6 @@
 """``--input`` of ``streamsgns train``: which connector reads the stream.
 
-``-`` (stdin), files, or one ``kafka://HOST:PORT/TOPIC`` URL; see :mod:`connectors`.
+``-`` (stdin), files, or one ``kafka://HOST:PORT/TOPIC`` URL; see :mod:`streamsgns.connectors`.
 """
 
 from __future__ import annotations

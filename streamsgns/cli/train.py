@@ -1,7 +1,7 @@
 """``streamsgns train``: the stream → learner → snapshots loop.
 
 ``streamsgns train`` reads a source (stdin, files or Kafka, see
-:mod:`connectors`), feeds each chunk of lines to the learner, writes a
+:mod:`streamsgns.connectors`), feeds each chunk of lines to the learner, writes a
 snapshot (vectors + checkpoint) every ``--snapshot-every`` tokens or seconds,
 and commits the source position (Kafka offsets) only once the checkpoint that
 covers it is durable. On SIGTERM/SIGINT it finishes the current chunk, writes

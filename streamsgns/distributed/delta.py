@@ -7,7 +7,7 @@ component for its own part; :func:`merge_deltas` turns ``S`` and the replicas' `
 next base, again one component at a time. This module holds the order of the calls and no
 component's layout:
 
-* ``vocab``: :meth:`Vocabulary.state_delta` (with :meth:`CountMinSketch.state_delta`) →
+* ``vocab``: :meth:`Vocabulary.state_delta` (with :meth:`~streamsgns.sketch.CountMinSketch.state_delta`) →
   :meth:`Vocabulary.merge_deltas`, which also returns the *plan* (where each replica's rows go);
 * ``parameters``: :meth:`SGNSParameters.state_delta` → :meth:`SGNSParameters.merge_deltas`;
 * ``cooc``: :meth:`CooccurrenceStats.state_delta` → :meth:`CooccurrenceStats.merge_deltas`;

@@ -9,7 +9,7 @@ hash, changed sketch cells). The driver hands the deltas' ObjectRefs to the merg
 (:class:`~streamsgns.distributed.merger.Merger`, on the driver's node), which merges them
 (:func:`~streamsgns.distributed.delta.merge_deltas`), validates the result and returns the merged
 update as another object that the replicas fetch: **row data never passes through the driver**,
-which only moves references and reports (``driver_bytes`` in :attr:`ReplicaJob.sync` counts the
+which only moves references and reports (``driver_bytes`` in ``ReplicaJob.sync`` counts the
 array bytes it received during the rounds). When a snapshot is due, the merge actor writes ONE
 checkpoint holding the merged model and the next offset of every partition, and only then does
 the driver commit those offsets to the consumer group.

@@ -5,9 +5,8 @@ else) passes co-occurrence counts over a set of ``n`` tracked words and gets bac
 matrices, PPMI-SVD embeddings, or a report on how close ``W_i · C_j`` is to the shifted
 PMI that SGNS implicitly targets.
 
-Notation (Levy & Goldberg 2014, "Neural Word Embedding as Implicit Matrix Factorization";
-seed note 001)
--------------------------------------------------------------------------------------
+Notation (Levy & Goldberg 2014; ``docs/theory.md``)
+---------------------------------------------------
 ``D``
     The multiset of (word, context) pairs the SGNS kernel trained; ``|D|`` is ``total``.
 ``#(w,c)``
@@ -20,7 +19,7 @@ seed note 001)
 
 Formulas
 --------
-PMI, eq. 12 of note 001 (L&G 2014, sec. 2.1)::
+PMI (L&G 2014, sec. 3.1; ``docs/theory.md``, eq. 6)::
 
     PMI(w,c) = log( #(w,c) · |D| / (#(w) · #(c)) )
 
@@ -35,21 +34,21 @@ The normaliser is the sum over the ``c_marg`` given, unless ``cds_total`` suppli
 but the negative sampler draws from all admitted words).  With α = 1 and
 ``Σ c_marg = |D|`` this is plain PMI.
 
-Shifted PMI, eq. 10 of note 001: the SGNS optimum (for d ≥ |V|, see the critique in seed
-note 000) is ``x = W_w · C_c = PMI(w,c) − log k``.  Shifted PPMI (SPPMI, L&G 2014 sec.
-5.1) is ``max(PMI − log k, 0)``.
+Shifted PMI (L&G 2014, sec. 3.1; ``docs/theory.md``, eq. 5): the SGNS optimum (for ``d ≥ |V|``
+and linearly independent rows: Wilson 2016, in ``docs/theory.md``) is ``x = W_w · C_c = PMI(w,c) − log k``.
+Shifted PPMI (SPPMI, L&G 2014, sec. 4; ``docs/theory.md``, eq. 10) is ``max(PMI − log k, 0)``.
 
-Weights of the SGNS loss (derived from eq. 8 of note 001)
----------------------------------------------------------
+Weights of the SGNS loss (``docs/theory.md``, eq. 3 and 7-9)
+------------------------------------------------------------
 For one pair, with ``x = W_w · C_c`` and ``a = #(w,c)``, ``b = k · #(w) · P(c)``
 (``P(c) = #(c)/|D|``, or ``P_α(c)`` when smoothing — the noise distribution the
-negatives are drawn from), eq. 8 reads::
+negatives are drawn from), the objective of one pair (L&G 2014, sec. 3.1) reads::
 
     L(x)   = a · log σ(x) + b · log σ(−x)                      (maximised)
-    L'(x)  = a · σ(−x) − b · σ(x)                              (eq. 9)
+    L'(x)  = a · σ(−x) − b · σ(x)
     L''(x) = −(a + b) · σ(x) · σ(−x)                           (σ' = σ(x)σ(−x))
 
-``L'(t) = 0`` gives ``e^t = a / b``, i.e. ``t = PMI − log k`` (eq. 10), so
+``L'(t) = 0`` gives ``e^t = a / b``, i.e. ``t = PMI − log k``, so
 ``σ(t) = a/(a+b)`` and ``σ(−t) = b/(a+b)``.  The curvature at the optimum is therefore::
 
     weight = −L''(t) = (a + b) · σ(t) · σ(−t) = a · b / (a + b)
@@ -57,11 +56,11 @@ negatives are drawn from), eq. 8 reads::
 
 (half the harmonic mean of the positive and the expected negative count).  To second
 order, ``L(t) − L(x) ≈ ½ · weight · (x − t)²``: the weighted matrix factorisation of
-L&G 2014 sec. 3.1 / note 001 sec. 2.3 with these weights.  The exact gap is::
+L&G 2014, sec. 3, with these weights.  The exact gap is::
 
     L(t) − L(x) = (a + b) · KL( Bernoulli(σ(t)) ‖ Bernoulli(σ(x)) ) ≥ 0
 
-which :func:`pmi_report` reports as ``weighted_loss_gap`` (computed from eq. 8 directly).
+which :func:`pmi_report` reports as ``weighted_loss_gap`` (computed from ``L`` directly).
 
 Functions raise ``ValueError`` for shape mismatches, negative / non-finite counts or
 marginals, ``total ≤ 0``, ``k ≤ 0``, an observed pair whose marginal is zero, and
@@ -71,7 +70,7 @@ Layout
 ------
 * :mod:`.matrices`: :func:`pmi_matrix`, :func:`ppmi_matrix`, :func:`shifted_pmi` (+ validation);
 * :mod:`.svd`: :func:`ppmi_svd`;
-* :mod:`.report`: :func:`pmi_pairs`, :func:`pmi_report` (eq.-8 weights, loss gap);
+* :mod:`.report`: :func:`pmi_pairs`, :func:`pmi_report` (the SGNS weights, loss gap);
 * :mod:`.plot`: :func:`plot_report` (matplotlib, imported lazily);
 * :mod:`.reference`: :func:`cooccurrence_from_tokens`, :func:`dynamic_window_weights`;
 * :mod:`.live`: :func:`learner_pmi_inputs`, :func:`learner_pmi_report`, :func:`learner_ppmi_svd`

@@ -3,8 +3,8 @@
 They read the model through public attributes only (``cooc``, ``counts``, ``n_ids``, ``W``, ``C``,
 ``index_to_key``, ``negative``, ``ns_exponent``, ``words_seen``, ``flush()``) and never import the learner.
 
-With forgetting (``SGNS(half_life=H)``, :mod:`streamsgns.forget`) every count read here — #(w,c),
-#(w), #(c), |D| and the vocabulary's counts behind ``P_n`` — is the decayed one, each occurrence
+With forgetting (``SGNS(half_life=H)``, :mod:`streamsgns.forget`) every count read here — ``#(w,c)``,
+``#(w)``, ``#(c)``, ``|D|`` and the vocabulary's counts behind ``P_n`` — is the decayed one, each occurrence
 weighted ``2**(-age/H)`` like the evidence the model still holds: the report compares like with like.
 PMI is a ratio of counts, so one common factor cancels; what changes is that old text weighs less.
 """
@@ -44,8 +44,8 @@ def learner_pmi_inputs(model, top=1000, target="noise"):
     trained pair (w, c) (``w`` the ``W`` row, ``c`` the ``C`` row) the kernel
     draws ``k`` negatives for the same input ``w`` from the noise distribution
     ``P_n``, so the pair type (w, c) receives ``a = #(w,c)`` positive and, in
-    expectation, ``b = k·#(w)·P_n(c)`` negative updates; the optimum of eq. 8
-    of seed note 001 with ``P(c)`` replaced by ``P_n(c)`` is
+    expectation, ``b = k·#(w)·P_n(c)`` negative updates; the optimum of the pair's
+    objective (``docs/theory.md``, eq. 3 and 5) with ``P(c)`` replaced by ``P_n(c)`` is
     ``x = log(#(w,c) / (#(w)·P_n(c))) − log k`` (Levy & Goldberg 2014, sec. 3.1
     for the unigram case; Levy, Goldberg & Dagan 2015, sec. 3.2: with
     ``P_n ∝ #(c)^α`` it is the PMI with context-distribution smoothing).
@@ -164,7 +164,7 @@ def learner_pmi_report(model, top=1000, min_count=1, target="noise", return_pair
     -------
     dict
         The keys of :func:`pmi_report`, plus ``top`` (words compared),
-        ``total`` (|D|), ``k``, ``target``, ``alpha`` (the noise exponent),
+        ``total`` (``|D|``), ``k``, ``target``, ``alpha`` (the noise exponent),
         ``min_count``, ``words_seen``.
 
     Raises
@@ -189,7 +189,7 @@ def learner_ppmi_svd(model, dim, top=None, *, cds=0.75, shift=0.0, eig=0.5, seed
 
     ``W = U_d · Σ_d^eig`` of the truncated SVD of ``PPMI = max(PMI_α − shift, 0)``
     over the ``top`` most frequent tracked words (Levy & Goldberg 2014,
-    sec. 3.3 and seed note 001 sec. 2.3 for the symmetric ``eig = 0.5``; Levy,
+    sec. 4, and ``docs/theory.md``, eq. 11, for the symmetric ``eig = 0.5``; Levy,
     Goldberg & Dagan 2015 for the smoothing ``cds = α = 0.75``). ``#(w)``,
     ``#(c)`` and ``|D|`` are the stream's exact marginals; the smoothing sum
     runs over every context seen.

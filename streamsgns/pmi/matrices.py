@@ -1,8 +1,9 @@
 """PMI, PPMI, shifted PMI and context-distribution smoothing on sparse co-occurrence counts.
 
-Levy & Goldberg 2014 ("Neural Word Embedding as Implicit Matrix Factorization", sec. 2.1, eq. 12
-of seed note 001) for PMI and shifted PMI; Levy, Goldberg & Dagan 2015 ("Improving Distributional
-Similarity with Lessons Learned from Word Embeddings", sec. 3.2, eq. 3) for the smoothing.
+Levy & Goldberg 2014 ("Neural Word Embedding as Implicit Matrix Factorization", sec. 3.1;
+``docs/theory.md``, eq. 5 and 6) for PMI and shifted PMI; Levy, Goldberg & Dagan 2015
+("Improving Distributional Similarity with Lessons Learned from Word Embeddings", sec. 3.2,
+eq. 3) for the smoothing.
 The notation (``#(w,c)``, ``#(w)``, ``#(c)``, ``|D|``) is that of :mod:`streamsgns.pmi`.
 The ``_``-prefixed validation helpers are shared by :mod:`.report` (same package).
 """
@@ -125,8 +126,8 @@ def _pair_stats(m: sp.csr_matrix, wm, cm, tot, cds, cds_total):
 def pmi_matrix(counts, w_marg, c_marg, total, *, cds=None, shift=0.0, cds_total=None):
     """PMI (optionally smoothed and shifted) on the observed co-occurrence entries.
 
-    ``PMI(w,c) = log(#(w,c)·|D| / (#(w)·#(c))) − shift`` (Levy & Goldberg 2014, eq. 12 of
-    seed note 001).  With ``cds=α`` the context probability ``#(c)/|D|`` is replaced by
+    ``PMI(w,c) = log(#(w,c)·|D| / (#(w)·#(c))) − shift`` (Levy & Goldberg 2014, sec. 3.1;
+    ``docs/theory.md``, eq. 6).  With ``cds=α`` the context probability ``#(c)/|D|`` is replaced by
     ``#(c)^α / Σ_c' #(c')^α`` (Levy, Goldberg & Dagan 2015, sec. 3.2, eq. 3).
 
     Parameters
@@ -143,7 +144,7 @@ def pmi_matrix(counts, w_marg, c_marg, total, *, cds=None, shift=0.0, cds_total=
     cds : float or None
         Context-distribution smoothing exponent α > 0 (0.75 in LGD 2015); None = off.
     shift : float
-        Subtracted from every entry; ``np.log(k)`` gives the shifted PMI of eq. 10.
+        Subtracted from every entry; ``np.log(k)`` gives the shifted PMI (``docs/theory.md``, eq. 5).
     cds_total : float or None
         ``Σ_c' #(c')^α`` over the full context vocabulary; default: sum over ``c_marg``.
 
@@ -185,8 +186,8 @@ def pmi_matrix(counts, w_marg, c_marg, total, *, cds=None, shift=0.0, cds_total=
 def ppmi_matrix(counts, w_marg, c_marg, total, *, cds=None, shift=0.0, cds_total=None):
     """Positive PMI ``max(PMI − shift, 0)`` with zeros eliminated.
 
-    Eq. 13 of seed note 001; with ``shift=np.log(k)`` this is the shifted PPMI (SPPMI) of
-    Levy & Goldberg 2014, sec. 5.1.  Arguments and errors as :func:`pmi_matrix`.
+    ``docs/theory.md``, eq. 10; with ``shift=np.log(k)`` this is the shifted PPMI (SPPMI) of
+    Levy & Goldberg 2014, sec. 4.  Arguments and errors as :func:`pmi_matrix`.
 
     Returns
     -------
@@ -200,7 +201,9 @@ def ppmi_matrix(counts, w_marg, c_marg, total, *, cds=None, shift=0.0, cds_total
 
 
 def shifted_pmi(counts, w_marg, c_marg, total, k, *, cds=None, cds_total=None):
-    """Shifted PMI ``PMI − log k``: the SGNS optimum of eq. 10 in seed note 001.
+    """Shifted PMI ``PMI − log k``: the SGNS optimum.
+
+    Levy & Goldberg 2014, sec. 3.1; ``docs/theory.md``, eq. 5.
 
     Parameters
     ----------

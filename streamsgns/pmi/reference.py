@@ -17,7 +17,7 @@ def dynamic_window_weights(window):
     """Expected weight of a pair at distance d under word2vec's dynamic window.
 
     word2vec draws the effective window ``b`` uniformly from ``1..window`` for every
-    centre word (Goldberg & Levy 2014, "word2vec explained", seed note 003; Levy, Goldberg &
+    centre word (Goldberg & Levy 2014, "word2vec explained", arXiv:1402.3722, sec. 3; Levy, Goldberg &
     Dagan 2015, sec. 3.2 "dynamic context window"), so a context at distance ``d`` is used
     with probability ``P(b >= d) = (window − d + 1) / window``.
 
@@ -72,8 +72,8 @@ def cooccurrence_from_tokens(ids: Iterable[Sequence[int]] | np.ndarray, n, windo
     """Independent reference count of ``#(w,c)`` from a raw id stream.
 
     Every token at position i is a word whose contexts are the tokens at positions
-    ``i ± 1 .. i ± window`` of the same sentence (Levy & Goldberg 2014, sec. 2; seed note
-    003), so the matrix is symmetric.  Tokens removed before windows are formed
+    ``i ± 1 .. i ± window`` of the same sentence (Goldberg & Levy 2014, "word2vec
+    explained", sec. 3), so the matrix is symmetric.  Tokens removed before windows are formed
     (out-of-vocabulary, subsampled) must be removed by the caller.
 
     Parameters

@@ -57,7 +57,7 @@ def _pairs(W, C, counts, w_marg, c_marg, total, k, min_count, cds, cds_total):
     keep = a >= mc
     rows, cols, a, pmi, wpc = rows[keep], cols[keep], a[keep], pmi[keep], wpc[keep]
     t = pmi - np.log(kf)
-    b = kf * wpc  # expected negatives of the pair: k · #(w) · P(c)  (eq. 8)
+    b = kf * wpc  # expected negatives of the pair: k · #(w) · P(c)  (docs/theory.md, eq. 3)
     x = _rowwise_dot(W, C, rows, cols)
     return x, t, a, b, rows, cols, (m, wm, cm, W, C)
 
@@ -86,9 +86,10 @@ def pmi_pairs(W, C, counts, w_marg, c_marg, total, k, *, min_count=1, cds=None,
     x : ndarray, shape (p,), float64
         ``W_i · C_j``.
     t : ndarray, shape (p,), float64
-        ``PMI(i, j) − log k`` (eq. 10 of seed note 001).
+        ``PMI(i, j) − log k`` (Levy & Goldberg 2014, sec. 3.1; ``docs/theory.md``, eq. 5).
     weight : ndarray, shape (p,), float64
-        Curvature of eq. 8 at its optimum: ``(a + b)·σ(t)·σ(−t) = a·b/(a + b)`` with
+        Curvature of the pair's objective at its optimum (``docs/theory.md``, eq. 8):
+        ``(a + b)·σ(t)·σ(−t) = a·b/(a + b)`` with
         ``a = #(w,c)``, ``b = k·#(w)·P(c)``; see the module docstring.
     rows, cols : ndarray, shape (p,), int64
         Only with ``return_index=True``.
@@ -177,9 +178,10 @@ def pmi_report(W, C, counts, w_marg, c_marg, total, k, *, min_count=1, cds=None,
                n_unobserved=100_000, seed=0, cds_total=None) -> dict:
     """Compare ``x = W_i · C_j`` with the SGNS optimum ``t = PMI − log k``.
 
-    Levy & Goldberg 2014 (eq. 10 of seed note 001) predict ``x = t`` on observed pairs
-    when ``d >= |V|``; in low dimension only the weighted fit of eq. 8 is expected (seed
-    note 000), so the weighted measures below are the meaningful ones.
+    Levy & Goldberg 2014 (sec. 3.1; ``docs/theory.md``, eq. 5) predict ``x = t`` on observed
+    pairs when ``d >= |V|``; in low dimension only the weighted fit of the pair objective is
+    expected (Wilson 2016, in ``docs/theory.md``; eq. 3 and 8 there), so the weighted measures below are
+    the meaningful ones.
 
     Parameters
     ----------
@@ -205,9 +207,9 @@ def pmi_report(W, C, counts, w_marg, c_marg, total, k, *, min_count=1, cds=None,
         ``n_pairs`` (int): observed pairs compared;
         ``pearson``, ``spearman`` (float, NaN when fewer than 2 pairs or constant):
         correlations of x and t (scipy.stats);
-        ``weighted_mse``: ``Σ weight·(x − t)² / Σ weight`` with the eq. 8 curvature
+        ``weighted_mse``: ``Σ weight·(x − t)² / Σ weight`` with the curvature
         weights ``a·b/(a + b)`` (see module docstring);
-        ``weighted_loss_gap``: ``Σ [L(t) − L(x)]`` with ``L`` from eq. 8 (≥ 0; per-pair
+        ``weighted_loss_gap``: ``Σ [L(t) − L(x)]`` with ``L`` the pair objective (≥ 0; per-pair
         rounding below zero is clipped); about ``½ Σ weight·(x − t)²`` near the optimum;
         ``frac_within_0_5``: fraction with ``|x − t| < 0.5`` nats;
         ``mean_residual``: mean of ``x − t``;
@@ -234,7 +236,7 @@ def pmi_report(W, C, counts, w_marg, c_marg, total, k, *, min_count=1, cds=None,
         weight = a * b / (a + b)
         wsum = float(weight.sum())
         wmse = float(np.sum(weight * r * r) / wsum) if wsum > 0 else nan
-        # eq. 8: L(x) = a·log σ(x) + b·log σ(−x); L(t) is its maximum.
+        # docs/theory.md, eq. 3: L(x) = a·log σ(x) + b·log σ(−x); L(t) is its maximum.
         gap = (a * (_log_sigmoid(t) - _log_sigmoid(x))
                + b * (_log_sigmoid(-t) - _log_sigmoid(-x)))
         gap = float(np.sum(np.maximum(gap, 0.0)))

@@ -23,7 +23,7 @@ def _fix_signs(u: np.ndarray, vt: np.ndarray):
 def ppmi_svd(ppmi, dim, *, eig=0.5, seed=0):
     """Truncated-SVD embeddings of a (P)PMI matrix: ``W = U·Σ^eig``, ``C = V·Σ^eig``.
 
-    Levy & Goldberg 2014 sec. 3.3 and seed note 001 sec. 2.3 (``eig=0.5`` is the symmetric
+    Levy & Goldberg 2014, sec. 4, and ``docs/theory.md``, eq. 11 (``eig=0.5`` is the symmetric
     ``W = U·√Σ``, ``C = V·√Σ``); the eigenvalue weighting ``eig`` is the ``p`` of Levy,
     Goldberg & Dagan 2015, sec. 3.3.  ``W · Cᵀ = U Σ^(2·eig) Vᵀ``, which is the rank-``dim``
     best approximation of ``ppmi`` when ``eig=0.5``.

@@ -33,7 +33,7 @@ def run_gensim(mode: str, corpus: str, vectors: str, p: dict, epochs: int = 1) -
         ``vector_size``, ``window``, ``negative``, ``ns_exponent``, ``sample``, ``min_count``,
         ``alpha``, ``min_alpha``, ``seed``, ``workers``.
     epochs : int
-        Epochs of ``train`` (1 is the benchmark's setting; 3 for the issue-8 moonshot).
+        Epochs of ``train`` (1 is the benchmark's setting; 3 for the moonshot).
 
     Returns
     -------

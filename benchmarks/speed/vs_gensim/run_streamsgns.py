@@ -38,7 +38,7 @@ def run_streamsgns(mode: str, corpus: str, vectors: str, p: dict, warmup: bool, 
         Compile the numba kernels on a tiny text before the clock starts.
     passes : int
         Times the corpus is streamed (1 is the benchmark's setting; more, in gensim's one-epoch
-        wall time, is the issue-8 moonshot). The same order each pass, as gensim's epochs.
+        wall time, is the moonshot). The same order each pass, as gensim's epochs.
 
     Returns
     -------
