@@ -133,6 +133,13 @@ class BatchingMixin:
         After :meth:`stop` or ``idle_timeout`` the consumer stays open, so a
         final :meth:`commit` reaches the broker; after :meth:`close` it is
         closed when the iteration ends.
+
+        Raises
+        ------
+        streamsgns.connectors.kafka.errors.KafkaSecurityError
+            When the broker answers but the secured connection fails (wrong
+            credentials, unknown CA, host name mismatch, not a TLS listener):
+            not retried.
         """
         try:
             yield from self._chunks()

@@ -206,6 +206,37 @@ class KafkaSource(BatchingMixin, AssignmentMixin, CommitMixin, ConnectionMixin, 
         """
         return format_position(self._positions)
 
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Consumer lag per assigned partition: high watermark − position, in messages.
+
+        The high watermark is the one the broker reported with the last fetch of the partition
+        (no request is made); partitions without one yet, or not read yet, are left out. Call it
+        from the thread that iterates :meth:`chunks`, between two chunks.
+
+        Returns
+        -------
+        dict[tuple[str, int], int]
+            ``{(topic, partition): messages}``, never negative; empty before the consumer exists.
+        """
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        out = {}
+        try:
+            assigned = consumer.assignment()
+        except Exception:  # noqa: BLE001 - a consumer being recreated
+            return {}
+        for tp in assigned:
+            key = (tp.topic, tp.partition)
+            pos = self._positions.get(key)
+            try:
+                hw = consumer.highwater(tp)
+            except Exception:  # noqa: BLE001 - no longer assigned
+                hw = None
+            if pos is not None and hw is not None:
+                out[key] = max(0, int(hw) - int(pos))
+        return out
+
     def _log(self, msg: str, level: int = logging.INFO) -> None:
         target = self._log_target
         if isinstance(target, logging.Logger):
