@@ -63,7 +63,7 @@ class ConnectionMixin:
                     try:
                         consumer = KafkaConsumer(**reveal(self._config))
                     except (KafkaError, OSError):
-                        _raise_security_error(seen, self.bootstrap_servers)
+                        _raise_security_error(seen, self.bootstrap_servers, self._config)
                         raise
                 if self.assign == "manual":
                     tps = self._all_partitions(consumer)
@@ -261,21 +261,32 @@ def _kafka_errors() -> Iterator[_Seen]:
         logger.removeHandler(seen)
 
 
-def _raise_security_error(seen: _Seen, bootstrap_servers) -> None:
-    """Raise :class:`KafkaSecurityError` if kafka-python's bootstrap failed on authentication."""
+def _raise_security_error(seen: _Seen, bootstrap_servers, config) -> None:
+    """Raise :class:`KafkaSecurityError` if kafka-python's bootstrap failed on authentication.
+
+    With SASL configured, a bootstrap connection that failed with anything but a network error
+    (the TCP probe just succeeded) failed in the SASL exchange: a refused mechanism, refused
+    credentials, or a server message the client could not read (a broker that does not know the
+    user may answer SCRAM's first step with ``e=unknown-user``, which kafka-python cannot parse).
+    """
     from kafka import errors as E
 
     where = ",".join(bootstrap_servers)
+    network = tuple(c for c in (getattr(E, "KafkaConnectionError", None), getattr(E, "KafkaTimeoutError", None),
+                                getattr(E, "NodeNotReadyError", None), getattr(E, "NoBrokersAvailable", None),
+                                OSError, TimeoutError) if c is not None)
+    sasl = str(config.get("security_protocol", "PLAINTEXT")).startswith("SASL_")
     for exc in seen.errors:
         if isinstance(exc, getattr(E, "UnsupportedSaslMechanismError", ())):
             raise KafkaSecurityError("SASL mechanism not enabled", f"{where}: {describe(exc)}")
-        if isinstance(exc, (getattr(E, "SaslAuthenticationFailedError", ()), getattr(E, "IllegalSaslStateError", ()),
-                            getattr(E, "AuthenticationFailedError", ()))):
-            raise KafkaSecurityError("authentication failed", f"{where} refused the SASL credentials "
-                                     f"({describe(exc)}): check sasl.username and the password")
         if isinstance(exc, ssl.SSLCertVerificationError):
             raise KafkaSecurityError("unknown CA" if getattr(exc, "verify_code", None) in _UNKNOWN_CA
                                      else "certificate rejected", f"{where}: {exc}")
+        if sasl and not isinstance(exc, network):
+            raise KafkaSecurityError("authentication failed", f"{where} refused the SASL "
+                                     f"{config.get('sasl_mechanism')} login of user "
+                                     f"{config.get('sasl_plain_username')!r} ({describe(exc)}): check "
+                                     "sasl.username and the password")
 
 
 def topic_partitions(consumer, topics, bootstrap_servers, partitions=None) -> list:

@@ -220,8 +220,11 @@ def _open_snapshots(args, model_from_checkpoint):
                            binary=args.binary)
     except SnapshotDirLocked as e:
         raise SystemExit(f"streamsgns: {e}") from None
-    except OSError as e:
-        raise SystemExit(f"streamsgns: cannot use --snapshot-dir {args.snapshot_dir}: {e.strerror or e}") from None
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"streamsgns: cannot use --snapshot-dir {args.snapshot_dir}: "
+                         f"{getattr(e, 'strerror', None) or e}") from None
+    except ImportError as e:  # s3://... without fsspec/s3fs
+        raise SystemExit(f"streamsgns: {e}") from None
     try:
         model = None
         if args.resume:
