@@ -283,3 +283,72 @@ def test_metrics_bind_loopback_unless_told_otherwise():
 
     args = build_parser().parse_args(["train", "--metrics-port", "9100"])
     assert args.metrics_host == "127.0.0.1" and args.metrics_port == 9100
+
+
+# ---------------------------------------------------------------- TLS, through a TLS terminator
+@pytest.fixture
+def tls_broker(tansu_binary, tmp_path):
+    """Tansu behind a TLS terminator (Tansu 0.6.0 cannot serve TLS itself): the terminator's
+    certificate is signed by a test CA for 127.0.0.1; the broker advertises the terminator."""
+    pytest.importorskip("cryptography")
+    from streamsgns_tools.tls import TlsTerminator, make_certificates
+
+    certs = make_certificates(tmp_path / "certs")
+    wrong_name = make_certificates(tmp_path / "certs-other-name", names=("broker.example.com",))
+    broker_port = free_port()
+    with TlsTerminator(f"127.0.0.1:{broker_port}", certs["cert"], certs["key"]) as tls:
+        broker = TansuBroker(port=broker_port, advertised_port=tls.port, log_dir=tmp_path / "tansu",
+                             binary=tansu_binary)
+        broker.start()
+        try:
+            yield broker, tls, certs, wrong_name
+        finally:
+            broker.close()
+
+
+def tls_config(path, cafile) -> Path:
+    path.write_text(f"security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location={cafile}\n")
+    return path
+
+
+def test_tls_through_a_terminator_reads_every_message(tls_broker, tmp_path):
+    from kafka import KafkaAdminClient, KafkaProducer
+    from kafka.admin import NewTopic
+
+    from streamsgns.tokenize import tokenize
+
+    broker, tls, certs, _ = tls_broker
+    admin = KafkaAdminClient(bootstrap_servers=tls.bootstrap, security_protocol="SSL", ssl_cafile=str(certs["ca"]))
+    admin.create_topics([NewTopic("tls", 1, 1)])
+    admin.close()
+    lines = [f"encrypted line {i} about markets" for i in range(200)]
+    producer = KafkaProducer(bootstrap_servers=tls.bootstrap, security_protocol="SSL", ssl_cafile=str(certs["ca"]))
+    for ln in lines:
+        producer.send("tls", ln.encode())
+    producer.flush()
+    producer.close()
+    cfg = tls_config(tmp_path / "c.properties", certs["ca"])
+    r = train(["--input", f"kafka://{tls.bootstrap}/tls", "--kafka-config", str(cfg), "--idle-timeout", "3",
+               "--summary", "--quiet", "--min-count", "1", "--vector-size", "16"])
+    assert r.returncode == 0, r.stderr
+    summary = [ln for ln in r.stderr.splitlines() if ln.startswith("{")][-1]
+    assert f'"words_seen": {sum(len(tokenize(ln)) for ln in lines)}' in summary
+
+
+def test_tls_with_an_unknown_ca_ends_with_its_cause_and_exit_4(tls_broker, tmp_path):
+    broker, tls, certs, _ = tls_broker
+    cfg = tls_config(tmp_path / "c.properties", certs["other_ca"])
+    r = train(["--input", f"kafka://{tls.bootstrap}/tls", "--kafka-config", str(cfg), "--quiet"])
+    assert r.returncode == 4, r.stderr
+    assert "streamsgns: kafka: unknown CA:" in r.stderr, r.stderr
+
+
+def test_tls_with_a_certificate_for_another_host_ends_with_its_cause_and_exit_4(tls_broker, tmp_path):
+    from streamsgns_tools.tls import TlsTerminator
+
+    broker, _, _, wrong_name = tls_broker
+    with TlsTerminator(broker.bootstrap, wrong_name["cert"], wrong_name["key"]) as other:
+        cfg = tls_config(tmp_path / "c.properties", wrong_name["ca"])
+        r = train(["--input", f"kafka://{other.bootstrap}/tls", "--kafka-config", str(cfg), "--quiet"])
+    assert r.returncode == 4, r.stderr
+    assert "streamsgns: kafka: host name mismatch:" in r.stderr, r.stderr

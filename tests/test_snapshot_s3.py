@@ -150,7 +150,9 @@ def test_kill_9_at_random_moments_with_snapshots_in_s3_loses_nothing(s3, kafka_b
     log = tmp_path / "train.log"
     url = f"kafka://{bs}/kills?assign=manual&max_chunk_bytes=16384"
     rng = random.Random(K.KILL_SEED)
-    delays = [rng.uniform(0.3, 3.0) for _ in range(K.KILLS)]
+    # later than the local test's kills: the trainer also imports s3fs and takes the lease
+    # before it reads, and kills should land while it learns and uploads checkpoints
+    delays = [rng.uniform(2.5, 7.0) for _ in range(K.KILLS)]
     streamer = K.Streamer(bs, "kills", values, 3, duration=sum(delays) / 2)
     report, tr = [], None
     try:
