@@ -27,7 +27,7 @@ class ConnectionMixin:
     Uses ``bootstrap_servers``, ``topics``, ``assign``, ``retry_backoff``,
     ``_config`` and ``_probe_timeout`` of :class:`streamsgns.connectors.kafka.KafkaSource`,
     and the assignment (:meth:`_seek_assigned`, :meth:`_make_listener`),
-    commit (:meth:`_try_commit`) and stopping (:meth:`_stopping`,
+    the pending offsets (``_commits``, a :class:`~streamsgns.connectors.kafka.commits.Commits`) and stopping (:meth:`_stopping`,
     :meth:`_sleep`, :meth:`_in_io`) steps of the other mixins.
     """
 
@@ -45,8 +45,8 @@ class ConnectionMixin:
                 self._consumer = self._connect()
         if self._consumer is None:
             return False
-        if self._pending_commit:
-            self._try_commit()
+        if self._commits:
+            self._commits.send(self._consumer)
         return True
 
     def _connect(self):
@@ -125,19 +125,15 @@ class ConnectionMixin:
         self.stats["reconnects"] += 1
         self._log("kafka: recreating the consumer at the last yielded position", logging.WARNING)
         self._consumer = self._connect()
-        if self._consumer is not None and self._pending_commit:
-            self._try_commit()
+        if self._consumer is not None and self._commits:
+            self._commits.send(self._consumer)
 
     def _close_consumer(self) -> None:
         """Commit what is pending (best effort), then close the consumer."""
         consumer, self._consumer = self._consumer, None
         if consumer is not None:
-            if self._pending_commit and self.group_id:
-                self._consumer = consumer
-                try:
-                    self._try_commit()
-                finally:
-                    self._consumer = None
+            if self._commits and self.group_id:
+                self._commits.send(consumer)
             close_quietly(consumer)
 
 

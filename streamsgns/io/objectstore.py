@@ -53,11 +53,18 @@ import time
 import uuid
 from pathlib import Path, PurePosixPath
 
-__all__ = ["Lease", "is_remote", "open_store", "remote_checkpoints", "remote_latest_checkpoint"]
+__all__ = ["Lease", "LeaseHeld", "is_remote", "open_store", "remote_checkpoints", "remote_latest_checkpoint"]
 
 log = logging.getLogger("streamsgns")
 
 _CKPT_RE = re.compile(r"^ckpt-(\d{15})\.npz$")
+
+
+class LeaseHeld(RuntimeError):
+    """Another live trainer holds the lease of the prefix (:class:`Lease`); the message names it.
+
+    :class:`streamsgns.io.snapshotter.RemoteSnapshotter` turns it into ``SnapshotDirLocked``.
+    """
 
 
 def is_remote(path) -> bool:
@@ -167,7 +174,7 @@ class Lease:
 
     Raises
     ------
-    streamsgns.io.snapshotter.SnapshotDirLocked
+    LeaseHeld
         If a live holder has the lease (its host, pid and expiry in the message).
     OSError
         If the store cannot be reached.
@@ -192,8 +199,6 @@ class Lease:
         return response.get("ETag") if isinstance(response, dict) else None
 
     def _acquire(self) -> None:
-        from .snapshotter import SnapshotDirLocked
-
         try:
             self._etag = self._etag_of(self.fs.pipe_file(self.key, self._body(), mode="create"))
             return
@@ -210,7 +215,7 @@ class Lease:
         expired = float(holder.get("expires", 0)) < time.time()
         dead = here and isinstance(holder.get("pid"), int) and not _pid_alive(holder["pid"])
         if not (expired or dead):
-            raise SnapshotDirLocked(
+            raise LeaseHeld(
                 f"{self.fs.unstrip_protocol(self.key.rpartition('/')[0])} is in use by another trainer "
                 f"(host {holder.get('host', '?')}, pid {holder.get('pid', '?')}, lease renewed until "
                 f"{time.strftime('%H:%M:%S', time.localtime(float(holder.get('expires', 0))))}); "
@@ -219,7 +224,7 @@ class Lease:
             self._etag = self._etag_of(self.fs.pipe_file(self.key, self._body(), IfMatch=etag))
         except OSError as e:
             if self._is_precondition(e):
-                raise SnapshotDirLocked(f"{self.key}: another trainer took the lease first") from None
+                raise LeaseHeld(f"{self.key}: another trainer took the lease first") from None
             raise
         why = "its process is gone" if dead else "it expired"
         log.info(f"took over the lease of {self.fs.unstrip_protocol(self.key)} ({why})")
@@ -285,7 +290,7 @@ class RemoteFiles:
 
     Raises
     ------
-    SnapshotDirLocked
+    LeaseHeld
         If another trainer holds the lease.
     OSError, ImportError, ValueError
         See :func:`open_store`; a store that cannot be reached.

@@ -460,13 +460,16 @@ class RemoteSnapshotter(Snapshotter):
 
     def __init__(self, directory, every_tokens=None, every_seconds=None, keep=3, binary=False, vectors=True,
                  run_id: str | None = None, lease_seconds: float = 60.0):
-        from .objectstore import RemoteFiles
+        from .objectstore import LeaseHeld, RemoteFiles
 
         if keep < 1:
             raise ValueError("keep must be >= 1")
         self.directory = str(directory).rstrip("/")
         self._lock_fd = None
-        self.files = RemoteFiles(self.directory, lease_seconds=lease_seconds)
+        try:
+            self.files = RemoteFiles(self.directory, lease_seconds=lease_seconds)
+        except LeaseHeld as e:
+            raise SnapshotDirLocked(str(e)) from None
         self.run_id = run_id or new_run_id()
         self._owned = {self.run_id}
         self._runs: dict = {}
