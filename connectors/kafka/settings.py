@@ -56,8 +56,8 @@ import os
 import re
 from typing import Iterable, Mapping
 
-__all__ = ["ENVIRONMENT", "KAFKA_NAMES", "RedactingFilter", "Secret", "SettingsError", "consumer_settings",
-           "read_kafka_config", "redact", "reveal", "secret_texts"]
+__all__ = ["ENVIRONMENT", "KAFKA_NAMES", "RedactingFilter", "Secret", "SettingsError", "read_kafka_config",
+           "redact", "reveal", "secret_texts"]
 
 
 class SettingsError(ValueError):
@@ -358,24 +358,6 @@ def _check(cfg: dict, where) -> None:
     for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile", "ssl_crlfile"):
         if cfg.get(key) and not os.path.isfile(cfg[key]):
             raise SettingsError(f"{where}: {key} {cfg[key]} is not a readable file")
-
-
-def consumer_settings(config: Mapping | None) -> dict:
-    """``config`` checked against kafka-python's settings (a dict given in Python, not read from a file).
-
-    Raises
-    ------
-    SettingsError
-        On a key that :class:`~kafka.KafkaConsumer` does not know (listing the security ones).
-    """
-    if not config:
-        return {}
-    defaults = _consumer_defaults()
-    unknown = sorted(k for k in config if defaults and k not in defaults)
-    if unknown:
-        raise SettingsError(f"unknown kafka-python consumer setting(s) {', '.join(map(repr, unknown))}; "
-                            f"known: {', '.join(sorted(defaults))}")
-    return dict(config)
 
 
 def reveal(config: Mapping) -> dict:
