@@ -23,7 +23,7 @@ a fold never falls below ``every · ln 2 / horizon``, so the average follows a s
 Training never reads the averages: W and C, and therefore bit-reproducibility, are untouched; only
 the exported vectors (``SGNS.vectors``, snapshots, queries, the live PMI report) use them.
 
-Measured (``benchmarks/learning_rule.py``, ``docs/learning_rule.md``): on the Brown corpus
+Measured (``benchmarks/learning_rule/learning_rule.py``, ``docs/learning_rule.md``): on the Brown corpus
 restricted to its 300 most frequent words, d = 400, 20 passes in corpus order with the default
 step sizes, Spearman(W·Cᵀ, PMI − log k) 0.658 for the last iterate, 0.857 averaged with η = 10.
 """
@@ -105,8 +105,10 @@ class IterateAverage:
         training token ``O(window · negative · d)``, so this keeps the fold's share of the time
         to a few per cent whatever the vocabulary size).
     horizon : float or None
-        With forgetting, the half-life in tokens: a fold never weighs less than
-        ``every · ln 2 / horizon``.
+        Tokens: a fold never weighs less than ``every · ln 2 / horizon``, so the average weighs
+        the past at most like an exponential average of half-life ``horizon``, and its lag behind
+        a row that moves stays bounded however old the stream (the learner passes the smaller of
+        ``average_horizon`` and ``half_life``). None: no floor.
 
     Attributes
     ----------
@@ -192,6 +194,16 @@ class IterateAverage:
         m["folds"] += 1
         m["last_fold"] = int(words_seen)
         m["next_fold"] = int(words_seen) + every
+
+    def restart(self, rows, W: np.ndarray, C: np.ndarray) -> None:
+        """Restart the averages of ``rows`` from the current rows of ``W`` and ``C`` (float32, (cap, d)):
+        the average becomes the row, and its next fold weighs 1 (as for a newly admitted word). Used
+        when a word's usage changed (:mod:`streamsgns.change`)."""
+        self.grow(W.shape[0])
+        rows = np.asarray(rows, dtype=np.int64)
+        self.W[rows] = W[rows]
+        self.C[rows] = C[rows]
+        self.steps[rows] = 0
 
     def rows(self, W: np.ndarray, which: str, n: int) -> np.ndarray:
         """The exported rows ``0 .. n-1`` of ``which`` ("W" or "C"): the average where a row has

@@ -28,6 +28,7 @@ import concurrent.futures as cf
 import numpy as np
 
 from . import kernels as K
+from .change import NO_DETECT
 from .cooc import NO_COOC
 from .forget import Forgetting
 
@@ -51,14 +52,17 @@ class Trainer:
     params : streamsgns.parameters.SGNSParameters
     forget : streamsgns.forget.Forgetting, optional
         The forgetting schedule (default: never forget; ``cfg.half_life`` decides).
+    detect : streamsgns.change.ChangeDetector, optional
+        Per-word change detection (its step evidence and loss accumulators); None: off.
 
     Notes
     -----
     The components are used, never copied: what the kernel writes lands in their arrays.
     """
 
-    def __init__(self, cfg, workers, vocab, noise, cooc, params, forget=None):
+    def __init__(self, cfg, workers, vocab, noise, cooc, params, forget=None, detect=None):
         self.cfg = cfg
+        self.detect = detect
         self.workers = int(workers)
         self.vocab, self.noise, self.cooc, self.params = vocab, noise, cooc, params
         self.forget = forget if forget is not None else Forgetting(None)
@@ -91,7 +95,7 @@ class Trainer:
             status, pos = K.process_block(buf, pos, mode, train, may_evict, self.cfg, self.vocab.arrays(),
                                           self.vocab.sketch.arrays(), self.noise.arrays(), self._cooc_arrays(),
                                           self.params.arrays(), self.forget.arrays(), batch,
-                                          self.pause_at if train else NEVER)
+                                          self.pause_at if train else NEVER, self._detect_arrays())
             self.vocab.apply_admissions(buf)
             if int(self.vocab.meta[0]["n_evicted"]) != evicted:  # at max_vocab, or faded (forgetting)
                 self.vocab.drop_evicted()
@@ -114,6 +118,9 @@ class Trainer:
     def _cooc_arrays(self):
         return NO_COOC if self.cooc is None else self.cooc.arrays()
 
+    def _detect_arrays(self):
+        return NO_DETECT if self.detect is None else self.detect.arrays()
+
     def grow(self, needed: int) -> None:
         """Give every component room for ``needed`` ids (doubling, capped at ``max_vocab``)."""
         self.flush()
@@ -122,6 +129,8 @@ class Trainer:
         self.noise.grow(cap)
         if self.cooc is not None:
             self.cooc.grow(cap)
+        if self.detect is not None:
+            self.detect.grow(cap)
 
     # ------------------------------------------------------------------ Hogwild threads
     def _dispatch(self, batch) -> None:
@@ -140,12 +149,13 @@ class Trainer:
         na = noise.arrays(snapshot=True)
         ca = self._cooc_arrays()
         pa = self.params.arrays()
+        da = self._detect_arrays()
         total = vocab.total
         for k in range(self.workers):
             s0, s1 = int(bounds[k]), int(bounds[k + 1])
             if s1 > s0:
                 self._inflight.append(self._pool.submit(K.train_batch, batch, s0, s1, self.cfg, total, pa,
-                                                        vocab.counts, na, 1 + k, ca, vocab.hashes))
+                                                        vocab.counts, na, 1 + k, ca, vocab.hashes, da))
 
     def _collect(self, fut) -> None:
         loss, pairs, kept = fut.result()

@@ -89,7 +89,7 @@ class ReplicaJob:
         Ray is already initialised).
     rows : {"sum", "weighted", "mean"}
         How the merge combines W and C rows (:func:`~streamsgns.distributed.merge.merge_states`);
-        ``"sum"`` (default) kept quality closest to one process in ``benchmarks/ray_replicas.py``.
+        ``"sum"`` (default) kept quality closest to one process in ``benchmarks/scale_out/ray_replicas.py``.
     max_restarts : int
         Replica deaths tolerated over the job's life.
     cpus_per_replica : float
@@ -104,8 +104,9 @@ class ReplicaJob:
         in :class:`~streamsgns.connectors.kafka.settings.Secret` on their way to the actors, so
         that no repr or log line shows them.
     **model_params
-        :class:`streamsgns.SGNS` parameters (``track_cooc`` and ``average_eta`` are forced off: statistics and
-            averaged iterates are not merged; the merge itself averages the replicas' rows).
+        :class:`streamsgns.SGNS` parameters (``track_cooc``, ``average_eta`` and ``detect_changes`` are forced
+            off: statistics, averaged iterates and change detection are not merged; the merge itself averages the
+            replicas' rows).
 
     Attributes
     ----------
@@ -149,7 +150,7 @@ class ReplicaJob:
         self.consumer_config = dict(consumer_config or {})
         self.snapshots_written = self.snapshots_failed = 0
         self.durable_at: float | None = None
-        self.model_params = {**model_params, "track_cooc": False, "average_eta": None}
+        self.model_params = {**model_params, "track_cooc": False, "average_eta": None, "detect_changes": False}
         self.model = None
         self.position: dict = {"kafka": {}}
         self.history: list[dict] = []
