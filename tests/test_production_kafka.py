@@ -267,6 +267,7 @@ def test_metrics_show_lag_rising_while_a_producer_writes_and_falling_to_zero(kaf
         assert seen["streamsgns_snapshots_written_total"] >= 1
         assert seen["streamsgns_seconds_since_durable_checkpoint"] >= 0
         assert seen["streamsgns_vocab_size"] > 0 and seen["streamsgns_learning_rate"] > 0
+        assert seen["streamsgns_change_events_total"] >= 0  # the learner's change alarms
         print(f"\nlargest lag scraped {max_lag:.0f} messages; final {seen}")
     finally:
         proc.terminate()

@@ -25,7 +25,7 @@ name                                    type     meaning
 ``snapshots_written_total``             counter  snapshots (checkpoints) written
 ``snapshots_failed_total``              counter  snapshots that could not be written
 ``seconds_since_durable_checkpoint``    gauge    since the last checkpoint known durable
-``change_events_total``                 counter  semantic change events of the learner
+``change_events_total``                 counter  change alarms of the learner (``changes_count``)
 ``consumer_lag``                        gauge    per ``topic``/``partition``: high watermark − position
 ======================================  =======  ==========================================
 
