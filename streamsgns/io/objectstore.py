@@ -205,8 +205,8 @@ class Lease:
         except OSError as e:
             if not self._is_precondition(e):
                 raise
-        info = self.fs.info(self.key, refresh=True) if "refresh" in _params(self.fs.info) else self.fs.info(self.key)
-        etag = info.get("ETag")
+        self.fs.invalidate_cache(self.key)
+        etag = self.fs.info(self.key).get("ETag")
         try:
             holder = json.loads(self.fs.cat_file(self.key))
         except (ValueError, FileNotFoundError):
@@ -267,15 +267,6 @@ class Lease:
                 self.fs.rm_file(self.key)
         except (OSError, ValueError):
             pass
-
-
-def _params(fn) -> tuple:
-    import inspect
-
-    try:
-        return tuple(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        return ()
 
 
 class RemoteFiles:
