@@ -152,6 +152,7 @@ class TlsTerminator:
         return f"{self.host}:{self.port}"
 
     def start(self) -> "TlsTerminator":
+        """Listen and relay from a daemon thread; return ``self``."""
         self.sock.listen(64)
         t = threading.Thread(target=self._accept, daemon=True, name="tls-terminator")
         t.start()

@@ -314,9 +314,17 @@ class RemoteFiles:
         self.fs.put_file(str(local), self.key(name))
 
     def exists(self, name: str) -> bool:
+        """Whether the file ``name`` is in the store (whole: objects are never partial)."""
         return self.fs.exists(self.key(name))
 
     def remove(self, name: str) -> None:
+        """Delete the file ``name``; a missing one is not an error.
+
+        Raises
+        ------
+        OSError
+            If the store refuses the deletion.
+        """
         try:
             self.fs.rm_file(self.key(name))
         except FileNotFoundError:
@@ -332,6 +340,7 @@ class RemoteFiles:
             return []
 
     def checkpoints(self) -> list[PurePosixPath]:
+        """Checkpoint keys of the directory, oldest first (:func:`remote_checkpoints`)."""
         return remote_checkpoints(self.fs, self.root)
 
     def open(self, name: str):

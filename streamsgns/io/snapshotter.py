@@ -490,6 +490,7 @@ class RemoteSnapshotter(Snapshotter):
             files.close()
 
     def run_of(self, path) -> str | None:
+        """Run identity of a checkpoint of the store (its manifest read by range requests); ``"?"`` if unreadable."""
         name = Path(str(path)).name
         if name not in self._runs:
             try:
@@ -500,9 +501,11 @@ class RemoteSnapshotter(Snapshotter):
         return self._runs[name]
 
     def other_runs(self) -> list:
+        """Checkpoint keys of the store that belong to another run (unreadable ones included)."""
         return [p for p in self.files.checkpoints() if self.run_of(p) not in self._owned]
 
     def remove_other_runs(self) -> int:
+        """Delete the checkpoints and vectors of other runs (``train --overwrite``); return files removed."""
         n = 0
         others = {p.name[len("ckpt-"):-len(".npz")] for p in self.other_runs()}
         names = self.files.names()
