@@ -13,9 +13,9 @@ weight of the recent past:
 so that W̄_s is a weighted mean of the iterates with weights growing like ``s^η``: about the last
 ``1/(η+1)`` of the history counts. Here ``s`` counts the *folds* of one row: the averages are
 folded in every ``every`` tokens (not every update, which would double the kernel's cost), at the
-end of the first line that reaches the fold's token count (with ``workers=1`` the kernel pauses
-there, :data:`streamsgns.kernels.PAUSE`, so the averages, like W and C, do not depend on how the
-stream is cut into calls; with more workers at the end of the call), and each
+end of the first line that reaches the fold's token count (the kernel pauses there,
+:data:`streamsgns.kernels.PAUSE`, so with ``workers=1`` the averages, like W and C, do not depend on
+how the stream is cut into calls; with more workers the threads first train up to that line), and each
 row has its own ``s``, reset when its id is given to another word (eviction reuses rows), so a new
 word's average starts from its own vectors. With forgetting (``horizon``, in tokens) the weight of
 a fold never falls below ``every · ln 2 / horizon``, so the average follows a stream that changes.

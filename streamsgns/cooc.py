@@ -69,7 +69,7 @@ import numpy as np
 from numba import njit
 
 from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
-from .hashing import mix64, next_u64, seed_states
+from .hashing import GOLDEN, mix64, next_float, seed_states
 from .sketch import cms_add, cms_estimate
 
 __all__ = [
@@ -83,9 +83,6 @@ __all__ = [
     "window_bounds",
 ]
 
-_PAIR_MUL = np.uint64(0x9E3779B97F4A7C15)
-_S11 = np.uint64(11)
-_INV53 = 1.0 / 9007199254740992.0  # 2**-53
 # cmeta columns (int64, one 32-byte record per id): slot (-1 untracked), #(w), #(c), reserved
 M_SLOT, M_W, M_C = 0, 1, 2
 
@@ -119,7 +116,7 @@ def window_bounds(i, b, m):
 @njit(cache=True, nogil=True, inline="always")
 def pair_key(hw, hc):
     """Sketch key of the ordered pair of token hashes (hw = W-row word, hc = C-row word)."""
-    return mix64(hw * _PAIR_MUL ^ hc)
+    return mix64(hw * GOLDEN ^ hc)
 
 
 @njit(cache=True, nogil=True)
@@ -130,7 +127,7 @@ def _geometric_gap(rng, rate, inv_log_q):
     """
     if rate <= 1:
         return np.int64(1)
-    u = np.float64(next_u64(rng, 0) >> _S11) * _INV53  # [0, 1)
+    u = next_float(rng, 0)  # [0, 1)
     g = math.floor(math.log1p(-u) * inv_log_q) + 1.0
     if g > 1e18:
         g = 1e18

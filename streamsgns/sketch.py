@@ -31,8 +31,8 @@ stands. Flooring loses at most 1 count per key, so with probability ``1 - delta`
 ``N~ = H``; conservative update only lowers cells, Estan & Varghese 2002).
 :func:`default_halving_tokens` picks ``H = width * (min_count - 1) / (2e)`` so
 that ``epsilon * 2H = min_count - 1``: a one-off token reaches ``min_count`` with
-probability below ``delta``, however long the stream. :func:`sketch_decay`
-scales by any factor (the exponential forgetting of issue 9 shares it).
+probability below ``delta``, however long the stream. :func:`halve_table`
+is the one halving: exponential forgetting (:mod:`streamsgns.forget`) halves this sketch through it.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from ._state import StateError, check_array, new_record, record_from_dict, recor
 from .hashing import hash_token, mix64, seed_states
 
 __all__ = ["CountMinSketch", "SketchArrays", "SKETCH_RECORD", "cms_add", "cms_estimate", "cms_add_batch",
-           "cms_estimate_batch", "sketch_count", "sketch_add_batch", "sketch_decay", "sketch_age",
+           "cms_estimate_batch", "sketch_count", "sketch_add_batch", "halve_table", "sketch_age",
            "default_halving_tokens", "MIN_HALVING_TOKENS"]
 
 #: Scalars of the sketch (int64): ``total`` = sum of the increments, halved with the cells (``N~`` of
@@ -182,34 +182,30 @@ def cms_estimate_batch(table, seeds, hashes):
 
 
 @njit(cache=True, nogil=True)
-def sketch_decay(table, factor):
-    """Scale every cell by ``factor`` in [0, 1], rounding down; halving (0.5) is an exact shift.
+def halve_table(table):
+    """Halve every cell (an exact shift, i.e. floor): the one halving of a count-min table.
 
     Rounding down is monotone, so a cell that was >= the count of each of its keys stays >=
-    their scaled (and rounded down) counts: the sketch still never undercounts the scaled stream.
+    their halved (and rounded down) counts: the sketch still never undercounts the halved
+    stream. The aging schedule (:func:`sketch_age`) and exponential forgetting
+    (:func:`streamsgns.forget.forget_step`) both halve through it.
 
     Parameters
     ----------
     table : ndarray, shape (depth, width), uint32
         Updated in place.
-    factor : float
     """
     depth, width = table.shape
-    if factor == 0.5:
-        for r in range(depth):
-            for j in range(width):
-                table[r, j] >>= np.uint32(1)
-    else:
-        for r in range(depth):
-            for j in range(width):
-                table[r, j] = np.uint32(math.floor(np.float64(table[r, j]) * factor))
+    for r in range(depth):
+        for j in range(width):
+            table[r, j] >>= np.uint32(1)
 
 
 @njit(cache=True, nogil=True)
 def sketch_age(sk):
     """Halve the sketch bundle ``sk`` now: every cell and ``total`` (floor), count the halving."""
     m = sk.meta[0]
-    sketch_decay(sk.table, 0.5)
+    halve_table(sk.table)
     m.total >>= 1
     m.n_halvings += 1
 
@@ -224,7 +220,7 @@ def _advance(sk, c):
             due = m.since_halving // m.halve_every
             m.since_halving -= due * m.halve_every
             for _ in range(min(due, 33)):  # 33 halvings clear any uint32 cell: skip the rest
-                sketch_decay(sk.table, 0.5)
+                halve_table(sk.table)
             m.total = m.total >> min(due, 63)
             m.n_halvings += due
 
@@ -368,24 +364,6 @@ class CountMinSketch:
     def halve(self) -> None:
         """Halve every cell and ``total`` now (floor), as the schedule does; counts as a halving."""
         sketch_age(self.arrays())
-
-    def decay(self, factor: float) -> None:
-        """Scale every cell and ``total`` by ``factor`` in [0, 1] (floor): forgetting (issue 9).
-
-        The sketch then never undercounts the stream whose every count was scaled (and rounded
-        down) the same way. ``decay(0.5)`` equals :meth:`halve` except that it is not counted in
-        ``n_halvings`` and leaves the schedule alone.
-
-        Raises
-        ------
-        ValueError
-            If ``factor`` is not in [0, 1].
-        """
-        factor = float(factor)
-        if not 0.0 <= factor <= 1.0:
-            raise ValueError(f"factor must be in [0, 1], got {factor!r}")
-        sketch_decay(self.table, factor)
-        self.total = math.floor(self.total * factor)
 
     def arrays(self) -> SketchArrays:
         """The bundle the kernels read and update in place (no copies)."""

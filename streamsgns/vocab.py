@@ -19,8 +19,8 @@ capacity grows by doubling up to ``max_vocab``.
 The sketch ages (:mod:`streamsgns.sketch`): a word is admitted once seen about
 ``min_count`` times within the last ``H .. 2H`` tokens of not-yet-admitted words,
 so a flood of one-off tokens (IDs, hashes) cannot fill the vocabulary.
-:meth:`Vocabulary.decay` scales the admitted words' counts the same way
-(exponential forgetting, issue 9); the default schedule leaves them alone.
+Exponential forgetting (``SGNS(half_life=...)``, :func:`streamsgns.forget.forget_step`) decays the
+admitted words' counts too and evicts the faded ones; without a half-life they are left alone.
 
 The look-up structure is an open-addressing hash table (:mod:`streamsgns.hashtable`; linear probing,
 backward-shift deletion) on 64-bit token hashes, usable from numba. Two
@@ -30,7 +30,6 @@ the probability is about 3e-8.
 
 from __future__ import annotations
 
-import math
 from collections import namedtuple
 
 import numpy as np
@@ -42,7 +41,7 @@ from .hashtable import table_delete, table_insert, table_lookup, table_rebuild, 
 from .sketch import CountMinSketch, default_halving_tokens
 
 __all__ = ["Vocabulary", "VocabArrays", "VOCAB_RECORD", "table_lookup", "table_insert", "table_delete",
-           "table_rebuild", "vocab_count", "vocab_is_full", "vocab_admit", "vocab_free", "vocab_prune", "vocab_decay"]
+           "table_rebuild", "vocab_count", "vocab_is_full", "vocab_admit", "vocab_free", "vocab_prune"]
 
 #: Scalars of the vocabulary (all int64): ids ``0 .. next_id-1`` have been used; ``n_free`` of
 #: them are free (on the ``free_ids`` stack); ``total`` = sum of the admitted words' counts
@@ -163,34 +162,6 @@ def vocab_prune(va, n_evict):
             vocab_free(va, sel[o])
     m.n_prunes += 1
     return k
-
-
-@njit(cache=True, nogil=True)
-def vocab_decay(va, factor):
-    """Scale every admitted word's count by ``factor`` in (0, 1], rounding down but keeping it >= 1.
-
-    A live word keeps a count of at least 1 (0 marks a free id); ``total`` is recomputed.
-    Exponential forgetting (:mod:`streamsgns.forget`) does not use this floor, which would bias
-    small counts down at every step: it rounds stochastically and evicts faded words itself.
-
-    Returns
-    -------
-    int
-        The new ``total``.
-    """
-    m = va.meta[0]
-    counts = va.counts
-    total = np.int64(0)
-    for i in range(m.next_id):
-        c = counts[i]
-        if c > 0:
-            c = np.int64(math.floor(np.float64(c) * factor))
-            if c < 1:
-                c = np.int64(1)
-            counts[i] = c
-            total += c
-    m.total = total
-    return total
 
 
 class Vocabulary:
@@ -378,24 +349,6 @@ class Vocabulary:
                 if kti.get(word) == wid:
                     del kti[word]
                 itk[wid] = None
-
-    def decay(self, factor: float) -> None:
-        """Scale the admitted words' counts (floor, at least 1) and their sketch by ``factor`` in (0, 1].
-
-        Counts and sketch then describe the same scaled stream; ranks of counts are kept (ties may
-        appear). ``SGNS(half_life=...)`` decays differently (unbiased rounding, faded words evicted:
-        :mod:`streamsgns.forget`).
-
-        Raises
-        ------
-        ValueError
-            If ``factor`` is not in (0, 1].
-        """
-        factor = float(factor)
-        if not 0.0 < factor <= 1.0:
-            raise ValueError(f"factor must be in (0, 1], got {factor!r}")
-        vocab_decay(self.arrays(), factor)
-        self.sketch.decay(factor)
 
     # ---------------------------------------------------------------- state
     def state_dict(self) -> dict:

@@ -20,16 +20,17 @@ log = logging.getLogger("streamsgns")
 
 
 def add_replica_arguments(parser, number_type) -> None:
-    """Add ``--replicas``, ``--ray-address``, ``--sync-tokens``, ``--sync-seconds`` to ``train``."""
-    parser.add_argument("--replicas", type=number_type("pos_int"), default=None,
-                        help="train one model with N Ray actors (needs --input kafka://...; pip install "
-                             "streamsgns[ray])")
-    parser.add_argument("--ray-address", default=None,
-                        help="with --replicas: 'auto' or HOST:PORT of a running Ray cluster (default: a local Ray)")
-    parser.add_argument("--sync-tokens", type=number_type("pos_int"), default=None,
-                        help="with --replicas: tokens each replica trains between two syncs (default 50000)")
-    parser.add_argument("--sync-seconds", type=number_type("pos_float"), default=30.0,
-                        help="with --replicas: longest time between two syncs (default 30)")
+    """Add the ``replicas`` group of ``train``: ``--replicas``, ``--ray-address``, ``--sync-tokens``, ``--sync-seconds``."""
+    g = parser.add_argument_group("replicas (Ray)", "one model trained by N Ray actors from one Kafka topic "
+                                                    "(pip install 'streamsgns[ray]')")
+    g.add_argument("--replicas", type=number_type("pos_int"), default=None, metavar="N",
+                   help="train one model with N Ray actors (needs --input kafka://...)")
+    g.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                   help="with --replicas: 'auto' or HOST:PORT of a running Ray cluster (default: a local Ray)")
+    g.add_argument("--sync-tokens", type=number_type("pos_int"), default=None, metavar="N",
+                   help="with --replicas: tokens each replica trains between two syncs (default 50000)")
+    g.add_argument("--sync-seconds", type=number_type("pos_float"), default=30.0, metavar="SECONDS",
+                   help="with --replicas: longest time between two syncs (default 30)")
 
 
 def cmd_train_replicas(args, params: dict, metrics=None) -> int:
