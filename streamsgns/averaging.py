@@ -255,3 +255,42 @@ class IterateAverage:
     def nbytes(self) -> int:
         """Bytes held by the arrays."""
         return int(self.W.nbytes + self.C.nbytes + self.steps.nbytes + self.owner.nbytes)
+
+    # ---------------------------------------------------------------- replica merges
+    @staticmethod
+    def merged(base: dict, W: np.ndarray, C: np.ndarray, hashes: np.ndarray, counts: np.ndarray,
+               words_seen: int, vector_size: int) -> dict:
+        """The averages of a merged model: the base's averages with the merged rows folded in when due.
+
+        Never shipped between replicas: the averages follow the merged iterates, one fold per
+        sync round at most (when ``words_seen`` has reached ``next_fold``); a row whose word
+        changed restarts (:func:`average_fold`). Polynomial-decay weights count folds, so the
+        average still covers about the last ``1/(η+1)`` of the history (Shamir & Zhang 2013, sec. 4).
+
+        Parameters
+        ----------
+        base : dict
+            The base's :meth:`state_dict`.
+        W, C : ndarray, shape (n, d), float32
+            The merged rows (``C is W`` when tied).
+        hashes : ndarray, shape (n,), uint64
+        counts : ndarray, shape (n,), int64
+            The merged vocabulary's.
+        words_seen : int
+            The merged stream's tokens.
+        vector_size : int
+
+        Returns
+        -------
+        dict
+            A :meth:`state_dict` of ``n`` rows (new arrays).
+        """
+        n = int(counts.shape[0])
+        avg = IterateAverage.from_state(base, max(n, 1, base["W"].shape[0]), vector_size)
+        if int(words_seen) >= avg.next_fold:
+            avg.fold(np.ascontiguousarray(W), np.ascontiguousarray(C), np.ascontiguousarray(hashes),
+                     np.ascontiguousarray(counts), n, int(words_seen))
+        else:  # a freed row, or a row given to another word, exports the current row until its next fold
+            steps = avg.steps[:n]
+            steps[(counts <= 0) | (avg.owner[:n] != hashes)] = 0
+        return {k: (np.array(v[:n]) if isinstance(v, np.ndarray) else v) for k, v in avg.state_dict(n).items()}

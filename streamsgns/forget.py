@@ -71,7 +71,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._state import StateError, new_record, record_from_dict, record_to_dict
+from ._state import StateError, check_delta_keys, new_record, record_from_dict, record_to_dict
 from .change import detector_decay
 from .cooc import M_C, M_W, cooc_release
 from .hashing import GOLDEN, mix64, unit_float
@@ -314,3 +314,26 @@ class Forgetting:
         if min(record_to_dict(obj.meta).values()) < 0:
             raise StateError("forget: negative counter")
         return obj
+
+    # ---------------------------------------------------------------- replica deltas
+    @staticmethod
+    def state_delta(state: dict, base: dict) -> dict:
+        """A replica's increments of the schedule's counters since ``base`` (both :meth:`state_dict` outputs).
+
+        Raises
+        ------
+        StateError
+            On a key without a rule, or a ``half_life``: each replica would decay the shared base
+            counts in its own token clock, so base + Σ increments would decay the base once per
+            replica (not merged yet).
+        """
+        check_delta_keys(state, {"half_life", *FORGET_RECORD.names}, "forget")
+        if state.get("half_life") is not None or base.get("half_life") is not None:
+            raise StateError("forget: replicas with a half_life are not merged; train them with half_life=None")
+        return {k: state[k] - base[k] for k in FORGET_RECORD.names}
+
+    @staticmethod
+    def merge_deltas(base: dict, deltas: list) -> dict:
+        """The merged schedule: the base's counters plus every replica's increment (:meth:`state_delta`)."""
+        return {"half_life": base.get("half_life"), **{k: base[k] + sum(d[k] for d in deltas)
+                                                      for k in FORGET_RECORD.names}}

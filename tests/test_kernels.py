@@ -308,3 +308,20 @@ def test_the_alpha_bound_is_real_on_real_text(monkeypatch):
     assert sizes[0.2] < 10.0 and sizes[0.5] > 1e6, sizes
 
 
+
+
+def test_shared_negatives_survive_a_checkpoint_and_old_states_keep_per_pair_draws(tmp_path):
+    """A model resumes with the negatives it was trained with: the parameter is in the checkpoint, and a
+    state written before shared negatives existed (no such key) loads with a fresh draw per pair."""
+    lines = ["the cat sat on the mat", "the dog sat on the log"] * 30
+    for shared in (False, True):
+        m = SGNS(vector_size=8, min_count=1, seed=2, shared_negatives=shared)
+        m.learn_many(lines)
+        m.save(tmp_path / f"m{shared}.npz")
+        back = SGNS.load(tmp_path / f"m{shared}.npz")
+        assert back.shared_negatives is shared and back._trainer.cfg.shared_negatives == int(shared)
+    state = SGNS(vector_size=8, min_count=1).state_dict()
+    del state["params"]["shared_negatives"]
+    assert SGNS.from_state(state).shared_negatives is False
+    with pytest.raises(ValueError, match="shared_negatives"):
+        SGNS(shared_negatives="yes")

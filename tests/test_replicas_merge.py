@@ -9,8 +9,8 @@ from streamsgns import SGNS
 from streamsgns.distributed.merge import MergeError, merge_states, state_nbytes
 from streamsgns.tokenize import tokenize
 
-KW = dict(vector_size=16, window=3, negative=3, sample=0.0, track_cooc=False, average_eta=None, sketch_width=1 << 16,
-          seed=3)
+KW = dict(vector_size=16, window=3, negative=3, sample=0.0, track_cooc=False, average_eta=None, detect_changes=False,
+          sketch_width=1 << 16, seed=3)
 
 
 def _lee_lines():

@@ -38,6 +38,8 @@ SGNS_MODEL_OPTIONS = [
     ("--vector-size", "vector_size", "pos_int", "dimension of the vectors"),
     ("--window", "window", "pos_int", "largest window (dynamic window draws 1..window)"),
     ("--negative", "negative", "nonneg_int", "negative samples per pair (k)"),
+    ("--shared-negatives", "shared_negatives", "on_off",
+     "draw the negatives once per centre word, shared by its contexts (pWord2Vec; faster; on/off)"),
     ("--ns-exponent", "ns_exponent", "finite", "exponent of the noise distribution"),
     ("--sample", "sample", "nonneg_float", "subsampling threshold (0 = off)"),
     ("--seed", "seed", "nonneg_int", "random seed"),

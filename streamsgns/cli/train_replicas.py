@@ -84,7 +84,7 @@ def cmd_train_replicas(args, params: dict, metrics=None) -> int:
         n = model.save_word2vec_format(args.output, binary=args.binary)
         log.info(f"wrote {n} vectors to {args.output}")
     summary = {"words_seen": model.words_seen, "vocab_size": model.vocab_size, "replicas": args.replicas,
-               "rounds": len(job.history), "restarts": job.restarts, "position": job.position}
+               "rounds": len(job.history), "restarts": job.restarts, "position": job.position, "sync": job.sync}
     if args.summary:
         print(json.dumps(summary), file=sys.stderr)
     else:
@@ -114,4 +114,4 @@ def _with_metrics(metrics, then):
 def _progress(job, info) -> None:
     log.info(f"sync {info['round']}: {info['words_seen']} tokens, vocabulary {info['vocab_size']}, "
              f"round {info['round_s']:.2f} s (merge {info['merge_s']:.2f} s), "
-             f"{(info['bytes_up'] + info['bytes_down']) / 1e6:.1f} MB moved")
+             f"{info['bytes_up'] / 1e6:.1f} MB of deltas up, {info['bytes_down'] / 1e6:.1f} MB of merged updates down")
