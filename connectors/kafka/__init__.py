@@ -28,7 +28,8 @@ The path from the broker to the learner, one file per step:
 - :mod:`~streamsgns.connectors.kafka.connection`: probe, connect with backoff, recreate, close the consumer;
 - :mod:`~streamsgns.connectors.kafka.assignment`: seek, rebalance listener, rewind, reset past the end of a log;
 - :mod:`~streamsgns.connectors.kafka.batching`: the :meth:`~KafkaSource.chunks` generator, one poll round at a time;
-- :mod:`~streamsgns.connectors.kafka.commits`: offset commits, buffered and retried;
+- :mod:`~streamsgns.connectors.kafka.commits`: offset commits, buffered and retried (:class:`~streamsgns.connectors.kafka.commits.Commits`, held by the source);
+- :mod:`~streamsgns.connectors.kafka.settings`: the consumer-config file, secrets from the environment, redaction;
 - :mod:`~streamsgns.connectors.kafka.stopping`: signal-safe :meth:`~KafkaSource.stop` and :meth:`~KafkaSource.close`;
 - :mod:`~streamsgns.connectors.kafka.position`: the position dict and its parsing;
 - :mod:`~streamsgns.connectors.kafka.errors`: the source's errors and how they are logged;

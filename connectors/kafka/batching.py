@@ -133,6 +133,13 @@ class BatchingMixin:
         After :meth:`~streamsgns.connectors.kafka.KafkaSource.stop` or ``idle_timeout`` the consumer stays open, so a
         final :meth:`~streamsgns.connectors.kafka.KafkaSource.commit` reaches the broker; after :meth:`~streamsgns.connectors.kafka.KafkaSource.close` it is
         closed when the iteration ends.
+
+        Raises
+        ------
+        streamsgns.connectors.kafka.errors.KafkaSecurityError
+            When the broker answers but the secured connection fails (wrong
+            credentials, unknown CA, host name mismatch, not a TLS listener):
+            not retried.
         """
         try:
             yield from self._chunks()

@@ -3,80 +3,84 @@
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from kafka.errors import KafkaError
 
 from streamsgns.connectors.kafka.errors import describe
-from streamsgns.connectors.kafka.position import parse_position
 
-__all__ = ["CommitMixin"]
+__all__ = ["Commits"]
 
 
-class CommitMixin:
-    """:meth:`~streamsgns.connectors.kafka.KafkaSource.commit` and its retry buffer.
+class Commits:
+    """The offsets handed to :meth:`streamsgns.connectors.kafka.KafkaSource.commit` that the
+    broker has not acknowledged yet, and the sending of them.
 
-    State (set by :meth:`_init_commits`): ``_pending_commit``, the offsets
-    handed to :meth:`~streamsgns.connectors.kafka.KafkaSource.commit` that the broker has not acknowledged yet. They
-    are retried with the next :meth:`~streamsgns.connectors.kafka.KafkaSource.commit`, after a (re)connect, and at
-    :meth:`~streamsgns.connectors.kafka.KafkaSource.close`.
+    An object the source holds (not a mixin): its one piece of state, :attr:`pending`, is its own.
+    Pending offsets are retried with the next commit, after a (re)connect, and at close.
+
+    Parameters
+    ----------
+    stats : dict
+        The source's counters; ``commits`` and ``commit_failures`` are incremented here.
+    log : callable
+        ``log(message, level)``: where a failed commit is reported.
+    timeout_ms : int
+        Longest time one commit blocks, in milliseconds.
+
+    Attributes
+    ----------
+    pending : dict[tuple[str, int], int]
+        ``{(topic, partition): next_offset}`` not yet taken by the broker.
     """
 
-    def _init_commits(self) -> None:
-        self._pending_commit: dict[tuple[str, int], int] = {}
+    def __init__(self, stats: dict, log: Callable[[str, int], None], timeout_ms: int):
+        self.stats = stats
+        self.log = log
+        self.timeout_ms = int(timeout_ms)
+        self.pending: dict[tuple[str, int], int] = {}
 
-    def commit(self, position: dict) -> None:
-        """Commit exactly the offsets of ``position`` to the consumer group.
+    def __bool__(self) -> bool:
+        return bool(self.pending)
 
-        Call it only once the checkpoint covering ``position`` is durable. A
-        failed commit is logged and retried with the next :meth:`~streamsgns.connectors.kafka.KafkaSource.commit` (or
-        at :meth:`~streamsgns.connectors.kafka.KafkaSource.close`); it never raises a Kafka error. Does nothing
-        without ``group_id``.
+    def add(self, offsets: dict[tuple[str, int], int]) -> None:
+        """Queue ``offsets`` (newer offsets of a partition replace older ones)."""
+        self.pending.update(offsets)
+
+    def send(self, consumer) -> bool:
+        """Send the pending offsets with ``consumer``; count and log a failure, keep them for a retry.
 
         Parameters
         ----------
-        position : dict
-            A :attr:`~streamsgns.connectors.base.Chunk.position` of this source.
+        consumer : kafka.KafkaConsumer or None
+            ``None``: nothing is sent (committed once a consumer exists).
 
-        Raises
-        ------
-        ValueError
-            If ``position`` is not a Kafka position.
-        """
-        offsets = parse_position(position) if position else {}
-        if not self.group_id:
-            return
-        self._pending_commit.update(offsets)
-        if self._consumer is None:
-            return  # committed once the consumer exists (next commit or close)
-        self._try_commit()
-
-    def _try_commit(self) -> bool:
-        """Send the pending offsets; count and log a failure, keep them for a retry.
-
-        Returns ``False`` when the broker did not take the commit. Only the
-        offsets that were sent, and not replaced in the meantime, leave the
-        buffer (counted in ``stats["commits"]`` / ``stats["commit_failures"]``).
+        Returns
+        -------
+        bool
+            ``False`` when the broker did not take the commit. Only the offsets that were sent,
+            and not replaced in the meantime, leave :attr:`pending` (counted in
+            ``stats["commits"]`` / ``stats["commit_failures"]``).
         """
         from kafka import TopicPartition
         from kafka.structs import OffsetAndMetadata
 
-        if not self._pending_commit or self._consumer is None:
+        if not self.pending or consumer is None:
             return True
-        pending = dict(self._pending_commit)
-        offsets = {TopicPartition(t, p): OffsetAndMetadata(o, "", -1)
-                   for (t, p), o in pending.items()}
+        pending = dict(self.pending)
+        offsets = {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in pending.items()}
         try:
             try:
-                self._consumer.commit(offsets, timeout_ms=self.commit_timeout_ms)
+                consumer.commit(offsets, timeout_ms=self.timeout_ms)
             except TypeError:  # kafka-python 2.x: no timeout
-                self._consumer.commit(offsets)
+                consumer.commit(offsets)
         except (KafkaError, OSError) as exc:
             self.stats["commit_failures"] += 1
-            self._log(f"kafka: commit of {len(offsets)} offsets failed ({describe(exc)}), "
-                      "retrying with the next commit", logging.WARNING)
+            self.log(f"kafka: commit of {len(offsets)} offsets failed ({describe(exc)}), "
+                     "retrying with the next commit", logging.WARNING)
             return False
         for key, off in pending.items():
-            if self._pending_commit.get(key) == off:
-                del self._pending_commit[key]
+            if self.pending.get(key) == off:
+                del self.pending[key]
         self.stats["commits"] += 1
         return True

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["FAST_GROUP_CONFIG", "consumer_config", "parse_url"]
+__all__ = ["FAST_GROUP_CONFIG", "URL_PARAMETERS", "consumer_config", "parse_url"]
+
+#: Query parameters of a ``kafka://`` URL, and what each sets.
+URL_PARAMETERS = {
+    "group": "consumer group id (also group_id)",
+    "group_id": "consumer group id",
+    "assign": "manual or group",
+    "idle_timeout": "seconds without a message after which reading ends",
+    "poll_timeout_ms": "longest wait of one poll, in milliseconds",
+    "max_chunk_bytes": "bytes of messages handed to the learner at once",
+}
 
 #: Fast consumer-group settings: a join takes ~3 s instead of ~20 s.
 FAST_GROUP_CONFIG = {
@@ -22,7 +32,10 @@ def parse_url(url: str) -> tuple[str, str, dict]:
     url : str
         The URL. Query parameters ``group`` (or ``group_id``), ``assign``,
         ``idle_timeout`` (seconds), ``poll_timeout_ms`` and
-        ``max_chunk_bytes`` are understood; others are ignored.
+        ``max_chunk_bytes`` are understood (:data:`URL_PARAMETERS`); any other is refused.
+        Credentials never go in a URL (``kafka://user:password@host`` is refused): they belong
+        in a consumer-config file or the environment
+        (:mod:`streamsgns.connectors.kafka.settings`).
 
     Returns
     -------
@@ -37,33 +50,47 @@ def parse_url(url: str) -> tuple[str, str, dict]:
     Raises
     ------
     ValueError
-        If the scheme is not ``kafka``, the host or the topic is missing, or
-        a numeric query value is not a number.
+        If the scheme is not ``kafka``, the host or the topic is missing, a
+        query parameter is unknown (the message lists the known ones), the URL
+        holds credentials, or a numeric query value is not a number.
 
     Examples
     --------
     >>> parse_url("kafka://h:9092/news?group=g&idle_timeout=2")
     ('h:9092', 'news', {'group_id': 'g', 'idle_timeout': 2.0})
+    >>> parse_url("kafka://h:9092/news?gorup=g")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown kafka:// URL parameter 'gorup'; known: assign, group, group_id, idle_timeout, max_chunk_bytes, poll_timeout_ms
     """
     parts = urlsplit(url)
     if parts.scheme != "kafka":
         raise ValueError(f"not a kafka:// URL: {url!r}")
+    if "@" in parts.netloc:
+        host = parts.netloc.rpartition("@")[2]
+        raise ValueError(f"kafka://...@{host}: credentials never go in the URL (it ends up in logs and "
+                         "process listings); give them in --kafka-config FILE or STREAMSGNS_KAFKA_SASL_PASSWORD")
     hosts = parts.netloc
     topics = unquote(parts.path.lstrip("/"))
     if not hosts or not topics:
         raise ValueError(f"kafka URL needs hosts and a topic: kafka://HOST:PORT/TOPIC, got {url!r}")
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    unknown = sorted(set(query) - set(URL_PARAMETERS))
+    if unknown:
+        raise ValueError(f"unknown kafka:// URL parameter{'s' if len(unknown) > 1 else ''} "
+                         f"{', '.join(map(repr, unknown))}; known: {', '.join(sorted(URL_PARAMETERS))}")
     args: dict = {}
     if "group" in query or "group_id" in query:
         args["group_id"] = query.get("group", query.get("group_id"))
     if "assign" in query:
         args["assign"] = query["assign"]
-    if "idle_timeout" in query:
-        args["idle_timeout"] = float(query["idle_timeout"])
-    if "poll_timeout_ms" in query:
-        args["poll_timeout_ms"] = int(query["poll_timeout_ms"])
-    if "max_chunk_bytes" in query:
-        args["max_chunk_bytes"] = int(query["max_chunk_bytes"])
+    for name, kind in (("idle_timeout", float), ("poll_timeout_ms", int), ("max_chunk_bytes", int)):
+        if name in query:
+            try:
+                args[name] = kind(query[name])
+            except ValueError:
+                raise ValueError(f"kafka:// URL parameter {name} must be {'a number' if kind is float else 'an integer'}, "
+                                 f"got {query[name]!r}") from None
     return hosts, topics, args
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kafka.errors import KafkaError
 
-__all__ = ["NoBrokersAvailable", "NotReady", "describe"]
+__all__ = ["KafkaSecurityError", "NoBrokersAvailable", "NotReady", "describe"]
 
 
 class NoBrokersAvailable(KafkaError):
@@ -15,6 +15,26 @@ class NoBrokersAvailable(KafkaError):
     """
 
     retriable = True
+
+
+class KafkaSecurityError(Exception):
+    """The broker answers, but the secured connection cannot be made: not retried.
+
+    Raised out of :meth:`streamsgns.connectors.kafka.KafkaSource.chunks` within seconds (one
+    TLS handshake, or one bootstrap of ``bootstrap_timeout_ms``), instead of the endless retries
+    of an unavailable broker: a wrong password or an untrusted certificate does not heal by
+    waiting. ``train`` prints the message on one line and exits with its own status.
+
+    Attributes
+    ----------
+    cause : str
+        ``"authentication failed"``, ``"unknown CA"``, ``"host name mismatch"``,
+        ``"certificate rejected"``, ``"not a TLS listener"`` or ``"SASL mechanism not enabled"``.
+    """
+
+    def __init__(self, cause: str, detail: str):
+        super().__init__(f"{cause}: {detail}")
+        self.cause = cause
 
 
 class NotReady(Exception):

@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 from streamsgns.connectors.base import Source
 from streamsgns.connectors.kafka.assignment import AssignmentMixin
 from streamsgns.connectors.kafka.batching import BatchingMixin
-from streamsgns.connectors.kafka.commits import CommitMixin
+from streamsgns.connectors.kafka.commits import Commits
 from streamsgns.connectors.kafka.config import consumer_config as _consumer_config
 from streamsgns.connectors.kafka.config import parse_url
 from streamsgns.connectors.kafka.connection import ConnectionMixin
@@ -23,8 +23,7 @@ _STATS = ("records", "bytes", "tombstones", "empty", "chunks", "errors", "reconn
           "commits", "commit_failures")
 
 
-class KafkaSource(BatchingMixin, AssignmentMixin, CommitMixin, ConnectionMixin, StoppingMixin,
-                  Source):
+class KafkaSource(BatchingMixin, AssignmentMixin, ConnectionMixin, StoppingMixin, Source):
     """Read message values of Kafka topics as chunks of lines.
 
     Parameters
@@ -105,7 +104,7 @@ class KafkaSource(BatchingMixin, AssignmentMixin, CommitMixin, ConnectionMixin, 
 
     Where each part lives: :mod:`~streamsgns.connectors.kafka.batching` (:meth:`chunks`),
     :mod:`~streamsgns.connectors.kafka.assignment` (:meth:`seek`),
-    :mod:`~streamsgns.connectors.kafka.commits` (:meth:`commit`),
+    :mod:`~streamsgns.connectors.kafka.commits` (the pending offsets of :meth:`commit`, an object the source holds),
     :mod:`~streamsgns.connectors.kafka.connection` (connect, recreate),
     :mod:`~streamsgns.connectors.kafka.stopping` (:meth:`stop`, :meth:`close`).
 
@@ -166,7 +165,7 @@ class KafkaSource(BatchingMixin, AssignmentMixin, CommitMixin, ConnectionMixin, 
         # what seek() asked for. The yielded chunk positions are snapshots.
         self._positions: dict[tuple[str, int], int] = {}
         self._init_assignment()
-        self._init_commits()
+        self._commits = Commits(self.stats, self._log, self.commit_timeout_ms)
         self._init_stopping()
 
     @classmethod
@@ -205,6 +204,61 @@ class KafkaSource(BatchingMixin, AssignmentMixin, CommitMixin, ConnectionMixin, 
             A JSON-serialisable copy, sorted by topic and partition.
         """
         return format_position(self._positions)
+
+    def commit(self, position: dict) -> None:
+        """Commit exactly the offsets of ``position`` to the consumer group.
+
+        Call it only once the checkpoint covering ``position`` is durable. A
+        failed commit is logged and retried with the next :meth:`commit` (or
+        at :meth:`close`); it never raises a Kafka error. Does nothing
+        without ``group_id``.
+
+        Parameters
+        ----------
+        position : dict
+            A :attr:`Chunk.position` of this source.
+
+        Raises
+        ------
+        ValueError
+            If ``position`` is not a Kafka position.
+        """
+        offsets = parse_position(position) if position else {}
+        if not self.group_id:
+            return
+        self._commits.add(offsets)
+        self._commits.send(self._consumer)  # without a consumer: sent once it exists
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Consumer lag per assigned partition: high watermark − position, in messages.
+
+        The high watermark is the one the broker reported with the last fetch of the partition
+        (no request is made); partitions without one yet, or not read yet, are left out. Call it
+        from the thread that iterates :meth:`chunks`, between two chunks.
+
+        Returns
+        -------
+        dict[tuple[str, int], int]
+            ``{(topic, partition): messages}``, never negative; empty before the consumer exists.
+        """
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        out = {}
+        try:
+            assigned = consumer.assignment()
+        except Exception:  # noqa: BLE001 - a consumer being recreated
+            return {}
+        for tp in assigned:
+            key = (tp.topic, tp.partition)
+            pos = self._positions.get(key)
+            try:
+                hw = consumer.highwater(tp)
+            except Exception:  # noqa: BLE001 - no longer assigned
+                hw = None
+            if pos is not None and hw is not None:
+                out[key] = max(0, int(hw) - int(pos))
+        return out
 
     def _log(self, msg: str, level: int = logging.INFO) -> None:
         target = self._log_target

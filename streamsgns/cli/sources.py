@@ -62,7 +62,12 @@ def open_source(args):
             kw["group_id"] = args.group
         if args.idle_timeout is not None:
             kw["idle_timeout"] = args.idle_timeout
-        return KafkaSource.from_url(inputs[0], **kw)
+        if getattr(args, "kafka_settings", None):  # --kafka-config and the secret environment
+            kw["consumer_config"] = args.kafka_settings
+        try:
+            return KafkaSource.from_url(inputs[0], **kw)
+        except ValueError as e:  # an unknown URL parameter, credentials in the URL...
+            args.parser.error(str(e))
     if inputs == ["-"]:
         from streamsgns.connectors.stdin import StdinSource
 

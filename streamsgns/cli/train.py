@@ -11,8 +11,10 @@ One trainer per ``--snapshot-dir`` (a lock), one run per directory (``--resume``
 ``--overwrite`` replaces it), resumed inputs checked against the checkpoint
 (``--input-changed``). A snapshot that cannot be written is logged on one line and retried at the
 next one. Exit status: 0 done; 1 error (one line on stderr); 2 usage error;
-:data:`EXIT_SNAPSHOT_FAILED` (3) done and ``--output`` written but a snapshot failed. See
-``docs/train.md``.
+:data:`EXIT_SNAPSHOT_FAILED` (3) done and ``--output`` written but a snapshot failed;
+:data:`EXIT_KAFKA_SECURITY` (4) the Kafka broker refused the secured connection (credentials,
+certificate). See ``docs/train.md`` and ``docs/production.md`` (secured Kafka, metrics, object
+storage).
 """
 
 from __future__ import annotations
@@ -80,6 +82,11 @@ MODEL_OPTIONS = (SGNS_MODEL_OPTIONS + LEARNING_RULE_OPTIONS + VOCABULARY_OPTIONS
 #: snapshot could not be written (disk full, permissions): the newest checkpoint may be
 #: older than the end of the input.
 EXIT_SNAPSHOT_FAILED = 3
+
+#: Exit status when the Kafka broker answers but refuses the secured connection (wrong
+#: credentials, unknown CA, host-name mismatch, TLS against a plaintext listener): one line names
+#: the cause. An unavailable broker is retried instead and never ends the run.
+EXIT_KAFKA_SECURITY = 4
 
 #: Share of input bytes invalid in the chosen encoding above which ``train`` warns once
 #: (e.g. Latin-1 text read as UTF-8: every accented letter is one invalid byte).
@@ -167,10 +174,11 @@ def _fmt_loss(loss: float) -> str:
 class _Progress:
     """A progress line on stderr (tqdm) with tokens/s, vocabulary, alpha, loss, snapshots, skips."""
 
-    def __init__(self, model, every: float, quiet: bool):
+    def __init__(self, model, every: float, quiet: bool, metrics=None):
         self.model = model
         self.every = every
         self.quiet = quiet
+        self.metrics = metrics  # a TrainingMetrics (--metrics-port) fed at each update, or None
         self.t0 = self.t_last = time.monotonic()
         self.w_last = model.words_seen
         self.snapshots = 0
@@ -182,21 +190,35 @@ class _Progress:
             self.bar = tqdm(total=None, unit="w", unit_scale=True, file=sys.stderr, mininterval=every,
                             initial=model.words_seen, dynamic_ncols=True, desc="train")
 
-    def update(self, source_stats: dict, force: bool = False):
+    def update(self, source_stats: dict, force: bool = False, source=None, snap=None):
         now = time.monotonic()
-        if self.bar is None or (not force and now - self.t_last < self.every):
+        every = self.every if self.bar is not None else min(self.every, 1.0)
+        if (self.bar is None and self.metrics is None) or (not force and now - self.t_last < every):
             return
         m = self.model
         p = m.progress()
         ws = m.words_seen
         rate = (ws - self.w_last) / max(now - self.t_last, 1e-9)
+        loss = m.take_loss()
+        if self.metrics is not None:
+            from .metrics import source_lag
+
+            view = {"words_seen": ws, "tokens_per_second": rate, "vocab_size": p["vocab_size"],
+                    "loss": loss, "learning_rate": p["alpha"], "lag": source_lag(source),
+                    "change_events": getattr(m, "changes_count", None)}
+            if snap is not None:
+                view.update(snapshots_written=snap.written, snapshots_failed=snap.failed)
+            self.metrics.publish(view)
+        if self.bar is None:
+            self.t_last, self.w_last = now, ws
+            return
         skipped = (p["empty_lines"] + p["invalid_utf8"] + p["bad_inputs"] + source_stats.get("tombstones", 0)
                    + source_stats.get("empty", 0))
         post = {
             "w/s": f"{rate / 1e3:.0f}k",
             "vocab": p["vocab_size"],
             "alpha": f"{p['alpha']:.4f}",
-            "loss": _fmt_loss(m.take_loss()),
+            "loss": _fmt_loss(loss),
             "snaps": self.snapshots,
             "skipped": skipped,
         }
@@ -227,8 +249,11 @@ def _open_snapshots(args, model_from_checkpoint):
                            binary=args.binary)
     except SnapshotDirLocked as e:
         raise SystemExit(f"streamsgns: {e}") from None
-    except OSError as e:
-        raise SystemExit(f"streamsgns: cannot use --snapshot-dir {args.snapshot_dir}: {e.strerror or e}") from None
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"streamsgns: cannot use --snapshot-dir {args.snapshot_dir}: "
+                         f"{getattr(e, 'strerror', None) or e}") from None
+    except ImportError as e:  # s3://... without fsspec/s3fs
+        raise SystemExit(f"streamsgns: {e}") from None
     try:
         model = None
         if args.resume:
@@ -276,11 +301,6 @@ def _check_encoding(model, source, args, state) -> None:
 
 def cmd_train(args) -> int:
     """``streamsgns train``; returns the exit status (0, or EXIT_SNAPSHOT_FAILED)."""
-    from streamsgns.connectors.base import InputChanged, SourceStopped
-
-    from ..io.snapshotter import SnapshotError
-    from ..learner import SGNS
-
     logging.basicConfig(level=logging.INFO if not args.quiet else logging.WARNING,
                         format="streamsgns: %(message)s", stream=sys.stderr)
     # kafka-python logs every reconnect attempt at INFO/ERROR; KafkaSource
@@ -289,10 +309,67 @@ def cmd_train(args) -> int:
     params = {dest: getattr(args, dest) for _, dest, _, _ in MODEL_OPTIONS}
     if args.replicas is not None and args.changes:
         args.parser.error("--changes is not available with --replicas (replicas do not merge change detection)")
-    if args.replicas is not None:  # Ray is imported only on this path
-        from .train_replicas import cmd_train_replicas
+    metrics = _production_setup(args)
+    try:
+        if args.replicas is not None:  # Ray is imported only on this path
+            from .train_replicas import cmd_train_replicas
 
-        return cmd_train_replicas(args, params)
+            return cmd_train_replicas(args, params, metrics=metrics)
+        return _cmd_train_one(args, params, metrics)
+    finally:
+        if metrics is not None:
+            metrics.close()
+
+
+def _production_setup(args):
+    """Read ``--kafka-config`` and the secret environment, hide the secrets from every log line,
+    and start the ``--metrics-port`` server; return it (or None).
+
+    Sets ``args.kafka_settings`` (kafka-python consumer settings, secrets wrapped) and
+    ``args.redact`` (a function hiding the secrets in a text).
+    """
+    from streamsgns.connectors.kafka.settings import RedactingFilter, SettingsError, read_kafka_config, secret_texts
+
+    inputs = args.input or []
+    kafka = len(inputs) == 1 and inputs[0].startswith("kafka://")
+    if args.kafka_config and not kafka:
+        args.parser.error("--kafka-config needs --input kafka://HOST:PORT/TOPIC")
+    settings = {}
+    if kafka:
+        try:
+            settings = read_kafka_config(args.kafka_config)
+        except SettingsError as e:
+            args.parser.error(str(e))
+    args.kafka_settings = settings
+    scrub = RedactingFilter(secret_texts(settings))
+    args.redact = scrub.scrub
+    if scrub.secrets:
+        for handler in logging.getLogger().handlers:  # every record, whoever logs it (kafka-python too)
+            handler.addFilter(scrub)
+    if args.metrics_port is None:
+        return None
+    try:
+        from .metrics import TrainingMetrics
+    except ImportError:
+        raise SystemExit("streamsgns: --metrics-port needs prometheus_client: pip install 'streamsgns[production]'") from None
+    try:
+        metrics = TrainingMetrics(args.metrics_port, host=args.metrics_host)
+    except ImportError:
+        raise SystemExit("streamsgns: --metrics-port needs prometheus_client: pip install 'streamsgns[production]'") from None
+    except OSError as e:
+        raise SystemExit(f"streamsgns: cannot serve metrics on {args.metrics_host}:{args.metrics_port}: "
+                         f"{e.strerror or e}") from None
+    log.info(f"metrics on {metrics.url}")
+    return metrics
+
+
+def _cmd_train_one(args, params, metrics):
+    """``train`` in this process (no ``--replicas``)."""
+    from streamsgns.connectors.base import InputChanged, SourceStopped
+
+    from ..io.snapshotter import SnapshotError
+    from ..learner import SGNS
+
     if args.resume and not args.snapshot_dir:
         args.parser.error("--resume needs --snapshot-dir")
     if args.overwrite and not (args.snapshot_dir or args.changes):
@@ -321,7 +398,7 @@ def cmd_train(args) -> int:
                 args.parser.error(str(e))
             except OSError as e:
                 raise SystemExit(f"streamsgns: cannot use --changes {args.changes}: {e.strerror or e}") from None
-        return _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError, changes)
+        return _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError, changes, metrics)
     finally:
         if changes is not None:
             changes.close()
@@ -332,7 +409,10 @@ def cmd_train(args) -> int:
             snap.close()
 
 
-def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError, changes=None) -> int:
+def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError, changes=None,
+           metrics=None) -> int:
+    from streamsgns.connectors.kafka.errors import KafkaSecurityError
+
     if model.source_position:
         # The checkpoint is the source of truth: Kafka partitions it does not
         # name start at their earliest offset, not at the group's commit.
@@ -360,7 +440,9 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
             stop_source()
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    progress = _Progress(model, args.progress_every, args.quiet)
+    progress = _Progress(model, args.progress_every, args.quiet, metrics=metrics)
+    if metrics is not None and model.source_position is not None:
+        metrics.publish({"durable_at": time.monotonic()})  # the resumed checkpoint is durable
     pmi_every = args.pmi_every
     position = model.source_position
     enc_state: dict = {}
@@ -374,9 +456,13 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
             # one line naming the file and the cause; training goes on, the next snapshot retries
             log.error(f"{e}; training goes on, next attempt at the next snapshot")
             if e.checkpoint is not None and position is not None:
+                if metrics is not None:
+                    metrics.publish({"durable_at": time.monotonic()})
                 source.commit(position)  # the checkpoint itself is durable
             return None
         progress.snapshots += 1
+        if metrics is not None:
+            metrics.publish({"durable_at": time.monotonic(), "snapshots_written": snap.written})
         if position is not None:
             source.commit(position)
         if pmi_every and model.cooc is not None and progress.snapshots % pmi_every == 0:
@@ -396,7 +482,7 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
                 if changes is not None:
                     changes.append_new()
                 _check_encoding(model, source, args, enc_state)
-                progress.update(source.stats)
+                progress.update(source.stats, source=source, snap=snap)
                 if snap is not None and snap.due(model):
                     checkpoint()
                 if stop["signal"] is not None:
@@ -405,6 +491,9 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
             pass
         except InputChanged as e:  # an input that cannot seek (pipe) differs from the checkpoint's
             raise SystemExit(f"streamsgns: cannot resume: {e}") from None
+        except KafkaSecurityError as e:  # not retried: a wrong password does not heal by waiting
+            print(f"streamsgns: kafka: {args.redact(str(e))}", file=sys.stderr)
+            raise SystemExit(EXIT_KAFKA_SECURITY) from None
         except OSError as e:
             raise SystemExit(f"streamsgns: cannot read the input: {e.strerror or e}") from None
         if stop["signal"] is not None:
@@ -426,7 +515,7 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
         if snap is None and position is not None and args.commit_without_checkpoint:
             source.commit(position)
     finally:
-        progress.update(source.stats, force=True)
+        progress.update(source.stats, force=True, source=source, snap=snap)
         progress.close()
         for s, h in old.items():
             signal.signal(s, h)
@@ -444,6 +533,33 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
     return status
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0..65535, got {text!r}")
+    return port
+
+
+def _add_production_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a production deployment: Kafka security, metrics, object storage (``docs/production.md``)."""
+    g = parser.add_argument_group("production: Kafka security, metrics, object storage")
+    g.add_argument("--kafka-config", metavar="FILE",
+                   help="Kafka client settings, as Kafka tools' --consumer.config: key=value lines "
+                        "(security.protocol, ssl.truststore.location, sasl.mechanism, sasl.username, "
+                        "sasl.password=${ENV_VAR}...). Secrets also from STREAMSGNS_KAFKA_SASL_PASSWORD, "
+                        "never on the command line or in the URL")
+    g.add_argument("--metrics-port", type=_port, default=None, metavar="PORT",
+                   help="serve Prometheus metrics on http://HOST:PORT/metrics (tokens/s, words_seen, "
+                        "vocabulary, loss, learning rate, snapshots, seconds since the last durable "
+                        "checkpoint, consumer lag per partition)")
+    g.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
+                   help="address the metrics server binds (default 127.0.0.1: this machine only)")
+    # --snapshot-dir also takes s3://BUCKET/PREFIX (fsspec + s3fs; see docs/production.md)
+
+
 def _add_sgns_options(group, table) -> None:
     """One argument per row of ``table`` (see :data:`MODEL_OPTIONS`), default from ``SGNS.__init__``."""
     for flag, dest, kind, hlp in table:
@@ -458,7 +574,7 @@ def _add_output_options(p) -> None:
     g = p.add_argument_group("output and snapshots")
     g.add_argument("--output", metavar="FILE", help="final vectors (word2vec format), written at the end or on SIGTERM")
     g.add_argument("--binary", action="store_true", help="word2vec binary format for vectors")
-    g.add_argument("--snapshot-dir", metavar="DIR", help="directory of periodic checkpoints and vectors (one trainer at a time)")
+    g.add_argument("--snapshot-dir", metavar="DIR", help="directory (or s3://BUCKET/PREFIX) of periodic checkpoints and vectors (one trainer at a time)")
     g.add_argument("--snapshot-every", type=_every, metavar="EVERY", default="60s", help="e.g. 30s, 5m, 1000000w (default 60s)")
     g.add_argument("--keep", type=_number_type("pos_int"), metavar="N", default=3, help="checkpoints kept (default 3)")
     run = g.add_mutually_exclusive_group()
@@ -525,6 +641,7 @@ OPTION_GROUPS = [
     _add_change_options,
     _add_progress_options,
     _add_replica_options,
+    _add_production_options,
 ]
 
 
@@ -539,7 +656,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                                    "topic), writing snapshots as it goes.",
                        epilog=f"exit status: 0 done; 1 error (one line on stderr); 2 usage error; "
                               f"{EXIT_SNAPSHOT_FAILED} done and --output written, but a snapshot could not be "
-                              "written (disk full...)")
+                              f"written (disk full...); {EXIT_KAFKA_SECURITY} the Kafka broker refused the secured "
+                              "connection (credentials, certificate)")
     for add_group in OPTION_GROUPS:
         add_group(t)
     t.set_defaults(func=cmd_train, parser=t)

@@ -33,8 +33,13 @@ def add_replica_arguments(parser, number_type) -> None:
                    help="with --replicas: longest time between two syncs (default 30)")
 
 
-def cmd_train_replicas(args, params: dict) -> int:
-    """Run a :class:`streamsgns.distributed.ReplicaJob` from the parsed ``train`` arguments; exit status."""
+def cmd_train_replicas(args, params: dict, metrics=None) -> int:
+    """Run a :class:`streamsgns.distributed.ReplicaJob` from the parsed ``train`` arguments; exit status.
+
+    ``metrics`` (a :class:`streamsgns.cli.metrics.TrainingMetrics`, ``--metrics-port``) receives the
+    job's view after every sync round: the merged model, the driver's checkpoints, and the lag of
+    every partition against the offsets the merged model covers.
+    """
     inputs = args.input or []
     if len(inputs) != 1 or not inputs[0].startswith("kafka://"):
         args.parser.error("--replicas needs --input kafka://HOST:PORT/TOPIC")
@@ -47,12 +52,22 @@ def cmd_train_replicas(args, params: dict) -> int:
     from ..distributed.job import ReplicaJob, RunDirInUse
 
     params = {k: v for k, v in params.items() if k != "workers" or v != 1}
+    on_round = None if args.quiet else _progress
+    if metrics is not None:
+        on_round = _with_metrics(metrics, on_round)
+    try:
+        from streamsgns.connectors.kafka.config import parse_url
+
+        parse_url(inputs[0])
+    except ValueError as e:
+        args.parser.error(str(e))
     job = ReplicaJob(inputs[0], replicas=args.replicas, group_id=args.group,
                      sync_tokens=args.sync_tokens or 50_000, sync_seconds=args.sync_seconds,
                      idle_timeout=args.idle_timeout, snapshot_dir=args.snapshot_dir,
                      snapshot_every=args.snapshot_every, keep=args.keep, resume=args.resume,
                      ray_address=args.ray_address, overwrite=args.overwrite,
-                     on_round=None if args.quiet else _progress, **params)
+                     on_round=on_round, consumer_config=getattr(args, "kafka_settings", None) or None,
+                     **params)
 
     def on_signal(signum, frame):
         job.stop()
@@ -76,6 +91,24 @@ def cmd_train_replicas(args, params: dict) -> int:
         log.info(f"done: {model.words_seen} tokens, vocabulary {model.vocab_size}, {len(job.history)} syncs, "
                  f"{job.restarts} replica restarts")
     return 0
+
+
+def _with_metrics(metrics, then):
+    """An ``on_round`` callback that publishes the job's view to ``metrics``, then calls ``then``."""
+    def on_round(job, info) -> None:
+        view = {"words_seen": info["words_seen"], "vocab_size": info["vocab_size"],
+                "tokens_per_second": info["tokens"] / max(info["round_s"], 1e-9),
+                "snapshots_written": job.snapshots_written, "snapshots_failed": job.snapshots_failed,
+                "lag": job.lag(), "change_events": getattr(job.model, "changes_count", None)}
+        if job.model is not None:
+            view["learning_rate"] = job.model.progress()["alpha"]
+        if job.durable_at is not None:
+            view["durable_at"] = job.durable_at
+        metrics.publish(view)
+        if then is not None:
+            then(job, info)
+
+    return on_round
 
 
 def _progress(job, info) -> None:

@@ -109,6 +109,11 @@ class ReplicaJob:
         Called with ``(job, info)`` after each merged round (tests, progress).
     runtime_env : dict, optional
         Ray runtime environment of the actors (a local cluster gets this package's path).
+    consumer_config : dict, optional
+        kafka-python consumer settings of the driver and of every replica (a secured Kafka:
+        :func:`streamsgns.connectors.kafka.settings.read_kafka_config`); secrets stay wrapped
+        in :class:`~streamsgns.connectors.kafka.settings.Secret` on their way to the actors, so
+        that no repr or log line shows them.
     **model_params
         :class:`streamsgns.SGNS` parameters. Co-occurrence statistics merge by increments, averaged
         iterates are folded on the merged model once per round when due; ``detect_changes`` is forced
@@ -131,6 +136,10 @@ class ReplicaJob:
         summed over replicas), ``train_s`` (replica seconds reading and training, summed).
     restarts : int
         Replicas replaced after a death.
+    snapshots_written, snapshots_failed : int
+        Checkpoints written (durable), and those that could not be written.
+    durable_at : float or None
+        ``time.monotonic()`` when the last checkpoint became durable.
     """
 
     def __init__(self, url: str, replicas: int = 2, group_id: str | None = None, sync_tokens: int = 50_000,
@@ -138,7 +147,8 @@ class ReplicaJob:
                  snapshot_every: str = "60s", keep: int = 3, resume: bool = False, ray_address: str | None = None,
                  rows: str = "sum", max_restarts: int = 20, cpus_per_replica: float = 1.0,
                  on_round: Callable | None = None, runtime_env: dict | None = None, vectors: bool = True,
-                 overwrite: bool = False, stiffness: float | None = None, **model_params):
+                 overwrite: bool = False, stiffness: float | None = None, consumer_config: dict | None = None,
+                 **model_params):
         from streamsgns.connectors.kafka.config import parse_url
 
         hosts, topics, args = parse_url(url)
@@ -156,6 +166,9 @@ class ReplicaJob:
         self.max_restarts, self.cpus_per_replica = int(max_restarts), float(cpus_per_replica)
         self.on_round, self.runtime_env, self.vectors = on_round, runtime_env, vectors
         self.overwrite = bool(overwrite)
+        self.consumer_config = dict(consumer_config or {})
+        self.snapshots_written = self.snapshots_failed = 0
+        self.durable_at: float | None = None
         if rows not in ("sum", "scaled"):
             raise ValueError(f"rows must be 'sum' or 'scaled' (replicas send sparse deltas), not {rows!r}")
         self.stiffness = stiffness
@@ -179,8 +192,10 @@ class ReplicaJob:
 
         from streamsgns.connectors.kafka.config import consumer_config
 
-        cfg = consumer_config(self.bootstrap.split(","), self.group_id, 2.0, 1 << 20, {})
-        return KafkaConsumer(**cfg)
+        from streamsgns.connectors.kafka.settings import reveal
+
+        cfg = consumer_config(self.bootstrap.split(","), self.group_id, 2.0, 1 << 20, self.consumer_config)
+        return KafkaConsumer(**reveal(cfg))
 
     def _partitions(self, consumer, timeout: float = 30.0) -> list:
         from streamsgns.connectors.kafka.connection import topic_partitions
@@ -229,6 +244,28 @@ class ReplicaJob:
         except (KafkaError, OSError) as e:  # retried with the next checkpoint's offsets
             log.warning(f"replicas: commit of {len(offsets)} offsets failed ({e}); retried at the next checkpoint")
 
+    def lag(self) -> dict:
+        """Lag of the job per partition: end offset − the offset the merged model covers (messages).
+
+        Asks the broker for the end offsets with the driver's consumer; call it from the driver's
+        thread (e.g. in ``on_round``). Empty before the job runs or when the broker does not answer.
+        """
+        consumer = getattr(self, "_driver_consumer", None)
+        if consumer is None:
+            return {}
+        from kafka import TopicPartition
+        from kafka.errors import KafkaError
+
+        from streamsgns.connectors.kafka.position import parse_position
+
+        pos = parse_position(self.position)
+        try:
+            ends = consumer.end_offsets([TopicPartition(t, p) for t, p in pos])
+        except (KafkaError, OSError):
+            return {}
+        return {(tp.topic, tp.partition): max(0, int(end) - pos[(tp.topic, tp.partition)])
+                for tp, end in ends.items() if end is not None}
+
     # ------------------------------------------------------------------ Ray side
     def _init_ray(self):
         import ray
@@ -250,7 +287,7 @@ class ReplicaJob:
         chunk = min(1 << 20, max(4096, 2 * self.sync_tokens))
         return cls.remote(i, self.bootstrap, self.topics, self._shares[i], max_chunk_bytes=chunk,
                           idle_timeout=self.idle_timeout if self.idle_timeout is not None else
-                          min(5.0, self.sync_seconds))
+                          min(5.0, self.sync_seconds), consumer_config=self.consumer_config or None)
 
     def _new_merger(self, ray, base_ref, run_id):
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -330,7 +367,7 @@ class ReplicaJob:
                                       f"(newest {others[-1].name}): resume it, or overwrite to delete them")
                 log.warning(f"overwrite: removed {snap.remove_other_runs()} file(s) of another run")
             ray = self._init_ray()
-            consumer = self._consumer()
+            consumer = self._driver_consumer = self._consumer()
             tps = self._partitions(consumer)
             keys = [f"{tp.topic}:{tp.partition}" for tp in tps]
             if len(keys) < self.n:
@@ -373,6 +410,7 @@ class ReplicaJob:
                 except Exception:  # noqa: BLE001 - an actor already gone
                     pass
             self._actors = []
+            self._driver_consumer = None
             if consumer is not None:
                 consumer.close(autocommit=False)
             if snap is not None:
@@ -426,8 +464,16 @@ class ReplicaJob:
             idle = self.idle_timeout is not None and all(r["idle"] for r in results)
             final = idle or self._stop
             t3 = time.perf_counter()
-            if self.snapshot_dir and ray.get(self._merger.snapshot.remote(self.position, final)):
-                self._commit(consumer, self.position)  # the checkpoint is durable
+            if self.snapshot_dir:
+                try:
+                    written = ray.get(self._merger.snapshot.remote(self.position, final))
+                except BaseException:
+                    self.snapshots_failed += 1
+                    raise
+                if written:
+                    self.snapshots_written += 1
+                    self.durable_at = time.monotonic()
+                    self._commit(consumer, self.position)  # the checkpoint is durable
             t_ckpt = time.perf_counter() - t3
             driver_bytes = sum(state_nbytes(r) for r in results) + state_nbytes(merged)
             up = sum(r["bytes_up"] for r in results)

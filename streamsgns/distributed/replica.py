@@ -72,6 +72,13 @@ class Replica:
         from streamsgns.connectors.kafka import KafkaSource
 
         logging.getLogger("kafka").setLevel(logging.WARNING)
+        if consumer_config:  # the worker's log files never show a secret, whoever logs it
+            from streamsgns.connectors.kafka.settings import RedactingFilter, secret_texts
+
+            scrub = RedactingFilter(secret_texts(consumer_config))
+            if scrub.secrets:
+                for handler in logging.getLogger().handlers:
+                    handler.addFilter(scrub)
         self.index = int(index)
         self.partitions = list(partitions)
         self.source = KafkaSource(bootstrap_servers, topics, None, assign="manual", partitions=self.partitions,

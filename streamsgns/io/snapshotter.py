@@ -7,7 +7,9 @@ Files in a snapshot directory: ``ckpt-<words_seen>.npz`` (full checkpoint,
 One trainer per directory: a :class:`Snapshotter` holds an exclusive
 ``fcntl.flock`` on ``.lock`` for its life. The kernel releases it when the
 process ends in any way (kill -9 included), so a lock is never stale; a
-second trainer gets :class:`SnapshotDirLocked`. Each run has an identity
+second trainer gets :class:`SnapshotDirLocked`. A directory may also be a URL of an object
+store (``s3://BUCKET/PREFIX``): :class:`Snapshotter` then writes there with the same guarantees
+(:mod:`streamsgns.io.objectstore`: whole objects only, a lease for the lock). Each run has an identity
 (``run_id``, stored in every checkpoint's manifest under ``extra``); pruning
 touches only the run's own checkpoints.
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 from .atomic import atomic_write
 from .checkpoint import CheckpointError, read_manifest, verify_checkpoint
 
-__all__ = ["list_checkpoints", "latest_checkpoint", "parse_every", "Snapshotter", "SnapshotDirLocked",
+__all__ = ["list_checkpoints", "latest_checkpoint", "parse_every", "RemoteSnapshotter", "Snapshotter", "SnapshotDirLocked",
            "SnapshotError", "run_id_of", "new_run_id", "lock_directory"]
 
 
@@ -108,7 +110,14 @@ _CKPT_RE = re.compile(r"^ckpt-(\d{15})\.npz$")
 
 
 def list_checkpoints(directory) -> list[Path]:
-    """Checkpoint files of a snapshot directory, oldest first (by words seen)."""
+    """Checkpoint files of a snapshot directory, oldest first (by words seen).
+
+    For an object-store URL: the keys (``PurePosixPath``), not local files.
+    """
+    from .objectstore import is_remote, open_store, remote_checkpoints
+
+    if is_remote(directory):
+        return remote_checkpoints(*open_store(str(directory)))
     d = Path(directory)
     if not d.is_dir():
         return []
@@ -131,7 +140,13 @@ def latest_checkpoint(directory, log_fn=None, check=None) -> Path | None:
     Returns
     -------
     pathlib.Path or None
+        For an object-store URL (``s3://...``): a local copy of the newest valid checkpoint
+        (:func:`streamsgns.io.objectstore.remote_latest_checkpoint`).
     """
+    from .objectstore import is_remote, remote_latest_checkpoint
+
+    if is_remote(directory):
+        return remote_latest_checkpoint(str(directory), log_fn=log_fn, check=check)
     for p in reversed(list_checkpoints(directory)):
         try:
             (check or verify_checkpoint)(p)
@@ -214,6 +229,14 @@ class Snapshotter:
     ``vectors-latest`` is not replaced while the vocabulary is empty.
     Call :meth:`close` (or use ``with``) to release the lock before the process ends.
     """
+
+    def __new__(cls, directory, *args, **kwargs):
+        if cls is Snapshotter:
+            from .objectstore import is_remote
+
+            if is_remote(directory):  # s3://BUCKET/PREFIX: the same guarantees, in a bucket
+                cls = RemoteSnapshotter
+        return super().__new__(cls)
 
     def __init__(self, directory, every_tokens=None, every_seconds=None, keep=3, binary=False, vectors=True,
                  run_id: str | None = None):
@@ -405,3 +428,158 @@ class Snapshotter:
             stem = p.name[len("ckpt-"):-len(".npz")]
             for ext in ("txt", "bin"):
                 (self.directory / f"vectors-{stem}.{ext}").unlink(missing_ok=True)
+
+
+class RemoteSnapshotter(Snapshotter):
+    """A :class:`Snapshotter` whose directory is an object-store URL (``s3://BUCKET/PREFIX``).
+
+    ``Snapshotter("s3://...")`` returns one. Files are written to a local staging directory by
+    the same writers, then uploaded under their final names: an object is visible only once
+    whole, and durable when :meth:`snapshot` returns (see :mod:`streamsgns.io.objectstore`).
+    The lock is a lease object (``PREFIX/.lock``) taken with a conditional write and renewed by a
+    thread; :meth:`close` releases it.
+
+    Parameters
+    ----------
+    directory : str
+        ``s3://BUCKET/PREFIX`` (any fsspec URL with conditional writes).
+    lease_seconds : float
+        Life of the lease (a holder that died on another host blocks the prefix this long).
+    other parameters
+        As :class:`Snapshotter`.
+
+    Raises
+    ------
+    SnapshotDirLocked
+        If another trainer holds the lease.
+    OSError
+        If the store cannot be reached.
+    ImportError
+        Without fsspec/s3fs (``pip install streamsgns[production]``).
+    """
+
+    def __init__(self, directory, every_tokens=None, every_seconds=None, keep=3, binary=False, vectors=True,
+                 run_id: str | None = None, lease_seconds: float = 60.0):
+        from .objectstore import LeaseHeld, RemoteFiles
+
+        if keep < 1:
+            raise ValueError("keep must be >= 1")
+        self.directory = str(directory).rstrip("/")
+        self._lock_fd = None
+        try:
+            self.files = RemoteFiles(self.directory, lease_seconds=lease_seconds)
+        except LeaseHeld as e:
+            raise SnapshotDirLocked(str(e)) from None
+        self.run_id = run_id or new_run_id()
+        self._owned = {self.run_id}
+        self._runs: dict = {}
+        self.failed = 0
+        self.every_tokens = every_tokens
+        self.every_seconds = every_seconds
+        self.keep = int(keep)
+        self.binary = binary
+        self.vectors = vectors
+        self._last_tokens = None
+        self._last_time = time.monotonic()
+        self.written = 0
+
+    def close(self) -> None:
+        """Release the lease. Idempotent."""
+        files = getattr(self, "files", None)
+        if files is not None:
+            files.close()
+
+    def run_of(self, path) -> str | None:
+        """Run identity of a checkpoint of the store (its manifest read by range requests); ``"?"`` if unreadable."""
+        name = Path(str(path)).name
+        if name not in self._runs:
+            try:
+                with self.files.open(name) as f:
+                    self._runs[name] = run_id_of(f)
+            except (CheckpointError, OSError):
+                return "?"
+        return self._runs[name]
+
+    def other_runs(self) -> list:
+        """Checkpoint keys of the store that belong to another run (unreadable ones included)."""
+        return [p for p in self.files.checkpoints() if self.run_of(p) not in self._owned]
+
+    def remove_other_runs(self) -> int:
+        """Delete the checkpoints and vectors of other runs (``train --overwrite``); return files removed."""
+        n = 0
+        others = {p.name[len("ckpt-"):-len(".npz")] for p in self.other_runs()}
+        names = self.files.names()
+        mine = {nm[len("ckpt-"):-len(".npz")] for nm in names if _CKPT_RE.match(nm)} - others
+        for nm in names:
+            stem = nm.split("-", 1)[-1].split(".")[0]
+            if (nm.startswith("ckpt-") and stem in others) or (
+                    nm.startswith("vectors-") and (stem == "latest" or stem not in mine)):
+                self.files.remove(nm)
+                n += 1
+        return n
+
+    def snapshot(self, model, position: dict | None = None):
+        """Write a checkpoint (and vectors) to the store now; return its URL.
+
+        Durable when this returns: each object's upload has completed.
+
+        Raises
+        ------
+        SnapshotError
+            If a file cannot be written or uploaded, or the lease was lost; ``checkpoint`` is set
+            if only the vectors failed.
+        ValueError
+            If the model holds NaN or inf (nothing is written).
+        """
+        ws = model.words_seen
+        name = f"ckpt-{ws:015d}.npz"
+        url = f"{self.directory}/{name}"
+        local = self.files.staging / name
+        self._last_tokens = ws
+        self._last_time = time.monotonic()
+        try:
+            model.save(local, position=position, extra={"run_id": self.run_id})
+            self.files.upload(local, name)
+        except OSError as e:
+            self.failed += 1
+            raise SnapshotError(f"snapshot failed: cannot write {url}: {e.strerror or e}") from e
+        finally:
+            local.unlink(missing_ok=True)
+        self._runs[name] = self.run_id
+        self.written += 1
+        if self.vectors:
+            ext = "bin" if self.binary else "txt"
+            vec = self.files.staging / f"vectors-{ws:015d}.{ext}"
+            target = f"{self.directory}/{vec.name}"
+            try:
+                model.save_word2vec_format(vec, binary=self.binary)
+                self.files.upload(vec, vec.name)
+                if model.vocab_size > 0:
+                    target = f"{self.directory}/vectors-latest.{ext}"
+                    self.files.upload(vec, f"vectors-latest.{ext}")
+            except OSError as e:
+                self.failed += 1
+                raise SnapshotError(f"snapshot failed: cannot write {target}: {e.strerror or e} "
+                                    f"(checkpoint {name} was written)", checkpoint=url) from e
+            finally:
+                vec.unlink(missing_ok=True)
+                self._prune()
+        else:
+            self._prune()
+        return url
+
+    def _prune(self) -> None:
+        """Delete this run's checkpoints (and their vectors) beyond ``keep``; never another run's.
+
+        Objects are whole or absent, so the newest of the run is valid: nothing to verify first.
+        """
+        try:
+            ckpts = [p for p in self.files.checkpoints() if self.run_of(p) in self._owned]
+            for p in ckpts[: max(0, len(ckpts) - self.keep)]:
+                stem = p.name[len("ckpt-"):-len(".npz")]
+                self.files.remove(p.name)
+                self._runs.pop(p.name, None)
+                for ext in ("txt", "bin"):
+                    self.files.remove(f"vectors-{stem}.{ext}")
+        except OSError as e:  # pruning again at the next snapshot
+            log.warning(f"cannot prune old checkpoints of {self.directory}: {e}")
