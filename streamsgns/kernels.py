@@ -105,8 +105,10 @@ KernelConfig = namedtuple("KernelConfig", "window negative min_count max_vocab m
 
 #: Sentences encoded for the training threads (``workers > 1``): ``ids`` (m,) int32, sentence ``i``
 #: is ``ids[sent_out[i]:sent_out[i + 1]]`` (``sent_out`` (s + 1,) int64), ``sent_words`` (s,) int64 the
-#: learning rate's ``t`` at its start (tokens seen; decayed tokens with a half-life), ``meta`` (1,) BATCH_RECORD.
-EncodedBatch = namedtuple("EncodedBatch", "ids sent_out sent_words meta")
+#: learning rate's ``t`` at its start (tokens seen; decayed tokens with a half-life), ``meta`` (1,) BATCH_RECORD;
+#: ``hashes`` (m,) uint64 the word hash of each id when it was encoded (0 for an evicted one), or (0,) when not
+#: recorded. With ``hashes``, :func:`process_block` records the sentences it trains too (replay, :mod:`streamsgns.replay`).
+EncodedBatch = namedtuple("EncodedBatch", "ids sent_out sent_words meta hashes")
 BATCH_RECORD = np.dtype([("n_ids", np.int64), ("n_sent", np.int64)])
 
 #: Statuses of :func:`process_block`: done; or the caller must act and call again from the returned
@@ -141,12 +143,13 @@ def make_config(*, window, negative, min_count, max_vocab, max_sentence_length, 
                         f(word_decay or 0.0))
 
 
-def new_batch(n_bytes: int, max_sentence_length: int) -> EncodedBatch:
-    """An :data:`EncodedBatch` large enough for a block of ``n_bytes`` bytes (ids: at most one per 3 bytes)."""
+def new_batch(n_bytes: int, max_sentence_length: int, record: bool = False) -> EncodedBatch:
+    """An :data:`EncodedBatch` large enough for a block of ``n_bytes`` bytes (ids: at most one per 3 bytes);
+    ``record``: with the words' hashes (replay)."""
     m = n_bytes // 3 + 2 * max_sentence_length
     ns = min(m, n_bytes // 2 + 2)
     return EncodedBatch(np.empty(m, dtype=np.int32), np.zeros(ns + 1, dtype=np.int64), np.zeros(ns, dtype=np.int64),
-                        new_record(BATCH_RECORD))
+                        new_record(BATCH_RECORD), np.empty(m if record else 0, dtype=np.uint64))
 
 
 @njit(cache=True, nogil=True)
@@ -374,12 +377,15 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
 
 
 @njit(cache=True, nogil=True)
-def _emit(batch, sen, nsen, words_at_start):
-    """Append one sentence of ids to the encoded batch (``workers > 1``)."""
+def _emit(batch, sen, nsen, words_at_start, hashes):
+    """Append one sentence of ids (and, when the batch records them, their hashes) to the encoded batch."""
     bm = batch.meta[0]
     o = bm.n_ids
     for q in range(nsen):
         batch.ids[o + q] = sen[q]
+    if batch.hashes.shape[0] > 0:
+        for q in range(nsen):
+            batch.hashes[o + q] = hashes[sen[q]] if sen[q] >= 0 else np.uint64(0)
     ns = bm.n_sent
     batch.sent_words[ns] = words_at_start
     batch.sent_out[ns + 1] = o + nsen
@@ -418,7 +424,8 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
         ``cfg.forget_every`` tokens have been seen since the last one (after
         :data:`NEED_DRAIN` when batches may be in flight).
     batch : EncodedBatch
-        Encode mode's output (ignored when ``train``).
+        Encode mode's output; when ``train``, the trained sentences are written to it too if it
+        records hashes (``batch.hashes`` not empty: replay), else it is ignored.
     pause_at : int
         Tokens (``words_seen``): the first line that ends at or past it returns :data:`PAUSE`.
 
@@ -442,6 +449,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
     vm = va.meta[0]
     meta = pa.meta[0]
     bm = batch.meta[0]
+    record = batch.hashes.shape[0] > 0
     line_tokens = 0
     at_line_start = True
     fm = fa.meta[0]
@@ -460,7 +468,8 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
             return NEED_GROW, pos
         if vm.n_events + maxlen > va.events.shape[0]:
             return EVENTS_FULL, pos
-        if not train and (bm.n_ids + maxlen > batch.ids.shape[0] or bm.n_sent + 1 >= batch.sent_words.shape[0]):
+        if (not train or record) and (bm.n_ids + maxlen > batch.ids.shape[0]
+                                      or bm.n_sent + 1 >= batch.sent_words.shape[0]):
             return OUT_FULL, pos
         if at_line_start:
             line_tokens = 0
@@ -475,7 +484,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
         line_tokens += ntok
         if drain:
             if nsen > 0:
-                _emit(batch, sen, nsen, np.int64(chunk_t))
+                _emit(batch, sen, nsen, np.int64(chunk_t), va.hashes)
             return NEED_DRAIN, pos
         if ntok == maxlen and pos < n and buf[pos] != 10:
             # a full chunk: if only separators are left on the line, it ends here (not a split)
@@ -506,8 +515,8 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
             meta.loss_n += npairs
             meta.pairs += npairs
             meta.kept += nkept
-        elif nsen > 0:
-            _emit(batch, sen, nsen, np.int64(chunk_t))
+        if nsen > 0 and (not train or record):
+            _emit(batch, sen, nsen, np.int64(chunk_t), va.hashes)
         if at_line_start and meta.words_seen >= pause_at:
             return PAUSE, pos
     return DONE, pos

@@ -32,6 +32,7 @@ from .parameters import SGNSParameters
 from .persistence import ModelState
 from .queries import VectorQueries
 from .rates import mean_word_alpha
+from .replay import DEFAULT_REPLAY_BUFFER, ReplayBuffer
 from .pmi.live import learner_pmi_report
 from .sketch import CountMinSketch, default_halving_tokens
 from .tokenize import apply_tokenizer, check_token_list, decode, join_token_lists, normalize_text
@@ -111,6 +112,13 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         noise distribution, subsampling, eviction ranking, co-occurrence statistics; words
         whose count fades are evicted; the learning rate settles instead of decaying; see
         :mod:`streamsgns.forget`). None (default): never forget.
+    replay : float or "idle"
+        Extra trainings per token read, on average, of recent sentences drawn from a bounded
+        buffer (:mod:`streamsgns.replay`): 1.0 gives about two passes' worth of updates while the
+        stream is read once. ``"idle"``: replay only while the source waits for data
+        (:meth:`replay_idle`). 0 (default): off, and no buffer is allocated.
+    replay_buffer : int
+        Tokens the replay buffer holds (``8 · replay_buffer`` bytes; default 2,000,000: 16 MiB).
 
     Attributes
     ----------
@@ -188,6 +196,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         half_life: float | None = None,
         average_eta: float | None = 10.0,
         average_every: int | None = None,
+        replay: float | str = 0.0,
+        replay_buffer: int = DEFAULT_REPLAY_BUFFER,
     ):
         self.vector_size = vector_size
         self.window = window
@@ -219,6 +229,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self.half_life = half_life
         self.average_eta = average_eta
         self.average_every = average_every
+        self.replay = replay
+        self.replay_buffer = replay_buffer
         validate_params(self)
         cap = self._initial_capacity()
         self._set_components(
@@ -237,7 +249,15 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     def _initial_capacity(self) -> int:
         return min(self.max_vocab, max(1024, 2 * self.max_sentence_length))
 
-    def _set_components(self, vocab, noise, cooc, params, forget=None, average=None) -> None:
+    def _new_replay(self):
+        """A new replay buffer for the parameters (None when replay is off)."""
+        if self.replay == "idle":
+            return ReplayBuffer(0.0, self.replay_buffer, self.seed, self.workers, idle=True)
+        if float(self.replay) > 0:
+            return ReplayBuffer(float(self.replay), self.replay_buffer, self.seed, self.workers)
+        return None
+
+    def _set_components(self, vocab, noise, cooc, params, forget=None, average=None, replay=None) -> None:
         """Install the components (new ones where None) and the driver that runs the kernels on them."""
         cap = vocab.capacity
         self.vocab = vocab
@@ -260,7 +280,9 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self.noise.grow(cap)
         if self.cooc is not None:
             self.cooc.grow(cap)
-        self._trainer = Trainer(cfg, self.workers, self.vocab, self.noise, self.cooc, self.params, self.forget)
+        self.replay_state = replay if replay is not None else self._new_replay()
+        self._trainer = Trainer(cfg, self.workers, self.vocab, self.noise, self.cooc, self.params, self.forget,
+                                self.replay_state)
         if average is None and self.average_eta is not None:
             average = IterateAverage(cap, self.vector_size, self.average_eta, self.average_every, self.half_life)
         self.average = average if self.average_eta is not None else None
@@ -294,7 +316,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     def __setstate__(self, state):
         self.__dict__.update(state)
         stats, pos = self.stats, self.source_position
-        self._set_components(self.vocab, self.noise, self.cooc, self.params, self.forget, self.average)
+        self._set_components(self.vocab, self.noise, self.cooc, self.params, self.forget, self.average,
+                             self.replay_state)
         self.stats, self.source_position = stats, pos
 
     # ------------------------------------------------------------------ public read-outs
@@ -358,7 +381,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
                "noise_refreshes": int(self.noise.meta[0]["n_refresh"]),
                "sketch_halvings": int(self.vocab.sketch.meta[0]["n_halvings"]),
                "decay_steps": int(f["n_decays"]), "faded": int(f["n_faded"]),
-               "average_folds": 0 if self.average is None else int(self.average.meta[0]["folds"])}
+               "average_folds": 0 if self.average is None else int(self.average.meta[0]["folds"]),
+               "replayed": 0 if self.replay_state is None else int(self.replay_state.meta[0]["replayed"])}
         out.update(self.stats)
         return out
 
@@ -527,6 +551,22 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self._trainer.learn_block(data, mode)  # with workers=1, it calls fold_average when due (PAUSE)
         if self.workers > 1 and self.average is not None and self.params.counter("words_seen") >= self.average.next_fold:
             self.fold_average()
+
+    def replay_idle(self, max_tokens: int = 20_000) -> int:
+        """Replay up to about ``max_tokens`` buffered tokens now (a source waiting for data calls it).
+
+        With ``replay="idle"`` (or any ``replay > 0``) this spends idle time on the replay buffer
+        (:mod:`streamsgns.replay`): a slow stream gets better vectors, a fast one full speed.
+        Idle replay depends on timing, so it is not reproducible; it never changes ``words_seen``
+        nor the counts.
+
+        Returns
+        -------
+        int
+            Tokens replayed (0 when replay is off or nothing is buffered yet).
+        """
+        self._kv = None
+        return self._trainer.replay_round(int(max_tokens))
 
     def reserve(self, n_ids: int) -> None:
         """Allocate rows for at least ``n_ids`` words now (capped at ``max_vocab``), instead of growing on the way.

@@ -18,6 +18,7 @@ from .io.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from .io.word2vec import save_word2vec_format
 from .noise import NoiseDistribution
 from .parameters import SGNSParameters
+from .replay import ReplayBuffer
 from .vocab import Vocabulary
 
 __all__ = ["ModelState"]
@@ -60,7 +61,8 @@ class ModelState:
             statistics), ``parameters`` (W, C, RNG streams, counters), ``forget`` (the
             forgetting schedule, :meth:`streamsgns.forget.Forgetting.state_dict`: ``half_life``,
             ``since``, ``n_decays``, ``decayed_tokens``, ``n_faded``), ``stats`` and ``average`` (the
-            exported averages of W and C, None without averaging). Arrays are
+            exported averages of W and C, None without averaging), ``replay`` (the replay buffer,
+            :meth:`streamsgns.replay.ReplayBuffer.state_dict`; None without replay). Arrays are
             views of the live state: copy them before the model learns on.
         """
         self.flush()
@@ -71,7 +73,8 @@ class ModelState:
         return {"params": params, "vocab": self.vocab.state_dict(), "noise": self.noise.state_dict(),
                 "cooc": None if self.cooc is None else self.cooc.state_dict(n),
                 "parameters": self.params.state_dict(n), "forget": self.forget.state_dict(),
-                "stats": dict(self.stats), "average": None if self.average is None else self.average.state_dict(n)}
+                "stats": dict(self.stats), "average": None if self.average is None else self.average.state_dict(n),
+                "replay": None if self.replay_state is None else self.replay_state.state_dict()}
 
     @classmethod
     def from_state(cls, state: dict, **overrides) -> "SGNS":
@@ -139,7 +142,11 @@ class ModelState:
                 raise StateError("average: rows beyond the vocabulary")
             # the settings are the parameters' (a resumed run may change them); the averages are kept
             average.eta, average.every, average.horizon = float(m.average_eta), m.average_every, m.half_life
-        m._set_components(vocab, noise, cooc, parameters, forget, average)
+        replay = None
+        if m.replay_state is not None and state.get("replay") is not None:
+            r = m.replay_state
+            replay = ReplayBuffer.from_state(state["replay"], r.rate, r.size, m.seed, m.workers, r.idle)
+        m._set_components(vocab, noise, cooc, parameters, forget, average, replay)
         m.stats.update({k: int(v) for k, v in state.get("stats", {}).items()})
         return m
 

@@ -45,7 +45,8 @@ def validate_params(model) -> None:
         diverge, see :data:`MAX_ALPHA`), ``min_alpha`` in ``(0, alpha]``, ``sample >= 0``,
         ``output`` one of ``W``, ``C``, ``W+C``, ``tokenizer`` callable or None,
         ``sketch_halving_tokens`` None or an integer >= 0, ``half_life`` None or a finite number > 0,
-        ``average_eta`` None or >= 0, ``average_every`` None or an integer >= 1, ``word_decay`` None or > 0.
+        ``average_eta`` None or >= 0, ``average_every`` None or an integer >= 1, ``word_decay`` None or > 0,
+        ``replay`` a finite number >= 0 or ``"idle"``, ``replay_buffer`` an integer >= 2 (tokens).
     """
     for name in _POSITIVE_INTS:
         _int(model, name, 1)
@@ -75,6 +76,12 @@ def validate_params(model) -> None:
         _int(model, "average_every", 1)
     _real(model, "sample", 0.0)
     _real(model, "ns_exponent")
+    if getattr(model, "replay", 0) != "idle":
+        if isinstance(getattr(model, "replay", 0), str):
+            raise ValueError(f"replay must be a number >= 0 or 'idle', got {model.replay!r}")
+        _real(model, "replay", 0.0)
+    if hasattr(model, "replay_buffer"):
+        _int(model, "replay_buffer", 2)
     if model.output not in ("W", "C", "W+C"):
         raise ValueError(f"output must be 'W', 'C' or 'W+C', got {model.output!r}")
     if model.tokenizer is not None and not callable(model.tokenizer):
