@@ -52,7 +52,15 @@ MODEL_OPTIONS = [
      "tokens added to that sketch between two halvings (0 = never age; default: from the sketch's size)"),
     ("--half-life", "half_life", "tokens",
      "forget: every count halves after this many tokens, e.g. 50000000, 50M or 50Mw; None = never"),
+    ("--replay", "replay", "replay",
+     "extra trainings per token of recent sentences from a bounded buffer (1 = about two passes' worth of "
+     "updates, the stream read once); idle = replay only while the source waits for data"),
+    ("--replay-buffer", "replay_buffer", "pos_int", "tokens held by the replay buffer (8 bytes each)"),
 ]
+
+#: Tokens replayed per call while the source waits for data (``--replay idle``): a few tens of
+#: milliseconds of training, so that new data is read soon after it arrives.
+IDLE_REPLAY_TOKENS = 20_000
 
 #: Exit status when training ended normally (``--output`` written) but at least one
 #: snapshot could not be written (disk full, permissions): the newest checkpoint may be
@@ -79,6 +87,10 @@ def _number_type(kind: str):
     def parse(text: str):
         if kind == "tokens":
             return _tokens(text)
+        if kind == "replay":
+            if text.strip().lower() == "idle":
+                return "idle"
+            return _number_type("nonneg_float")(text)
         if kind.endswith("_or_off") and text.strip().lower() in ("off", "none"):
             return None
         integer = kind.endswith("_int")
@@ -173,6 +185,8 @@ class _Progress:
             "snaps": self.snapshots,
             "skipped": skipped,
         }
+        if m.replay_state is not None:  # share of the trained tokens that were replayed
+            post["replay"] = f"{p['replayed'] / max(1, p['replayed'] + ws):.0%}"
         if self.pmi is not None:
             post["pmi_rho"] = f"{self.pmi:.3f}"
         self.bar.set_postfix(post, refresh=False)
@@ -339,6 +353,14 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
                 log.warning(f"pmi report failed: {e}")
         return ck
 
+    if model.replay == "idle":
+        def on_idle() -> bool:  # the source waits for data: replay a slice, refresh the progress line
+            n = model.replay_idle(IDLE_REPLAY_TOKENS)
+            progress.update(source.stats)
+            return n > 0
+
+        source.on_idle = on_idle
+
     status = 0
     try:
         try:
@@ -384,7 +406,7 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
     p = model.progress()
     summary = {"words_seen": p["words_seen"], "vocab_size": p["vocab_size"], "lines": p["lines"],
                "empty_lines": p["empty_lines"], "invalid_utf8": p["invalid_utf8"],
-               "control_bytes": p["control_bytes"], "split_lines": p["split_lines"],
+               "control_bytes": p["control_bytes"], "split_lines": p["split_lines"], "replayed": p["replayed"],
                "source": {k: int(v) for k, v in source.stats.items()}}
     if snap is not None:
         summary["snapshots"] = {"written": snap.written, "failed": snap.failed, "run_id": snap.run_id}
