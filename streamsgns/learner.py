@@ -284,7 +284,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self._trainer = Trainer(cfg, self.workers, self.vocab, self.noise, self.cooc, self.params, self.forget,
                                 self.replay_state)
         if average is None and self.average_eta is not None:
-            average = IterateAverage(cap, self.vector_size, self.average_eta, self.average_every, self.half_life)
+            average = IterateAverage(cap, self.vector_size, self.average_eta, self.average_every, self.half_life,
+                                     with_c=self.output != "W")  # C is averaged once read (pmi_report, vectors("C"))
         self.average = average if self.average_eta is not None else None
         if self.average is not None and self.workers == 1:
             self._trainer.pause_at, self._trainer.on_pause = self.average.next_fold, self.fold_average

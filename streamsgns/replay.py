@@ -244,7 +244,7 @@ class ReplayBuffer:
     5
     >>> rb.tokens().tolist()
     [11, 12, 13, 0, 21, 22, 0]
-    >>> rb.nbytes()
+    >>> rb.ring.nbytes                      # 8 bytes a token
     64
     """
 
@@ -302,9 +302,9 @@ class ReplayBuffer:
         """The buffered hashes, oldest first (separators included): shape (filled,), uint64, a copy."""
         m = self.meta[0]
         filled, head = int(m["filled"]), int(m["head"])
-        return np.roll(self.ring, -head)[self.size - filled:] if filled == self.size else \
-            self.ring[head - filled: head].copy() if head >= filled else \
-            np.concatenate([self.ring[self.size - (filled - head):], self.ring[:head]])
+        if head >= filled:
+            return self.ring[head - filled: head].copy()
+        return np.concatenate([self.ring[self.size - (filled - head):], self.ring[:head]])
 
     def nbytes(self) -> int:
         """Bytes held by the arrays."""
