@@ -280,7 +280,17 @@ def cmd_train(args) -> int:
         args.parser.error("--resume needs --snapshot-dir")
     if args.overwrite and not args.snapshot_dir:
         args.parser.error("--overwrite needs --snapshot-dir")
-    source = open_source(args)  # before the lock: a bad --input is refused without touching the directory
+    from ..warmup import start_compile_child, wait_compile_child
+
+    # a cold numba cache: compile in a child while the source and the snapshot directory open (the
+    # compiler's memory stays there); the first kernel call below then loads the cached code
+    child = start_compile_child()
+    try:
+        source = open_source(args)  # before the lock: a bad --input is refused without touching the directory
+    except BaseException:
+        if child is not None:
+            child.kill()
+        raise
     model = snap = None
     try:
         if args.snapshot_dir:
@@ -292,8 +302,13 @@ def cmd_train(args) -> int:
                 args.parser.error(str(e))
         if snap is not None:
             snap.start(model)
+        wait_compile_child(child)
+        child = None
         return _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError)
     finally:
+        if child is not None:  # an error before training: the compilation is not needed now
+            child.kill()
+            child.wait()
         source.close()
         if model is not None:
             model.close()
