@@ -56,11 +56,12 @@ _SEED_OFFSET = 0x5EED_2E91A7
 
 #: Scalars: ``head`` (next write position), ``filled`` (positions in use, separators included),
 #: ``stored`` (tokens stored so far), ``replayed`` (tokens replayed, before subsampling), ``pairs``
-#: and ``kept`` of the replayed sentences, ``loss`` (nats, summed), ``owed`` (tokens still to
-#: replay, may be negative: a round ends after the sentence that reaches it), ``next_at`` (the
-#: ``words_seen`` of the next round).
+#: and ``kept`` of the replayed sentences, ``loss`` (nats, summed), ``scheduled`` (tokens the
+#: scheduled rounds replayed, or forgave while the buffer was empty: a round owes
+#: ``floor(rate · stored) − scheduled``, integers, so the schedule does not depend on how the stream
+#: is cut), ``next_at`` (the ``words_seen`` of the next round).
 REPLAY_RECORD = np.dtype([("head", np.int64), ("filled", np.int64), ("stored", np.int64), ("replayed", np.int64),
-                          ("pairs", np.int64), ("kept", np.int64), ("loss", np.float64), ("owed", np.float64),
+                          ("pairs", np.int64), ("kept", np.int64), ("loss", np.float64), ("scheduled", np.int64),
                           ("next_at", np.int64)])
 
 #: What the replay kernels receive: ``ring`` (size,) uint64 word hashes (0 separates sentences),
@@ -273,9 +274,7 @@ class ReplayBuffer:
 
     def store(self, hashes: np.ndarray, sent_out: np.ndarray, n_sent: int) -> int:
         """Append ``n_sent`` sentences (see :func:`replay_store`); returns the tokens stored."""
-        stored = int(replay_store(self.arrays(), hashes, sent_out, np.int64(n_sent)))
-        self.meta[0]["owed"] += self.rate * stored
-        return stored
+        return int(replay_store(self.arrays(), hashes, sent_out, np.int64(n_sent)))
 
     @property
     def next_at(self) -> int:
@@ -283,16 +282,16 @@ class ReplayBuffer:
         return int(self.meta[0]["next_at"])
 
     def due_budget(self, words_seen: int) -> int:
-        """Tokens to replay now (the owed tokens, rounded), and schedule the next round."""
+        """Tokens to replay now, ``floor(rate · stored) − scheduled``, and schedule the next round."""
         m = self.meta[0]
         m["next_at"] = int(words_seen) + REPLAY_EVERY
-        return max(0, int(m["owed"]))
+        return max(0, int(self.rate * int(m["stored"])) - int(m["scheduled"]))
 
     def account(self, budget: int, tokens: int, loss: float, pairs: int, kept: int, owed: bool = True) -> None:
         """Count a round: ``tokens`` replayed for a ``budget`` (owed rounds carry the difference over)."""
         m = self.meta[0]
         if owed:
-            m["owed"] -= tokens if tokens > 0 else budget  # an empty buffer forgives the debt
+            m["scheduled"] += tokens if tokens > 0 else budget  # an empty buffer forgives the debt
         m["replayed"] += tokens
         m["pairs"] += pairs
         m["kept"] += kept
@@ -332,12 +331,15 @@ class ReplayBuffer:
         rng = check_array(state, "rng", np.uint64, 1, "replay")
         record_from_dict(obj.meta, state, "replay")
         m = obj.meta[0]
-        if any(int(m[f]) < 0 for f in ("stored", "replayed", "pairs", "kept", "next_at")):
+        if any(int(m[f]) < 0 for f in ("stored", "replayed", "pairs", "kept", "next_at", "scheduled")):
             raise StateError("replay: negative counter")
         keep = ring[max(0, ring.shape[0] - obj.size):]
-        obj.ring[: keep.shape[0]] = keep
-        m["filled"] = keep.shape[0]
-        m["head"] = keep.shape[0] % obj.size
+        n = keep.shape[0]
+        # the same layout as when saved (same size): the head where it was, the newest token just before it
+        head = int(m["head"]) % obj.size if int(state.get("size", -1)) == obj.size else n % obj.size
+        obj.ring[(head - n + np.arange(n)) % obj.size] = keep
+        m["filled"] = n
+        m["head"] = head
         k = min(rng.shape[0], obj.rng.shape[0])
         obj.rng[:k] = rng[:k]
         return obj
