@@ -90,7 +90,7 @@ from .vocab import vocab_admit, vocab_count, vocab_is_full, vocab_prune
 
 __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_batch", "process_block",
            "train_batch", "train_sentence", "encode_chunk", "admit", "evict", "init_rows", "current_alpha",
-           "DONE", "NEED_GROW", "EVENTS_FULL", "OUT_FULL", "NEED_DRAIN"]
+           "forget_block", "DONE", "NEED_GROW", "EVENTS_FULL", "OUT_FULL", "NEED_DRAIN", "PAUSE", "FORGET"]
 
 #: The read-only settings of the kernels, filled once (gensim's ``Word2VecConfig``). Integers:
 #: ``window``, ``negative``, ``min_count``, ``max_vocab``, ``max_sentence_length`` (tokens),
@@ -114,8 +114,10 @@ BATCH_RECORD = np.dtype([("n_ids", np.int64), ("n_sent", np.int64)])
 #: Statuses of :func:`process_block`: done; or the caller must act and call again from the returned
 #: position: grow the arrays, read the admission events, hand the encoded batch over, or wait for
 #: the batches in flight before an eviction; or (``PAUSE``) a line ended at or past ``pause_at`` tokens:
-#: the driver's periodic work (the averages' fold) runs there, at the same line however the stream is cut.
-DONE, NEED_GROW, EVENTS_FULL, OUT_FULL, NEED_DRAIN, PAUSE = range(6)
+#: the driver's periodic work (the averages' fold) runs there, at the same line however the stream is cut;
+#: or (``FORGET``) a decay step of forgetting is due: the driver runs :func:`forget_block` (compiled
+#: only by runs that forget) and calls again.
+DONE, NEED_GROW, EVENTS_FULL, OUT_FULL, NEED_DRAIN, PAUSE, FORGET = range(7)
 
 MAX_EXP = 6.0
 EXP_TABLE_SIZE = 1000
@@ -419,10 +421,10 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
         Vocabulary, unigram sketch, noise table, co-occurrence statistics, SGNS
         parameters, forgetting schedule (:mod:`streamsgns.vocab`, :mod:`~streamsgns.sketch`,
         :mod:`~streamsgns.noise`, :mod:`~streamsgns.cooc`, :mod:`~streamsgns.parameters`,
-        :mod:`~streamsgns.forget`). With ``cfg.half_life > 0`` a decay step
-        (:func:`streamsgns.forget.forget_step`) runs at the first chunk start once
-        ``cfg.forget_every`` tokens have been seen since the last one (after
-        :data:`NEED_DRAIN` when batches may be in flight).
+        :mod:`~streamsgns.forget`). With ``cfg.half_life > 0`` the call returns :data:`FORGET`
+        at the first chunk start once ``cfg.forget_every`` tokens have been seen since the last
+        decay step (:data:`NEED_DRAIN` first when batches may be in flight); the driver runs
+        :func:`forget_block` and calls again.
     batch : EncodedBatch
         Encode mode's output; when ``train``, the trained sentences are written to it too if it
         records hashes (``batch.hashes`` not empty: replay), else it is ignored.
@@ -434,7 +436,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
     status : int
         :data:`DONE`; or :data:`NEED_GROW` (fewer than ``max_sentence_length`` free
         rows below ``max_vocab``), :data:`EVENTS_FULL`, :data:`OUT_FULL`,
-        :data:`NEED_DRAIN` or :data:`PAUSE`: the caller acts and calls again from ``pos``.
+        :data:`NEED_DRAIN`, :data:`PAUSE` or :data:`FORGET`: the caller acts and calls again from ``pos``.
     pos : int
         Byte offset reached (a line start, or a token boundary in a long line).
     """
@@ -454,15 +456,9 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
     at_line_start = True
     fm = fa.meta[0]
     while pos < n:
-        # ---- forgetting (half_life): a decay step when due, never while batches may hold ids
+        # ---- forgetting (half_life): a decay step when due (forget_block), never while batches may hold ids
         if cfg.forget_every > 0 and fm.since >= cfg.forget_every:
-            if not may_evict:
-                return NEED_DRAIN, pos
-            forget_step(cfg, fa, va, sk, ca, na)
-            if not train:
-                for q in range(bm.n_ids):
-                    if batch.ids[q] >= 0 and va.counts[batch.ids[q]] == 0:
-                        batch.ids[q] = -1
+            return (FORGET if may_evict else NEED_DRAIN), pos
         # ---- room for a whole sentence chunk: rows, events, output
         if vm.n_free + cap - vm.next_id < maxlen and cap < cfg.max_vocab:
             return NEED_GROW, pos
@@ -520,6 +516,21 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
         if at_line_start and meta.words_seen >= pause_at:
             return PAUSE, pos
     return DONE, pos
+
+
+@njit(cache=True, nogil=True)
+def forget_block(cfg, fa, va, sk, ca, na, batch, encode):
+    """One decay step of forgetting (:func:`streamsgns.forget.forget_step`) when :func:`process_block`
+    returned :data:`FORGET`; with ``encode``, ids of words it evicted (faded) leave the pending ``batch``.
+
+    A separate kernel so that runs without forgetting never compile it.
+    """
+    forget_step(cfg, fa, va, sk, ca, na)
+    if encode:
+        bm = batch.meta[0]
+        for q in range(bm.n_ids):
+            if batch.ids[q] >= 0 and va.counts[batch.ids[q]] == 0:
+                batch.ids[q] = -1
 
 
 @njit(cache=True, fastmath=True, nogil=True)

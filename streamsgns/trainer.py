@@ -109,6 +109,9 @@ class Trainer:
             status, pos = K.process_block(buf, pos, mode, train, may_evict, self.cfg, self.vocab.arrays(),
                                           self.vocab.sketch.arrays(), self.noise.arrays(), self._cooc_arrays(),
                                           self.params.arrays(), self.forget.arrays(), batch, pause_at)
+            if status == K.FORGET:
+                K.forget_block(self.cfg, self.forget.arrays(), self.vocab.arrays(), self.vocab.sketch.arrays(),
+                               self._cooc_arrays(), self.noise.arrays(), batch, not train)
             self.vocab.apply_admissions(buf)
             if int(self.vocab.meta[0]["n_evicted"]) != evicted:  # at max_vocab, or faded (forgetting)
                 self.vocab.drop_evicted()
@@ -130,6 +133,8 @@ class Trainer:
                     self.replay_round()
                 if words >= self.pause_at:
                     self.on_pause()
+                continue
+            if status == K.FORGET:
                 continue
             if status == K.NEED_GROW:
                 self.flush()
