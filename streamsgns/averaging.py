@@ -249,8 +249,7 @@ class IterateAverage:
             self.start_c()
         avg, steps = (self.W, self.steps) if which == "W" else (self.C, self.csteps)
         out = np.array(W[:n], dtype=np.float32)
-        done = steps[:n] > 0
-        out[done] = avg[:n][done]
+        np.copyto(out, avg[:n], where=(steps[:n] > 0)[:, None])  # no temporary copy of the averaged rows
         return out
 
     def row(self, i: int, which: str):

@@ -170,7 +170,7 @@ class ModelState:
         alive = np.flatnonzero(counts > 0)
         order = alive[np.argsort(-counts[alive], kind="stable")]
         itk = self.index_to_key
-        return save_word2vec_format(path, [itk[i] for i in order], vecs[order], binary=binary)
+        return save_word2vec_format(path, [itk[i] for i in order], vecs, binary=binary, rows=order)
 
     def save(self, path, position: dict | None = None, extra: dict | None = None) -> str:
         """Write a full checkpoint (:func:`streamsgns.io.checkpoint.save_checkpoint`), atomically.
