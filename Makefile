@@ -34,7 +34,7 @@ test: venv
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: venv
-	$(BIN)/python benchmarks/bench_vs_gensim.py
+	$(BIN)/python benchmarks/speed/bench_vs_gensim.py
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

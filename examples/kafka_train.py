@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: streamsgns_tools (tooling, not installed)
+
 
 def corpus_lines(path: Path, limit: int | None = None) -> Iterator[bytes]:
     """Yield the non-empty lines of ``path`` (without their ``b"\\n"``), at most ``limit``."""

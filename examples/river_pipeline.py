@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
+from pathlib import Path
 
 from river import compose, linear_model, metrics, preprocessing
 
-from streamsgns import SGNS
-from streamsgns_tools.corpora import fetch
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: streamsgns_tools (tooling, not installed)
+
+from streamsgns import SGNS  # noqa: E402
+from streamsgns_tools.corpora import fetch  # noqa: E402
 
 
 def stream(n_lines: int, seed: int = 0):

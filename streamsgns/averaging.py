@@ -29,7 +29,7 @@ average starts from that moment's C as a new word's starts from its first row. U
 average costs no memory (a model of 80,000 rows of 100 floats saves 32 MB: measured on the mix
 corpus, peak RSS of a one-pass run, see :class:`IterateAverage`).
 
-Measured (``benchmarks/learning_rule.py``, ``docs/learning_rule.md``): on the Brown corpus
+Measured (``benchmarks/learning_rule/learning_rule.py``, ``docs/learning_rule.md``): on the Brown corpus
 restricted to its 300 most frequent words, d = 400, 20 passes in corpus order with the default
 step sizes, Spearman(W·Cᵀ, PMI − log k) 0.658 for the last iterate, 0.857 averaged with η = 10.
 """
@@ -126,8 +126,10 @@ class IterateAverage:
         training token ``O(window · negative · d)``, so this keeps the fold's share of the time
         to a few per cent whatever the vocabulary size).
     horizon : float or None
-        With forgetting, the half-life in tokens: a fold never weighs less than
-        ``every · ln 2 / horizon``.
+        Tokens: a fold never weighs less than ``every · ln 2 / horizon``, so the average weighs
+        the past at most like an exponential average of half-life ``horizon``, and its lag behind
+        a row that moves stays bounded however old the stream (the learner passes the smaller of
+        ``average_horizon`` and ``half_life``). None: no floor.
     with_c : bool
         Average C from the start (else from its first read, :meth:`start_c`).
 
@@ -161,7 +163,7 @@ class IterateAverage:
     >>> avg.C.shape                                              # from now on it is
     (2, 2)
 
-    Memory (``benchmarks/memory.py``, mix corpus, defaults, 80,000 rows of 100 floats): the two
+    Memory (``benchmarks/speed/memory.py``, mix corpus, defaults, 80,000 rows of 100 floats): the two
     averages took 62 MB; W alone 31 MB.
     """
 
@@ -239,6 +241,18 @@ class IterateAverage:
         m["folds"] += 1
         m["last_fold"] = int(words_seen)
         m["next_fold"] = int(words_seen) + every
+
+    def restart(self, rows, W: np.ndarray, C: np.ndarray) -> None:
+        """Restart the averages of ``rows`` from the current rows of ``W`` and ``C`` (float32, (cap, d)):
+        the average becomes the row, and its next fold weighs 1 (as for a newly admitted word). Used
+        when a word's usage changed (:mod:`streamsgns.change`)."""
+        self.grow(W.shape[0])
+        rows = np.asarray(rows, dtype=np.int64)
+        self.W[rows] = W[rows]
+        self.steps[rows] = 0
+        if self.with_c:
+            self.C[rows] = C[rows]
+            self.csteps[rows] = 0
 
     def rows(self, W: np.ndarray, which: str, n: int) -> np.ndarray:
         """The exported rows ``0 .. n-1`` of ``which`` ("W" or "C"; ``W`` is then the current C): the

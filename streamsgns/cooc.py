@@ -47,7 +47,7 @@ What is kept, and its error
   pairs) is the total weight added. ``sketch_rate=1`` adds every pair
   (plain count-min sketch, never below the truth).
 
-Cost (``benchmarks/bench_cooc_overhead.py``, first 20 MB of the ``mix`` corpus,
+Cost (``benchmarks/speed/cooc_overhead.py``, first 20 MB of the ``mix`` corpus,
 one worker, defaults: ``top_n`` 1000, sketch 2 × 2²⁰, ``sketch_rate`` 64):
 0.842 → 0.774 M words/s, 8.1 % of training throughput; the marginals alone
 3.1 %, feeding the sketch every pair instead would cost 35 % (see docs/pmi.md).

@@ -16,7 +16,7 @@ at each step and, in between, an occurrence is over-weighted by at most a factor
 O(V + cooc cells) (about 3M cells with the defaults: ``1000²`` exact pairs, ``2 × 2**20`` pair
 sketch) once every ``H / 16`` tokens, plus a halving of the ``4 × 2**20`` unigram sketch once
 every ``H`` tokens: with ``H = 5e7`` about 1.1 cell updates per token, amortised O(1)
-(measured: ``benchmarks/forget_cost.py``).
+(measured: ``benchmarks/drift/forget_cost.py``).
 A step is at a sentence-chunk boundary and depends only on the token count, so a loop of
 ``learn_one``, one ``learn_many`` and a resumed run decay at the same moments (bit-identical
 with ``workers=1``). With ``workers > 1`` the kernel first waits for the batches in flight
@@ -72,6 +72,7 @@ import numpy as np
 from numba import njit
 
 from ._state import StateError, new_record, record_from_dict, record_to_dict
+from .change import detector_decay
 from .cooc import M_C, M_W, cooc_release
 from .hashing import mix64
 from .noise import noise_force_refresh
@@ -209,14 +210,16 @@ def _cooc_forget(ca, factor, salt, n_ids):
 
 
 @njit(cache=True, nogil=True)
-def forget_step(cfg, fa, va, sk, ca, na):
+def forget_step(cfg, fa, va, sk, ca, na, da):
     """One decay step now: multiply every count by ``2 ** (-since / half_life)``, evict the faded words.
 
     The vocabulary (stochastic rounding, faded words evicted and their co-occurrence slots
     released), the co-occurrence statistics, the unigram sketch and its ``total`` (halved, floor,
     for each ``half_life`` tokens passed since its last halving);
     the noise table is rebuilt before its next use; ``since`` restarts at 0. The caller
-    guarantees that no training thread holds a batch (ids may be freed).
+    guarantees that no training thread holds a batch (ids may be freed). The step-evidence bases of
+    change detection (``da.base``, :mod:`streamsgns.change`) are scaled by the same factor (floor), so
+    that the evidence ``count − base`` decays like the counts it is taken from.
 
     Returns
     -------
@@ -230,6 +233,7 @@ def forget_step(cfg, fa, va, sk, ca, na):
     fm.decayed_tokens = decayed_tokens(cfg.half_life, fm.decayed_tokens, s)
     before = va.meta[0].n_free
     n_faded = _vocab_forget(va, factor, salt, cfg.fade_count)
+    detector_decay(da, factor, va.meta[0].next_id)
     if ca.cmeta.shape[0] > 0:
         for q in range(before, va.meta[0].n_free):
             cooc_release(va.free_ids[q], ca)

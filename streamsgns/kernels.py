@@ -79,6 +79,7 @@ import numpy as np
 from numba import njit
 
 from ._state import new_record
+from .change import detector_observe, detector_reset_row, step_evidence
 from .cooc import cooc_admit, cooc_release, cooc_sentence, window_bounds
 from .forget import alpha_tokens, fade_count, forget_every, forget_step
 from .hashing import hash_bytes, next_float, next_u64
@@ -97,11 +98,13 @@ __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_b
 #: ``min_refresh_tokens``, ``track_cooc`` (0/1), ``prune_size`` (words evicted per round);
 #: floats: ``alpha``, ``min_alpha``, ``decay_tokens``, ``sample``, ``ns_exponent``; forgetting
 #: (:mod:`streamsgns.forget`): ``half_life`` (float, tokens; 0 = never), ``forget_every`` (int,
-#: tokens between decay steps), ``fade_count`` (int, decayed counts below it evict a word).
+#: tokens between decay steps), ``fade_count`` (int, decayed counts below it evict a word);
+#: ``word_decay`` (float, 0 = the global rule); ``observe`` (int 0/1): the trained pairs feed change
+#: detection (0 for replayed pairs, :mod:`streamsgns.replay`, which only move W and C).
 KernelConfig = namedtuple("KernelConfig", "window negative min_count max_vocab max_sentence_length "
                                           "min_refresh_tokens track_cooc prune_size "
                                           "alpha min_alpha decay_tokens sample ns_exponent "
-                                          "half_life forget_every fade_count word_decay")
+                                          "half_life forget_every fade_count word_decay observe")
 
 #: Sentences encoded for the training threads (``workers > 1``): ``ids`` (m,) int32, sentence ``i``
 #: is ``ids[sent_out[i]:sent_out[i + 1]]`` (``sent_out`` (s + 1,) int64), ``sent_words`` (s,) int64 the
@@ -135,14 +138,14 @@ _TSCALE = EXP_TABLE_SIZE / MAX_EXP / 2.0
 
 def make_config(*, window, negative, min_count, max_vocab, max_sentence_length, min_refresh_tokens, track_cooc,
                 prune_size, alpha, min_alpha, decay_tokens, sample, ns_exponent, half_life=None,
-                word_decay=None) -> KernelConfig:
+                word_decay=None, observe=True) -> KernelConfig:
     """Fill a :data:`KernelConfig` with the right scalar types (int64 / float64) for numba."""
     i, f = np.int64, np.float64
     return KernelConfig(i(window), i(negative), i(min_count), i(max_vocab), i(max_sentence_length),
                         i(min_refresh_tokens), i(1 if track_cooc else 0), i(prune_size),
                         f(alpha), f(min_alpha), f(decay_tokens), f(sample), f(ns_exponent),
                         f(half_life or 0.0), i(forget_every(half_life)), i(fade_count(min_count)),
-                        f(word_decay or 0.0))
+                        f(word_decay or 0.0), i(1 if observe else 0))
 
 
 def new_batch(n_bytes: int, max_sentence_length: int, record: bool = False) -> EncodedBatch:
@@ -172,10 +175,12 @@ def init_rows(wid, pa):
 
 # ---------------------------------------------------------------- stage 2: count, admit, evict
 @njit(cache=True, nogil=True)
-def admit(va, ca, pa, h, count, start, end):
-    """Admit hash ``h`` (its word is ``buf[start:end]``) with initial ``count``: id, fresh rows, exact slot."""
+def admit(va, ca, pa, h, count, start, end, da):
+    """Admit hash ``h`` (its word is ``buf[start:end]``) with initial ``count``: id, fresh rows, exact
+    slot, and a fresh change-detection row (:mod:`streamsgns.change`: step evidence from 0)."""
     wid = vocab_admit(va, h, count, start, end)
     init_rows(wid, pa)
+    detector_reset_row(da, wid, 0)
     if ca.cmeta.shape[0] > 0:
         cooc_admit(wid, ca)
     return wid
@@ -206,7 +211,7 @@ def evict(cfg, va, ca, na, sen, nsen, batch, encode):
 
 
 @njit(cache=True, nogil=True)
-def encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch, encode):
+def encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch, encode, da):
     """Scan up to ``max_sentence_length`` tokens of one line from ``pos``: count, admit, evict.
 
     Admitted words' ids go to ``sen``. When an admission needs an eviction and
@@ -244,7 +249,7 @@ def encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch,
             if est >= cfg.min_count:
                 if vocab_is_full(va):
                     evict(cfg, va, ca, na, sen, nsen, batch, encode)
-                wid = admit(va, ca, pa, h, est, s, e)
+                wid = admit(va, ca, pa, h, est, s, e, da)
         pos = nxt
         ntok += 1
         if wid >= 0:
@@ -255,7 +260,7 @@ def encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch,
 
 # ---------------------------------------------------------------- stage 4: train
 @njit(cache=True, fastmath=True, nogil=True)
-def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes):
+def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes, da):
     """Subsample one sentence of ids and run the SGNS updates on it.
 
     Parameters
@@ -285,6 +290,10 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
         Statistics of the trained pairs, counted after the updates when ``cfg.track_cooc``
         (it draws nothing from the training streams).
     hashes : ndarray, shape (capacity,), uint64
+    da : DetectorArrays
+        Change detection (:mod:`streamsgns.change`): the per-word steps use the step evidence
+        ``counts − da.base``, and each positive pair adds its context's projection to the centre
+        word's context signature (:func:`streamsgns.change.detector_observe`). Zero-length arrays: off.
 
     Returns
     -------
@@ -324,6 +333,8 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
     n_pairs = 0
     a32 = np.float32(alpha)
     wdecay = cfg.word_decay
+    base = da.base
+    detect = base.shape[0] > 0
     for i in range(m):
         word = kept[i]
         b = window - np.int64(next_u64(rng, k) % np.uint64(window))
@@ -335,7 +346,7 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
                 continue
             ctx = kept[j]
             wrow = W[ctx]
-            a_w = a32 if wdecay <= 0.0 else word_alpha(cfg, counts[ctx])
+            a_w = a32 if wdecay <= 0.0 else word_alpha(cfg, step_evidence(counts, base, ctx))
             for d in range(dim):
                 neu1e[d] = np.float32(0.0)
             for s in range(negative + 1):
@@ -361,9 +372,11 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
                     idx = np.int64((f + MAX_EXP) * _TSCALE)
                 err = label - SIGMOID_TABLE[idx]
                 gw = err * a_w  # the context's W row (via neu1e) and the target's C row, each at its own step
-                g = err * (a32 if wdecay <= 0.0 else word_alpha(cfg, counts[target]))
+                g = err * (a32 if wdecay <= 0.0 else word_alpha(cfg, step_evidence(counts, base, target)))
                 if s == 0:
                     loss -= LOG_SIG_TABLE[idx]
+                    if detect and cfg.observe != 0:
+                        detector_observe(da, word, ctx)
                 else:
                     loss -= LOG_1M_SIG_TABLE[idx]
                 for d in range(dim):
@@ -397,7 +410,7 @@ def _emit(batch, sen, nsen, words_at_start, hashes):
 
 # ---------------------------------------------------------------- the block: stages 1-4 in order
 @njit(cache=True, fastmath=True, nogil=True)
-def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa, batch, pause_at):
+def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa, batch, pause_at, da):
     """Scan, count, admit and (if ``train``) train a block of lines, from byte ``pos``.
 
     Parameters
@@ -430,6 +443,8 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
         records hashes (``batch.hashes`` not empty: replay), else it is ignored.
     pause_at : int
         Tokens (``words_seen``): the first line that ends at or past it returns :data:`PAUSE`.
+    da : DetectorArrays
+        Change detection's rows (:mod:`streamsgns.change`; zero-length arrays: off).
 
     Returns
     -------
@@ -473,7 +488,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
         chunk_t = alpha_tokens(cfg, fa, chunk_words)  # the learning rate's t (decayed with a half-life)
         # ---- stages 1 and 2: scan, count, admit, evict
         pos, nsen, ntok, drain = encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch,
-                                              not train)
+                                              not train, da)
         meta.words_seen += ntok
         if cfg.forget_every > 0:
             fm.since += ntok
@@ -506,7 +521,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
             noise_refresh_if_due(na, va.counts, vm.next_id, meta.words_seen, cfg.ns_exponent, cfg.min_refresh_tokens)
             alpha = current_alpha(cfg, chunk_t)
             loss, npairs, nkept = train_sentence(cfg, sen, nsen, alpha, vm.total, pa, va.counts, na, 1,
-                                                 kept, wins, neu1e, ca, va.hashes)
+                                                 kept, wins, neu1e, ca, va.hashes, da)
             meta.loss += loss
             meta.loss_n += npairs
             meta.pairs += npairs
@@ -519,13 +534,13 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
 
 
 @njit(cache=True, nogil=True)
-def forget_block(cfg, fa, va, sk, ca, na, batch, encode):
+def forget_block(cfg, fa, va, sk, ca, na, da, batch, encode):
     """One decay step of forgetting (:func:`streamsgns.forget.forget_step`) when :func:`process_block`
     returned :data:`FORGET`; with ``encode``, ids of words it evicted (faded) leave the pending ``batch``.
 
     A separate kernel so that runs without forgetting never compile it.
     """
-    forget_step(cfg, fa, va, sk, ca, na)
+    forget_step(cfg, fa, va, sk, ca, na, da)
     if encode:
         bm = batch.meta[0]
         for q in range(bm.n_ids):
@@ -534,7 +549,7 @@ def forget_block(cfg, fa, va, sk, ca, na, batch, encode):
 
 
 @njit(cache=True, fastmath=True, nogil=True)
-def train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes):
+def train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes, da):
     """Train sentences ``s0 .. s1-1`` of an :data:`EncodedBatch` on RNG stream ``k``.
 
     Runs without the GIL so that several Python threads train disjoint sentence ranges
@@ -563,7 +578,7 @@ def train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes):
         b = batch.sent_out[si + 1]
         alpha = current_alpha(cfg, batch.sent_words[si])
         sen = batch.ids[a:b]
-        l, p, m = train_sentence(cfg, sen, b - a, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes)
+        l, p, m = train_sentence(cfg, sen, b - a, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes, da)
         loss += l
         n_pairs += p
         n_kept += m

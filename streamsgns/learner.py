@@ -26,6 +26,7 @@ from . import kernels as K
 from ._state import record_to_dict
 from .cooc import CooccurrenceStats
 from .averaging import IterateAverage
+from .change import ChangeDetector, ChangeLog
 from .forget import Forgetting
 from .noise import NoiseDistribution
 from .parameters import SGNSParameters
@@ -36,11 +37,14 @@ from .replay import DEFAULT_REPLAY_BUFFER, ReplayBuffer
 from .pmi.live import learner_pmi_report
 from .sketch import CountMinSketch, default_halving_tokens
 from .tokenize import apply_tokenizer, check_token_list, decode, join_token_lists, normalize_text
-from .trainer import Trainer
+from .trainer import NEVER, Trainer
 from .validation import validate_params
 from .vocab import Vocabulary
 
 __all__ = ["SGNS"]
+
+#: Change checks between two projections of the contexts' W rows (:meth:`ChangeDetector.project`).
+PROJECT_EVERY = 8
 
 
 class SGNS(VectorQueries, ModelState, base.Transformer):
@@ -112,6 +116,19 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         noise distribution, subsampling, eviction ranking, co-occurrence statistics; words
         whose count fades are evicted; the learning rate settles instead of decaying; see
         :mod:`streamsgns.forget`). None (default): never forget.
+    average_horizon : float or None
+        Tokens: a fold of the averages never weighs less than ``average_every · ln 2 /
+        average_horizon``, so the exported vectors follow a row that moves within about this many
+        tokens however old the stream (:mod:`streamsgns.averaging`); with ``half_life`` the smaller
+        of the two. None: no floor (the average's lag grows with the stream's age).
+    detect_changes : bool
+        Per-word change detection on each word's context signature (:mod:`streamsgns.change`): a
+        word whose contexts change is reported (:meth:`changes`) and learns again like a new word
+        (its step evidence and its averaged export restart).
+    change_threshold : float
+        Alarm level of the per-word CUSUM (higher: fewer, later alarms; :mod:`streamsgns.change`).
+    change_every : int
+        Tokens between two checks of every word (each check is O(vocabulary)).
     replay : float or "idle"
         Extra trainings per token read, on average, of recent sentences drawn from a bounded
         buffer (:mod:`streamsgns.replay`): 1.0 gives about two passes' worth of updates while the
@@ -196,6 +213,10 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         half_life: float | None = None,
         average_eta: float | None = 10.0,
         average_every: int | None = None,
+        average_horizon: float | None = 2_000_000.0,
+        detect_changes: bool = True,
+        change_threshold: float = 8.0,
+        change_every: int = 65536,
         replay: float | str = 0.0,
         replay_buffer: int = DEFAULT_REPLAY_BUFFER,
     ):
@@ -229,6 +250,10 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self.half_life = half_life
         self.average_eta = average_eta
         self.average_every = average_every
+        self.average_horizon = average_horizon
+        self.detect_changes = detect_changes
+        self.change_threshold = change_threshold
+        self.change_every = change_every
         self.replay = replay
         self.replay_buffer = replay_buffer
         validate_params(self)
@@ -257,7 +282,13 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
             return ReplayBuffer(float(self.replay), self.replay_buffer, self.seed, self.workers)
         return None
 
-    def _set_components(self, vocab, noise, cooc, params, forget=None, average=None, replay=None) -> None:
+    def _average_horizon(self) -> float | None:
+        """Tokens of the averages' fold-weight floor: the smaller of ``average_horizon`` and ``half_life``."""
+        h = [x for x in (self.average_horizon, self.half_life) if x is not None]
+        return float(min(h)) if h else None
+
+    def _set_components(self, vocab, noise, cooc, params, forget=None, average=None, detect=None,
+                        change_log=None, replay=None) -> None:
         """Install the components (new ones where None) and the driver that runs the kernels on them."""
         cap = vocab.capacity
         self.vocab = vocab
@@ -276,19 +307,26 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
                             decay_tokens=self.decay_tokens, sample=self.sample, ns_exponent=self.ns_exponent,
                             half_life=self.half_life, word_decay=self.word_decay)
         self.forget = forget if forget is not None else Forgetting(self.half_life)
+        if detect is None and self.detect_changes:
+            detect = ChangeDetector(cap, check_every=self.change_every, threshold=self.change_threshold)
+        self.detect = detect if self.detect_changes else None
+        self.change_log = change_log if change_log is not None else ChangeLog()
         self.params.grow(cap)  # every component as large as the vocabulary
         self.noise.grow(cap)
         if self.cooc is not None:
             self.cooc.grow(cap)
+        if self.detect is not None:
+            self.detect.grow(cap)
         self.replay_state = replay if replay is not None else self._new_replay()
         self._trainer = Trainer(cfg, self.workers, self.vocab, self.noise, self.cooc, self.params, self.forget,
-                                self.replay_state)
+                                self.detect, self.replay_state)
         if average is None and self.average_eta is not None:
-            average = IterateAverage(cap, self.vector_size, self.average_eta, self.average_every, self.half_life,
-                                     with_c=self.output != "W")  # C is averaged once read (pmi_report, vectors("C"))
+            average = IterateAverage(cap, self.vector_size, self.average_eta, self.average_every,
+                                     self._average_horizon(), with_c=self.output != "W")  # C: averaged once read
         self.average = average if self.average_eta is not None else None
-        if self.average is not None and self.workers == 1:
-            self._trainer.pause_at, self._trainer.on_pause = self.average.next_fold, self.fold_average
+        if self.workers == 1:
+            self._trainer.on_pause = self._periodic
+            self._trainer.pause_at = self._next_periodic()
         self.stats = {"invalid_utf8": 0, "bad_inputs": 0}
         self.source_position = None
         self._kv = None
@@ -318,7 +356,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self.__dict__.update(state)
         stats, pos = self.stats, self.source_position
         self._set_components(self.vocab, self.noise, self.cooc, self.params, self.forget, self.average,
-                             self.replay_state)
+                             self.detect, self.change_log, self.replay_state)
         self.stats, self.source_position = stats, pos
 
     # ------------------------------------------------------------------ public read-outs
@@ -383,6 +421,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
                "sketch_halvings": int(self.vocab.sketch.meta[0]["n_halvings"]),
                "decay_steps": int(f["n_decays"]), "faded": int(f["n_faded"]),
                "average_folds": 0 if self.average is None else int(self.average.meta[0]["folds"]),
+               "changes": self.changes_count,
                "replayed": 0 if self.replay_state is None else int(self.replay_state.meta[0]["replayed"])}
         out.update(self.stats)
         return out
@@ -549,9 +588,78 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
 
     def _learn_block(self, data: bytes, mode: int) -> None:
         self._kv = None
-        self._trainer.learn_block(data, mode)  # with workers=1, it calls fold_average when due (PAUSE)
-        if self.workers > 1 and self.average is not None and self.params.counter("words_seen") >= self.average.next_fold:
+        self._trainer.learn_block(data, mode)  # with workers=1, it calls _periodic when due (PAUSE)
+        if self.workers > 1 and self.params.counter("words_seen") >= self._next_periodic():
+            self._periodic()
+
+    # ------------------------------------------------------------------ periodic work: folds and checks
+    def _next_periodic(self) -> int:
+        """Tokens at which the next fold of the averages or change check is due (``NEVER`` if none)."""
+        due = [c.next_fold if c is self.average else c.next_check for c in (self.average, self.detect)
+               if c is not None]
+        return min(due) if due else NEVER
+
+    def _periodic(self) -> None:
+        """Run what is due at this line end: a change check (:mod:`streamsgns.change`), then a fold of
+        the averages (:mod:`streamsgns.averaging`), so that a restarted word's average restarts first."""
+        seen = self.params.counter("words_seen")
+        if self.detect is not None and seen >= self.detect.next_check:
+            self.check_changes()
+        if self.average is not None and seen >= self.average.next_fold:
             self.fold_average()
+        if self.workers == 1:
+            self._trainer.pause_at = self._next_periodic()
+
+    def check_changes(self) -> list[dict]:
+        """Run one change check now; restart the words that changed and record them.
+
+        Called every ``change_every`` tokens while learning. For each alarm the word's neighbours
+        in the exported vectors (before it restarts) go into a ``"change"`` record of
+        :attr:`change_log`; ``follow_tokens`` later an ``"after"`` record gives its new
+        neighbours. Returns the records added (empty without change detection).
+        """
+        if self.detect is None:
+            return []
+        self.flush()
+        seen = self.params.counter("words_seen")
+        va = self.vocab.arrays()
+        rows = self.detect.check(va.counts, self.n_ids, seen)
+        if (int(self.detect.meta[0]["checks"]) - 1) % PROJECT_EVERY == 0:  # the contexts' signatures follow W
+            self.detect.project(self.params.W, self.n_ids, self.seed)
+        added = []
+        itk = self.index_to_key
+        if len(rows):
+            kv = self.keyed_vectors()
+            for r in rows:
+                r = int(r)
+                word = itk[r]
+                if word is None:
+                    continue
+                added.append(self.change_log.change(word, seen, self.detect.score(r), _neighbours(kv, word)))
+            self.detect.restart(rows, va.counts)
+            if self.average is not None:
+                self.average.restart(rows, self.params.W, self.params.C)
+            self._kv = None
+        due = self.change_log.due(seen)
+        if due:
+            kv = self.keyed_vectors()
+            for p in due:
+                nb = _neighbours(kv, p["word"]) if p["word"] in self.key_to_index else None
+                added.append(self.change_log.after(p["word"], p["change"], seen, nb))
+        return added
+
+    def changes(self) -> list[dict]:
+        """The words whose usage changed, oldest first: ``word``, ``tokens`` (``words_seen`` at the
+        alarm), ``score`` (the CUSUM, standard deviations), ``neighbours_before`` (top 10 just before
+        the word restarted), ``neighbours_after`` (top 10 ``follow_tokens`` later; None until then),
+        ``rec`` (the record number). See :mod:`streamsgns.change`.
+        """
+        return self.change_log.events()
+
+    @property
+    def changes_count(self) -> int:
+        """Change alarms raised so far (0 without change detection)."""
+        return 0 if self.detect is None else int(self.detect.meta[0]["alarms"])
 
     def replay_idle(self, max_tokens: int = 20_000) -> int:
         """Replay up to about ``max_tokens`` buffered tokens now (a source waiting for data calls it).
@@ -598,3 +706,11 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
             If the model was built with ``track_cooc=False``.
         """
         return learner_pmi_report(self, top=top, **kw)
+
+
+def _neighbours(kv, word: str, topn: int = 10) -> list[str]:
+    """The ``topn`` nearest words of ``word`` by cosine in ``kv`` (:class:`streamsgns.vectors.KeyedVectors`)."""
+    try:
+        return [w for w, _ in kv.most_similar(word, topn=topn)]
+    except KeyError:
+        return []

@@ -12,6 +12,7 @@ import numpy as np
 
 from ._state import StateError
 from .averaging import IterateAverage
+from .change import ChangeDetector, ChangeLog
 from .cooc import CooccurrenceStats
 from .forget import Forgetting
 from .io.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
@@ -61,9 +62,11 @@ class ModelState:
             statistics), ``parameters`` (W, C, RNG streams, counters), ``forget`` (the
             forgetting schedule, :meth:`streamsgns.forget.Forgetting.state_dict`: ``half_life``,
             ``since``, ``n_decays``, ``decayed_tokens``, ``n_faded``), ``stats`` and ``average`` (the
-            exported averages of W and C, None without averaging), ``replay`` (the replay buffer,
-            :meth:`streamsgns.replay.ReplayBuffer.state_dict`; None without replay). Arrays are
-            views of the live state: copy them before the model learns on.
+            exported averages of W and C, None without averaging), ``change`` (the change
+            detector's rows, None without detection, :meth:`streamsgns.change.ChangeDetector.state_dict`),
+            ``change_log`` (the change records, :meth:`streamsgns.change.ChangeLog.state_dict`) and
+            ``replay`` (the replay buffer, :meth:`streamsgns.replay.ReplayBuffer.state_dict`; None
+            without replay). Arrays are views of the live state: copy them before the model learns on.
         """
         self.flush()
         n = self.n_ids
@@ -74,6 +77,8 @@ class ModelState:
                 "cooc": None if self.cooc is None else self.cooc.state_dict(n),
                 "parameters": self.params.state_dict(n), "forget": self.forget.state_dict(),
                 "stats": dict(self.stats), "average": None if self.average is None else self.average.state_dict(n),
+                "change": None if self.detect is None else self.detect.state_dict(n),
+                "change_log": self.change_log.state_dict(),
                 "replay": None if self.replay_state is None else self.replay_state.state_dict()}
 
     @classmethod
@@ -141,12 +146,26 @@ class ModelState:
             if average.steps[n:].any():
                 raise StateError("average: rows beyond the vocabulary")
             # the settings are the parameters' (a resumed run may change them); the averages are kept
-            average.eta, average.every, average.horizon = float(m.average_eta), m.average_every, m.half_life
+            average.eta, average.every, average.horizon = float(m.average_eta), m.average_every, m._average_horizon()
+        detect = None
+        if m.detect_changes and state.get("change") is not None:
+            # the settings are the parameters' (a resumed run may change them); the rows are kept
+            detect = ChangeDetector.from_state(state["change"], vocab.capacity, check_every=m.change_every,
+                                               threshold=m.change_threshold)
+            if detect.obs[n:].any() or detect.base[n:].any():
+                raise StateError("change detector: rows beyond the vocabulary")
+        # a state written before change detection existed starts detection now, from every word's
+        # current count as its step evidence (what the model was trained with)
+        log = ChangeLog.from_state(state["change_log"]) if state.get("change_log") is not None else None
         replay = None
         if m.replay_state is not None and state.get("replay") is not None:
             r = m.replay_state
             replay = ReplayBuffer.from_state(state["replay"], r.rate, r.size, m.seed, m.workers, r.idle)
-        m._set_components(vocab, noise, cooc, parameters, forget, average, replay)
+        m._set_components(vocab, noise, cooc, parameters, forget, average, detect, log, replay)
+        if m.detect is not None and state.get("change") is None:
+            m.detect.meta[0]["next_check"] = int(parameters.meta[0]["words_seen"]) + m.change_every
+            if m.workers == 1:
+                m._trainer.pause_at = m._next_periodic()
         m.stats.update({k: int(v) for k, v in state.get("stats", {}).items()})
         return m
 

@@ -57,7 +57,7 @@ class VectorQueries:
             va, n = self.vocab.arrays(), self.n_ids
             self.average.fold(self.params.W, self.params.C, va.hashes, va.counts, n, self.params.counter("words_seen"))
             if self.workers == 1:
-                self._trainer.pause_at = self.average.next_fold
+                self._trainer.pause_at = self._next_periodic()
             self._kv = None
 
     def keyed_vectors(self) -> KeyedVectors:

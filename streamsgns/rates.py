@@ -12,7 +12,7 @@ admitted words keep large ones, and no corpus length enters. A word is at gensim
 ``alpha = 0.025`` after ``word_decay`` occurrences and at ``min_alpha`` after about
 ``word_decay · alpha / min_alpha`` (1M). The two constants were chosen by measurement on Brown
 (full rank, 20 passes) and one pass over the mix corpus, and checked on other corpora without
-changing them (``benchmarks/learning_rule.py``; the table is ``docs/learning_rule.md``).
+changing them (``benchmarks/learning_rule/learning_rule.py``; the table is ``docs/learning_rule.md``).
 
 **Global 1/t** (``word_decay=None``, the default before issue 8, with ``alpha = 0.025``). With
 ``t`` the tokens seen, ``alpha_t = max(min_alpha, alpha / (1 + t / decay_tokens))`` — the classic

@@ -118,7 +118,7 @@ def replay_store(ra, hashes, sent_out, n_sent):
 
 
 @njit(cache=True, fastmath=True, nogil=True)
-def replay_train(ra, budget, k, cfg, alpha, total, pa, counts, na, keys, vals, ca, hashes):
+def replay_train(ra, budget, k, cfg, alpha, total, pa, counts, na, keys, vals, ca, hashes, da):
     """Train about ``budget`` tokens of buffered sentences, drawn on replay stream ``k``.
 
     A position of the ring is drawn uniformly (a separator: drawn again) and the whole sentence
@@ -135,9 +135,10 @@ def replay_train(ra, budget, k, cfg, alpha, total, pa, counts, na, keys, vals, c
         Tokens to replay (counted before the vocabulary lookup and subsampling).
     k : int
         Stream of ``ra.rng`` that draws the positions; ``pa.rng`` is ``ra.rng`` too.
-    cfg, alpha, total, pa, counts, na, ca, hashes :
-        As in :func:`streamsgns.kernels.train_sentence`; ``cfg.track_cooc`` must be 0 (the
-        co-occurrence statistics count each read token once).
+    cfg, alpha, total, pa, counts, na, ca, hashes, da :
+        As in :func:`streamsgns.kernels.train_sentence`; ``cfg.track_cooc`` and ``cfg.observe``
+        must be 0 (the co-occurrence statistics and change detection see each read token once;
+        the per-word steps still use ``da``'s step evidence).
     keys, vals : ndarray, uint64 / int32
         The vocabulary's hash table (:func:`streamsgns.hashtable.table_lookup`).
 
@@ -200,7 +201,7 @@ def replay_train(ra, budget, k, cfg, alpha, total, pa, counts, na, keys, vals, c
         done += b - a
         if nsen > 1:
             l, pairs, kp = train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca,
-                                          hashes)
+                                          hashes, da)
             loss += l
             n_pairs += pairs
             n_kept += kp

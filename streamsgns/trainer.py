@@ -33,6 +33,7 @@ import concurrent.futures as cf
 import numpy as np
 
 from . import kernels as K
+from .change import NO_DETECT
 from .cooc import NO_COOC
 from .forget import Forgetting
 from .parameters import ParamArrays
@@ -58,6 +59,8 @@ class Trainer:
     params : streamsgns.parameters.SGNSParameters
     forget : streamsgns.forget.Forgetting, optional
         The forgetting schedule (default: never forget; ``cfg.half_life`` decides).
+    detect : streamsgns.change.ChangeDetector, optional
+        Per-word change detection (its step evidence and loss accumulators); None: off.
     replay : streamsgns.replay.ReplayBuffer, optional
         Recent sentences trained again (default: none).
 
@@ -66,10 +69,12 @@ class Trainer:
     The components are used, never copied: what the kernel writes lands in their arrays.
     """
 
-    def __init__(self, cfg, workers, vocab, noise, cooc, params, forget=None, replay=None):
+    def __init__(self, cfg, workers, vocab, noise, cooc, params, forget=None, detect=None, replay=None):
         self.cfg = cfg
+        self.detect = detect
         self.replay = replay
-        self._replay_cfg = cfg._replace(track_cooc=np.int64(0))  # replayed pairs are not counted again
+        # replayed pairs only move W and C: not counted again, not observed by change detection
+        self._replay_cfg = cfg._replace(track_cooc=np.int64(0), observe=np.int64(0))
         self.workers = int(workers)
         self.vocab, self.noise, self.cooc, self.params = vocab, noise, cooc, params
         self.forget = forget if forget is not None else Forgetting(None)
@@ -108,10 +113,11 @@ class Trainer:
                 pause_at = self.pause_at if replay is None or replay.rate == 0 else min(self.pause_at, replay.next_at)
             status, pos = K.process_block(buf, pos, mode, train, may_evict, self.cfg, self.vocab.arrays(),
                                           self.vocab.sketch.arrays(), self.noise.arrays(), self._cooc_arrays(),
-                                          self.params.arrays(), self.forget.arrays(), batch, pause_at)
+                                          self.params.arrays(), self.forget.arrays(), batch, pause_at,
+                                          self._detect_arrays())
             if status == K.FORGET:
                 K.forget_block(self.cfg, self.forget.arrays(), self.vocab.arrays(), self.vocab.sketch.arrays(),
-                               self._cooc_arrays(), self.noise.arrays(), batch, not train)
+                               self._cooc_arrays(), self.noise.arrays(), self._detect_arrays(), batch, not train)
             self.vocab.apply_admissions(buf)
             if int(self.vocab.meta[0]["n_evicted"]) != evicted:  # at max_vocab, or faded (forgetting)
                 self.vocab.drop_evicted()
@@ -180,10 +186,11 @@ class Trainer:
         va = self.vocab.arrays()
         pa = ParamArrays(self.params.W, self.params.C, ra.rng, self.params.meta)  # W, C with the replay streams
         ca = self._cooc_arrays()
+        da = self._detect_arrays()
         total = self.vocab.total
         if self.workers == 1:
             results = [replay_train(ra, np.int64(budget), 1, cfg, alpha, total, pa, va.counts, self.noise.arrays(),
-                                    va.keys, va.vals, ca, va.hashes)]
+                                    va.keys, va.vals, ca, va.hashes, da)]
         else:
             self.flush()
             if self._pool is None:
@@ -191,7 +198,7 @@ class Trainer:
             na = self.noise.arrays(snapshot=True)
             share = -(-budget // self.workers)
             futs = [self._pool.submit(replay_train, ra, np.int64(share), 1 + k, cfg, alpha, total, pa, va.counts, na,
-                                      va.keys, va.vals, ca, va.hashes) for k in range(self.workers)]
+                                      va.keys, va.vals, ca, va.hashes, da) for k in range(self.workers)]
             results = [f.result() for f in futs]
         tokens = sum(int(r[0]) for r in results)
         replay.account(budget, tokens, sum(float(r[1]) for r in results), sum(int(r[2]) for r in results),
@@ -201,6 +208,9 @@ class Trainer:
     def _cooc_arrays(self):
         return NO_COOC if self.cooc is None else self.cooc.arrays()
 
+    def _detect_arrays(self):
+        return NO_DETECT if self.detect is None else self.detect.arrays()
+
     def grow(self, needed: int) -> None:
         """Give every component room for ``needed`` ids (doubling, capped at ``max_vocab``)."""
         self.flush()
@@ -209,6 +219,8 @@ class Trainer:
         self.noise.grow(cap)
         if self.cooc is not None:
             self.cooc.grow(cap)
+        if self.detect is not None:
+            self.detect.grow(cap)
 
     # ------------------------------------------------------------------ Hogwild threads
     def _dispatch(self, batch) -> None:
@@ -227,12 +239,13 @@ class Trainer:
         na = noise.arrays(snapshot=True)
         ca = self._cooc_arrays()
         pa = self.params.arrays()
+        da = self._detect_arrays()
         total = vocab.total
         for k in range(self.workers):
             s0, s1 = int(bounds[k]), int(bounds[k + 1])
             if s1 > s0:
                 self._inflight.append(self._pool.submit(K.train_batch, batch, s0, s1, self.cfg, total, pa,
-                                                        vocab.counts, na, 1 + k, ca, vocab.hashes))
+                                                        vocab.counts, na, 1 + k, ca, vocab.hashes, da))
 
     def _collect(self, fut) -> None:
         loss, pairs, kept = fut.result()

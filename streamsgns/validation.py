@@ -8,7 +8,7 @@ import numbers
 __all__ = ["validate_params", "MAX_ALPHA"]
 
 #: Largest initial learning rate accepted. Plain SGD on SGNS diverges for large steps. Measured on
-#: real text (``benchmarks/alpha_bound.py``: gensim's Lee corpus, 3 passes, alpha held constant,
+#: real text (``benchmarks/learning_rule/alpha_bound.py``: gensim's Lee corpus, 3 passes, alpha held constant,
 #: vector_size 50/100/300 × negative 5/15 × window 5/10): the largest |W| entry stays below 2.7 up
 #: to alpha 0.2, reaches 80 at 0.25, 2.6e5 at 0.3 and 2e19 at 0.4, and every run at 0.5 ends in
 #: NaN. So 0.2 is the largest setting that stays bounded; word2vec's default is 0.025.
@@ -46,7 +46,9 @@ def validate_params(model) -> None:
         ``output`` one of ``W``, ``C``, ``W+C``, ``tokenizer`` callable or None,
         ``sketch_halving_tokens`` None or an integer >= 0, ``half_life`` None or a finite number > 0,
         ``average_eta`` None or >= 0, ``average_every`` None or an integer >= 1, ``word_decay`` None or > 0,
-        ``replay`` a finite number >= 0 or ``"idle"``, ``replay_buffer`` an integer >= 2 (tokens).
+        ``average_horizon`` None or > 0, ``detect_changes`` a bool, ``change_threshold`` > 0,
+        ``change_every`` an integer >= 1, ``replay`` a finite number >= 0 or ``"idle"``,
+        ``replay_buffer`` an integer >= 2 (tokens).
     """
     for name in _POSITIVE_INTS:
         _int(model, name, 1)
@@ -74,6 +76,13 @@ def validate_params(model) -> None:
         _real(model, "average_eta", 0.0)
     if getattr(model, "average_every", None) is not None:
         _int(model, "average_every", 1)
+    if getattr(model, "average_horizon", None) is not None:
+        _real(model, "average_horizon", 0.0, lo_open=True)
+    if not isinstance(getattr(model, "detect_changes", False), bool):
+        raise ValueError(f"detect_changes must be True or False, got {model.detect_changes!r}")
+    if hasattr(model, "change_threshold"):
+        _real(model, "change_threshold", 0.0, lo_open=True)
+        _int(model, "change_every", 1)
     _real(model, "sample", 0.0)
     _real(model, "ns_exponent")
     if getattr(model, "replay", 0) != "idle":

@@ -1,4 +1,4 @@
-"""Planted semantic change: rename words in pairs (tooling for ``benchmarks/drift_planted.py``).
+"""Planted semantic change: rename words in pairs (tooling for ``benchmarks/drift/planted.py``).
 
 Every occurrence of ``a`` is written as ``b`` and every occurrence of ``b`` as ``a``, so from
 the point where the renaming starts each of the two words takes over the other's contexts: a

@@ -1,4 +1,4 @@
-"""Planted twins: rename exactly ``k`` occurrences of a word to a new token (tooling for ``benchmarks/rare_words.py``).
+"""Planted twins: rename exactly ``k`` occurrences of a word to a new token (tooling for ``benchmarks/learning_rule/rare_words.py``).
 
 A twin ``w_twin{k}`` is a new word that occurs exactly ``k`` times, each time in a context where
 ``w`` stood, so its true meaning is ``w``'s. How near the twin's learnt vector is to ``w``'s (the

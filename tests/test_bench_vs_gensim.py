@@ -17,16 +17,16 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPT = REPO / "benchmarks" / "bench_vs_gensim.py"
+SCRIPT = REPO / "benchmarks" / "speed" / "bench_vs_gensim.py"
 needs_gensim = pytest.mark.skipif(importlib.util.find_spec("gensim") is None, reason="gensim not installed")
 
 
 def _bench_corpus_module():
-    sys.path.insert(0, str(REPO / "benchmarks"))
+    sys.path.insert(0, str(REPO))
     try:
-        from vs_gensim import corpus
+        from benchmarks.speed.vs_gensim import corpus
     finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+        sys.path.remove(str(REPO))
     return corpus
 
 

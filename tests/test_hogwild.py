@@ -38,10 +38,10 @@ def watched(monkeypatch):
         owners[id(batch)] = (ids, self.vocab.hashes[ids].copy())
         return dispatch(self, batch)
 
-    def watched_train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes):
+    def watched_train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes, da):
         ids, h0 = owners[id(batch)]
         time.sleep(0.002)  # widen the window in which the encoder runs beside this batch
-        out = train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes)
+        out = train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes, da)
         with lock:
             batches[0] += 1
             moved = (hashes[ids] != h0) | (counts[ids] == 0)

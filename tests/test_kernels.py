@@ -11,6 +11,7 @@ from helpers_core import assert_finite, assert_vocab_consistent, control_bytes
 from streamsgns import SGNS
 from streamsgns import kernels as K
 from streamsgns._state import new_record
+from streamsgns.change import NO_DETECT
 from streamsgns.cooc import NO_COOC
 from streamsgns.hashing import seed_states
 from streamsgns.noise import NOISE_RECORD, NoiseArrays
@@ -34,7 +35,7 @@ def _train(sen, W, C, counts, total, cfg, _unused, alpha, noise=None, seed=0):
     pa = ParamArrays(W, C, seed_states(seed, 2), new_record(STREAM_RECORD))
     return K.train_sentence(cfg, sen, len(sen), alpha, total, pa, counts, na, 1,
                             np.empty(len(sen), np.int32), np.empty(3 * len(sen) + 1, np.int32),
-                            np.empty(W.shape[1], np.float32), NO_COOC, np.zeros(0, np.uint64))
+                            np.empty(W.shape[1], np.float32), NO_COOC, np.zeros(0, np.uint64), NO_DETECT)
 
 
 def _sig_table(x):
@@ -282,7 +283,7 @@ def test_largest_accepted_learning_rate_stays_finite():
 
 
 def test_learning_rate_that_diverges_is_refused():
-    # alpha = 0.5 drives real text to inf/NaN (benchmarks/alpha_bound.py): the constructor refuses it
+    # alpha = 0.5 drives real text to inf/NaN (benchmarks/learning_rule/alpha_bound.py): the constructor refuses it
     for alpha in (1.0, 0.5, 0.25, 0.21):
         with pytest.raises(ValueError, match="alpha"):
             SGNS(alpha=alpha, min_alpha=1e-4)

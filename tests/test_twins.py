@@ -1,4 +1,4 @@
-"""streamsgns_tools.twins: the planted twins of ``benchmarks/rare_words.py``."""
+"""streamsgns_tools.twins: the planted twins of ``benchmarks/learning_rule/rare_words.py``."""
 
 from collections import Counter
 

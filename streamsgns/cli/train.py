@@ -52,6 +52,13 @@ MODEL_OPTIONS = [
      "tokens added to that sketch between two halvings (0 = never age; default: from the sketch's size)"),
     ("--half-life", "half_life", "tokens",
      "forget: every count halves after this many tokens, e.g. 50000000, 50M or 50Mw; None = never"),
+    ("--average-horizon", "average_horizon", "tokens_or_off",
+     "the exported averages follow a moving row within about this many tokens (off = no bound)"),
+    ("--change-detection", "detect_changes", "on_off",
+     "per-word change detection: report words whose usage changed and re-learn them (on/off)"),
+    ("--change-threshold", "change_threshold", "pos_float",
+     "alarm level of the per-word change test (higher: fewer, later alarms)"),
+    ("--change-every", "change_every", "tokens", "tokens between two change checks"),
     ("--replay", "replay", "replay",
      "extra trainings per token of recent sentences from a bounded buffer (1 = about two passes' worth of "
      "updates, the stream read once); idle = replay only while the source waits for data"),
@@ -85,14 +92,19 @@ def _number_type(kind: str):
     import math
 
     def parse(text: str):
-        if kind == "tokens":
-            return _tokens(text)
+        if kind == "on_off":
+            t = text.strip().lower()
+            if t not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+                raise argparse.ArgumentTypeError(f"must be on or off, got {text!r}")
+            return t in ("on", "true", "1", "yes")
         if kind == "replay":
             if text.strip().lower() == "idle":
                 return "idle"
             return _number_type("nonneg_float")(text)
         if kind.endswith("_or_off") and text.strip().lower() in ("off", "none"):
             return None
+        if kind.startswith("tokens"):
+            return _tokens(text)
         integer = kind.endswith("_int")
         try:
             v = int(text) if integer else float(text)
@@ -185,6 +197,8 @@ class _Progress:
             "snaps": self.snapshots,
             "skipped": skipped,
         }
+        if m.detect is not None:
+            post["changes"] = p["changes"]
         if m.replay_state is not None:  # share of the trained tokens that were replayed
             post["replay"] = f"{p['replayed'] / max(1, p['replayed'] + ws):.0%}"
         if self.pmi is not None:
@@ -272,14 +286,18 @@ def cmd_train(args) -> int:
     # reports what matters (retries, resets, failed commits) itself.
     logging.getLogger("kafka").setLevel(logging.WARNING)
     params = {dest: getattr(args, dest) for _, dest, _, _ in MODEL_OPTIONS}
+    if args.replicas is not None and args.changes:
+        args.parser.error("--changes is not available with --replicas (replicas do not merge change detection)")
     if args.replicas is not None:  # Ray is imported only on this path
         from .train_replicas import cmd_train_replicas
 
         return cmd_train_replicas(args, params)
     if args.resume and not args.snapshot_dir:
         args.parser.error("--resume needs --snapshot-dir")
-    if args.overwrite and not args.snapshot_dir:
-        args.parser.error("--overwrite needs --snapshot-dir")
+    if args.overwrite and not (args.snapshot_dir or args.changes):
+        args.parser.error("--overwrite needs --snapshot-dir or --changes")
+    if args.changes and not params["detect_changes"]:
+        args.parser.error("--changes needs change detection (--change-detection on)")
     from ..warmup import start_compile_child, wait_compile_child
 
     # a cold numba cache: compile in a child while the source and the snapshot directory open (the
@@ -291,7 +309,7 @@ def cmd_train(args) -> int:
         if child is not None:
             child.kill()
         raise
-    model = snap = None
+    model = snap = changes = None
     try:
         if args.snapshot_dir:
             snap, model = _open_snapshots(args, lambda ck: SGNS.load(ck, workers=args.workers))
@@ -300,15 +318,27 @@ def cmd_train(args) -> int:
                 model = SGNS(**params)
             except ValueError as e:  # settings that are valid one by one but not together
                 args.parser.error(str(e))
+        resumed = model is not None and model.words_seen > 0 and args.resume
         if snap is not None:
             snap.start(model)
+        if args.changes:
+            from .changes import ChangesFile
+
+            try:
+                changes = ChangesFile(args.changes, model, resume=resumed, overwrite=args.overwrite)
+            except FileExistsError as e:
+                args.parser.error(str(e))
+            except OSError as e:
+                raise SystemExit(f"streamsgns: cannot use --changes {args.changes}: {e.strerror or e}") from None
         wait_compile_child(child)
         child = None
-        return _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError)
+        return _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError, changes)
     finally:
         if child is not None:  # an error before training: the compilation is not needed now
             child.kill()
             child.wait()
+        if changes is not None:
+            changes.close()
         source.close()
         if model is not None:
             model.close()
@@ -316,7 +346,7 @@ def cmd_train(args) -> int:
             snap.close()
 
 
-def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError) -> int:
+def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError, changes=None) -> int:
     if model.source_position:
         # The checkpoint is the source of truth: Kafka partitions it does not
         # name start at their earliest offset, not at the group's commit.
@@ -350,6 +380,8 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
     enc_state: dict = {}
 
     def checkpoint():
+        if changes is not None:
+            changes.append_new(sync=True)  # every record the checkpoint covers is on disk first
         try:
             ck = snap.snapshot(model, position=position)
         except SnapshotError as e:
@@ -383,6 +415,8 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
                 model.learn_text(chunk.data)
                 position = chunk.position
                 model.source_position = position
+                if changes is not None:
+                    changes.append_new()
                 _check_encoding(model, source, args, enc_state)
                 progress.update(source.stats)
                 if snap is not None and snap.due(model):
@@ -421,7 +455,8 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
     p = model.progress()
     summary = {"words_seen": p["words_seen"], "vocab_size": p["vocab_size"], "lines": p["lines"],
                "empty_lines": p["empty_lines"], "invalid_utf8": p["invalid_utf8"],
-               "control_bytes": p["control_bytes"], "split_lines": p["split_lines"], "replayed": p["replayed"],
+               "control_bytes": p["control_bytes"], "split_lines": p["split_lines"], "changes": p["changes"],
+               "replayed": p["replayed"],
                "source": {k: int(v) for k, v in source.stats.items()}}
     if snap is not None:
         summary["snapshots"] = {"written": snap.written, "failed": snap.failed, "run_id": snap.run_id}
@@ -456,6 +491,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     t.add_argument("--summary", action="store_true", help="print a JSON summary on stderr at the end")
     t.add_argument("--commit-without-checkpoint", action="store_true",
                    help="Kafka: commit offsets at the end even without --snapshot-dir")
+    _add_change_options(t)
     for flag, dest, kind, hlp in MODEL_OPTIONS:
         default = _model_default(dest)
         t.add_argument(flag, dest=dest, type=_number_type(kind), default=default, help=f"{hlp} (default {default})")
@@ -465,3 +501,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     add_replica_arguments(t, _number_type)
     t.set_defaults(func=cmd_train, parser=t)
     return t
+
+
+def _add_change_options(t) -> None:
+    """``--changes``: where the change records of the run go (:mod:`streamsgns.cli.changes`)."""
+    t.add_argument("--changes", metavar="FILE.jsonl",
+                   help="append each change event (a word whose usage changed, then what it became) to this "
+                        "JSON-lines file as it happens; crash-safe with --snapshot-dir/--resume")

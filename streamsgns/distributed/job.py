@@ -89,7 +89,7 @@ class ReplicaJob:
         Ray is already initialised).
     rows : {"sum", "weighted", "mean"}
         How the merge combines W and C rows (:func:`~streamsgns.distributed.merge.merge_states`);
-        ``"sum"`` (default) kept quality closest to one process in ``benchmarks/ray_replicas.py``.
+        ``"sum"`` (default) kept quality closest to one process in ``benchmarks/scale_out/ray_replicas.py``.
     max_restarts : int
         Replica deaths tolerated over the job's life.
     cpus_per_replica : float
@@ -99,8 +99,9 @@ class ReplicaJob:
     runtime_env : dict, optional
         Ray runtime environment of the actors (a local cluster gets this package's path).
     **model_params
-        :class:`streamsgns.SGNS` parameters (``track_cooc`` and ``average_eta`` are forced off: statistics and
-            averaged iterates are not merged; the merge itself averages the replicas' rows).
+        :class:`streamsgns.SGNS` parameters (``track_cooc``, ``average_eta`` and ``detect_changes`` are forced
+            off: statistics, averaged iterates and change detection are not merged; the merge itself averages the
+            replicas' rows).
 
     Attributes
     ----------
@@ -137,7 +138,7 @@ class ReplicaJob:
         self.max_restarts, self.cpus_per_replica = int(max_restarts), float(cpus_per_replica)
         self.on_round, self.runtime_env, self.vectors = on_round, runtime_env, vectors
         self.overwrite = bool(overwrite)
-        self.model_params = {**model_params, "track_cooc": False, "average_eta": None}
+        self.model_params = {**model_params, "track_cooc": False, "average_eta": None, "detect_changes": False}
         self.model = None
         self.position: dict = {"kafka": {}}
         self.history: list[dict] = []

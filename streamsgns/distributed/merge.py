@@ -82,7 +82,8 @@ RULES: dict[str, dict[str, str]] = {
     "forget": {"half_life": "same", "since": "delta", "n_decays": "delta", "decayed_tokens": "delta",
                "n_faded": "delta", "sketch_since": "delta"},
     "top": {"params": "same", "vocab": "derived", "noise": "derived", "cooc": "derived",
-            "parameters": "derived", "stats": "derived", "forget": "derived", "average": "derived"},
+            "parameters": "derived", "stats": "derived", "forget": "derived", "average": "derived",
+            "change": "derived", "change_log": "derived"},
 }
 
 
@@ -211,6 +212,8 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
         raise MergeError("cooc: co-occurrence statistics are not merged; train replicas with track_cooc=False")
     if any(s.get("average") is not None for s in states):
         raise MergeError("average: averaged iterates are not merged; train replicas with average_eta=None")
+    if any(s.get("change") is not None for s in states):
+        raise MergeError("change: change detection is not merged; train replicas with detect_changes=False")
     forget = [s.get("forget") for s in states]
     if any(f is not None and f.get("half_life") is not None for f in forget):
         # each replica decays the shared base counts in its own token clock, so base + Σ increments would

@@ -1,0 +1,1 @@
+"""Benchmarks and experiments of streamsgns, one folder per question (index: ``benchmarks/README.md``); run from the checkout, not installed."""

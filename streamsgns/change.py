@@ -1,0 +1,561 @@
+"""Per-word change detection: which words' usage changed, found live, and learnt again.
+
+Why: a stream's words change meaning (a product name, a slang word, a renamed team), and an online
+model with per-word steps settles: the more a word has been seen, the smaller its step
+(:mod:`streamsgns.rates`), and the averaged export (:mod:`streamsgns.averaging`) lags further the
+older the stream. A word whose contexts change must learn again like a new word while the words
+that did not change keep their settled steps. This module decides *which* words, and keeps the
+state that makes such a word new again.
+
+**Signal: a context signature per word.** For every positive pair (context ``c``, centre ``t``) the
+training kernel adds ``s(c) ∈ {−1, +1}^16`` — 16 bits of ``c``'s 64-bit hash read as signs — to
+``sig[t]`` and counts the pair in ``pairs[t]`` (:func:`detector_observe`, 16 additions a pair).
+The mean ``u = sig / pairs`` over an interval is a random projection of the word's context
+distribution (Achlioptas 2003): ``E[u_j] = Σ_c p(c | t) s_j(c)``. It does not depend on the model's
+rows, so it moves as soon as the contexts move, even for a frequent word whose rows can hardly move
+(the training loss ``−log σ(W[c]·C[t])``, one direction of that distribution, was measured as a
+signal first and found too weak: ``docs/drift.md``).
+
+**Test (every ``check_every`` tokens, O(V)).** A row with at least ``min_pairs`` pairs since its
+last observation is observed: its distance to its own baseline centre ``ū`` (the running mean of
+its past ``u``), ``D = pairs · ‖u − ū‖² / 16`` — about 1 for independent contexts drawn from an
+unchanged distribution (a χ²₁₆/16), larger for bursty words, much larger when the distribution
+moved. ``D`` is divided by the row's own running mean of ``D`` (its burstiness), and by the median
+of that ratio over the rows observed at this check: a change of source or genre moves every word's
+contexts at once, and only words that change *relative to the others* should accumulate evidence.
+Each row runs a one-sided CUSUM (Page 1954) on that ratio ``z``: ``S ← max(0, S + min(z, z_cap) −
+(1 + delta))``, an alarm when ``S > threshold``: the Page–Hinkley test (Page 1954; Hinkley 1971) on
+a per-word series — river's ``drift.PageHinkley`` is the offline reference — for every word at once
+with constant state per row, as Kulkarni et al. (2015) look for change points in per-word series,
+live. The baselines (``ū``, the mean ``D``) follow a row with weight ``max(1/obs, rate)``, an
+observation with ``z > 3`` entering them scaled down by ``3/z`` so that a change is not absorbed
+before it is detected; the first ``warmup`` observations only build ``ū``.
+
+**What an alarm does** (:meth:`ChangeDetector.restart`): the word's *step evidence* restarts —
+the per-word step of :func:`streamsgns.rates.word_alpha` uses ``n = count − base``, and ``base``
+is set to the current count, so the word takes the step of a newly admitted word while its
+frequency count (noise distribution, subsampling, eviction) is untouched; its averaged export
+restarts from its current row; its baselines and CUSUM restart. A row reused for another word
+(eviction) restarts the same way at admission.
+
+State (arrays, one row per vocabulary id, in checkpoints): ``base`` (int64, tokens), ``sig``
+((cap, 16) float32, signs summed since the row's last observation), ``pairs`` (int64), ``center``
+((cap, 16) float32, ``ū``), ``dmean`` (float64, the running mean of ``D``), ``obs`` (int64,
+observations since the last restart), ``cusum`` (float64); scalars in :data:`DETECT_RECORD`.
+Memory: 168 bytes a row.
+
+References
+----------
+Page, E. S. (1954). Continuous inspection schemes. Biometrika 41(1/2), 100–115.
+Hinkley, D. V. (1971). Inference about the change-point from cumulative sum tests. Biometrika 58(3).
+Achlioptas, D. (2003). Database-friendly random projections: Johnson–Lindenstrauss with binary
+coins. JCSS 66(4), 671–687 (projections on ±1 entries).
+Kulkarni, V., Al-Rfou, R., Perozzi, B., Skiena, S. (2015). Statistically significant detection of
+linguistic change. WWW 2015, sec. 3 (change points on per-word time series).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
+
+__all__ = ["ChangeDetector", "ChangeLog", "DetectorArrays", "DETECT_RECORD", "NO_DETECT", "SIG_DIM", "detect_check",
+           "detector_observe", "detector_reset_row", "detector_decay", "step_evidence"]
+
+#: Signs per context signature (bits of a context's hash).
+SIG_DIM = 16
+
+#: Scalars: ``next_check`` (tokens, ``words_seen`` at or past which the next check runs),
+#: ``checks`` done, ``alarms`` raised, ``last_shift`` (the vocabulary's median ratio at the last check).
+DETECT_RECORD = np.dtype([("next_check", np.int64), ("checks", np.int64), ("alarms", np.int64),
+                          ("last_shift", np.float64)])
+
+#: What the kernels receive: ``base``, ``sig``, ``pairs``, ``center``, ``dmean``, ``obs``, ``cusum``, ``proj`` as in
+#: :class:`ChangeDetector`, ``meta`` (1,) :data:`DETECT_RECORD`.
+DetectorArrays = namedtuple("DetectorArrays", "base sig pairs center dmean obs cusum proj meta")
+
+
+def _empty_arrays(cap: int) -> DetectorArrays:
+    return DetectorArrays(np.zeros(cap, np.int64), np.zeros((cap, SIG_DIM), np.float32), np.zeros(cap, np.int64),
+                          np.zeros((cap, SIG_DIM), np.float32), np.zeros(cap, np.float64), np.zeros(cap, np.int64),
+                          np.zeros(cap, np.float64), np.zeros((cap, SIG_DIM), np.float32), new_record(DETECT_RECORD))
+
+
+#: The bundle of a model without change detection: zero-length arrays (the kernels test ``base.shape[0]``).
+NO_DETECT = _empty_arrays(0)
+
+
+@njit("int64(int64[:], int64[:], int64)", cache=True, nogil=True, inline="always")
+def step_evidence(counts, base, w):
+    """The count a per-word step uses, tokens: ``counts[w] − base[w]`` (0 at least), or
+    ``counts[w]`` without change detection (``base`` of length 0)."""
+    if base.shape[0] == 0:
+        return counts[w]
+    n = counts[w] - base[w]
+    return n if n > 0 else 0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def detector_observe(da, t, c):
+    """One positive pair of centre ``t`` and context ``c`` (ids): add the context's projection
+    ``proj[c]`` (:data:`SIG_DIM` floats) to ``sig[t]`` and count the pair."""
+    row = da.sig[t]
+    pc = da.proj[c]
+    for j in range(SIG_DIM):
+        row[j] += pc[j]
+    da.pairs[t] += 1
+
+
+@njit(cache=True, nogil=True)
+def detector_reset_row(da, r, base):
+    """Restart row ``r``: step evidence from ``base`` (tokens), nothing pending, no baseline, CUSUM 0."""
+    if da.base.shape[0] == 0:
+        return
+    da.base[r] = base
+    for j in range(SIG_DIM):
+        da.sig[r, j] = np.float32(0.0)
+        da.center[r, j] = np.float32(0.0)
+    da.pairs[r] = 0
+    da.dmean[r] = 0.0
+    da.obs[r] = 0
+    da.cusum[r] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def detector_decay(da, factor, n):
+    """Scale the step-evidence bases of rows ``0 .. n-1`` by ``factor`` (floor): under forgetting
+    (:func:`streamsgns.forget.forget_step`) the counts they are subtracted from decay by it."""
+    base = da.base
+    for r in range(min(base.shape[0], n)):
+        base[r] = np.int64(np.floor(base[r] * factor))
+
+
+@njit(cache=True, nogil=True)
+def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold, z_cap, warmup, z, alarms):
+    """One check over rows ``0 .. n-1``: observe, normalise, remove the shift, CUSUM, alarm.
+
+    Parameters
+    ----------
+    da : DetectorArrays
+    counts : ndarray, shape (cap,), int64
+        The vocabulary's counts (0: a free row, skipped).
+    n : int
+        Ids in use.
+    min_pairs : int
+        Pairs a row needs since its last observation to be observed now (else it waits).
+    min_evidence : int
+        Step evidence (tokens since admission or the last alarm) a row needs to be tested: a word
+        with less still learns with a large step, and its observations only build its baselines.
+    rate : float
+        Smallest weight of an observation in the running baselines (EW over ~1/rate observations).
+    delta, threshold, z_cap : float
+        CUSUM allowance (above a ratio of 1), alarm level, and the cap of one observation's contribution.
+    warmup : int
+        Observations that only build a row's centre before its test runs.
+    z : ndarray, shape (cap,), float64
+        Scratch (each row's distance ratio).
+    alarms : ndarray, shape (cap,), int64
+        Out: the rows that raised an alarm, in id order.
+
+    Returns
+    -------
+    n_alarms : int
+    shift : float
+        The vocabulary's shift: the median ratio ``D / mean D`` of the rows tested (1 if fewer than 8).
+    """
+    m = 0
+    for r in range(n):
+        z[r] = np.nan
+        p = da.pairs[r]
+        if counts[r] <= 0 or p < min_pairs:
+            continue
+        k = da.obs[r]
+        da.obs[r] = k + 1
+        inv = 1.0 / p
+        young = counts[r] - da.base[r] < min_evidence
+        if k < warmup or young:  # only the centre: a running mean (the first observations, a young word)
+            w = 1.0 / (k + 1.0)
+            if w < rate:
+                w = rate
+            if young:
+                da.dmean[r] = 0.0  # the test's scale is set again by its first tested observation
+            for j in range(SIG_DIM):
+                da.center[r, j] += np.float32(w * (da.sig[r, j] * inv - da.center[r, j]))
+                da.sig[r, j] = np.float32(0.0)
+            da.pairs[r] = 0
+            continue
+        d2 = 0.0
+        for j in range(SIG_DIM):
+            e = da.sig[r, j] * inv - da.center[r, j]
+            d2 += e * e
+        D = p * d2 / SIG_DIM
+        if da.dmean[r] <= 0.0:  # the first distance sets the row's scale; tested from the next one
+            da.dmean[r] = D if D > 1e-3 else 1e-3
+            continue
+        z[r] = D / da.dmean[r]
+        m += 1
+    shift = 1.0
+    if m >= 8:
+        vals = np.empty(m, np.float64)
+        q = 0
+        for r in range(n):
+            if not np.isnan(z[r]):
+                vals[q] = z[r]
+                q += 1
+        shift = np.median(vals)
+        if shift < 1e-3:
+            shift = 1e-3
+    n_alarms = 0
+    for r in range(n):
+        if counts[r] <= 0 or da.pairs[r] < min_pairs:
+            continue
+        p = da.pairs[r]
+        inv = 1.0 / p
+        zr = z[r]
+        if not np.isnan(zr):
+            zr = zr / shift
+            c = zr if zr < z_cap else z_cap
+            s = da.cusum[r] + c - (1.0 + delta)
+            da.cusum[r] = s if s > 0.0 else 0.0
+            if da.cusum[r] > threshold:
+                alarms[n_alarms] = r
+                n_alarms += 1
+            g = 1.0 / da.obs[r]
+            if g < rate:
+                g = rate
+            if zr > 3.0:
+                g *= 3.0 / zr  # a jump enters the baselines scaled down
+            for j in range(SIG_DIM):
+                da.center[r, j] += np.float32(g * (da.sig[r, j] * inv - da.center[r, j]))
+            target = z[r] * da.dmean[r]  # this D
+            lim = 3.0 * da.dmean[r] * shift
+            da.dmean[r] = da.dmean[r] * shift + g * ((target if target < lim else lim) - da.dmean[r] * shift)
+        for j in range(SIG_DIM):
+            da.sig[r, j] = np.float32(0.0)
+        da.pairs[r] = 0
+    return n_alarms, shift
+
+
+class ChangeDetector:
+    """Per-word change detection on context signatures, and the step evidence it restarts.
+
+    Parameters
+    ----------
+    capacity : int
+        Rows allocated (grows with the vocabulary).
+    check_every : int
+        Tokens between two checks (a check is O(V)).
+    threshold : float
+        CUSUM alarm level (Page 1954's ``h``), in units of the distance ratio.
+    delta : float
+        CUSUM allowance above a ratio of 1 (Page 1954's ``k``).
+    min_pairs : int
+        Positive pairs a row needs before one observation (rare words are observed less often).
+    min_evidence : int
+        Step evidence (tokens since admission or the last alarm) before a word is tested: a
+        younger word still learns with a large step.
+    rate : float
+        Smallest weight of an observation in a row's baselines.
+    warmup : int
+        Observations that only build a row's centre.
+    z_cap : float
+        Largest contribution of one observation to the CUSUM.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range (``check_every < 1``, ``threshold <= 0``, ``delta < 0``,
+        ``min_pairs < 1``, ``min_evidence < 0``, ``rate`` not in (0, 1], ``warmup < 1``, ``z_cap <= 0``).
+
+    Examples
+    --------
+    Forty words with steady context distributions; every word's contexts get noisier at check 20
+    (a change of source: not reported), word 7's distribution moves at check 30 and is reported
+    at the third check after (each observation adds at most ``z_cap − 1 − delta`` = 4 to its CUSUM):
+
+    >>> import numpy as np
+    >>> det = ChangeDetector(capacity=40, check_every=1, min_evidence=0)
+    >>> counts = np.full(40, 100, np.int64)
+    >>> rng = np.random.default_rng(0)
+    >>> centers = rng.uniform(-0.3, 0.3, (40, SIG_DIM))
+    >>> for check in range(40):
+    ...     noise = 1.0 if check < 20 else 1.5
+    ...     u = centers + noise * rng.standard_normal((40, SIG_DIM)) / np.sqrt(200)
+    ...     if check >= 30:
+    ...         u[7] = -centers[7] + rng.standard_normal(SIG_DIM) / np.sqrt(200)
+    ...     det.sig[:40], det.pairs[:40] = 200 * u, 200
+    ...     fired = det.check(counts, 40)
+    ...     if len(fired):
+    ...         print(check, fired.tolist())
+    ...         det.restart(fired, counts)                  # it learns like a new word
+    32 [7]
+    """
+
+    def __init__(self, capacity: int, check_every: int = 65536, threshold: float = 8.0, delta: float = 1.0,
+                 min_pairs: int = 100, min_evidence: int = 1000, rate: float = 0.05, warmup: int = 3,
+                 z_cap: float = 6.0):
+        if int(check_every) < 1:
+            raise ValueError(f"check_every must be >= 1 token, got {check_every!r}")
+        for name, v in (("threshold", threshold), ("z_cap", z_cap)):
+            if not (np.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be > 0, got {v!r}")
+        if not (np.isfinite(delta) and delta >= 0):
+            raise ValueError(f"delta must be >= 0, got {delta!r}")
+        if int(min_pairs) < 1 or int(warmup) < 1 or int(min_evidence) < 0:
+            raise ValueError(f"min_pairs and warmup must be >= 1 and min_evidence >= 0, got {min_pairs!r}, "
+                             f"{warmup!r}, {min_evidence!r}")
+        if not (0 < rate <= 1):
+            raise ValueError(f"rate must be in (0, 1], got {rate!r}")
+        self.check_every = int(check_every)
+        self.threshold, self.delta, self.z_cap = float(threshold), float(delta), float(z_cap)
+        self.min_pairs, self.rate, self.warmup = int(min_pairs), float(rate), int(warmup)
+        self.min_evidence = int(min_evidence)
+        a = _empty_arrays(max(1, int(capacity)))
+        self.base, self.sig, self.pairs, self.center, self.dmean, self.obs, self.cusum, self.proj, self.meta = a
+        self.meta[0]["next_check"] = self.check_every
+        self._z = np.zeros(0, np.float64)
+        self._alarms = np.zeros(0, np.int64)
+
+    _ROWS = ("base", "sig", "pairs", "center", "dmean", "obs", "cusum", "proj")
+    _DTYPES = {"base": np.int64, "sig": np.float32, "pairs": np.int64, "center": np.float32, "dmean": np.float64,
+               "obs": np.int64, "cusum": np.float64, "proj": np.float32}
+
+    def arrays(self) -> DetectorArrays:
+        """The state as one bundle of arrays (no copies)."""
+        return DetectorArrays(self.base, self.sig, self.pairs, self.center, self.dmean, self.obs, self.cusum,
+                              self.proj, self.meta)
+
+    @property
+    def capacity(self) -> int:
+        return self.base.shape[0]
+
+    @property
+    def next_check(self) -> int:
+        """Tokens (``words_seen``) at or past which the next check is due."""
+        return int(self.meta[0]["next_check"])
+
+    def grow(self, capacity: int) -> None:
+        """Reallocate to ``capacity`` rows (never shrinks), keeping the existing ones (new rows zero)."""
+        if capacity <= self.capacity:
+            return
+        for name in self._ROWS:
+            old = getattr(self, name)
+            new = np.zeros((capacity,) + old.shape[1:], dtype=old.dtype)
+            new[: old.shape[0]] = old
+            setattr(self, name, new)
+
+    def check(self, counts: np.ndarray, n: int, words_seen: int | None = None) -> np.ndarray:
+        """Run one check over rows ``0 .. n-1`` (:func:`detect_check`); return the alarmed rows.
+
+        The caller restarts them (:meth:`restart`). ``words_seen`` (tokens) schedules the next
+        check ``check_every`` tokens later; ``counts`` is the vocabulary's (cap,) int64.
+
+        Returns
+        -------
+        ndarray, shape (n_alarms,), int64
+        """
+        self.grow(counts.shape[0])
+        if self._z.shape[0] < n:
+            self._z = np.zeros(max(n, 2 * self._z.shape[0]), np.float64)
+            self._alarms = np.zeros_like(self._z, dtype=np.int64)
+        k, shift = detect_check(self.arrays(), counts, int(n), self.min_pairs, self.min_evidence, self.rate, self.delta,
+                                self.threshold, self.z_cap, self.warmup, self._z, self._alarms)
+        m = self.meta[0]
+        m["checks"] += 1
+        m["alarms"] += k
+        m["last_shift"] = shift
+        if words_seen is not None:
+            m["next_check"] = int(words_seen) + self.check_every
+        return self._alarms[:k].copy()
+
+    def project(self, W: np.ndarray, n: int, seed: int = 0) -> None:
+        """Set ``proj[:n] = W[:n] · R`` (float32), ``R`` a fixed (d, :data:`SIG_DIM`) Gaussian matrix
+        drawn from ``seed``, scaled by ``1/sqrt(SIG_DIM)``: the contexts' signatures between two
+        projections (the learner re-projects every ``project_every`` checks: W moves slowly)."""
+        self.grow(n)
+        d = W.shape[1]
+        R = np.random.default_rng([int(seed), d, 0x5EED]).standard_normal((d, SIG_DIM)) / np.sqrt(SIG_DIM)
+        self.proj[:n] = (W[:n] @ R.astype(np.float32)).astype(np.float32)
+        self.proj[n:] = 0.0
+
+    def restart(self, rows, counts: np.ndarray) -> None:
+        """Make ``rows`` learn like new words: step evidence from their current ``counts``, no baseline."""
+        da = self.arrays()
+        for r in np.asarray(rows, dtype=np.int64):
+            detector_reset_row(da, int(r), int(counts[r]))
+
+    def score(self, r: int) -> float:
+        """The CUSUM of row ``r`` (0 right after a restart)."""
+        return float(self.cusum[r])
+
+    def state_dict(self, n_ids: int) -> dict:
+        """The per-row arrays (first ``n_ids`` rows, views), the settings and the :data:`DETECT_RECORD` scalars."""
+        self.grow(n_ids)
+        out = {name: getattr(self, name)[:n_ids] for name in self._ROWS}
+        out.update(check_every=self.check_every, threshold=self.threshold, delta=self.delta,
+                   min_pairs=self.min_pairs, min_evidence=self.min_evidence, rate=self.rate, warmup=self.warmup,
+                   z_cap=self.z_cap,
+                   **record_to_dict(self.meta))
+        return out
+
+    @classmethod
+    def from_state(cls, state: dict, capacity: int, **overrides) -> "ChangeDetector":
+        """Rebuild from :meth:`state_dict` output into ``capacity`` rows (settings in ``overrides`` win).
+
+        Raises
+        ------
+        StateError
+            If an array is missing, mis-shaped, of the wrong dtype, or holds NaN/inf, or a setting is invalid.
+        """
+        keys = ("check_every", "threshold", "delta", "min_pairs", "min_evidence", "rate", "warmup", "z_cap")
+        settings = {k: state[k] for k in keys if k in state}
+        settings.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            obj = cls(capacity, **settings)
+        except (TypeError, ValueError) as e:
+            raise StateError(f"change detector: {e}") from e
+        base = check_array(state, "base", np.int64, 1, "change detector")
+        n = base.shape[0]
+        obj.grow(n)
+        for name in cls._ROWS:
+            shape = (n, SIG_DIM) if name in ("sig", "center", "proj") else (n,)
+            arr = check_array(state, name, cls._DTYPES[name], len(shape), "change detector", shape=shape)
+            if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+                raise StateError(f"change detector: {name} holds NaN or inf")
+            getattr(obj, name)[:n] = arr
+        if (obj.pairs[:n] < 0).any() or (obj.obs[:n] < 0).any() or (obj.dmean[:n] < 0).any():
+            raise StateError("change detector: negative pair count, observation count or mean distance")
+        record_from_dict(obj.meta, state, "change detector")
+        return obj
+
+    def nbytes(self) -> int:
+        """Bytes held by the per-row arrays."""
+        return int(sum(getattr(self, name).nbytes for name in self._ROWS))
+
+
+def _json_bytes(obj) -> np.ndarray:
+    import json
+
+    return np.frombuffer(json.dumps(obj, separators=(",", ":")).encode("utf-8"), dtype=np.uint8).copy()
+
+
+def _from_json_bytes(state: dict, key: str):
+    import json
+
+    arr = check_array(state, key, np.uint8, 1, "change log")
+    try:
+        return json.loads(arr.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise StateError(f"change log: {key} is not JSON ({e})") from e
+
+
+class ChangeLog:
+    """The change events of a stream, as records numbered in the order they happen.
+
+    Two kinds of record: ``"change"`` when a word's alarm is raised (``word``, ``tokens`` — the
+    stream's ``words_seen`` then —, ``score`` — the CUSUM at the alarm —, and
+    ``neighbours_before``, its nearest words in the exported vectors just before it restarts),
+    and ``"after"``, ``follow_tokens`` tokens later (``neighbours_after``: what the word has
+    become). Each record has a number ``rec`` (1, 2, …) so that a file of records can be cut back
+    to a checkpoint and continued without a duplicate or a gap (``streamsgns train --changes``).
+
+    Parameters
+    ----------
+    follow_tokens : int
+        Tokens between a change and its ``"after"`` record.
+    max_records : int
+        Records kept in memory and in checkpoints (the oldest are dropped; a ``--changes`` file
+        keeps them all).
+
+    Raises
+    ------
+    ValueError
+        If ``follow_tokens < 0`` or ``max_records < 1``.
+
+    Examples
+    --------
+    >>> log = ChangeLog(follow_tokens=100)
+    >>> log.change("bank", tokens=1000, score=31.5, neighbours=["river", "shore"])["rec"]
+    1
+    >>> log.due(1050), [r["word"] for r in log.due(1100)]
+    ([], ['bank'])
+    >>> log.after("bank", 1, tokens=1100, neighbours=["money", "loan"])["kind"]
+    'after'
+    >>> [(e["word"], e["neighbours_after"]) for e in log.events()]
+    [('bank', ['money', 'loan'])]
+    """
+
+    def __init__(self, follow_tokens: int = 1_000_000, max_records: int = 10_000):
+        if int(follow_tokens) < 0 or int(max_records) < 1:
+            raise ValueError(f"follow_tokens must be >= 0 and max_records >= 1, got {follow_tokens!r}, {max_records!r}")
+        self.follow_tokens, self.max_records = int(follow_tokens), int(max_records)
+        self.records: list[dict] = []
+        self.pending: list[dict] = []  # changes whose "after" record is not written yet
+        self.next_rec = 1
+
+    def _add(self, rec: dict) -> dict:
+        rec["rec"] = self.next_rec
+        self.next_rec += 1
+        self.records.append(rec)
+        if len(self.records) > self.max_records:
+            del self.records[: len(self.records) - self.max_records]
+        return rec
+
+    def change(self, word: str, tokens: int, score: float, neighbours: list) -> dict:
+        """Record a change of ``word`` at ``tokens`` (``words_seen``); returns the record."""
+        rec = self._add({"kind": "change", "word": word, "tokens": int(tokens), "score": round(float(score), 3),
+                         "neighbours_before": list(neighbours)})
+        self.pending.append({"word": word, "change": rec["rec"], "due": int(tokens) + self.follow_tokens})
+        return rec
+
+    def due(self, tokens: int) -> list[dict]:
+        """Pending changes whose ``"after"`` record is due at ``tokens`` (each ``word``, ``change``, ``due``)."""
+        return [p for p in self.pending if p["due"] <= tokens]
+
+    def after(self, word: str, change: int, tokens: int, neighbours: list | None) -> dict:
+        """Record what ``word`` became after change record ``change`` (``neighbours`` None: the word
+        left the vocabulary); it is no longer pending."""
+        self.pending = [p for p in self.pending if p["change"] != change]
+        return self._add({"kind": "after", "word": word, "change": int(change), "tokens": int(tokens),
+                          "neighbours_after": None if neighbours is None else list(neighbours)})
+
+    def since(self, rec: int) -> list[dict]:
+        """Records numbered above ``rec``, oldest first (those still held)."""
+        return [r for r in self.records if r["rec"] > rec]
+
+    def events(self) -> list[dict]:
+        """The changes held, each with its ``neighbours_after`` (None while pending)."""
+        after = {r["change"]: r["neighbours_after"] for r in self.records if r["kind"] == "after"}
+        return [{"word": r["word"], "tokens": r["tokens"], "score": r["score"],
+                 "neighbours_before": r["neighbours_before"], "neighbours_after": after.get(r["rec"]),
+                 "rec": r["rec"]} for r in self.records if r["kind"] == "change"]
+
+    def state_dict(self) -> dict:
+        """``records`` and ``pending`` (UTF-8 JSON as uint8 arrays), ``next_rec``, ``follow_tokens``, ``max_records``."""
+        return {"records": _json_bytes(self.records), "pending": _json_bytes(self.pending),
+                "next_rec": self.next_rec, "follow_tokens": self.follow_tokens, "max_records": self.max_records}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "ChangeLog":
+        """Rebuild from :meth:`state_dict` output.
+
+        Raises
+        ------
+        StateError
+            If a field is missing or malformed, or the record numbers are not increasing below ``next_rec``.
+        """
+        try:
+            obj = cls(int(state["follow_tokens"]), int(state["max_records"]))
+            obj.next_rec = int(state["next_rec"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise StateError(f"change log: {e}") from e
+        obj.records, obj.pending = _from_json_bytes(state, "records"), _from_json_bytes(state, "pending")
+        recs = [r.get("rec") for r in obj.records] if isinstance(obj.records, list) else None
+        if recs is None or not isinstance(obj.pending, list) or any(
+                not isinstance(r, int) for r in recs) or recs != sorted(set(recs)) or (recs and recs[-1] >= obj.next_rec):
+            raise StateError("change log: records are not numbered in order below next_rec")
+        return obj

@@ -1,0 +1,266 @@
+"""Change detection (streamsgns/change.py): a word whose contexts change is found and learns again.
+
+The synthetic stream: two topics A and B of 30 words each, alternating sentences, and three
+*movers* x1..x3 that appear in topic A's sentences for the first half and in topic B's after
+(a planted change whose truth is known); every other word keeps its contexts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streamsgns import SGNS
+from streamsgns import kernels as K
+from streamsgns.change import ChangeDetector, ChangeLog, step_evidence
+from streamsgns.rates import word_alpha
+
+from helpers_core import assert_same_state, model_state
+
+MOVERS = ("x1", "x2", "x3")
+SMALL = dict(vector_size=16, window=3, min_count=1, sample=0.0, seed=0, track_cooc=False, change_every=4000)
+
+
+def stream(n_sent: int, switch_at: int, seed: int = 0, movers=MOVERS) -> list[list[str]]:
+    rng = np.random.default_rng(seed)
+    A = [f"a{i}" for i in range(30)]
+    B = [f"b{i}" for i in range(30)]
+    out = []
+    for k in range(n_sent):
+        topic = A if k % 2 == 0 else B
+        s = [topic[j] for j in rng.integers(0, 30, size=10)]
+        home = A if k < switch_at else B
+        if topic is home and movers:
+            s[rng.integers(0, 10)] = movers[rng.integers(0, len(movers))]
+        out.append(s)
+    return out
+
+
+def test_the_movers_and_only_they_raise_an_alarm_soon_after_the_change():
+    m = SGNS(**SMALL)
+    m.learn_many(stream(40_000, 20_000))  # 10 tokens a sentence: the change is at 200,000 tokens
+    got = {c["word"]: c["tokens"] for c in m.changes()}
+    assert set(got) == set(MOVERS)
+    assert all(200_000 < t <= 200_000 + 3 * m.change_every for t in got.values()), got
+
+
+def test_no_alarm_on_a_stationary_stream():
+    m = SGNS(**SMALL)
+    m.learn_many(stream(40_000, 40_000))
+    assert m.changes() == [] and m.changes_count == 0
+    assert m.detect.meta[0]["checks"] >= 90
+
+
+def test_without_detection_nothing_is_reported_and_no_step_restarts():
+    m = SGNS(**{**SMALL, "detect_changes": False})
+    m.learn_many(stream(40_000, 20_000))
+    assert m.changes() == [] and m.detect is None
+
+
+def test_an_alarm_restarts_the_step_evidence_and_the_averaged_export():
+    m = SGNS(**SMALL)
+    m.learn_many(stream(20_400, 20_000))  # just past the change: the alarms, little training after them
+    assert {c["word"] for c in m.changes()} == set(MOVERS)
+    k2i = m.key_to_index
+    for w in MOVERS:
+        r = k2i[w]
+        ev = int(step_evidence(m.vocab.counts, m.detect.base, r))
+        assert 0 <= ev < 0.1 * m.vocab.counts[r], (w, ev)  # learns with (almost) a new word's step
+        assert m.average.steps[r] <= 1  # its export restarted (at most one fold since)
+    settled = k2i["a3"]
+    assert int(step_evidence(m.vocab.counts, m.detect.base, settled)) == m.vocab.counts[settled]
+    assert m.average.steps[settled] > 5
+
+
+def _step_of_target(m, ctx: str, target: str) -> float:
+    """The step the C row of ``target`` took when the sentence ``ctx target`` was learnt (window 1,
+    no negatives): ``ΔC[t] = (1 − σ(W[c]·C[t])) · eta · W[c]`` (Mikolov et al. 2013, eq. 4), solved for eta."""
+    k2i = m.key_to_index
+    c, t = k2i[ctx], k2i[target]
+    w0, c0 = m.params.W[c].astype(np.float64), m.params.C[t].astype(np.float64)
+    m.learn_many([[ctx, target]])
+    dc = m.params.C[t].astype(np.float64) - c0
+    x = float(w0 @ c0)  # σ as the kernel reads it: word2vec's table on [−6, 6]
+    err = 1.0 - float(K.SIGMOID_TABLE[min(max(int((x + K.MAX_EXP) * K._TSCALE), 0), K.EXP_TABLE_SIZE)])
+    return float(dc @ w0 / (err * (w0 @ w0)))
+
+
+def test_the_kernel_steps_with_the_step_evidence():
+    """After a restart, a frequent word's C row moves with a new word's step again (one SGNS update)."""
+    m = SGNS(vector_size=8, min_count=1, sample=0.0, negative=0, window=1, seed=3, track_cooc=False, word_decay=50)
+    m.learn_many([["v", "u"]] * 300)
+    cfg = m._trainer.cfg
+    n = int(m.vocab.counts[m.key_to_index["u"]])
+    settled = _step_of_target(m, "v", "u")
+    assert settled == pytest.approx(float(word_alpha(cfg, n + 1)), rel=0.02)  # the count includes this token
+    assert settled < 0.5 * m.alpha
+    m.detect.restart([m.key_to_index["u"]], m.vocab.counts)
+    assert _step_of_target(m, "v", "u") == pytest.approx(float(word_alpha(cfg, 1)), rel=0.02)
+
+
+def test_the_change_records_after_follow_tokens():
+    m = SGNS(**SMALL)
+    m.change_log.follow_tokens = 50_000
+    m.learn_many(stream(30_000, 20_000))
+    ev = {e["word"]: e for e in m.changes()}
+    assert set(ev) == set(MOVERS)
+    for w, e in ev.items():
+        assert e["neighbours_after"] is not None
+        # before: among the movers and topic A; after: topic B
+        assert sum(x.startswith("b") for x in e["neighbours_after"]) > sum(x.startswith("b") for x in e["neighbours_before"])
+    kinds = [r["kind"] for r in m.change_log.records]
+    assert kinds.count("change") == 3 and kinds.count("after") == 3
+    assert [r["rec"] for r in m.change_log.records] == list(range(1, 7))
+
+
+def test_checkpoint_round_trip_resumes_bit_identically_across_the_alarms(tmp_path):
+    S = stream(40_000, 20_000)
+    a = SGNS(**SMALL)
+    a.learn_many(S)
+    b = SGNS(**SMALL)
+    b.learn_many(S[:19_000])
+    b.save(tmp_path / "ck.npz")
+    c = SGNS.load(tmp_path / "ck.npz")
+    assert_same_state(model_state(b), model_state(c))
+    c.learn_many(S[19_000:])
+    assert_same_state(model_state(a), model_state(c))
+    assert c.changes() == a.changes() and len(a.changes()) == 3
+
+
+def test_forgetting_decays_the_step_evidence_base_with_the_counts():
+    m = SGNS(**{**SMALL, "half_life": 50_000})
+    m.learn_many(stream(21_200, 20_000))
+    alarmed = {c["word"] for c in m.changes()}
+    assert alarmed and alarmed <= set(MOVERS)
+    m.learn_many(stream(15_000, 0, seed=1))  # 150k more tokens: about 3 half-lives, 48 decay steps
+    k2i = m.key_to_index
+    for w in alarmed:
+        r = k2i[w]
+        # the base decayed with the counts: the evidence since the alarm is at most the decayed count
+        assert 0 <= m.detect.base[r] <= m.vocab.counts[r]
+        assert m.detect.base[r] < 0.2 * m.vocab.counts[r]
+
+
+@settings(max_examples=30, deadline=None)
+@given(factor=st.floats(0.2, 5.0), seed=st.integers(0, 1000))
+def test_a_change_of_every_words_contexts_at_once_changes_no_cusum(factor, seed):
+    """Law: when every row's deviation from its centre is scaled by one factor at a check (a change of
+    source), each row's distance ratio is divided by the same median: no CUSUM changes at that check."""
+    from streamsgns.change import SIG_DIM
+
+    rng = np.random.default_rng(seed)
+    n = 30
+    counts = np.full(n, 100, np.int64)
+    centers = rng.uniform(-0.3, 0.3, (n, SIG_DIM))
+    dets = [ChangeDetector(n, check_every=1), ChangeDetector(n, check_every=1)]
+    for check in range(12):
+        u = centers + rng.standard_normal((n, SIG_DIM)) / np.sqrt(100)
+        u[3] += 0.5 if check >= 9 else 0.0  # one word that does change
+        for d, scaled in zip(dets, (False, check == 11)):
+            uu = d.center[:n] + factor * (u - d.center[:n]) if scaled else u
+            d.sig[:n], d.pairs[:n] = 100 * uu, 100
+            d.check(counts, n)
+        np.testing.assert_allclose(dets[0].cusum[:n], dets[1].cusum[:n], rtol=1e-4, atol=1e-4)
+    assert dets[0].cusum[3] > 0 and dets[0].meta[0]["alarms"] == dets[1].meta[0]["alarms"]
+
+
+def test_detector_state_is_validated():
+    from streamsgns._state import StateError
+
+    d = ChangeDetector(4)
+    s = {k: (np.array(v) if isinstance(v, np.ndarray) else v) for k, v in d.state_dict(4).items()}
+    s["dmean"] = np.array([0.0, np.nan, 0.0, 0.0])
+    with pytest.raises(StateError, match="NaN"):
+        ChangeDetector.from_state(s, 4)
+    with pytest.raises(ValueError, match="threshold"):
+        ChangeDetector(4, threshold=0)
+    with pytest.raises(StateError, match="in order"):
+        ChangeLog.from_state({**ChangeLog().state_dict(), "next_rec": 1,
+                              "records": np.frombuffer(b'[{"rec": 3}]', np.uint8).copy()})
+
+
+# ---------------------------------------------------------------- the --changes file, through the CLI
+def _switching_stream_text(n_sent=40_000, every=10_000) -> bytes:
+    """Movers that change topic every ``every`` sentences (several alarms), as lines of text."""
+    rng = np.random.default_rng(5)
+    A = [f"a{i}" for i in range(30)]
+    B = [f"b{i}" for i in range(30)]
+    lines = []
+    for k in range(n_sent):
+        topic = A if k % 2 == 0 else B
+        s = [topic[j] for j in rng.integers(0, 30, size=10)]
+        home = A if (k // every) % 2 == 0 else B
+        if topic is home:
+            s[rng.integers(0, 10)] = MOVERS[rng.integers(0, 3)]
+        lines.append(" ".join(s))
+    return ("\n".join(lines) + "\n").encode()
+
+
+CLI_MODEL = ["--vector-size", "16", "--window", "3", "--min-count", "1", "--sample", "0", "--cooc-top-n", "50",
+             "--change-every", "4000", "--quiet", "--summary", "--snapshot-every", "20000w"]
+
+
+def _cli(args, cwd, timeout=240):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "streamsgns", "train", *map(str, args)], capture_output=True,
+                          cwd=cwd, timeout=timeout)
+
+
+def test_changes_file_has_every_record_once_across_kill_9_and_resume(tmp_path):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from streamsgns.io.snapshotter import list_checkpoints
+
+    (tmp_path / "in.txt").write_bytes(_switching_stream_text())
+    whole = _cli(["--input", "in.txt", "--snapshot-dir", "s1", "--changes", "c1.jsonl", *CLI_MODEL], tmp_path)
+    assert whole.returncode == 0, whole.stderr.decode()[-3000:]
+    want = (tmp_path / "c1.jsonl").read_bytes().splitlines()
+    recs = [json.loads(x) for x in want]
+    assert [r["rec"] for r in recs] == list(range(1, len(recs) + 1))
+    assert len([r for r in recs if r["kind"] == "change"]) >= 6  # the movers, at three switches
+    assert {r["word"] for r in recs} == set(MOVERS)
+
+    kills = 0
+    for attempt in range(6):
+        args = ["--input", "in.txt", "--snapshot-dir", "s2", "--changes", "c2.jsonl", *CLI_MODEL]
+        if attempt:
+            args.append("--resume")
+        proc = subprocess.Popen([sys.executable, "-m", "streamsgns", "train", *args], cwd=tmp_path,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if kills < 2:
+            # kill -9 once a new checkpoint has appeared (mid-run, between records and checkpoints)
+            n0 = len(list_checkpoints(tmp_path / "s2")) if (tmp_path / "s2").exists() else 0
+            deadline = time.monotonic() + 120
+            while proc.poll() is None and time.monotonic() < deadline:
+                if (tmp_path / "s2").exists() and len(list_checkpoints(tmp_path / "s2")) > n0:
+                    time.sleep(0.05 * (kills + 1))
+                    break
+                time.sleep(0.01)
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+                kills += 1
+            proc.wait(timeout=60)
+            continue
+        _, err = proc.communicate(timeout=240)
+        assert proc.returncode == 0, err.decode()[-3000:]
+        break
+    assert kills == 2
+    assert (tmp_path / "c2.jsonl").read_bytes().splitlines() == want
+
+
+def test_changes_file_of_another_run_is_not_appended_to(tmp_path):
+    (tmp_path / "in.txt").write_bytes(b"aa bb cc\n" * 100)
+    (tmp_path / "c.jsonl").write_bytes(b'{"rec": 1, "kind": "change"}\n')
+    r = _cli(["--input", "in.txt", "--changes", "c.jsonl", "--quiet"], tmp_path)
+    assert r.returncode == 2 and b"--overwrite" in r.stderr
+    r = _cli(["--input", "in.txt", "--changes", "c.jsonl", "--quiet", "--change-detection", "off"], tmp_path)
+    assert r.returncode == 2 and b"needs change detection" in r.stderr
