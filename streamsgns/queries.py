@@ -41,10 +41,15 @@ class VectorQueries:
         avg = getattr(self, "average", None)
         if avg is None:
             W, C = self.W, self.C
-        else:
-            self.flush()
-            W, C = avg.rows(self.params.W, "W", self.n_ids), avg.rows(self.params.C, "C", self.n_ids)
-        return W if kind == "W" else C if kind == "C" else W + C
+            return W if kind == "W" else C if kind == "C" else W + C
+        # only what is asked for (reading C starts its average, streamsgns.averaging); rows are copies
+        self.flush()
+        W = avg.rows(self.params.W, "W", self.n_ids) if kind != "C" else None
+        C = avg.rows(self.params.C, "C", self.n_ids) if kind != "W" else None
+        if kind == "W+C":
+            W += C
+            return W
+        return W if kind == "W" else C
 
     def fold_average(self) -> None:
         """Fold the current W and C into the exported averages now (:mod:`streamsgns.averaging`).
