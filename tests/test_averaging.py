@@ -109,12 +109,14 @@ def test_bad_averaging_parameters_are_refused():
         SGNS(average_every=0)
 
 
-def test_c_is_averaged_only_once_read():
+def test_c_is_averaged_only_once_read(tmp_path):
     """W's average always; C's from its first read on (output W), with its own fold counts; the
     checkpoint keeps whichever exists, and a state holding C without its own counts still loads."""
     lines = lee_lines()[:300]
     a = SGNS(**SMALL, average_every=1000)
     a.learn_many(lines[:100])
+    a.save_word2vec_format(tmp_path / "w.txt")  # exports W only
+    a.most_similar(a.index_to_key[0])
     assert a.average.C.shape[0] == 0 and "C" not in a.state_dict()["average"]
     np.testing.assert_array_equal(a.vectors("C"), a.C)  # not averaged yet: the current C
     assert a.average.C.shape[0] > 0
