@@ -87,7 +87,8 @@ def test_bench_vs_gensim_multi_epoch_and_multi_pass_systems(tmp_path):
     lee = fetch("lee", cache_dir=tmp_path / "data")
     out = tmp_path / "bench.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--corpus", str(lee), "--max-tokens", "5000", "--modes",
+    # 40,000 tokens: replay rounds run every streamsgns.replay.REPLAY_EVERY (16,384) tokens read
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--corpus", str(lee), "--max-tokens", "40000", "--modes",
                            "e2e", "--systems", "gensim-2ep,streamsgns-2p,streamsgns-replay1", "--no-eval", "--json",
                            str(out)],
                           capture_output=True, text=True, env=env, timeout=300)
