@@ -59,8 +59,8 @@ def save_word2vec_format(path, words, vectors, binary: bool = False, rows=None) 
     if sub.ndim != 2 or n != len(words):
         raise ValueError(f"{len(words)} words for vectors of shape {sub.shape}" +
                          ("" if rows is None else f" and {rows.shape[0]} rows"))
-    if not (np.isfinite(sub).all() if rows is None else all(np.isfinite(sub[rows[s:s + 65536]]).all()
-                                                              for s in range(0, n, 65536))):
+    if not (np.isfinite(sub).all() if rows is None else all(np.isfinite(sub[rows[s:s + 4096]]).all()
+                                                              for s in range(0, n, 4096))):
         raise ValueError("refusing to write vectors that hold NaN or inf")
     words = [_safe_word(w) for w in words]
     dim = sub.shape[1]
