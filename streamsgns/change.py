@@ -29,7 +29,8 @@ a per-word series — river's ``drift.PageHinkley`` is the offline reference —
 with constant state per row, as Kulkarni et al. (2015) look for change points in per-word series,
 live. The baselines (``ū``, the mean ``D``) follow a row with weight ``max(1/obs, rate)``, an
 observation with ``z > 3`` entering them scaled down by ``3/z`` so that a change is not absorbed
-before it is detected; the first ``warmup`` observations only build ``ū``.
+before it is detected; the first ``warmup`` observations only build ``ū``, the next ``warmup`` the
+mean ``D``, and a word is tested only once it has ``min_evidence`` step evidence.
 
 **What an alarm does** (:meth:`ChangeDetector.restart`): the word's *step evidence* restarts —
 the per-word step of :func:`streamsgns.rates.word_alpha` uses ``n = count − base``, and ``base``
@@ -181,8 +182,8 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
             w = 1.0 / (k + 1.0)
             if w < rate:
                 w = rate
-            if young:
-                da.dmean[r] = 0.0  # the test's scale is set again by its first tested observation
+            if young and k >= warmup:
+                da.obs[r] = warmup  # the test's scale is set again once the word is old enough
             for j in range(SIG_DIM):
                 da.center[r, j] += np.float32(w * (da.sig[r, j] * inv - da.center[r, j]))
                 da.sig[r, j] = np.float32(0.0)
@@ -193,8 +194,13 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
             e = da.sig[r, j] * inv - da.center[r, j]
             d2 += e * e
         D = p * d2 / SIG_DIM
-        if da.dmean[r] <= 0.0:  # the first distance sets the row's scale; tested from the next one
-            da.dmean[r] = D if D > 1e-3 else 1e-3
+        if k < 2 * warmup:  # the next observations set the row's scale (a running mean of D); tested after
+            w = 1.0 / (k - warmup + 1.0)
+            da.dmean[r] += w * ((D if D > 1e-6 else 1e-6) - da.dmean[r])
+            for j in range(SIG_DIM):
+                da.center[r, j] += np.float32(rate * (da.sig[r, j] * inv - da.center[r, j]))
+                da.sig[r, j] = np.float32(0.0)
+            da.pairs[r] = 0
             continue
         z[r] = D / da.dmean[r]
         m += 1
@@ -261,7 +267,7 @@ class ChangeDetector:
     rate : float
         Smallest weight of an observation in a row's baselines.
     warmup : int
-        Observations that only build a row's centre.
+        Observations that only build a row's centre, then as many that only build its mean distance.
     z_cap : float
         Largest contribution of one observation to the CUSUM.
 
@@ -374,8 +380,10 @@ class ChangeDetector:
 
     def project(self, W: np.ndarray, n: int, seed: int = 0) -> None:
         """Set ``proj[:n] = W[:n] · R`` (float32), ``R`` a fixed (d, :data:`SIG_DIM`) Gaussian matrix
-        drawn from ``seed``, scaled by ``1/sqrt(SIG_DIM)``: the contexts' signatures between two
-        projections (the learner re-projects every ``project_every`` checks: W moves slowly)."""
+        drawn from ``seed``, scaled by ``1/sqrt(SIG_DIM)``: what each context adds to the signatures
+        until the next projection (the learner projects every :data:`streamsgns.learner.PROJECT_EVERY`
+        checks, so the signatures follow W as it learns; the baselines are kept: W moves slowly, and the
+        vocabulary's median absorbs what moves every word)."""
         self.grow(n)
         d = W.shape[1]
         R = np.random.default_rng([int(seed), d, 0x5EED]).standard_normal((d, SIG_DIM)) / np.sqrt(SIG_DIM)

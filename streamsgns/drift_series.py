@@ -62,7 +62,7 @@ def _cos(u, v) -> float:
     return float(np.clip(u @ v / (nu * nv), -1.0, 1.0)) if nu > 0 and nv > 0 else 0.0
 
 
-def drift_series(run_dir, words, *, k: int = 10, restrict_vocab: int | None = 10000) -> dict:
+def drift_series(run_dir, words, *, k: int = 10, restrict_vocab: int | None = 10000, changes=None) -> dict:
     """Chosen words across all snapshots of one run: neighbours and self-similarities.
 
     One snapshot is held in memory at a time (plus the chosen words' vectors). No alignment:
@@ -77,6 +77,9 @@ def drift_series(run_dir, words, *, k: int = 10, restrict_vocab: int | None = 10
         Neighbours listed per snapshot, >= 1.
     restrict_vocab : int or None
         Neighbours among each snapshot's most frequent words only (None: all).
+    changes : iterable of dict, optional
+        Change records of the run (``streamsgns train --changes``, :class:`streamsgns.change.ChangeLog`):
+        the ``"change"`` records of the followed words are kept under ``changes``.
 
     Returns
     -------
@@ -86,7 +89,8 @@ def drift_series(run_dir, words, *, k: int = 10, restrict_vocab: int | None = 10
         snapshot: ``{"words_seen": int, "present": bool, "neighbours": list[str],
         "self_similarity_previous": float | None, "self_similarity_last": float | None}``
         (cosines with the word's vector in the previous snapshot where it is present, and in
-        the last snapshot; None where it is absent from either).
+        the last snapshot; None where it is absent from either); ``changes``: ``{word: [{"tokens",
+        "score"}, ...]}`` for the followed words (empty without ``changes``).
 
     Raises
     ------
@@ -119,7 +123,10 @@ def drift_series(run_dir, words, *, k: int = 10, restrict_vocab: int | None = 10
     li = {w: i for i, w in reversed(list(enumerate(last.words)))}
     v_last = {w: last.vectors[li[w]] for w in words if w in li}
     prev: dict = {}
-    out = {"snapshots": [], "words": {w: [] for w in words}}
+    out = {"snapshots": [], "words": {w: [] for w in words}, "changes": {w: [] for w in words}}
+    for rec in changes or ():
+        if rec.get("kind") == "change" and rec.get("word") in out["changes"]:
+            out["changes"][rec["word"]].append({"tokens": int(rec["tokens"]), "score": rec.get("score")})
     for t, p in enumerate(paths):
         s = last if t == len(paths) - 1 else load_snapshot(p)
         ws = s.words_seen if s.words_seen is not None else t
@@ -166,7 +173,7 @@ def plot_drift(series: dict, path, *, show: int = 5, annotate: int = 3, title: s
     Each word gets a curve panel (cosine with the word's vector in the previous snapshot, and
     in the last snapshot, against the tokens seen) above a strip that lists its top ``show``
     neighbours at ``annotate`` snapshots (first, last and evenly spaced between; marked by
-    dotted lines in the panel).
+    dotted lines in the panel). Change events of the run (``series["changes"]``) are red dashed lines.
 
     Parameters
     ----------
@@ -210,6 +217,8 @@ def plot_drift(series: dict, path, *, show: int = 5, annotate: int = 3, title: s
             xy = [(p["words_seen"], p[key]) for p in pts if p[key] is not None]
             if xy:
                 ax.plot(*zip(*xy), style, ms=4, lw=1.5, label=label)
+        for j, ev in enumerate(series.get("changes", {}).get(w, [])):
+            ax.axvline(ev["tokens"], color="tab:red", ls="--", lw=1.5, label="change detected" if j == 0 else None)
         present = [i for i, p in enumerate(pts) if p["present"]]
         absent = n - len(present)
         ax.set_title(f"'{w}'" + (f"  (absent from {absent} of {n} snapshots)" if absent else ""),
@@ -219,7 +228,7 @@ def plot_drift(series: dict, path, *, show: int = 5, annotate: int = 3, title: s
         ax.set_xlim(*xlim)
         ax.set_ylabel("self-similarity (cos)")
         ax.grid(alpha=0.3)
-        if vals:
+        if vals or series.get("changes", {}).get(w):
             ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
         strip.set_yticks([])
         for side in ("top", "right", "left"):

@@ -2,8 +2,9 @@
 
 * ``streamsgns drift OLD NEW [--top 50] [--k 10] [--align/--no-align] [--plot drift.png] [--json]``
   ranks the words of two snapshots by change (:func:`streamsgns.drift.neighbour_drift`);
-* ``streamsgns drift --run-dir DIR --words w1,w2 [--plot out.png] [--json]`` follows chosen words
-  across all snapshots of a run (:func:`streamsgns.drift_series.drift_series`).
+* ``streamsgns drift --run-dir DIR --words w1,w2 [--changes FILE.jsonl] [--plot out.png] [--json]``
+  follows chosen words across all snapshots of a run (:func:`streamsgns.drift_series.drift_series`),
+  with the change events of ``streamsgns train --changes`` marked.
 
 A snapshot that is missing, empty or unreadable is one line on stderr and exit status 1; a bad
 option is a usage error (exit status 2).
@@ -70,7 +71,9 @@ def _series(args) -> int:
     from ..drift_series import drift_series, plot_drift
 
     try:
-        s = drift_series(args.run_dir, args.words, k=args.k, restrict_vocab=args.restrict_vocab or None)
+        records = _change_records(args)
+        s = drift_series(args.run_dir, args.words, k=args.k, restrict_vocab=args.restrict_vocab or None,
+                         changes=records)
     except (OSError, ValueError) as e:
         return _fail(e)
     if args.plot:
@@ -89,6 +92,8 @@ def _series(args) -> int:
           "the previous / last snapshot")
     fmt = lambda v: "     -" if v is None else f"{v:6.3f}"  # noqa: E731
     for w, pts in s["words"].items():
+        for ev in s["changes"].get(w, []):
+            print(f"\n# {w}: change detected at {ev['tokens']} tokens (score {ev['score']})")
         print(f"\n{w}\n{'tokens seen':>14}  cos prev  cos last  neighbours")
         for p in pts:
             nb = ", ".join(p["neighbours"][:args.show]) if p["present"] else "(not in the vocabulary)"
@@ -97,6 +102,25 @@ def _series(args) -> int:
     if args.plot:
         print(f"\n# plot: {args.plot}")
     return 0
+
+
+def _change_records(args) -> list:
+    """The change records of ``--changes`` (or of ``RUN_DIR/changes.jsonl`` when it exists); [] if none."""
+    from pathlib import Path
+
+    path = args.changes or (Path(args.run_dir) / "changes.jsonl")
+    if not args.changes and not Path(path).exists():
+        return []
+    out = []
+    with open(path, "rb") as f:
+        for line in f:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                break  # a torn last line of a crashed run
+            if isinstance(rec, dict):
+                out.append(rec)
+    return out
 
 
 def cmd_drift(args) -> int:
@@ -142,6 +166,9 @@ def add_parser(sub) -> None:
     d.add_argument("--sort", choices=["change", "self"], default="change",
                    help="rank by change score (ties: lower self-similarity first) or by self-similarity")
     d.add_argument("--show", type=_int_at_least(1), default=5, help="neighbours printed per word (default 5)")
+    d.add_argument("--changes", metavar="FILE.jsonl",
+                   help="with --run-dir: mark the change events of this file (streamsgns train --changes) in the "
+                        "series and plot (default: RUN_DIR/changes.jsonl when it exists)")
     d.add_argument("--plot", help="write a PNG")
     d.add_argument("--json", action="store_true", help="JSON instead of a table")
     d.set_defaults(func=cmd_drift, parser=d)

@@ -1,0 +1,74 @@
+"""What change detection and the bounded export lag cost on a stream that does not change.
+
+One pass over the ``mix`` corpus in corpus order, ``workers`` as ``bench_vs_gensim`` (2), the
+defaults against the same model without them (``detect_changes=False, average_horizon=None``),
+in one run: WS353, SimLex-999 and Google analogies of the exported vectors
+(:func:`streamsgns.evaluate.evaluate_all`, ``restrict_vocab=30000``), the change events raised
+(every one false: the stream is the corpus as it is), and words/s, the variants interleaved
+``--repeat`` times (medians; on a shared machine the ratio is what to read).
+
+    python benchmarks/drift/stationary_cost.py --repeat 3
+
+Prints a table, writes ``benchmarks/results/drift_stationary_cost.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: benchmarks.*, streamsgns_tools
+
+from benchmarks.common import RESULTS, corpus_file, environment, write_json  # noqa: E402
+from streamsgns import SGNS  # noqa: E402
+from streamsgns.evaluate import evaluate_all  # noqa: E402
+
+VARIANTS = {"defaults": {}, "without": {"detect_changes": False, "average_horizon": None}}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", default="mix")
+    ap.add_argument("--cache", default=None)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--out", default=str(RESULTS / "drift_stationary_cost.json"))
+    args = ap.parse_args(argv)
+    path = corpus_file(args.corpus, args.cache)
+    runs = {k: [] for k in VARIANTS}
+    for rep in range(args.repeat):
+        for name, kw in VARIANTS.items():
+            m = SGNS(workers=args.workers, seed=0, **kw)
+            t0 = time.perf_counter()
+            m.learn_file(path)
+            m.flush()
+            secs = time.perf_counter() - t0
+            r = {"seconds": secs, "words_per_s": m.words_seen / secs, "changes": m.changes_count}
+            if rep == 0:  # the exported vectors by decreasing count, as a word2vec snapshot holds them
+                counts = m.counts
+                alive = np.flatnonzero(counts > 0)
+                order = alive[np.argsort(-counts[alive], kind="stable")]
+                ev = evaluate_all([m.index_to_key[i] for i in order], m.vectors()[order], restrict_vocab=30000)
+                r["scores"] = {"ws353": round(ev["wordsim353"]["spearman"], 4),
+                               "simlex": round(ev["simlex999"]["spearman"], 4),
+                               "analogies": round(ev["analogies"]["accuracy"], 4)}
+            runs[name].append(r)
+            print(f"{name:9s} run {rep}: {r['words_per_s']:,.0f} words/s, {r['changes']} change events"
+                  + (f", scores {r['scores']}" if rep == 0 else ""), flush=True)
+            m.close()
+    med = {k: float(np.median([r["words_per_s"] for r in v])) for k, v in runs.items()}
+    res = {"env": environment(), "args": vars(args), "runs": runs, "median_words_per_s": med,
+           "cost": 1 - med["defaults"] / med["without"]}
+    print(f"throughput: defaults {med['defaults']:,.0f} vs without {med['without']:,.0f} words/s "
+          f"(cost {100 * res['cost']:.1f} %)")
+    write_json(args.out, res)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
