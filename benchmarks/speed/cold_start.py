@@ -4,7 +4,8 @@
 Each repeat runs in a fresh subprocess with its own empty ``NUMBA_CACHE_DIR``: it imports the
 package, builds ``SGNS(workers=W)`` and learns one small block, timing each step; numba's compile
 events (``numba.core.event``, ``numba:compile``) give the seconds spent in each function, its
-callees' compilation excluded, and the number of compiled specialisations. A last subprocess does
+callees' compilation excluded, the number of compiled specialisations, and the process's CPU
+seconds to the first token (less sensitive to a shared machine's load than wall seconds). A last subprocess does
 the same with the cache the first one filled (a warm start). Then ``streamsgns train`` on the first
 ``--cli-bytes`` of the corpus, cold (the command compiles in a child process,
 :mod:`streamsgns.warmup`) and warm: wall seconds and the trainer's own peak RSS.
@@ -59,6 +60,7 @@ def child(workers: int) -> dict:
                 stack[-1][2] += dt
 
     event.register("numba:compile", Listener())
+    c0 = time.process_time()
     t0 = time.perf_counter()
     from streamsgns import SGNS
 
@@ -70,6 +72,7 @@ def child(workers: int) -> dict:
     t3 = time.perf_counter()
     top = sorted(excl.items(), key=lambda kv: -kv[1])[:15]
     return {"import_s": t1 - t0, "construct_s": t2 - t1, "first_block_s": t3 - t2, "first_token_s": t3 - t0,
+            "first_token_cpu_s": time.process_time() - c0,
             "compile_s": sum(excl.values()), "specialisations": sum(n_compiled.values()),
             "top_exclusive_s": {k: round(v, 2) for k, v in top}}
 
