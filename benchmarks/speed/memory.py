@@ -78,7 +78,7 @@ def child(corpus: str, workers: int, params: dict) -> dict:
         "sketch": mib(_nbytes(m.vocab.sketch)),
         "noise": mib(_nbytes(m.noise)),
         "cooc": mib(_nbytes(m.cooc)) if m.cooc is not None else 0.0,
-        "replay": mib(m.replay_state.nbytes()) if m.replay_state is not None else 0.0,
+        "replay": mib(m.replay_state.nbytes()) if getattr(m, "replay_state", None) is not None else 0.0,
     }
     out.update(words_seen=m.words_seen, vocab_size=m.vocab_size, capacity=m.params.capacity)
     return out
