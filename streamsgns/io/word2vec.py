@@ -76,7 +76,7 @@ def save_word2vec_format(path, words, vectors, binary: bool = False, rows=None) 
                 for w, row in zip(words[s:s + 4096], le):
                     f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
         else:
-            step = 4096  # rows formatted at a time: memory stays O(step * dim) Python floats
+            step = 1024  # rows formatted at a time: memory stays O(step * dim) Python floats (about 3 MB for d = 100)
             for s in range(0, len(words), step):
                 rows_ = block(s, s + step).tolist()
                 f.write("".join(w + " " + " ".join("%.9g" % v for v in row) + "\n"
