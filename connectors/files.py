@@ -14,7 +14,7 @@ from typing import BinaryIO, Iterator, Sequence
 from .base import Chunk, InputChanged, Source
 from .encoding import utf8_reader
 
-__all__ = ["FileSource", "iter_line_blocks", "MAX_LINE_BYTES", "HashingReader"]
+__all__ = ["FileSource", "iter_line_blocks", "read_text_blocks", "MAX_LINE_BYTES", "HashingReader"]
 
 #: A line longer than this is cut (at the last whitespace, else at a UTF-8
 #: character boundary) so that memory stays bounded whatever the input.
@@ -147,6 +147,63 @@ class HashingReader:
         return done
 
 
+def read_text_blocks(source: Source, stream, reader: HashingReader, bom: int = 0,
+                     stopped=None) -> Iterator[tuple[bytes, int, int, bool]]:
+    """The reading loop of the text sources (files, standard input): blocks of whole lines, accounted for.
+
+    Each block of :func:`iter_line_blocks` over ``reader`` is *consumed* (hashed) for the input bytes
+    it stands for (a long line cut in two carries one ``b"\\n"`` that is not in the input); a
+    byte-order mark (its first ``bom`` bytes, in the offsets but not text) is dropped from the text;
+    bytes the decoder replaced since the last block are counted in ``source.stats["undecodable"]``
+    and the lines in ``source.stats["records"]``.
+
+    Parameters
+    ----------
+    source : Source
+        Owns ``stats`` (updated in place, with ``bytes`` and ``long_lines_cut`` from
+        :func:`iter_line_blocks`), ``block_bytes`` (the target block size) and ``max_line_bytes``
+        (the longest line kept whole), in bytes.
+    stream : utf8_reader
+        The decoding stream under ``reader`` (its ``replaced`` count of replaced bytes).
+    reader : HashingReader
+    bom : int
+        Bytes of a byte-order mark still at the start of the input (0 when resuming past it).
+    stopped : callable, optional
+        ``stopped()`` true ends the loop before a block that does not end with a newline: a
+        line the stop cut off stays unread (not consumed), so a resume starts at its first byte.
+
+    Yields
+    ------
+    data : bytes
+        The block's text; ends with ``b"\\n"`` except possibly at the end of the input.
+    consumed : int
+        Input bytes the block accounts for (the position advances by this many).
+    lines : int
+        Newlines in ``data``.
+    ended : bool
+        Whether the block ends with a newline (False: the unterminated last line of the input).
+    """
+    cuts = source.stats.get("long_lines_cut", 0)
+    replaced = 0
+    for block in iter_line_blocks(reader, source.block_bytes, source.max_line_bytes, stats=source.stats):
+        ended = block.endswith(b"\n")
+        if stopped is not None and not ended and stopped():
+            return
+        now = source.stats.get("long_lines_cut", 0)
+        consumed = len(block) - (now - cuts)
+        cuts = now
+        reader.consume(consumed)
+        if bom:
+            drop = min(bom, len(block))
+            block, bom = block[drop:], bom - drop
+        if stream.replaced != replaced:
+            source._count("undecodable", stream.replaced - replaced)
+            replaced = stream.replaced
+        lines = block.count(b"\n")
+        source._count("records", lines)
+        yield block, consumed, lines, ended
+
+
 def _hash_prefix(f: BinaryIO, h, n: int) -> int:
     done = 0
     while done < n:
@@ -194,6 +251,8 @@ class FileSource(Source):
         Target chunk size, in bytes.
     encoding : str
         Encoding of files without a byte-order mark (default UTF-8; a BOM wins).
+    max_line_bytes : int
+        A longer line is cut in pieces (see :func:`iter_line_blocks`), in bytes.
 
     Raises
     ------
@@ -203,12 +262,14 @@ class FileSource(Source):
         If ``encoding`` is unknown.
     """
 
-    def __init__(self, paths: Sequence, block_bytes: int = 1 << 20, encoding: str = "utf-8"):
+    def __init__(self, paths: Sequence, block_bytes: int = 1 << 20, encoding: str = "utf-8",
+                 max_line_bytes: int = MAX_LINE_BYTES):
         from .encoding import normalize_encoding
 
         super().__init__()
         self.paths = [os.fspath(p) for p in paths]
         self.block_bytes = int(block_bytes)
+        self.max_line_bytes = int(max_line_bytes)
         self.encoding = normalize_encoding(encoding)
         self._index = 0
         self._offset = 0
@@ -297,31 +358,15 @@ class FileSource(Source):
                         raise InputChanged(f"{path}: its first {n} bytes are not those the checkpoint read "
                                            f"from {was} (another input)")
                     self._offset, bom = n, 0
-                cuts = self.stats.get("long_lines_cut", 0)
-                replaced = 0
-                for block in iter_line_blocks(reader, self.block_bytes, stats=self.stats):
-                    # a cut long line carries one b"\n" that is not in the file
-                    now = self.stats.get("long_lines_cut", 0)
-                    consumed = len(block) - (now - cuts)
-                    cuts = now
-                    reader.consume(consumed)
+                for data, consumed, lines, ended in read_text_blocks(self, stream, reader, bom):
                     self._offset += consumed
-                    data = block
-                    if bom:  # a UTF-8 byte-order mark is not text, but it is in the offsets
-                        drop = min(bom, len(data))
-                        data, bom = data[drop:], bom - drop
-                    if stream.replaced != replaced:
-                        self._count("undecodable", stream.replaced - replaced)
-                        replaced = stream.replaced
                     pos = {"index": self._index, "offset": self._offset, "sha256": reader.hasher.hexdigest(),
                            **meta}
                     if regular:
                         st = os.fstat(f.fileno())
                         pos["size"], pos["mtime"] = int(st.st_size), float(st.st_mtime)
-                    if not block.endswith(b"\n"):
+                    if not ended:
                         pos["partial"] = consumed
-                    n_rec = data.count(b"\n")
-                    self._count("records", n_rec)
-                    yield Chunk(data, {"files": pos}, n_rec)
+                    yield Chunk(data, {"files": pos}, lines)
             self._index += 1
             self._offset = 0

@@ -9,7 +9,7 @@ from typing import BinaryIO, Iterator
 
 from .base import Chunk, InputChanged, Source, SourceStopped
 from .encoding import normalize_encoding, utf8_reader
-from .files import HashingReader, iter_line_blocks
+from .files import MAX_LINE_BYTES, HashingReader, read_text_blocks
 
 __all__ = ["StdinSource"]
 
@@ -36,6 +36,8 @@ class StdinSource(Source):
         Encoding of input without a byte-order mark (default UTF-8; a BOM wins, see
         :mod:`streamsgns.connectors.encoding`). For a transcoded input, offsets count bytes of
         its UTF-8 text.
+    max_line_bytes : int
+        A longer line is cut in pieces (see :func:`~streamsgns.connectors.files.iter_line_blocks`), in bytes.
 
     Raises
     ------
@@ -45,11 +47,13 @@ class StdinSource(Source):
         At iteration, if standard input is closed (``train <&-``).
     """
 
-    def __init__(self, stream: BinaryIO | None = None, block_bytes: int = 1 << 20, encoding: str = "utf-8"):
+    def __init__(self, stream: BinaryIO | None = None, block_bytes: int = 1 << 20, encoding: str = "utf-8",
+                 max_line_bytes: int = MAX_LINE_BYTES):
         super().__init__()
         self.encoding = normalize_encoding(encoding)
         self.stream = stream
         self.block_bytes = int(block_bytes)
+        self.max_line_bytes = int(max_line_bytes)
         self._offset = 0
         self._skip = 0
         self._skip_sha = None
@@ -131,28 +135,10 @@ class StdinSource(Source):
             if self._skip_sha is not None and reader.hasher.hexdigest() != self._skip_sha:
                 raise InputChanged(f"standard input: its first {self._skip} bytes are not those the "
                                    "checkpoint read (another input)")
-        cuts = self.stats.get("long_lines_cut", 0)
-        replaced = 0
-        for block in iter_line_blocks(reader, self.block_bytes, stats=self.stats):
-            if self._stopped and not block.endswith(b"\n"):
-                # not the input's last line: the line the stop cut off, still being written; it stays
-                # unread, so the position (and a resume) starts at its first byte
-                return
-            # a cut long line carries one b"\n" that is not in the input
-            now = self.stats.get("long_lines_cut", 0)
-            consumed = len(block) - (now - cuts)
-            reader.consume(consumed)
+        # a line a stop cut off is still being written: it stays unread, so a resume starts at its first byte
+        for data, consumed, lines, _ in read_text_blocks(self, stream, reader, bom, stopped=lambda: self._stopped):
             self._offset += consumed
-            cuts = now
-            if bom:  # a UTF-8 byte-order mark is not text, but it is in the offsets
-                drop = min(bom, len(block))
-                block, bom = block[drop:], bom - drop
-            if stream.replaced != replaced:
-                self._count("undecodable", stream.replaced - replaced)
-                replaced = stream.replaced
-            n = block.count(b"\n")
-            self._count("records", n)
-            yield Chunk(block, {"stdin": {"offset": self._offset, "sha256": reader.hasher.hexdigest()}}, n)
+            yield Chunk(data, {"stdin": {"offset": self._offset, "sha256": reader.hasher.hexdigest()}}, lines)
 
 
 class _Reader:

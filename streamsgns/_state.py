@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["new_record", "record_to_dict", "record_from_dict", "StateError", "check_array"]
+__all__ = ["new_record", "record_to_dict", "record_from_dict", "StateError", "check_array", "check_delta_keys"]
 
 
 class StateError(ValueError):
@@ -94,3 +94,16 @@ def check_array(state: dict, key: str, dtype, ndim: int, where: str, shape=None)
             if want is not None and want != have:
                 raise StateError(f"{where}: array {key!r} has shape {a.shape}, expected {shape}")
     return np.ascontiguousarray(a)
+
+
+def check_delta_keys(state: dict, known, where: str) -> None:
+    """Refuse a state key that a component's delta rules do not know (a replica merge would lose it).
+
+    Raises
+    ------
+    StateError
+        Naming the unknown key(s): the component's ``delta`` / ``merge_deltas`` need a rule for them.
+    """
+    unknown = sorted(set(state) - set(known))
+    if unknown:
+        raise StateError(f"{where}: no delta rule for state key(s) {unknown}")

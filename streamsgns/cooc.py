@@ -68,8 +68,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
-from .hashing import mix64, next_u64, seed_states
+from ._state import StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict
+from .hashing import GOLDEN, mix64, next_float, seed_states
 from .sketch import cms_add, cms_estimate
 
 __all__ = [
@@ -83,9 +83,6 @@ __all__ = [
     "window_bounds",
 ]
 
-_PAIR_MUL = np.uint64(0x9E3779B97F4A7C15)
-_S11 = np.uint64(11)
-_INV53 = 1.0 / 9007199254740992.0  # 2**-53
 # cmeta columns (int64, one 32-byte record per id): slot (-1 untracked), #(w), #(c), reserved
 M_SLOT, M_W, M_C = 0, 1, 2
 
@@ -119,7 +116,7 @@ def window_bounds(i, b, m):
 @njit(cache=True, nogil=True, inline="always")
 def pair_key(hw, hc):
     """Sketch key of the ordered pair of token hashes (hw = W-row word, hc = C-row word)."""
-    return mix64(hw * _PAIR_MUL ^ hc)
+    return mix64(hw * GOLDEN ^ hc)
 
 
 @njit(cache=True, nogil=True)
@@ -130,7 +127,7 @@ def _geometric_gap(rng, rate, inv_log_q):
     """
     if rate <= 1:
         return np.int64(1)
-    u = np.float64(next_u64(rng, 0) >> _S11) * _INV53  # [0, 1)
+    u = next_float(rng, 0)  # [0, 1)
     g = math.floor(math.log1p(-u) * inv_log_q) + 1.0
     if g > 1e18:
         g = 1e18
@@ -555,3 +552,162 @@ class CooccurrenceStats:
     def nbytes(self) -> int:
         """Memory held, in bytes."""
         return int(sum(getattr(self, k).nbytes for k in self._ARRAYS))
+
+    # ------------------------------------------------------------------ replica deltas
+    #: Keys of :meth:`state_dict` that :meth:`state_delta` / :meth:`merge_deltas` handle (a new key must get a rule).
+    DELTA_KEYS = frozenset({*_ARRAYS, *COOC_RECORD.names, "top_n", "sketch_rate"})
+
+    @staticmethod
+    def _exact(state: dict) -> np.ndarray:
+        """#(w,c) of a state as (top_n, top_n) int64 indexed ``[slot(c), slot(w)]``."""
+        return state["clo"].astype(np.int64) + (state["chi"].astype(np.int64) << 16)
+
+    @staticmethod
+    def state_delta(state: dict, base: dict, same: np.ndarray, new_rid: np.ndarray) -> dict:
+        """What a replica's statistics changed since ``base``: marginal, exact-cell and pair-sketch increments.
+
+        Exact cells are keyed by word, not slot (slots are handed out per replica): a key ``>= 0``
+        is a base id that still holds its word (``same``), ``-1 - e`` the ``e``-th new entry of
+        the vocabulary delta (``new_rid``). A cell's increment is the replica's count minus the
+        base's count of the same two words (0 for a word new in the round).
+
+        Parameters
+        ----------
+        state, base : dict
+            :meth:`state_dict` outputs (replica at the end of the round, merged base).
+        same, new_rid : ndarray
+            :meth:`streamsgns.vocab.Vocabulary.row_map` of the replica.
+
+        Returns
+        -------
+        dict
+            ``m_ids`` (a,) int32 base ids whose marginals changed and ``m_inc`` (a, 2) int64
+            (#(w), #(c)); ``m_new`` (m, 2) int64 the new entries' marginals and ``tracked_new``
+            (m,) bool (held an exact slot); ``cell_c``, ``cell_w`` (p,) int64 keys and ``cell_inc``
+            (p,) int64; ``sk_cells`` (q,) int64 flat pair-sketch cells and ``sk_inc`` (q,) uint32;
+            ``total`` (pairs counted in the round), ``skip`` and ``rng`` (the replica's sampler).
+
+        Raises
+        ------
+        StateError
+            On a key without a rule, or settings that differ from the base's.
+        """
+        check_delta_keys(state, CooccurrenceStats.DELTA_KEYS, "cooc")
+        if state["top_n"] != base["top_n"] or state["sketch_rate"] != base["sketch_rate"] or \
+                state["csk"].shape != base["csk"].shape:
+            raise StateError("cooc: settings differ from the base's")
+        rm, bm = state["cmeta"], base["cmeta"]
+        m = min(same.size, bm.shape[0])
+        ids = np.flatnonzero(same[:m])
+        dm = rm[ids][:, M_W:M_C + 1] - bm[ids][:, M_W:M_C + 1]
+        ch = (dm != 0).any(axis=1)
+        # the replica's tracked words, keyed as above, and the base's count of each pair of them
+        key = np.full(rm.shape[0], np.iinfo(np.int64).min, dtype=np.int64)
+        key[ids] = ids
+        key[new_rid] = -1 - np.arange(new_rid.size)
+        r_slot = rm[:, M_SLOT]
+        tr = np.flatnonzero((r_slot >= 0) & (key != np.iinfo(np.int64).min))
+        X = CooccurrenceStats._exact(state)
+        rs = r_slot[tr]
+        D = X[np.ix_(rs, rs)]
+        bslot = np.full(tr.size, -1, dtype=np.int64)
+        is_base = key[tr] >= 0
+        bslot[is_base] = bm[key[tr][is_base], M_SLOT]
+        ok = bslot >= 0
+        if ok.any():
+            B = CooccurrenceStats._exact(base)
+            bo = bslot[ok]
+            D[np.ix_(ok, ok)] -= B[np.ix_(bo, bo)]
+        ci, wi = np.nonzero(D)
+        rs, bs = state["csk"].reshape(-1), base["csk"].reshape(-1)
+        sk_cells = np.flatnonzero(rs > bs)  # uint32 compare: no int64 copy of the table
+        return {"m_ids": ids[ch].astype(np.int32), "m_inc": dm[ch], "m_new": rm[new_rid][:, M_W:M_C + 1].copy(),
+                "tracked_new": r_slot[new_rid] >= 0, "cell_c": key[tr][ci], "cell_w": key[tr][wi],
+                "cell_inc": D[ci, wi], "sk_cells": sk_cells, "sk_inc": rs[sk_cells] - bs[sk_cells],
+                "total": int(state["total"]) - int(base["total"]), "skip": int(state["skip"]),
+                "rng": np.array(state["rng"])}
+
+    @staticmethod
+    def merge_deltas(base: dict, deltas: list, plan: dict) -> dict:
+        """The merged statistics: the base plus every replica's increments (:meth:`state_delta`).
+
+        Counts of pairs, marginals and |D| add up (each replica counted the pairs it trained);
+        the pair sketches add cell by cell (Cormode & Muthukrishnan 2005, sec. 4). Base words keep
+        their exact slots; a word new in the round that held a slot on some replica takes one of
+        the base's free slots (by merged id) while any is left, otherwise its exact cells are
+        dropped (its later pairs go to the pair sketch). The sampler state (``skip``, ``rng``) is
+        replica 0's.
+
+        Parameters
+        ----------
+        base : dict
+        deltas : list of dict
+        plan : dict
+            The vocabulary merge's plan (:meth:`streamsgns.vocab.Vocabulary.merge_deltas`).
+
+        Returns
+        -------
+        dict
+            A :meth:`state_dict` for ``plan["n"]`` ids (new arrays).
+        """
+        n, top = int(plan["n"]), int(base["top_n"])
+        bm = base["cmeta"]
+        cmeta = np.zeros((n, 4), dtype=np.int64)
+        cmeta[:, M_SLOT] = -1
+        cmeta[:bm.shape[0]] = bm[:n]
+        live = plan["counts"] > 0
+        cmeta[plan["new_ids"]] = [-1, 0, 0, 0]
+        stack = list(base["cslot_free"][:int(base["n_free_slots"])])
+        for i in np.flatnonzero(~live[:bm.shape[0]]).tolist():  # ids freed before: their slot (if any) goes back
+            if cmeta[i, M_SLOT] >= 0:
+                stack.append(int(cmeta[i, M_SLOT]))
+        cmeta[~live] = [-1, 0, 0, 0]
+        wants = np.zeros(n, dtype=bool)
+        for k, d in enumerate(deltas):
+            dst = plan["dst"][k]
+            cmeta[d["m_ids"], M_W:M_C + 1] += d["m_inc"]
+            ok = dst >= 0
+            cmeta[dst[ok], M_W:M_C + 1] += d["m_new"][ok]
+            wants[dst[ok & d["tracked_new"] & ~plan["moved"][k]]] = True
+        for i in np.flatnonzero(wants).tolist():
+            if not stack:
+                break
+            cmeta[i, M_SLOT] = stack.pop()
+        E = CooccurrenceStats._exact(base)
+        for i in np.flatnonzero(~live[:bm.shape[0]] & (bm[:min(n, bm.shape[0]), M_SLOT] >= 0)).tolist():
+            s = bm[i, M_SLOT]
+            E[s, :] = 0
+            E[:, s] = 0
+        for i in plan["new_ids"].tolist():
+            s = cmeta[i, M_SLOT]
+            if s >= 0:
+                E[s, :] = 0
+                E[:, s] = 0
+        for k, d in enumerate(deltas):
+            dst = plan["dst"][k]
+
+            def merged_id(key):
+                out = np.where(key >= 0, key, 0)
+                neg = key < 0
+                out[neg] = dst[-1 - key[neg]]
+                return out
+
+            c, w = merged_id(d["cell_c"]), merged_id(d["cell_w"])
+            ok = (c >= 0) & (w >= 0)
+            sc, sw = cmeta[c[ok], M_SLOT], cmeta[w[ok], M_SLOT]
+            both = (sc >= 0) & (sw >= 0)
+            np.add.at(E, (sc[both], sw[both]), d["cell_inc"][ok][both])
+        E = np.clip(E, 0, 0xFFFFFFFF)
+        csk = base["csk"].copy()
+        flat = csk.reshape(-1)
+        for d in deltas:
+            flat[d["sk_cells"]] += d["sk_inc"]
+        free = np.array(stack, dtype=np.int32)
+        cslot_free = np.zeros(top, dtype=np.int32)
+        cslot_free[:free.size] = free
+        return {"cmeta": cmeta, "cslot_free": cslot_free, "clo": (E & 0xFFFF).astype(np.uint16),
+                "chi": (E >> 16).astype(np.uint16), "csk": csk, "csk_seeds": base["csk_seeds"],
+                "rng": np.array(deltas[0]["rng"] if deltas else base["rng"], dtype=np.uint64),
+                "skip": int(deltas[0]["skip"]) if deltas else int(base["skip"]), "rate": int(base["rate"]),
+                "total": int(base["total"]) + sum(d["total"] for d in deltas), "n_free_slots": int(free.size),
+                "top_n": top, "sketch_rate": int(base["sketch_rate"])}

@@ -22,106 +22,15 @@ series and its plots are in :mod:`streamsgns.drift_series`.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from .vectors import KeyedVectors, unit_rows
+from .io.open import Snapshot, open_snapshot
+from .vectors import KeyedVectors
 
-__all__ = ["Snapshot", "WordDrift", "DriftReport", "load_snapshot", "procrustes", "neighbour_drift",
-           "compare_snapshots", "format_table"]
-
-_ZIP_MAGIC = b"PK\x03\x04"
-_SNAP_RE = re.compile(r"^(vectors|ckpt)-(\d+)\.(txt|bin|npz)$")
-
-
-@dataclass
-class Snapshot:
-    """Words and vectors of one snapshot.
-
-    Attributes
-    ----------
-    words : list of str, length n
-        By decreasing count (the order the learner writes them in).
-    vectors : ndarray, shape (n, d), float32
-    counts : ndarray, shape (n,), int64, or None
-        Occurrences (tokens) of each word; known for checkpoints only.
-    words_seen : int or None
-        Tokens the model had consumed (from a checkpoint, or a ``vectors-<N>`` / ``ckpt-<N>`` name).
-    path : str
-    """
-
-    words: list
-    vectors: np.ndarray
-    counts: np.ndarray | None = None
-    words_seen: int | None = None
-    path: str = ""
-
-
-def _words_seen_from_name(p: Path) -> int | None:
-    m = _SNAP_RE.match(p.name)
-    return int(m.group(2)) if m else None
-
-
-def load_snapshot(path) -> Snapshot:
-    """Read a word2vec file (text or binary) or a full checkpoint (``.npz``).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-
-    Returns
-    -------
-    Snapshot
-        For a checkpoint: its alive words by decreasing count, with counts and ``words_seen``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If nothing is at ``path``.
-    IsADirectoryError
-        If ``path`` is a directory (a run directory's series is :func:`drift_series`).
-    ValueError
-        If the file is empty, holds no words, is truncated, or is neither word2vec nor a valid
-        checkpoint (:class:`streamsgns.io.checkpoint.CheckpointError` is a ``ValueError``).
-    OSError
-        If the file cannot be read.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> from streamsgns.io.word2vec import save_word2vec_format
-    >>> p = os.path.join(tempfile.mkdtemp(), "vectors-000000000001000.txt")
-    >>> _ = save_word2vec_format(p, ["a", "b"], np.eye(2))
-    >>> s = load_snapshot(p)
-    >>> s.words, s.vectors.shape, s.words_seen
-    (['a', 'b'], (2, 2), 1000)
-    """
-    from .io.word2vec import load_word2vec_format
-
-    p = Path(path)
-    if p.is_dir():
-        raise IsADirectoryError(f"{p}: is a directory (a snapshot is a vectors file or a checkpoint; "
-                                "use --run-dir for a run directory)")
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: no such file")
-    with open(p, "rb") as f:
-        magic = f.read(4)
-    if not magic:
-        raise ValueError(f"{p}: empty file (neither word2vec vectors nor a checkpoint)")
-    if p.suffix == ".npz" or magic == _ZIP_MAGIC:
-        from .learner import SGNS
-
-        snap = _from_model(SGNS.load(p), str(p))
-    else:
-        words, V = load_word2vec_format(p)
-        snap = Snapshot(words, V, None, _words_seen_from_name(p), str(p))
-    if not snap.words:
-        raise ValueError(f"{p}: the snapshot holds no words")
-    return snap
-
+__all__ = ["Snapshot", "WordDrift", "DriftReport", "procrustes", "neighbour_drift", "compare_snapshots",
+           "format_table"]
 
 def procrustes(old, new) -> np.ndarray:
     """Orthogonal ``R`` minimising ``‖old R − new‖_F`` (Hamilton et al. 2016, eq. 4).
@@ -227,20 +136,11 @@ class DriftReport:
         return d
 
 
-def _from_model(m, path: str = "") -> Snapshot:
-    """The alive words of a learner (:class:`streamsgns.SGNS`) by decreasing count."""
-    counts = np.asarray(m.counts)
-    alive = np.flatnonzero(counts > 0)
-    order = alive[np.argsort(-counts[alive], kind="stable")]
-    return Snapshot([m.index_to_key[i] for i in order], np.array(m.vectors()[order], dtype=np.float32),
-                    counts[order].astype(np.int64), int(m.words_seen), path)
-
-
 def _as_snapshot(x) -> Snapshot:
     if isinstance(x, Snapshot):
         return x
     if hasattr(x, "vectors") and hasattr(x, "counts") and hasattr(x, "index_to_key"):
-        return _from_model(x)
+        return Snapshot.from_model(x)
     words, V = x
     return Snapshot(list(words), np.asarray(V, dtype=np.float32))
 
@@ -369,20 +269,21 @@ def neighbour_drift(old, new, *, top: int = 50, k: int = 10, candidates: int = 1
 
 
 def compare_snapshots(path_a, path_b, **kw) -> DriftReport:
-    """:func:`neighbour_drift` of two snapshot files (word2vec or checkpoint), old first.
+    """:func:`neighbour_drift` of two snapshots (word2vec file, checkpoint or snapshot directory), old first.
 
     Parameters
     ----------
     path_a, path_b : str or os.PathLike
+        Read by :func:`streamsgns.io.open.open_snapshot` (a directory: its newest valid snapshot).
     **kw
         Passed to :func:`neighbour_drift`.
 
     Raises
     ------
-    FileNotFoundError, IsADirectoryError, ValueError, OSError
-        As :func:`load_snapshot` and :func:`neighbour_drift`.
+    FileNotFoundError, ValueError, OSError
+        As :func:`streamsgns.io.open.open_snapshot` and :func:`neighbour_drift`.
     """
-    return neighbour_drift(load_snapshot(path_a), load_snapshot(path_b), **kw)
+    return neighbour_drift(open_snapshot(path_a), open_snapshot(path_b), **kw)
 
 
 def format_table(report: DriftReport, show: int = 5) -> str:

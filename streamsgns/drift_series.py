@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .drift import _SNAP_RE, _check_int, load_snapshot
+from .drift import _check_int
+from .io.open import open_snapshot, snapshot_files, words_seen_of
 from .vectors import KeyedVectors
 
 __all__ = ["list_snapshots", "drift_series", "plot_drift", "plot_pair"]
@@ -45,13 +46,10 @@ def list_snapshots(run_dir) -> list[Path]:
     if not d.is_dir():
         raise FileNotFoundError(f"{d}: no such directory")
     best: dict = {}
-    rank = {"txt": 0, "bin": 1, "npz": 2}
-    for p in d.iterdir():
-        m = _SNAP_RE.match(p.name)
-        if m and p.is_file():
-            n = int(m.group(2))
-            if n not in best or rank[m.group(3)] < rank[best[n].suffix[1:]]:
-                best[n] = p
+    for p in snapshot_files(d):  # at each N: the checkpoint, then text, then binary vectors
+        n = words_seen_of(p)
+        if n not in best or best[n].suffix == ".npz":  # vectors (text before binary) over the checkpoint
+            best[n] = p
     if not best:
         raise FileNotFoundError(f"{d}: no snapshot (vectors-<N>.txt/.bin or ckpt-<N>.npz) in this directory")
     return [best[n] for n in sorted(best)]
@@ -95,7 +93,7 @@ def drift_series(run_dir, words, *, k: int = 10, restrict_vocab: int | None = 10
     Raises
     ------
     FileNotFoundError, ValueError, OSError
-        As :func:`list_snapshots` and :func:`load_snapshot`; ``ValueError`` also for an empty
+        As :func:`list_snapshots` and :func:`streamsgns.io.open.open_snapshot`; ``ValueError`` also for an empty
         ``words`` list or ``k < 1``.
 
     Examples
@@ -119,7 +117,7 @@ def drift_series(run_dir, words, *, k: int = 10, restrict_vocab: int | None = 10
     paths = [Path(p) for p in run_dir] if isinstance(run_dir, (list, tuple)) else list_snapshots(run_dir)
     if not paths:
         raise FileNotFoundError("no snapshot given")
-    last = load_snapshot(paths[-1])
+    last = open_snapshot(paths[-1])
     li = {w: i for i, w in reversed(list(enumerate(last.words)))}
     v_last = {w: last.vectors[li[w]] for w in words if w in li}
     prev: dict = {}
@@ -128,7 +126,7 @@ def drift_series(run_dir, words, *, k: int = 10, restrict_vocab: int | None = 10
         if rec.get("kind") == "change" and rec.get("word") in out["changes"]:
             out["changes"][rec["word"]].append({"tokens": int(rec["tokens"]), "score": rec.get("score")})
     for t, p in enumerate(paths):
-        s = last if t == len(paths) - 1 else load_snapshot(p)
+        s = last if t == len(paths) - 1 else open_snapshot(p)
         ws = s.words_seen if s.words_seen is not None else t
         out["snapshots"].append({"path": str(p), "words_seen": ws})
         n = len(s.words) if restrict_vocab is None else min(restrict_vocab, len(s.words))

@@ -10,15 +10,17 @@
   frequent words (gensim's default 30,000); questions with a word outside
   that vocabulary are skipped.
 
-The data files ship in gensim's wheel (``gensim/test/test_data``), located by
-:func:`eval_data_path` without importing gensim; gensim itself is not needed to
-compute the scores.
+The data files ship in gensim's wheel (``gensim/test/test_data``). :func:`eval_data_path` finds
+them in a directory given to it (``streamsgns evaluate --data-dir``, or ``$STREAMSGNS_EVAL_DATA``),
+else in the installed gensim, without importing it; gensim itself is not needed to compute the
+scores. (The repository's ``python -m streamsgns_tools.corpora eval-sets --cache DIR`` fetches the
+three files from gensim's wheel by package name, without installing gensim.)
 """
 
 from __future__ import annotations
 
 import importlib.util
-import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +31,10 @@ __all__ = [
     "evaluate_word_pairs",
     "evaluate_analogies",
     "evaluate_all",
-    "load_vectors",
     "EVAL_SETS",
     "eval_data_path",
     "gensim_test_data_dir",
+    "EVAL_DATA_ENV",
 ]
 
 EVAL_SETS: dict[str, str] = {
@@ -41,6 +43,9 @@ EVAL_SETS: dict[str, str] = {
     "questions-words": "questions-words.txt",
 }
 """Evaluation sets of gensim's ``test/test_data`` directory: name → file name."""
+
+#: Environment variable naming a directory that holds the files of :data:`EVAL_SETS`.
+EVAL_DATA_ENV = "STREAMSGNS_EVAL_DATA"
 
 
 def gensim_test_data_dir() -> Path:
@@ -69,8 +74,8 @@ def gensim_test_data_dir() -> Path:
     )
 
 
-def eval_data_path(name: str) -> Path:
-    """Return the path of an evaluation set shipped in gensim's ``test/test_data``.
+def eval_data_path(name: str, data_dir=None) -> Path:
+    """Return the path of an evaluation set: in ``data_dir``, else ``$STREAMSGNS_EVAL_DATA``, else gensim's.
 
     Parameters
     ----------
@@ -79,6 +84,10 @@ def eval_data_path(name: str) -> Path:
         ``"simlex999"`` (``simlex999.txt``, tab-separated, ``#`` comments) or
         ``"questions-words"`` (``questions-words.txt``, Google analogies with ``: section``
         headers).
+    data_dir : str or os.PathLike, optional
+        A directory holding the file under that name (e.g. what
+        ``python -m streamsgns_tools.corpora eval-sets`` writes). Default: the directory named by
+        ``$STREAMSGNS_EVAL_DATA`` if set, else the installed gensim's ``test/test_data``.
 
     Returns
     -------
@@ -91,7 +100,8 @@ def eval_data_path(name: str) -> Path:
     ValueError
         If ``name`` is not one of the three names above.
     FileNotFoundError
-        If gensim is not installed (message: ``pip install gensim``) or the file is missing.
+        If the directory given lacks the file, or, with none given, gensim is not installed
+        (message: ``pip install gensim``, or give a directory) or its file is missing.
 
     Examples
     --------
@@ -102,70 +112,23 @@ def eval_data_path(name: str) -> Path:
     """
     if name not in EVAL_SETS:
         raise ValueError(f"unknown evaluation set {name!r}; known: {', '.join(EVAL_SETS)}")
-    p = gensim_test_data_dir() / EVAL_SETS[name]
+    if data_dir is None:
+        data_dir = os.environ.get(EVAL_DATA_ENV) or None
+    if data_dir is not None:
+        p = Path(data_dir) / EVAL_SETS[name]
+        if not p.is_file():
+            raise FileNotFoundError(f"{p}: no such evaluation file (an evaluation data directory holds "
+                                    f"{', '.join(EVAL_SETS.values())})")
+        return p
+    try:
+        d = gensim_test_data_dir()
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"{e}; or give a directory holding {', '.join(EVAL_SETS.values())} "
+                                f"(streamsgns evaluate --data-dir DIR, or ${EVAL_DATA_ENV})") from None
+    p = d / EVAL_SETS[name]
     if not p.is_file():
         raise FileNotFoundError(f"{p} is missing from the installed gensim; reinstall it: `pip install gensim`")
     return p
-
-
-_ZIP_MAGIC = b"PK\x03\x04"  # a checkpoint is an .npz, i.e. a zip archive
-
-
-def load_vectors(path):
-    """Vectors of a word2vec file, a checkpoint (``.npz``) or a snapshot directory.
-
-    A checkpoint is recognised by its ``.npz`` suffix or its zip signature, anything else is
-    read as word2vec text or binary (:func:`streamsgns.io.word2vec.load_word2vec_format`).
-    For a checkpoint, the alive words come by decreasing count (freed rows are left out).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-
-    Returns
-    -------
-    words : list of str
-        By decreasing frequency.
-    vectors : ndarray, shape (n, d), float32
-
-    Raises
-    ------
-    FileNotFoundError
-        If nothing is found at ``path``, or a directory holds no valid checkpoint.
-    streamsgns.io.checkpoint.CheckpointError
-        If a checkpoint is corrupted (a ``ValueError``).
-    ValueError
-        If the file is empty, is neither word2vec nor a checkpoint, or is truncated.
-    OSError
-        If the file cannot be read.
-    """
-    from .learner import SGNS
-    from .io.snapshotter import latest_checkpoint
-    from .io.word2vec import load_word2vec_format
-
-    p = Path(path)
-    if p.is_dir():
-        skipped: list = []
-        ck = latest_checkpoint(p, log_fn=skipped.append, check=SGNS.load)
-        if ck is None:
-            why = f" (skipped {len(skipped)} invalid: {skipped[-1]})" if skipped else ""
-            raise FileNotFoundError(f"{p}: no valid checkpoint in this directory{why}")
-        for msg in skipped:  # an older valid checkpoint is used: say which newer ones were not
-            logging.getLogger("streamsgns").warning(f"skipping invalid checkpoint: {msg}")
-        p = ck
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: no such file")
-    with open(p, "rb") as f:
-        magic = f.read(4)
-    if not magic:
-        raise ValueError(f"{p}: empty file (neither word2vec vectors nor a checkpoint)")
-    if p.suffix == ".npz" or magic == _ZIP_MAGIC:
-        m = SGNS.load(p)
-        counts = m.counts
-        alive = np.flatnonzero(counts > 0)
-        order = alive[np.argsort(-counts[alive], kind="stable")]
-        return [m.index_to_key[i] for i in order], np.array(m.vectors()[order])
-    return load_word2vec_format(p)
 
 
 def evaluate_word_pairs(words, vectors, path, delimiter="\t") -> dict:
@@ -286,8 +249,20 @@ def evaluate_analogies(words, vectors, path, restrict_vocab: int = 30000, batch:
     }
 
 
-def evaluate_all(words, vectors, wordsim=None, simlex=None, analogies=None, restrict_vocab=30000) -> dict:
-    """WS-353, SimLex-999 and Google analogies, data from gensim's test data by default.
+def evaluate_all(words, vectors, wordsim=None, simlex=None, analogies=None, restrict_vocab=30000,
+                 data_dir=None) -> dict:
+    """WS-353, SimLex-999 and Google analogies; a file not given comes from :func:`eval_data_path`.
+
+    Parameters
+    ----------
+    words : list of str
+    vectors : ndarray, shape (n, d)
+    wordsim, simlex, analogies : str or os.PathLike, optional
+        The data files; default ``eval_data_path(name, data_dir)``.
+    restrict_vocab : int
+        Analogy answers among this many most frequent words.
+    data_dir : str or os.PathLike, optional
+        Directory of the evaluation sets (see :func:`eval_data_path`).
 
     Returns
     -------
@@ -297,11 +272,12 @@ def evaluate_all(words, vectors, wordsim=None, simlex=None, analogies=None, rest
     Raises
     ------
     FileNotFoundError
-        If a data file is not given and gensim is not installed.
+        If a data file is not given and is found neither in ``data_dir`` /
+        ``$STREAMSGNS_EVAL_DATA`` nor in an installed gensim.
     """
-    wordsim = wordsim or eval_data_path("wordsim353")
-    simlex = simlex or eval_data_path("simlex999")
-    analogies = analogies or eval_data_path("questions-words")
+    wordsim = wordsim or eval_data_path("wordsim353", data_dir)
+    simlex = simlex or eval_data_path("simlex999", data_dir)
+    analogies = analogies or eval_data_path("questions-words", data_dir)
     return {
         "wordsim353": evaluate_word_pairs(words, vectors, wordsim),
         "simlex999": evaluate_word_pairs(words, vectors, simlex),

@@ -71,12 +71,12 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._state import StateError, new_record, record_from_dict, record_to_dict
+from ._state import StateError, check_delta_keys, new_record, record_from_dict, record_to_dict
 from .change import detector_decay
 from .cooc import M_C, M_W, cooc_release
-from .hashing import mix64
+from .hashing import GOLDEN, mix64, unit_float
 from .noise import noise_force_refresh
-from .sketch import sketch_decay
+from .sketch import halve_table
 from .vocab import vocab_free
 
 __all__ = ["Forgetting", "ForgetArrays", "FORGET_RECORD", "DECAY_STEPS", "forget_every", "fade_count",
@@ -96,9 +96,6 @@ FORGET_RECORD = np.dtype([("since", np.int64), ("n_decays", np.int64), ("decayed
 #: What the kernels receive: ``meta`` (1,) :data:`FORGET_RECORD`.
 ForgetArrays = namedtuple("ForgetArrays", "meta")
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_S11 = np.uint64(11)
-_INV53 = 1.0 / 9007199254740992.0  # 2**-53
 _LN2 = math.log(2.0)
 
 
@@ -128,7 +125,7 @@ def fade_count(min_count: int) -> int:
 def stochastic_round(x, key):
     """``floor(x)`` plus 1 with probability ``x - floor(x)``, the draw a hash of ``key`` (uint64): unbiased."""
     fl = math.floor(x)
-    u = np.float64(mix64(key) >> _S11) * _INV53
+    u = unit_float(mix64(key))
     return np.int64(fl) + (np.int64(1) if u < x - fl else np.int64(0))
 
 
@@ -194,14 +191,14 @@ def _cooc_forget(ca, factor, salt, n_ids):
             v = cmeta[i, col]
             if v > 0:
                 cmeta[i, col] = stochastic_round(np.float64(v) * factor,
-                                                 salt ^ (np.uint64(2 * i + col) * _GOLDEN))
+                                                 salt ^ (np.uint64(2 * i + col) * GOLDEN))
     clo, chi = ca.clo, ca.chi
     t = clo.shape[0]
     for a in range(t):
         for b in range(t):
             v = (np.int64(chi[a, b]) << 16) | np.int64(clo[a, b])
             if v > 0:
-                v = stochastic_round(np.float64(v) * factor, salt ^ (np.uint64(a * t + b + 1) * _GOLDEN + _GOLDEN))
+                v = stochastic_round(np.float64(v) * factor, salt ^ (np.uint64(a * t + b + 1) * GOLDEN + GOLDEN))
                 clo[a, b] = np.uint16(v & 0xFFFF)
                 chi[a, b] = np.uint16(v >> 16)
     _scale_down(ca.csk, factor)
@@ -229,7 +226,7 @@ def forget_step(cfg, fa, va, sk, ca, na, da):
     fm = fa.meta[0]
     s = fm.since
     factor = 2.0 ** (-np.float64(s) / cfg.half_life)
-    salt = mix64(np.uint64(fm.n_decays + 1) * _GOLDEN)
+    salt = mix64(np.uint64(fm.n_decays + 1) * GOLDEN)
     fm.decayed_tokens = decayed_tokens(cfg.half_life, fm.decayed_tokens, s)
     before = va.meta[0].n_free
     n_faded = _vocab_forget(va, factor, salt, cfg.fade_count)
@@ -241,7 +238,7 @@ def forget_step(cfg, fa, va, sk, ca, na, da):
     fm.sketch_since += s
     skm = sk.meta[0]
     while np.float64(fm.sketch_since) >= cfg.half_life:
-        sketch_decay(sk.table, 0.5)
+        halve_table(sk.table)
         skm.total >>= 1
         fm.sketch_since -= np.int64(math.ceil(cfg.half_life))
     noise_force_refresh(na)
@@ -317,3 +314,26 @@ class Forgetting:
         if min(record_to_dict(obj.meta).values()) < 0:
             raise StateError("forget: negative counter")
         return obj
+
+    # ---------------------------------------------------------------- replica deltas
+    @staticmethod
+    def state_delta(state: dict, base: dict) -> dict:
+        """A replica's increments of the schedule's counters since ``base`` (both :meth:`state_dict` outputs).
+
+        Raises
+        ------
+        StateError
+            On a key without a rule, or a ``half_life``: each replica would decay the shared base
+            counts in its own token clock, so base + Σ increments would decay the base once per
+            replica (not merged yet).
+        """
+        check_delta_keys(state, {"half_life", *FORGET_RECORD.names}, "forget")
+        if state.get("half_life") is not None or base.get("half_life") is not None:
+            raise StateError("forget: replicas with a half_life are not merged; train them with half_life=None")
+        return {k: state[k] - base[k] for k in FORGET_RECORD.names}
+
+    @staticmethod
+    def merge_deltas(base: dict, deltas: list) -> dict:
+        """The merged schedule: the base's counters plus every replica's increment (:meth:`state_delta`)."""
+        return {"half_life": base.get("half_life"), **{k: base[k] + sum(d[k] for d in deltas)
+                                                      for k in FORGET_RECORD.names}}

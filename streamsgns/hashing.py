@@ -17,11 +17,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["mix64", "hash_bytes", "hash_token", "next_u64", "next_float", "seed_states"]
+__all__ = ["mix64", "hash_bytes", "hash_token", "next_u64", "next_float", "unit_float", "seed_states", "GOLDEN"]
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+#: SplitMix64's increment, ``2**64 / φ`` (Steele, Lea & Flood 2014, *Fast splittable pseudorandom
+#: number generators*, OOPSLA): also the odd multiplier that spreads keys before :func:`mix64`.
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30 = np.uint64(30)
@@ -105,15 +107,21 @@ def next_u64(state, k):
     -------
     numpy.uint64
     """
-    s = state[k] + _GOLDEN
+    s = state[k] + GOLDEN
     state[k] = s
     return mix64(s)
 
 
 @njit(cache=True, nogil=True, inline="always")
+def unit_float(bits):
+    """A ``float64`` in ``[0, 1)`` from the top 53 bits of a ``uint64`` (uniform for uniform bits)."""
+    return np.float64(bits >> _S11) * _INV53
+
+
+@njit(cache=True, nogil=True, inline="always")
 def next_float(state, k):
     """A uniform ``float64`` in ``[0, 1)`` from stream ``k`` (53 random bits)."""
-    return np.float64(next_u64(state, k) >> _S11) * _INV53
+    return unit_float(next_u64(state, k))
 
 
 def seed_states(seed: int, n: int) -> np.ndarray:
@@ -134,5 +142,5 @@ def seed_states(seed: int, n: int) -> np.ndarray:
     base = np.uint64(int(seed) % (1 << 64))
     with np.errstate(over="ignore"):
         for k in range(n):
-            out[k] = mix64(base + np.uint64(k + 1) * _GOLDEN)
+            out[k] = mix64(base + np.uint64(k + 1) * GOLDEN)
     return out

@@ -48,6 +48,17 @@ skipped). With ``x = W[c]·C[t]`` and label ``y``: ``g = (y − σ(x))·eta`` (t
 ``1 + negative`` outputs and applied once per pair. σ comes from a 1000-entry
 table on ``[−6, 6]`` (word2vec's ``EXP_TABLE``), clipped outside.
 
+Shared negatives (the default, ``cfg.shared_negatives``; Ji et al. 2016, "Parallelizing Word2Vec in
+Shared and Distributed Memory", sec. 3, IntelLabs' pWord2Vec): the ``negative`` noise words are drawn
+once per centre word (when its window holds a context) and used by each of its context words in
+turn, instead of a fresh draw per pair. A window then loads each noise row once (it stays in L1
+across the contexts) and draws ``negative`` random numbers instead of ``negative`` per pair; the
+updates stay sequential, pair after pair, as in word2vec, so a step is as stable as there (pWord2Vec
+applies a window's updates at once, as matrix products from the values before the window, which
+at the largest accepted ``alpha`` diverges on a tiny vocabulary). Measured on one pass over the mix
+corpus, ``workers=1``, seeds 0 and 1 (``docs/kernel_speed.md``): the same SimLex, better WS353 and
+analogies, at 1.35–1.8× the tokens per second (the two kernels alternating in one process).
+
 Subsampling (Mikolov et al. 2013, section 2.3, in the form of word2vec.c):
 a token of a word with count ``f`` is kept with probability
 ``(sqrt(f / (s·T)) + 1) · s·T / f`` where ``s = sample`` and ``T`` the total
@@ -99,12 +110,15 @@ __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_b
 #: floats: ``alpha``, ``min_alpha``, ``decay_tokens``, ``sample``, ``ns_exponent``; forgetting
 #: (:mod:`streamsgns.forget`): ``half_life`` (float, tokens; 0 = never), ``forget_every`` (int,
 #: tokens between decay steps), ``fade_count`` (int, decayed counts below it evict a word);
-#: ``word_decay`` (float, 0 = the global rule); ``observe`` (int 0/1): the trained pairs feed change
-#: detection (0 for replayed pairs, :mod:`streamsgns.replay`, which only move W and C).
+#: ``word_decay`` (float, 0 = the global rule); ``shared_negatives`` (0/1: one draw of negatives
+#: per centre word, shared by its context words, as in pWord2Vec; see :func:`train_sentence`);
+#: ``observe`` (int 0/1): the trained pairs feed change detection (0 for replayed pairs,
+#: :mod:`streamsgns.replay`, which only move W and C).
 KernelConfig = namedtuple("KernelConfig", "window negative min_count max_vocab max_sentence_length "
                                           "min_refresh_tokens track_cooc prune_size "
                                           "alpha min_alpha decay_tokens sample ns_exponent "
-                                          "half_life forget_every fade_count word_decay observe")
+                                          "half_life forget_every fade_count word_decay shared_negatives "
+                                          "observe")
 
 #: Sentences encoded for the training threads (``workers > 1``): ``ids`` (m,) int32, sentence ``i``
 #: is ``ids[sent_out[i]:sent_out[i + 1]]`` (``sent_out`` (s + 1,) int64), ``sent_words`` (s,) int64 the
@@ -124,7 +138,8 @@ DONE, NEED_GROW, EVENTS_FULL, OUT_FULL, NEED_DRAIN, PAUSE, FORGET = range(7)
 
 MAX_EXP = 6.0
 EXP_TABLE_SIZE = 1000
-
+#: The default: negatives drawn once per centre word and shared by its context words (SGNS(shared_negatives=True)).
+SHARED_NEGATIVES = True
 
 def _tables():
     x = (np.arange(EXP_TABLE_SIZE + 1, dtype=np.float64) / EXP_TABLE_SIZE * 2.0 - 1.0) * MAX_EXP
@@ -138,14 +153,14 @@ _TSCALE = EXP_TABLE_SIZE / MAX_EXP / 2.0
 
 def make_config(*, window, negative, min_count, max_vocab, max_sentence_length, min_refresh_tokens, track_cooc,
                 prune_size, alpha, min_alpha, decay_tokens, sample, ns_exponent, half_life=None,
-                word_decay=None, observe=True) -> KernelConfig:
+                word_decay=None, shared_negatives=SHARED_NEGATIVES, observe=True) -> KernelConfig:
     """Fill a :data:`KernelConfig` with the right scalar types (int64 / float64) for numba."""
     i, f = np.int64, np.float64
     return KernelConfig(i(window), i(negative), i(min_count), i(max_vocab), i(max_sentence_length),
                         i(min_refresh_tokens), i(1 if track_cooc else 0), i(prune_size),
                         f(alpha), f(min_alpha), f(decay_tokens), f(sample), f(ns_exponent),
                         f(half_life or 0.0), i(forget_every(half_life)), i(fade_count(min_count)),
-                        f(word_decay or 0.0), i(1 if observe else 0))
+                        f(word_decay or 0.0), i(1 if shared_negatives else 0), i(1 if observe else 0))
 
 
 def new_batch(n_bytes: int, max_sentence_length: int, record: bool = False) -> EncodedBatch:
@@ -260,7 +275,7 @@ def encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch,
 
 # ---------------------------------------------------------------- stage 4: train
 @njit(cache=True, fastmath=True, nogil=True)
-def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes, da):
+def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes, da, outs):
     """Subsample one sentence of ids and run the SGNS updates on it.
 
     Parameters
@@ -294,6 +309,8 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
         Change detection (:mod:`streamsgns.change`): the per-word steps use the step evidence
         ``counts − da.base``, and each positive pair adds its context's projection to the centre
         word's context signature (:func:`streamsgns.change.detector_observe`). Zero-length arrays: off.
+    outs : ndarray, shape (negative + 1,), int64
+        Scratch for the negatives a window shares (``cfg.shared_negatives``).
 
     Returns
     -------
@@ -306,6 +323,7 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
     """
     window = cfg.window
     negative = cfg.negative
+    shared = cfg.shared_negatives
     track = cfg.track_cooc
     sample = cfg.sample
     W = pa.W
@@ -341,6 +359,14 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
         if track != 0:
             wins[i] = b
         lo, hi = window_bounds(i, b, m)
+        n_neg = 0
+        if shared != 0 and hi - lo > 1 and noise_n > 0:
+            # pWord2Vec's shared negatives: drawn once for the centre, used by each of its contexts
+            for s in range(negative):
+                target = sample_alias(noise_prob, noise_alias, noise_n, rng, k)
+                if target != word:
+                    outs[n_neg] = target
+                    n_neg += 1
         for j in range(lo, hi):
             if j == i:
                 continue
@@ -353,6 +379,11 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
                 if s == 0:
                     target = word
                     label = np.float32(1.0)
+                elif shared != 0:
+                    if s > n_neg:
+                        break
+                    target = outs[s - 1]
+                    label = np.float32(0.0)
                 else:
                     if noise_n == 0:
                         break
@@ -459,10 +490,14 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
     maxlen = cfg.max_sentence_length
     cap = va.counts.shape[0]
     dim = pa.W.shape[1]
-    sen = np.empty(maxlen, dtype=np.int32)
-    kept = np.empty(maxlen, dtype=np.int32)
-    wins = np.empty(3 * maxlen + 1 if cfg.track_cooc != 0 else 0, dtype=np.int32)
+    # a chunk holds at most max_sentence_length tokens, and a block of n bytes at most n // 2 + 1 (a token
+    # takes a byte and a separator at least): a short block (learn_one's line) allocates little
+    room = min(maxlen, n // 2 + 1)
+    sen = np.empty(room, dtype=np.int32)
+    kept = np.empty(room, dtype=np.int32)
+    wins = np.empty(3 * room + 1 if cfg.track_cooc != 0 else 0, dtype=np.int32)
     neu1e = np.empty(dim, dtype=np.float32)
+    outs = np.empty(cfg.negative + 1, dtype=np.int64)
     vm = va.meta[0]
     meta = pa.meta[0]
     bm = batch.meta[0]
@@ -521,7 +556,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
             noise_refresh_if_due(na, va.counts, vm.next_id, meta.words_seen, cfg.ns_exponent, cfg.min_refresh_tokens)
             alpha = current_alpha(cfg, chunk_t)
             loss, npairs, nkept = train_sentence(cfg, sen, nsen, alpha, vm.total, pa, va.counts, na, 1,
-                                                 kept, wins, neu1e, ca, va.hashes, da)
+                                                 kept, wins, neu1e, ca, va.hashes, da, outs)
             meta.loss += loss
             meta.loss_n += npairs
             meta.pairs += npairs
@@ -570,6 +605,7 @@ def train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes, da):
     kept = np.empty(maxlen, dtype=np.int32)
     wins = np.empty(3 * maxlen + 1 if cfg.track_cooc != 0 else 0, dtype=np.int32)
     neu1e = np.empty(dim, dtype=np.float32)
+    outs = np.empty(cfg.negative + 1, dtype=np.int64)
     loss = 0.0
     n_pairs = 0
     n_kept = 0
@@ -578,7 +614,8 @@ def train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes, da):
         b = batch.sent_out[si + 1]
         alpha = current_alpha(cfg, batch.sent_words[si])
         sen = batch.ids[a:b]
-        l, p, m = train_sentence(cfg, sen, b - a, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes, da)
+        l, p, m = train_sentence(cfg, sen, b - a, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes,
+                                 da, outs)
         loss += l
         n_pairs += p
         n_kept += m

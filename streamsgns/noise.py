@@ -344,6 +344,36 @@ class NoiseDistribution:
         return _sample_many(self.prob, self.alias, self.n, seed_states(seed, 1), int(size))
 
 
+    # ---------------------------------------------------------------- replica merges
+    @staticmethod
+    def rebuilt(base: dict, counts: np.ndarray, n: int, words_seen: int) -> dict:
+        """The noise table of a merged model: rebuilt from its counts, never shipped between replicas.
+
+        Every replica could compute it from the merged counts; the merge builds it once (O(n)).
+
+        Parameters
+        ----------
+        base : dict
+            The base's :meth:`state_dict` (settings and ``n_refresh``).
+        counts : ndarray, shape (>= n,), int64
+            The merged vocabulary's counts.
+        n : int
+            Ids in use.
+        words_seen : int
+            The merged ``words_seen`` (tokens), recorded as ``last_refresh``.
+
+        Returns
+        -------
+        dict
+            A :meth:`state_dict` (new arrays); ``n_refresh`` is the base's plus one.
+        """
+        nd = NoiseDistribution(float(base["ns_exponent"]), capacity=max(int(n), 1),
+                               min_refresh_tokens=int(base["min_refresh_tokens"]))
+        nd.refresh(counts, int(n), words_seen=int(words_seen))
+        out = {k: (np.array(v) if isinstance(v, np.ndarray) else v) for k, v in nd.state_dict().items()}
+        out["n_refresh"] = int(base["n_refresh"]) + 1
+        return out
+
 @njit(cache=True, nogil=True)
 def _sample_many(prob, alias, n, rng, size):
     out = np.empty(size, dtype=np.int64)

@@ -14,7 +14,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
+from ._state import StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict
 from .hashing import seed_states
 
 __all__ = ["SGNSParameters", "ParamArrays", "STREAM_RECORD"]
@@ -157,3 +157,113 @@ class SGNSParameters:
         if any(v < 0 for key, v in counts.items() if key != "loss"):
             raise StateError("parameters: negative stream counter")
         return obj
+
+    # ---------------------------------------------------------------- replica deltas
+    #: Keys of :meth:`state_dict` that :meth:`state_delta` / :meth:`merge_deltas` handle (a new key must get a rule).
+    DELTA_KEYS = frozenset({"W", "C", "rng", "tied", *STREAM_RECORD.names})
+
+    @staticmethod
+    def state_delta(state: dict, base: dict, same: np.ndarray, new_rid: np.ndarray) -> dict:
+        """What a replica's parameters changed since ``base``: the rows it touched and its counter increments.
+
+        Parameters
+        ----------
+        state, base : dict
+            :meth:`state_dict` outputs of the replica (end of round) and of the merged base.
+        same : ndarray, shape (n,), bool
+            Replica ids that still hold the base's word (:meth:`streamsgns.vocab.Vocabulary.row_map`).
+        new_rid : ndarray, shape (m,), int64
+            Replica ids of the other live words, in the vocabulary delta's order.
+
+        Returns
+        -------
+        dict
+            Per matrix ``M`` in W, C (C absent when tied): ``M_ids`` (t,) int32 base ids whose
+            row changed and ``M_rows`` (t, d) float32 their new values (the rows themselves, not
+            differences, so that the merge adds ``x − base`` in float64 exactly as a merge of
+            whole states does); ``M_new`` (m, d) float32 the rows of the new entries; ``counters``
+            (each :data:`STREAM_RECORD` field's increment) and ``rng`` (the replica's streams).
+
+        Raises
+        ------
+        StateError
+            On a state key without a delta rule, or a ``tied`` setting that differs.
+        """
+        check_delta_keys(state, SGNSParameters.DELTA_KEYS, "parameters")
+        if bool(state["tied"]) != bool(base["tied"]):
+            raise StateError("parameters: tied differs from the base's")
+        m = min(same.size, base["W"].shape[0])
+        ids = np.flatnonzero(same[:m])
+        out = {"counters": {k: state[k] - base[k] for k in STREAM_RECORD.names}, "rng": np.array(state["rng"])}
+        for name in ("W",) if state["tied"] else ("W", "C"):
+            X, B = state[name], base[name]
+            ch = ids[(X[ids] != B[ids]).any(axis=1)]
+            out[f"{name}_ids"] = ch.astype(np.int32)
+            out[f"{name}_rows"] = X[ch]
+            out[f"{name}_new"] = X[new_rid]
+        return out
+
+    @staticmethod
+    def merge_deltas(base: dict, deltas: list, plan: dict, scale: np.ndarray | None = None) -> dict:
+        """The merged parameters: every replica's row updates added to the base (the ``sum`` rule).
+
+        A base row becomes ``base + Σ_k (x_k − base)`` over the replicas that changed it
+        (computed in float64, rounded once to float32: asynchronous SGD's sum of updates, Recht
+        et al. 2011); a word admitted in the round gets the sum of the replicas' C rows (zero at
+        admission on every replica) and the mean of their W rows (each replica drew its own
+        random start). Rows of free ids are zero. Counters: the base plus every replica's
+        increment; RNG streams: replica 0's (each replica re-derives its own at load).
+
+        Parameters
+        ----------
+        base : dict
+        deltas : list of dict
+            :meth:`state_delta` outputs, one per replica.
+        plan : dict
+            The vocabulary merge's plan (:meth:`streamsgns.vocab.Vocabulary.merge_deltas`).
+        scale : ndarray, shape (n,), float64, optional
+            Per merged id, a factor applied to the summed updates (base rows) and to the summed C
+            rows of new words (:func:`streamsgns.rates.merged_step_scale`); None: the plain sum.
+
+        Returns
+        -------
+        dict
+            A :meth:`state_dict` with ``plan["n"]`` rows.
+        """
+        n, nb = int(plan["n"]), int(plan["n_base"])
+        tied = bool(base["tied"])
+        out = {"rng": np.array(deltas[0]["rng"], dtype=np.uint64), "tied": tied,
+               **{k: base[k] + sum(d["counters"][k] for d in deltas) for k in STREAM_RECORD.names}}
+        live = plan["counts"] > 0
+        new_ids = plan["new_ids"]
+        for name in ("W",) if tied else ("W", "C"):
+            B = base[name]
+            d_ = B.shape[1]
+            acc = np.zeros((n, d_), dtype=np.float64)
+            acc[:nb] = B[:nb]
+            if scale is not None:  # collect the updates apart, scale, then add to the base
+                base_rows, acc = acc, np.zeros_like(acc)
+            for k, d in enumerate(deltas):
+                ids = d[f"{name}_ids"].astype(np.int64)
+                acc[ids] += d[f"{name}_rows"] - B[ids].astype(np.float64)
+                mv = plan["moved"][k] & (plan["dst"][k] >= 0)
+                dst = plan["dst"][k][mv]
+                acc[dst] += d[f"{name}_new"][mv] - B[dst].astype(np.float64)
+            acc[new_ids] = 0.0
+            for k, d in enumerate(deltas):
+                nw = ~plan["moved"][k] & (plan["dst"][k] >= 0)
+                rows = d[f"{name}_new"][nw]
+                if name == "W":  # each replica's own random start: the mean
+                    acc[plan["dst"][k][nw]] += plan["share"][k][nw][:, None] * rows
+                else:  # zero at admission everywhere: the sum
+                    acc[plan["dst"][k][nw]] += rows
+            if scale is not None:
+                sc = np.asarray(scale, dtype=np.float64)[:, None]
+                if name == "W":  # new words' W rows are a mean, not a sum: not scaled
+                    sc = sc.copy()
+                    sc[new_ids] = 1.0
+                acc = base_rows + sc * acc
+            M = acc.astype(np.float32)
+            M[~live] = 0.0
+            out[name] = M
+        return out

@@ -98,8 +98,9 @@ class ModelState:
             If a component's state is malformed, breaks an invariant, or disagrees with another's.
         """
         try:
-            # a state written before per-word steps existed was trained with the global rule
-            params = {"word_decay": None, **state["params"], **overrides}
+            # a state written before per-word steps existed was trained with the global rule, and
+            # one written before shared negatives with a fresh draw per pair
+            params = {"word_decay": None, "shared_negatives": False, **state["params"], **overrides}
             m = cls(**params)
         except (KeyError, TypeError, ValueError) as e:
             raise StateError(f"params: {e}") from e

@@ -54,15 +54,15 @@ class VectorQueries:
     def fold_average(self) -> None:
         """Fold the current W and C into the exported averages now (:mod:`streamsgns.averaging`).
 
-        The learner calls it every ``average_every`` tokens (at a line end with ``workers=1``);
-        a no-op without averaging.
+        The learner calls it every ``average_every`` tokens, at the end of the first line that
+        reaches the fold's token count (with ``workers > 1`` after the threads have trained up to
+        that line); a no-op without averaging.
         """
         if self.average is not None:
             self.flush()
             va, n = self.vocab.arrays(), self.n_ids
             self.average.fold(self.params.W, self.params.C, va.hashes, va.counts, n, self.params.counter("words_seen"))
-            if self.workers == 1:
-                self._trainer.pause_at = self._next_periodic()
+            self._trainer.pause_at = self._next_periodic()
             self._kv = None
 
     def keyed_vectors(self) -> KeyedVectors:

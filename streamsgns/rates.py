@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["current_alpha", "word_alpha", "mean_word_alpha"]
+__all__ = ["current_alpha", "word_alpha", "mean_word_alpha", "merged_step_scale"]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -83,3 +83,64 @@ def mean_word_alpha(alpha: float, min_alpha: float, word_decay: float, counts: n
         return float(alpha)
     eta = np.maximum(min_alpha, alpha / (1.0 + n / word_decay))
     return float((n * eta).sum() / total)
+
+
+def merged_step_scale(start: np.ndarray, inc: np.ndarray, alpha: float, min_alpha: float,
+                      word_decay: float, stiffness: float | None = None) -> np.ndarray:
+    """Per-word factor that makes the sum of K replicas' updates take one process's total step.
+
+    Under the per-word rule a row's step falls as its word's count grows. K replicas that each
+    trained a round from the same count ``n0`` each took the steps of counts ``n0 .. n0 + m_k``;
+    one process reading the whole round would have taken those of ``n0 .. n0 + Σ m_k``. Summing the
+    replicas' updates (asynchronous SGD's merge) therefore over-steps a word by up to K× while its
+    count is small (a new or rare word, or every word early in a stream), and is right once
+    ``n0 ≫ Σ m_k``. With the step ``η(n) = alpha / (1 + n / word_decay)`` the total step over counts
+    ``a .. b`` is ``∫ η = alpha · word_decay · ln((word_decay + b) / (word_decay + a))``, so the factor is
+
+        s = ln(1 + M / (word_decay + n0)) / Σ_k ln(1 + m_k / (word_decay + n0)),   M = Σ_k m_k
+
+    (1 where no replica saw the word, or where the step is already at ``min_alpha``): between the
+    mean of the updates (``1/K``, a word seen far more often than ``word_decay`` in the round from
+    a count near 0) and their sum (``n0 ≫ M``).
+
+    Parameters
+    ----------
+    start : ndarray, shape (n,), int64
+        Each word's count at the start of the round (tokens).
+    inc : ndarray, shape (K, n), int64
+        Each replica's occurrences of each word in the round (tokens).
+    alpha, min_alpha, word_decay : float
+        The per-word rule's constants (:func:`word_alpha`).
+    stiffness : float, optional
+        With it, a row is taken to relax towards its replica's optimum: a replica whose steps in
+        the round sum to ``A_k`` (the integral above) moves it ``f_k = 1 − exp(−stiffness·A_k)`` of the
+        way (a linearised loss of curvature ``stiffness`` per unit of step), one process over the
+        merged round ``F = 1 − exp(−stiffness·A)``, and ``s = F / Σ_k f_k``: the sum for rows far from
+        their optimum (rare words), the mean for rows that reach it within a round (frequent words),
+        whose summed updates would otherwise overshoot ``K − 1`` times (an unstable loop from
+        ``K = 3`` on, measured in ``docs/scale-out.md``). None: no saturation (the step integrals alone).
+
+    Returns
+    -------
+    ndarray, shape (n,), float64
+        Factors in (0, 1].
+
+    Examples
+    --------
+    >>> s = merged_step_scale(np.array([0, 100_000]), np.array([[1000, 1000]] * 4), 0.05, 1e-4, 2000.0)
+    >>> [round(float(x), 3) for x in s]      # 4 replicas: a new word's sum is scaled, a frequent one's nearly kept
+    [0.677, 0.986]
+    """
+    n0 = np.asarray(start, dtype=np.float64)
+    m = np.asarray(inc, dtype=np.float64)
+    den = word_decay + n0
+    if stiffness is None:
+        each = np.log1p(m / den).sum(axis=0)
+        whole = np.log1p(m.sum(axis=0) / den)
+    else:  # saturating: a row that reached its replica's optimum within the round moves no further
+        mass = alpha * word_decay * stiffness
+        each = (-np.expm1(-mass * np.log1p(m / den))).sum(axis=0)
+        whole = -np.expm1(-mass * np.log1p(m.sum(axis=0) / den))
+    s = np.where(each > 0, whole / np.where(each > 0, each, 1.0), 1.0)
+    floor = alpha / (1.0 + n0 / word_decay) <= min_alpha
+    return np.where(floor, 1.0, np.minimum(s, 1.0))

@@ -162,6 +162,7 @@ def replay_train(ra, budget, k, cfg, alpha, total, pa, counts, na, keys, vals, c
     kept = np.empty(maxlen, dtype=np.int32)
     wins = np.empty(1, dtype=np.int32)
     neu1e = np.empty(pa.W.shape[1], dtype=np.float32)
+    outs = np.empty(cfg.negative + 1, dtype=np.int64)
     done = 0
     loss = 0.0
     n_pairs = 0
@@ -201,7 +202,7 @@ def replay_train(ra, budget, k, cfg, alpha, total, pa, counts, na, keys, vals, c
         done += b - a
         if nsen > 1:
             l, pairs, kp = train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca,
-                                          hashes, da)
+                                          hashes, da, outs)
             loss += l
             n_pairs += pairs
             n_kept += kp

@@ -31,8 +31,8 @@ stands. Flooring loses at most 1 count per key, so with probability ``1 - delta`
 ``N~ = H``; conservative update only lowers cells, Estan & Varghese 2002).
 :func:`default_halving_tokens` picks ``H = width * (min_count - 1) / (2e)`` so
 that ``epsilon * 2H = min_count - 1``: a one-off token reaches ``min_count`` with
-probability below ``delta``, however long the stream. :func:`sketch_decay`
-scales by any factor (the exponential forgetting of issue 9 shares it).
+probability below ``delta``, however long the stream. :func:`halve_table`
+is the one halving: exponential forgetting (:mod:`streamsgns.forget`) halves this sketch through it.
 """
 
 from __future__ import annotations
@@ -43,11 +43,11 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
+from ._state import StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict
 from .hashing import hash_token, mix64, seed_states
 
 __all__ = ["CountMinSketch", "SketchArrays", "SKETCH_RECORD", "cms_add", "cms_estimate", "cms_add_batch",
-           "cms_estimate_batch", "sketch_count", "sketch_add_batch", "sketch_decay", "sketch_age",
+           "cms_estimate_batch", "cms_cells", "sketch_count", "sketch_add_batch", "halve_table", "sketch_age",
            "default_halving_tokens", "MIN_HALVING_TOKENS"]
 
 #: Scalars of the sketch (int64): ``total`` = sum of the increments, halved with the cells (``N~`` of
@@ -182,34 +182,30 @@ def cms_estimate_batch(table, seeds, hashes):
 
 
 @njit(cache=True, nogil=True)
-def sketch_decay(table, factor):
-    """Scale every cell by ``factor`` in [0, 1], rounding down; halving (0.5) is an exact shift.
+def halve_table(table):
+    """Halve every cell (an exact shift, i.e. floor): the one halving of a count-min table.
 
     Rounding down is monotone, so a cell that was >= the count of each of its keys stays >=
-    their scaled (and rounded down) counts: the sketch still never undercounts the scaled stream.
+    their halved (and rounded down) counts: the sketch still never undercounts the halved
+    stream. The aging schedule (:func:`sketch_age`) and exponential forgetting
+    (:func:`streamsgns.forget.forget_step`) both halve through it.
 
     Parameters
     ----------
     table : ndarray, shape (depth, width), uint32
         Updated in place.
-    factor : float
     """
     depth, width = table.shape
-    if factor == 0.5:
-        for r in range(depth):
-            for j in range(width):
-                table[r, j] >>= np.uint32(1)
-    else:
-        for r in range(depth):
-            for j in range(width):
-                table[r, j] = np.uint32(math.floor(np.float64(table[r, j]) * factor))
+    for r in range(depth):
+        for j in range(width):
+            table[r, j] >>= np.uint32(1)
 
 
 @njit(cache=True, nogil=True)
 def sketch_age(sk):
     """Halve the sketch bundle ``sk`` now: every cell and ``total`` (floor), count the halving."""
     m = sk.meta[0]
-    sketch_decay(sk.table, 0.5)
+    halve_table(sk.table)
     m.total >>= 1
     m.n_halvings += 1
 
@@ -224,7 +220,7 @@ def _advance(sk, c):
             due = m.since_halving // m.halve_every
             m.since_halving -= due * m.halve_every
             for _ in range(min(due, 33)):  # 33 halvings clear any uint32 cell: skip the rest
-                sketch_decay(sk.table, 0.5)
+                halve_table(sk.table)
             m.total = m.total >> min(due, 63)
             m.n_halvings += due
 
@@ -369,24 +365,6 @@ class CountMinSketch:
         """Halve every cell and ``total`` now (floor), as the schedule does; counts as a halving."""
         sketch_age(self.arrays())
 
-    def decay(self, factor: float) -> None:
-        """Scale every cell and ``total`` by ``factor`` in [0, 1] (floor): forgetting (issue 9).
-
-        The sketch then never undercounts the stream whose every count was scaled (and rounded
-        down) the same way. ``decay(0.5)`` equals :meth:`halve` except that it is not counted in
-        ``n_halvings`` and leaves the schedule alone.
-
-        Raises
-        ------
-        ValueError
-            If ``factor`` is not in [0, 1].
-        """
-        factor = float(factor)
-        if not 0.0 <= factor <= 1.0:
-            raise ValueError(f"factor must be in [0, 1], got {factor!r}")
-        sketch_decay(self.table, factor)
-        self.total = math.floor(self.total * factor)
-
     def arrays(self) -> SketchArrays:
         """The bundle the kernels read and update in place (no copies)."""
         return SketchArrays(self.table, self.seeds, self.meta)
@@ -497,3 +475,129 @@ class CountMinSketch:
     def nbytes(self) -> int:
         """Memory held by the table, in bytes."""
         return int(self.table.nbytes)
+
+    # ---------------------------------------------------------------- replica deltas
+    #: Keys of :meth:`state_dict` that :meth:`state_delta` / :meth:`merge_deltas` handle (a new key must get a rule).
+    DELTA_KEYS = frozenset({"table", "seeds", "seed", "total", "halve_every", "since_halving", "n_halvings"})
+
+    @staticmethod
+    def state_delta(state: dict, base: dict) -> dict:
+        """What a replica's sketch changed since ``base`` (both :meth:`state_dict` outputs): its changed cells.
+
+        A replica that halved ``k`` times during the round is compared with the base halved ``k``
+        times; cells only grow between halvings (conservative update), so the increments
+        ``d = table − (base >> k)`` are >= 0 and non-zero only where the round added something.
+
+        Parameters
+        ----------
+        state, base : dict
+            The replica's sketch state at the end of the round, and the one it started from.
+
+        Returns
+        -------
+        dict
+            ``cells`` (m,) int64 flat indices into the (depth, width) table, ``inc`` (m,) uint32
+            their increments, ``halvings`` (``k``), and the replica's ``total`` and
+            ``since_halving`` (scalars); 12 bytes per changed cell.
+
+        Raises
+        ------
+        StateError
+            On keys without a rule, another table shape or seeds, or fewer halvings than the base.
+        """
+        check_delta_keys(state, CountMinSketch.DELTA_KEYS, "sketch")
+        if state["table"].shape != base["table"].shape or not np.array_equal(state["seeds"], base["seeds"]):
+            raise StateError("sketch: a replica's table or seeds differ from the base's")
+        k = int(state["n_halvings"]) - int(base["n_halvings"])
+        if k < 0:
+            raise StateError("sketch: a replica has fewer halvings than the base it started from")
+        r = state["table"].reshape(-1)
+        b = base["table"].reshape(-1)
+        if k:
+            b = b >> np.uint32(k) if k < 32 else np.zeros_like(b)
+        cells = np.flatnonzero(r > b)  # uint32 compare: no int64 copy of the table
+        return {"cells": cells, "inc": r[cells] - b[cells], "halvings": k,
+                "total": int(state["total"]), "since_halving": int(state["since_halving"])}
+
+    @staticmethod
+    def estimate_after(base: dict, delta: dict, hashes: np.ndarray) -> np.ndarray:
+        """The estimates the replica that sent ``delta`` had for ``hashes`` (``(n,) uint64 → (n,) int64``).
+
+        Its table is ``(base >> halvings) + inc`` at the delta's cells and ``base >> halvings``
+        elsewhere: this reads the ``depth`` cells of each hash without rebuilding the table.
+        """
+        hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+        table = base["table"]
+        cells = cms_cells(base["seeds"], table.shape[1], hashes)  # (n, depth)
+        vals = table.reshape(-1)[cells].astype(np.int64) >> min(int(delta["halvings"]), 40)
+        pos = np.searchsorted(delta["cells"], cells)
+        pos = np.minimum(pos, max(delta["cells"].size - 1, 0))
+        if delta["cells"].size:
+            hit = delta["cells"][pos] == cells
+            vals[hit] += delta["inc"][pos[hit]].astype(np.int64)
+        return vals.min(axis=1) if vals.size else np.zeros(hashes.shape[0], dtype=np.int64)
+
+    @staticmethod
+    def merge_deltas(base: dict, deltas: list) -> dict:
+        """The merged sketch state: ``base`` plus every replica's cell increments (:meth:`state_delta`).
+
+        Sketches of identical hashing merge by adding cells (Cormode & Muthukrishnan 2005, sec. 4).
+        If no replica halved, the cells are ``base + Σ inc`` (uint32) and the merged sketch halves
+        as often as the summed ``since_halving`` makes due; if some did (at most ``K`` times), the
+        base is halved ``K`` times and each replica's increments ``K − k`` times more. The result
+        is the sum rule of the dense merge of whole sketches, cell for cell.
+
+        Returns
+        -------
+        dict
+            A :meth:`state_dict` (new arrays; ``base`` is not modified).
+        """
+        H = int(base["halve_every"])
+        ks = [int(d["halvings"]) for d in deltas]
+        K = max(ks, default=0)
+        since = [int(d["since_halving"]) for d in deltas]
+        keep = {"seeds": base["seeds"], "seed": base["seed"], "halve_every": H}
+        if K == 0:
+            table = base["table"].copy()
+            flat = table.reshape(-1)
+            for d in deltas:
+                flat[d["cells"]] += d["inc"]
+            total = int(base["total"]) + sum(int(d["total"]) - int(base["total"]) for d in deltas)
+            since_sum = int(base["since_halving"]) + sum(s - int(base["since_halving"]) for s in since)
+            due = since_sum // H if H > 0 else 0
+            if due:
+                if due >= 32:
+                    table[...] = 0
+                else:
+                    table >>= np.uint32(due)
+                total >>= min(due, 63)
+            return {"table": table, **keep, "total": int(total), "since_halving": since_sum - due * H if H > 0 else 0,
+                    "n_halvings": int(base["n_halvings"]) + due}
+        b_total = int(base["total"])
+        table = base["table"].astype(np.int64) >> min(K, 40)
+        flat = table.reshape(-1)
+        total = b_total >> K
+        s = int(base["since_halving"])
+        for d, k, sr in zip(deltas, ks, since):
+            flat[d["cells"]] += d["inc"].astype(np.int64) >> (K - k)
+            total += max(0, int(d["total"]) - (b_total >> k)) >> (K - k)
+            s += sr + k * H - int(base["since_halving"])
+        due = s // H if H > 0 else 0
+        extra = max(0, due - K)
+        if extra:
+            table >>= min(extra, 40)
+            total >>= min(extra, 63)
+        return {"table": np.minimum(table, 0xFFFFFFFF).astype(np.uint32), **keep, "total": int(total),
+                "since_halving": int(s - due * H) if H > 0 else 0, "n_halvings": int(base["n_halvings"]) + max(K, due)}
+
+
+@njit(cache=True, nogil=True)
+def cms_cells(seeds, width, hashes):
+    """Flat cell index ``r · width + column`` of every row ``r`` for each hash: (n,) uint64 → (n, depth) int64."""
+    depth = seeds.shape[0]
+    out = np.empty((hashes.shape[0], depth), dtype=np.int64)
+    for i in range(hashes.shape[0]):
+        for r in range(depth):
+            out[i, r] = r * width + _col(hashes[i], seeds[r], width)
+    return out
+

@@ -7,9 +7,14 @@ arrays, mirror admissions into the Python word list, hand encoded batches to the
 wait for them before an eviction.
 
 With ``workers=1`` every chunk is trained as soon as it is encoded, so the result does not depend
-on how the stream is cut into calls. With ``workers > 1`` the calling thread encodes a block while
-``workers`` threads train the previous one without locks (Hogwild, Recht et al. 2011). Three rules
-keep that safe:
+on how the stream is cut into calls. With ``workers > 1`` the calling thread encodes a batch (a
+part of a block, :data:`BATCH_BYTES`) while ``workers`` threads train the previous one without locks
+(Hogwild, Recht et al. 2011). The batches are small so that the counts the encoder has reached, which
+set the per-word steps and the subsampling, stay close to the sentences being trained; and the
+averages fold at the line where they are due, after the threads have trained up to it (the kernel
+pauses there for every number of workers). With one fold per call instead, the late words of a
+one-pass run had few folds, and ``workers=2`` lost the per-word rule's analogy gain (0.159 against
+0.178 on mix; 0.185 with the fold at its line). Three rules keep the threads safe:
 
 - rows are never grown, evicted or re-used while a batch is in flight: growth waits for the
   batches (:meth:`Trainer.flush`), and an eviction returns :data:`~streamsgns.kernels.NEED_DRAIN`
@@ -42,6 +47,11 @@ from .replay import replay_train
 __all__ = ["Trainer"]
 
 _NO_BATCH = K.new_batch(0, 0)
+#: Size of an encoded batch (``workers > 1``) as :func:`~streamsgns.kernels.new_batch` takes it: a batch
+#: is handed to the threads once it holds ``BATCH_BYTES // 3 + max_sentence_length`` ids (about 32k
+#: tokens with the defaults, some tens of milliseconds of training), so the counts that set the
+#: per-word steps run at most about two such batches ahead of training, not two whole blocks.
+BATCH_BYTES = 1 << 16
 NEVER = 1 << 62  # a pause_at no stream reaches
 
 
@@ -81,10 +91,12 @@ class Trainer:
         self._pool = None
         self._inflight: collections.deque = collections.deque()
         self.drains = 0  # waits for in-flight batches before an eviction (workers > 1)
-        # periodic work at a line boundary (workers=1): ``on_pause()`` runs when a line ends at or past
-        # ``pause_at`` tokens, and sets the next ``pause_at``
+        # periodic work at a line boundary: ``on_pause()`` runs when a line ends at or past ``pause_at``
+        # tokens (with workers > 1, once the batch up to that line is handed to the threads), and sets
+        # the next ``pause_at``
         self.pause_at = NEVER
         self.on_pause = None
+        self._entry = {}  # compiled process_block per argument-type key (see _process_block)
 
     # ------------------------------------------------------------------ one block
     def learn_block(self, data: bytes, mode: int) -> None:
@@ -105,16 +117,19 @@ class Trainer:
         recorder = K.new_batch(buf.shape[0], maxlen, record=True) if record and train else _NO_BATCH
         pos = 0
         while True:
-            batch = recorder if train else K.new_batch(buf.shape[0], maxlen, record=record)
+            if train:
+                batch = recorder
+            else:
+                batch = K.new_batch(min(buf.shape[0], BATCH_BYTES), maxlen, record=record)
             may_evict = train or not self._inflight
             evicted = int(self.vocab.meta[0]["n_evicted"])
-            pause_at = NEVER
-            if train:
-                pause_at = self.pause_at if replay is None or replay.rate == 0 else min(self.pause_at, replay.next_at)
-            status, pos = K.process_block(buf, pos, mode, train, may_evict, self.cfg, self.vocab.arrays(),
-                                          self.vocab.sketch.arrays(), self.noise.arrays(), self._cooc_arrays(),
-                                          self.params.arrays(), self.forget.arrays(), batch, pause_at,
-                                          self._detect_arrays())
+            pause_at = self.pause_at
+            if train and replay is not None and replay.rate > 0:
+                pause_at = min(pause_at, replay.next_at)
+            status, pos = self._process_block(buf, pos, mode, train, may_evict, self.cfg, self.vocab.arrays(),
+                                              self.vocab.sketch.arrays(), self.noise.arrays(), self._cooc_arrays(),
+                                              self.params.arrays(), self.forget.arrays(), batch, pause_at,
+                                              self._detect_arrays())
             if status == K.FORGET:
                 K.forget_block(self.cfg, self.forget.arrays(), self.vocab.arrays(), self.vocab.sketch.arrays(),
                                self._cooc_arrays(), self.noise.arrays(), self._detect_arrays(), batch, not train)
@@ -204,6 +219,26 @@ class Trainer:
         replay.account(budget, tokens, sum(float(r[1]) for r in results), sum(int(r[2]) for r in results),
                        sum(int(r[3]) for r in results), owed=owed)
         return tokens
+
+    def _process_block(self, *args):
+        """:func:`~streamsgns.kernels.process_block` through its compiled entry point.
+
+        numba's dispatcher types every argument on every call; for the fourteen arguments here
+        (bundles of some forty arrays) that costs about as much as training a short sentence, which
+        is what ``learn_one`` pays per call. The bundles' types are fixed by the components (their
+        dtypes, ranks and layouts never change, growth included); only the block's buffer may be
+        read-only or writable. So the first call of each kind goes through the dispatcher (which
+        compiles or loads the kernel), and later ones call the compiled function it resolved
+        (numba's ``Dispatcher.get_overload``).
+        """
+        key = (args[0].flags.writeable, args[3])
+        entry = self._entry.get(key)
+        if entry is not None:
+            return entry(*args)
+        out = K.process_block(*args)
+        sig = tuple(K.process_block.typeof_pyval(a) for a in args)
+        self._entry[key] = K.process_block.get_overload(sig)
+        return out
 
     def _cooc_arrays(self):
         return NO_COOC if self.cooc is None else self.cooc.arrays()

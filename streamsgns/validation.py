@@ -47,8 +47,8 @@ def validate_params(model) -> None:
         ``sketch_halving_tokens`` None or an integer >= 0, ``half_life`` None or a finite number > 0,
         ``average_eta`` None or >= 0, ``average_every`` None or an integer >= 1, ``word_decay`` None or > 0,
         ``average_horizon`` None or > 0, ``detect_changes`` a bool, ``change_threshold`` > 0,
-        ``change_every`` an integer >= 1, ``replay`` a finite number >= 0 or ``"idle"``,
-        ``replay_buffer`` an integer >= 2 (tokens).
+        ``change_every`` an integer >= 1, ``shared_negatives`` a bool, ``replay`` a finite number >= 0
+        or ``"idle"``, ``replay_buffer`` an integer >= 2 (tokens).
     """
     for name in _POSITIVE_INTS:
         _int(model, name, 1)
@@ -95,5 +95,7 @@ def validate_params(model) -> None:
         raise ValueError(f"output must be 'W', 'C' or 'W+C', got {model.output!r}")
     if model.tokenizer is not None and not callable(model.tokenizer):
         raise ValueError("tokenizer must be callable")
+    if not isinstance(getattr(model, "shared_negatives", False), bool):
+        raise ValueError(f"shared_negatives must be True or False, got {model.shared_negatives!r}")
     if model.on is not None and not isinstance(model.on, str):
         raise ValueError(f"on must be a str or None, got {model.on!r}")

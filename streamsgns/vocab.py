@@ -19,8 +19,8 @@ capacity grows by doubling up to ``max_vocab``.
 The sketch ages (:mod:`streamsgns.sketch`): a word is admitted once seen about
 ``min_count`` times within the last ``H .. 2H`` tokens of not-yet-admitted words,
 so a flood of one-off tokens (IDs, hashes) cannot fill the vocabulary.
-:meth:`Vocabulary.decay` scales the admitted words' counts the same way
-(exponential forgetting, issue 9); the default schedule leaves them alone.
+Exponential forgetting (``SGNS(half_life=...)``, :func:`streamsgns.forget.forget_step`) decays the
+admitted words' counts too and evicts the faded ones; without a half-life they are left alone.
 
 The look-up structure is an open-addressing hash table (:mod:`streamsgns.hashtable`; linear probing,
 backward-shift deletion) on 64-bit token hashes, usable from numba. Two
@@ -30,19 +30,18 @@ the probability is about 3e-8.
 
 from __future__ import annotations
 
-import math
 from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
-from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
+from ._state import StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict
 from .hashing import hash_token
 from .hashtable import table_delete, table_insert, table_lookup, table_rebuild, table_size
-from .sketch import CountMinSketch, default_halving_tokens
+from .sketch import CountMinSketch, cms_estimate_batch, default_halving_tokens
 
 __all__ = ["Vocabulary", "VocabArrays", "VOCAB_RECORD", "table_lookup", "table_insert", "table_delete",
-           "table_rebuild", "vocab_count", "vocab_is_full", "vocab_admit", "vocab_free", "vocab_prune", "vocab_decay"]
+           "table_rebuild", "vocab_count", "vocab_is_full", "vocab_admit", "vocab_free", "vocab_prune"]
 
 #: Scalars of the vocabulary (all int64): ids ``0 .. next_id-1`` have been used; ``n_free`` of
 #: them are free (on the ``free_ids`` stack); ``total`` = sum of the admitted words' counts
@@ -227,34 +226,6 @@ def vocab_prune(va, n_evict):
             vocab_free(va, sel[q])
     m.n_prunes += 1
     return k
-
-
-@njit(cache=True, nogil=True)
-def vocab_decay(va, factor):
-    """Scale every admitted word's count by ``factor`` in (0, 1], rounding down but keeping it >= 1.
-
-    A live word keeps a count of at least 1 (0 marks a free id); ``total`` is recomputed.
-    Exponential forgetting (:mod:`streamsgns.forget`) does not use this floor, which would bias
-    small counts down at every step: it rounds stochastically and evicts faded words itself.
-
-    Returns
-    -------
-    int
-        The new ``total``.
-    """
-    m = va.meta[0]
-    counts = va.counts
-    total = np.int64(0)
-    for i in range(m.next_id):
-        c = counts[i]
-        if c > 0:
-            c = np.int64(math.floor(np.float64(c) * factor))
-            if c < 1:
-                c = np.int64(1)
-            counts[i] = c
-            total += c
-    m.total = total
-    return total
 
 
 class Vocabulary:
@@ -443,24 +414,6 @@ class Vocabulary:
                     del kti[word]
                 itk[wid] = None
 
-    def decay(self, factor: float) -> None:
-        """Scale the admitted words' counts (floor, at least 1) and their sketch by ``factor`` in (0, 1].
-
-        Counts and sketch then describe the same scaled stream; ranks of counts are kept (ties may
-        appear). ``SGNS(half_life=...)`` decays differently (unbiased rounding, faded words evicted:
-        :mod:`streamsgns.forget`).
-
-        Raises
-        ------
-        ValueError
-            If ``factor`` is not in (0, 1].
-        """
-        factor = float(factor)
-        if not 0.0 < factor <= 1.0:
-            raise ValueError(f"factor must be in (0, 1], got {factor!r}")
-        vocab_decay(self.arrays(), factor)
-        self.sketch.decay(factor)
-
     # ---------------------------------------------------------------- state
     def state_dict(self) -> dict:
         """The vocabulary's whole state as plain arrays and scalars.
@@ -557,3 +510,189 @@ class Vocabulary:
         obj.key_to_index.update({w: i for i, w in enumerate(words) if w is not None})
         table_rebuild(obj.keys, obj.vals, obj.hashes, obj.counts, n)
         return obj
+
+    # ---------------------------------------------------------------- replica deltas
+    #: Keys of :meth:`state_dict` that :meth:`state_delta` / :meth:`merge_deltas` handle (a new key must get a rule).
+    DELTA_KEYS = frozenset({"hashes", "counts", "free_ids", "words_blob", "words_offsets", "words_has", "next_id",
+                            "n_free", "total", "n_events", "sketch", "min_count", "max_vocab", "prune_fraction",
+                            "n_admitted", "n_evicted", "n_prunes"})
+    _DELTA_COUNTERS = ("n_admitted", "n_evicted", "n_prunes")
+
+    @staticmethod
+    def row_map(state: dict, base: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Which ids of a replica still hold the base's word, and which hold a word the base has not there.
+
+        Returns
+        -------
+        same : ndarray, shape (next_id,), bool
+            Live in the replica and in the base with the same hash at the same id: its rows and
+            counts are sent as changes of the base's id.
+        new_rid : ndarray, shape (m,), int64
+            The other live ids of the replica (words admitted in the round, or a base word
+            evicted and admitted again at another id): sent whole, by their 64-bit hash.
+        """
+        n, nb = int(state["next_id"]), int(base["next_id"])
+        m = min(n, nb)
+        rc = state["counts"][:n]
+        same = np.zeros(n, dtype=bool)
+        same[:m] = (rc[:m] > 0) & (base["counts"][:m] > 0) & (state["hashes"][:m] == base["hashes"][:m])
+        return same, np.flatnonzero((rc > 0) & ~same)
+
+    @staticmethod
+    def state_delta(state: dict, base: dict) -> dict:
+        """What a replica's vocabulary changed since ``base`` (both :meth:`state_dict` outputs).
+
+        Returns
+        -------
+        dict
+            ``inc_ids`` (a,) int32 base ids still holding their word whose count grew, ``inc``
+            (a,) int64 the growth (tokens); the words the base does not hold at that id:
+            ``new_hash`` (m,) uint64, ``new_count`` (m,) int64, ``new_blob`` uint8 and
+            ``new_offsets`` (m + 1,) int64 (their UTF-8 bytes, in :meth:`row_map` order); the
+            increments of the life-time counters; ``sketch``: :meth:`CountMinSketch.state_delta`.
+
+        Raises
+        ------
+        StateError
+            On a state key without a delta rule, or settings that differ from the base's.
+        """
+        check_delta_keys(state, Vocabulary.DELTA_KEYS, "vocab")
+        for key in ("min_count", "max_vocab", "prune_fraction"):
+            if state[key] != base[key]:
+                raise StateError(f"vocab: {key} differs from the base's ({state[key]!r} vs {base[key]!r})")
+        same, new_rid = Vocabulary.row_map(state, base)
+        m = min(same.size, int(base["next_id"]))
+        inc_ids = np.flatnonzero(same[:m] & (state["counts"][:m] != base["counts"][:m]))
+        off = state["words_offsets"]
+        raw = state["words_blob"]
+        lens = off[new_rid + 1] - off[new_rid]
+        new_off = np.zeros(new_rid.size + 1, dtype=np.int64)
+        np.cumsum(lens, out=new_off[1:])
+        blob = np.concatenate([raw[off[i]:off[i + 1]] for i in new_rid.tolist()]) if new_rid.size else \
+            np.zeros(0, dtype=np.uint8)
+        return {"inc_ids": inc_ids.astype(np.int32), "inc": state["counts"][inc_ids] - base["counts"][inc_ids],
+                "new_hash": state["hashes"][new_rid].copy(), "new_count": state["counts"][new_rid].copy(),
+                "new_blob": blob.astype(np.uint8), "new_offsets": new_off,
+                **{k: int(state[k]) - int(base[k]) for k in Vocabulary._DELTA_COUNTERS},
+                "sketch": CountMinSketch.state_delta(state["sketch"], base["sketch"])}
+
+    @staticmethod
+    def merge_deltas(base: dict, deltas: list) -> tuple[dict, dict]:
+        """Merge the replicas' vocabulary deltas (:meth:`state_delta`) into the base: the next merged vocabulary.
+
+        A word's count is its count at the start of the round (the base's, or for a word new in
+        the round the base sketch's estimate, which every replica shared) plus what each replica
+        saw of it: exactly where it was admitted, from that replica's sketch elsewhere
+        (:meth:`CountMinSketch.estimate_after`). Base words keep their ids; new words take the
+        base's free ids (lowest first), then new ids, by decreasing merged count (ties: by hash);
+        beyond ``max_vocab`` the rarest new words are dropped. A new word's bytes come from the
+        first replica that admitted it. The sketch merges by :meth:`CountMinSketch.merge_deltas`.
+
+        Returns
+        -------
+        state : dict
+            A :meth:`state_dict` (every replica loads it, so a word has one id everywhere).
+        plan : dict
+            Where each replica's rows go, for the other components' merges: ``n`` (ids),
+            ``n_base``, ``counts`` (n,) int64, ``hashes`` (n,) uint64, ``dst`` (one (m_k,) int64
+            array per replica: the merged id of each of its new entries, -1 if dropped),
+            ``moved`` (per replica, (m_k,) bool: the entry is a base word), ``share`` (per
+            replica, (m_k,) float64: 1 / the number of replicas that admitted the new word),
+            ``new_ids`` (ids of the words new in the round) and ``inc`` ((K, n) int64: each
+            replica's occurrences of each merged id in the round).
+
+        Raises
+        ------
+        StateError
+            If the base holds more than ``max_vocab`` words.
+        """
+        nb = int(base["next_id"])
+        bc, bh = base["counts"][:nb], base["hashes"][:nb]
+        b_live = np.flatnonzero(bc > 0)
+        all_h = np.unique(np.concatenate([bh[b_live]] + [d["new_hash"] for d in deltas]))
+        n_all = all_h.size
+        pos_b = np.searchsorted(all_h, bh[b_live])
+        in_base = np.zeros(n_all, dtype=bool)
+        in_base[pos_b] = True
+        b_of = np.full(n_all, -1, dtype=np.int64)
+        b_of[pos_b] = b_live
+        start = np.zeros(n_all, dtype=np.int64)
+        start[pos_b] = bc[b_live]
+        sk = base["sketch"]
+        if (~in_base).any():
+            start[~in_base] = cms_estimate_batch(sk["table"], sk["seeds"], all_h[~in_base])
+        K = len(deltas)
+        inc = np.zeros((K, n_all), dtype=np.int64)
+        live_new = np.zeros((K, n_all), dtype=bool)
+        src = np.full(n_all, -1, dtype=np.int64)  # first replica holding a new word, and its entry there
+        src_e = np.full(n_all, -1, dtype=np.int64)
+        pos_new = []
+        for k, d in enumerate(deltas):
+            pos = np.searchsorted(all_h, d["new_hash"])
+            pos_new.append(pos)
+            inc[k, pos] = d["new_count"] - start[pos]
+            live_new[k, pos] = True
+            take = (src[pos] < 0) & ~in_base[pos]
+            src[pos[take]], src_e[pos[take]] = k, np.flatnonzero(take)
+            ids = d["inc_ids"].astype(np.int64)
+            inc[k, np.searchsorted(all_h, bh[ids])] = d["inc"]
+            m = ~live_new[k] & ~in_base  # admitted elsewhere: this replica's sketch saw it
+            if m.any():
+                inc[k, m] = CountMinSketch.estimate_after(sk, d["sketch"], all_h[m]) - start[m]
+        inc = np.maximum(inc, 0)
+        merged = np.maximum(start + inc.sum(axis=0), 1)
+        max_vocab = int(base["max_vocab"])
+        room = max_vocab - int(in_base.sum())
+        if room < 0:
+            raise StateError("vocab: base holds more than max_vocab words")
+        new_idx = np.flatnonzero(~in_base)
+        new_idx = new_idx[np.lexsort((all_h[new_idx], -merged[new_idx]))][:room]
+        ids = np.where(in_base, b_of, -1)
+        free = np.setdiff1d(np.arange(nb, dtype=np.int64), b_live)  # sorted
+        nf = min(free.size, new_idx.size)
+        ids[new_idx[:nf]] = free[:nf]
+        ids[new_idx[nf:]] = nb + np.arange(new_idx.size - nf)
+        n = nb + new_idx.size - nf
+        keep = ids >= 0
+        counts = np.zeros(n, dtype=np.int64)
+        hashes = np.zeros(n, dtype=np.uint64)
+        counts[ids[keep]] = merged[keep]
+        hashes[ids[keep]] = all_h[keep]
+        stale = counts[:nb] == 0  # a free id keeps the hash of its last word (as the kernel leaves it)
+        hashes[:nb][stale] = bh[stale]
+        # the words' bytes: base words from the base's blob, new ones from the first replica that admitted them
+        # one gather from [base blob | every delta's new words]: (start, length) of each merged id's bytes
+        boff, bblob = base["words_offsets"], base["words_blob"]
+        shift = np.cumsum([bblob.size] + [d["new_blob"].size for d in deltas])
+        src_buf = np.concatenate([bblob] + [d["new_blob"] for d in deltas]) if deltas else bblob
+        start_b = np.zeros(n, dtype=np.int64)
+        lens = np.zeros(n, dtype=np.int64)
+        start_b[b_live] = boff[b_live]
+        lens[b_live] = boff[b_live + 1] - boff[b_live]
+        nj = np.flatnonzero(keep & ~in_base)
+        for k, d in enumerate(deltas):
+            sel = nj[src[nj] == k]
+            e = src_e[sel]
+            start_b[ids[sel]] = shift[k] + d["new_offsets"][e]
+            lens[ids[sel]] = d["new_offsets"][e + 1] - d["new_offsets"][e]
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lens, out=offsets[1:])
+        gather = np.repeat(start_b - offsets[:-1], lens) + np.arange(int(offsets[-1]), dtype=np.int64)
+        free_ids = np.flatnonzero(counts == 0).astype(np.int32)[::-1].copy()
+        state = {
+            "hashes": hashes, "counts": counts, "free_ids": free_ids,
+            "words_blob": src_buf[gather].astype(np.uint8),
+            "words_offsets": offsets, "words_has": counts > 0, "next_id": n, "n_free": int(free_ids.size),
+            "total": int(counts.sum()), "n_events": 0,
+            "sketch": CountMinSketch.merge_deltas(sk, [d["sketch"] for d in deltas]),
+            "min_count": base["min_count"], "max_vocab": base["max_vocab"], "prune_fraction": base["prune_fraction"],
+            **{k: int(base[k]) + sum(int(d[k]) for d in deltas) for k in Vocabulary._DELTA_COUNTERS},
+        }
+        n_hold = live_new.sum(axis=0)
+        inc_ids = np.zeros((K, n), dtype=np.int64)
+        inc_ids[:, ids[keep]] = inc[:, keep]
+        plan = {"n": n, "n_base": nb, "counts": counts, "hashes": hashes, "inc": inc_ids,
+                "dst": [ids[p] for p in pos_new], "moved": [in_base[p] for p in pos_new],
+                "share": [1.0 / np.maximum(n_hold[p], 1) for p in pos_new],
+                "new_ids": ids[np.flatnonzero(keep & ~in_base)]}
+        return state, plan

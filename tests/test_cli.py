@@ -136,6 +136,33 @@ def test_bad_command_lines(tmp_path):
     assert r.returncode == 2
 
 
+def test_help_lists_every_command_in_plain_text(tmp_path):
+    r = run(["--help"], tmp_path)
+    out = r.stdout.decode()
+    assert r.returncode == 0
+    commands = out[out.index("commands:"):]
+    for cmd in ("train", "similar", "evaluate", "pmi", "drift"):
+        assert f"\n    {cmd} " in commands, cmd
+    assert "``" not in out and ":mod:" not in out and ":func:" not in out
+
+
+def test_train_help_puts_every_option_in_a_named_group(tmp_path):
+    from streamsgns.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    train = sub.choices["train"]
+    groups = {g.title: [a.option_strings[0] for a in g._group_actions] for g in train._action_groups}
+    assert groups.pop("options") == ["-h"] and not groups.pop("positional arguments", [])
+    for title in ("input", "Kafka input", "output and snapshots", "model", "learning rule", "forgetting",
+                  "change detection", "replicas (Ray)"):
+        assert groups.get(title), title
+    flags = [f for fs in groups.values() for f in fs]
+    assert len(flags) == len(set(flags))
+    assert {"--input", "--half-life", "--word-decay", "--replicas", "--resume"} <= set(flags)
+    r = run(["train", "--help"], tmp_path)
+    assert r.returncode == 0 and b"\nforgetting:\n" in r.stdout and b"\nlearning rule:\n" in r.stdout
+
+
 def test_snapshots_every_n_words_keep_last_k(tmp_path, lee_bytes, lee_tokens):
     data = lee_bytes * 3
     r = run(["train", "--snapshot-dir", "snap", "--snapshot-every", "20000w", "--keep", "2", *FAST],

@@ -73,7 +73,7 @@ BAD = {
     "prose.txt": "not a word2vec file",
     "cut.txt": "truncated",
     "cut1.txt": "truncated",
-    "fake.npz": "",
+    "fake.npz": "not a streamsgns checkpoint",  # word2vec text under a checkpoint's name
 }
 
 
@@ -97,7 +97,8 @@ def test_similar_and_evaluate_fail_in_one_line(files, run, name):
 @pytest.mark.parametrize("name", ["missing.txt", "empty.txt", "emptydir", "baddir", "junk.bin", "fake.npz"])
 def test_pmi_fails_in_one_line(files, run, name):
     needle = {"missing.txt": "no such file", "empty.txt": "not a checkpoint", "junk.bin": "not a checkpoint",
-              "emptydir": "no valid checkpoint", "baddir": "no valid checkpoint"}.get(name, "")
+              "emptydir": "no valid checkpoint", "baddir": "no valid checkpoint",
+              "fake.npz": "not a streamsgns checkpoint"}[name]
     _one_line_error(*run(["pmi", files / name]), needle)
 
 

@@ -102,8 +102,16 @@ def test_line_of_exactly_max_line_bytes_is_not_cut(step):
     assert b"".join(blocks) == b"abcd\ne\n" and stats["long_lines_cut"] == 1
 
 
-def test_default_max_line_is_bounded():
-    assert MAX_LINE_BYTES == 16 << 20
+def test_default_max_line_bounds_every_block_and_line():
+    """With the default settings a 40 MB line without whitespace comes out in pieces: no line longer than
+    MAX_LINE_BYTES and no block longer than a block plus one such line, whatever the input."""
+    line = b"x" * (MAX_LINE_BYTES * 5 // 2) + b"\nshort\n"
+    stats = {}
+    blocks = list(iter_line_blocks(io.BytesIO(line), stats=stats))
+    assert b"".join(blocks).replace(b"\n", b"") == line.replace(b"\n", b"")
+    assert stats["long_lines_cut"] == 2
+    assert max(len(b) for b in blocks) <= (1 << 20) + MAX_LINE_BYTES
+    assert max(len(piece) for b in blocks for piece in b.split(b"\n")) <= MAX_LINE_BYTES
 
 
 def test_ten_megabyte_line_passes_whole_below_the_limit():
@@ -203,58 +211,42 @@ long_line_data = st.lists(st.sampled_from([b"a", b"bc ", b"\n", b"\xe2\x82\xac",
     b"".join)
 
 
-def _small_max_line(monkeypatch, module, max_line):
-    import functools
-
-    import streamsgns.connectors.files as F
-
-    monkeypatch.setattr(module, "iter_line_blocks", functools.partial(F.iter_line_blocks, max_line_bytes=max_line))
-
-
 @settings(max_examples=150, deadline=None)
 @given(long_line_data, st.integers(1, 20), st.integers(4, 12))
 def test_file_positions_exact_across_cut_lines(tmp_path_factory, data, block, max_line):
-    import streamsgns.connectors.files as F
-
-    with pytest.MonkeyPatch.context() as mp:
-        _small_max_line(mp, F, max_line)
-        p = tmp_path_factory.mktemp("cut") / "f.txt"
-        p.write_bytes(data)
-        src = FileSource([p], block_bytes=block)
-        chunks = list(src.chunks())
-        cuts = src.stats.get("long_lines_cut", 0)
-        assert len(b"".join(c.data for c in chunks)) == len(data) + cuts
-        if chunks:
-            last = chunks[-1].position["files"]
-            assert (last["index"], last["offset"]) == (0, len(data))
-            assert last["sha256"] == hashlib.sha256(data).hexdigest()
-        for k, ch in enumerate(chunks):
-            off = ch.position["files"]["offset"]
-            # the position is a byte offset of the file: what follows it is exactly what is left to read
-            again = FileSource([p], block_bytes=block)
-            again.seek(ch.position)
-            rest = b"".join(c.data for c in again.chunks())
-            assert rest.replace(b"\n", b"") == data[off:].replace(b"\n", b"")
-            assert len(rest) == len(data) - off + again.stats.get("long_lines_cut", 0)
+    p = tmp_path_factory.mktemp("cut") / "f.txt"
+    p.write_bytes(data)
+    src = FileSource([p], block_bytes=block, max_line_bytes=max_line)
+    chunks = list(src.chunks())
+    cuts = src.stats.get("long_lines_cut", 0)
+    assert len(b"".join(c.data for c in chunks)) == len(data) + cuts
+    if chunks:
+        last = chunks[-1].position["files"]
+        assert (last["index"], last["offset"]) == (0, len(data))
+        assert last["sha256"] == hashlib.sha256(data).hexdigest()
+    for k, ch in enumerate(chunks):
+        off = ch.position["files"]["offset"]
+        # the position is a byte offset of the file: what follows it is exactly what is left to read
+        again = FileSource([p], block_bytes=block, max_line_bytes=max_line)
+        again.seek(ch.position)
+        rest = b"".join(c.data for c in again.chunks())
+        assert rest.replace(b"\n", b"") == data[off:].replace(b"\n", b"")
+        assert len(rest) == len(data) - off + again.stats.get("long_lines_cut", 0)
 
 
 @settings(max_examples=150, deadline=None)
 @given(long_line_data, st.integers(1, 20), st.integers(4, 12))
 def test_stdin_positions_exact_across_cut_lines(data, block, max_line):
-    import streamsgns.connectors.stdin as S
-
-    with pytest.MonkeyPatch.context() as mp:
-        _small_max_line(mp, S, max_line)
-        src = StdinSource(io.BytesIO(data), block_bytes=block)
-        chunks = list(src.chunks())
-        if chunks:
-            assert chunks[-1].position == {"stdin": {"offset": len(data), "sha256": hashlib.sha256(data).hexdigest()}}
-        for ch in chunks:
-            off = ch.position["stdin"]["offset"]
-            again = StdinSource(io.BytesIO(data), block_bytes=block)
-            again.seek(ch.position)
-            rest = b"".join(c.data for c in again.chunks())
-            assert rest.replace(b"\n", b"") == data[off:].replace(b"\n", b"")
+    src = StdinSource(io.BytesIO(data), block_bytes=block, max_line_bytes=max_line)
+    chunks = list(src.chunks())
+    if chunks:
+        assert chunks[-1].position == {"stdin": {"offset": len(data), "sha256": hashlib.sha256(data).hexdigest()}}
+    for ch in chunks:
+        off = ch.position["stdin"]["offset"]
+        again = StdinSource(io.BytesIO(data), block_bytes=block, max_line_bytes=max_line)
+        again.seek(ch.position)
+        rest = b"".join(c.data for c in again.chunks())
+        assert rest.replace(b"\n", b"") == data[off:].replace(b"\n", b"")
 
 
 def test_file_position_after_a_17_megabyte_line(tmp_path):

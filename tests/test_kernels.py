@@ -35,7 +35,8 @@ def _train(sen, W, C, counts, total, cfg, _unused, alpha, noise=None, seed=0):
     pa = ParamArrays(W, C, seed_states(seed, 2), new_record(STREAM_RECORD))
     return K.train_sentence(cfg, sen, len(sen), alpha, total, pa, counts, na, 1,
                             np.empty(len(sen), np.int32), np.empty(3 * len(sen) + 1, np.int32),
-                            np.empty(W.shape[1], np.float32), NO_COOC, np.zeros(0, np.uint64), NO_DETECT)
+                            np.empty(W.shape[1], np.float32), NO_COOC, np.zeros(0, np.uint64), NO_DETECT,
+                            np.empty(cfg.negative + 1, np.int64))
 
 
 def _sig_table(x):

@@ -111,3 +111,28 @@ def test_one_installed_import_package_and_every_subpackage_listed():
     assert listed == found
     assert {name.split(".")[0] for name in listed} == {"streamsgns"}
     assert setup["package-dir"] == {name: folder for folder, name in PACKAGES.items()}
+
+
+def test_make_demo_installs_the_library_alone(tmp_path):
+    """`make demo` installs the package without extras (no test, benchmark or Ray dependency) and gets its
+    evaluation sets without gensim; `make test` installs the extras. Read from what make would run."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+
+    def dry_run(target: str) -> str:
+        r = subprocess.run(["make", "-n", target, f"VENV={tmp_path / 'venv'}"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    demo = dry_run("demo")
+    installs = [line.rstrip() for line in demo.splitlines() if " install " in line]
+    assert installs and all("[" not in line for line in installs), installs  # no extras
+    assert any(line.endswith("install --quiet -e .") for line in installs)
+    assert "streamsgns_tools.corpora eval-sets" in demo and "--data-dir" in demo
+    assert '-e ".[test,bench,ray]"' in dry_run("test")

@@ -63,9 +63,33 @@ def test_constructor_validation(kw):
         SGNS(**kw)
 
 
-def test_valid_edge_parameters_accepted():
-    SGNS(negative=0, sample=0, ns_exponent=0, min_alpha=0.025, alpha=0.025, cooc_top_n=0, vector_size=1)
-    SGNS(ns_exponent=-0.5, output="W+C", tokenizer=str.split)
+def test_edge_parameters_train_and_mean_what_they_say():
+    """The smallest valid settings are not just accepted: the model trains (finite, moving W and C) and
+    each setting does what it names."""
+    lines = list(lee_lines()[:150])
+    m = SGNS(negative=0, sample=0, ns_exponent=0, min_alpha=0.025, alpha=0.025, cooc_top_n=0, vector_size=1,
+             min_count=2, seed=3)
+    m.learn_many(lines[:75])
+    n, W0, C0 = m.n_ids, m.W.copy(), m.C.copy()
+    m.learn_many(lines[75:])
+    assert m.vocab_size > 100 and m.W.shape[1] == 1
+    assert_finite(m)
+    # positive pairs alone still train both matrices
+    assert not np.array_equal(m.W[:n], W0[:n]) and not np.array_equal(m.C[:n], C0[:n])
+    assert m.current_alpha == pytest.approx(0.025, rel=1e-12)  # min_alpha == alpha: a constant step
+    p = m.noise.probabilities()
+    np.testing.assert_allclose(p, 1.0 / p.size)  # ns_exponent=0: uniform noise over the vocabulary
+    with pytest.raises(ValueError):
+        m.pmi_report()  # cooc_top_n=0: no word's pairs are counted exactly
+
+    m = SGNS(ns_exponent=-0.5, output="W+C", tokenizer=str.split, min_count=1, **{k: v for k, v in SMALL.items()
+                                                                                 if k != "min_count"})
+    m.learn_many(["Hello, world! hello world world world"] * 20)
+    assert set(m.key_to_index) == {"Hello,", "world!", "hello", "world"}  # str.split: case and punctuation kept
+    np.testing.assert_array_equal(m.vectors(), m.W + m.C)
+    p = m.noise.probabilities()
+    counts = m.counts[: p.size]
+    assert p[np.argmin(counts)] > p[np.argmax(counts)]  # a negative exponent favours rare words
 
 
 def test_custom_tokenizer():

@@ -35,7 +35,7 @@ def test_global_schedule():
     assert current_alpha(cfg, 1e15) == pytest.approx(1e-4)
 
 
-def test_per_word_steps_train_deterministically_and_differ_from_the_global_rule():
+def test_per_word_steps_train_deterministically():
     lines = lee_lines()[:200]
     a = SGNS(**SMALL, word_decay=100.0)
     a.learn_many(lines)
@@ -44,9 +44,41 @@ def test_per_word_steps_train_deterministically_and_differ_from_the_global_rule(
         b.learn_one(x)
     assert_same_state(model_state(a), model_state(b))
     assert_finite(a)
-    c = SGNS(**SMALL, word_decay=None)
-    c.learn_many(lines)
-    assert not np.array_equal(a.W, c.W)
+
+
+def _sgns_err(w, c):
+    """``1 − σ(w·c)`` of a positive pair, through the kernel's sigmoid table (word2vec.c's)."""
+    f = np.float32(np.dot(w, c))
+    idx = K.EXP_TABLE_SIZE if f >= K.MAX_EXP else 0 if f <= -K.MAX_EXP else int((f + K.MAX_EXP) * K._TSCALE)
+    return np.float32(1.0) - K.SIGMOID_TABLE[idx]
+
+
+def test_the_default_rule_moves_each_row_by_its_own_words_step():
+    """One positive pair in each direction (window 1, no negatives, no subsampling), after ``aa`` was seen
+    6000 times and ``bb`` 2000: each W and C row moves by ``err · η(n) · other row`` with
+    ``η(n) = alpha / (1 + n / word_decay)`` of *its own* word's count (0.05 / 4 for ``aa``, 0.05 / 2 for
+    ``bb``, the counts including this sentence), not by one global step."""
+    m = SGNS(vector_size=8, window=1, negative=0, sample=0.0, min_count=1, track_cooc=False, seed=1)
+    assert (m.alpha, m.word_decay, m.min_alpha) == (0.05, 2000.0, 1e-4)  # the defaults are under test
+    m.learn_many(["aa bb"] * 1999 + ["aa"] * 4000)
+    a, b = m.key_to_index["aa"], m.key_to_index["bb"]
+    Wa, Wb, Ca, Cb = (np.array(x) for x in (m.W[a], m.W[b], m.C[a], m.C[b]))
+    m.learn_one("aa bb")
+    assert (m.counts[a], m.counts[b]) == (6000, 2000)
+
+    def eta(n):
+        return np.float32(0.05 / (1.0 + n / 2000.0))
+
+    e_ba, e_ab = _sgns_err(Wb, Ca), _sgns_err(Wa, Cb)  # pair (context bb, word aa), then (aa, bb)
+    want = {"W[aa]": e_ab * eta(6000) * Cb, "C[bb]": e_ab * eta(2000) * Wa,
+            "W[bb]": e_ba * eta(2000) * Ca, "C[aa]": e_ba * eta(6000) * Wb}
+    got = {"W[aa]": m.W[a] - Wa, "C[bb]": m.C[b] - Cb, "W[bb]": m.W[b] - Wb, "C[aa]": m.C[a] - Ca}
+    for k in want:
+        assert np.linalg.norm(got[k]) > 0, k
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-3, atol=1e-3 * np.abs(want[k]).max(), err_msg=k)
+    # the global rule at this point would have moved every row by its one alpha_t
+    alpha_t = current_alpha(_cfg(), float(m.words_seen))
+    assert not np.allclose(got["W[aa]"], e_ab * np.float32(alpha_t) * Cb, rtol=0.1)
 
 
 def test_the_default_rule_is_per_word_steps():

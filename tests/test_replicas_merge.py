@@ -9,8 +9,8 @@ from streamsgns import SGNS
 from streamsgns.distributed.merge import MergeError, merge_states, state_nbytes
 from streamsgns.tokenize import tokenize
 
-KW = dict(vector_size=16, window=3, negative=3, sample=0.0, track_cooc=False, average_eta=None, sketch_width=1 << 16,
-          seed=3)
+KW = dict(vector_size=16, window=3, negative=3, sample=0.0, track_cooc=False, average_eta=None, detect_changes=False,
+          sketch_width=1 << 16, seed=3)
 
 
 def _lee_lines():
@@ -143,10 +143,25 @@ def test_different_settings_and_cooc_are_refused():
         merge_states(base, states, rows="median")
 
 
+def _arrays(state) -> list:
+    """Every array of a nested state dict (in dicts, lists or tuples)."""
+    items = state.values() if isinstance(state, dict) else state if isinstance(state, (list, tuple)) else ()
+    out = []
+    for v in items:
+        out.extend([v] if isinstance(v, np.ndarray) else _arrays(v))
+    return out
+
+
 def test_state_nbytes_counts_every_array():
     base, reps = _round([["a b c"]], min_count=1)
     s = reps[0].state_dict()
-    assert state_nbytes(s) >= s["vocab"]["sketch"]["table"].nbytes + s["parameters"]["W"].nbytes
+    arrays = _arrays(s)
+    assert len(arrays) >= 10 and any(a is s["parameters"]["W"] for a in arrays)
+    assert state_nbytes(s) == sum(a.nbytes for a in arrays)  # each array once, nothing else
+    # one more array, however deep, adds exactly its bytes; scalars and strings add nothing
+    s["vocab"]["sketch"]["extra"] = np.zeros((3, 5), np.uint32)
+    s["vocab"]["note"] = "a string of 26 characters"
+    assert state_nbytes(s) == sum(a.nbytes for a in arrays) + 60
 
 
 def test_sum_rows_add_every_replicas_update_to_the_base_row():

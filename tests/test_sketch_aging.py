@@ -95,21 +95,6 @@ def test_a_huge_increment_halves_many_times_at_once():
     assert cms["x"] == 0 and cms.total == 0
 
 
-@pytest.mark.parametrize("factor", [0.0, 0.3, 0.5, 0.9, 1.0])
-def test_decay_never_undercounts_the_decayed_stream(factor):
-    cms = CountMinSketch(8, 2, seed=2)
-    exact = Counter({f"w{i}": (i * 7) % 23 + 1 for i in range(40)})
-    for w, c in exact.items():
-        cms.add(w, c)
-    n = cms.total
-    cms.decay(factor)
-    assert cms.total == math.floor(n * factor)
-    for w, c in exact.items():
-        assert cms[w] >= math.floor(c * factor)
-    with pytest.raises(ValueError):
-        cms.decay(1.5)
-
-
 def test_default_interval_follows_the_bound():
     # epsilon * 2H = (e / width) * 2H <= min_count - 1, with the floor for small sketches
     for width, mc in [(1 << 20, 5), (1 << 24, 5), (1 << 22, 2), (1 << 20, 20)]:
@@ -226,18 +211,6 @@ def test_prune_evicts_in_the_order_of_a_stable_sort(counts, n_evict):
     assert k == len(order)
     assert v.free_ids[free0.size: free0.size + k].tolist() == order
     assert int(v.counts[: len(c)].sum()) == v.total == int(c.sum()) - int(c[order].sum())
-
-
-def test_vocabulary_decay_keeps_live_words_live():
-    m = SGNS(vector_size=4, min_count=1, seed=0, sketch_width=1 << 10, track_cooc=False)
-    m.learn_one("aa aa aa aa aa bb bb cc")
-    n_sketch = m.vocab.sketch.total  # 3: only first sightings went through the sketch (min_count 1)
-    m.vocab.decay(0.4)
-    assert m.counts.tolist() == [2, 1, 1] and m.vocab.total == 4
-    assert n_sketch == 3 and m.vocab.sketch.total == math.floor(n_sketch * 0.4)
-    with pytest.raises(ValueError):
-        m.vocab.decay(0.0)
-    assert_vocab_consistent(m)
 
 
 def test_loading_applies_an_overridden_aging_interval_and_refuses_a_silent_mismatch(tmp_path):

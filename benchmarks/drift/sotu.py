@@ -45,7 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: be
 from benchmarks.common import RESULTS, environment, parse_tokens, write_json  # noqa: E402
 from benchmarks.drift.common import FIGURES, make_sgns  # noqa: E402
 from streamsgns.tokenize import tokenize  # noqa: E402
-from streamsgns.drift import load_snapshot, neighbour_drift  # noqa: E402
+from streamsgns.drift import neighbour_drift  # noqa: E402
+from streamsgns.io.open import open_snapshot  # noqa: E402
 from streamsgns.drift_series import drift_series, list_snapshots, plot_drift, plot_pair  # noqa: E402
 
 
@@ -152,7 +153,7 @@ def main(argv=None) -> int:
             rd = runs_root / f"{order}-seed{seed}{args.tag}"
             info = run(d, cuts if order == "chrono" else c, rd, dict(params, seed=seed), args.passes)
             res["runs"][f"{order}-seed{seed}"] = info
-            snaps[(order, seed)] = [load_snapshot(p) for p in list_snapshots(rd)]
+            snaps[(order, seed)] = [open_snapshot(p) for p in list_snapshots(rd)]
             print(f"  {order} seed {seed}: {info['words_seen']:,} tokens, vocabulary {info['vocab_size']:,}, "
                   f"{info['seconds']:.0f} s", flush=True)
 

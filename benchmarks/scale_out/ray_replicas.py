@@ -5,7 +5,8 @@ tokens of ``/work/data/mix.txt``, else a corpus of ``streamsgns_tools.corpora``)
 real Tansu broker (4 partitions, lines round-robin); then, interleaved, a single-process
 ``SGNS.learn_text`` over the same lines and settings, and ``ReplicaJob`` runs with 2 replicas on a
 local Ray (``num_cpus=2``) for a sweep of sync intervals (tokens per replica between two syncs)
-with ``rows="sum"``, and the other row schemes (``weighted``, ``mean``) at one interval. For each: ``words_seen``, WS-353 / SimLex-999 (Spearman) and
+with ``rows="sum"``, and the other row scheme of the delta path (``scaled``) at one interval (the
+averaging schemes ``weighted`` / ``mean`` merged whole states on the driver, before the delta path). For each: ``words_seen``, WS-353 / SimLex-999 (Spearman) and
 Google analogies (3CosAdd, 30k words), wall time, throughput per replica (tokens over the seconds
 the replica spent training), seconds spent syncing (each round's wall time minus its slowest
 replica's training), bytes moved per sync (the replicas' states up, the merged state down).
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: be
 from benchmarks.common import RESULTS  # noqa: E402
 
 SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, alpha=0.025, seed=0,
-                track_cooc=False, average_eta=None)
+                track_cooc=False, average_eta=None, detect_changes=False)
 BULK = {"linger_ms": 50, "batch_size": 1 << 20}
 
 
@@ -97,7 +98,7 @@ def replicated(bootstrap: str, topic: str, sync_tokens: int, rows: str, tmp: str
 
     job = ReplicaJob(f"kafka://{bootstrap}/{topic}?group=bench-{tag}", replicas=2, sync_tokens=sync_tokens,
                      sync_seconds=60.0, idle_timeout=2.0, snapshot_dir=os.path.join(tmp, tag), snapshot_every="60s",
-                     vectors=False, rows=rows, **SETTINGS)
+                     vectors=False, rows=rows, stiffness=9.0 if rows == "scaled" else None, **SETTINGS)
     t0 = time.perf_counter()
     m = job.run()
     wall = time.perf_counter() - t0
@@ -155,7 +156,7 @@ def main(argv=None) -> int:
             for s in args.sync:
                 plan += [("replicas", s, args.rows), ("single", None, None)]
             if args.others_at:
-                plan += [("replicas", args.others_at, r) for r in ("sum", "weighted", "mean") if r != args.rows]
+                plan += [("replicas", args.others_at, r) for r in ("sum", "scaled") if r != args.rows]
             plan += [("single", None, seed) for seed in args.single_seeds]
             for kind, sync, rows in plan:
                 if kind == "single":

@@ -46,9 +46,12 @@ print(json.dumps({"words": m.words_seen, "wall": wall, "cpu": cpu, "vocab": m.vo
 
 
 def run(checkout: str, corpus: str, nbytes: int, params: dict) -> dict:
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(checkout))
-    out = subprocess.run([sys.executable, "-c", _CHILD, corpus, json.dumps(params), str(nbytes)], env=env,
-                         capture_output=True, text=True, check=True)
+    checkout = os.path.abspath(checkout)
+    env = dict(os.environ, PYTHONPATH=checkout)
+    # run from inside the checkout: ``python -c`` puts the working directory first on sys.path, so a
+    # child started from the other checkout would import that one whatever PYTHONPATH says
+    out = subprocess.run([sys.executable, "-c", _CHILD, os.path.abspath(corpus), json.dumps(params), str(nbytes)],
+                         env=env, cwd=checkout, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -149,7 +149,8 @@ def add_parser(sub) -> None:
     d = sub.add_parser("drift", help="words whose neighbourhoods changed between snapshots",
                        description="Words whose neighbourhoods moved between two snapshots, or across a run.")
     d.add_argument("snapshots", nargs="*", metavar="SNAPSHOT",
-                   help="old and new snapshot: word2vec vectors (text or binary) or checkpoint (.npz)")
+                   help="old and new snapshot: word2vec vectors (text or binary), checkpoint (.npz) or snapshot "
+                        "directory (its newest valid snapshot)")
     d.add_argument("--run-dir", help="follow --words across all snapshots of this run directory")
     d.add_argument("--words", type=_words, help="comma-separated words (series; or: score only these)")
     d.add_argument("--top", type=_int_at_least(1), default=50, help="rows listed (default 50)")

@@ -1,13 +1,13 @@
 """``streamsgns similar``, ``evaluate`` and ``pmi``: questions asked of a snapshot.
 
-Every failure to read the snapshot (missing, empty, truncated, not word2vec, not a checkpoint,
+Each reads its SNAPSHOT with :func:`streamsgns.io.open.open_snapshot` (a word2vec file, a
+checkpoint or a snapshot directory; ``pmi`` needs a checkpoint). Every failure to read the snapshot (missing, empty, truncated, not word2vec, not a checkpoint,
 a directory without a valid checkpoint) is one line on stderr and exit status 1.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import sys
 
 import numpy as np
@@ -20,12 +20,12 @@ def _fail(cmd: str, msg) -> int:
     return 1
 
 
-def _load(cmd: str, path):
-    """``load_vectors(path)``, or None after printing why not (one line)."""
-    from ..evaluate import load_vectors
+def _load(cmd: str, path, model: bool = False):
+    """``open_snapshot(path)`` (:mod:`streamsgns.io.open`), or None after printing why not (one line)."""
+    from ..io.open import open_snapshot
 
     try:
-        return load_vectors(path)
+        return open_snapshot(path, model=model)
     except (OSError, ValueError) as e:  # CheckpointError is a ValueError
         _fail(cmd, e)
         return None
@@ -41,10 +41,10 @@ def cmd_similar(args) -> int:
 
     if args.topn < 1:
         return _fail("similar", f"--topn must be >= 1, got {args.topn}")
-    loaded = _load("similar", args.snapshot)
-    if loaded is None:
+    snap = _load("similar", args.snapshot)
+    if snap is None:
         return 1
-    words, V = loaded
+    words, V = snap.words, snap.vectors
     try:
         kv = KeyedVectors(words, V)
     except ValueError as e:
@@ -65,13 +65,13 @@ def cmd_evaluate(args) -> int:
     """
     from ..evaluate import evaluate_all
 
-    loaded = _load("evaluate", args.snapshot)
-    if loaded is None:
+    snap = _load("evaluate", args.snapshot)
+    if snap is None:
         return 1
-    words, V = loaded
+    words, V = snap.words, snap.vectors
     try:
         res = evaluate_all(words, V, wordsim=args.wordsim, simlex=args.simlex, analogies=args.analogies,
-                           restrict_vocab=args.restrict_vocab)
+                           restrict_vocab=args.restrict_vocab, data_dir=args.data_dir)
     except (OSError, ValueError) as e:
         return _fail("evaluate", e)
     if args.json:
@@ -151,32 +151,12 @@ def cmd_pmi(args) -> int:
     """
     from pathlib import Path
 
-    from ..io.checkpoint import CheckpointError
-    from ..learner import SGNS
-    from ..io.snapshotter import latest_checkpoint
     from ..pmi import learner_pmi_report, learner_ppmi_svd, plot_report
 
-    p = Path(args.checkpoint)
-    if not p.exists():
-        return _fail("pmi", f"{p}: no such file or directory")
-    if p.is_dir():
-        skipped: list = []
-        ck = latest_checkpoint(p, log_fn=skipped.append, check=SGNS.load)
-        if ck is None:
-            why = f" (skipped {len(skipped)} invalid: {skipped[-1]})" if skipped else ""
-            return _fail("pmi", f"no valid checkpoint in {p}{why}")
-        for msg in skipped:  # an older valid checkpoint is used: say which newer ones were not
-            logging.getLogger("streamsgns").warning(f"skipping invalid checkpoint: {msg}")
-        p = ck
-    if p.suffix != ".npz":
-        print(f"streamsgns pmi: {p} is not a checkpoint (.npz): word vectors alone carry no "
-              "co-occurrence statistics", file=sys.stderr)
+    snap = _load("pmi", args.checkpoint, model=True)
+    if snap is None:
         return 1
-    try:
-        model = SGNS.load(p)
-    except CheckpointError as e:
-        print(f"streamsgns pmi: {e}", file=sys.stderr)
-        return 1
+    model, p = snap.model, Path(snap.path)
     try:
         rep = learner_pmi_report(model, top=args.top, min_count=args.min_count, return_pairs=bool(args.plot))
     except ValueError as e:
@@ -241,27 +221,31 @@ _positive_int = _int_at_least(1)
 
 def add_parsers(sub) -> None:
     """Add the ``similar``, ``evaluate`` and ``pmi`` sub-commands to ``sub``."""
-    s = sub.add_parser("similar", help="nearest neighbours of a word")
+    s = sub.add_parser("similar", help="nearest neighbours of a word in a snapshot")
     s.add_argument("snapshot", help="vectors file, checkpoint (.npz) or snapshot directory")
-    s.add_argument("word")
-    s.add_argument("--topn", type=_positive_int, default=10)
+    s.add_argument("word", help="looked up as given, then lowercased")
+    s.add_argument("--topn", type=_positive_int, default=10, metavar="N", help="neighbours listed (default 10)")
     s.set_defaults(func=cmd_similar)
 
-    e = sub.add_parser("evaluate", help="WS-353, SimLex-999 and Google analogies")
+    e = sub.add_parser("evaluate", help="WS-353, SimLex-999 and Google analogy scores of a snapshot")
     e.add_argument("snapshot", help="vectors file, checkpoint (.npz) or snapshot directory")
-    e.add_argument("--wordsim", help="WS-353 file (default: gensim's test data)")
-    e.add_argument("--simlex", help="SimLex-999 file (default: gensim's test data)")
-    e.add_argument("--analogies", help="questions-words file (default: gensim's test data)")
-    e.add_argument("--restrict-vocab", type=_positive_int, default=30000)
-    e.add_argument("--json", action="store_true")
+    e.add_argument("--data-dir", metavar="DIR",
+                   help="directory holding wordsim353.tsv, simlex999.txt and questions-words.txt (default: "
+                        "$STREAMSGNS_EVAL_DATA, else the installed gensim's test data)")
+    e.add_argument("--wordsim", help="WS-353 file (default: in --data-dir)")
+    e.add_argument("--simlex", help="SimLex-999 file (default: in --data-dir)")
+    e.add_argument("--analogies", help="questions-words file (default: in --data-dir)")
+    e.add_argument("--restrict-vocab", type=_positive_int, default=30000, metavar="N",
+                   help="analogy answers among the N most frequent words (default 30000, as gensim)")
+    e.add_argument("--json", action="store_true", help="JSON instead of a table")
     e.set_defaults(func=cmd_evaluate)
 
-    q = sub.add_parser("pmi", help="compare W·Cᵀ with PMI − log k (and PPMI-SVD)")
+    q = sub.add_parser("pmi", help="compare W·Cᵀ with PMI − log k in a checkpoint (and PPMI-SVD)")
     q.add_argument("checkpoint", help="checkpoint (.npz) or snapshot directory")
     q.add_argument("--top", type=_positive_int, default=1000, help="most frequent tracked words compared")
     q.add_argument("--min-count", type=_int_at_least(0), default=1, help="only pairs with #(w,c) >= this")
     q.add_argument("--plot", help="PNG: scatter of W·Cᵀ against PMI − log k, and residuals")
     q.add_argument("--svd-dim", type=_int_at_least(0), default=0, help="also build PPMI-SVD vectors of this dimension")
     q.add_argument("--svd-output", help="write the PPMI-SVD vectors (word2vec format) here")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true", help="JSON instead of a table")
     q.set_defaults(func=cmd_pmi)

@@ -10,22 +10,30 @@ import os
 import stat
 import sys
 
-__all__ = ["add_source_arguments", "open_source"]
+__all__ = ["add_input_arguments", "add_kafka_arguments", "open_source"]
 
 
-def add_source_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--input``, ``--group`` and ``--idle-timeout`` to the ``train`` parser."""
-    parser.add_argument("--input", nargs="+", default=None,
-                        help="'-' (stdin, default), files, or kafka://HOST:PORT/TOPIC")
-    parser.add_argument("--group", help="Kafka consumer group id")
-    parser.add_argument("--idle-timeout", type=float, default=None,
-                        help="Kafka: stop after this many seconds without a message")
-    parser.add_argument("--encoding", type=_encoding, default="utf-8",
-                        help="encoding of files and stdin without a byte-order mark (default utf-8; "
-                             "a UTF-8 or UTF-16 BOM is detected and wins), e.g. latin-1, cp1252, utf-16")
-    parser.add_argument("--input-changed", choices=["refuse", "restart"], default="refuse",
-                        help="with --resume, when an input file is not the one the checkpoint read (nor that "
-                             "file with lines appended): refuse to start (default) or read it from its start")
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``input`` group of ``train``: ``--input``, ``--encoding``, ``--input-changed``."""
+    g = parser.add_argument_group("input")
+    g.add_argument("--input", nargs="+", default=None, metavar="SOURCE",
+                   help="'-' (stdin, default), files, or kafka://HOST:PORT/TOPIC")
+    g.add_argument("--encoding", type=_encoding, default="utf-8", metavar="NAME",
+                   help="encoding of files and stdin without a byte-order mark (default utf-8; "
+                        "a UTF-8 or UTF-16 BOM is detected and wins), e.g. latin-1, cp1252, utf-16")
+    g.add_argument("--input-changed", choices=["refuse", "restart"], default="refuse",
+                   help="with --resume, when an input file is not the one the checkpoint read (nor that "
+                        "file with lines appended): refuse to start (default) or read it from its start")
+
+
+def add_kafka_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``Kafka input`` group of ``train``: ``--group``, ``--idle-timeout``, ``--commit-without-checkpoint``."""
+    g = parser.add_argument_group("Kafka input", "with --input kafka://HOST:PORT/TOPIC")
+    g.add_argument("--group", metavar="ID", help="Kafka consumer group id")
+    g.add_argument("--idle-timeout", type=float, default=None, metavar="SECONDS",
+                   help="stop after this many seconds without a message")
+    g.add_argument("--commit-without-checkpoint", action="store_true",
+                   help="commit offsets at the end even without --snapshot-dir")
 
 
 def _encoding(name: str) -> str:

@@ -24,36 +24,46 @@ import signal
 import sys
 import time
 
-from .sources import add_source_arguments, open_source
+from .sources import add_input_arguments, add_kafka_arguments, open_source
 
 __all__ = ["add_parser", "cmd_train"]
 
 log = logging.getLogger("streamsgns")
 
-MODEL_OPTIONS = [
-    # (flag, dest, type, help); the default is SGNS.__init__'s (see _model_default)
+# SGNS parameters set from the command line, one table per argument group of ``train --help``:
+# (flag, dest, type, help); the default is SGNS.__init__'s (see _model_default).
+SGNS_MODEL_OPTIONS = [
     ("--vector-size", "vector_size", "pos_int", "dimension of the vectors"),
     ("--window", "window", "pos_int", "largest window (dynamic window draws 1..window)"),
     ("--negative", "negative", "nonneg_int", "negative samples per pair (k)"),
     ("--ns-exponent", "ns_exponent", "finite", "exponent of the noise distribution"),
     ("--sample", "sample", "nonneg_float", "subsampling threshold (0 = off)"),
-    ("--min-count", "min_count", "pos_int", "occurrences before a word is admitted"),
+    ("--seed", "seed", "nonneg_int", "random seed"),
+    ("--workers", "workers", "pos_int", "training threads (1 = bit-reproducible)"),
+]
+LEARNING_RULE_OPTIONS = [
     ("--alpha", "alpha", "pos_float", "largest learning rate (a new word's step)"),
     ("--min-alpha", "min_alpha", "pos_float", "smallest learning rate"),
     ("--decay-tokens", "decay_tokens", "pos_float", "alpha_t = alpha / (1 + t / decay_tokens)"),
     ("--word-decay", "word_decay", "pos_float_or_off",
      "per-word steps alpha / (1 + count / word_decay); off = the global alpha_t above"),
-    ("--max-vocab", "max_vocab", "pos_int", "most words held at once"),
-    ("--seed", "seed", "nonneg_int", "random seed"),
-    ("--workers", "workers", "pos_int", "training threads (1 = bit-reproducible)"),
-    ("--cooc-top-n", "cooc_top_n", "nonneg_int", "words whose pair counts are kept exactly"),
-    ("--sketch-width", "sketch_width", "pos_int", "columns of the count-min sketch of words not yet admitted"),
-    ("--sketch-halving-tokens", "sketch_halving_tokens", "nonneg_int",
-     "tokens added to that sketch between two halvings (0 = never age; default: from the sketch's size)"),
-    ("--half-life", "half_life", "tokens",
-     "forget: every count halves after this many tokens, e.g. 50000000, 50M or 50Mw; None = never"),
     ("--average-horizon", "average_horizon", "tokens_or_off",
      "the exported averages follow a moving row within about this many tokens (off = no bound)"),
+]
+VOCABULARY_OPTIONS = [
+    ("--min-count", "min_count", "pos_int", "occurrences before a word is admitted"),
+    ("--max-vocab", "max_vocab", "pos_int", "most words held at once"),
+    ("--sketch-width", "sketch_width", "pos_int", "columns of the count-min sketch of words not yet admitted"),
+    ("--cooc-top-n", "cooc_top_n", "nonneg_int", "words whose pair counts are kept exactly"),
+]
+FORGETTING_OPTIONS = [
+    ("--half-life", "half_life", "tokens",
+     "every count halves after this many tokens, e.g. 50000000, 50M or 50Mw (default: never forget)"),
+    ("--sketch-halving-tokens", "sketch_halving_tokens", "nonneg_int",
+     "tokens added to the sketch of words not yet admitted between two halvings (0 = never age; "
+     "default: from the sketch's width and --min-count)"),
+]
+CHANGE_DETECTION_OPTIONS = [
     ("--change-detection", "detect_changes", "on_off",
      "per-word change detection: report words whose usage changed and re-learn them (on/off)"),
     ("--change-threshold", "change_threshold", "pos_float",
@@ -64,6 +74,9 @@ MODEL_OPTIONS = [
      "updates, the stream read once); idle = replay only while the source waits for data"),
     ("--replay-buffer", "replay_buffer", "pos_int", "tokens held by the replay buffer (8 bytes each)"),
 ]
+#: Every SGNS parameter ``train`` sets: ``SGNS(**{dest: args.dest})``.
+MODEL_OPTIONS = (SGNS_MODEL_OPTIONS + LEARNING_RULE_OPTIONS + VOCABULARY_OPTIONS + FORGETTING_OPTIONS
+                 + CHANGE_DETECTION_OPTIONS)
 
 #: Tokens replayed per call while the source waits for data (``--replay idle``): a few tens of
 #: milliseconds of training, so that new data is read soon after it arrives.
@@ -467,44 +480,103 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
     return status
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
-    """Add the ``train`` sub-command to ``sub`` (an argparse sub-parsers object)."""
-    t = sub.add_parser("train", help="learn vectors from a text stream",
-                       epilog=f"exit status: 0 done; 1 error (one line on stderr); 2 usage error; "
-                              f"{EXIT_SNAPSHOT_FAILED} done and --output written, but a snapshot could not be "
-                              "written (disk full...)")
-    t.add_argument("--output", help="final vectors (word2vec format), written at the end or on SIGTERM")
-    t.add_argument("--binary", action="store_true", help="word2vec binary format for vectors")
-    t.add_argument("--snapshot-dir", help="directory of periodic checkpoints and vectors (one trainer at a time)")
-    t.add_argument("--snapshot-every", type=_every, default="60s", help="e.g. 30s, 5m, 1000000w (default 60s)")
-    t.add_argument("--keep", type=_number_type("pos_int"), default=3, help="checkpoints kept (default 3)")
-    run = t.add_mutually_exclusive_group()
+def _add_sgns_options(group, table) -> None:
+    """One argument per row of ``table`` (see :data:`MODEL_OPTIONS`), default from ``SGNS.__init__``."""
+    for flag, dest, kind, hlp in table:
+        default = _model_default(dest)
+        metavar = ("TOKENS" if kind.startswith("tokens") else "{on,off}" if kind == "on_off"
+                   else "N" if kind.endswith("_int") else "X")
+        group.add_argument(flag, dest=dest, type=_number_type(kind), default=default, metavar=metavar,
+                           help=hlp if default is None else f"{hlp} (default {default})")
+
+
+def _add_output_options(p) -> None:
+    g = p.add_argument_group("output and snapshots")
+    g.add_argument("--output", metavar="FILE", help="final vectors (word2vec format), written at the end or on SIGTERM")
+    g.add_argument("--binary", action="store_true", help="word2vec binary format for vectors")
+    g.add_argument("--snapshot-dir", metavar="DIR", help="directory of periodic checkpoints and vectors (one trainer at a time)")
+    g.add_argument("--snapshot-every", type=_every, metavar="EVERY", default="60s", help="e.g. 30s, 5m, 1000000w (default 60s)")
+    g.add_argument("--keep", type=_number_type("pos_int"), metavar="N", default=3, help="checkpoints kept (default 3)")
+    run = g.add_mutually_exclusive_group()
     run.add_argument("--resume", action="store_true", help="continue the run of the newest valid checkpoint")
     run.add_argument("--overwrite", action="store_true",
                      help="start a new run in a --snapshot-dir that holds another run's checkpoints, "
                           "deleting them")
-    t.add_argument("--pmi-every", type=_number_type("nonneg_int"), default=0,
+
+
+def _add_model_options(p) -> None:
+    _add_sgns_options(p.add_argument_group("model"), SGNS_MODEL_OPTIONS)
+
+
+def _add_learning_rule_options(p) -> None:
+    g = p.add_argument_group("learning rule", "the step of each update (docs/learning_rule.md)")
+    _add_sgns_options(g, LEARNING_RULE_OPTIONS)
+
+
+def _add_vocabulary_options(p) -> None:
+    g = p.add_argument_group("vocabulary and co-occurrence statistics")
+    _add_sgns_options(g, VOCABULARY_OPTIONS)
+    g.add_argument("--pmi-every", type=_number_type("nonneg_int"), metavar="N", default=0,
                    help="show Spearman(W·Cᵀ, PMI − log k) every N snapshots (0 = off)")
-    t.add_argument("--progress-every", type=_number_type("nonneg_float"), default=2.0,
-                   help="seconds between progress updates")
-    t.add_argument("--quiet", action="store_true", help="no progress line")
-    t.add_argument("--summary", action="store_true", help="print a JSON summary on stderr at the end")
-    t.add_argument("--commit-without-checkpoint", action="store_true",
-                   help="Kafka: commit offsets at the end even without --snapshot-dir")
-    _add_change_options(t)
-    for flag, dest, kind, hlp in MODEL_OPTIONS:
-        default = _model_default(dest)
-        t.add_argument(flag, dest=dest, type=_number_type(kind), default=default, help=f"{hlp} (default {default})")
-    add_source_arguments(t)
-    from .train_replicas import add_replica_arguments
-
-    add_replica_arguments(t, _number_type)
-    t.set_defaults(func=cmd_train, parser=t)
-    return t
 
 
-def _add_change_options(t) -> None:
-    """``--changes``: where the change records of the run go (:mod:`streamsgns.cli.changes`)."""
-    t.add_argument("--changes", metavar="FILE.jsonl",
+def _add_forgetting_options(p) -> None:
+    g = p.add_argument_group("forgetting", "exponential decay of every count (off by default)")
+    _add_sgns_options(g, FORGETTING_OPTIONS)
+
+
+def _add_change_options(p) -> None:
+    """The ``change detection`` group: its SGNS settings and ``--changes``, where the change records of the
+    run go (:mod:`streamsgns.cli.changes`)."""
+    g = p.add_argument_group("change detection", "words whose usage changed (streamsgns.change)")
+    _add_sgns_options(g, CHANGE_DETECTION_OPTIONS)
+    g.add_argument("--changes", metavar="FILE.jsonl",
                    help="append each change event (a word whose usage changed, then what it became) to this "
                         "JSON-lines file as it happens; crash-safe with --snapshot-dir/--resume")
+
+
+def _add_progress_options(p) -> None:
+    g = p.add_argument_group("progress and summary")
+    g.add_argument("--progress-every", type=_number_type("nonneg_float"), default=2.0, metavar="SECONDS",
+                   help="seconds between progress updates (default 2)")
+    g.add_argument("--quiet", action="store_true", help="no progress line")
+    g.add_argument("--summary", action="store_true", help="print a JSON summary on stderr at the end")
+
+
+def _add_replica_options(p) -> None:
+    from .train_replicas import add_replica_arguments
+
+    add_replica_arguments(p, _number_type)
+
+
+#: The argument groups of ``train --help``, in order: each function adds one group to the parser.
+OPTION_GROUPS = [
+    add_input_arguments,
+    add_kafka_arguments,
+    _add_output_options,
+    _add_model_options,
+    _add_learning_rule_options,
+    _add_vocabulary_options,
+    _add_forgetting_options,
+    _add_change_options,
+    _add_progress_options,
+    _add_replica_options,
+]
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    """Add the ``train`` sub-command to ``sub`` (an argparse sub-parsers object).
+
+    Its options come in argument groups, one per function of :data:`OPTION_GROUPS`.
+    """
+    t = sub.add_parser("train", help="learn vectors from a text stream (stdin, files or Kafka)",
+                       usage="%(prog)s [--input SOURCE ...] [--output FILE] [--snapshot-dir DIR] [options]",
+                       description="Learn word2vec vectors from a text stream (stdin, files or a Kafka "
+                                   "topic), writing snapshots as it goes.",
+                       epilog=f"exit status: 0 done; 1 error (one line on stderr); 2 usage error; "
+                              f"{EXIT_SNAPSHOT_FAILED} done and --output written, but a snapshot could not be "
+                              "written (disk full...)")
+    for add_group in OPTION_GROUPS:
+        add_group(t)
+    t.set_defaults(func=cmd_train, parser=t)
+    return t

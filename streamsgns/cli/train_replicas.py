@@ -20,16 +20,17 @@ log = logging.getLogger("streamsgns")
 
 
 def add_replica_arguments(parser, number_type) -> None:
-    """Add ``--replicas``, ``--ray-address``, ``--sync-tokens``, ``--sync-seconds`` to ``train``."""
-    parser.add_argument("--replicas", type=number_type("pos_int"), default=None,
-                        help="train one model with N Ray actors (needs --input kafka://...; pip install "
-                             "streamsgns[ray])")
-    parser.add_argument("--ray-address", default=None,
-                        help="with --replicas: 'auto' or HOST:PORT of a running Ray cluster (default: a local Ray)")
-    parser.add_argument("--sync-tokens", type=number_type("pos_int"), default=None,
-                        help="with --replicas: tokens each replica trains between two syncs (default 50000)")
-    parser.add_argument("--sync-seconds", type=number_type("pos_float"), default=30.0,
-                        help="with --replicas: longest time between two syncs (default 30)")
+    """Add the ``replicas`` group of ``train``: ``--replicas``, ``--ray-address``, ``--sync-tokens``, ``--sync-seconds``."""
+    g = parser.add_argument_group("replicas (Ray)", "one model trained by N Ray actors from one Kafka topic "
+                                                    "(pip install 'streamsgns[ray]')")
+    g.add_argument("--replicas", type=number_type("pos_int"), default=None, metavar="N",
+                   help="train one model with N Ray actors (needs --input kafka://...)")
+    g.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                   help="with --replicas: 'auto' or HOST:PORT of a running Ray cluster (default: a local Ray)")
+    g.add_argument("--sync-tokens", type=number_type("pos_int"), default=None, metavar="N",
+                   help="with --replicas: tokens each replica trains between two syncs (default 50000)")
+    g.add_argument("--sync-seconds", type=number_type("pos_float"), default=30.0, metavar="SECONDS",
+                   help="with --replicas: longest time between two syncs (default 30)")
 
 
 def cmd_train_replicas(args, params: dict) -> int:
@@ -68,7 +69,7 @@ def cmd_train_replicas(args, params: dict) -> int:
         n = model.save_word2vec_format(args.output, binary=args.binary)
         log.info(f"wrote {n} vectors to {args.output}")
     summary = {"words_seen": model.words_seen, "vocab_size": model.vocab_size, "replicas": args.replicas,
-               "rounds": len(job.history), "restarts": job.restarts, "position": job.position}
+               "rounds": len(job.history), "restarts": job.restarts, "position": job.position, "sync": job.sync}
     if args.summary:
         print(json.dumps(summary), file=sys.stderr)
     else:
@@ -80,4 +81,4 @@ def cmd_train_replicas(args, params: dict) -> int:
 def _progress(job, info) -> None:
     log.info(f"sync {info['round']}: {info['words_seen']} tokens, vocabulary {info['vocab_size']}, "
              f"round {info['round_s']:.2f} s (merge {info['merge_s']:.2f} s), "
-             f"{(info['bytes_up'] + info['bytes_down']) / 1e6:.1f} MB moved")
+             f"{info['bytes_up'] / 1e6:.1f} MB of deltas up, {info['bytes_down'] / 1e6:.1f} MB of merged updates down")

@@ -1,10 +1,15 @@
 """One model trained by several replicas (Ray actors) fed by one Kafka topic.
 
-:mod:`~streamsgns.distributed.merge` (pure numpy: merge replica state dicts) imports without Ray;
-:mod:`~streamsgns.distributed.replica` and :mod:`~streamsgns.distributed.job` import Ray, which is
-an optional extra (``pip install streamsgns[ray]``) and is only imported when replicas are asked for.
+:mod:`~streamsgns.distributed.delta` (pure numpy: a replica's sparse delta against the merged base,
+and the merge of the replicas' deltas, each component through its own ``delta`` / ``merge_deltas``)
+and :mod:`~streamsgns.distributed.merge` (the dense merge of whole state dicts) import without Ray;
+:mod:`~streamsgns.distributed.replica`, :mod:`~streamsgns.distributed.merger` and
+:mod:`~streamsgns.distributed.job` run as or drive Ray actors; Ray is an optional extra
+(``pip install streamsgns[ray]``), imported only when replicas are asked for. The pattern a new
+component follows to be merged is in the :mod:`~streamsgns.distributed.delta` docstring.
 """
 
+from .delta import delta_nbytes, merge_deltas, model_delta
 from .merge import MergeError, merge_states, state_nbytes
 
 
@@ -16,4 +21,5 @@ def __getattr__(name):  # Ray is imported only when a job is asked for
     raise AttributeError(name)
 
 
-__all__ = ["MergeError", "ReplicaJob", "assign_partitions", "merge_states", "state_nbytes"]
+__all__ = ["MergeError", "ReplicaJob", "assign_partitions", "delta_nbytes", "merge_deltas", "merge_states",
+           "model_delta", "state_nbytes"]

@@ -1,21 +1,26 @@
 """The driver of a multi-replica job: Ray actors, sync rounds, merge, checkpoint, commit, recovery.
 
 One round (bulk-synchronous): every replica (:class:`~streamsgns.distributed.replica.Replica`, a
-Ray actor) loads the merged state of the previous round from Ray's object store (no copy on one
-node), trains ``sync_tokens`` tokens of its partitions (or ``sync_seconds`` s, or until idle), and
-returns its state dict and next offsets; the driver merges them
-(:func:`~streamsgns.distributed.merge.merge_states`), validates the result by loading it
-(:meth:`streamsgns.SGNS.from_state`), and, when a snapshot is due, writes ONE checkpoint holding the
-merged model and the next offset of every partition, and only then commits those offsets to the
-consumer group.
+Ray actor) applies the merged update of the previous round to its copy of the merged state, trains
+``sync_tokens`` tokens of its partitions (or ``sync_seconds`` s, or until idle), and returns a small
+report (next offsets, tokens, seconds) and, as a separate object in Ray's store, its sparse delta
+(:func:`~streamsgns.distributed.delta.model_delta`: touched W/C rows, count increments, new words by
+hash, changed sketch cells). The driver hands the deltas' ObjectRefs to the merge actor
+(:class:`~streamsgns.distributed.merger.Merger`, on the driver's node), which merges them
+(:func:`~streamsgns.distributed.delta.merge_deltas`), validates the result and returns the merged
+update as another object that the replicas fetch: **row data never passes through the driver**,
+which only moves references and reports (``driver_bytes`` in :attr:`ReplicaJob.sync` counts the
+array bytes it received during the rounds). When a snapshot is due, the merge actor writes ONE
+checkpoint holding the merged model and the next offset of every partition, and only then does
+the driver commit those offsets to the consumer group.
 
 Exactly-once accounting: the merged state of each round and the offsets it covers form a
 consistent cut. When a replica dies (its process killed: :class:`ray.exceptions.RayActorError`),
 the round is abandoned, a new actor replaces the dead one, and every replica rolls back to the
-last merged state and seeks its partitions to that state's offsets: the messages read since are
-read again and counted once. When the driver dies, ``resume=True`` restarts the whole job from
-its newest checkpoint (offsets included); offsets committed to the group never run ahead of a
-durable checkpoint.
+last merged state (fetched from the merge actor) and seeks its partitions to that state's offsets:
+the messages read since are read again and counted once. When the driver dies (its actors die
+with it), ``resume=True`` restarts the whole job from its newest checkpoint (offsets included);
+offsets committed to the group never run ahead of a durable checkpoint.
 
 Partitions are shared out by the driver (manual assignment, round-robin over the sorted
 partitions), not by the consumer group's rebalancing; the group id is used for the commits (and for
@@ -30,7 +35,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .merge import merge_states, state_nbytes
+from .merge import state_nbytes
+from .merger import Merger
 from .replica import Replica
 
 __all__ = ["ReplicaJob", "RunDirInUse", "assign_partitions"]
@@ -87,9 +93,14 @@ class ReplicaJob:
     ray_address : str, optional
         ``"auto"`` or ``"HOST:PORT"`` of a running Ray cluster; None starts a local one (unless
         Ray is already initialised).
-    rows : {"sum", "weighted", "mean"}
-        How the merge combines W and C rows (:func:`~streamsgns.distributed.merge.merge_states`);
-        ``"sum"`` (default) kept quality closest to one process in ``benchmarks/scale_out/ray_replicas.py``.
+    rows : {"sum", "scaled"}
+        How the merge combines W and C rows (:func:`~streamsgns.distributed.delta.merge_deltas`):
+        ``"sum"``, the base plus every replica's update (closest to one process at 2 replicas in
+        ``benchmarks/scale_out/ray_replicas.py``, unstable from 3 replicas on: ``docs/scale-out.md``), or
+        ``"scaled"``, each word's summed update scaled towards the mean for rows that reach their
+        optimum within a round (:func:`streamsgns.rates.merged_step_scale` with ``stiffness``).
+    stiffness : float, optional
+        With ``rows="scaled"`` (None: the step-integral rule without saturation).
     max_restarts : int
         Replica deaths tolerated over the job's life.
     cpus_per_replica : float
@@ -99,9 +110,10 @@ class ReplicaJob:
     runtime_env : dict, optional
         Ray runtime environment of the actors (a local cluster gets this package's path).
     **model_params
-        :class:`streamsgns.SGNS` parameters (``track_cooc``, ``average_eta`` and ``detect_changes`` are forced
-            off: statistics, averaged iterates and change detection are not merged; the merge itself averages the
-            replicas' rows).
+        :class:`streamsgns.SGNS` parameters. Co-occurrence statistics merge by increments, averaged
+        iterates are folded on the merged model once per round when due; ``detect_changes`` is forced
+        off (change detection has no merge rule yet); ``half_life`` is refused (forgetting is not
+        merged yet).
 
     Attributes
     ----------
@@ -111,6 +123,12 @@ class ReplicaJob:
         Next offset of every partition covered by ``model``.
     history : list of dict
         Per round: tokens, seconds training / merging / checkpointing, bytes moved.
+    sync : dict
+        Totals over the rounds: ``rounds``, ``bytes_up`` (delta bytes sent by the replicas),
+        ``bytes_down`` (merged-update bytes fetched by the replicas), ``driver_bytes`` (array bytes
+        the driver received during the rounds: 0 when no row data passes through it), ``wait_s``
+        (replica seconds between two rounds' training: waiting for the sync, applying, loading;
+        summed over replicas), ``train_s`` (replica seconds reading and training, summed).
     restarts : int
         Replicas replaced after a death.
     """
@@ -120,7 +138,7 @@ class ReplicaJob:
                  snapshot_every: str = "60s", keep: int = 3, resume: bool = False, ray_address: str | None = None,
                  rows: str = "sum", max_restarts: int = 20, cpus_per_replica: float = 1.0,
                  on_round: Callable | None = None, runtime_env: dict | None = None, vectors: bool = True,
-                 overwrite: bool = False, **model_params):
+                 overwrite: bool = False, stiffness: float | None = None, **model_params):
         from streamsgns.connectors.kafka.config import parse_url
 
         hosts, topics, args = parse_url(url)
@@ -138,7 +156,14 @@ class ReplicaJob:
         self.max_restarts, self.cpus_per_replica = int(max_restarts), float(cpus_per_replica)
         self.on_round, self.runtime_env, self.vectors = on_round, runtime_env, vectors
         self.overwrite = bool(overwrite)
-        self.model_params = {**model_params, "track_cooc": False, "average_eta": None, "detect_changes": False}
+        if rows not in ("sum", "scaled"):
+            raise ValueError(f"rows must be 'sum' or 'scaled' (replicas send sparse deltas), not {rows!r}")
+        self.stiffness = stiffness
+        if model_params.get("half_life") is not None:
+            raise ValueError("half_life is not supported with replicas yet (forgetting is not merged)")
+        self.model_params = {**model_params, "detect_changes": False}
+        self.sync = {"rounds": 0, "bytes_up": 0, "bytes_down": 0, "driver_bytes": 0, "wait_s": 0.0, "train_s": 0.0}
+        self._merger = None
         self.model = None
         self.position: dict = {"kafka": {}}
         self.history: list[dict] = []
@@ -227,6 +252,16 @@ class ReplicaJob:
                           idle_timeout=self.idle_timeout if self.idle_timeout is not None else
                           min(5.0, self.sync_seconds))
 
+    def _new_merger(self, ray, base_ref, run_id):
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        here = ray.get_runtime_context().get_node_id()  # checkpoints go to the driver's disk
+        cls = ray.remote(num_cpus=0, max_restarts=0)(Merger)
+        return cls.options(scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False)).remote(
+            base_ref, snapshot_dir=str(self.snapshot_dir) if self.snapshot_dir else None,
+            snapshot_every=self.snapshot_every, keep=self.keep, vectors=self.vectors, run_id=run_id, rows=self.rows,
+            stiffness=self.stiffness)
+
     def _reset_all(self, ray, base_ref) -> None:
         ray.get([a.reset.remote(base_ref, self.position, self.round) for a in self._actors])
 
@@ -286,8 +321,8 @@ class ReplicaJob:
         consumer = None
         try:
             self.model, stored = self._load_or_create(snap)
-            if self.model.cooc is not None:
-                raise ValueError("a model with co-occurrence statistics cannot be trained by replicas")
+            if self.model.half_life is not None:
+                raise ValueError("a model with a half_life cannot be trained by replicas (forgetting is not merged)")
             if snap is not None and not stored and snap.other_runs():
                 others = snap.other_runs()
                 if not self.overwrite:
@@ -303,15 +338,33 @@ class ReplicaJob:
                             f"{self.n - len(keys)} will idle")
             self._shares = assign_partitions(keys, self.n)
             self.position = {"kafka": self._start_offsets(consumer, tps, stored)}
-            if snap is not None:
-                snap.start(self.model)
-            base = self.model.state_dict()
-            base_ref = ray.put(base)
+            run_id = None
+            if snap is not None:  # the merge actor writes the checkpoints: it takes the directory's lock over
+                run_id = snap.run_id
+                snap.close()
+                snap = None
+            base_ref = ray.put(self.model.state_dict())  # once, at start
+            self._merger = self._new_merger(ray, base_ref, run_id)
             self._actors = [self._new_actor(ray, i) for i in range(self.n)]
             self._reset_all(ray, base_ref)
-            self._loop(ray, consumer, snap, base, base_ref)
+            del base_ref
+            self._loop(ray, consumer)
+            from ..learner import SGNS
+
+            self.model.close()
+            self.model = SGNS.from_state(ray.get(self._merger.state.remote()))  # the result, once
+            self.model.source_position = self.position
             return self.model
         finally:
+            if self._merger is not None:
+                try:
+                    import ray as _ray
+
+                    _ray.get(self._merger.close.remote())
+                    _ray.kill(self._merger, no_restart=True)
+                except Exception:  # noqa: BLE001 - an actor already gone
+                    pass
+                self._merger = None
             for a in self._actors:
                 try:
                     import ray as _ray
@@ -340,15 +393,14 @@ class ReplicaJob:
                 dead.append(i)
         return results, dead
 
-    def _loop(self, ray, consumer, snap, base, base_ref) -> None:
-        from ..learner import SGNS
-
-        send = None  # the merged state the replicas load at the start of the round (None: already loaded)
+    def _loop(self, ray, consumer) -> None:
+        update = None  # ObjectRef of the merged update the replicas apply at the start of the round
         while True:
             self.round += 1
             t0 = time.perf_counter()
-            refs = [a.train.remote(send, self.round, self.sync_tokens, self.sync_seconds) for a in self._actors]
-            results, dead = self._gather(ray, refs)
+            outs = [a.train.options(num_returns=2).remote(update, self.round, self.sync_tokens, self.sync_seconds)
+                    for a in self._actors]
+            results, dead = self._gather(ray, [o[0] for o in outs])
             t_train = time.perf_counter() - t0
             if dead:
                 self.restarts += len(dead)
@@ -360,41 +412,41 @@ class ReplicaJob:
                     except Exception:  # noqa: BLE001
                         pass
                     self._actors[i] = self._new_actor(ray, i)
-                self._reset_all(ray, base_ref)
-                send = None
+                self._reset_all(ray, self._merger.state.remote())  # node to node, not through the driver
+                update = None
                 continue
             t1 = time.perf_counter()
-            states = [r["state"] for r in results]
-            merged = merge_states(base, states, rows=self.rows)
-            model = SGNS.from_state(merged)  # validates the merged state
+            report_ref, update = self._merger.merge.options(num_returns=2).remote(*[o[1] for o in outs])
+            merged = ray.get(report_ref)
             t_merge = time.perf_counter() - t1
             offsets = dict(self.position["kafka"])
             for r in results:
                 offsets.update(r["position"]["kafka"])
-            if self.model is not None:
-                self.model.close()
-            self.model, self.position = model, {"kafka": offsets}
-            model.source_position = self.position
-            base = merged
-            t2 = time.perf_counter()
-            base_ref = ray.put(base)
-            send = base_ref
-            t_put = time.perf_counter() - t2
+            self.position = {"kafka": offsets}
             idle = self.idle_timeout is not None and all(r["idle"] for r in results)
             final = idle or self._stop
             t3 = time.perf_counter()
-            if snap is not None and (final or snap.due(model)):
-                snap.snapshot(model, position=self.position)  # durable when it returns
-                self._commit(consumer, self.position)
+            if self.snapshot_dir and ray.get(self._merger.snapshot.remote(self.position, final)):
+                self._commit(consumer, self.position)  # the checkpoint is durable
             t_ckpt = time.perf_counter() - t3
+            driver_bytes = sum(state_nbytes(r) for r in results) + state_nbytes(merged)
+            up = sum(r["bytes_up"] for r in results)
+            down = merged["bytes_down"] * len(results)
+            s = self.sync
+            s["rounds"] += 1
+            s["bytes_up"] += up
+            s["bytes_down"] += down
+            s["driver_bytes"] += driver_bytes
+            s["wait_s"] += sum(r["wait_s"] for r in results)
+            s["train_s"] += sum(r["train_s"] for r in results)
             info = {"round": self.round, "tokens": sum(r["tokens"] for r in results),
-                    "tokens_per_replica": [r["tokens"] for r in results], "words_seen": model.words_seen,
-                    "round_s": time.perf_counter() - t0, "wait_s": t_train, "merge_s": t_merge, "put_s": t_put,
-                    "checkpoint_s": t_ckpt, "train_s": [r["train_s"] for r in results],
+                    "tokens_per_replica": [r["tokens"] for r in results], "words_seen": merged["words_seen"],
+                    "round_s": time.perf_counter() - t0, "train_round_s": t_train, "merge_s": t_merge,
+                    "merger_s": merged["merge_s"], "checkpoint_s": t_ckpt, "train_s": [r["train_s"] for r in results],
                     "learn_s": [r["learn_s"] for r in results], "idle": [r["idle"] for r in results],
-                    "load_s": [r["load_s"] for r in results], "state_s": [r["state_s"] for r in results],
-                    "bytes_up": sum(state_nbytes(s) for s in states), "bytes_down": state_nbytes(base) * len(states),
-                    "vocab_size": model.vocab_size, "restarts": self.restarts}
+                    "wait_s": [r["wait_s"] for r in results], "load_s": [r["load_s"] for r in results],
+                    "state_s": [r["state_s"] for r in results], "bytes_up": up, "bytes_down": down,
+                    "driver_bytes": driver_bytes, "vocab_size": merged["vocab_size"], "restarts": self.restarts}
             self.history.append(info)
             if self.on_round is not None:
                 self.on_round(self, info)

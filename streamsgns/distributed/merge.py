@@ -194,7 +194,8 @@ def merge_states(base: dict, replicas: list[dict], rows: str = "weighted") -> di
     Examples
     --------
     >>> from streamsgns import SGNS
-    >>> kw = dict(vector_size=8, min_count=1, track_cooc=False, average_eta=None, sketch_width=1024, seed=0)
+    >>> kw = dict(vector_size=8, min_count=1, track_cooc=False, average_eta=None, sketch_width=1024, seed=0,
+    ...           detect_changes=False)
     >>> base = SGNS(**kw).state_dict()
     >>> a, b = SGNS.from_state(base), SGNS.from_state(base)
     >>> a.learn_one("the cat sat"); b.learn_one("the dog ran far")

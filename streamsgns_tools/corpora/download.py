@@ -4,7 +4,9 @@ A package is downloaded once into ``<cache>/raw/<name>/`` and extracted there; a
 marker (written last, JSON: the spec and the downloaded file names) tells later calls that the
 directory is whole. The clients run as subprocesses: ``npm pack``, ``python -m pip download
 --no-deps``, ``apt-get download`` (with one ``apt-get update`` first if that fails and the process
-runs as root) and ``dpkg -x``.
+runs as root) and ``dpkg -x``. gensim's ``test/test_data`` (two corpora and the evaluation sets) is
+the installed gensim's when there is one, else a few files taken out of its wheel
+(:func:`gensim_data_dir`): the demo needs no gensim installed.
 
 Errors are typed so that a caller can tell "the registry could not be reached" (no network, DNS
 failure, connection refused, timeout: :class:`RegistryUnreachable`) and "the client is not
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from streamsgns.evaluate import gensim_test_data_dir
 
-from .registry import Corpus
+from .registry import GENSIM_TEST_DATA, Corpus
 
 __all__ = [
     "DownloadError",
@@ -41,7 +43,18 @@ __all__ = [
     "classify_failure",
     "safe_extract_tar",
     "raw_dir",
+    "gensim_data_dir",
+    "GENSIM_DATA_FILES",
 ]
+
+#: The files of gensim's ``test/test_data`` the corpora and the evaluation use.
+GENSIM_DATA_FILES = (
+    "lee_background.cor",
+    "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2",
+    "wordsim353.tsv",
+    "simlex999.txt",
+    "questions-words.txt",
+)
 
 DEFAULT_TIMEOUT_S = 900.0
 """Seconds one registry client may run before the download is abandoned as unreachable."""
@@ -227,7 +240,54 @@ def _download_apt(c: Corpus, tmp: Path, dest: Path, timeout: float | None) -> No
     _check(_run(cmd, tmp, timeout), cmd)
 
 
-_DOWNLOADERS = {"npm": _download_npm, "pypi": _download_pypi, "pypi-sdist": _download_pypi, "apt": _download_apt}
+def _download_gensim_data(c: Corpus, tmp: Path, dest: Path, timeout: float | None) -> None:
+    """The wheel of ``c.spec`` by pip (not installed): only :data:`GENSIM_DATA_FILES` are extracted."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+           "--no-input", "--only-binary", ":all:", "-d", str(tmp), c.spec]
+    _check(_run(cmd, tmp, timeout), cmd)
+    wheels = sorted(tmp.glob("*.whl"))
+    if not wheels:
+        raise DownloadError(f"pip download {c.spec} produced no wheel in {tmp}")
+    try:
+        with zipfile.ZipFile(wheels[0]) as zf:
+            for name in GENSIM_DATA_FILES:
+                with zf.open(f"gensim/test/test_data/{name}") as src, open(dest / name, "wb") as out:
+                    shutil.copyfileobj(src, out, 1 << 20)
+    except (KeyError, zipfile.BadZipFile) as e:
+        raise DownloadError(f"{wheels[0].name} does not hold gensim/test/test_data as expected: {e}") from e
+
+
+_DOWNLOADERS = {"npm": _download_npm, "pypi": _download_pypi, "pypi-sdist": _download_pypi, "apt": _download_apt,
+                "gensim": _download_gensim_data}
+
+
+def gensim_data_dir(cache: Path, timeout: float | None = DEFAULT_TIMEOUT_S) -> Path:
+    """Return a directory holding :data:`GENSIM_DATA_FILES` (gensim's ``test/test_data`` files).
+
+    The installed gensim's ``test/test_data`` when gensim is installed; otherwise
+    ``<cache>/raw/gensim-test-data/``, filled once from the wheel of
+    :data:`~.registry.GENSIM_TEST_DATA` (``pip download --no-deps``: gensim is not installed).
+
+    Parameters
+    ----------
+    cache : pathlib.Path
+        Absolute cache directory (see :func:`resolve_cache`).
+    timeout : float or None
+        Seconds pip may run.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    RegistryUnreachable, DownloadError
+        As :func:`raw_dir`.
+    """
+    try:
+        return gensim_test_data_dir()
+    except FileNotFoundError:
+        return raw_dir(GENSIM_TEST_DATA, cache, timeout)
 
 
 def raw_dir(c: Corpus, cache: Path, timeout: float | None = DEFAULT_TIMEOUT_S) -> Path:
@@ -245,8 +305,8 @@ def raw_dir(c: Corpus, cache: Path, timeout: float | None = DEFAULT_TIMEOUT_S) -
     Returns
     -------
     pathlib.Path
-        ``<cache>/raw/<name>/`` holding the extracted package; for ``registry == "gensim"``,
-        gensim's ``test/test_data`` directory.
+        ``<cache>/raw/<name>/`` holding the extracted package; for a corpus of ``"gensim"``,
+        :func:`gensim_data_dir`.
 
     Raises
     ------
@@ -256,11 +316,9 @@ def raw_dir(c: Corpus, cache: Path, timeout: float | None = DEFAULT_TIMEOUT_S) -
         If the client is not installed.
     DownloadError
         If a client fails otherwise or the archive is unsafe; nothing is left in the cache.
-    FileNotFoundError
-        For gensim files when gensim is not installed.
     """
-    if c.registry == "gensim":
-        return gensim_test_data_dir()
+    if c.registry == "gensim" and not c.package:
+        return gensim_data_dir(cache, timeout)
     dest = cache / "raw" / c.name
     if (dest / ".complete").exists():
         return dest

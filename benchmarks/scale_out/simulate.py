@@ -1,0 +1,222 @@
+"""N logical replicas in one process, on the whole ``mix`` corpus, against one process with the same settings.
+
+No Ray, no Kafka: the replicas of a sync round run one after the other in this process, each loading
+the merged base (:meth:`streamsgns.SGNS.from_state`, its RNG streams re-derived per replica and
+round as :class:`streamsgns.distributed.replica.Replica` does), training its share of the round,
+and sending :func:`streamsgns.distributed.delta.model_delta`; :func:`~streamsgns.distributed.delta.merge_deltas`
+makes the next base. This is the code the Ray replicas run, minus the transport.
+
+The stream is split as Kafka partitions would split it: the producer writes lines round-robin over
+64 partitions and the partitions are shared out round-robin over the N replicas
+(:func:`streamsgns.distributed.job.assign_partitions`), so replica ``k`` reads the lines ``i`` with
+``(i mod 64) mod N = k``, in order. A round gives each replica ``--sync-tokens`` tokens (whole lines).
+
+Measured per round: the replicas' delta bytes (what each sends), the merged update's bytes (what
+each fetches: the delta of the merged state against the base), the checkpoint's bytes (the whole
+merged state), seconds to compute a delta (per replica), to merge (all deltas, one process) and to
+load the merged state (one replica). Quality: WS353 / SimLex-999 (Spearman) and Google analogies
+(3CosAdd, 30k words) of the exported vectors (averaged iterates), with co-occurrence statistics and
+averages on, as in one process.
+
+Usage::
+
+    python benchmarks/scale_out/simulate.py --replicas 0 1 4 16 --seeds 0      # 0 = one process
+    python benchmarks/scale_out/simulate.py --replicas 64 --seeds 0 --max-tokens 2000000
+
+Appends one JSON object per run to ``benchmarks/scale_out/results/simulate.jsonl`` (the machine is
+shared: the seconds are noisy, the scores are deterministic).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))  # the checkout: benchmarks.*, streamsgns_tools
+
+#: As one process, except change detection (it has no merge rule yet): off in both.
+SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, detect_changes=False)
+PARTITIONS = 64
+ROWS = "scaled"  # the merge rule of W and C rows (streamsgns.distributed.delta.merge_deltas)
+STIFFNESS = 9.0  # of rows="scaled" (streamsgns.rates.merged_step_scale)
+
+
+def corpus(max_tokens: int | None) -> tuple[list[str], np.ndarray]:
+    """The mix corpus's non-empty lines and their token counts (cached next to the corpus)."""
+    from streamsgns.tokenize import tokenize
+    from streamsgns_tools.corpora import fetch
+
+    path = Path(fetch("mix"))
+    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    lines = [ln for ln in lines if ln]
+    cache = path.with_suffix(".ntok.npy")
+    if cache.exists() and np.load(cache).shape[0] == len(lines):
+        ntok = np.load(cache)
+    else:
+        ntok = np.array([len(tokenize(ln)) for ln in lines], dtype=np.int64)
+        np.save(cache, ntok)
+    if max_tokens:
+        cut = int(np.searchsorted(np.cumsum(ntok), max_tokens)) + 1
+        lines, ntok = lines[:cut], ntok[:cut]
+    return lines, ntok
+
+
+def scores(model) -> dict:
+    from streamsgns.evaluate import evaluate_all
+
+    words = model.index_to_key
+    alive = [i for i, w in enumerate(words) if w is not None]
+    r = evaluate_all([words[i] for i in alive], model.vectors()[alive])
+    return {"ws353": r["wordsim353"]["spearman"], "simlex": r["simlex999"]["spearman"],
+            "analogies": r["analogies"]["accuracy"]}
+
+
+def _learn(m, lines) -> None:
+    buf, size = [], 0
+    for ln in lines:
+        buf.append(ln)
+        size += len(ln) + 1
+        if size >= 1 << 20:
+            m.learn_text(("\n".join(buf) + "\n").encode("utf-8"))
+            buf, size = [], 0
+    if buf:
+        m.learn_text(("\n".join(buf) + "\n").encode("utf-8"))
+    m.flush()
+
+
+def one_process(lines, seed: int) -> dict:
+    from streamsgns import SGNS
+
+    m = SGNS(**SETTINGS, seed=seed)
+    t0 = time.perf_counter()
+    _learn(m, lines)
+    return {"kind": "single", "replicas": 0, "seed": seed, "tokens": m.words_seen, "vocab_size": m.vocab_size,
+            "train_s": time.perf_counter() - t0, **scores(m)}
+
+
+def shares(n_lines: int, n: int) -> list[np.ndarray]:
+    """Line indexes of each replica: lines round-robin over the partitions, partitions round-robin over replicas."""
+    part = np.arange(n_lines) % PARTITIONS
+    return [np.flatnonzero(part % n == k) for k in range(n)]
+
+
+def chunks(idx: np.ndarray, ntok: np.ndarray, tau: int) -> list[np.ndarray]:
+    """Cut a replica's lines into rounds of at least ``tau`` tokens (whole lines)."""
+    c = np.cumsum(ntok[idx])
+    cuts = np.searchsorted(c, np.arange(tau, c[-1] + tau, tau) if c.size else [], side="left") + 1
+    out, s = [], 0
+    for e in cuts.tolist():
+        e = min(e, idx.size)
+        if e > s:
+            out.append(idx[s:e])
+        s = e
+    return out
+
+
+def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
+    from streamsgns import SGNS
+    from streamsgns.distributed.delta import delta_nbytes, merge_deltas, model_delta
+    from streamsgns.distributed.merge import state_nbytes
+    from streamsgns.distributed.replica import replica_seed
+    from streamsgns.hashing import seed_states
+
+    per = [chunks(s, ntok, tau) for s in shares(len(lines), n)]
+    rounds = max(len(p) for p in per)
+    base = SGNS(**SETTINGS, seed=seed).state_dict()
+    hist = []
+    train_s = 0.0
+    t_all = time.perf_counter()
+    for r in range(rounds):
+        deltas, up, delta_s, load_s, tr = [], [], [], [], []
+        for k in range(n):
+            if r >= len(per[k]):
+                continue
+            p = base["parameters"]
+            st = {**base, "parameters": {**p, "rng": seed_states(replica_seed(seed, k, r + 1), p["rng"].shape[0])}}
+            t0 = time.perf_counter()
+            m = SGNS.from_state(st)
+            t1 = time.perf_counter()
+            _learn(m, [lines[i] for i in per[k][r]])
+            t2 = time.perf_counter()
+            d = model_delta(m.state_dict(), base)
+            t3 = time.perf_counter()
+            m.close()
+            del m
+            gc.collect()  # a model holds ~100 MB and a reference cycle (trainer <-> learner): free it now
+            deltas.append(d)
+            up.append(delta_nbytes(d))
+            load_s.append(t1 - t0)
+            tr.append(t2 - t1)
+            delta_s.append(t3 - t2)
+        t0 = time.perf_counter()
+        merged = merge_deltas(base, deltas, rows=ROWS, stiffness=STIFFNESS)
+        t1 = time.perf_counter()
+        model = SGNS.from_state(merged)  # a replica applying the merged state
+        t2 = time.perf_counter()
+        down = delta_nbytes(model_delta(model.state_dict(), base))
+        train_s += sum(tr)
+        hist.append({"round": r + 1, "replicas": len(deltas), "tokens": int(model.words_seen),
+                     "vocab_size": model.vocab_size, "bytes_up": up, "bytes_down": down,
+                     "checkpoint_bytes": state_nbytes(merged), "delta_s": delta_s, "merge_s": t1 - t0,
+                     "apply_s": t2 - t1, "load_s": load_s, "train_s": tr})
+        print(f"  N={n} round {r + 1}/{rounds}: {model.words_seen} tokens, vocab {model.vocab_size}, "
+              f"up {statistics.median(up) / 1e6:.2f} MB/replica, down {down / 1e6:.2f} MB, "
+              f"ckpt {state_nbytes(merged) / 1e6:.1f} MB, merge {t1 - t0:.2f} s, apply {t2 - t1:.2f} s", flush=True)
+        base = merged
+        if r + 1 < rounds:
+            model.close()
+    return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS, "rounds": rounds,
+            "tokens": int(model.words_seen), "vocab_size": model.vocab_size, "train_s": train_s,
+            "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
+
+
+def _commit() -> str | None:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def main(argv=None) -> int:
+    global ROWS, STIFFNESS
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--replicas", type=int, nargs="+", default=[0, 1, 4, 16], help="0: one process")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--sync-tokens", type=int, default=50_000, help="tokens per replica per round")
+    ap.add_argument("--max-tokens", type=int, default=None, help="first tokens of the corpus only")
+    ap.add_argument("--rows", choices=["sum", "scaled"], default=ROWS, help="merge rule of W and C rows")
+    ap.add_argument("--stiffness", type=float, default=STIFFNESS, help="of --rows scaled; <= 0: none")
+    ap.add_argument("--out", default=str(HERE / "results" / "simulate.jsonl"))
+    args = ap.parse_args(argv)
+    ROWS = args.rows
+    STIFFNESS = args.stiffness if args.stiffness > 0 else None
+    lines, ntok = corpus(args.max_tokens)
+    print(f"mix: {len(lines)} lines, {int(ntok.sum())} tokens", flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for seed in args.seeds:
+        for n in args.replicas:
+            res = one_process(lines, seed) if n == 0 else simulate(lines, ntok, n, seed, args.sync_tokens)
+            res["corpus_tokens"] = int(ntok.sum())
+            res["settings"] = {**SETTINGS, "track_cooc": True, "average_eta": 10.0}
+            res["commit"] = _commit()
+            with open(out, "a", encoding="utf-8") as f:
+                f.write(json.dumps(res) + "\n")
+            print(f"N={n} seed={seed}: tokens {res['tokens']}, WS353 {res['ws353']:.3f}, SimLex {res['simlex']:.3f}, "
+                  f"analogies {res['analogies']:.3f}, train {res['train_s']:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

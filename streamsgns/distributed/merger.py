@@ -1,0 +1,110 @@
+"""The merge actor of a multi-replica job: holds the merged model, merges the replicas' deltas, checkpoints.
+
+:class:`Merger` is a plain class; :mod:`streamsgns.distributed.job` runs it as a Ray actor on the
+driver's node (its checkpoints go to the driver's ``snapshot_dir``). Each round the driver passes
+it the ObjectRefs of the replicas' deltas (Ray fetches them node to node into this actor, the
+driver never holds them); it merges them into the next base
+(:func:`~streamsgns.distributed.delta.merge_deltas`), validates it by loading it
+(:meth:`streamsgns.SGNS.from_state`), and returns a small report and, as a separate object, the
+merged update (the delta of the new base against the old one) that every replica fetches and
+applies at the start of its next round. It writes the checkpoints when the driver asks (the driver
+commits the offsets once one is durable).
+"""
+
+from __future__ import annotations
+
+import time
+
+from .delta import delta_nbytes, merge_deltas, model_delta
+
+__all__ = ["Merger"]
+
+
+class Merger:
+    """Merge replica deltas into the job's model and checkpoint it (a Ray actor).
+
+    Parameters
+    ----------
+    state : dict
+        The starting merged state (:meth:`streamsgns.SGNS.state_dict`: new, or resumed).
+    snapshot_dir : str, optional
+        Directory of checkpoints (:class:`streamsgns.io.snapshotter.Snapshotter`); None: none.
+    snapshot_every : str
+        ``"30s"`` or ``"1000000w"``.
+    keep : int
+        Checkpoints kept.
+    vectors : bool
+        Also write word2vec vectors with each checkpoint.
+    run_id : str, optional
+        The run identity the checkpoints carry (the driver's, so that a resumed run prunes its own).
+    rows : {"sum", "scaled"}
+        The merge rule of W and C rows (:func:`~streamsgns.distributed.delta.merge_deltas`).
+    stiffness : float, optional
+        With ``rows="scaled"``: see :func:`streamsgns.rates.merged_step_scale`.
+    """
+
+    def __init__(self, state: dict, snapshot_dir=None, snapshot_every: str = "60s", keep: int = 3,
+                 vectors: bool = True, run_id: str | None = None, rows: str = "sum",
+                 stiffness: float | None = None):
+        from ..learner import SGNS
+
+        self.rows, self.stiffness = rows, stiffness
+        self.base = state
+        self.model = SGNS.from_state(state)
+        self.snap = None
+        if snapshot_dir:
+            from ..io.snapshotter import Snapshotter, parse_every
+
+            secs, toks = parse_every(snapshot_every)
+            self.snap = Snapshotter(snapshot_dir, every_tokens=toks, every_seconds=secs, keep=keep,
+                                    vectors=vectors, run_id=run_id)
+            self.snap.start(self.model)
+
+    def merge(self, *deltas) -> tuple[dict, dict]:
+        """Merge the replicas' deltas (in replica order) into the next base.
+
+        Returns
+        -------
+        report : dict
+            ``words_seen``, ``vocab_size``, ``merge_s`` (merging, validating, computing the update),
+            ``bytes_down`` (bytes of the update, fetched by each replica).
+        update : dict
+            The merged update: :func:`~streamsgns.distributed.delta.model_delta` of the new base
+            against the previous one (a replica holding the previous base applies it with
+            ``merge_deltas(base, [update])``).
+        """
+        from ..learner import SGNS
+
+        t0 = time.perf_counter()
+        merged = merge_deltas(self.base, list(deltas), rows=self.rows, stiffness=self.stiffness)
+        model = SGNS.from_state(merged)  # validates the merged state
+        update = model_delta(merged, self.base)
+        self.model.close()
+        self.model, self.base = model, merged
+        report = {"words_seen": model.words_seen, "vocab_size": model.vocab_size,
+                  "merge_s": time.perf_counter() - t0, "bytes_down": delta_nbytes(update)}
+        return report, update
+
+    def state(self) -> dict:
+        """The merged state (to roll replicas back after a death, and the job's result)."""
+        return self.base
+
+    def snapshot(self, position: dict, force: bool = False) -> bool:
+        """Write a checkpoint of the merged model covering ``position`` if one is due (or ``force``).
+
+        Returns
+        -------
+        bool
+            True when a checkpoint was written (durable: the driver may commit ``position``).
+        """
+        if self.snap is None or not (force or self.snap.due(self.model)):
+            return False
+        self.model.source_position = position
+        self.snap.snapshot(self.model, position=position)
+        return True
+
+    def close(self) -> None:
+        """Release the snapshot directory's lock."""
+        if self.snap is not None:
+            self.snap.close()
+            self.snap = None

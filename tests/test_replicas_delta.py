@@ -1,0 +1,201 @@
+"""Sparse replica deltas (pure numpy, no Ray): the delta merge equals the dense ``sum`` merge bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from streamsgns import SGNS
+from streamsgns.distributed.delta import delta_nbytes, merge_deltas, model_delta
+from streamsgns.distributed.merge import MergeError, merge_states, state_nbytes
+
+KW = dict(vector_size=16, window=3, negative=3, sample=0.0, track_cooc=False, average_eta=None, sketch_width=1 << 16,
+          seed=3, detect_changes=False)
+
+
+def _lee_lines():
+    from gensim.test.utils import datapath
+
+    with open(datapath("lee_background.cor"), encoding="utf-8") as f:
+        return [ln.strip() for ln in f if ln.strip()]
+
+
+def _assert_same_state(a, b, path=""):
+    """Equal nested states; float arrays compared bit for bit (as uint32 / uint64 views).
+
+    The change detector's keys are left out at the top level: the dense merge of whole states drops
+    them (detection off), the delta merge keeps the base's (empty) change records."""
+    if path == "" and isinstance(a, dict):
+        a = {k: v for k, v in a.items() if k not in ("change", "change_log")}
+        b = {k: v for k, v in b.items() if k not in ("change", "change_log")}
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and set(a) == set(b), (path, sorted(set(a) ^ set(b)))
+        for k in a:
+            _assert_same_state(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape, (path, a.dtype, b.dtype,
+                                                                                           a.shape, b.shape)
+        if a.dtype.kind == "f":
+            view = np.uint32 if a.itemsize == 4 else np.uint64
+            assert np.array_equal(a.view(view), b.view(view)), path
+        else:
+            assert np.array_equal(a, b), path
+    else:
+        assert a == b, (path, a, b)
+
+
+def _rounds(parts, min_count, rounds, max_vocab=1_000_000, **kw):
+    """Train ``rounds`` sync rounds of len(parts) replicas; yield (base, replica states) of each round."""
+    model = SGNS(min_count=min_count, max_vocab=max_vocab, **{**KW, **kw})
+    base = model.state_dict()
+    per = [np.array_split(np.arange(len(p)), rounds) for p in parts]
+    for r in range(rounds):
+        states = []
+        for k, p in enumerate(parts):
+            m = SGNS.from_state(base)
+            m.learn_many([p[i] for i in per[k][r]])
+            states.append(m.state_dict())
+        yield base, states
+        base = merge_states(base, states, rows="sum")
+
+
+@pytest.mark.parametrize("min_count,max_vocab", [(1, 1_000_000), (3, 1_000_000), (2, 300)])
+def test_delta_merge_equals_dense_sum_merge_bit_for_bit(min_count, max_vocab):
+    lines = _lee_lines()[:600]
+    parts = [lines[0:200], lines[200:400], lines[400:600]]
+    n_new = 0
+    for base, states in _rounds(parts, min_count, rounds=3, max_vocab=max_vocab):
+        dense = merge_states(base, states, rows="sum")
+        deltas = [model_delta(s, base) for s in states]
+        n_new += sum(d["vocab"]["new_hash"].size for d in deltas)
+        sparse = merge_deltas(base, deltas)
+        _assert_same_state(dense, sparse)
+        SGNS.from_state(sparse)
+    assert n_new > 0  # words admitted during rounds took the new-word path
+
+
+def test_delta_merge_equals_dense_merge_across_sketch_halvings():
+    lines = _lee_lines()[:400]
+    parts = [lines[0:200], lines[200:400]]
+    halved = 0
+    for base, states in _rounds(parts, 8, rounds=2, sketch_halving_tokens=3000):
+        halved += sum(s["vocab"]["sketch"]["n_halvings"] - base["vocab"]["sketch"]["n_halvings"] for s in states)
+        _assert_same_state(merge_states(base, states, rows="sum"), merge_deltas(base, [model_delta(s, base) for s in states]))
+    assert halved > 0
+
+
+def test_delta_is_a_fraction_of_the_state():
+    lines = _lee_lines()
+    base_model = SGNS(min_count=5, **{**KW, "sketch_width": 1 << 20, "vector_size": 100})
+    base_model.learn_many(lines)
+    base = base_model.state_dict()
+    r = SGNS.from_state(base)
+    r.learn_many(lines[:10])
+    d = model_delta(r.state_dict(), base)
+    # a short round touches few sketch cells and W rows; C rows are touched by the negatives
+    assert delta_nbytes(d) < state_nbytes(base) / 5
+    assert d["parameters"]["W_ids"].size < r.vocab_size / 2
+
+
+def test_unknown_state_key_is_refused():
+    base = SGNS(min_count=1, **KW).state_dict()
+    m = SGNS.from_state(base)
+    m.learn_one("a b c")
+    s = m.state_dict()
+    with pytest.raises(MergeError, match="drift"):
+        model_delta({**s, "drift": {}}, base)
+    with pytest.raises(MergeError, match="scale"):
+        model_delta({**s, "vocab": {**s["vocab"], "scale": 1.0}}, base)
+    with pytest.raises(MergeError, match="bias"):
+        model_delta({**s, "parameters": {**s["parameters"], "bias": np.zeros(3)}}, base)
+    with pytest.raises(MergeError, match="change detection"):  # per-row state without a rule yet
+        model_delta({**s, "change": {"obs": np.zeros(3)}}, base)
+
+
+def test_cooc_statistics_and_averages_merge_by_increments():
+    lines = _lee_lines()[:300]
+    kw = {**KW, "track_cooc": True, "cooc_top_n": 1024, "cooc_sketch_width": 1 << 12, "average_eta": 10.0,
+          "average_every": 500}
+    b = SGNS(min_count=3, **kw)
+    b.learn_many(lines[:30])
+    base = b.state_dict()
+    reps = []
+    for part in (lines[100:200], lines[200:300]):
+        r = SGNS.from_state(base)
+        r.learn_many(part)
+        reps.append(r)
+    states = [r.state_dict() for r in reps]
+    merged = SGNS.from_state(merge_deltas(base, [model_delta(s, base) for s in states]))
+    bc = b.cooc
+    assert merged.cooc.total() == bc.total() + sum(r.cooc.total() - bc.total() for r in reps)
+    # pairs of words tracked in the base: base + every replica's increment, exactly
+    ids, _ = bc.tracked_ids()
+    live = [i for i in ids if all(r.index_to_key[i] == b.index_to_key[i] for r in reps)]
+    want = bc.dense(live) + sum(r.cooc.dense(live) - bc.dense(live) for r in reps)
+    np.testing.assert_array_equal(merged.cooc.dense(live), want)
+    np.testing.assert_array_equal(merged.cooc.cwm[live], bc.cwm[live] + sum(r.cooc.cwm[live] - bc.cwm[live] for r in reps))
+    # a word admitted in the round on one replica only: its marginals are that replica's
+    new = [w for w in reps[0].key_to_index if w not in b.key_to_index and w not in reps[1].key_to_index]
+    assert new
+    w = new[0]
+    assert merged.cooc.ccm[merged.key_to_index[w]] == reps[0].cooc.ccm[reps[0].key_to_index[w]]
+    # the base's free exact slots go to words new in the round, and their pair counts come along
+    assert int((merged.cooc.cslot >= 0).sum()) == kw["cooc_top_n"] > int((bc.cslot >= 0).sum())
+    got = [w for w in new if merged.cooc.cslot[merged.key_to_index[w]] >= 0 and reps[0].cooc.cslot[reps[0].key_to_index[w]] >= 0]
+    assert len(got) > 10
+    np.testing.assert_array_equal(merged.cooc.dense([merged.key_to_index[w] for w in got]),
+                                  reps[0].cooc.dense([reps[0].key_to_index[w] for w in got]))
+    # averages: folded on the merged rows (never shipped), the export is finite and follows the ids
+    assert merged.average is not None and merged.average.meta[0]["folds"] == b.average.meta[0]["folds"] + 1
+    assert np.isfinite(merged.vectors()).all()
+    assert merged.pmi_report(top=20)["n_pairs"] > 0
+
+
+def test_a_replica_applying_the_merged_update_gets_the_merged_state():
+    lines = _lee_lines()[:600]
+    parts = [lines[0:300], lines[300:600]]
+    kw = {"track_cooc": True, "cooc_top_n": 256, "cooc_sketch_width": 1 << 12, "average_eta": 10.0,
+          "average_every": 2000}
+    base = SGNS(min_count=2, **{**KW, **kw}).state_dict()
+    for r in range(2):
+        states = []
+        for p in parts:
+            m = SGNS.from_state(base)
+            m.learn_many(p[r * 150:(r + 1) * 150])
+            states.append(m.state_dict())
+        merged = merge_deltas(base, [model_delta(s, base) for s in states])
+        update = model_delta(merged, base)
+        assert delta_nbytes(update) < state_nbytes(merged)
+        _assert_same_state(merge_deltas(base, [update]), merged)
+        base = merged
+
+
+@pytest.mark.parametrize("stiffness", [None, 9.0])
+def test_scaled_rule_is_the_sum_for_one_replica_and_never_exceeds_it(stiffness):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from streamsgns.rates import merged_step_scale
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.integers(0, 10**7), min_size=1, max_size=5),
+           st.lists(st.lists(st.integers(0, 10**5), min_size=5, max_size=5), min_size=1, max_size=8))
+    def check(start, inc):
+        n = len(start)
+        inc = np.array([row[:n] for row in inc], dtype=np.int64)
+        s = merged_step_scale(np.array(start), inc, 0.05, 1e-4, 2000.0, stiffness)
+        assert ((s > 0) & (s <= 1)).all()
+        assert (s >= 1.0 / inc.shape[0] - 1e-12).all()  # never below the mean of the updates
+        one = merged_step_scale(np.array(start), inc[:1], 0.05, 1e-4, 2000.0, stiffness)
+        assert np.allclose(one, 1.0)
+
+    check()
+
+
+def test_scaled_merge_of_one_replica_equals_its_state():
+    lines = _lee_lines()[:100]
+    base = SGNS(min_count=2, **KW).state_dict()
+    m = SGNS.from_state(base)
+    m.learn_many(lines)
+    d = [model_delta(m.state_dict(), base)]
+    _assert_same_state(merge_deltas(base, d, rows="scaled", stiffness=9.0), merge_deltas(base, d))
