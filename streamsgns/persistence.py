@@ -65,7 +65,7 @@ class ModelState:
             exported averages of W and C, None without averaging), ``change`` (the change
             detector's rows, None without detection, :meth:`streamsgns.change.ChangeDetector.state_dict`),
             ``change_log`` (the change records, :meth:`streamsgns.change.ChangeLog.state_dict`) and
-            ``replay`` (the replay buffer, :meth:`streamsgns.replay.ReplayBuffer.state_dict`; None
+            ``replay`` (the replay buffer, :meth:`streamsgns.replay.ReplayBuffer.state_dict`; absent
             without replay). Arrays are views of the live state: copy them before the model learns on.
         """
         self.flush()
@@ -79,7 +79,8 @@ class ModelState:
                 "stats": dict(self.stats), "average": None if self.average is None else self.average.state_dict(n),
                 "change": None if self.detect is None else self.detect.state_dict(n),
                 "change_log": self.change_log.state_dict(),
-                "replay": None if self.replay_state is None else self.replay_state.state_dict()}
+                # only with replay on: replicas (streamsgns.distributed) have no rule to merge a buffer
+                **({} if self.replay_state is None else {"replay": self.replay_state.state_dict()})}
 
     @classmethod
     def from_state(cls, state: dict, **overrides) -> "SGNS":
