@@ -14,7 +14,7 @@ and :meth:`Source.seek` can resume from it (see :mod:`streamsgns.io.checkpoint`)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator, Optional
 
 __all__ = ["Chunk", "Source", "SourceStopped", "InputChanged"]
 
@@ -71,9 +71,15 @@ class Source:
     stats : dict[str, int]
         Counters of what was read and of bad input that was skipped
         (``records``, ``bytes``, and source-specific keys).
+    on_idle : callable or None
+        ``() -> bool``, called by a source while it waits for data (standard input with no byte
+        ready, Kafka with nothing to fetch), in the iterating thread: short work (the learner's
+        idle replay, :meth:`streamsgns.SGNS.replay_idle`); True means it did work and wants to be
+        called again if still no data is ready, False that the source should wait normally.
     """
 
     stats: dict = field(default_factory=dict)
+    on_idle: Optional[Callable[[], bool]] = None
 
     def chunks(self) -> Iterator[Chunk]:  # pragma: no cover - abstract
         """Yield :class:`Chunk` objects until the source ends (may never end)."""

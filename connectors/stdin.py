@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import select
 import sys
 from typing import BinaryIO, Iterator
 
@@ -26,7 +28,8 @@ class StdinSource(Source):
     Parameters
     ----------
     stream : binary file object, optional
-        Default ``sys.stdin.buffer``.
+        Default ``sys.stdin.buffer``. With ``on_idle`` set, an unbuffered one (``sys.stdin.buffer.raw``,
+        a pipe's ``FileIO``): ``on_idle`` is called while no byte is ready on it (``select``).
     block_bytes : int
         Target chunk size, in bytes.
     encoding : str
@@ -79,11 +82,25 @@ class StdinSource(Source):
     def _read(self, stream, n: int) -> bytes:
         if self._stopped:
             return b""
+        if self.on_idle is not None and isinstance(stream, io.RawIOBase):
+            self._idle(stream)
+            if self._stopped:
+                return b""
         self._blocking = True
         try:
             return stream.read1(n) if hasattr(stream, "read1") else stream.read(n)
         finally:
             self._blocking = False
+
+    def _idle(self, stream) -> None:
+        """Call ``on_idle`` while no byte is ready on the (unbuffered) stream's descriptor."""
+        try:
+            fd = stream.fileno()
+        except (OSError, ValueError):
+            return
+        while not self._stopped and not select.select([fd], [], [], 0)[0]:
+            if not self.on_idle():
+                return
 
     def seek(self, position: dict) -> None:
         """Skip the bytes that a checkpoint already covers.

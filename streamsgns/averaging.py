@@ -23,6 +23,12 @@ a fold never falls below ``every · ln 2 / horizon``, so the average follows a s
 Training never reads the averages: W and C, and therefore bit-reproducibility, are untouched; only
 the exported vectors (``SGNS.vectors``, snapshots, queries, the live PMI report) use them.
 
+Only what is exported is averaged: W always, C only from the moment it is first read (``output``
+``"C"`` or ``"W+C"``, the PMI report, ``vectors("C")``), with its own fold counts, so that its
+average starts from that moment's C as a new word's starts from its first row. Until then the C
+average costs no memory (80,000 rows of 100 floats: 32 MB; on the mix corpus the one-pass peak
+RSS fell from 368 to 342 MiB, ``docs/replay_memory_coldstart.md``).
+
 Measured (``benchmarks/learning_rule/learning_rule.py``, ``docs/learning_rule.md``): on the Brown corpus
 restricted to its 300 most frequent words, d = 400, 20 passes in corpus order, Spearman(W·Cᵀ,
 PMI − log k) is 0.730 for the last iterate and 0.940 averaged with η = 10 with the per-word steps
@@ -44,41 +50,49 @@ __all__ = ["IterateAverage", "AverageArrays", "AVERAGE_RECORD", "average_fold"]
 #: (the fold is due at the first line that ends at or past it, tokens).
 AVERAGE_RECORD = np.dtype([("folds", np.int64), ("last_fold", np.int64), ("next_fold", np.int64)])
 
-#: What :func:`average_fold` receives: ``W``, ``C`` (cap, d) float32 averages, ``steps`` (cap,)
-#: int64 folds of each row since its word was admitted, ``owner`` (cap,) uint64 the word hash the
+#: What :func:`average_fold` receives: ``W``, ``C`` (cap, d) float32 averages (``C`` (0, d) while C is
+#: not averaged), ``steps`` (cap,) int64 folds of each row since its word was admitted, ``csteps``
+#: (cap,) int64 (or (0,)) the same for C (C starts later), ``owner`` (cap,) uint64 the word hash the
 #: row averaged at its last fold, ``meta`` (1,) AVERAGE_RECORD.
-AverageArrays = namedtuple("AverageArrays", "W C steps owner meta")
+AverageArrays = namedtuple("AverageArrays", "W C steps csteps owner meta")
 
 
 @njit(cache=True, fastmath=True, nogil=True)
-def average_fold(W, C, hashes, counts, n, aW, aC, steps, owner, eta, gmin):
-    """Fold the current rows ``0 .. n-1`` of ``W``, ``C`` into the averages ``aW``, ``aC``.
+def average_fold(W, C, hashes, counts, n, aW, aC, steps, csteps, owner, eta, gmin):
+    """Fold the current rows ``0 .. n-1`` of ``W`` (and ``C``) into the averages ``aW`` (and ``aC``).
 
     Row ``r`` with ``counts[r] > 0`` (an admitted word): if ``owner[r] != hashes[r]`` (a new word
-    in the row) its ``steps`` restart at 0; then ``steps[r] += 1``,
-    ``γ = max((eta + 1) / (steps[r] + eta), gmin)`` and ``aW[r] += γ (W[r] − aW[r])`` (same for C;
-    Shamir & Zhang 2013, sec. 4). The first fold of a row copies it (``γ = 1``). Freed rows
-    (``counts[r] == 0``) get ``steps[r] = 0``.
+    in the row) its ``steps`` (and ``csteps``) restart at 0; then ``steps[r] += 1``,
+    ``γ = max((eta + 1) / (steps[r] + eta), gmin)`` and ``aW[r] += γ (W[r] − aW[r])`` (Shamir &
+    Zhang 2013, sec. 4); the same for C with ``csteps`` when ``aC`` has rows. The first fold of a
+    row copies it (``γ = 1``). Freed rows (``counts[r] == 0``) get ``steps[r] = csteps[r] = 0``.
 
     Parameters
     ----------
-    W, C, aW, aC : ndarray, shape (cap, d), float32
+    W, C, aW : ndarray, shape (cap, d), float32
+    aC : ndarray, shape (cap, d) or (0, d), float32      (0, d): C is not averaged
     hashes : ndarray, shape (cap,), uint64    the vocabulary's word hash per id
     counts : ndarray, shape (cap,), int64     the vocabulary's counts (0 = freed row)
     n : int                                   ids in use
     steps : ndarray, shape (cap,), int64
+    csteps : ndarray, shape (cap,) or (0,), int64
     owner : ndarray, shape (cap,), uint64
     eta : float                               η >= 0
     gmin : float                              smallest weight of a fold, in [0, 1]
     """
     d = W.shape[1]
+    with_c = aC.shape[0] > 0
     for r in range(n):
         if counts[r] <= 0:
             steps[r] = 0
+            if with_c:
+                csteps[r] = 0
             continue
         if owner[r] != hashes[r] or steps[r] == 0:
             owner[r] = hashes[r]
             steps[r] = 0
+            if with_c:
+                csteps[r] = 0
         steps[r] += 1
         g = (eta + 1.0) / (steps[r] + eta)
         if g < gmin:
@@ -86,7 +100,14 @@ def average_fold(W, C, hashes, counts, n, aW, aC, steps, owner, eta, gmin):
         g32 = np.float32(g)
         for j in range(d):
             aW[r, j] += g32 * (W[r, j] - aW[r, j])
-            aC[r, j] += g32 * (C[r, j] - aC[r, j])
+        if with_c:
+            csteps[r] += 1
+            g = (eta + 1.0) / (csteps[r] + eta)
+            if g < gmin:
+                g = gmin
+            g32 = np.float32(g)
+            for j in range(d):
+                aC[r, j] += g32 * (C[r, j] - aC[r, j])
 
 
 class IterateAverage:
@@ -110,11 +131,16 @@ class IterateAverage:
         the past at most like an exponential average of half-life ``horizon``, and its lag behind
         a row that moves stays bounded however old the stream (the learner passes the smaller of
         ``average_horizon`` and ``half_life``). None: no floor.
+    with_c : bool
+        Average C from the start (else from its first read, :meth:`start_c`).
 
     Attributes
     ----------
-    W, C : ndarray, shape (capacity, vector_size), float32
-    steps : ndarray, shape (capacity,), int64
+    W : ndarray, shape (capacity, vector_size), float32
+    C : ndarray, shape (capacity, vector_size) or (0, vector_size), float32
+        Empty until C is averaged.
+    steps, csteps : ndarray, shape (capacity,), int64
+        Folds of each row's W (C) average since its word was admitted (``csteps`` empty with ``C``).
     owner : ndarray, shape (capacity,), uint64
     meta : ndarray, shape (1,), :data:`AVERAGE_RECORD`
 
@@ -133,10 +159,17 @@ class IterateAverage:
     >>> avg.fold(3 * W, C, hashes, counts, n=2, words_seen=2)
     >>> avg.W[0].tolist(), int(avg.steps[1])      # mean of 1 and 3; row 1 is free
     ([2.0, 2.0], 0)
+    >>> avg.C.shape, avg.rows(C, "C", 2).tolist() == C.tolist()  # C: not averaged until read
+    ((0, 2), True)
+    >>> avg.C.shape                                              # from now on it is
+    (2, 2)
+
+    Memory (``benchmarks/speed/memory.py``, mix corpus, defaults, 80,000 rows of 100 floats): the two
+    averages took 62 MB; W alone 31 MB.
     """
 
     def __init__(self, capacity: int, vector_size: int, eta: float = 10.0, every: int | None = None,
-                 horizon: float | None = None):
+                 horizon: float | None = None, with_c: bool = False):
         if not (np.isfinite(eta) and eta >= 0):
             raise ValueError(f"eta must be a finite number >= 0, got {eta!r}")
         if every is not None and int(every) < 1:
@@ -148,15 +181,29 @@ class IterateAverage:
         self.horizon = None if horizon is None else float(horizon)
         cap = max(1, int(capacity))
         self.W = np.zeros((cap, int(vector_size)), dtype=np.float32)
-        self.C = np.zeros_like(self.W)
+        self.C = np.zeros((0, int(vector_size)), dtype=np.float32)
         self.steps = np.zeros(cap, dtype=np.int64)
+        self.csteps = np.zeros(0, dtype=np.int64)
         self.owner = np.zeros(cap, dtype=np.uint64)
         self.meta = new_record(AVERAGE_RECORD)
         self.meta[0]["next_fold"] = self.interval(0)
+        if with_c:
+            self.start_c()
+
+    @property
+    def with_c(self) -> bool:
+        """Whether C is averaged."""
+        return self.C.shape[0] > 0
+
+    def start_c(self) -> None:
+        """Average C from now on: each row's C average starts at its next fold (a copy of C then)."""
+        if not self.with_c:
+            self.C = np.zeros_like(self.W)
+            self.csteps = np.zeros(self.capacity, dtype=np.int64)
 
     def arrays(self) -> AverageArrays:
         """The state as one bundle of arrays (no copies)."""
-        return AverageArrays(self.W, self.C, self.steps, self.owner, self.meta)
+        return AverageArrays(self.W, self.C, self.steps, self.csteps, self.owner, self.meta)
 
     @property
     def capacity(self) -> int:
@@ -166,7 +213,7 @@ class IterateAverage:
         """Reallocate to ``capacity`` rows (never shrinks), keeping the existing ones."""
         if capacity <= self.capacity:
             return
-        for name in ("W", "C", "steps", "owner"):
+        for name in ("W", "C", "steps", "csteps", "owner") if self.with_c else ("W", "steps", "owner"):
             old = getattr(self, name)
             new = np.zeros((capacity,) + old.shape[1:], dtype=old.dtype)
             new[: old.shape[0]] = old
@@ -190,7 +237,7 @@ class IterateAverage:
         self.grow(W.shape[0])  # as many rows as the parameters (they grow with the vocabulary)
         every = self.interval(n)
         gmin = 0.0 if self.horizon is None else min(1.0, every * np.log(2.0) / self.horizon)
-        average_fold(W, C, hashes, counts, int(n), self.W, self.C, self.steps, self.owner, self.eta, gmin)
+        average_fold(W, C, hashes, counts, int(n), self.W, self.C, self.steps, self.csteps, self.owner, self.eta, gmin)
         m = self.meta[0]
         m["folds"] += 1
         m["last_fold"] = int(words_seen)
@@ -203,30 +250,45 @@ class IterateAverage:
         self.grow(W.shape[0])
         rows = np.asarray(rows, dtype=np.int64)
         self.W[rows] = W[rows]
-        self.C[rows] = C[rows]
         self.steps[rows] = 0
+        if self.with_c:
+            self.C[rows] = C[rows]
+            self.csteps[rows] = 0
 
     def rows(self, W: np.ndarray, which: str, n: int) -> np.ndarray:
-        """The exported rows ``0 .. n-1`` of ``which`` ("W" or "C"): the average where a row has
-        been folded since its word was admitted, else the current row of ``W`` (a copy, float32)."""
+        """The exported rows ``0 .. n-1`` of ``which`` ("W" or "C"; ``W`` is then the current C): the
+        average where a row has been folded since its word was admitted, else the current row of
+        ``W`` (a copy, float32). Reading C starts its average (:meth:`start_c`)."""
         self.grow(W.shape[0])
-        avg = self.W if which == "W" else self.C
+        if which == "C":
+            self.start_c()
+        avg, steps = (self.W, self.steps) if which == "W" else (self.C, self.csteps)
         out = np.array(W[:n], dtype=np.float32)
-        done = self.steps[:n] > 0
-        out[done] = avg[:n][done]
+        np.copyto(out, avg[:n], where=(steps[:n] > 0)[:, None])  # no temporary copy of the averaged rows
         return out
 
+    def row(self, i: int, which: str):
+        """The average of row ``i`` of ``which`` ("W" or "C"), or None if it has none yet (a view)."""
+        avg, steps = (self.W, self.steps) if which == "W" else (self.C, self.csteps)
+        return avg[i] if i < steps.shape[0] and steps[i] > 0 else None
+
     def state_dict(self, n_ids: int) -> dict:
-        """``W``, ``C`` (n_ids, d) float32, ``steps`` (n_ids,) int64, ``owner`` (n_ids,) uint64,
-        ``eta``, ``every`` (None = adaptive), ``horizon`` and the :data:`AVERAGE_RECORD` scalars. Views."""
+        """``W`` (n_ids, d) float32, ``steps`` (n_ids,) int64, ``owner`` (n_ids,) uint64, when C is
+        averaged ``C`` (n_ids, d) float32 and ``csteps`` (n_ids,) int64, ``eta``, ``every`` (None =
+        adaptive), ``horizon`` and the :data:`AVERAGE_RECORD` scalars. Views."""
         self.grow(n_ids)
-        return {"W": self.W[:n_ids], "C": self.C[:n_ids], "steps": self.steps[:n_ids],
-                "owner": self.owner[:n_ids], "eta": self.eta, "every": self.every, "horizon": self.horizon,
-                **record_to_dict(self.meta)}
+        out = {"W": self.W[:n_ids], "steps": self.steps[:n_ids], "owner": self.owner[:n_ids], "eta": self.eta,
+               "every": self.every, "horizon": self.horizon, **record_to_dict(self.meta)}
+        if self.with_c:
+            out.update(C=self.C[:n_ids], csteps=self.csteps[:n_ids])
+        return out
 
     @classmethod
     def from_state(cls, state: dict, capacity: int, vector_size: int) -> "IterateAverage":
         """Rebuild from :meth:`state_dict` output into ``capacity`` rows.
+
+        A state without ``C`` does not average C (until it is read); one with ``C`` but no
+        ``csteps`` (written when W and C were always averaged together) takes ``steps`` for both.
 
         Raises
         ------
@@ -242,20 +304,28 @@ class IterateAverage:
         n = W.shape[0]
         if n > obj.capacity:
             raise StateError(f"average: {n} rows for capacity {obj.capacity}")
-        C = check_array(state, "C", np.float32, 2, "average", shape=(n, vector_size))
         steps = check_array(state, "steps", np.int64, 1, "average", shape=(n,))
         owner = check_array(state, "owner", np.uint64, 1, "average", shape=(n,))
-        if not (np.isfinite(W).all() and np.isfinite(C).all()):
-            raise StateError("average: W or C holds NaN or inf")
+        if not np.isfinite(W).all():
+            raise StateError("average: W holds NaN or inf")
         if (steps < 0).any():
             raise StateError("average: negative fold count")
-        obj.W[:n], obj.C[:n], obj.steps[:n], obj.owner[:n] = W, C, steps, owner
+        obj.W[:n], obj.steps[:n], obj.owner[:n] = W, steps, owner
+        if state.get("C") is not None:
+            C = check_array(state, "C", np.float32, 2, "average", shape=(n, vector_size))
+            csteps = check_array(state, "csteps", np.int64, 1, "average", shape=(n,)) if "csteps" in state else steps
+            if not np.isfinite(C).all():
+                raise StateError("average: C holds NaN or inf")
+            if (csteps < 0).any():
+                raise StateError("average: negative fold count")
+            obj.start_c()
+            obj.C[:n], obj.csteps[:n] = C, csteps
         record_from_dict(obj.meta, state, "average")
         return obj
 
     def nbytes(self) -> int:
         """Bytes held by the arrays."""
-        return int(self.W.nbytes + self.C.nbytes + self.steps.nbytes + self.owner.nbytes)
+        return int(self.W.nbytes + self.C.nbytes + self.steps.nbytes + self.csteps.nbytes + self.owner.nbytes)
 
     # ---------------------------------------------------------------- replica merges
     @staticmethod

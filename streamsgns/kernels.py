@@ -102,7 +102,7 @@ from .vocab import vocab_admit, vocab_count, vocab_is_full, vocab_prune
 
 __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_batch", "process_block",
            "train_batch", "train_sentence", "encode_chunk", "admit", "evict", "init_rows", "current_alpha",
-           "DONE", "NEED_GROW", "EVENTS_FULL", "OUT_FULL", "NEED_DRAIN"]
+           "forget_block", "DONE", "NEED_GROW", "EVENTS_FULL", "OUT_FULL", "NEED_DRAIN", "PAUSE", "FORGET"]
 
 #: The read-only settings of the kernels, filled once (gensim's ``Word2VecConfig``). Integers:
 #: ``window``, ``negative``, ``min_count``, ``max_vocab``, ``max_sentence_length`` (tokens),
@@ -111,23 +111,30 @@ __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_b
 #: (:mod:`streamsgns.forget`): ``half_life`` (float, tokens; 0 = never), ``forget_every`` (int,
 #: tokens between decay steps), ``fade_count`` (int, decayed counts below it evict a word);
 #: ``word_decay`` (float, 0 = the global rule); ``shared_negatives`` (0/1: one draw of negatives
-#: per centre word, shared by its context words, as in pWord2Vec; see :func:`train_sentence`).
+#: per centre word, shared by its context words, as in pWord2Vec; see :func:`train_sentence`);
+#: ``observe`` (int 0/1): the trained pairs feed change detection (0 for replayed pairs,
+#: :mod:`streamsgns.replay`, which only move W and C).
 KernelConfig = namedtuple("KernelConfig", "window negative min_count max_vocab max_sentence_length "
                                           "min_refresh_tokens track_cooc prune_size "
                                           "alpha min_alpha decay_tokens sample ns_exponent "
-                                          "half_life forget_every fade_count word_decay shared_negatives")
+                                          "half_life forget_every fade_count word_decay shared_negatives "
+                                          "observe")
 
 #: Sentences encoded for the training threads (``workers > 1``): ``ids`` (m,) int32, sentence ``i``
 #: is ``ids[sent_out[i]:sent_out[i + 1]]`` (``sent_out`` (s + 1,) int64), ``sent_words`` (s,) int64 the
-#: learning rate's ``t`` at its start (tokens seen; decayed tokens with a half-life), ``meta`` (1,) BATCH_RECORD.
-EncodedBatch = namedtuple("EncodedBatch", "ids sent_out sent_words meta")
+#: learning rate's ``t`` at its start (tokens seen; decayed tokens with a half-life), ``meta`` (1,) BATCH_RECORD;
+#: ``hashes`` (m,) uint64 the word hash of each id when it was encoded (0 for an evicted one), or (0,) when not
+#: recorded. With ``hashes``, :func:`process_block` records the sentences it trains too (replay, :mod:`streamsgns.replay`).
+EncodedBatch = namedtuple("EncodedBatch", "ids sent_out sent_words meta hashes")
 BATCH_RECORD = np.dtype([("n_ids", np.int64), ("n_sent", np.int64)])
 
 #: Statuses of :func:`process_block`: done; or the caller must act and call again from the returned
 #: position: grow the arrays, read the admission events, hand the encoded batch over, or wait for
 #: the batches in flight before an eviction; or (``PAUSE``) a line ended at or past ``pause_at`` tokens:
-#: the driver's periodic work (the averages' fold) runs there, at the same line however the stream is cut.
-DONE, NEED_GROW, EVENTS_FULL, OUT_FULL, NEED_DRAIN, PAUSE = range(6)
+#: the driver's periodic work (the averages' fold) runs there, at the same line however the stream is cut;
+#: or (``FORGET``) a decay step of forgetting is due: the driver runs :func:`forget_block` (compiled
+#: only by runs that forget) and calls again.
+DONE, NEED_GROW, EVENTS_FULL, OUT_FULL, NEED_DRAIN, PAUSE, FORGET = range(7)
 
 MAX_EXP = 6.0
 EXP_TABLE_SIZE = 1000
@@ -146,22 +153,23 @@ _TSCALE = EXP_TABLE_SIZE / MAX_EXP / 2.0
 
 def make_config(*, window, negative, min_count, max_vocab, max_sentence_length, min_refresh_tokens, track_cooc,
                 prune_size, alpha, min_alpha, decay_tokens, sample, ns_exponent, half_life=None,
-                word_decay=None, shared_negatives=SHARED_NEGATIVES) -> KernelConfig:
+                word_decay=None, shared_negatives=SHARED_NEGATIVES, observe=True) -> KernelConfig:
     """Fill a :data:`KernelConfig` with the right scalar types (int64 / float64) for numba."""
     i, f = np.int64, np.float64
     return KernelConfig(i(window), i(negative), i(min_count), i(max_vocab), i(max_sentence_length),
                         i(min_refresh_tokens), i(1 if track_cooc else 0), i(prune_size),
                         f(alpha), f(min_alpha), f(decay_tokens), f(sample), f(ns_exponent),
                         f(half_life or 0.0), i(forget_every(half_life)), i(fade_count(min_count)),
-                        f(word_decay or 0.0), i(1 if shared_negatives else 0))
+                        f(word_decay or 0.0), i(1 if shared_negatives else 0), i(1 if observe else 0))
 
 
-def new_batch(n_bytes: int, max_sentence_length: int) -> EncodedBatch:
-    """An :data:`EncodedBatch` large enough for a block of ``n_bytes`` bytes (ids: at most one per 3 bytes)."""
+def new_batch(n_bytes: int, max_sentence_length: int, record: bool = False) -> EncodedBatch:
+    """An :data:`EncodedBatch` large enough for a block of ``n_bytes`` bytes (ids: at most one per 3 bytes);
+    ``record``: with the words' hashes (replay)."""
     m = n_bytes // 3 + 2 * max_sentence_length
     ns = min(m, n_bytes // 2 + 2)
     return EncodedBatch(np.empty(m, dtype=np.int32), np.zeros(ns + 1, dtype=np.int64), np.zeros(ns, dtype=np.int64),
-                        new_record(BATCH_RECORD))
+                        new_record(BATCH_RECORD), np.empty(m if record else 0, dtype=np.uint64))
 
 
 @njit(cache=True, nogil=True)
@@ -347,11 +355,12 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
     wdecay = cfg.word_decay
     base = da.base
     detect = base.shape[0] > 0
+    observe = detect and cfg.observe != 0  # replayed sentences do not feed the signatures
     nsig = min(SIG_DIM, dim)
     for i in range(m):
         word = kept[i]
         npos = 0
-        if detect:
+        if observe:
             for q in range(nsig):
                 sigacc[q] = np.float32(0.0)
         b = window - np.int64(next_u64(rng, k) % np.uint64(window))
@@ -405,7 +414,7 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
                 g = err * (a32 if wdecay <= 0.0 else word_alpha(cfg, step_evidence(counts, base, target)))
                 if s == 0:
                     loss -= LOG_SIG_TABLE[idx]
-                    if detect:
+                    if observe:
                         for q in range(nsig):
                             sigacc[q] += wrow[q]
                         npos += 1
@@ -418,7 +427,7 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
             for d in range(dim):
                 wrow[d] += neu1e[d]
             n_pairs += 1
-        if detect and npos > 0:
+        if observe and npos > 0:
             detector_observe(da, word, sigacc, npos)
     if track != 0:
         cooc_sentence(kept, wins, m, ca, hashes)
@@ -426,12 +435,15 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
 
 
 @njit(cache=True, nogil=True)
-def _emit(batch, sen, nsen, words_at_start):
-    """Append one sentence of ids to the encoded batch (``workers > 1``)."""
+def _emit(batch, sen, nsen, words_at_start, hashes):
+    """Append one sentence of ids (and, when the batch records them, their hashes) to the encoded batch."""
     bm = batch.meta[0]
     o = bm.n_ids
     for q in range(nsen):
         batch.ids[o + q] = sen[q]
+    if batch.hashes.shape[0] > 0:
+        for q in range(nsen):
+            batch.hashes[o + q] = hashes[sen[q]] if sen[q] >= 0 else np.uint64(0)
     ns = bm.n_sent
     batch.sent_words[ns] = words_at_start
     batch.sent_out[ns + 1] = o + nsen
@@ -465,12 +477,13 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
         Vocabulary, unigram sketch, noise table, co-occurrence statistics, SGNS
         parameters, forgetting schedule (:mod:`streamsgns.vocab`, :mod:`~streamsgns.sketch`,
         :mod:`~streamsgns.noise`, :mod:`~streamsgns.cooc`, :mod:`~streamsgns.parameters`,
-        :mod:`~streamsgns.forget`). With ``cfg.half_life > 0`` a decay step
-        (:func:`streamsgns.forget.forget_step`) runs at the first chunk start once
-        ``cfg.forget_every`` tokens have been seen since the last one (after
-        :data:`NEED_DRAIN` when batches may be in flight).
+        :mod:`~streamsgns.forget`). With ``cfg.half_life > 0`` the call returns :data:`FORGET`
+        at the first chunk start once ``cfg.forget_every`` tokens have been seen since the last
+        decay step (:data:`NEED_DRAIN` first when batches may be in flight); the driver runs
+        :func:`forget_block` and calls again.
     batch : EncodedBatch
-        Encode mode's output (ignored when ``train``).
+        Encode mode's output; when ``train``, the trained sentences are written to it too if it
+        records hashes (``batch.hashes`` not empty: replay), else it is ignored.
     pause_at : int
         Tokens (``words_seen``): the first line that ends at or past it returns :data:`PAUSE`.
     da : DetectorArrays
@@ -481,7 +494,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
     status : int
         :data:`DONE`; or :data:`NEED_GROW` (fewer than ``max_sentence_length`` free
         rows below ``max_vocab``), :data:`EVENTS_FULL`, :data:`OUT_FULL`,
-        :data:`NEED_DRAIN` or :data:`PAUSE`: the caller acts and calls again from ``pos``.
+        :data:`NEED_DRAIN`, :data:`PAUSE` or :data:`FORGET`: the caller acts and calls again from ``pos``.
     pos : int
         Byte offset reached (a line start, or a token boundary in a long line).
     """
@@ -501,25 +514,21 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
     vm = va.meta[0]
     meta = pa.meta[0]
     bm = batch.meta[0]
+    record = batch.hashes.shape[0] > 0
     line_tokens = 0
     at_line_start = True
     fm = fa.meta[0]
     while pos < n:
-        # ---- forgetting (half_life): a decay step when due, never while batches may hold ids
+        # ---- forgetting (half_life): a decay step when due (forget_block), never while batches may hold ids
         if cfg.forget_every > 0 and fm.since >= cfg.forget_every:
-            if not may_evict:
-                return NEED_DRAIN, pos
-            forget_step(cfg, fa, va, sk, ca, na, da)
-            if not train:
-                for q in range(bm.n_ids):
-                    if batch.ids[q] >= 0 and va.counts[batch.ids[q]] == 0:
-                        batch.ids[q] = -1
+            return (FORGET if may_evict else NEED_DRAIN), pos
         # ---- room for a whole sentence chunk: rows, events, output
         if vm.n_free + cap - vm.next_id < maxlen and cap < cfg.max_vocab:
             return NEED_GROW, pos
         if vm.n_events + maxlen > va.events.shape[0]:
             return EVENTS_FULL, pos
-        if not train and (bm.n_ids + maxlen > batch.ids.shape[0] or bm.n_sent + 1 >= batch.sent_words.shape[0]):
+        if (not train or record) and (bm.n_ids + maxlen > batch.ids.shape[0]
+                                      or bm.n_sent + 1 >= batch.sent_words.shape[0]):
             return OUT_FULL, pos
         if at_line_start:
             line_tokens = 0
@@ -534,7 +543,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
         line_tokens += ntok
         if drain:
             if nsen > 0:
-                _emit(batch, sen, nsen, np.int64(chunk_t))
+                _emit(batch, sen, nsen, np.int64(chunk_t), va.hashes)
             return NEED_DRAIN, pos
         if ntok == maxlen and pos < n and buf[pos] != 10:
             # a full chunk: if only separators are left on the line, it ends here (not a split)
@@ -565,11 +574,26 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
             meta.loss_n += npairs
             meta.pairs += npairs
             meta.kept += nkept
-        elif nsen > 0:
-            _emit(batch, sen, nsen, np.int64(chunk_t))
+        if nsen > 0 and (not train or record):
+            _emit(batch, sen, nsen, np.int64(chunk_t), va.hashes)
         if at_line_start and meta.words_seen >= pause_at:
             return PAUSE, pos
     return DONE, pos
+
+
+@njit(cache=True, nogil=True)
+def forget_block(cfg, fa, va, sk, ca, na, da, batch, encode):
+    """One decay step of forgetting (:func:`streamsgns.forget.forget_step`) when :func:`process_block`
+    returned :data:`FORGET`; with ``encode``, ids of words it evicted (faded) leave the pending ``batch``.
+
+    A separate kernel so that runs without forgetting never compile it.
+    """
+    forget_step(cfg, fa, va, sk, ca, na, da)
+    if encode:
+        bm = batch.meta[0]
+        for q in range(bm.n_ids):
+            if batch.ids[q] >= 0 and va.counts[batch.ids[q]] == 0:
+                batch.ids[q] = -1
 
 
 @njit(cache=True, fastmath=True, nogil=True)

@@ -33,6 +33,7 @@ from .parameters import SGNSParameters
 from .persistence import ModelState
 from .queries import VectorQueries
 from .rates import mean_word_alpha
+from .replay import DEFAULT_REPLAY_BUFFER, ReplayBuffer
 from .pmi.live import learner_pmi_report
 from .sketch import CountMinSketch, default_halving_tokens
 from .tokenize import apply_tokenizer, check_token_list, decode, join_token_lists, normalize_text
@@ -131,6 +132,13 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         Alarm level of the per-word CUSUM (higher: fewer, later alarms; :mod:`streamsgns.change`).
     change_every : int
         Tokens between two checks of every word (each check is O(vocabulary)).
+    replay : float or "idle"
+        Extra trainings per token read, on average, of recent sentences drawn from a bounded
+        buffer (:mod:`streamsgns.replay`): 1.0 gives about two passes' worth of updates while the
+        stream is read once. ``"idle"``: replay only while the source waits for data
+        (:meth:`replay_idle`). 0 (default): off, and no buffer is allocated.
+    replay_buffer : int
+        Tokens the replay buffer holds (``8 · replay_buffer`` bytes; default 2,000,000: 16 MiB).
 
     Attributes
     ----------
@@ -213,6 +221,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         detect_changes: bool = True,
         change_threshold: float = 8.0,
         change_every: int = 32768,
+        replay: float | str = 0.0,
+        replay_buffer: int = DEFAULT_REPLAY_BUFFER,
     ):
         self.vector_size = vector_size
         self.window = window
@@ -249,6 +259,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self.detect_changes = detect_changes
         self.change_threshold = change_threshold
         self.change_every = change_every
+        self.replay = replay
+        self.replay_buffer = replay_buffer
         validate_params(self)
         cap = self._initial_capacity()
         self._set_components(
@@ -267,13 +279,21 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     def _initial_capacity(self) -> int:
         return min(self.max_vocab, max(1024, 2 * self.max_sentence_length))
 
+    def _new_replay(self):
+        """A new replay buffer for the parameters (None when replay is off)."""
+        if self.replay == "idle":
+            return ReplayBuffer(0.0, self.replay_buffer, self.seed, self.workers, idle=True)
+        if float(self.replay) > 0:
+            return ReplayBuffer(float(self.replay), self.replay_buffer, self.seed, self.workers)
+        return None
+
     def _average_horizon(self) -> float | None:
         """Tokens of the averages' fold-weight floor: the smaller of ``average_horizon`` and ``half_life``."""
         h = [x for x in (self.average_horizon, self.half_life) if x is not None]
         return float(min(h)) if h else None
 
     def _set_components(self, vocab, noise, cooc, params, forget=None, average=None, detect=None,
-                        change_log=None) -> None:
+                        change_log=None, replay=None) -> None:
         """Install the components (new ones where None) and the driver that runs the kernels on them."""
         cap = vocab.capacity
         self.vocab = vocab
@@ -303,11 +323,12 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
             self.cooc.grow(cap)
         if self.detect is not None:
             self.detect.grow(cap)
+        self.replay_state = replay if replay is not None else self._new_replay()
         self._trainer = Trainer(cfg, self.workers, self.vocab, self.noise, self.cooc, self.params, self.forget,
-                                self.detect)
+                                self.detect, self.replay_state)
         if average is None and self.average_eta is not None:
             average = IterateAverage(cap, self.vector_size, self.average_eta, self.average_every,
-                                     self._average_horizon())
+                                     self._average_horizon(), with_c=self.output != "W")  # C: averaged once read
         self.average = average if self.average_eta is not None else None
         self._trainer.on_pause = self._periodic
         self._trainer.pause_at = self._next_periodic()
@@ -340,7 +361,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self.__dict__.update(state)
         stats, pos = self.stats, self.source_position
         self._set_components(self.vocab, self.noise, self.cooc, self.params, self.forget, self.average,
-                             self.detect, self.change_log)
+                             self.detect, self.change_log, self.replay_state)
         self.stats, self.source_position = stats, pos
 
     # ------------------------------------------------------------------ public read-outs
@@ -405,7 +426,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
                "sketch_halvings": int(self.vocab.sketch.meta[0]["n_halvings"]),
                "decay_steps": int(f["n_decays"]), "faded": int(f["n_faded"]),
                "average_folds": 0 if self.average is None else int(self.average.meta[0]["folds"]),
-               "changes": self.changes_count}
+               "changes": self.changes_count,
+               "replayed": 0 if self.replay_state is None else int(self.replay_state.meta[0]["replayed"])}
         out.update(self.stats)
         return out
 
@@ -638,6 +660,22 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
     def changes_count(self) -> int:
         """Change alarms raised so far (0 without change detection)."""
         return 0 if self.detect is None else int(self.detect.meta[0]["alarms"])
+
+    def replay_idle(self, max_tokens: int = 20_000) -> int:
+        """Replay up to about ``max_tokens`` buffered tokens now (a source waiting for data calls it).
+
+        With ``replay="idle"`` (or any ``replay > 0``) this spends idle time on the replay buffer
+        (:mod:`streamsgns.replay`): a slow stream gets better vectors, a fast one full speed.
+        Idle replay depends on timing, so it is not reproducible; it never changes ``words_seen``
+        nor the counts.
+
+        Returns
+        -------
+        int
+            Tokens replayed (0 when replay is off or nothing is buffered yet).
+        """
+        self._kv = None
+        return self._trainer.replay_round(int(max_tokens))
 
     def reserve(self, n_ids: int) -> None:
         """Allocate rows for at least ``n_ids`` words now (capped at ``max_vocab``), instead of growing on the way.

@@ -87,14 +87,16 @@ class SGNSParameters:
         old = self.capacity
         if capacity <= old:
             return
+        # one matrix at a time, so that the old W is freed before the new C is allocated (peak memory)
         W = np.zeros((capacity, self.W.shape[1]), dtype=np.float32)
         W[:old] = self.W
+        self.W = W
         if self.tied:
-            C = W
+            self.C = W
         else:
             C = np.zeros_like(W)
             C[:old] = self.C
-        self.W, self.C = W, C
+            self.C = C
 
     def take_loss(self) -> float:
         """Mean SGNS loss per trained pair since the last call (nats; NaN if none), then reset."""

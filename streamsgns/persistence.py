@@ -19,6 +19,7 @@ from .io.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from .io.word2vec import save_word2vec_format
 from .noise import NoiseDistribution
 from .parameters import SGNSParameters
+from .replay import ReplayBuffer
 from .vocab import Vocabulary
 
 __all__ = ["ModelState"]
@@ -62,9 +63,10 @@ class ModelState:
             forgetting schedule, :meth:`streamsgns.forget.Forgetting.state_dict`: ``half_life``,
             ``since``, ``n_decays``, ``decayed_tokens``, ``n_faded``), ``stats`` and ``average`` (the
             exported averages of W and C, None without averaging), ``change`` (the change
-            detector's rows, None without detection, :meth:`streamsgns.change.ChangeDetector.state_dict`)
-            and ``change_log`` (the change records, :meth:`streamsgns.change.ChangeLog.state_dict`).
-            Arrays are views of the live state: copy them before the model learns on.
+            detector's rows, None without detection, :meth:`streamsgns.change.ChangeDetector.state_dict`),
+            ``change_log`` (the change records, :meth:`streamsgns.change.ChangeLog.state_dict`) and
+            ``replay`` (the replay buffer, :meth:`streamsgns.replay.ReplayBuffer.state_dict`; absent
+            without replay). Arrays are views of the live state: copy them before the model learns on.
         """
         self.flush()
         n = self.n_ids
@@ -76,7 +78,9 @@ class ModelState:
                 "parameters": self.params.state_dict(n), "forget": self.forget.state_dict(),
                 "stats": dict(self.stats), "average": None if self.average is None else self.average.state_dict(n),
                 "change": None if self.detect is None else self.detect.state_dict(n),
-                "change_log": self.change_log.state_dict()}
+                "change_log": self.change_log.state_dict(),
+                # only with replay on: replicas (streamsgns.distributed) have no rule to merge a buffer
+                **({} if self.replay_state is None else {"replay": self.replay_state.state_dict()})}
 
     @classmethod
     def from_state(cls, state: dict, **overrides) -> "SGNS":
@@ -155,7 +159,11 @@ class ModelState:
         # a state written before change detection existed starts detection now, from every word's
         # current count as its step evidence (what the model was trained with)
         log = ChangeLog.from_state(state["change_log"]) if state.get("change_log") is not None else None
-        m._set_components(vocab, noise, cooc, parameters, forget, average, detect, log)
+        replay = None
+        if m.replay_state is not None and state.get("replay") is not None:
+            r = m.replay_state
+            replay = ReplayBuffer.from_state(state["replay"], r.rate, r.size, m.seed, m.workers, r.idle)
+        m._set_components(vocab, noise, cooc, parameters, forget, average, detect, log, replay)
         if m.detect is not None and state.get("change") is None:
             m.detect.meta[0]["next_check"] = int(parameters.meta[0]["words_seen"]) + m.change_every
             if m.workers == 1:
@@ -183,7 +191,7 @@ class ModelState:
         alive = np.flatnonzero(counts > 0)
         order = alive[np.argsort(-counts[alive], kind="stable")]
         itk = self.index_to_key
-        return save_word2vec_format(path, [itk[i] for i in order], vecs[order], binary=binary)
+        return save_word2vec_format(path, [itk[i] for i in order], vecs, binary=binary, rows=order)
 
     def save(self, path, position: dict | None = None, extra: dict | None = None) -> str:
         """Write a full checkpoint (:func:`streamsgns.io.checkpoint.save_checkpoint`), atomically.

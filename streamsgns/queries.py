@@ -41,10 +41,15 @@ class VectorQueries:
         avg = getattr(self, "average", None)
         if avg is None:
             W, C = self.W, self.C
-        else:
-            self.flush()
-            W, C = avg.rows(self.params.W, "W", self.n_ids), avg.rows(self.params.C, "C", self.n_ids)
-        return W if kind == "W" else C if kind == "C" else W + C
+            return W if kind == "W" else C if kind == "C" else W + C
+        # only what is asked for (reading C starts its average, streamsgns.averaging); rows are copies
+        self.flush()
+        W = avg.rows(self.params.W, "W", self.n_ids) if kind != "C" else None
+        C = avg.rows(self.params.C, "C", self.n_ids) if kind != "W" else None
+        if kind == "W+C":
+            W += C
+            return W
+        return W if kind == "W" else C
 
     def fold_average(self) -> None:
         """Fold the current W and C into the exported averages now (:mod:`streamsgns.averaging`).
@@ -77,11 +82,15 @@ class VectorQueries:
         """
         i = self.vocab.key_to_index[word]
         self.flush()
-        W, C = self.params.W, self.params.C
+        w, c = self.params.W[i], self.params.C[i]
         avg = getattr(self, "average", None)
-        if avg is not None and i < avg.steps.shape[0] and avg.steps[i] > 0:
-            W, C = avg.W, avg.C  # the exported (averaged) row, as in vectors()
-        return np.array(W[i]) if self.output == "W" else np.array(C[i]) if self.output == "C" else W[i] + C[i]
+        if avg is not None:  # the exported (averaged) rows, as in vectors()
+            if self.output != "C":
+                w = avg.row(i, "W") if avg.row(i, "W") is not None else w
+            if self.output != "W":
+                avg.start_c()
+                c = avg.row(i, "C") if avg.row(i, "C") is not None else c
+        return np.array(w) if self.output == "W" else np.array(c) if self.output == "C" else w + c
 
     def __contains__(self, word) -> bool:
         return word in self.vocab.key_to_index

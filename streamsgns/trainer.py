@@ -23,6 +23,11 @@ one-pass run had few folds, and ``workers=2`` lost the per-word rule's analogy g
   arrays (:meth:`~streamsgns.noise.NoiseDistribution.refresh` with ``swap=True``) and each batch
   holds its own copy of the table's record, so no table a thread reads is ever written;
 - at most ``workers + 1`` batches are queued (bounded memory).
+
+With a replay buffer (:mod:`streamsgns.replay`) the kernel also hands back the hashes of the
+sentences it encodes; they go into the buffer, and every
+:data:`~streamsgns.replay.REPLAY_EVERY` tokens a replay round trains the tokens owed (inline at a
+line end with ``workers=1``, on the ``workers`` threads at the end of a call otherwise).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from . import kernels as K
 from .change import NO_DETECT
 from .cooc import NO_COOC
 from .forget import Forgetting
+from .parameters import ParamArrays
+from .replay import replay_train
 
 __all__ = ["Trainer"]
 
@@ -64,15 +71,20 @@ class Trainer:
         The forgetting schedule (default: never forget; ``cfg.half_life`` decides).
     detect : streamsgns.change.ChangeDetector, optional
         Per-word change detection (its step evidence and loss accumulators); None: off.
+    replay : streamsgns.replay.ReplayBuffer, optional
+        Recent sentences trained again (default: none).
 
     Notes
     -----
     The components are used, never copied: what the kernel writes lands in their arrays.
     """
 
-    def __init__(self, cfg, workers, vocab, noise, cooc, params, forget=None, detect=None):
+    def __init__(self, cfg, workers, vocab, noise, cooc, params, forget=None, detect=None, replay=None):
         self.cfg = cfg
         self.detect = detect
+        self.replay = replay
+        # replayed pairs only move W and C: not counted again, not observed by change detection
+        self._replay_cfg = cfg._replace(track_cooc=np.int64(0), observe=np.int64(0))
         self.workers = int(workers)
         self.vocab, self.noise, self.cooc, self.params = vocab, noise, cooc, params
         self.forget = forget if forget is not None else Forgetting(None)
@@ -99,24 +111,51 @@ class Trainer:
             return
         buf = np.frombuffer(data, dtype=np.uint8)
         train = self.workers == 1
+        replay = self.replay
+        record = replay is not None
+        maxlen = self.cfg.max_sentence_length
+        recorder = K.new_batch(buf.shape[0], maxlen, record=True) if record and train else _NO_BATCH
         pos = 0
         while True:
-            batch = _NO_BATCH if train else K.new_batch(min(buf.shape[0], BATCH_BYTES), self.cfg.max_sentence_length)
+            if train:
+                batch = recorder
+            else:
+                batch = K.new_batch(min(buf.shape[0], BATCH_BYTES), maxlen, record=record)
             may_evict = train or not self._inflight
             evicted = int(self.vocab.meta[0]["n_evicted"])
+            pause_at = self.pause_at
+            if train and replay is not None and replay.rate > 0:
+                pause_at = min(pause_at, replay.next_at)
             status, pos = self._process_block(buf, pos, mode, train, may_evict, self.cfg, self.vocab.arrays(),
                                               self.vocab.sketch.arrays(), self.noise.arrays(), self._cooc_arrays(),
-                                              self.params.arrays(), self.forget.arrays(), batch,
-                                              self.pause_at, self._detect_arrays())
+                                              self.params.arrays(), self.forget.arrays(), batch, pause_at,
+                                              self._detect_arrays())
+            if status == K.FORGET:
+                K.forget_block(self.cfg, self.forget.arrays(), self.vocab.arrays(), self.vocab.sketch.arrays(),
+                               self._cooc_arrays(), self.noise.arrays(), self._detect_arrays(), batch, not train)
             self.vocab.apply_admissions(buf)
             if int(self.vocab.meta[0]["n_evicted"]) != evicted:  # at max_vocab, or faded (forgetting)
                 self.vocab.drop_evicted()
-            if not train and batch.meta[0]["n_sent"] > 0:
+            n_sent = int(batch.meta[0]["n_sent"])
+            if record and n_sent > 0:
+                replay.store(batch.hashes, batch.sent_out, n_sent)
+            if not train and n_sent > 0:
                 self._dispatch(batch)
+            elif record and train:
+                batch.meta[0]["n_ids"] = 0
+                batch.meta[0]["n_sent"] = 0
             if status == K.DONE:
+                if not train and record and replay.rate > 0 and self._words_seen() >= replay.next_at:
+                    self.replay_round()
                 return
             if status == K.PAUSE:
-                self.on_pause()
+                words = self._words_seen()
+                if record and replay.rate > 0 and words >= replay.next_at:
+                    self.replay_round()
+                if words >= self.pause_at:
+                    self.on_pause()
+                continue
+            if status == K.FORGET:
                 continue
             if status == K.NEED_GROW:
                 self.flush()
@@ -126,6 +165,60 @@ class Trainer:
                 self.flush()
             elif status not in (K.EVENTS_FULL, K.OUT_FULL):
                 raise RuntimeError(f"kernel returned unknown status {status}")
+
+    def _words_seen(self) -> int:
+        return int(self.params.meta[0]["words_seen"])
+
+    # ------------------------------------------------------------------ replay
+    def replay_round(self, budget: int | None = None) -> int:
+        """Train buffered sentences again (:func:`streamsgns.replay.replay_train`).
+
+        Parameters
+        ----------
+        budget : int, optional
+            Tokens to replay now (idle replay); None: the tokens the schedule owes
+            (``rate`` times those stored since the last round), and schedule the next round.
+
+        Returns
+        -------
+        int
+            Tokens replayed (0 without a buffer or with an empty one).
+        """
+        replay = self.replay
+        if replay is None:
+            return 0
+        words = self._words_seen()
+        owed = budget is None
+        if owed:
+            budget = replay.due_budget(words)
+        if budget <= 0 or replay.meta[0]["filled"] < 2:
+            if owed:
+                replay.account(budget, 0, 0.0, 0, 0)
+            return 0
+        cfg = self._replay_cfg
+        alpha = K.current_alpha(cfg, self.forget.alpha_tokens(words))
+        ra = replay.arrays()
+        va = self.vocab.arrays()
+        pa = ParamArrays(self.params.W, self.params.C, ra.rng, self.params.meta)  # W, C with the replay streams
+        ca = self._cooc_arrays()
+        da = self._detect_arrays()
+        total = self.vocab.total
+        if self.workers == 1:
+            results = [replay_train(ra, np.int64(budget), 1, cfg, alpha, total, pa, va.counts, self.noise.arrays(),
+                                    va.keys, va.vals, ca, va.hashes, da)]
+        else:
+            self.flush()
+            if self._pool is None:
+                self._pool = cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="sgns")
+            na = self.noise.arrays(snapshot=True)
+            share = -(-budget // self.workers)
+            futs = [self._pool.submit(replay_train, ra, np.int64(share), 1 + k, cfg, alpha, total, pa, va.counts, na,
+                                      va.keys, va.vals, ca, va.hashes, da) for k in range(self.workers)]
+            results = [f.result() for f in futs]
+        tokens = sum(int(r[0]) for r in results)
+        replay.account(budget, tokens, sum(float(r[1]) for r in results), sum(int(r[2]) for r in results),
+                       sum(int(r[3]) for r in results), owed=owed)
+        return tokens
 
     def _process_block(self, *args):
         """:func:`~streamsgns.kernels.process_block` through its compiled entry point.

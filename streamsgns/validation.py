@@ -47,7 +47,8 @@ def validate_params(model) -> None:
         ``sketch_halving_tokens`` None or an integer >= 0, ``half_life`` None or a finite number > 0,
         ``average_eta`` None or >= 0, ``average_every`` None or an integer >= 1, ``word_decay`` None or > 0,
         ``average_horizon`` None or > 0, ``detect_changes`` a bool, ``change_threshold`` > 0,
-        ``change_every`` an integer >= 1, ``shared_negatives`` a bool.
+        ``change_every`` an integer >= 1, ``shared_negatives`` a bool, ``replay`` a finite number >= 0
+        or ``"idle"``, ``replay_buffer`` an integer >= 2 (tokens).
     """
     for name in _POSITIVE_INTS:
         _int(model, name, 1)
@@ -84,6 +85,12 @@ def validate_params(model) -> None:
         _int(model, "change_every", 1)
     _real(model, "sample", 0.0)
     _real(model, "ns_exponent")
+    if getattr(model, "replay", 0) != "idle":
+        if isinstance(getattr(model, "replay", 0), str):
+            raise ValueError(f"replay must be a number >= 0 or 'idle', got {model.replay!r}")
+        _real(model, "replay", 0.0)
+    if hasattr(model, "replay_buffer"):
+        _int(model, "replay_buffer", 2)
     if model.output not in ("W", "C", "W+C"):
         raise ValueError(f"output must be 'W', 'C' or 'W+C', got {model.output!r}")
     if model.tokenizer is not None and not callable(model.tokenizer):

@@ -116,6 +116,70 @@ def vocab_free(va, idx):
     m.n_evicted += 1
 
 
+# Two small selection/sorting helpers instead of np.partition and np.argsort(kind="mergesort"): numba's
+# generic implementations of those took about 6 s of a cold start's compilation, for a path (eviction
+# at max_vocab) most runs never take.
+@njit(cache=True, nogil=True)
+def _kth_smallest(a, k):
+    """The ``k``-th smallest value (0-based) of ``a`` (int64, reordered in place): Hoare's selection."""
+    lo = 0
+    hi = a.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        # median of three as the pivot value
+        x, y, z = a[lo], a[mid], a[hi]
+        if x > y:
+            x, y = y, x
+        if y > z:
+            y = z
+            if x > y:
+                y = x
+        pivot = y
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return a[k]
+    return a[k]
+
+
+@njit(cache=True, nogil=True)
+def _stable_sort_by(ids, key):
+    """Sort ``ids`` (int64) by ``key[ids]`` in place, keeping the order of equal keys (bottom-up merge sort)."""
+    n = ids.shape[0]
+    tmp = np.empty(n, dtype=np.int64)
+    width = 1
+    while width < n:
+        lo = 0
+        while lo < n:
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i = lo
+            j = mid
+            for o in range(lo, hi):
+                if j >= hi or (i < mid and key[ids[i]] <= key[ids[j]]):
+                    tmp[o] = ids[i]
+                    i += 1
+                else:
+                    tmp[o] = ids[j]
+                    j += 1
+            lo = hi
+        for o in range(n):
+            ids[o] = tmp[o]
+        width *= 2
+
+
 @njit(cache=True, nogil=True)
 def vocab_prune(va, n_evict):
     """Evict the ``n_evict`` rarest admitted words (ties: lower id first).
@@ -140,7 +204,7 @@ def vocab_prune(va, n_evict):
             n_live += 1
     k = min(np.int64(n_evict), n_live)
     if k > 0:
-        thr = np.partition(live[:n_live], k - 1)[k - 1]
+        thr = _kth_smallest(live[:n_live], k - 1)
         n_below = 0
         for i in range(n_live):
             if live[i] < thr:
@@ -157,9 +221,9 @@ def vocab_prune(va, n_evict):
                 sel[q] = i
                 q += 1
         # ... then ordered by (count, id) as a stable sort of every count would list them
-        order = np.argsort(counts[sel], kind="mergesort")
-        for o in order:
-            vocab_free(va, sel[o])
+        _stable_sort_by(sel, counts)
+        for q in range(k):
+            vocab_free(va, sel[q])
     m.n_prunes += 1
     return k
 

@@ -107,3 +107,29 @@ def test_bad_averaging_parameters_are_refused():
         SGNS(average_eta=-1)
     with pytest.raises(ValueError):
         SGNS(average_every=0)
+
+
+def test_c_is_averaged_only_once_read(tmp_path):
+    """W's average always; C's from its first read on (output W), with its own fold counts; the
+    checkpoint keeps whichever exists, and a state holding C without its own counts still loads."""
+    lines = lee_lines()[:300]
+    a = SGNS(**SMALL, average_every=1000)
+    a.learn_many(lines[:100])
+    a.save_word2vec_format(tmp_path / "w.txt")  # exports W only
+    a.most_similar(a.index_to_key[0])
+    assert a.average.C.shape[0] == 0 and "C" not in a.state_dict()["average"]
+    np.testing.assert_array_equal(a.vectors("C"), a.C)  # not averaged yet: the current C
+    assert a.average.C.shape[0] > 0
+    a.learn_many(lines[100:])
+    done = a.average.csteps[: a.n_ids] > 0
+    assert done.sum() > 10 and (a.average.csteps[: a.n_ids] < a.average.steps[: a.n_ids]).any()
+    np.testing.assert_array_equal(a.vectors("C")[done], a.average.C[: a.n_ids][done])
+    b = SGNS.from_state(a.state_dict())
+    np.testing.assert_array_equal(b.vectors("C"), a.vectors("C"))
+    state = a.state_dict()
+    old = {**state, "average": {k: v for k, v in state["average"].items() if k != "csteps"}}
+    c = SGNS.from_state(old)  # written when W and C were always averaged together
+    np.testing.assert_array_equal(c.average.csteps[: a.n_ids], a.average.steps[: a.n_ids])
+    # output W+C averages C from the start
+    d = SGNS(**SMALL, average_every=1000, output="W+C")
+    assert d.average.C.shape[0] > 0

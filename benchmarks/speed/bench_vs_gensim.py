@@ -88,7 +88,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--cache", default=None, help="cache dir of streamsgns_tools.corpora (default $STREAMSGNS_DATA)")
     ap.add_argument("--max-tokens", type=int, default=None, help="use only the first lines, up to N tokens")
     ap.add_argument("--repeat", type=int, default=1, help="runs per system and mode (medians reported)")
-    ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma list of gensim,streamsgns; gensim-3ep = 3 epochs, streamsgns-2p = 2 passes")
+    ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma list of gensim,streamsgns; gensim-3ep = 3 epochs, streamsgns-2p = 2 passes, streamsgns-replay1 = one pass with SGNS(replay=1)")
     ap.add_argument("--modes", default=",".join(MODES), help="comma list of e2e,train")
     ap.add_argument("--workers", type=int, default=PARAMS["workers"], help="threads of both systems")
     ap.add_argument("--no-warmup", action="store_true", help="include numba compilation in streamsgns timings")

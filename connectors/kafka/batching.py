@@ -154,10 +154,13 @@ class BatchingMixin:
             return
         buf = LineBuffer(self.max_chunk_bytes, self.position())
         clock = _Clock(last_activity=time.monotonic())
+        idle = False  # the last poll returned nothing and no line is held: the consumer is caught up
         while not self._stopping():
             consumer = self._consumer
             try:
-                records = self._poll(consumer, buf)
+                # caught up (lag 0): spend the wait on the caller's idle work, then only peek for new records
+                busy = idle and getattr(self, "on_idle", None) is not None and self.on_idle()
+                records = self._poll(consumer, buf, wait=not busy)
             except (KafkaError, OSError) as exc:
                 if self._stopping():
                     break
@@ -167,6 +170,7 @@ class BatchingMixin:
             clock.errors = 0
             now = time.monotonic()
             got_any = yield from self._take_records(consumer, records, buf, now, clock)
+            idle = not got_any and not buf
             if got_any or not consumer.assignment():
                 # idle time counts only while partitions are assigned (a group
                 # join or rebalance is not idleness)
@@ -197,11 +201,13 @@ class BatchingMixin:
             self.stats["chunks"] += 1
         return chunk
 
-    def _poll(self, consumer, buf: LineBuffer) -> dict:
+    def _poll(self, consumer, buf: LineBuffer, wait: bool = True) -> dict:
         """One ``consumer.poll``, waiting at most until the oldest held line is
-        ``poll_timeout_ms`` old (a full ``poll_timeout_ms`` with none held)."""
+        ``poll_timeout_ms`` old (a full ``poll_timeout_ms`` with none held; not at all with ``wait=False``)."""
         poll_s = self.poll_timeout_ms / 1000.0
         timeout = max(0.0, buf.started + poll_s - time.monotonic()) if buf else poll_s
+        if not wait:
+            timeout = 0.0
         with self._in_io():
             return consumer.poll(timeout_ms=int(timeout * 1000))
 

@@ -1,8 +1,9 @@
-"""``streamsgns`` command line: ``train``, ``similar``, ``evaluate``, ``pmi``, ``drift``.
+"""``streamsgns`` command line: ``train``, ``similar``, ``evaluate``, ``pmi``, ``drift``, ``warmup``.
 
 * :mod:`~streamsgns.cli.train`: ``train``, the stream → learner → snapshots loop (its argument
   groups: input, Kafka input, output and snapshots, model, learning rule, vocabulary, forgetting,
   change detection, progress, replicas);
+* ``warmup``: compile the numba kernels into their cache ahead of a first run (:mod:`streamsgns.warmup`);
 * :mod:`~streamsgns.cli.sources`: ``--input``, which connector reads the stream;
 * :mod:`~streamsgns.cli.train_replicas`: ``train --replicas N``, one model trained by Ray actors;
 * :mod:`~streamsgns.cli.query`: ``similar``, ``evaluate``, ``pmi``;
@@ -38,7 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parser(sub)
     query.add_parsers(sub)
     __import__("streamsgns.cli.drift", fromlist=["add_parser"]).add_parser(sub)
+    w = sub.add_parser("warmup", help="compile the numba kernels into their cache (once after installing)")
+    w.add_argument("--quiet", action="store_true", help="print nothing")
+    w.set_defaults(func=cmd_warmup)
     return p
+
+
+def cmd_warmup(args) -> int:
+    """``streamsgns warmup``: compile (or load) every kernel of the main paths; prints the seconds taken."""
+    from ..warmup import warm_up
+
+    secs = warm_up()
+    if not args.quiet:
+        print(f"streamsgns: kernels compiled and cached in {secs:.1f} s")
+    return 0
 
 
 def main(argv=None) -> int:

@@ -73,7 +73,9 @@ def open_source(args):
 
         if sys.stdin is None:  # train <&-: file descriptor 0 is closed
             raise SystemExit("streamsgns: standard input is closed: give --input FILE or pipe text in")
-        return StdinSource(encoding=args.encoding)
+        # idle replay needs to see whether data waits: read the unbuffered descriptor (select() on it is exact)
+        raw = sys.stdin.buffer.raw if getattr(args, "replay", 0) == "idle" else None
+        return StdinSource(stream=raw, encoding=args.encoding)
     if any(i == "-" or i.startswith("kafka://") for i in inputs):
         raise SystemExit("streamsgns: --input takes '-', one kafka:// URL, or files, not a mix")
     for i in inputs:

@@ -73,10 +73,18 @@ CHANGE_DETECTION_OPTIONS = [
     ("--change-threshold", "change_threshold", "pos_float",
      "alarm level of the per-word change test (higher: fewer, later alarms)"),
     ("--change-every", "change_every", "tokens", "tokens between two change checks"),
+    ("--replay", "replay", "replay",
+     "extra trainings per token of recent sentences from a bounded buffer (1 = about two passes' worth of "
+     "updates, the stream read once); idle = replay only while the source waits for data"),
+    ("--replay-buffer", "replay_buffer", "pos_int", "tokens held by the replay buffer (8 bytes each)"),
 ]
 #: Every SGNS parameter ``train`` sets: ``SGNS(**{dest: args.dest})``.
 MODEL_OPTIONS = (SGNS_MODEL_OPTIONS + LEARNING_RULE_OPTIONS + VOCABULARY_OPTIONS + FORGETTING_OPTIONS
                  + CHANGE_DETECTION_OPTIONS)
+
+#: Tokens replayed per call while the source waits for data (``--replay idle``): a few tens of
+#: milliseconds of training, so that new data is read soon after it arrives.
+IDLE_REPLAY_TOKENS = 20_000
 
 #: Exit status when training ended normally (``--output`` written) but at least one
 #: snapshot could not be written (disk full, permissions): the newest checkpoint may be
@@ -111,6 +119,10 @@ def _number_type(kind: str):
             if t not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
                 raise argparse.ArgumentTypeError(f"must be on or off, got {text!r}")
             return t in ("on", "true", "1", "yes")
+        if kind == "replay":
+            if text.strip().lower() == "idle":
+                return "idle"
+            return _number_type("nonneg_float")(text)
         if kind.endswith("_or_off") and text.strip().lower() in ("off", "none"):
             return None
         if kind.startswith("tokens"):
@@ -224,6 +236,8 @@ class _Progress:
         }
         if m.detect is not None:
             post["changes"] = p["changes"]
+        if m.replay_state is not None:  # share of the trained tokens that were replayed
+            post["replay"] = f"{p['replayed'] / max(1, p['replayed'] + ws):.0%}"
         if self.pmi is not None:
             post["pmi_rho"] = f"{self.pmi:.3f}"
         self.bar.set_postfix(post, refresh=False)
@@ -376,7 +390,17 @@ def _cmd_train_one(args, params, metrics):
         args.parser.error("--overwrite needs --snapshot-dir or --changes")
     if args.changes and not params["detect_changes"]:
         args.parser.error("--changes needs change detection (--change-detection on)")
-    source = open_source(args)  # before the lock: a bad --input is refused without touching the directory
+    from ..warmup import start_compile_child, wait_compile_child
+
+    # a cold numba cache: compile in a child while the source and the snapshot directory open (the
+    # compiler's memory stays there); the first kernel call below then loads the cached code
+    child = start_compile_child()
+    try:
+        source = open_source(args)  # before the lock: a bad --input is refused without touching the directory
+    except BaseException:
+        if child is not None:
+            child.kill()
+        raise
     model = snap = changes = None
     try:
         if args.snapshot_dir:
@@ -398,8 +422,13 @@ def _cmd_train_one(args, params, metrics):
                 args.parser.error(str(e))
             except OSError as e:
                 raise SystemExit(f"streamsgns: cannot use --changes {args.changes}: {e.strerror or e}") from None
+        wait_compile_child(child)
+        child = None
         return _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError, changes, metrics)
     finally:
+        if child is not None:  # an error before training: the compilation is not needed now
+            child.kill()
+            child.wait()
         if changes is not None:
             changes.close()
         source.close()
@@ -472,6 +501,14 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
                 log.warning(f"pmi report failed: {e}")
         return ck
 
+    if model.replay == "idle":
+        def on_idle() -> bool:  # the source waits for data: replay a slice, refresh the progress line
+            n = model.replay_idle(IDLE_REPLAY_TOKENS)
+            progress.update(source.stats)
+            return n > 0
+
+        source.on_idle = on_idle
+
     status = 0
     try:
         try:
@@ -523,6 +560,7 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
     summary = {"words_seen": p["words_seen"], "vocab_size": p["vocab_size"], "lines": p["lines"],
                "empty_lines": p["empty_lines"], "invalid_utf8": p["invalid_utf8"],
                "control_bytes": p["control_bytes"], "split_lines": p["split_lines"], "changes": p["changes"],
+               "replayed": p["replayed"],
                "source": {k: int(v) for k, v in source.stats.items()}}
     if snap is not None:
         summary["snapshots"] = {"written": snap.written, "failed": snap.failed, "run_id": snap.run_id}

@@ -20,7 +20,7 @@ def _safe_word(w: str) -> str:
     return re.sub(r"\s", "_", w) if (" " in w or "\t" in w or "\n" in w or "\r" in w) else w
 
 
-def save_word2vec_format(path, words, vectors, binary: bool = False) -> int:
+def save_word2vec_format(path, words, vectors, binary: bool = False, rows=None) -> int:
     """Write ``words`` and their ``vectors`` in word2vec format, atomically.
 
     The one word2vec writer of streamsgns (the learner, the PMI tools and the
@@ -35,6 +35,9 @@ def save_word2vec_format(path, words, vectors, binary: bool = False) -> int:
         Written as float32 (``%.9g`` text, or little-endian binary).
     binary : bool
         word2vec's binary format instead of text.
+    rows : ndarray of int, shape (n,), optional
+        Write ``vectors[rows]`` (``vectors`` then has any number of rows), gathered a few
+        thousand rows at a time instead of copied whole (memory).
 
     Returns
     -------
@@ -50,25 +53,34 @@ def save_word2vec_format(path, words, vectors, binary: bool = False) -> int:
         If the file cannot be written (the previous file is left intact).
     """
     sub = np.ascontiguousarray(vectors, dtype=np.float32)
-    if sub.ndim != 2 or sub.shape[0] != len(words):
-        raise ValueError(f"{len(words)} words for vectors of shape {sub.shape}")
-    if not np.isfinite(sub).all():
+    if rows is not None:
+        rows = np.asarray(rows, dtype=np.int64)
+    n = sub.shape[0] if rows is None else rows.shape[0]
+    if sub.ndim != 2 or n != len(words):
+        raise ValueError(f"{len(words)} words for vectors of shape {sub.shape}" +
+                         ("" if rows is None else f" and {rows.shape[0]} rows"))
+    if not (np.isfinite(sub).all() if rows is None else all(np.isfinite(sub[rows[s:s + 4096]]).all()
+                                                              for s in range(0, n, 4096))):
         raise ValueError("refusing to write vectors that hold NaN or inf")
     words = [_safe_word(w) for w in words]
     dim = sub.shape[1]
 
+    def block(s, e):
+        return sub[s:e] if rows is None else sub[rows[s:e]]
+
     def write(f):
         f.write(f"{len(words)} {dim}\n".encode())
         if binary:
-            le = sub.astype("<f4", copy=False)
-            for w, row in zip(words, le):
-                f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
+            for s in range(0, n, 4096):
+                le = block(s, s + 4096).astype("<f4", copy=False)
+                for w, row in zip(words[s:s + 4096], le):
+                    f.write(w.encode("utf-8") + b" " + row.tobytes() + b"\n")
         else:
-            step = 4096  # rows formatted at a time: memory stays O(step * dim) Python floats
+            step = 1024  # rows formatted at a time: memory stays O(step * dim) Python floats (about 3 MB for d = 100)
             for s in range(0, len(words), step):
-                rows = sub[s:s + step].tolist()
+                rows_ = block(s, s + step).tolist()
                 f.write("".join(w + " " + " ".join("%.9g" % v for v in row) + "\n"
-                                for w, row in zip(words[s:s + step], rows)).encode("utf-8"))
+                                for w, row in zip(words[s:s + step], rows_)).encode("utf-8"))
 
     atomic_write(path, write)
     return len(words)

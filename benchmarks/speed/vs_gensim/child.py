@@ -107,8 +107,8 @@ def child_main(spec_json: str) -> int:
     Parameters
     ----------
     spec_json : str
-        JSON object with ``system`` (``"gensim"``, ``"streamsgns"``, or either with its epochs or
-        passes: :func:`.report.parse_system`), ``mode`` (``"e2e"`` or
+        JSON object with ``system`` (``"gensim"``, ``"streamsgns"``, either with its epochs or
+        passes, or ``"streamsgns-replay<R>"``: :func:`.report.parse_system`), ``mode`` (``"e2e"`` or
         ``"train"``), ``corpus``, ``vectors`` (output path), ``result`` (result JSON path),
         ``params`` and ``warmup``.
 
@@ -122,7 +122,7 @@ def child_main(spec_json: str) -> int:
     spec = json.loads(spec_json)
     hashes_start = source_hashes()  # before the system imports anything of streamsgns
     try:
-        from .report import parse_system
+        from .report import parse_system, replay_of
 
         base, n = parse_system(spec["system"])
         if base == "gensim":
@@ -132,8 +132,9 @@ def child_main(spec_json: str) -> int:
         else:
             from .run_streamsgns import run_streamsgns
 
-            res = run_streamsgns(spec["mode"], spec["corpus"], spec["vectors"], spec["params"], spec["warmup"],
-                                 passes=n)
+            replay = replay_of(spec["system"])  # streamsgns-replay<R>: one pass, SGNS(replay=R)
+            params = spec["params"] if replay is None else {**spec["params"], "replay": replay}
+            res = run_streamsgns(spec["mode"], spec["corpus"], spec["vectors"], params, spec["warmup"], passes=n)
         res["ok"] = True
         code = 0
     except Exception as e:  # reported to the parent, which records the failure

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["SYSTEMS", "MODES", "parse_system", "METRICS", "evaluate_vectors", "environment_info", "git_info", "summarize",
+__all__ = ["SYSTEMS", "MODES", "parse_system", "replay_of", "METRICS", "evaluate_vectors", "environment_info", "git_info", "summarize",
            "format_table", "token_check"]
 
 SYSTEMS = ("gensim", "streamsgns")  # the default pair; "gensim-3ep", "streamsgns-2p" etc. on request
@@ -29,10 +29,21 @@ def parse_system(name: str) -> tuple[str, int]:
     >>> parse_system("gensim-3ep"), parse_system("streamsgns")
     (('gensim', 3), ('streamsgns', 1))
     """
-    m = re.fullmatch(r"(gensim)(?:-([1-9][0-9]*)ep)?|(streamsgns)(?:-([1-9][0-9]*)p)?", name)
-    if not m:
-        raise ValueError(f"unknown system {name!r} (gensim, gensim-<N>ep, streamsgns, streamsgns-<N>p)")
+    m = re.fullmatch(r"(gensim)(?:-([1-9][0-9]*)ep)?|(streamsgns)(?:-([1-9][0-9]*)p|-replay[0-9.]+)?", name)
+    if not m or (name.startswith("streamsgns-replay") and replay_of(name) is None):
+        raise ValueError(f"unknown system {name!r} (gensim, gensim-<N>ep, streamsgns, streamsgns-<N>p, "
+                         "streamsgns-replay<R>)")
     return (m.group(1), int(m.group(2) or 1)) if m.group(1) else (m.group(3), int(m.group(4) or 1))
+
+
+def replay_of(name: str) -> float | None:
+    """``"streamsgns-replay1"`` → 1.0 (one pass with ``SGNS(replay=1.0)``, :mod:`streamsgns.replay`), else None.
+
+    >>> replay_of("streamsgns-replay0.5"), replay_of("streamsgns-2p")
+    (0.5, None)
+    """
+    m = re.fullmatch(r"streamsgns-replay([0-9]+(?:\.[0-9]+)?)", name)
+    return float(m.group(1)) if m else None
 MODES = ("e2e", "train")
 REPO = Path(__file__).resolve().parents[3]
 
