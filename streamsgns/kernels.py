@@ -361,7 +361,7 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
         word = kept[i]
         npos = 0
         if observe:
-            for q in range(nsig):
+            for q in range(SIG_DIM):  # all of it: detector_observe adds SIG_DIM entries (d may be smaller)
                 sigacc[q] = np.float32(0.0)
         b = window - np.int64(next_u64(rng, k) % np.uint64(window))
         if track != 0:

@@ -38,6 +38,7 @@ import numpy as np
 from numba import njit
 
 from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
+from .change import SIG_DIM
 from .hashing import next_u64, seed_states
 from .hashtable import table_lookup
 from .kernels import train_sentence
@@ -163,6 +164,7 @@ def replay_train(ra, budget, k, cfg, alpha, total, pa, counts, na, keys, vals, c
     wins = np.empty(1, dtype=np.int32)
     neu1e = np.empty(pa.W.shape[1], dtype=np.float32)
     outs = np.empty(cfg.negative + 1, dtype=np.int64)
+    sigacc = np.empty(SIG_DIM, dtype=np.float32)
     done = 0
     loss = 0.0
     n_pairs = 0
@@ -202,7 +204,7 @@ def replay_train(ra, budget, k, cfg, alpha, total, pa, counts, na, keys, vals, c
         done += b - a
         if nsen > 1:
             l, pairs, kp = train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca,
-                                          hashes, da, outs)
+                                          hashes, da, outs, sigacc)
             loss += l
             n_pairs += pairs
             n_kept += kp

@@ -36,7 +36,7 @@ def _train(sen, W, C, counts, total, cfg, _unused, alpha, noise=None, seed=0):
     return K.train_sentence(cfg, sen, len(sen), alpha, total, pa, counts, na, 1,
                             np.empty(len(sen), np.int32), np.empty(3 * len(sen) + 1, np.int32),
                             np.empty(W.shape[1], np.float32), NO_COOC, np.zeros(0, np.uint64), NO_DETECT,
-                            np.empty(cfg.negative + 1, np.int64))
+                            np.empty(cfg.negative + 1, np.int64), np.empty(16, np.float32))
 
 
 def _sig_table(x):

@@ -16,7 +16,7 @@ class Commits:
     """The offsets handed to :meth:`streamsgns.connectors.kafka.KafkaSource.commit` that the
     broker has not acknowledged yet, and the sending of them.
 
-    An object the source holds (not a mixin): its one piece of state, :attr:`pending`, is its own.
+    An object the source holds (not a mixin): its one piece of state, ``pending``, is its own.
     Pending offsets are retried with the next commit, after a (re)connect, and at close.
 
     Parameters
@@ -59,7 +59,7 @@ class Commits:
         -------
         bool
             ``False`` when the broker did not take the commit. Only the offsets that were sent,
-            and not replaced in the meantime, leave :attr:`pending` (counted in
+            and not replaced in the meantime, leave ``pending`` (counted in
             ``stats["commits"]`` / ``stats["commit_failures"]``).
         """
         from kafka import TopicPartition

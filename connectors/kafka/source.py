@@ -216,7 +216,7 @@ class KafkaSource(BatchingMixin, AssignmentMixin, ConnectionMixin, StoppingMixin
         Parameters
         ----------
         position : dict
-            A :attr:`Chunk.position` of this source.
+            A ``position`` of a :class:`~streamsgns.connectors.base.Chunk` of this source.
 
         Raises
         ------

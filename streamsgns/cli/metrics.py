@@ -126,7 +126,7 @@ class TrainingMetrics:
     Parameters
     ----------
     port : int
-        TCP port; 0 picks a free one (see :attr:`port`).
+        TCP port; 0 picks a free one (see the ``port`` attribute).
     host : str
         Address to bind (default ``127.0.0.1``: this machine only).
 
