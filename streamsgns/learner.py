@@ -629,24 +629,50 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         added = []
         itk = self.index_to_key
         if len(rows):
-            kv = self.keyed_vectors()
+            nbs = self._neighbour_lists([itk[int(r)] for r in rows if itk[int(r)] is not None])
             for r in rows:
                 r = int(r)
                 word = itk[r]
                 if word is None:
                     continue
-                added.append(self.change_log.change(word, seen, self.detect.score(r), _neighbours(kv, word)))
+                added.append(self.change_log.change(word, seen, self.detect.score(r), nbs.get(word, [])))
             self.detect.restart(rows, va.counts)
             if self.average is not None:
                 self.average.restart(rows, self.params.W, self.params.C)
             self._kv = None
         due = self.change_log.due(seen)
         if due:
-            kv = self.keyed_vectors()
+            nbs = self._neighbour_lists([p["word"] for p in due])
             for p in due:
-                nb = _neighbours(kv, p["word"]) if p["word"] in self.key_to_index else None
+                nb = nbs.get(p["word"])
                 added.append(self.change_log.after(p["word"], p["change"], seen, nb))
         return added
+
+    def _neighbour_lists(self, words, topn: int = 10) -> dict:
+        """``{word: its topn nearest alive words by cosine of the exported vectors}`` for ``words``
+        (those in the vocabulary): one export and one pass for the norms, then one product per word
+        (no normalised copy of every row, as :meth:`keyed_vectors` makes)."""
+        k2i = self.key_to_index
+        rows = [k2i[w] for w in words if w in k2i]
+        if not rows:
+            return {}
+        E = self.vectors()
+        norms = np.sqrt(np.einsum("ij,ij->i", E, E, dtype=np.float64))
+        dead = (self.counts <= 0) | (norms == 0)
+        itk = self.index_to_key
+        out = {}
+        for r in rows:
+            sims = (E @ E[r]) / np.maximum(norms * norms[r], 1e-30)
+            sims[dead] = -np.inf
+            sims[r] = -np.inf
+            k = min(topn, int((~dead).sum()) - 1)
+            if k <= 0:
+                out[itk[r]] = []
+                continue
+            top = np.argpartition(-sims, k - 1)[:k]
+            top = top[np.lexsort((top, -sims[top]))]  # by decreasing cosine, ties by row
+            out[itk[r]] = [itk[t] for t in top]
+        return out
 
     def changes(self) -> list[dict]:
         """The words whose usage changed, oldest first: ``word``, ``tokens`` (``words_seen`` at the
@@ -706,11 +732,3 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
             If the model was built with ``track_cooc=False``.
         """
         return learner_pmi_report(self, top=top, **kw)
-
-
-def _neighbours(kv, word: str, topn: int = 10) -> list[str]:
-    """The ``topn`` nearest words of ``word`` by cosine in ``kv`` (:class:`streamsgns.vectors.KeyedVectors`)."""
-    try:
-        return [w for w, _ in kv.most_similar(word, topn=topn)]
-    except KeyError:
-        return []
