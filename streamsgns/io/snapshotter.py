@@ -245,6 +245,11 @@ class Snapshotter:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock_fd = lock_directory(self.directory)
+        self._init_run(run_id, every_tokens, every_seconds, keep, binary, vectors)
+        self._remove_stale_temporaries()
+
+    def _init_run(self, run_id, every_tokens, every_seconds, keep, binary, vectors) -> None:
+        """The run's identity, schedule and counters (a local directory and a bucket alike)."""
         self.run_id = run_id or new_run_id()
         self._owned = {self.run_id}
         self._runs: dict = {}  # checkpoint name -> run id (manifests read once)
@@ -257,7 +262,6 @@ class Snapshotter:
         self._last_tokens = None
         self._last_time = time.monotonic()
         self.written = 0
-        self._remove_stale_temporaries()
 
     def _remove_stale_temporaries(self) -> None:
         """Delete the temporary files of snapshots interrupted by a crash (kill -9,
@@ -470,18 +474,7 @@ class RemoteSnapshotter(Snapshotter):
             self.files = RemoteFiles(self.directory, lease_seconds=lease_seconds)
         except LeaseHeld as e:
             raise SnapshotDirLocked(str(e)) from None
-        self.run_id = run_id or new_run_id()
-        self._owned = {self.run_id}
-        self._runs: dict = {}
-        self.failed = 0
-        self.every_tokens = every_tokens
-        self.every_seconds = every_seconds
-        self.keep = int(keep)
-        self.binary = binary
-        self.vectors = vectors
-        self._last_tokens = None
-        self._last_time = time.monotonic()
-        self.written = 0
+        self._init_run(run_id, every_tokens, every_seconds, keep, binary, vectors)
 
     def close(self) -> None:
         """Release the lease. Idempotent."""
