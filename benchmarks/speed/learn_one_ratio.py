@@ -9,7 +9,7 @@ shared machine weigh less than on the wall clock) and their ratio are printed; t
 result. ``workers=1``: the two paths compute the same updates (``tests/test_learner.py`` checks that
 they give bit-identical W and C), so the ratio is the per-call overhead of ``learn_one``.
 
-    python benchmarks/learn_one_ratio.py [--corpus mix.txt] [--rounds 10] [--out results/learn_one_ratio.json]
+    python benchmarks/speed/learn_one_ratio.py [--corpus mix.txt] [--rounds 10] [--out results/learn_one_ratio.json]
 """
 
 from __future__ import annotations
