@@ -28,7 +28,9 @@ SMALL = dict(vector_size=16, window=3, min_count=1, sample=0.0, seed=0, track_co
              shared_negatives=False)
 
 
-def stream(n_sent: int, switch_at: int, seed: int = 0, movers=MOVERS) -> list[list[str]]:
+def stream(n_sent: int, switch_at: int, seed: int = 0, movers=MOVERS, every: int | None = None) -> list[list[str]]:
+    """Sentences of 10 words; the movers live in topic A before ``switch_at`` sentences and in B after
+    (or, with ``every``, change topic every ``every`` sentences)."""
     rng = np.random.default_rng(seed)
     A = [f"a{i}" for i in range(30)]
     B = [f"b{i}" for i in range(30)]
@@ -36,8 +38,8 @@ def stream(n_sent: int, switch_at: int, seed: int = 0, movers=MOVERS) -> list[li
     for k in range(n_sent):
         topic = A if k % 2 == 0 else B
         s = [topic[j] for j in rng.integers(0, 30, size=10)]
-        home = A if k < switch_at else B
-        if topic is home and movers:
+        in_a = (k // every) % 2 == 0 if every else k < switch_at
+        if topic is (A if in_a else B) and movers:
             s[rng.integers(0, 10)] = movers[rng.integers(0, len(movers))]
         out.append(s)
     return out
@@ -191,18 +193,7 @@ def test_detector_state_is_validated():
 # ---------------------------------------------------------------- the --changes file, through the CLI
 def _switching_stream_text(n_sent=40_000, every=10_000) -> bytes:
     """Movers that change topic every ``every`` sentences (several alarms), as lines of text."""
-    rng = np.random.default_rng(5)
-    A = [f"a{i}" for i in range(30)]
-    B = [f"b{i}" for i in range(30)]
-    lines = []
-    for k in range(n_sent):
-        topic = A if k % 2 == 0 else B
-        s = [topic[j] for j in rng.integers(0, 30, size=10)]
-        home = A if (k // every) % 2 == 0 else B
-        if topic is home:
-            s[rng.integers(0, 10)] = MOVERS[rng.integers(0, 3)]
-        lines.append(" ".join(s))
-    return ("\n".join(lines) + "\n").encode()
+    return ("\n".join(" ".join(s) for s in stream(n_sent, 0, seed=5, every=every)) + "\n").encode()
 
 
 CLI_MODEL = ["--vector-size", "16", "--window", "3", "--min-count", "1", "--sample", "0", "--cooc-top-n", "50",
