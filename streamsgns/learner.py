@@ -328,7 +328,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
                                 self.detect, self.replay_state)
         if average is None and self.average_eta is not None:
             average = IterateAverage(cap, self.vector_size, self.average_eta, self.average_every,
-                                     self._average_horizon(), with_c=self.output != "W")  # C: averaged once read
+                                     self._average_horizon(), with_c=self.output != "W" or self.track_cooc)  # C from the start when W·Cᵀ is compared with PMI, else once read
         self.average = average if self.average_eta is not None else None
         self._trainer.on_pause = self._periodic
         self._trainer.pause_at = self._next_periodic()

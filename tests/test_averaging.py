@@ -110,10 +110,13 @@ def test_bad_averaging_parameters_are_refused():
 
 
 def test_c_is_averaged_only_once_read(tmp_path):
-    """W's average always; C's from its first read on (output W), with its own fold counts; the
-    checkpoint keeps whichever exists, and a state holding C without its own counts still loads."""
+    """W's average always; C's from its first read on (output W, no co-occurrence statistics), with its
+    own fold counts; the checkpoint keeps whichever exists, and a state holding C without its own
+    counts still loads. With the statistics (the live PMI report compares W·Cᵀ with PMI), C is
+    averaged from the start."""
     lines = lee_lines()[:300]
-    a = SGNS(**SMALL, average_every=1000)
+    assert SGNS(**{**SMALL, "track_cooc": True}).average.C.shape[0] > 0
+    a = SGNS(**{**SMALL, "track_cooc": False}, average_every=1000)
     a.learn_many(lines[:100])
     a.save_word2vec_format(tmp_path / "w.txt")  # exports W only
     a.most_similar(a.index_to_key[0])
