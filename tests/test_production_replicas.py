@@ -1,6 +1,6 @@
 """``train --replicas N`` with a consumer-config file, a secret in the environment and ``--metrics-port``.
 
-The Ray and broker fixtures of ``test_replicas.py`` (module-scoped: a local Ray, a Tansu broker).
+The Ray fixtures of ``test_replicas.py`` and the module broker of ``conftest.py`` (module-scoped: a local Ray, a Tansu broker).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="the ray extra is part of the test install (pip install .[ray])")
 
-from test_replicas import _topic, broker, lee, ray_local  # noqa: E402,F401 - fixtures
+from test_replicas import _topic, lee, ray_local  # noqa: E402,F401 - fixtures (broker: conftest)
 
 pytestmark = pytest.mark.kafka
 

