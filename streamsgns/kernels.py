@@ -101,7 +101,7 @@ from .scan import scan_token
 from .vocab import vocab_admit, vocab_count, vocab_is_full, vocab_prune
 
 __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_batch", "process_block",
-           "train_batch", "train_sentence", "encode_chunk", "admit", "evict", "init_rows", "current_alpha",
+           "train_batch", "train_sentence", "Scratch", "new_scratch", "encode_chunk", "admit", "evict", "init_rows", "current_alpha",
            "forget_block", "DONE", "NEED_GROW", "EVENTS_FULL", "OUT_FULL", "NEED_DRAIN", "PAUSE", "FORGET"]
 
 #: The read-only settings of the kernels, filled once (gensim's ``Word2VecConfig``). Integers:
@@ -127,6 +127,15 @@ KernelConfig = namedtuple("KernelConfig", "window negative min_count max_vocab m
 #: recorded. With ``hashes``, :func:`process_block` records the sentences it trains too (replay, :mod:`streamsgns.replay`).
 EncodedBatch = namedtuple("EncodedBatch", "ids sent_out sent_words meta hashes")
 BATCH_RECORD = np.dtype([("n_ids", np.int64), ("n_sent", np.int64)])
+
+#: The scratch buffers of :func:`train_sentence`, allocated once per kernel call (gensim's
+#: ``word2vec_inner`` keeps them in its config struct, so signatures stay short): ``kept`` (>= n,)
+#: int32 the subsampled sentence; ``steps`` (>= n,) float32 the step of each kept token's rows;
+#: ``wins`` (3n + 1,) int32 the windows drawn (co-occurrence statistics; (1,) without); ``neu1e``
+#: (d,) float32 the accumulated input gradient; ``outs`` (negative + 1,) int64 the negatives a
+#: centre shares and ``osteps`` (negative + 1,) float32 their steps; ``sig`` (SIG_DIM,) float32 a
+#: centre's context signature (:mod:`streamsgns.change`). ``n`` is the longest sentence trained.
+Scratch = namedtuple("Scratch", "kept steps wins neu1e outs osteps sig")
 
 #: Statuses of :func:`process_block`: done; or the caller must act and call again from the returned
 #: position: grow the arrays, read the admission events, hand the encoded batch over, or wait for
@@ -161,6 +170,16 @@ def make_config(*, window, negative, min_count, max_vocab, max_sentence_length, 
                         f(alpha), f(min_alpha), f(decay_tokens), f(sample), f(ns_exponent),
                         f(half_life or 0.0), i(forget_every(half_life)), i(fade_count(min_count)),
                         f(word_decay or 0.0), i(1 if shared_negatives else 0), i(1 if observe else 0))
+
+
+@njit(cache=True, nogil=True)
+def new_scratch(room, dim, negative, track_cooc):
+    """A :data:`Scratch` for sentences of up to ``room`` tokens, ``dim`` (d) vector coordinates,
+    ``negative`` negatives, windows kept when ``track_cooc`` (0/1)."""
+    return Scratch(np.empty(room, dtype=np.int32), np.empty(room, dtype=np.float32),
+                   np.empty(3 * room + 1 if track_cooc != 0 else 1, dtype=np.int32), np.empty(dim, dtype=np.float32),
+                   np.empty(negative + 1, dtype=np.int64), np.empty(negative + 1, dtype=np.float32),
+                   np.empty(SIG_DIM, dtype=np.float32))
 
 
 def new_batch(n_bytes: int, max_sentence_length: int, record: bool = False) -> EncodedBatch:
@@ -275,7 +294,7 @@ def encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch,
 
 # ---------------------------------------------------------------- stage 4: train
 @njit(cache=True, fastmath=True, nogil=True)
-def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes, da, outs, sigacc):
+def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, ca, hashes, da, sc):
     """Subsample one sentence of ids and run the SGNS updates on it.
 
     Parameters
@@ -295,12 +314,6 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
         The vocabulary's counts (subsampling, and the per-word steps).
     na : NoiseArrays
         The alias table (``na.meta[0].n`` columns).
-    kept : ndarray, shape (>= nsen,), int32
-        Scratch for the subsampled sentence.
-    wins : ndarray, shape (>= 3 * nsen + 1,), int32
-        Scratch for the windows drawn (used by :func:`streamsgns.cooc.cooc_sentence`).
-    neu1e : ndarray, shape (d,), float32
-        Scratch for the accumulated input gradient.
     ca : CoocArrays
         Statistics of the trained pairs, counted after the updates when ``cfg.track_cooc``
         (it draws nothing from the training streams).
@@ -309,10 +322,11 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
         Change detection (:mod:`streamsgns.change`): the per-word steps use the step evidence
         ``counts − da.base``, and each positive pair adds its context's W row (16 coordinates) to the
         centre word's context signature (:func:`streamsgns.change.detector_observe`). Zero-length arrays: off.
-    sigacc : ndarray, shape (SIG_DIM,), float32
-        Scratch: a centre's context signature, summed over its window before it is added to ``da``.
-    outs : ndarray, shape (negative + 1,), int64
-        Scratch for the negatives a window shares (``cfg.shared_negatives``).
+    sc : Scratch
+        The scratch buffers (:func:`new_scratch`), for sentences of at least ``nsen`` tokens.
+
+    Each row's step is computed once per token (``sc.steps``) and once per shared negative
+    (``sc.osteps``), not once per pair: the counts do not change while a sentence trains.
 
     Returns
     -------
@@ -335,6 +349,7 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
     noise_alias = na.alias
     noise_n = na.meta[0].n
     dim = W.shape[1]
+    kept, steps, wins, neu1e, outs, osteps, sigacc = sc.kept, sc.steps, sc.wins, sc.neu1e, sc.outs, sc.osteps, sc.sig
     m = 0
     threshold = sample * total
     for i in range(nsen):
@@ -357,8 +372,12 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
     detect = base.shape[0] > 0
     observe = detect and cfg.observe != 0  # replayed sentences do not feed the signatures
     nsig = min(SIG_DIM, dim)
+    per_word = wdecay > 0.0
+    for i in range(m):
+        steps[i] = word_alpha(cfg, step_evidence(counts, base, kept[i])) if per_word else a32
     for i in range(m):
         word = kept[i]
+        a_t = steps[i]
         npos = 0
         if observe:
             for q in range(SIG_DIM):  # all of it: detector_observe adds SIG_DIM entries (d may be smaller)
@@ -374,24 +393,31 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
                 target = sample_alias(noise_prob, noise_alias, noise_n, rng, k)
                 if target != word:
                     outs[n_neg] = target
+                    osteps[n_neg] = word_alpha(cfg, step_evidence(counts, base, target)) if per_word else a32
                     n_neg += 1
         for j in range(lo, hi):
             if j == i:
                 continue
             ctx = kept[j]
             wrow = W[ctx]
-            a_w = a32 if wdecay <= 0.0 else word_alpha(cfg, step_evidence(counts, base, ctx))
+            a_w = steps[j]
+            if observe:  # the positive pair (j, i) always trains: its context's row, before this pair's update
+                for q in range(nsig):
+                    sigacc[q] += wrow[q]
+                npos += 1
             for d in range(dim):
                 neu1e[d] = np.float32(0.0)
             for s in range(negative + 1):
                 if s == 0:
                     target = word
                     label = np.float32(1.0)
+                    a_c = a_t
                 elif shared != 0:
                     if s > n_neg:
                         break
                     target = outs[s - 1]
                     label = np.float32(0.0)
+                    a_c = osteps[s - 1]
                 else:
                     if noise_n == 0:
                         break
@@ -399,6 +425,7 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
                     if target == word:
                         continue
                     label = np.float32(0.0)
+                    a_c = word_alpha(cfg, step_evidence(counts, base, target)) if per_word else a32
                 crow = C[target]
                 f = np.float32(0.0)
                 for d in range(dim):
@@ -411,13 +438,9 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, 
                     idx = np.int64((f + MAX_EXP) * _TSCALE)
                 err = label - SIGMOID_TABLE[idx]
                 gw = err * a_w  # the context's W row (via neu1e) and the target's C row, each at its own step
-                g = err * (a32 if wdecay <= 0.0 else word_alpha(cfg, step_evidence(counts, base, target)))
+                g = err * a_c
                 if s == 0:
                     loss -= LOG_SIG_TABLE[idx]
-                    if observe:
-                        for q in range(nsig):
-                            sigacc[q] += wrow[q]
-                        npos += 1
                 else:
                     loss -= LOG_1M_SIG_TABLE[idx]
                 for d in range(dim):
@@ -506,11 +529,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
     # takes a byte and a separator at least): a short block (learn_one's line) allocates little
     room = min(maxlen, n // 2 + 1)
     sen = np.empty(room, dtype=np.int32)
-    kept = np.empty(room, dtype=np.int32)
-    wins = np.empty(3 * room + 1 if cfg.track_cooc != 0 else 0, dtype=np.int32)
-    neu1e = np.empty(dim, dtype=np.float32)
-    outs = np.empty(cfg.negative + 1, dtype=np.int64)
-    sigacc = np.empty(SIG_DIM, dtype=np.float32)
+    sc = new_scratch(room, dim, cfg.negative, cfg.track_cooc)
     vm = va.meta[0]
     meta = pa.meta[0]
     bm = batch.meta[0]
@@ -569,7 +588,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
             noise_refresh_if_due(na, va.counts, vm.next_id, meta.words_seen, cfg.ns_exponent, cfg.min_refresh_tokens)
             alpha = current_alpha(cfg, chunk_t)
             loss, npairs, nkept = train_sentence(cfg, sen, nsen, alpha, vm.total, pa, va.counts, na, 1,
-                                                 kept, wins, neu1e, ca, va.hashes, da, outs, sigacc)
+                                                 ca, va.hashes, da, sc)
             meta.loss += loss
             meta.loss_n += npairs
             meta.pairs += npairs
@@ -615,11 +634,7 @@ def train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes, da):
     """
     dim = pa.W.shape[1]
     maxlen = cfg.max_sentence_length
-    kept = np.empty(maxlen, dtype=np.int32)
-    wins = np.empty(3 * maxlen + 1 if cfg.track_cooc != 0 else 0, dtype=np.int32)
-    neu1e = np.empty(dim, dtype=np.float32)
-    outs = np.empty(cfg.negative + 1, dtype=np.int64)
-    sigacc = np.empty(SIG_DIM, dtype=np.float32)
+    sc = new_scratch(maxlen, dim, cfg.negative, cfg.track_cooc)
     loss = 0.0
     n_pairs = 0
     n_kept = 0
@@ -628,8 +643,7 @@ def train_batch(batch, s0, s1, cfg, total, pa, counts, na, k, ca, hashes, da):
         b = batch.sent_out[si + 1]
         alpha = current_alpha(cfg, batch.sent_words[si])
         sen = batch.ids[a:b]
-        l, p, m = train_sentence(cfg, sen, b - a, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca, hashes,
-                                 da, outs, sigacc)
+        l, p, m = train_sentence(cfg, sen, b - a, alpha, total, pa, counts, na, k, ca, hashes, da, sc)
         loss += l
         n_pairs += p
         n_kept += m

@@ -38,10 +38,9 @@ import numpy as np
 from numba import njit
 
 from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
-from .change import SIG_DIM
 from .hashing import next_u64, seed_states
 from .hashtable import table_lookup
-from .kernels import train_sentence
+from .kernels import new_scratch, train_sentence
 
 __all__ = ["ReplayBuffer", "ReplayArrays", "REPLAY_RECORD", "REPLAY_EVERY", "DEFAULT_REPLAY_BUFFER",
            "replay_store", "replay_train"]
@@ -160,11 +159,7 @@ def replay_train(ra, budget, k, cfg, alpha, total, pa, counts, na, keys, vals, c
         oldest += size
     maxlen = cfg.max_sentence_length
     sen = np.empty(maxlen, dtype=np.int32)
-    kept = np.empty(maxlen, dtype=np.int32)
-    wins = np.empty(1, dtype=np.int32)
-    neu1e = np.empty(pa.W.shape[1], dtype=np.float32)
-    outs = np.empty(cfg.negative + 1, dtype=np.int64)
-    sigacc = np.empty(SIG_DIM, dtype=np.float32)
+    sc = new_scratch(maxlen, pa.W.shape[1], cfg.negative, 0)
     done = 0
     loss = 0.0
     n_pairs = 0
@@ -203,8 +198,7 @@ def replay_train(ra, budget, k, cfg, alpha, total, pa, counts, na, keys, vals, c
                 nsen += 1
         done += b - a
         if nsen > 1:
-            l, pairs, kp = train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, kept, wins, neu1e, ca,
-                                          hashes, da, outs, sigacc)
+            l, pairs, kp = train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, ca, hashes, da, sc)
             loss += l
             n_pairs += pairs
             n_kept += kp

@@ -33,10 +33,8 @@ def _train(sen, W, C, counts, total, cfg, _unused, alpha, noise=None, seed=0):
     else:
         na = noise.arrays()
     pa = ParamArrays(W, C, seed_states(seed, 2), new_record(STREAM_RECORD))
-    return K.train_sentence(cfg, sen, len(sen), alpha, total, pa, counts, na, 1,
-                            np.empty(len(sen), np.int32), np.empty(3 * len(sen) + 1, np.int32),
-                            np.empty(W.shape[1], np.float32), NO_COOC, np.zeros(0, np.uint64), NO_DETECT,
-                            np.empty(cfg.negative + 1, np.int64), np.empty(16, np.float32))
+    return K.train_sentence(cfg, sen, len(sen), alpha, total, pa, counts, na, 1, NO_COOC, np.zeros(0, np.uint64),
+                            NO_DETECT, K.new_scratch(len(sen), W.shape[1], cfg.negative, cfg.track_cooc))
 
 
 def _sig_table(x):
