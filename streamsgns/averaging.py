@@ -44,7 +44,7 @@ from numba import njit
 
 from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
 
-__all__ = ["IterateAverage", "AverageArrays", "AVERAGE_RECORD", "average_fold"]
+__all__ = ["IterateAverage", "AverageArrays", "AVERAGE_RECORD", "average_fold", "export_cosines"]
 
 #: Scalars: ``folds`` done, ``last_fold`` (``words_seen`` at the last fold, tokens) and ``next_fold``
 #: (the fold is due at the first line that ends at or past it, tokens).
@@ -108,6 +108,46 @@ def average_fold(W, C, hashes, counts, n, aW, aC, steps, csteps, owner, eta, gmi
             g32 = np.float32(g)
             for j in range(d):
                 aC[r, j] += g32 * (C[r, j] - aC[r, j])
+
+
+@njit(cache=True, fastmath=True, nogil=True)
+def export_cosines(M, A, steps, pool, Q, out):
+    """Cosines between exported rows and query vectors, each exported row read once.
+
+    The exported row ``r`` is ``A[r]`` (its average) when ``steps[r] > 0``, else ``M[r]`` (the current
+    row), as :meth:`IterateAverage.rows` gives it; no copy of the rows is made.
+
+    Parameters
+    ----------
+    M, A : ndarray, shape (cap, d), float32
+        The current matrix and its average.
+    steps : ndarray, shape (cap,), int64
+        Folds of each row's average since it (re)started.
+    pool : ndarray, shape (m,), int64
+        The rows compared.
+    Q : ndarray, shape (k, d), float32
+        The query vectors, of unit norm (zero rows give cosines of 0).
+    out : ndarray, shape (m, k), float64
+        Out: ``cos(export[pool[i]], Q[j])``; ``-inf`` for a zero row.
+    """
+    d = M.shape[1]
+    k = Q.shape[0]
+    for i in range(pool.shape[0]):
+        r = pool[i]
+        row = A[r] if steps[r] > 0 else M[r]
+        nn = 0.0
+        for t in range(d):
+            nn += row[t] * row[t]
+        if nn <= 0.0:
+            for j in range(k):
+                out[i, j] = -np.inf
+            continue
+        inv = 1.0 / np.sqrt(nn)
+        for j in range(k):
+            dot = 0.0
+            for t in range(d):
+                dot += row[t] * Q[j, t]
+            out[i, j] = dot * inv
 
 
 class IterateAverage:
@@ -265,6 +305,21 @@ class IterateAverage:
         avg, steps = (self.W, self.steps) if which == "W" else (self.C, self.csteps)
         out = np.array(W[:n], dtype=np.float32)
         np.copyto(out, avg[:n], where=(steps[:n] > 0)[:, None])  # no temporary copy of the averaged rows
+        return out
+
+    def rows_at(self, M: np.ndarray, which: str, idx: np.ndarray) -> np.ndarray:
+        """The exported rows ``idx`` ((k,) int64 ids) of ``which`` ("W" or "C"; ``M`` the current
+        matrix of that kind, float32 (cap, d)), as :meth:`rows` gives them: the average where the row
+        has been folded, else the current row. Shape (k, d), float32, a copy. Reading C starts its
+        average (:meth:`start_c`)."""
+        self.grow(M.shape[0])
+        if which == "C":
+            self.start_c()
+        avg, steps = (self.W, self.steps) if which == "W" else (self.C, self.csteps)
+        idx = np.asarray(idx, dtype=np.int64)
+        out = M[idx]
+        folded = steps[idx] > 0
+        out[folded] = avg[idx[folded]]
         return out
 
     def row(self, i: int, which: str):

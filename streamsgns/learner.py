@@ -25,7 +25,7 @@ from river import base
 from . import kernels as K
 from ._state import record_to_dict
 from .cooc import CooccurrenceStats
-from .averaging import IterateAverage
+from .averaging import IterateAverage, export_cosines
 from .change import ChangeDetector, ChangeLog
 from .forget import Forgetting
 from .noise import NoiseDistribution
@@ -42,6 +42,9 @@ from .validation import validate_params
 from .vocab import Vocabulary
 
 __all__ = ["SGNS"]
+
+#: Candidates for the neighbours in change records: the most frequent alive words (tokens counted).
+NEIGHBOUR_POOL = 30_000
 
 
 class SGNS(VectorQueries, ModelState, base.Transformer):
@@ -619,59 +622,89 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         in the exported vectors (before it restarts) go into a ``"change"`` record of
         ``change_log`` (a :class:`~streamsgns.change.ChangeLog`); ``follow_tokens`` later an ``"after"`` record gives its new
         neighbours. Returns the records added (empty without change detection).
+
+        With ``workers > 1`` the check runs while the training threads go on (Hogwild, as their
+        own updates: a signature sum a thread adds during the check may land in this interval or
+        the next); it does not wait for them, so its cost is the O(V) check alone, not idle
+        threads. With ``workers=1`` it runs at a line end and the run stays bit-deterministic.
         """
         if self.detect is None:
             return []
-        self.flush()
         seen = self.params.counter("words_seen")
         va = self.vocab.arrays()
         rows = self.detect.check(va.counts, self.n_ids, seen)
         added = []
         itk = self.index_to_key
+        due = self.change_log.due(seen)
+        if len(rows) or due:  # one product for the records' neighbours, before the restarts
+            words = [itk[int(r)] for r in rows if itk[int(r)] is not None] + [p["word"] for p in due]
+            nbs = self._neighbour_lists(words)
         if len(rows):
-            nbs = self._neighbour_lists([itk[int(r)] for r in rows if itk[int(r)] is not None])
             for r in rows:
-                r = int(r)
-                word = itk[r]
-                if word is None:
-                    continue
-                added.append(self.change_log.change(word, seen, self.detect.score(r), nbs.get(word, [])))
+                word = itk[int(r)]
+                if word is not None:
+                    added.append(self.change_log.change(word, seen, self.detect.score(int(r)), nbs.get(word, [])))
             self.detect.restart(rows, va.counts)
             if self.average is not None:
                 self.average.restart(rows, self.params.W, self.params.C)
             self._kv = None
-        due = self.change_log.due(seen)
-        if due:
-            nbs = self._neighbour_lists([p["word"] for p in due])
-            for p in due:
-                nb = nbs.get(p["word"])
-                added.append(self.change_log.after(p["word"], p["change"], seen, nb))
+        for p in due:
+            added.append(self.change_log.after(p["word"], p["change"], seen, nbs.get(p["word"])))
         return added
 
+    def _export_rows(self, idx: np.ndarray) -> np.ndarray:
+        """The exported vectors (``output``) of rows ``idx`` ((k,) int64), (k, d) float32, without
+        waiting for the training threads (:meth:`vectors` waits)."""
+        kind, avg, p = self.output, self.average, self.params
+        if avg is None:
+            W, C = p.W[idx], p.C[idx]
+        else:
+            W = avg.rows_at(p.W, "W", idx) if kind != "C" else None
+            C = avg.rows_at(p.C, "C", idx) if kind != "W" else None
+        return W if kind == "W" else C if kind == "C" else W + C
+
     def _neighbour_lists(self, words, topn: int = 10) -> dict:
-        """``{word: its topn nearest alive words by cosine of the exported vectors}`` for ``words``
-        (those in the vocabulary): one export and one pass for the norms, then one product per word
-        (no normalised copy of every row, as :meth:`keyed_vectors` makes)."""
+        """``{word: its topn nearest words by cosine of the exported vectors}`` for ``words`` (those
+        in the vocabulary), among the :data:`NEIGHBOUR_POOL` most frequent alive words (gensim's
+        ``most_similar(restrict_vocab=...)``). The pool's rows are read once for all the words
+        (:func:`~streamsgns.averaging.export_cosines`), without a copy of the export."""
         k2i = self.key_to_index
-        rows = [k2i[w] for w in words if w in k2i]
-        if not rows:
+        rows = np.array(sorted({k2i[w] for w in words if w in k2i}), dtype=np.int64)
+        if not len(rows):
             return {}
-        E = self.vectors()
-        norms = np.sqrt(np.einsum("ij,ij->i", E, E, dtype=np.float64))
-        dead = (self.counts <= 0) | (norms == 0)
+        counts = self.counts
+        pool = np.flatnonzero(counts > 0)
+        if len(pool) > NEIGHBOUR_POOL:
+            pool = np.sort(pool[np.argpartition(-counts[pool], NEIGHBOUR_POOL - 1)[:NEIGHBOUR_POOL]])
+        Q = self._export_rows(rows).astype(np.float64)
+        Q /= np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), 1e-30)
+        S = np.empty((len(pool), len(rows)), np.float64)
+        avg = self.average
+        if avg is not None and self.output in ("W", "C"):
+            which = self.output
+            M = self.params.W if which == "W" else self.params.C
+            avg.grow(M.shape[0])
+            if which == "C":
+                avg.start_c()
+            A, steps = (avg.W, avg.steps) if which == "W" else (avg.C, avg.csteps)
+            export_cosines(M, A, steps, pool, Q.astype(np.float32), S)
+        else:  # the export in a copy (W+C, or no averages)
+            E = self._export_rows(pool)
+            en = np.sqrt(np.einsum("ij,ij->i", E, E, dtype=np.float64))
+            S[:] = (E @ Q.T) / np.maximum(en[:, None], 1e-30)
+            S[en == 0] = -np.inf
         itk = self.index_to_key
         out = {}
-        for r in rows:
-            sims = (E @ E[r]) / np.maximum(norms * norms[r], 1e-30)
-            sims[dead] = -np.inf
-            sims[r] = -np.inf
-            k = min(topn, int((~dead).sum()) - 1)
+        for j, r in enumerate(rows):
+            sims = S[:, j]
+            sims[pool == r] = -np.inf
+            k = min(topn, int(np.isfinite(sims).sum()))
             if k <= 0:
                 out[itk[r]] = []
                 continue
             top = np.argpartition(-sims, k - 1)[:k]
-            top = top[np.lexsort((top, -sims[top]))]  # by decreasing cosine, ties by row
-            out[itk[r]] = [itk[t] for t in top]
+            top = top[np.lexsort((pool[top], -sims[top]))]  # by decreasing cosine, ties by row
+            out[itk[r]] = [itk[int(pool[t])] for t in top]
         return out
 
     def changes(self) -> list[dict]:

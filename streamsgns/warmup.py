@@ -49,8 +49,8 @@ def warm_up() -> float:
     """Compile (or load from the cache) every kernel of the main paths; returns the seconds it took.
 
     Runs tiny models (8 dimensions, 30 admitted words at most so that eviction runs) with one
-    worker and with two, with replay and with forgetting, as raw text and as token lists, and
-    reads their averaged vectors. Nothing is written but numba's cache.
+    worker and with two, with replay and with forgetting, as raw text and as token lists, runs a
+    change check, and reads their averaged vectors. Nothing is written but numba's cache.
 
     Returns
     -------
@@ -68,6 +68,8 @@ def warm_up() -> float:
         m.learn_text(text)
         m.learn_many([line.split() for line in text.splitlines()[:50]])
         m.replay_idle(100)
+        m.check_changes()  # the change check, and the neighbours of change records
+        m._neighbour_lists(_WORDS[:2])
         m.vectors("W+C")
         m.close()
     return time.perf_counter() - t0
