@@ -42,11 +42,17 @@ frequency count (noise distribution, subsampling, eviction) is untouched; its av
 restarts from its current row; its baselines and CUSUM restart. A row reused for another word
 (eviction) restarts the same way at admission.
 
+**A word that keeps changing.** Each alarm doubles the word's own alarm level (``repeat_factor``),
+and the extra level halves back over ``repeat_half_life`` tokens (20M). A word whose meaning
+changes once is restarted at once; a word whose contexts move with every section of a stream
+that keeps coming back to the same sections (an ordered corpus read in epochs; a daily cycle of
+sources) is restarted once or twice, then its averaged export keeps what all the sections share.
+
 State (arrays, one row per vocabulary id, in checkpoints): ``base`` (int64, tokens), ``sig``
-((cap, 16) float32, signs summed since the row's last observation), ``pairs`` (int64), ``center``
+((cap, 16) float32, the context rows summed since the row's last observation), ``pairs`` (int64), ``center``
 ((cap, 16) float32, ``ū``), ``dmean`` (float64, the running mean of ``D``), ``obs`` (int64,
-observations since the last restart), ``cusum`` (float64); scalars in :data:`DETECT_RECORD`.
-Memory: 168 bytes a row.
+observations since the last restart), ``cusum`` (float64), ``level`` (float64, recent alarms);
+scalars in :data:`DETECT_RECORD`. Memory: 176 bytes a row.
 
 References
 ----------
@@ -76,15 +82,15 @@ SIG_DIM = 16
 DETECT_RECORD = np.dtype([("next_check", np.int64), ("checks", np.int64), ("alarms", np.int64),
                           ("last_shift", np.float64)])
 
-#: What the kernels receive: ``base``, ``sig``, ``pairs``, ``center``, ``dmean``, ``obs``, ``cusum`` as in
+#: What the kernels receive: ``base``, ``sig``, ``pairs``, ``center``, ``dmean``, ``obs``, ``cusum``, ``level`` as in
 #: :class:`ChangeDetector`, ``meta`` (1,) :data:`DETECT_RECORD`.
-DetectorArrays = namedtuple("DetectorArrays", "base sig pairs center dmean obs cusum meta")
+DetectorArrays = namedtuple("DetectorArrays", "base sig pairs center dmean obs cusum level meta")
 
 
 def _empty_arrays(cap: int) -> DetectorArrays:
     return DetectorArrays(np.zeros(cap, np.int64), np.zeros((cap, SIG_DIM), np.float32), np.zeros(cap, np.int64),
                           np.zeros((cap, SIG_DIM), np.float32), np.zeros(cap, np.float64), np.zeros(cap, np.int64),
-                          np.zeros(cap, np.float64), new_record(DETECT_RECORD))
+                          np.zeros(cap, np.float64), np.zeros(cap, np.float64), new_record(DETECT_RECORD))
 
 
 #: The bundle of a model without change detection: zero-length arrays (the kernels test ``base.shape[0]``).
@@ -113,7 +119,8 @@ def detector_observe(da, t, acc, npairs):
 
 @njit(cache=True, nogil=True)
 def detector_reset_row(da, r, base):
-    """Restart row ``r``: step evidence from ``base`` (tokens), nothing pending, no baseline, CUSUM 0."""
+    """Restart row ``r``: step evidence from ``base`` (tokens), nothing pending, no baseline, CUSUM 0,
+    no past alarm (the caller of an alarm's restart, :meth:`ChangeDetector.restart`, raises ``level`` again)."""
     if da.base.shape[0] == 0:
         return
     da.base[r] = base
@@ -124,6 +131,7 @@ def detector_reset_row(da, r, base):
     da.dmean[r] = 0.0
     da.obs[r] = 0
     da.cusum[r] = 0.0
+    da.level[r] = 0.0
 
 
 @njit(cache=True, nogil=True)
@@ -136,7 +144,8 @@ def detector_decay(da, factor, n):
 
 
 @njit(cache=True, nogil=True)
-def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold, z_cap, warmup, z, alarms):
+def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold, z_cap, warmup, repeat_factor,
+                 repeat_decay, z, alarms):
     """One check over rows ``0 .. n-1``: observe, normalise, remove the shift, CUSUM, alarm.
 
     Parameters
@@ -157,6 +166,9 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
         CUSUM allowance (above a ratio of 1), alarm level, and the cap of one observation's contribution.
     warmup : int
         Observations that only build a row's centre before its test runs.
+    repeat_factor, repeat_decay : float
+        A row's alarm level is ``threshold · repeat_factor ** level[r]``; ``level`` (recent alarms of
+        the word) is multiplied by ``repeat_decay`` at each check.
     z : ndarray, shape (cap,), float64
         Scratch (each row's distance ratio).
     alarms : ndarray, shape (cap,), int64
@@ -170,6 +182,8 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
     """
     m = 0
     for r in range(n):
+        if da.level[r] > 0.0:
+            da.level[r] *= repeat_decay
         z[r] = np.nan
         p = da.pairs[r]
         if counts[r] <= 0 or p < min_pairs:
@@ -227,7 +241,7 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
             c = zr if zr < z_cap else z_cap
             s = da.cusum[r] + c - (1.0 + delta)
             da.cusum[r] = s if s > 0.0 else 0.0
-            if da.cusum[r] > threshold:
+            if da.cusum[r] > threshold * repeat_factor ** da.level[r]:
                 alarms[n_alarms] = r
                 n_alarms += 1
             g = 1.0 / da.obs[r]
@@ -270,12 +284,19 @@ class ChangeDetector:
         Observations that only build a row's centre, then as many that only build its mean distance.
     z_cap : float
         Largest contribution of one observation to the CUSUM.
+    repeat_factor : float
+        Each alarm of a word multiplies its own alarm level by this (``>= 1``; 1: off): a word whose
+        contexts keep moving — a genre word on a stream that returns to the same sections, as an
+        ordered corpus read in epochs does — is restarted once or twice, not at every section.
+    repeat_half_life : float
+        Tokens over which that extra level halves back (``level`` decays at each check).
 
     Raises
     ------
     ValueError
         If a parameter is out of range (``check_every < 1``, ``threshold <= 0``, ``delta < 0``,
-        ``min_pairs < 1``, ``min_evidence < 0``, ``rate`` not in (0, 1], ``warmup < 1``, ``z_cap <= 0``).
+        ``min_pairs < 1``, ``min_evidence < 0``, ``rate`` not in (0, 1], ``warmup < 1``, ``z_cap <= 0``,
+        ``repeat_factor < 1``, ``repeat_half_life <= 0``).
 
     Examples
     --------
@@ -304,7 +325,7 @@ class ChangeDetector:
 
     def __init__(self, capacity: int, check_every: int = 32768, threshold: float = 8.0, delta: float = 1.0,
                  min_pairs: int = 100, min_evidence: int = 1000, rate: float = 0.05, warmup: int = 3,
-                 z_cap: float = 9.0):
+                 z_cap: float = 9.0, repeat_factor: float = 2.0, repeat_half_life: float = 20_000_000.0):
         if int(check_every) < 1:
             raise ValueError(f"check_every must be >= 1 token, got {check_every!r}")
         for name, v in (("threshold", threshold), ("z_cap", z_cap)):
@@ -317,24 +338,29 @@ class ChangeDetector:
                              f"{warmup!r}, {min_evidence!r}")
         if not (0 < rate <= 1):
             raise ValueError(f"rate must be in (0, 1], got {rate!r}")
+        if not (np.isfinite(repeat_factor) and repeat_factor >= 1 and np.isfinite(repeat_half_life)
+                and repeat_half_life > 0):
+            raise ValueError(f"repeat_factor must be >= 1 and repeat_half_life > 0 tokens, got {repeat_factor!r}, "
+                             f"{repeat_half_life!r}")
+        self.repeat_factor, self.repeat_half_life = float(repeat_factor), float(repeat_half_life)
         self.check_every = int(check_every)
         self.threshold, self.delta, self.z_cap = float(threshold), float(delta), float(z_cap)
         self.min_pairs, self.rate, self.warmup = int(min_pairs), float(rate), int(warmup)
         self.min_evidence = int(min_evidence)
         a = _empty_arrays(max(1, int(capacity)))
-        self.base, self.sig, self.pairs, self.center, self.dmean, self.obs, self.cusum, self.meta = a
+        self.base, self.sig, self.pairs, self.center, self.dmean, self.obs, self.cusum, self.level, self.meta = a
         self.meta[0]["next_check"] = self.check_every
         self._z = np.zeros(0, np.float64)
         self._alarms = np.zeros(0, np.int64)
 
-    _ROWS = ("base", "sig", "pairs", "center", "dmean", "obs", "cusum")
+    _ROWS = ("base", "sig", "pairs", "center", "dmean", "obs", "cusum", "level")
     _DTYPES = {"base": np.int64, "sig": np.float32, "pairs": np.int64, "center": np.float32, "dmean": np.float64,
-               "obs": np.int64, "cusum": np.float64}
+               "obs": np.int64, "cusum": np.float64, "level": np.float64}
 
     def arrays(self) -> DetectorArrays:
         """The state as one bundle of arrays (no copies)."""
         return DetectorArrays(self.base, self.sig, self.pairs, self.center, self.dmean, self.obs, self.cusum,
-                              self.meta)
+                              self.level, self.meta)
 
     @property
     def capacity(self) -> int:
@@ -369,8 +395,10 @@ class ChangeDetector:
         if self._z.shape[0] < n:
             self._z = np.zeros(max(n, 2 * self._z.shape[0]), np.float64)
             self._alarms = np.zeros_like(self._z, dtype=np.int64)
+        decay = 0.5 ** (self.check_every / self.repeat_half_life)
         k, shift = detect_check(self.arrays(), counts, int(n), self.min_pairs, self.min_evidence, self.rate, self.delta,
-                                self.threshold, self.z_cap, self.warmup, self._z, self._alarms)
+                                self.threshold, self.z_cap, self.warmup, self.repeat_factor, decay, self._z,
+                                self._alarms)
         m = self.meta[0]
         m["checks"] += 1
         m["alarms"] += k
@@ -380,10 +408,13 @@ class ChangeDetector:
         return self._alarms[:k].copy()
 
     def restart(self, rows, counts: np.ndarray) -> None:
-        """Make ``rows`` learn like new words: step evidence from their current ``counts``, no baseline."""
+        """Make ``rows`` learn like new words: step evidence from their current ``counts``, no baseline;
+        each row's alarm level rises by one step (``repeat_factor``)."""
         da = self.arrays()
         for r in np.asarray(rows, dtype=np.int64):
+            level = da.level[r]
             detector_reset_row(da, int(r), int(counts[r]))
+            da.level[r] = level + 1.0
 
     def score(self, r: int) -> float:
         """The CUSUM of row ``r`` (0 right after a restart)."""
@@ -395,7 +426,7 @@ class ChangeDetector:
         out = {name: getattr(self, name)[:n_ids] for name in self._ROWS}
         out.update(check_every=self.check_every, threshold=self.threshold, delta=self.delta,
                    min_pairs=self.min_pairs, min_evidence=self.min_evidence, rate=self.rate, warmup=self.warmup,
-                   z_cap=self.z_cap,
+                   z_cap=self.z_cap, repeat_factor=self.repeat_factor, repeat_half_life=self.repeat_half_life,
                    **record_to_dict(self.meta))
         return out
 
@@ -408,7 +439,8 @@ class ChangeDetector:
         StateError
             If an array is missing, mis-shaped, of the wrong dtype, or holds NaN/inf, or a setting is invalid.
         """
-        keys = ("check_every", "threshold", "delta", "min_pairs", "min_evidence", "rate", "warmup", "z_cap")
+        keys = ("check_every", "threshold", "delta", "min_pairs", "min_evidence", "rate", "warmup", "z_cap",
+                "repeat_factor", "repeat_half_life")
         settings = {k: state[k] for k in keys if k in state}
         settings.update({k: v for k, v in overrides.items() if v is not None})
         try:
@@ -419,12 +451,15 @@ class ChangeDetector:
         n = base.shape[0]
         obj.grow(n)
         for name in cls._ROWS:
+            if name == "level" and name not in state:  # a state written before alarm levels: none raised
+                continue
             shape = (n, SIG_DIM) if name in ("sig", "center") else (n,)
             arr = check_array(state, name, cls._DTYPES[name], len(shape), "change detector", shape=shape)
             if arr.dtype.kind == "f" and not np.isfinite(arr).all():
                 raise StateError(f"change detector: {name} holds NaN or inf")
             getattr(obj, name)[:n] = arr
-        if (obj.pairs[:n] < 0).any() or (obj.obs[:n] < 0).any() or (obj.dmean[:n] < 0).any():
+        if (obj.pairs[:n] < 0).any() or (obj.obs[:n] < 0).any() or (obj.dmean[:n] < 0).any() or (
+                obj.level[:n] < 0).any():
             raise StateError("change detector: negative pair count, observation count or mean distance")
         record_from_dict(obj.meta, state, "change detector")
         return obj

@@ -286,17 +286,37 @@ def test_drift_run_dir_marks_the_change_events(tmp_path):
     assert f"x1: change detected at {first['tokens']} tokens".encode() in t.stdout
 
 
+def test_a_word_that_keeps_changing_is_restarted_less_and_less():
+    """After 200,000 steady tokens, movers that change topic every 4,000 sentences (40,000 tokens),
+    nine times: without the alarm level (``repeat_factor=1``) they are restarted at most switches;
+    with it each alarm doubles the word's own level, so they are restarted once or twice and the
+    level is kept in the state."""
+    data = stream(20_000, 20_000) + stream(40_000, 0, seed=1, every=4_000)
+    alarms = {}
+    for factor in (1.0, 2.0):
+        m = SGNS(**SMALL)
+        m.detect.repeat_factor = factor
+        m.learn_many(data)
+        alarms[factor] = {w: sum(c["word"] == w for c in m.changes()) for w in MOVERS}
+        if factor == 2.0:
+            assert all(m.detect.level[m.key_to_index[w]] > 0 for w in MOVERS if alarms[factor][w])
+            assert m.detect.state_dict(m.n_ids)["level"].max() > 0
+    print(alarms)
+    assert all(n >= 5 for n in alarms[1.0].values()), alarms
+    assert all(1 <= n <= 3 for n in alarms[2.0].values()), alarms
+
+
 def test_a_reused_row_starts_its_detection_afresh():
     m = SGNS(vector_size=8, min_count=1, sample=0.0, seed=0, track_cooc=False, max_vocab=64, change_every=10**9)
     m.learn_many([[f"w{i}" for i in range(k, k + 8)] for k in range(0, 56, 8)] * 2)
     d = m.detect
     n = m.n_ids
-    d.base[:n], d.obs[:n], d.dmean[:n], d.cusum[:n] = 7, 5, 2.0, 3.0
+    d.base[:n], d.obs[:n], d.dmean[:n], d.cusum[:n], d.level[:n] = 7, 5, 2.0, 3.0, 2.0
     m.learn_many([[f"new{i}" for i in range(k, k + 8)] for k in range(0, 40, 8)] * 20)  # evictions reuse rows
     reused = [m.key_to_index[f"new{i}"] for i in range(40) if m.key_to_index.get(f"new{i}", n) < n]
     assert reused, "no row was reused"
     for r in reused:
-        assert d.base[r] == 0 and d.obs[r] == 0 and d.dmean[r] == 0.0 and d.cusum[r] == 0.0
+        assert d.base[r] == 0 and d.obs[r] == 0 and d.dmean[r] == 0.0 and d.cusum[r] == 0.0 and d.level[r] == 0.0
 
 
 def test_the_export_lag_is_bounded_by_default():
