@@ -635,7 +635,7 @@ class SGNS(base.Transformer):
         return save_model_vectors(self, path, binary=binary, kind=kind)
 
     def save(self, path, position: dict | None = None, extra: dict | None = None) -> str:
-        """Write a full checkpoint (:func:`streamsgns.io.checkpoint.save_checkpoint`), atomically.
+        """Write a full checkpoint (:func:`streamsgns.io.checkpoint.save_checkpoint`), atomically; returns its path.
 
         Parameters
         ----------
@@ -645,11 +645,6 @@ class SGNS(base.Transformer):
         extra : dict, optional
             JSON-serialisable metadata (e.g. a run identity), found again by
             :func:`streamsgns.io.checkpoint.read_manifest`.
-
-        Returns
-        -------
-        str
-            The path written.
 
         Raises
         ------

@@ -207,17 +207,10 @@ def components_from_state(state: dict, model, overridden, capacity: int, sketch_
 
 
 def save_model_vectors(model, path, binary: bool = False, kind: str | None = None) -> int:
-    """Write ``model``'s exported vectors in word2vec format, words by decreasing count, atomically.
+    """:meth:`streamsgns.SGNS.save_word2vec_format`: the exported vectors of ``kind`` (default the
+    model's ``output``), words by decreasing count, through :func:`streamsgns.io.word2vec.save_word2vec_format`.
 
-    Returns
-    -------
-    int
-        Number of words written.
-
-    Raises
-    ------
-    ValueError
-        If the vectors hold NaN or inf (a corrupted model is never written).
+    Returns the number of words written; raises ``ValueError`` if the vectors hold NaN or inf.
     """
     vecs = model.vectors(kind)
     counts = model.counts
@@ -228,28 +221,11 @@ def save_model_vectors(model, path, binary: bool = False, kind: str | None = Non
 
 
 def save_model(model, path, position: dict | None = None, extra: dict | None = None) -> str:
-    """Write ``model``'s checkpoint: :func:`model_state_dict` and a manifest, atomically.
+    """:meth:`streamsgns.SGNS.save`: :func:`model_state_dict` and a manifest (``words_seen``,
+    ``vocab_size``, ``n_ids``, ``position``, ``extra``), written by :func:`~streamsgns.io.checkpoint.save_checkpoint`.
 
-    Parameters
-    ----------
-    model : streamsgns.SGNS
-    path : str or os.PathLike
-    position : dict, optional
-        The source position this checkpoint covers (default ``model.source_position``).
-    extra : dict, optional
-        JSON-serialisable metadata, found again by :func:`streamsgns.io.checkpoint.read_manifest`.
-
-    Returns
-    -------
-    str
-        The path written.
-
-    Raises
-    ------
-    ValueError
-        If W or C hold NaN or inf (a corrupted model is never checkpointed).
-    OSError
-        On write failure (an older file at ``path`` is left intact).
+    Returns the path written. Raises ``ValueError`` if W or C hold NaN or inf (nothing is written),
+    ``OSError`` on write failure (an older file at ``path`` is left intact).
     """
     state = model_state_dict(model)
     if not model.params.finite(model.n_ids):
@@ -260,21 +236,11 @@ def save_model(model, path, position: dict | None = None, extra: dict | None = N
 
 
 def load_model(cls, path, **overrides):
-    """Read a checkpoint into a new ``cls`` (``cls.from_state``) and set its ``source_position``.
+    """:meth:`streamsgns.SGNS.load`: a new ``cls`` (``cls.from_state(state, **overrides)``) from the
+    checkpoint at ``path``, its ``source_position`` the stored one.
 
-    Parameters
-    ----------
-    cls : type
-        :class:`streamsgns.SGNS` or a subclass.
-    path : str or os.PathLike
-    **overrides
-        Constructor parameters to replace.
-
-    Raises
-    ------
-    streamsgns.io.checkpoint.CheckpointError
-        If the file is missing, truncated, corrupted, of another format, or holds a state
-        that fails validation (nothing of it is used then).
+    Raises :class:`~streamsgns.io.checkpoint.CheckpointError` if the file is missing, truncated,
+    corrupted, of another format, or holds a state that fails validation.
     """
     manifest, state = read_checkpoint(path)
     try:
