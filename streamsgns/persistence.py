@@ -10,7 +10,7 @@ here, apart from the learning.
 
 When to use it: through :class:`streamsgns.SGNS` (``state_dict``, ``from_state``, ``save``,
 ``load``, ``save_word2vec_format`` call the functions of this module). The functions read only
-the model's public attributes; the file format is :mod:`streamsgns.io.checkpoint`'s, which knows
+the model's public attributes and river's ``_get_params``; the file format is :mod:`streamsgns.io.checkpoint`'s, which knows
 nothing of the learner, and the word2vec format :mod:`streamsgns.io.word2vec`'s.
 """
 
