@@ -84,4 +84,39 @@ def read_lines(path) -> list[str]:
         return [ln.rstrip("\n") for ln in f if ln.strip()]
 
 
-__all__ = ["ROOT", "RESULTS", "corpus_file", "parse_tokens", "environment", "write_json", "read_lines"]
+def run_child(script, spec: str, env: dict | None = None) -> dict:
+    """Run ``python SCRIPT --_child SPEC`` in a fresh interpreter; the JSON object it printed last.
+
+    A fresh process per run makes its peak RSS, its numba cache (``NUMBA_CACHE_DIR`` in ``env``)
+    and its compile times its own. ``spec`` is the child's argument (usually JSON).
+
+    Raises
+    ------
+    RuntimeError
+        If the child exits with an error; the message is the end of its stderr (3000 characters).
+    """
+    r = subprocess.run([sys.executable, str(script), "--_child", spec], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr[-3000:])
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def new_figure(figsize: tuple[float, float]):
+    """A matplotlib ``Figure`` of ``figsize`` inches on an Agg canvas (no display needed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig, path) -> None:
+    """Lay out a matplotlib ``Figure`` and write it to ``path`` (PNG at 100 dpi); print the path."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    print(f"wrote {path}")
+
+
+__all__ = ["ROOT", "RESULTS", "corpus_file", "parse_tokens", "environment", "write_json", "read_lines",
+           "run_child", "new_figure", "save_figure"]

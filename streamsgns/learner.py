@@ -6,8 +6,11 @@ The learner a user meets. Text comes in (``learn_one``, ``learn_many`` or the ra
 model's components: the vocabulary and its count-min sketch (:mod:`streamsgns.vocab`,
 :mod:`streamsgns.sketch`), the noise distribution (:mod:`streamsgns.noise`), the co-occurrence
 statistics (:mod:`streamsgns.cooc`) and the SGNS parameters W, C (:mod:`streamsgns.parameters`).
-Nothing here loops over tokens in Python. Queries go through :mod:`streamsgns.vectors`;
-checkpoints through :mod:`streamsgns.io.checkpoint`, which stores the components' state dicts.
+Nothing here loops over tokens in Python. The model holds what it exports as an object
+(:class:`streamsgns.export.VectorExport`: the averaged or raw vectors and the cached cosine search
+of :mod:`streamsgns.vectors` behind ``most_similar``), and its state goes through
+:mod:`streamsgns.persistence` (gathering and checking the components' state dicts) to
+:mod:`streamsgns.io.checkpoint`.
 
 With ``workers=1`` every line is trained as soon as it is encoded, so the result does not depend
 on how the stream is cut into calls: a loop of ``learn_one`` and one ``learn_many`` over the same
@@ -23,22 +26,24 @@ import numpy as np
 from river import base
 
 from . import kernels as K
-from ._state import record_to_dict
-from .cooc import CooccurrenceStats
+from ._state import StateError, record_to_dict
 from .averaging import IterateAverage, export_cosines
 from .change import ChangeDetector, ChangeLog
+from .cooc import CooccurrenceStats
+from .export import VectorExport
 from .forget import Forgetting
 from .noise import NoiseDistribution
 from .parameters import SGNSParameters
-from .persistence import ModelState
-from .queries import VectorQueries
+from .persistence import (components_from_state, load_model, model_state_dict, save_model, save_model_vectors,
+                          stored_params)
 from .rates import mean_word_alpha
 from .replay import DEFAULT_REPLAY_BUFFER, ReplayBuffer
 from .pmi.live import learner_pmi_report
 from .sketch import CountMinSketch, default_halving_tokens
-from .tokenize import apply_tokenizer, check_token_list, decode, join_token_lists, normalize_text
+from .tokenize import apply_tokenizer, check_token_list, decode, join_token_lists, normalize_text, tokenize
 from .trainer import NEVER, Trainer
 from .validation import validate_params
+from .vectors import KeyedVectors
 from .vocab import Vocabulary
 
 __all__ = ["SGNS"]
@@ -47,7 +52,7 @@ __all__ = ["SGNS"]
 NEIGHBOUR_POOL = 30_000
 
 
-class SGNS(VectorQueries, ModelState, base.Transformer):
+class SGNS(base.Transformer):
     """Word vectors learnt online by skip-gram with negative sampling (word2vec).
 
     Every sentence updates the model at once: no vocabulary pass, no epochs.
@@ -337,7 +342,8 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self._trainer.pause_at = self._next_periodic()
         self.stats = {"invalid_utf8": 0, "bad_inputs": 0}
         self.source_position = None
-        self._kv = None
+        # the exported vectors and the cosine search built on them (invalidated whenever W, C or the averages change)
+        self._export = VectorExport(self.params, self.vocab, self.average, self.flush)
 
     @classmethod
     def _unit_test_params(cls):
@@ -357,7 +363,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         self.flush()
         state = self.__dict__.copy()
         state["_trainer"] = None
-        state["_kv"] = None
+        state["_export"] = None  # rebuilt by __setstate__
         return state
 
     def __setstate__(self, state):
@@ -438,6 +444,218 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         """Mean SGNS loss per trained pair since the last call (nats), then reset."""
         self.flush()
         return self.params.take_loss()
+
+    # ------------------------------------------------------------------ exported vectors and queries
+    # (streamsgns.export: the averaged-or-raw rows and the one cached cosine search)
+    def vectors(self, kind: str | None = None) -> np.ndarray:
+        """Output vectors: ``"W"`` (syn0), ``"C"`` (syn1neg) or ``"W+C"``.
+
+        With ``average_eta`` set these are the averaged iterates (:mod:`streamsgns.averaging`;
+        a row not yet folded since its word was admitted is its current value); ``W``/``C``
+        are always the training parameters themselves. See :mod:`streamsgns.export`.
+
+        Returns
+        -------
+        ndarray, shape (n_ids, vector_size), float32
+            Rows of freed ids are meaningless (see ``index_to_key``).
+
+        Raises
+        ------
+        ValueError
+            On an unknown kind.
+        """
+        return self._export.vectors(self.output if kind is None else kind)
+
+    def fold_average(self) -> None:
+        """Fold the current W and C into the exported averages now (:mod:`streamsgns.averaging`).
+
+        The learner calls it every ``average_every`` tokens, at the end of the first line that
+        reaches the fold's token count (with ``workers > 1`` after the threads have trained up to
+        that line); a no-op without averaging.
+        """
+        if self.average is not None:
+            self.flush()
+            va, n = self.vocab.arrays(), self.n_ids
+            self.average.fold(self.params.W, self.params.C, va.hashes, va.counts, n, self.params.counter("words_seen"))
+            self._trainer.pause_at = self._next_periodic()
+            self._export.invalidate()
+
+    def keyed_vectors(self) -> KeyedVectors:
+        """The output vectors as :class:`streamsgns.vectors.KeyedVectors` (cached until the model learns)."""
+        return self._export.keyed_vectors(self.output)
+
+    def __getitem__(self, word: str) -> np.ndarray:
+        """Vector of ``word`` (a copy), shape (vector_size,), float32.
+
+        Raises
+        ------
+        KeyError
+            If the word is not (or no longer) in the vocabulary.
+        """
+        return self._export.row(self.vocab.key_to_index[word], self.output)
+
+    def __contains__(self, word) -> bool:
+        return word in self.vocab.key_to_index
+
+    def similarity(self, w1: str, w2: str) -> float:
+        """Cosine similarity of two words' vectors, in [-1, 1].
+
+        Raises
+        ------
+        KeyError
+            If either word is not in the vocabulary.
+        """
+        return self.keyed_vectors().similarity(w1, w2)
+
+    def most_similar(self, word, topn: int = 10) -> list[tuple[str, float]]:
+        """The ``topn`` words of highest cosine similarity to ``word`` (never itself) or to a vector.
+
+        Parameters
+        ----------
+        word : str or ndarray of shape (vector_size,)
+        topn : int
+
+        Returns
+        -------
+        list of (str, float)
+
+        Raises
+        ------
+        KeyError
+            If ``word`` is a str not in the vocabulary.
+        ValueError
+            If the vector has the wrong shape, is zero or not finite, or ``topn < 1``.
+        """
+        return self.keyed_vectors().most_similar(word, topn=topn)
+
+    def transform_one(self, x) -> dict:
+        """Mean of the in-vocabulary word vectors of ``x`` as ``{"sgns_i": float}``.
+
+        Parameters
+        ----------
+        x : str, bytes, list of str or dict (with ``on``)
+
+        Returns
+        -------
+        dict
+            ``vector_size`` entries; all zeros when no word is known.
+        """
+        x = self._text_of(x)
+        if isinstance(x, (bytes, bytearray)):
+            x = decode(bytes(x))[0]
+        if isinstance(x, str):
+            toks = self.tokenizer(x) if self.tokenizer is not None else tokenize(x)
+        elif isinstance(x, (list, tuple)):
+            toks = x
+        else:
+            toks = []
+        vec = self._export.mean(toks, self.output)
+        return {f"sgns_{i}": float(v) for i, v in enumerate(vec)}
+
+    # ------------------------------------------------------------------ state and persistence
+    # (streamsgns.persistence: gathering and validating the components' state dicts)
+    def state_dict(self) -> dict:
+        """The model's whole state: each component's ``state_dict()`` and the settings.
+
+        Returns
+        -------
+        dict
+            ``params`` (constructor settings, JSON-serialisable; a custom ``tokenizer`` is
+            stored as None), ``vocab`` (with its ``sketch``), ``noise``, ``cooc`` (None without
+            statistics), ``parameters`` (W, C, RNG streams, counters), ``forget`` (the
+            forgetting schedule, :meth:`streamsgns.forget.Forgetting.state_dict`: ``half_life``,
+            ``since``, ``n_decays``, ``decayed_tokens``, ``n_faded``), ``stats`` and ``average`` (the
+            exported averages of W and C, None without averaging), ``change`` (the change
+            detector's rows, None without detection, :meth:`streamsgns.change.ChangeDetector.state_dict`),
+            ``change_log`` (the change records, :meth:`streamsgns.change.ChangeLog.state_dict`) and
+            ``replay`` (the replay buffer, :meth:`streamsgns.replay.ReplayBuffer.state_dict`; absent
+            without replay). Arrays are views of the live state: copy them before the model learns on.
+        """
+        return model_state_dict(self)
+
+    @classmethod
+    def from_state(cls, state: dict, **overrides) -> "SGNS":
+        """Rebuild a model from :meth:`state_dict` output, validating every component.
+
+        Parameters
+        ----------
+        state : dict
+        **overrides
+            Constructor parameters to replace (e.g. ``workers=2``, or the ``tokenizer``
+            callable a state cannot hold).
+
+        Raises
+        ------
+        streamsgns._state.StateError
+            If a component's state is malformed, breaks an invariant, or disagrees with another's.
+        """
+        try:
+            m = cls(**stored_params(state, overrides))
+        except (KeyError, TypeError, ValueError) as e:
+            raise StateError(f"params: {e}") from e
+        parts = components_from_state(state, m, overridden=set(overrides), capacity=m._initial_capacity(),
+                                      sketch_halving=m._sketch_halving(), average_horizon=m._average_horizon())
+        m._set_components(*parts)
+        if m.detect is not None and state.get("change") is None:
+            # a state written before change detection existed starts detection now, from every word's
+            # current count as its step evidence (what the model was trained with)
+            m.detect.meta[0]["next_check"] = m.words_seen + m.change_every
+            if m.workers == 1:
+                m._trainer.pause_at = m._next_periodic()
+        m.stats.update({k: int(v) for k, v in state.get("stats", {}).items()})
+        return m
+
+    def save_word2vec_format(self, path, binary: bool = False, kind: str | None = None) -> int:
+        """Write the vectors in word2vec format (gensim's ``load_word2vec_format`` reads it).
+
+        Words are written by decreasing count. The file is written atomically.
+
+        Returns
+        -------
+        int
+            Number of words written.
+
+        Raises
+        ------
+        ValueError
+            If the vectors hold NaN or inf (a corrupted model is never written).
+        """
+        return save_model_vectors(self, path, binary=binary, kind=kind)
+
+    def save(self, path, position: dict | None = None, extra: dict | None = None) -> str:
+        """Write a full checkpoint (:func:`streamsgns.io.checkpoint.save_checkpoint`), atomically; returns its path.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        position : dict, optional
+            The source position this checkpoint covers (default ``source_position``).
+        extra : dict, optional
+            JSON-serialisable metadata (e.g. a run identity), found again by
+            :func:`streamsgns.io.checkpoint.read_manifest`.
+
+        Raises
+        ------
+        ValueError
+            If W or C hold NaN or inf (a corrupted model is never checkpointed).
+        OSError
+            On write failure (an older file at ``path`` is left intact).
+        """
+        return save_model(self, path, position=position, extra=extra)
+
+    @classmethod
+    def load(cls, path, **overrides) -> "SGNS":
+        """Read a checkpoint written by :meth:`save` (or by streamsgns 0.1, format 1).
+
+        ``source_position`` is set to the stored source position.
+
+        Raises
+        ------
+        streamsgns.io.checkpoint.CheckpointError
+            If the file is missing, truncated, corrupted, of another format, or holds a state
+            that fails validation (nothing of it is used then).
+        """
+        return load_model(cls, path, **overrides)
 
     # ------------------------------------------------------------------ learning
     def _text_of(self, x):
@@ -595,7 +813,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
             self._learn_block(normalize_text(text), 0)
 
     def _learn_block(self, data: bytes, mode: int) -> None:
-        self._kv = None
+        self._export.invalidate()
         self._trainer.learn_block(data, mode)  # it calls _periodic when due (PAUSE), at a line end
 
     # ------------------------------------------------------------------ periodic work: folds and checks
@@ -647,7 +865,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
             self.detect.restart(rows, va.counts)
             if self.average is not None:
                 self.average.restart(rows, self.params.W, self.params.C)
-            self._kv = None
+            self._export.invalidate()
         for p in due:
             added.append(self.change_log.after(p["word"], p["change"], seen, nbs.get(p["word"])))
         return added
@@ -733,7 +951,7 @@ class SGNS(VectorQueries, ModelState, base.Transformer):
         int
             Tokens replayed (0 when replay is off or nothing is buffered yet).
         """
-        self._kv = None
+        self._export.invalidate()
         return self._trainer.replay_round(int(max_tokens))
 
     def reserve(self, n_ids: int) -> None:

@@ -1,12 +1,22 @@
-"""The learner's state and persistence: ``state_dict`` / ``from_state``, checkpoints, word2vec export.
+"""The learner's state on disk and in memory: one nested dict of the components' own state dicts.
 
-:class:`ModelState` is a mixin of :class:`streamsgns.SGNS` (kept apart so that the learner
-stays readable): it gathers the dicts of the components' own ``state_dict()`` into one nested dict,
-rebuilds a model from one (validating each component and their agreement), and hands the
-dict to :mod:`streamsgns.io.checkpoint`, which knows nothing of the learner.
+Why a module of its own? A model is a handful of components (vocabulary and sketch, noise
+distribution, co-occurrence statistics, W and C, forgetting, averages, change detector, replay
+buffer), each owning its arrays and its ``state_dict()`` / ``from_state()``. Saving a model is
+gathering those dicts; loading one is rebuilding each component *and* checking that they agree
+with each other and with the model's parameters (a sketch of another shape, rows beyond the
+vocabulary, a schedule of another half-life). That checking is the bulk of the work, and it is
+here, apart from the learning.
+
+When to use it: through :class:`streamsgns.SGNS` (``state_dict``, ``from_state``, ``save``,
+``load``, ``save_word2vec_format`` call the functions of this module). The functions read only
+the model's public attributes and river's ``_get_params``; the file format is :mod:`streamsgns.io.checkpoint`'s, which knows
+nothing of the learner, and the word2vec format :mod:`streamsgns.io.word2vec`'s.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -22,7 +32,8 @@ from .parameters import SGNSParameters
 from .replay import ReplayBuffer
 from .vocab import Vocabulary
 
-__all__ = ["ModelState"]
+__all__ = ["model_state_dict", "stored_params", "components_from_state", "Components", "save_model", "load_model",
+           "save_model_vectors"]
 
 
 def _forget_from_state(state, half_life, overridden: bool, words_seen: int) -> Forgetting:
@@ -48,193 +59,193 @@ def _forget_from_state(state, half_life, overridden: bool, words_seen: int) -> F
     return new
 
 
-class ModelState:
-    """State dict, checkpoints and word2vec export of :class:`streamsgns.SGNS` (a mixin)."""
+def model_state_dict(model) -> dict:
+    """The whole state of ``model`` (a :class:`streamsgns.SGNS`): each component's ``state_dict()`` and the settings.
 
-    def state_dict(self) -> dict:
-        """The model's whole state: each component's ``state_dict()`` and the settings.
+    Returns
+    -------
+    dict
+        The keys listed by :meth:`streamsgns.SGNS.state_dict`. Arrays are views of the live
+        state: copy them before the model learns on.
+    """
+    model.flush()
+    n = model.n_ids
+    params = model._get_params()  # river's: the constructor's arguments
+    if params.get("tokenizer") is not None:
+        params["tokenizer"] = None  # a callable cannot be stored; pass it to load()
+    return {"params": params, "vocab": model.vocab.state_dict(), "noise": model.noise.state_dict(),
+            "cooc": None if model.cooc is None else model.cooc.state_dict(n),
+            "parameters": model.params.state_dict(n), "forget": model.forget.state_dict(),
+            "stats": dict(model.stats), "average": None if model.average is None else model.average.state_dict(n),
+            "change": None if model.detect is None else model.detect.state_dict(n),
+            "change_log": model.change_log.state_dict(),
+            # only with replay on: replicas (streamsgns.distributed) have no rule to merge a buffer
+            **({} if model.replay_state is None else {"replay": model.replay_state.state_dict()})}
 
-        Returns
-        -------
-        dict
-            ``params`` (constructor settings, JSON-serialisable; a custom ``tokenizer`` is
-            stored as None), ``vocab`` (with its ``sketch``), ``noise``, ``cooc`` (None without
-            statistics), ``parameters`` (W, C, RNG streams, counters), ``forget`` (the
-            forgetting schedule, :meth:`streamsgns.forget.Forgetting.state_dict`: ``half_life``,
-            ``since``, ``n_decays``, ``decayed_tokens``, ``n_faded``), ``stats`` and ``average`` (the
-            exported averages of W and C, None without averaging), ``change`` (the change
-            detector's rows, None without detection, :meth:`streamsgns.change.ChangeDetector.state_dict`),
-            ``change_log`` (the change records, :meth:`streamsgns.change.ChangeLog.state_dict`) and
-            ``replay`` (the replay buffer, :meth:`streamsgns.replay.ReplayBuffer.state_dict`; absent
-            without replay). Arrays are views of the live state: copy them before the model learns on.
-        """
-        self.flush()
-        n = self.n_ids
-        params = self._get_params()
-        if params.get("tokenizer") is not None:
-            params["tokenizer"] = None  # a callable cannot be stored; pass it to load()
-        return {"params": params, "vocab": self.vocab.state_dict(), "noise": self.noise.state_dict(),
-                "cooc": None if self.cooc is None else self.cooc.state_dict(n),
-                "parameters": self.params.state_dict(n), "forget": self.forget.state_dict(),
-                "stats": dict(self.stats), "average": None if self.average is None else self.average.state_dict(n),
-                "change": None if self.detect is None else self.detect.state_dict(n),
-                "change_log": self.change_log.state_dict(),
-                # only with replay on: replicas (streamsgns.distributed) have no rule to merge a buffer
-                **({} if self.replay_state is None else {"replay": self.replay_state.state_dict()})}
 
-    @classmethod
-    def from_state(cls, state: dict, **overrides) -> "SGNS":
-        """Rebuild a model from :meth:`state_dict` output, validating every component.
+def stored_params(state: dict, overrides: dict) -> dict:
+    """The constructor's arguments of a stored state, ``overrides`` applied.
 
-        Parameters
-        ----------
-        state : dict
-        **overrides
-            Constructor parameters to replace (e.g. ``workers=2``, or the ``tokenizer``
-            callable a state cannot hold).
+    A state written before per-word steps existed was trained with the global rule
+    (``word_decay=None``), and one written before shared negatives with a fresh draw per pair.
 
-        Raises
-        ------
-        streamsgns._state.StateError
-            If a component's state is malformed, breaks an invariant, or disagrees with another's.
-        """
-        try:
-            # a state written before per-word steps existed was trained with the global rule, and
-            # one written before shared negatives with a fresh draw per pair
-            params = {"word_decay": None, "shared_negatives": False, **state["params"], **overrides}
-            m = cls(**params)
-        except (KeyError, TypeError, ValueError) as e:
-            raise StateError(f"params: {e}") from e
-        vocab = Vocabulary.from_state(state["vocab"], max_events=4 * m.max_sentence_length)
-        n = vocab.n_ids
-        cap0 = m._initial_capacity()
-        cap = cap0 if n <= cap0 else min(m.max_vocab, max(2 * cap0, n))
-        if vocab.min_count != m.min_count or vocab.max_vocab != m.max_vocab:
-            raise StateError("vocab: min_count/max_vocab differ from the parameters")
-        if vocab.sketch.table.shape != (m.sketch_depth, m.sketch_width):
-            raise StateError(f"sketch: stored shape {vocab.sketch.table.shape} differs from the parameters")
-        # the sketch's aging interval: a state from before aging existed, or an explicit override, takes the
-        # parameter's; otherwise the stored schedule must be the parameter's
-        sk = vocab.sketch.meta[0]
-        want = m._sketch_halving()
-        if "halve_every" not in state["vocab"]["sketch"] or "sketch_halving_tokens" in overrides:
-            sk["halve_every"] = want
-            sk["since_halving"] = sk["since_halving"] % want if want else 0
-        elif int(sk["halve_every"]) != want:
-            raise StateError(f"sketch: stored aging interval {int(sk['halve_every'])} differs from the parameters' {want}")
-        vocab.grow(cap)
-        noise = NoiseDistribution.from_state(state["noise"], capacity=vocab.capacity)
-        if noise.n > n:
-            raise StateError(f"noise: {noise.n} columns for {n} ids")
-        cooc = None
-        if m.track_cooc:
-            if state.get("cooc") is None:
-                raise StateError("cooc: statistics missing for a model that tracks them")
-            cooc = CooccurrenceStats.from_state(state["cooc"], capacity=vocab.capacity)
-            shape = (cooc.top_n, cooc.csk.shape[0], cooc.sketch_rate)
-            want = (m.cooc_top_n, m.cooc_sketch_depth if m.cooc_sketch_width else 0, m.cooc_sketch_rate)
-            if shape != want or (want[1] and cooc.csk.shape[1] != m.cooc_sketch_width):
-                raise StateError(f"cooc: stored tables (top_n, depth, rate) {shape} differ from the parameters {want}")
-            if cooc.cmeta.shape[0] < n or (cooc.cmeta[n:, 0] != -1).any():
-                raise StateError("cooc: per-id statistics do not cover the vocabulary")
-        parameters = SGNSParameters.from_state(state["parameters"], vocab.capacity, m.vector_size, m.workers, m.seed)
-        if parameters.tied != bool(m.tied) or int(np.count_nonzero(parameters.W[n:])) != 0:
-            raise StateError("parameters: W/C rows do not match the vocabulary or the tied setting")
-        forget = _forget_from_state(state.get("forget"), m.half_life, "half_life" in overrides,
-                                    int(parameters.meta[0]["words_seen"]))
-        average = None
-        if m.average_eta is not None and state.get("average") is not None:
-            average = IterateAverage.from_state(state["average"], vocab.capacity, m.vector_size)
-            if average.steps[n:].any():
-                raise StateError("average: rows beyond the vocabulary")
-            # the settings are the parameters' (a resumed run may change them); the averages are kept
-            average.eta, average.every, average.horizon = float(m.average_eta), m.average_every, m._average_horizon()
-        detect = None
-        if m.detect_changes and state.get("change") is not None:
-            # the settings are the parameters' (a resumed run may change them); the rows are kept
-            detect = ChangeDetector.from_state(state["change"], vocab.capacity, check_every=m.change_every,
-                                               threshold=m.change_threshold)
-            if detect.obs[n:].any() or detect.base[n:].any():
-                raise StateError("change detector: rows beyond the vocabulary")
-        # a state written before change detection existed starts detection now, from every word's
-        # current count as its step evidence (what the model was trained with)
-        log = ChangeLog.from_state(state["change_log"]) if state.get("change_log") is not None else None
-        replay = None
-        if m.replay_state is not None and state.get("replay") is not None:
-            r = m.replay_state
-            replay = ReplayBuffer.from_state(state["replay"], r.rate, r.size, m.seed, m.workers, r.idle)
-        m._set_components(vocab, noise, cooc, parameters, forget, average, detect, log, replay)
-        if m.detect is not None and state.get("change") is None:
-            m.detect.meta[0]["next_check"] = int(parameters.meta[0]["words_seen"]) + m.change_every
-            if m.workers == 1:
-                m._trainer.pause_at = m._next_periodic()
-        m.stats.update({k: int(v) for k, v in state.get("stats", {}).items()})
-        return m
+    Raises
+    ------
+    KeyError
+        If the state has no ``params``.
+    """
+    return {"word_decay": None, "shared_negatives": False, **state["params"], **overrides}
 
-    def save_word2vec_format(self, path, binary: bool = False, kind: str | None = None) -> int:
-        """Write the vectors in word2vec format (gensim's ``load_word2vec_format`` reads it).
 
-        Words are written by decreasing count. The file is written atomically.
+class Components(NamedTuple):
+    """The components of a model, in the order :class:`streamsgns.SGNS` installs them.
 
-        Returns
-        -------
-        int
-            Number of words written.
+    ``average``, ``detect`` and ``replay`` are None when the state has none (the model then
+    starts new ones); ``change_log`` is None for a state written before change records existed.
+    """
 
-        Raises
-        ------
-        ValueError
-            If the vectors hold NaN or inf (a corrupted model is never written).
-        """
-        vecs = self.vectors(kind)
-        counts = self.counts
-        alive = np.flatnonzero(counts > 0)
-        order = alive[np.argsort(-counts[alive], kind="stable")]
-        itk = self.index_to_key
-        return save_word2vec_format(path, [itk[i] for i in order], vecs, binary=binary, rows=order)
+    vocab: Vocabulary
+    noise: NoiseDistribution
+    cooc: CooccurrenceStats | None
+    parameters: SGNSParameters
+    forget: Forgetting
+    average: IterateAverage | None
+    detect: ChangeDetector | None
+    change_log: ChangeLog | None
+    replay: ReplayBuffer | None
 
-    def save(self, path, position: dict | None = None, extra: dict | None = None) -> str:
-        """Write a full checkpoint (:func:`streamsgns.io.checkpoint.save_checkpoint`), atomically.
 
-        Parameters
-        ----------
-        path : str or os.PathLike
-        position : dict, optional
-            The source position this checkpoint covers (default ``source_position``).
-        extra : dict, optional
-            JSON-serialisable metadata (e.g. a run identity), found again by
-            :func:`streamsgns.io.checkpoint.read_manifest`.
+def components_from_state(state: dict, model, overridden, capacity: int, sketch_halving: int,
+                          average_horizon: float | None) -> Components:
+    """Rebuild every component of a stored state, checked against ``model``'s parameters and each other.
 
-        Raises
-        ------
-        ValueError
-            If W or C hold NaN or inf (a corrupted model is never checkpointed).
-        OSError
-            On write failure (an older file at ``path`` is left intact).
-        """
-        state = self.state_dict()
-        if not self.params.finite(self.n_ids):
-            raise ValueError("refusing to checkpoint a model whose W or C holds NaN or inf")
-        meta = {"words_seen": self.words_seen, "vocab_size": self.vocab_size, "n_ids": self.n_ids,
-                "position": self.source_position if position is None else position, "extra": extra or {}}
-        return save_checkpoint(path, state, meta)
+    Parameters
+    ----------
+    state : dict
+        :func:`model_state_dict` output.
+    model : streamsgns.SGNS
+        A model built with the state's parameters (:func:`stored_params`); only its public
+        parameters and its new replay buffer's settings are read.
+    overridden : collection of str
+        Parameters the caller replaced: a replaced ``half_life`` restarts the forgetting schedule,
+        a replaced ``sketch_halving_tokens`` the sketch's aging interval.
+    capacity : int
+        Rows of a new model's arrays (ids); the arrays grow to hold the stored vocabulary.
+    sketch_halving : int
+        The sketch's aging interval in tokens (0: never) the parameters give.
+    average_horizon : float or None
+        Tokens of the averages' fold-weight floor the parameters give (:mod:`streamsgns.averaging`).
 
-    @classmethod
-    def load(cls, path, **overrides) -> "SGNS":
-        """Read a checkpoint written by :meth:`save` (or by streamsgns 0.1, format 1).
+    Returns
+    -------
+    Components
 
-        ``source_position`` is set to the stored source position.
+    Raises
+    ------
+    streamsgns._state.StateError
+        If a component's state is malformed, breaks an invariant, or disagrees with another's or
+        with the parameters.
+    """
+    m = model
+    vocab = Vocabulary.from_state(state["vocab"], max_events=4 * m.max_sentence_length)
+    n = vocab.n_ids
+    cap0 = capacity
+    cap = cap0 if n <= cap0 else min(m.max_vocab, max(2 * cap0, n))
+    if vocab.min_count != m.min_count or vocab.max_vocab != m.max_vocab:
+        raise StateError("vocab: min_count/max_vocab differ from the parameters")
+    if vocab.sketch.table.shape != (m.sketch_depth, m.sketch_width):
+        raise StateError(f"sketch: stored shape {vocab.sketch.table.shape} differs from the parameters")
+    # the sketch's aging interval: a state from before aging existed, or an explicit override, takes the
+    # parameter's; otherwise the stored schedule must be the parameter's
+    sk = vocab.sketch.meta[0]
+    want = sketch_halving
+    if "halve_every" not in state["vocab"]["sketch"] or "sketch_halving_tokens" in overridden:
+        sk["halve_every"] = want
+        sk["since_halving"] = sk["since_halving"] % want if want else 0
+    elif int(sk["halve_every"]) != want:
+        raise StateError(f"sketch: stored aging interval {int(sk['halve_every'])} differs from the parameters' {want}")
+    vocab.grow(cap)
+    noise = NoiseDistribution.from_state(state["noise"], capacity=vocab.capacity)
+    if noise.n > n:
+        raise StateError(f"noise: {noise.n} columns for {n} ids")
+    cooc = None
+    if m.track_cooc:
+        if state.get("cooc") is None:
+            raise StateError("cooc: statistics missing for a model that tracks them")
+        cooc = CooccurrenceStats.from_state(state["cooc"], capacity=vocab.capacity)
+        shape = (cooc.top_n, cooc.csk.shape[0], cooc.sketch_rate)
+        want = (m.cooc_top_n, m.cooc_sketch_depth if m.cooc_sketch_width else 0, m.cooc_sketch_rate)
+        if shape != want or (want[1] and cooc.csk.shape[1] != m.cooc_sketch_width):
+            raise StateError(f"cooc: stored tables (top_n, depth, rate) {shape} differ from the parameters {want}")
+        if cooc.cmeta.shape[0] < n or (cooc.cmeta[n:, 0] != -1).any():
+            raise StateError("cooc: per-id statistics do not cover the vocabulary")
+    parameters = SGNSParameters.from_state(state["parameters"], vocab.capacity, m.vector_size, m.workers, m.seed)
+    if parameters.tied != bool(m.tied) or int(np.count_nonzero(parameters.W[n:])) != 0:
+        raise StateError("parameters: W/C rows do not match the vocabulary or the tied setting")
+    forget = _forget_from_state(state.get("forget"), m.half_life, "half_life" in overridden,
+                                int(parameters.meta[0]["words_seen"]))
+    average = None
+    if m.average_eta is not None and state.get("average") is not None:
+        average = IterateAverage.from_state(state["average"], vocab.capacity, m.vector_size)
+        if average.steps[n:].any():
+            raise StateError("average: rows beyond the vocabulary")
+        # the settings are the parameters' (a resumed run may change them); the averages are kept
+        average.eta, average.every, average.horizon = float(m.average_eta), m.average_every, average_horizon
+    detect = None
+    if m.detect_changes and state.get("change") is not None:
+        # the settings are the parameters' (a resumed run may change them); the rows are kept
+        detect = ChangeDetector.from_state(state["change"], vocab.capacity, check_every=m.change_every,
+                                           threshold=m.change_threshold)
+        if detect.obs[n:].any() or detect.base[n:].any():
+            raise StateError("change detector: rows beyond the vocabulary")
+    log = ChangeLog.from_state(state["change_log"]) if state.get("change_log") is not None else None
+    replay = None
+    if m.replay_state is not None and state.get("replay") is not None:
+        r = m.replay_state
+        replay = ReplayBuffer.from_state(state["replay"], r.rate, r.size, m.seed, m.workers, r.idle)
+    return Components(vocab, noise, cooc, parameters, forget, average, detect, log, replay)
 
-        Raises
-        ------
-        streamsgns.io.checkpoint.CheckpointError
-            If the file is missing, truncated, corrupted, of another format, or holds a state
-            that fails validation (nothing of it is used then).
-        """
-        manifest, state = read_checkpoint(path)
-        try:
-            m = cls.from_state(state, **overrides)
-        except StateError as e:
-            raise CheckpointError(f"{path}: invalid state ({e})") from e
-        m.source_position = manifest.get("position")
-        return m
+
+def save_model_vectors(model, path, binary: bool = False, kind: str | None = None) -> int:
+    """:meth:`streamsgns.SGNS.save_word2vec_format`: the exported vectors of ``kind`` (default the
+    model's ``output``), words by decreasing count, through :func:`streamsgns.io.word2vec.save_word2vec_format`.
+
+    Returns the number of words written; raises ``ValueError`` if the vectors hold NaN or inf.
+    """
+    vecs = model.vectors(kind)
+    counts = model.counts
+    alive = np.flatnonzero(counts > 0)
+    order = alive[np.argsort(-counts[alive], kind="stable")]
+    itk = model.index_to_key
+    return save_word2vec_format(path, [itk[i] for i in order], vecs, binary=binary, rows=order)
+
+
+def save_model(model, path, position: dict | None = None, extra: dict | None = None) -> str:
+    """:meth:`streamsgns.SGNS.save`: :func:`model_state_dict` and a manifest (``words_seen``,
+    ``vocab_size``, ``n_ids``, ``position``, ``extra``), written by :func:`~streamsgns.io.checkpoint.save_checkpoint`.
+
+    Returns the path written. Raises ``ValueError`` if W or C hold NaN or inf (nothing is written),
+    ``OSError`` on write failure (an older file at ``path`` is left intact).
+    """
+    state = model_state_dict(model)
+    if not model.params.finite(model.n_ids):
+        raise ValueError("refusing to checkpoint a model whose W or C holds NaN or inf")
+    meta = {"words_seen": model.words_seen, "vocab_size": model.vocab_size, "n_ids": model.n_ids,
+            "position": model.source_position if position is None else position, "extra": extra or {}}
+    return save_checkpoint(path, state, meta)
+
+
+def load_model(cls, path, **overrides):
+    """:meth:`streamsgns.SGNS.load`: a new ``cls`` (``cls.from_state(state, **overrides)``) from the
+    checkpoint at ``path``, its ``source_position`` the stored one.
+
+    Raises :class:`~streamsgns.io.checkpoint.CheckpointError` if the file is missing, truncated,
+    corrupted, of another format, or holds a state that fails validation.
+    """
+    manifest, state = read_checkpoint(path)
+    try:
+        m = cls.from_state(state, **overrides)
+    except StateError as e:
+        raise CheckpointError(f"{path}: invalid state ({e})") from e
+    m.source_position = manifest.get("position")
+    return m

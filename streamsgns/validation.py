@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import numbers
 
+from .export import OUTPUT_KINDS
+
 __all__ = ["validate_params", "MAX_ALPHA"]
 
 #: Largest initial learning rate accepted. Plain SGD on SGNS diverges for large steps. Measured on
@@ -91,7 +93,7 @@ def validate_params(model) -> None:
         _real(model, "replay", 0.0)
     if hasattr(model, "replay_buffer"):
         _int(model, "replay_buffer", 2)
-    if model.output not in ("W", "C", "W+C"):
+    if model.output not in OUTPUT_KINDS:
         raise ValueError(f"output must be 'W', 'C' or 'W+C', got {model.output!r}")
     if model.tokenizer is not None and not callable(model.tokenizer):
         raise ValueError("tokenizer must be callable")

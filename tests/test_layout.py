@@ -93,6 +93,21 @@ def test_checkpointing_imports_nothing_of_the_learner():
         assert not g[mod] & {"streamsgns.learner", "streamsgns.persistence", "streamsgns.trainer"}, mod
 
 
+def test_sgns_inherits_from_river_alone():
+    """The learner's jobs are objects it holds (its exported vectors, its components), not mixins
+    sharing its private fields: its one base is river's Transformer, and every public method is its own."""
+    from river import base
+
+    from streamsgns import SGNS
+    from streamsgns.export import VectorExport
+
+    assert SGNS.__bases__ == (base.Transformer,)
+    for name in ("vectors", "keyed_vectors", "most_similar", "similarity", "transform_one", "fold_average",
+                 "__getitem__", "__contains__", "state_dict", "from_state", "save", "load", "save_word2vec_format"):
+        assert name in vars(SGNS), name
+    assert isinstance(SGNS(vector_size=4, sketch_width=64, cooc_top_n=4, cooc_sketch_width=64)._export, VectorExport)
+
+
 def test_core_imports_no_tooling_and_no_connector():
     for mod, deps in _graph().items():
         assert not any(d.startswith("streamsgns_tools") for d in deps), mod

@@ -261,6 +261,30 @@ def test_outputs_and_queries():
     np.testing.assert_array_equal(m2["the"], m2.W[m2.key_to_index["the"]] + m2.C[m2.key_to_index["the"]])
 
 
+def test_queries_follow_learning_and_folds():
+    """The cached search is the export's, rebuilt after learning and after a fold of the averages:
+    most_similar always answers from the current exported vectors, never from an older copy."""
+    from streamsgns.vectors import KeyedVectors
+
+    def fresh(m):
+        return KeyedVectors(m.index_to_key, m.vectors(), alive=m.counts > 0, key_to_index=m.key_to_index)
+
+    m = SGNS(**SMALL, average_every=10**9)  # no fold while learning: only the explicit one below
+    m.learn_many(lee_lines()[:100])
+    kv = m.keyed_vectors()
+    before = m.most_similar("government", topn=5)
+    assert m.keyed_vectors() is kv  # cached while the model does not change
+    m.learn_many(lee_lines()[100:200])
+    after = m.most_similar("government", topn=5)
+    assert m.keyed_vectors() is not kv
+    assert after != before
+    assert after == fresh(m).most_similar("government", topn=5)
+    kv = m.keyed_vectors()
+    m.fold_average()
+    assert m.keyed_vectors() is not kv
+    assert m.most_similar("government", topn=5) == fresh(m).most_similar("government", topn=5)
+
+
 def test_pickle_round_trip():
     import pickle
 

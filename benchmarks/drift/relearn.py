@@ -114,7 +114,7 @@ def oracle_restart(m: SGNS, words, seed: int) -> None:
     m.detect.restart(rows, m.vocab.counts)
     if m.average is not None:
         m.average.restart(rows, m.params.W, m.params.C)
-    m._kv = None
+    m._export.invalidate()
 
 
 def run_gensim(past, change, stops, seed, block_tokens, space, renamed, partner, stable):

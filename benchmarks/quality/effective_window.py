@@ -40,6 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: benchmarks.*, streamsgns_tools
 
+from benchmarks.common import new_figure, save_figure  # noqa: E402
 from streamsgns_tools.corpora import read_token_lists  # noqa: E402
 
 
@@ -197,11 +198,7 @@ def main(argv=None) -> int:
     print(f"\n({time.time() - t0:.0f} s)")
 
     if args.plot:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(8, 4.5))
-        FigureCanvasAgg(fig)
+        fig = new_figure((8, 4.5))
         ax = fig.subplots()
         for r in rows:
             h = r["hist"][1: 4 * L + 1]
@@ -212,9 +209,7 @@ def main(argv=None) -> int:
         ax.set_yscale("log")
         ax.set_title(f"trained pairs by original distance, window {L}")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(args.plot, dpi=100)
-        print(f"wrote {args.plot}")
+        save_figure(fig, args.plot)
     return 0
 
 

@@ -29,21 +29,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: benchmarks.*, streamsgns_tools
 
-from benchmarks.quality.pmi_full_rank import IndependentTarget, restricted_corpus, rows_of, train_passes  # noqa: E402
+from benchmarks.common import new_figure, save_figure  # noqa: E402
+from benchmarks.quality.pmi_full_rank import (  # noqa: E402
+    IndependentTarget, add_passes_arguments, restricted_corpus, rows_of, train_passes)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", default="/tmp/sgdata/brown.txt")
-    ap.add_argument("--words", type=int, default=300)
+    add_passes_arguments(ap)
     ap.add_argument("--dims", default="400,200,100,50,25,10")
-    ap.add_argument("--passes", type=int, default=20)
-    ap.add_argument("--alpha", type=float, default=0.2)
-    ap.add_argument("--min-alpha", type=float, default=1e-6)
-    ap.add_argument("--decay-tokens", type=float, default=1e5)
-    ap.add_argument("--order", choices=("corpus", "shuffled", "reshuffled"), default="reshuffled")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--min-pair", type=float, default=5.0)
     ap.add_argument("--plot", help="PNG of the residual measures against d")
     args = ap.parse_args(argv)
 
@@ -71,11 +65,7 @@ def main(argv=None) -> int:
           "unobs x<0: share of unobserved pairs with W·C < 0.")
 
     if args.plot:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(10, 4))
-        FigureCanvasAgg(fig)
+        fig = new_figure((10, 4))
         a1, a2 = fig.subplots(1, 2)
         ds = [r["d"] for r in rows]
         a1.plot(ds, [r["spearman"] for r in rows], "o-", label="Spearman")
@@ -89,9 +79,7 @@ def main(argv=None) -> int:
             ax.legend(fontsize=8)
         a2.set_yscale("log")
         fig.suptitle(f"W·Cᵀ vs PMI − log k, Brown top {len(words)} words (|V| = {len(words)}: dashed)")
-        fig.tight_layout()
-        fig.savefig(args.plot, dpi=100)
-        print(f"wrote {args.plot}")
+        save_figure(fig, args.plot)
     return 0
 
 

@@ -166,17 +166,11 @@ def fmt_row(name, d, n, rep, secs):
             f"{rep['weighted_mse']:>8.4f} {rep['frac_within_0_5']:>7.3f} {rep['mean_residual']:>+8.3f} {secs:>6.0f}")
 
 
-HEADER = (f"{'model':<34s} {'d':>5s} {'passes':>6s} {'pairs':>7s} {'Spearman':>8s} {'Pearson':>8s} "
-          f"{'wMSE':>8s} {'|r|<0.5':>7s} {'mean r':>8s} {'sec':>6s}")
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_passes_arguments(ap) -> None:
+    """The options of a multi-pass run on the restricted corpus, shared with ``pmi_dimension_sweep.py``:
+    corpus and vocabulary, passes and learning-rate schedule, stream order, seed, and the pair threshold."""
     ap.add_argument("--corpus", default="/tmp/sgdata/brown.txt")
     ap.add_argument("--words", type=int, default=300, help="vocabulary: the most frequent words")
-    ap.add_argument("--vector-size", type=int, default=400)
-    ap.add_argument("--window", type=int, default=5)
-    ap.add_argument("--negative", type=int, default=5)
     ap.add_argument("--passes", type=int, default=20)
     ap.add_argument("--alpha", type=float, default=0.2)
     ap.add_argument("--min-alpha", type=float, default=1e-6)
@@ -184,6 +178,18 @@ def main(argv=None) -> int:
     ap.add_argument("--order", choices=("corpus", "shuffled", "reshuffled"), default="reshuffled")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--min-pair", type=float, default=5.0, help="pairs with #(w,c) >= this (per pass)")
+
+
+HEADER = (f"{'model':<34s} {'d':>5s} {'passes':>6s} {'pairs':>7s} {'Spearman':>8s} {'Pearson':>8s} "
+          f"{'wMSE':>8s} {'|r|<0.5':>7s} {'mean r':>8s} {'sec':>6s}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_passes_arguments(ap)
+    ap.add_argument("--vector-size", type=int, default=400)
+    ap.add_argument("--window", type=int, default=5)
+    ap.add_argument("--negative", type=int, default=5)
     ap.add_argument("--no-gensim", action="store_true")
     ap.add_argument("--gensim-runs", default="400:corpus,50:corpus,400:same",
                     help="gensim runs, vector_size:order with order 'corpus' (the issue's reference) or "

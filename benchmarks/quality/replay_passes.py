@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: benchmarks.*, streamsgns_tools
 
-from benchmarks.common import corpus_file  # noqa: E402
+from benchmarks.common import corpus_file, run_child, write_json  # noqa: E402
 
 
 def child(corpus: str, passes: int, replay: float, params: dict) -> dict:
@@ -66,15 +65,14 @@ def main(argv=None) -> int:
     for cfg in args.configs.split(","):
         passes, replay = cfg.split(":")
         spec = json.dumps({"corpus": corpus, "passes": int(passes), "replay": float(replay), "params": params})
-        r = subprocess.run([sys.executable, __file__, "--_child", spec], capture_output=True, text=True)
-        if r.returncode != 0:
-            print(r.stderr[-3000:], file=sys.stderr)
+        try:
+            results.append(run_child(__file__, spec))
+        except RuntimeError as e:
+            print(e, file=sys.stderr)
             return 1
-        results.append(json.loads(r.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), flush=True)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"corpus": corpus, "runs": results}, indent=1) + "\n")
+        write_json(args.json, {"corpus": corpus, "runs": results})
     return 0
 
 

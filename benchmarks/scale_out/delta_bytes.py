@@ -46,7 +46,8 @@ def breakdown(delta: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    from benchmarks.scale_out.simulate import SETTINGS, _learn, corpus
+    from benchmarks.scale_out.common import learn_lines
+    from benchmarks.scale_out.simulate import SETTINGS, corpus
 
     from streamsgns import SGNS
     from streamsgns.distributed.delta import delta_nbytes, model_delta
@@ -59,13 +60,13 @@ def main(argv=None) -> int:
     lines, ntok = corpus(args.base + args.round)
     cut = int(np.searchsorted(np.cumsum(ntok), args.base)) + 1
     m = SGNS(**SETTINGS, seed=0)
-    _learn(m, lines[:cut])
+    learn_lines(m, lines[:cut])
     base = {k: v for k, v in m.state_dict().items()}
     import copy
 
     base = copy.deepcopy(base)
     r = SGNS.from_state(base)
-    _learn(r, lines[cut:])
+    learn_lines(r, lines[cut:])
     d = model_delta(r.state_dict(), base)
     parts = breakdown(d)
     C, B = r.C[:r.n_ids], base["parameters"]["C"]

@@ -32,7 +32,8 @@ SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5,
 
 
 def run(lines, ntok, n: int, tau: int, rows: str, stiffness, seed: int = 0) -> dict:
-    from benchmarks.scale_out.simulate import _learn, chunks, scores, shares
+    from benchmarks.scale_out.common import learn_lines, scores
+    from benchmarks.scale_out.simulate import chunks, shares
     from streamsgns import SGNS
     from streamsgns.distributed.delta import merge_deltas, model_delta
     from streamsgns.distributed.replica import replica_seed
@@ -50,7 +51,7 @@ def run(lines, ntok, n: int, tau: int, rows: str, stiffness, seed: int = 0) -> d
             st = {**base, "parameters": {**p, "rng": seed_states(replica_seed(seed, k, r + 1), p["rng"].shape[0])}}
             m = SGNS.from_state(st)
             m.take_loss()
-            _learn(m, [lines[i] for i in per[k][r]])
+            learn_lines(m, [lines[i] for i in per[k][r]])
             loss.append(m.take_loss())
             deltas.append(model_delta(m.state_dict(), base))
             m.close()
@@ -64,7 +65,8 @@ def run(lines, ntok, n: int, tau: int, rows: str, stiffness, seed: int = 0) -> d
 
 
 def main(argv=None) -> int:
-    from benchmarks.scale_out.simulate import _learn, corpus, scores
+    from benchmarks.scale_out.common import learn_lines, scores
+    from benchmarks.scale_out.simulate import corpus
 
     from streamsgns import SGNS
 
@@ -81,7 +83,7 @@ def main(argv=None) -> int:
     for n in args.replicas:
         if n == 0:
             m = SGNS(**SETTINGS, seed=0)
-            _learn(m, lines)
+            learn_lines(m, lines)
             res = {"replicas": 0, "tokens": m.words_seen, **scores(m)}
         else:
             res = run(lines, ntok, n, args.sync_tokens, args.rows, args.stiffness if args.stiffness > 0 else None)

@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: benchmarks.*, streamsgns_tools
 
 from benchmarks.common import RESULTS  # noqa: E402
+from benchmarks.scale_out.common import learn_lines, scores  # noqa: E402
 
 SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, alpha=0.025, seed=0,
                 track_cooc=False, average_eta=None, detect_changes=False)
@@ -65,31 +66,12 @@ def corpus_lines(n_tokens: int) -> tuple[list[str], str]:
     return out, path.name
 
 
-def scores(model) -> dict:
-    from streamsgns.evaluate import evaluate_all
-
-    words = model.index_to_key
-    alive = [i for i, w in enumerate(words) if w is not None]
-    r = evaluate_all([words[i] for i in alive], model.vectors()[alive])
-    return {"ws353": r["wordsim353"]["spearman"], "simlex": r["simlex999"]["spearman"],
-            "analogies": r["analogies"]["accuracy"]}
-
-
 def _single_exact(lines, seed=None):
     from streamsgns import SGNS
 
     m = SGNS(**{**SETTINGS, **({} if seed is None else {"seed": seed})})
     t0 = time.perf_counter()
-    buf, size = [], 0
-    for ln in lines:
-        buf.append(ln)
-        size += len(ln) + 1
-        if size >= 1 << 20:
-            m.learn_text(("\n".join(buf) + "\n").encode("utf-8"))
-            buf, size = [], 0
-    if buf:
-        m.learn_text(("\n".join(buf) + "\n").encode("utf-8"))
-    m.flush()
+    learn_lines(m, lines)
     return {"model": m, "seconds": time.perf_counter() - t0}
 
 

@@ -42,6 +42,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # the checkout: benchmarks.*, streamsgns_tools
 
+from benchmarks.scale_out.common import learn_lines, scores  # noqa: E402
+
 #: As one process, except change detection (it has no merge rule yet): off in both.
 SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, detect_changes=False)
 PARTITIONS = 64
@@ -69,35 +71,12 @@ def corpus(max_tokens: int | None) -> tuple[list[str], np.ndarray]:
     return lines, ntok
 
 
-def scores(model) -> dict:
-    from streamsgns.evaluate import evaluate_all
-
-    words = model.index_to_key
-    alive = [i for i, w in enumerate(words) if w is not None]
-    r = evaluate_all([words[i] for i in alive], model.vectors()[alive])
-    return {"ws353": r["wordsim353"]["spearman"], "simlex": r["simlex999"]["spearman"],
-            "analogies": r["analogies"]["accuracy"]}
-
-
-def _learn(m, lines) -> None:
-    buf, size = [], 0
-    for ln in lines:
-        buf.append(ln)
-        size += len(ln) + 1
-        if size >= 1 << 20:
-            m.learn_text(("\n".join(buf) + "\n").encode("utf-8"))
-            buf, size = [], 0
-    if buf:
-        m.learn_text(("\n".join(buf) + "\n").encode("utf-8"))
-    m.flush()
-
-
 def one_process(lines, seed: int) -> dict:
     from streamsgns import SGNS
 
     m = SGNS(**SETTINGS, seed=seed)
     t0 = time.perf_counter()
-    _learn(m, lines)
+    learn_lines(m, lines)
     return {"kind": "single", "replicas": 0, "seed": seed, "tokens": m.words_seen, "vocab_size": m.vocab_size,
             "train_s": time.perf_counter() - t0, **scores(m)}
 
@@ -144,7 +123,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             t0 = time.perf_counter()
             m = SGNS.from_state(st)
             t1 = time.perf_counter()
-            _learn(m, [lines[i] for i in per[k][r]])
+            learn_lines(m, [lines[i] for i in per[k][r]])
             t2 = time.perf_counter()
             d = model_delta(m.state_dict(), base)
             t3 = time.perf_counter()

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: benchmarks.*, streamsgns_tools
 
-from benchmarks.common import corpus_file  # noqa: E402
+from benchmarks.common import corpus_file, run_child, write_json  # noqa: E402
 
 _TEXT = "the quick brown fox jumps over the lazy dog and runs away\n" * 2000
 
@@ -82,12 +82,8 @@ def _load() -> float:
 
 
 def _run_child(workers: int, cache: str) -> dict:
-    env = dict(os.environ, NUMBA_CACHE_DIR=cache)
     load0 = _load()
-    r = subprocess.run([sys.executable, __file__, "--_child", str(workers)], capture_output=True, text=True, env=env)
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr[-3000:])
-    out = json.loads(r.stdout.strip().splitlines()[-1])
+    out = run_child(__file__, str(workers), env=dict(os.environ, NUMBA_CACHE_DIR=cache))
     out["load_avg_1min"] = [round(load0, 2), round(_load(), 2)]
     return out
 
@@ -130,8 +126,7 @@ def main(argv=None) -> int:
         print(json.dumps(res["cold"][-1]), flush=True)
     res["warm"] = _run_child(args.workers, cache)
     print("warm", json.dumps(res["warm"]), flush=True)
-    corpus = args.corpus
-    corpus = str(corpus_file(corpus, args.cache))
+    corpus = str(corpus_file(args.corpus, args.cache))
     with open(corpus, "rb") as f:
         data = f.read(args.cli_bytes)
     with tempfile.NamedTemporaryFile(suffix=".txt", delete=False) as f:
@@ -147,8 +142,7 @@ def main(argv=None) -> int:
     finally:
         os.unlink(part)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(res, indent=1) + "\n")
+        write_json(args.json, res)
     return 0
 
 

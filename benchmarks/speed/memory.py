@@ -23,14 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout: benchmarks.*, streamsgns_tools
 
-from benchmarks.common import corpus_file  # noqa: E402
+from benchmarks.common import corpus_file, run_child, write_json  # noqa: E402
 
 
 def _status() -> dict:
@@ -98,8 +97,7 @@ def main(argv=None) -> int:
         spec = json.loads(args._child)
         print(json.dumps(child(spec["corpus"], spec["workers"], spec["params"])))
         return 0
-    corpus = args.corpus
-    corpus = str(corpus_file(corpus, args.cache))
+    corpus = str(corpus_file(args.corpus, args.cache))
     params = {}
     for p in args.param:
         k, v = p.split("=", 1)
@@ -108,16 +106,15 @@ def main(argv=None) -> int:
     if args.cold:
         env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="numba-cold-")
     spec = json.dumps({"corpus": corpus, "workers": args.workers, "params": params})
-    r = subprocess.run([sys.executable, __file__, "--_child", spec], capture_output=True, text=True, env=env)
-    if r.returncode != 0:
-        print(r.stderr[-3000:], file=sys.stderr)
+    try:
+        res = run_child(__file__, spec, env=env)
+    except RuntimeError as e:
+        print(e, file=sys.stderr)
         return 1
-    res = json.loads(r.stdout.strip().splitlines()[-1])
     res.update(corpus=corpus, workers=args.workers, params=params, cold=args.cold)
     print(json.dumps(res, indent=1))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(res, indent=1) + "\n")
+        write_json(args.json, res)
     return 0
 
 

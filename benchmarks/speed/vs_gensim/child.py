@@ -23,7 +23,7 @@ import time
 import traceback
 from pathlib import Path
 
-__all__ = ["cpu_s_self", "rss_mib_self", "source_hashes", "loaded_source_fingerprint", "child_main", "run_child"]
+__all__ = ["cpu_s_self", "rss_mib_self", "timed_save", "source_hashes", "loaded_source_fingerprint", "child_main", "run_child"]
 
 ENTRY_SCRIPT = Path(__file__).resolve().parent.parent / "bench_vs_gensim.py"
 """The script a child runs (``--_child SPEC``)."""
@@ -45,6 +45,18 @@ def rss_mib_self() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB; macOS: bytes
+
+
+def timed_save(out: dict, save) -> None:
+    """Write a run's vectors with ``save()``, as both runs do after training.
+
+    Sets ``out["rss_before_save_mib"]`` (:func:`rss_mib_self` just before, MiB) and
+    ``out["save_s"]`` (wall seconds of ``save()`` alone).
+    """
+    out["rss_before_save_mib"] = rss_mib_self()
+    t = time.perf_counter()
+    save()
+    out["save_s"] = time.perf_counter() - t
 
 
 def source_hashes() -> dict[str, str]:

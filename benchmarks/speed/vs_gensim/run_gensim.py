@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from .child import cpu_s_self, rss_mib_self
+from .child import cpu_s_self, rss_mib_self, timed_save
 from .corpus import iter_token_lists, pretokenize
 
 __all__ = ["run_gensim"]
@@ -86,9 +86,6 @@ def run_gensim(mode: str, corpus: str, vectors: str, p: dict, epochs: int = 1) -
                     epochs=epochs)
         t3 = time.perf_counter()
         out.update(wall_s=t3 - t2, tokenize_s=t1 - t0, vocab_s=t2 - t1, train_s=t3 - t2, cpu_s=cpu_s_self() - c2)
-    out["rss_before_save_mib"] = rss_mib_self()
-    t = time.perf_counter()
-    model.wv.save_word2vec_format(vectors)
-    out["save_s"] = time.perf_counter() - t
+    timed_save(out, lambda: model.wv.save_word2vec_format(vectors))
     out.update(system_tokens=int(model.corpus_total_words), vocab_size=len(model.wv), version=gensim.__version__)
     return out

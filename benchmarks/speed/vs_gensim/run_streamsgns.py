@@ -15,10 +15,22 @@ import time
 import streamsgns  # before .corpus, which then reuses streamsgns.tokenize
 from streamsgns import SGNS
 
-from .child import cpu_s_self, rss_mib_self
+from .child import cpu_s_self, rss_mib_self, timed_save
 from .corpus import pretokenize
 
 __all__ = ["run_streamsgns"]
+
+
+def _timed_passes(m, learn, passes: int) -> dict:
+    """``passes`` calls of ``learn()``, then the wait for the training threads: ``wall_s`` =
+    ``train_s`` (seconds) and ``cpu_s`` (CPU seconds of the process) of that alone."""
+    c0 = cpu_s_self()
+    t0 = time.perf_counter()
+    for _ in range(passes):
+        learn()
+    m.flush()
+    dt = time.perf_counter() - t0
+    return {"wall_s": dt, "train_s": dt, "cpu_s": cpu_s_self() - c0}
 
 
 def run_streamsgns(mode: str, corpus: str, vectors: str, p: dict, warmup: bool, passes: int = 1) -> dict:
@@ -61,27 +73,13 @@ def run_streamsgns(mode: str, corpus: str, vectors: str, p: dict, warmup: bool, 
     m = SGNS(**p)
     out["rss_after_setup_mib"] = rss_mib_self()
     if mode == "e2e":
-        c0 = cpu_s_self()
-        t0 = time.perf_counter()
-        for _ in range(passes):
-            m.learn_file(corpus)
-        m.flush()
-        t1 = time.perf_counter()
-        out.update(wall_s=t1 - t0, train_s=t1 - t0, cpu_s=cpu_s_self() - c0)
+        out.update(_timed_passes(m, lambda: m.learn_file(corpus), passes))
     else:
         t0 = time.perf_counter()
         sents = pretokenize(corpus)
-        c1 = cpu_s_self()
-        t1 = time.perf_counter()
-        for _ in range(passes):
-            m.learn_many(sents)
-        m.flush()
-        t2 = time.perf_counter()
-        out.update(wall_s=t2 - t1, tokenize_s=t1 - t0, train_s=t2 - t1, cpu_s=cpu_s_self() - c1)
-    out["rss_before_save_mib"] = rss_mib_self()
-    t = time.perf_counter()
-    m.save_word2vec_format(vectors)
-    out["save_s"] = time.perf_counter() - t
+        out["tokenize_s"] = time.perf_counter() - t0
+        out.update(_timed_passes(m, lambda: m.learn_many(sents), passes))
+    timed_save(out, lambda: m.save_word2vec_format(vectors))
     out["save_via"] = "SGNS.save_word2vec_format"
     out.update(system_tokens=int(m.words_seen), vocab_size=int(m.vocab_size),
                version=getattr(streamsgns, "__version__", "?"))

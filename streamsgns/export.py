@@ -1,0 +1,171 @@
+"""The exported vectors of a learner: what ``vectors``, ``most_similar``, ``model[word]`` and snapshots read.
+
+Why an export apart from W and C? The training parameters move with every sentence; what a reader
+wants is a stable estimate of them. With ``average_eta`` set the exported rows are the averaged
+iterates of :mod:`streamsgns.averaging` (a row not folded yet since its word was admitted is its
+current value), otherwise ``W``, ``C`` or ``W + C`` themselves. :class:`VectorExport` is the one
+place that makes that choice, and the one holder of the :class:`~streamsgns.vectors.KeyedVectors`
+built from it (the normalised copy every cosine query searches).
+
+When to use it: through :class:`streamsgns.SGNS`, which holds one and whose ``vectors``,
+``keyed_vectors``, ``most_similar``, ``similarity``, ``model[word]`` and ``transform_one`` call
+it. Code that changes W, C or the averages outside learning (a restart of rows, a fold) calls
+:meth:`VectorExport.invalidate`, so that the next query builds its search again.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .averaging import IterateAverage
+from .parameters import SGNSParameters
+from .vectors import KeyedVectors
+from .vocab import Vocabulary
+
+__all__ = ["VectorExport", "OUTPUT_KINDS"]
+
+#: The exported kinds: syn0, syn1neg, or their sum (Levy, Goldberg & Dagan 2015, sec. 3.3).
+OUTPUT_KINDS = ("W", "C", "W+C")
+
+
+class VectorExport:
+    """The exported vectors of one model's W and C, and the cosine search built on them.
+
+    Parameters
+    ----------
+    params : streamsgns.parameters.SGNSParameters
+        W and C, read at each call (they may be reallocated as the vocabulary grows).
+    vocab : streamsgns.vocab.Vocabulary
+        Words, ids and counts (a row is alive while its count is > 0).
+    average : streamsgns.averaging.IterateAverage or None
+        The averaged iterates; None exports W and C themselves.
+    flush : callable
+        ``() -> None``: waits for the training threads, called before any read of W or C.
+
+    Notes
+    -----
+    The kind (``"W"``, ``"C"`` or ``"W+C"``) is an argument of every read rather than a setting
+    of the object: it is the model's ``output`` parameter, which river's ``mutate`` may change.
+    The search of :meth:`keyed_vectors` is kept for one kind until :meth:`invalidate`.
+
+    Examples
+    --------
+    The export a model holds reads what the model learnt; its search is rebuilt after learning:
+
+    >>> from streamsgns import SGNS
+    >>> m = SGNS(vector_size=8, min_count=1, sample=0, seed=3, average_eta=None)
+    >>> m.learn_many(["the cat sat on the mat", "the dog sat on the log"] * 20)
+    >>> export = VectorExport(m.params, m.vocab, m.average, m.flush)
+    >>> bool((export.vectors("W") == m.W).all())
+    True
+    >>> kv = export.keyed_vectors("W")
+    >>> export.keyed_vectors("W") is kv
+    True
+    >>> export.invalidate()
+    >>> export.keyed_vectors("W") is kv
+    False
+    """
+
+    def __init__(self, params: SGNSParameters, vocab: Vocabulary, average: IterateAverage | None,
+                 flush: Callable[[], None]):
+        self.params = params
+        self.vocab = vocab
+        self.average = average
+        self.flush = flush
+        self._kv: KeyedVectors | None = None
+        self._kv_kind: str | None = None
+
+    def invalidate(self) -> None:
+        """Drop the cached search: W, C or the averages changed (learning, a fold, a restart)."""
+        self._kv = None
+        self._kv_kind = None
+
+    @property
+    def n_ids(self) -> int:
+        """Rows in use (ids), freed ones included: the rows :meth:`vectors` returns."""
+        return self.vocab.n_ids
+
+    def vectors(self, kind: str) -> np.ndarray:
+        """The exported rows of ``kind``: ``"W"`` (syn0), ``"C"`` (syn1neg) or ``"W+C"``.
+
+        Returns
+        -------
+        ndarray, shape (n_ids, vector_size), float32
+            Views of W or C without averaging (a sum is a new array); copies with averaging.
+            Rows of freed ids are meaningless (see ``vocab.index_to_key``).
+
+        Raises
+        ------
+        ValueError
+            On an unknown kind.
+        """
+        if kind not in OUTPUT_KINDS:
+            raise ValueError(f"kind must be 'W', 'C' or 'W+C', got {kind!r}")
+        self.flush()
+        n = self.n_ids
+        avg = self.average
+        if avg is None:
+            W, C = self.params.W[:n], self.params.C[:n]
+            return W if kind == "W" else C if kind == "C" else W + C
+        # only what is asked for (reading C starts its average, streamsgns.averaging); rows are copies
+        W = avg.rows(self.params.W, "W", n) if kind != "C" else None
+        C = avg.rows(self.params.C, "C", n) if kind != "W" else None
+        if kind == "W+C":
+            W += C
+            return W
+        return W if kind == "W" else C
+
+    def row(self, i: int, kind: str) -> np.ndarray:
+        """The exported row ``i`` of ``kind`` (a new array), shape (vector_size,), float32.
+
+        Reads one row, not the whole matrix (:meth:`vectors`); the same values as ``vectors(kind)[i]``.
+        """
+        self.flush()
+        w, c = self.params.W[i], self.params.C[i]
+        avg = self.average
+        if avg is not None:  # the exported (averaged) rows, as in vectors()
+            if kind != "C":
+                w = avg.row(i, "W") if avg.row(i, "W") is not None else w
+            if kind != "W":
+                avg.start_c()
+                c = avg.row(i, "C") if avg.row(i, "C") is not None else c
+        return np.array(w) if kind == "W" else np.array(c) if kind == "C" else w + c
+
+    def keyed_vectors(self, kind: str) -> KeyedVectors:
+        """The exported vectors of ``kind`` as :class:`~streamsgns.vectors.KeyedVectors` (alive rows only).
+
+        Built once, then returned again until :meth:`invalidate` (or a read of another kind).
+
+        Raises
+        ------
+        ValueError
+            On an unknown kind.
+        """
+        if self._kv is None or self._kv_kind != kind:
+            vocab = self.vocab
+            self._kv = KeyedVectors(vocab.index_to_key, self.vectors(kind), alive=vocab.counts[: self.n_ids] > 0,
+                                    key_to_index=vocab.key_to_index)
+            self._kv_kind = kind
+        return self._kv
+
+    def mean(self, tokens, kind: str) -> np.ndarray:
+        """Mean of the exported rows of the tokens in the vocabulary (others are skipped).
+
+        Parameters
+        ----------
+        tokens : iterable of str
+            Anything not a str in the vocabulary is skipped.
+        kind : str
+
+        Returns
+        -------
+        ndarray, shape (vector_size,), float32
+            Averaged in float64; all zeros when no token is known.
+        """
+        kti = self.vocab.key_to_index
+        known = [kti[t] for t in tokens if isinstance(t, str) and t in kti]
+        if known:  # row by row (the exported row), not the whole exported matrix
+            return np.mean([self.row(i, kind) for i in known], axis=0, dtype=np.float64).astype(np.float32)
+        return np.zeros(self.params.W.shape[1], dtype=np.float32)
