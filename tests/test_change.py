@@ -340,3 +340,15 @@ def test_the_export_lag_is_bounded_by_default():
             k += 1
         lags[horizon] = k * 20_000
     assert lags[200_000] <= 200_000 < lags[None]  # half-way within one horizon; unbounded it takes longer
+
+
+@pytest.mark.parametrize("kw", [{}, {"output": "W+C"}, {"output": "C"}, {"average_eta": None}])
+def test_change_record_neighbours_are_the_exported_vectors_nearest(kw):
+    """The neighbours written into change records (one pass over the most frequent words,
+    ``export_cosines``) are ``most_similar``'s, for every export (averaged W, W+C, C, last iterate)."""
+    m = SGNS(**{**SMALL, "average_every": 5000, **kw})
+    m.learn_many(stream(3_000, 3_000))
+    words = ["a1", "b2", "x1"]
+    got = m._neighbour_lists(words)
+    for w in words:
+        assert got[w] == [x for x, _ in m.most_similar(w, topn=10)], w
