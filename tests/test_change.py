@@ -20,12 +20,11 @@ from streamsgns.rates import word_alpha
 from helpers_core import assert_same_state, model_state
 
 MOVERS = ("x1", "x2", "x3")
-#: ``shared_negatives=False``: these cases were calibrated on the per-pair kernel's random draws. On the
-#: stationary stream (``stream(30_000, 40_000)``) the detector raises false alarms for some seeds with
-#: either kernel (seeds 0-11: per-pair at seeds 4, 5, 7; shared at 0, 5, 7, 8), so another sequence
-#: of draws is another case, not a weaker detector.
-SMALL = dict(vector_size=16, window=3, min_count=1, sample=0.0, seed=0, track_cooc=False, change_every=4000,
-             shared_negatives=False)
+#: The default kernel (shared negatives). On the stationary stream (``stream(40_000, 40_000)``) and on
+#: the change stream, seeds 0-11 with the shipped detector raise no false alarm with shared negatives;
+#: with per-pair negatives (``shared_negatives=False``) they do at seeds 0 and 3 (measured 2026-12-07),
+#: so another sequence of draws is another case, not a weaker detector.
+SMALL = dict(vector_size=16, window=3, min_count=1, sample=0.0, seed=0, track_cooc=False, change_every=4000)
 
 
 def stream(n_sent: int, switch_at: int, seed: int = 0, movers=MOVERS, every: int | None = None) -> list[list[str]]:
