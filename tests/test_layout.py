@@ -108,6 +108,22 @@ def test_sgns_inherits_from_river_alone():
     assert isinstance(SGNS(vector_size=4, sketch_width=64, cooc_top_n=4, cooc_sketch_width=64)._export, VectorExport)
 
 
+def test_kafka_source_and_sgns_inherit_from_their_base_alone():
+    """Each job of the Kafka source and of the learner is an object the class holds, not a mixin
+    sharing its private fields: KafkaSource's one base is ``Source``, SGNS's is river's Transformer,
+    and every method of the source's contract is KafkaSource's own."""
+    from river import base
+
+    from streamsgns import SGNS
+    from streamsgns.connectors.base import Source
+    from streamsgns.connectors.kafka import KafkaSource
+
+    assert KafkaSource.__bases__ == (Source,), KafkaSource.__bases__
+    assert SGNS.__bases__ == (base.Transformer,), SGNS.__bases__
+    for name in ("chunks", "seek", "position", "commit", "lag", "stop", "close"):
+        assert name in vars(KafkaSource), name
+
+
 def test_core_imports_no_tooling_and_no_connector():
     for mod, deps in _graph().items():
         assert not any(d.startswith("streamsgns_tools") for d in deps), mod
