@@ -187,7 +187,7 @@ class Connection:
         Raises
         ------
         streamsgns.connectors.kafka.errors.NoBrokersAvailable
-            If no server accepts a TCP connection within :attr:`probe_timeout`.
+            If no server accepts a TCP connection within ``probe_timeout``.
         streamsgns.connectors.kafka.errors.KafkaSecurityError
             If the first server that accepts fails the TLS handshake (:func:`tls_handshake`).
         """
@@ -210,7 +210,7 @@ class Connection:
 
     def recreate(self) -> None:
         """Close the consumer and connect a new one (counted in ``stats["reconnects"]``); the
-        assignment callback seeks it to the last yielded position. :attr:`consumer` is ``None``
+        assignment callback seeks it to the last yielded position. ``consumer`` is ``None``
         afterwards if the source stopped while reconnecting."""
         old, self.consumer = self.consumer, None
         if old is not None:

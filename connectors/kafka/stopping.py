@@ -96,7 +96,7 @@ class Stopping:
         self.poll_done.set()
 
     def close(self, wait: float) -> bool:
-        """Set :attr:`closed`, then say whether the caller may close the consumer now.
+        """Set ``closed``, then say whether the caller may close the consumer now.
 
         Parameters
         ----------
