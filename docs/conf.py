@@ -49,8 +49,8 @@ numpydoc_xref_param_type = False
 numpydoc_attributes_as_param_list = False  # "Attributes" entries become targets of :attr: refs
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"  # the docstrings state types, shapes and dtypes
-# A class page shows the methods its mixins give it (``KafkaSource.commit``), not those of river's
-# base classes, of tuple (the kernels' namedtuple bundles) or of exceptions.
+# A class page shows the methods it inherits from the project's own classes (``FileSource.commit``),
+# not those of river's base classes, of tuple (the kernels' namedtuple bundles) or of exceptions.
 autodoc_default_options = {
     "members": True,
     "undoc-members": True,

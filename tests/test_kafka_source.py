@@ -292,7 +292,7 @@ def test_broken_consumer_is_recreated_without_loss(kafka_broker):
                      **FAST) as src:
         it = src.chunks()
         lines = next(it).data.split(b"\n")[:-1]
-        src._consumer.close()  # every poll now fails: the source must recreate it
+        src._connection.consumer.close()  # every poll now fails: the source must recreate it
         for c in it:
             lines += c.data.split(b"\n")[:-1]
     assert sorted(lines) == sorted(v.encode() for v in values)  # nothing lost, no dup
@@ -392,7 +392,7 @@ def test_stop_and_close_from_another_thread(kafka_broker):
     t0 = time.monotonic()
     lines, _ = read_all(src)
     assert lines == [b"only"] and time.monotonic() - t0 < 3.0
-    assert src._consumer is None
+    assert src._connection.consumer is None
 
 
 def test_stop_while_waiting_for_a_broker():
@@ -416,13 +416,13 @@ def test_stop_keeps_the_consumer_for_a_final_commit(kafka_broker):
         threading.Timer(1.0, src.stop).start()
         lines, chunks = read_all(src)
         assert len(lines) == 20
-        assert src._consumer is not None  # not closed by stop()
+        assert src._connection.consumer is not None  # not closed by stop()
         src.commit(chunks[-1].position)
         assert src.stats["commits"] == 1 and src.stats["commit_failures"] == 0
         assert list(src.chunks()) == []  # a stopped source does not restart
     finally:
         src.close()
-    assert src._consumer is None
+    assert src._connection.consumer is None
     from kafka import KafkaConsumer, TopicPartition
 
     c = KafkaConsumer(bootstrap_servers=bs, group_id="gf", enable_auto_commit=False)

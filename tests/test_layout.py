@@ -108,6 +108,23 @@ def test_sgns_inherits_from_river_alone():
     assert isinstance(SGNS(vector_size=4, sketch_width=64, cooc_top_n=4, cooc_sketch_width=64)._export, VectorExport)
 
 
+def test_kafka_source_inherits_from_source_alone():
+    """The Kafka source's jobs (its consumer, positions, poll loop, commits, stop conditions) are
+    objects it holds, not mixins sharing its private fields: its one base is ``Source``, and every
+    method of the source's contract is its own (the learner's counterpart is the test above)."""
+    from streamsgns.connectors.base import Source
+    from streamsgns.connectors.kafka import KafkaSource
+    from streamsgns.connectors.kafka.batching import Batching
+    from streamsgns.connectors.kafka.connection import Connection
+
+    assert KafkaSource.__bases__ == (Source,), KafkaSource.__bases__
+    for name in ("chunks", "seek", "position", "commit", "lag", "stop", "close"):
+        assert name in vars(KafkaSource), name
+    src = KafkaSource("127.0.0.1:9", "t")  # nothing connects before chunks() is iterated
+    assert isinstance(src._connection, Connection) and isinstance(src._batching, Batching)
+    src.close()
+
+
 def test_core_imports_no_tooling_and_no_connector():
     for mod, deps in _graph().items():
         assert not any(d.startswith("streamsgns_tools") for d in deps), mod

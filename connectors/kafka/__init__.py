@@ -22,18 +22,25 @@ with exponential backoff; errors while polling are logged, backed off and, if
 they persist, the consumer is recreated at the last yielded position so that
 nothing is lost or read twice.
 
-The path from the broker to the learner, one file per step:
+The path from the broker to the learner, one file per job; :class:`KafkaSource` holds one object
+of each job and wires them together (no object reads another's state but through its methods):
 
 - :mod:`~streamsgns.connectors.kafka.config`: ``kafka://`` URL parsing and the consumer settings;
-- :mod:`~streamsgns.connectors.kafka.connection`: probe, connect with backoff, recreate, close the consumer;
-- :mod:`~streamsgns.connectors.kafka.assignment`: seek, rebalance listener, rewind, reset past the end of a log;
-- :mod:`~streamsgns.connectors.kafka.batching`: the :meth:`~KafkaSource.chunks` generator, one poll round at a time;
-- :mod:`~streamsgns.connectors.kafka.commits`: offset commits, buffered and retried (:class:`~streamsgns.connectors.kafka.commits.Commits`, held by the source);
+- :mod:`~streamsgns.connectors.kafka.connection`: the consumer: probe, connect with backoff, recreate, close
+  (:class:`~streamsgns.connectors.kafka.connection.Connection`);
+- :mod:`~streamsgns.connectors.kafka.assignment`: the positions: seek, seek at assignment, rewind, reset past
+  the end of a log (:class:`~streamsgns.connectors.kafka.assignment.Assignment`);
+- :mod:`~streamsgns.connectors.kafka.batching`: the poll loop behind :meth:`~KafkaSource.chunks`, one poll round
+  at a time (:class:`~streamsgns.connectors.kafka.batching.Batching`);
+- :mod:`~streamsgns.connectors.kafka.commits`: offset commits, buffered and retried
+  (:class:`~streamsgns.connectors.kafka.commits.Commits`);
+- :mod:`~streamsgns.connectors.kafka.stopping`: signal-safe :meth:`~KafkaSource.stop` and :meth:`~KafkaSource.close`
+  (:class:`~streamsgns.connectors.kafka.stopping.Stopping`);
 - :mod:`~streamsgns.connectors.kafka.settings`: the consumer-config file, secrets from the environment, redaction;
-- :mod:`~streamsgns.connectors.kafka.stopping`: signal-safe :meth:`~KafkaSource.stop` and :meth:`~KafkaSource.close`;
 - :mod:`~streamsgns.connectors.kafka.position`: the position dict and its parsing;
 - :mod:`~streamsgns.connectors.kafka.errors`: the source's errors and how they are logged;
-- :mod:`~streamsgns.connectors.kafka.source`: :class:`KafkaSource` itself, settings and counters.
+- :mod:`~streamsgns.connectors.kafka.source`: :class:`KafkaSource` itself: settings, counters, and the
+  composition of the objects above.
 """
 
 from streamsgns.connectors.kafka.config import FAST_GROUP_CONFIG

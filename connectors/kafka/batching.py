@@ -1,19 +1,32 @@
-"""The chunk generator of the Kafka source: poll, turn message values into lines, yield chunks."""
+"""The Kafka source's poll loop: poll the consumer, turn message values into lines, yield chunks.
+
+Why an object of its own? What a trainer gets from Kafka is decided here: how many messages make
+a chunk (``max_chunk_bytes``), how long a line may wait before it is passed on
+(``poll_timeout_ms``), what is skipped (tombstones, empty values), when a quiet topic ends the
+stream (``idle_timeout``), and how poll errors are ridden out. :class:`Batching` runs one poll
+round after another with the consumer of a
+:class:`~streamsgns.connectors.kafka.connection.Connection`, moves the positions of an
+:class:`~streamsgns.connectors.kafka.assignment.Assignment` past every message, and asks a
+:class:`~streamsgns.connectors.kafka.stopping.Stopping` before each step; it holds only the lines
+of the chunk being filled (:class:`LineBuffer`) and the times of one iteration.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass
-from typing import Generator, Iterator
+from typing import Callable, Generator, Iterator
 
 from kafka.errors import KafkaError
 
 from streamsgns.connectors.base import Chunk
-from streamsgns.connectors.kafka.connection import RECREATE_AFTER
+from streamsgns.connectors.kafka.assignment import Assignment
+from streamsgns.connectors.kafka.connection import RECREATE_AFTER, Connection
 from streamsgns.connectors.kafka.errors import describe
+from streamsgns.connectors.kafka.stopping import Stopping
 
-__all__ = ["BatchingMixin", "LineBuffer", "value_to_line"]
+__all__ = ["Batching", "LineBuffer", "value_to_line"]
 
 
 def value_to_line(value: bytes) -> bytes:
@@ -95,74 +108,93 @@ class LineBuffer:
 
 @dataclass
 class _Clock:
-    """Times and counters of one :meth:`BatchingMixin.chunks` iteration (monotonic seconds)."""
+    """Times and counters of one :meth:`Batching.chunks` iteration (monotonic seconds)."""
 
     last_activity: float  # last message, chunk, or (re)connect: start of idleness
     errors: int = 0  # poll errors in a row
-    last_range_check: float = 0.0  # last _reset_past_end
+    last_range_check: float = 0.0  # last reset_past_end
 
 
-class BatchingMixin:
-    """:meth:`~streamsgns.connectors.kafka.KafkaSource.chunks`, broken into the steps of one poll round.
+class Batching:
+    """The chunks of one Kafka source, one poll round at a time.
 
-    One round: :meth:`_poll` (wait at most until the oldest held line is due)
-    → :meth:`_take_records` (values into lines; yield when the next line
-    does not fit) → :meth:`_check_past_end` after an empty poll → yield if
-    :meth:`_due` → end if :meth:`_idle_too_long`. A poll error goes to
-    :meth:`_recover_from_poll_error` instead (backoff, then recreate the
-    consumer after ``RECREATE_AFTER`` errors in a row).
+    One round: :meth:`_poll` (wait at most until the oldest held line is due) →
+    :meth:`_take_records` (values into lines; yield when the next line does not fit) →
+    :meth:`_check_past_end` after an empty poll → yield if :meth:`_due` → end if
+    :meth:`_idle_too_long`. A poll error goes to :meth:`_recover_from_poll_error` instead
+    (backoff, then recreate the consumer after ``RECREATE_AFTER`` errors in a row).
+
+    Parameters
+    ----------
+    connection : Connection
+        Owns the consumer: connected on the first round, recreated after repeated poll errors.
+    assignment : Assignment
+        Owns the positions: each chunk's position is its :meth:`Assignment.position` when the
+        chunk is taken.
+    stopping : Stopping
+        Ends the iteration, wakes the backoff sleeps, and marks each poll as a consumer call.
+    stats : dict
+        The source's counters; ``records``, ``bytes`` (value bytes), ``tombstones``,
+        ``empty``, ``chunks`` and ``errors`` are incremented here.
+    log : callable
+        ``log(message, level)``: where poll errors and the idle end are reported.
+    max_chunk_bytes : int
+        Chunk size limit in bytes; a single larger message is a chunk of its own.
+    poll_timeout_ms : int
+        Longest wait for data in one poll, and longest time a line is held back, in
+        milliseconds.
+    idle_timeout : float or None
+        Seconds without a new message (while partitions are assigned) after which the iteration
+        ends; ``None``: never.
     """
 
-    def chunks(self) -> Iterator[Chunk]:
-        """Yield chunks of message values until ``idle_timeout`` or :meth:`~streamsgns.connectors.kafka.KafkaSource.close`.
+    def __init__(self, connection: Connection, assignment: Assignment, stopping: Stopping, *, stats: dict,
+                 log: Callable[[str, int], None], max_chunk_bytes: int, poll_timeout_ms: int,
+                 idle_timeout: float | None):
+        self.connection = connection
+        self.assignment = assignment
+        self.stopping = stopping
+        self.stats = stats
+        self.log = log
+        self.max_chunk_bytes = max_chunk_bytes
+        self.poll_timeout_ms = poll_timeout_ms
+        self.idle_timeout = idle_timeout
+
+    def chunks(self, idle_work: Callable[[], bool]) -> Iterator[Chunk]:
+        """Yield chunks of message values until ``idle_timeout`` or the source stops (see
+        :meth:`streamsgns.connectors.kafka.KafkaSource.chunks`).
+
+        Parameters
+        ----------
+        idle_work : callable
+            ``() -> bool``, called when the consumer is caught up: True means it did work, and the
+            next poll only peeks for new records instead of waiting.
 
         Yields
         ------
         Chunk
-            Up to ``max_chunk_bytes`` bytes of whole lines (one per message),
-            yielded at the latest ``poll_timeout_ms`` after its first message
-            arrived, with the position after its last message.
-
-        Notes
-        -----
-        Connection failures at start are retried forever with backoff (see
-        ``retry_backoff``); errors while polling are logged and backed off,
-        and after three in a row the consumer is recreated at the last
-        yielded position. Besides ``idle_timeout``, the iteration ends on
-        :meth:`~streamsgns.connectors.kafka.KafkaSource.stop` or :meth:`~streamsgns.connectors.kafka.KafkaSource.close` (after yielding what was already read).
-        After :meth:`~streamsgns.connectors.kafka.KafkaSource.stop` or ``idle_timeout`` the consumer stays open, so a
-        final :meth:`~streamsgns.connectors.kafka.KafkaSource.commit` reaches the broker; after :meth:`~streamsgns.connectors.kafka.KafkaSource.close` it is
-        closed when the iteration ends.
+            Up to ``max_chunk_bytes`` bytes of whole lines (one per message), with the position
+            after its last message.
 
         Raises
         ------
         streamsgns.connectors.kafka.errors.KafkaSecurityError
-            When the broker answers but the secured connection fails (wrong
-            credentials, unknown CA, host name mismatch, not a TLS listener):
-            not retried.
+            When the broker answers but the secured connection fails (not retried).
         """
-        try:
-            yield from self._chunks()
-        finally:
-            self._polling_thread = None
-            self._poll_done.set()
-            if self._closed.is_set():
-                self._close_consumer()
-
-    def _chunks(self) -> Iterator[Chunk]:
-        if not self._ensure_consumer():
+        connection, stopping = self.connection, self.stopping
+        if not connection.ensure():
             return
-        buf = LineBuffer(self.max_chunk_bytes, self.position())
+        buf = LineBuffer(self.max_chunk_bytes, self.assignment.position())
         clock = _Clock(last_activity=time.monotonic())
         idle = False  # the last poll returned nothing and no line is held: the consumer is caught up
-        while not self._stopping():
-            consumer = self._consumer
+        while not stopping.requested():
+            consumer = connection.consumer
             try:
                 # caught up (lag 0): spend the wait on the caller's idle work, then only peek for new records
-                busy = idle and getattr(self, "on_idle", None) is not None and self.on_idle()
+                busy = idle and idle_work()
                 records = self._poll(consumer, buf, wait=not busy)
             except (KafkaError, OSError) as exc:
-                if self._stopping():
+                if stopping.requested():
                     break
                 if not (yield from self._recover_from_poll_error(exc, buf, clock)):
                     break
@@ -175,7 +207,7 @@ class BatchingMixin:
                 # idle time counts only while partitions are assigned (a group
                 # join or rebalance is not idleness)
                 clock.last_activity = time.monotonic()
-            if self._stopping():
+            if stopping.requested():
                 break
             if not got_any:
                 self._check_past_end(consumer, now, clock)
@@ -188,7 +220,7 @@ class BatchingMixin:
                 chunk = self._emit(buf)
                 if chunk is not None:
                     yield chunk
-                self._log(f"kafka: no message for {self.idle_timeout:g} s, stopping", logging.INFO)
+                self.log(f"kafka: no message for {self.idle_timeout:g} s, stopping", logging.INFO)
                 return
         chunk = self._emit(buf)  # what was read before stop() or close()
         if chunk is not None:
@@ -196,7 +228,7 @@ class BatchingMixin:
 
     def _emit(self, buf: LineBuffer) -> Chunk | None:
         """The buffered lines as a chunk at the current position (counted), or ``None``."""
-        chunk = buf.take(self.position())
+        chunk = buf.take(self.assignment.position())
         if chunk is not None:
             self.stats["chunks"] += 1
         return chunk
@@ -208,7 +240,7 @@ class BatchingMixin:
         timeout = max(0.0, buf.started + poll_s - time.monotonic()) if buf else poll_s
         if not wait:
             timeout = 0.0
-        with self._in_io():
+        with self.stopping.in_io():
             return consumer.poll(timeout_ms=int(timeout * 1000))
 
     def _recover_from_poll_error(self, exc: BaseException, buf: LineBuffer,
@@ -222,14 +254,14 @@ class BatchingMixin:
         if chunk is not None:
             yield chunk
             clock.last_activity = time.monotonic()
-        delay = self._backoff(clock.errors)
-        self._log(f"kafka: poll failed ({describe(exc)}), "
-                  f"retrying in {delay:.1f} s", logging.WARNING)
-        self._sleep(delay)
-        if clock.errors >= RECREATE_AFTER and not self._stopping():
-            with self._in_io():
-                self._recreate()
-            if self._consumer is None:
+        delay = self.connection.backoff(clock.errors)
+        self.log(f"kafka: poll failed ({describe(exc)}), "
+                 f"retrying in {delay:.1f} s", logging.WARNING)
+        self.stopping.sleep(delay)
+        if clock.errors >= RECREATE_AFTER and not self.stopping.requested():
+            with self.stopping.in_io():
+                self.connection.recreate()
+            if self.connection.consumer is None:
                 return False
             clock.errors = 0
             clock.last_activity = time.monotonic()
@@ -243,11 +275,12 @@ class BatchingMixin:
         Tombstones (``value is None``) and empty values are counted in
         ``stats`` and skipped. If :meth:`~streamsgns.connectors.kafka.KafkaSource.seek`, :meth:`~streamsgns.connectors.kafka.KafkaSource.stop` or :meth:`~streamsgns.connectors.kafka.KafkaSource.close`
         happens while a chunk is out, the rest of the poll is dropped and
-        its partitions are rewound (see :meth:`_rewind`). Returns whether
+        its partitions are rewound (see :meth:`Assignment.rewind`). Returns whether
         the poll brought any message.
         """
+        assignment, stopping = self.assignment, self.stopping
         got_any = False
-        generation = self._seek_generation
+        generation = assignment.seek_generation
         batches = list(records.items())
         for bi, (tp, messages) in enumerate(batches):
             key = (tp.topic, tp.partition)
@@ -259,15 +292,16 @@ class BatchingMixin:
                     if not buf.fits(line):
                         yield self._emit(buf)
                         clock.last_activity = time.monotonic()
-                        if generation != self._seek_generation or self._stopping():
+                        if generation != assignment.seek_generation or stopping.requested():
                             # seek() or close() while suspended: drop the rest of
                             # this poll, and refetch what seek() did not move.
-                            self._rewind(consumer, [(tp, messages[mi:])] + batches[bi + 1:])
+                            if not stopping.requested():
+                                assignment.rewind(consumer, [(tp, messages[mi:])] + batches[bi + 1:])
                             return got_any
                     buf.add(line, now)
                     self.stats["records"] += 1
                     self.stats["bytes"] += len(value)
-                self._positions[key] = msg.offset + 1
+                assignment.advance(key, msg.offset + 1)
         return got_any
 
     def _line_of(self, value: bytes | None) -> bytes | None:
@@ -283,11 +317,11 @@ class BatchingMixin:
         return line
 
     def _check_past_end(self, consumer, now: float, clock: _Clock) -> None:
-        """After an empty poll, at most every 0.5 s: :meth:`_reset_past_end`."""
+        """After an empty poll, at most every 0.5 s: :meth:`Assignment.reset_past_end`."""
         if now - clock.last_range_check >= 0.5:
             clock.last_range_check = now
-            with self._in_io():
-                self._reset_past_end(consumer, now)
+            with self.stopping.in_io():
+                self.assignment.reset_past_end(consumer, now)
 
     def _due(self, buf: LineBuffer, got_any: bool, now: float) -> bool:
         """Whether to yield now: the poll came back empty (nothing more is

@@ -1,4 +1,17 @@
-"""Consumer life cycle of the Kafka source: probe, connect with backoff, recreate, close."""
+"""The Kafka source's consumer: probe the broker, connect with backoff, recreate, close.
+
+Why an object of its own? A broker may be down when the trainer starts, restart under it, or
+refuse its credentials, and a long-running stream must ride out the first two and say plainly
+what the third is. :class:`Connection` owns the one :class:`~kafka.KafkaConsumer` of a
+:class:`~streamsgns.connectors.kafka.KafkaSource`: it probes the brokers with a plain TCP (and
+TLS) connect before kafka-python tries, retries with exponential backoff until the source is
+stopped, recreates the consumer after repeated poll errors, and closes it. Which offsets a newly
+assigned partition starts from is not its business: it calls back the source's
+:class:`~streamsgns.connectors.kafka.assignment.Assignment`. The TLS handshake and the reading of
+kafka-python's bootstrap errors live here too, as functions, so that a refused secured
+connection becomes a :class:`~streamsgns.connectors.kafka.errors.KafkaSecurityError` with its
+cause.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +19,16 @@ import logging
 import socket
 import ssl
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from kafka.errors import KafkaError
 
+from streamsgns.connectors.kafka.commits import Commits
 from streamsgns.connectors.kafka.errors import KafkaSecurityError, NoBrokersAvailable, NotReady, describe
 from streamsgns.connectors.kafka.settings import reveal
+from streamsgns.connectors.kafka.stopping import Stopping
 
-__all__ = ["RECREATE_AFTER", "ConnectionMixin", "close_quietly", "topic_partitions"]
+__all__ = ["RECREATE_AFTER", "Connection", "close_quietly", "topic_partitions"]
 
 _LOGGER = logging.getLogger("streamsgns.kafka")
 
@@ -21,79 +36,160 @@ _LOGGER = logging.getLogger("streamsgns.kafka")
 RECREATE_AFTER = 3
 
 
-class ConnectionMixin:
-    """Create, recreate and close the source's ``_consumer``.
+class Connection:
+    """Create, recreate and close the consumer of one Kafka source.
 
-    Uses ``bootstrap_servers``, ``topics``, ``assign``, ``retry_backoff``,
-    ``_config`` and ``_probe_timeout`` of :class:`streamsgns.connectors.kafka.KafkaSource`,
-    and the assignment (:meth:`_seek_assigned`, :meth:`_make_listener`),
-    the pending offsets (``_commits``, a :class:`~streamsgns.connectors.kafka.commits.Commits`) and stopping (:meth:`_stopping`,
-    :meth:`_sleep`, :meth:`_in_io`) steps of the other mixins.
+    Parameters
+    ----------
+    bootstrap_servers : list of str
+        ``"HOST:PORT"`` of each broker to try.
+    topics : list of str
+        Topics to assign (``assign="manual"``) or subscribe to (``assign="group"``).
+    assign : {"manual", "group"}
+        How partitions are taken (see :class:`~streamsgns.connectors.kafka.KafkaSource`).
+    partitions : list of (str, int) or None
+        With ``assign="manual"``: only these partitions; ``None``: every partition of ``topics``.
+    config : dict
+        kafka-python :class:`~kafka.KafkaConsumer` settings
+        (:func:`~streamsgns.connectors.kafka.config.consumer_config`); secrets may still be
+        wrapped (:func:`~streamsgns.connectors.kafka.settings.reveal` unwraps them for the
+        consumer only).
+    retry_backoff : tuple of float
+        ``(initial, max)`` seconds between connection attempts (:meth:`backoff`).
+    stats : dict
+        The source's counters; ``reconnects`` is incremented here.
+    log : callable
+        ``log(message, level)``: where retries and recreations are reported.
+    stopping : Stopping
+        Ends the retries, and marks each connect as a consumer call.
+    commits : Commits
+        Offsets waiting for the broker: sent after each (re)connect and before the consumer is
+        closed.
+    on_assigned : callable
+        ``on_assigned(consumer, partitions)``, called with the
+        :class:`~kafka.TopicPartition` list each time partitions are assigned (at connect with
+        ``assign="manual"``, at each rebalance with ``assign="group"``), to seek them.
+
+    Attributes
+    ----------
+    consumer : kafka.KafkaConsumer or None
+        The current consumer; ``None`` before the first connect, while it is recreated, and
+        after :meth:`close`.
+    probe_timeout : float
+        Seconds a TCP (and TLS) probe of one broker may take: ``bootstrap_timeout_ms`` of
+        ``config``, at least 0.5 s.
     """
 
-    def _backoff(self, attempt: int) -> float:
+    def __init__(self, bootstrap_servers: list[str], topics: list[str], assign: str,
+                 partitions: list[tuple[str, int]] | None, config: dict, retry_backoff: tuple[float, float], *,
+                 stats: dict, log: Callable[[str, int], None], stopping: Stopping, commits: Commits,
+                 on_assigned: Callable[[object, list], None]):
+        self.bootstrap_servers = bootstrap_servers
+        self.topics = topics
+        self.assign = assign
+        self.partitions = partitions
+        self.config = config
+        self.retry_backoff = retry_backoff
+        self.probe_timeout = max(0.5, config.get("bootstrap_timeout_ms", 5000) / 1000.0)
+        self.stats = stats
+        self.log = log
+        self.stopping = stopping
+        self.commits = commits
+        self.on_assigned = on_assigned
+        self.consumer = None
+
+    def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (1, 2, ...):
         ``initial * 2**(attempt-1)``, capped at ``max`` of ``retry_backoff``."""
         initial, cap = self.retry_backoff
         return min(cap, initial * (2 ** max(0, attempt - 1)))
 
-    def _ensure_consumer(self) -> bool:
-        """Connect unless a consumer exists or the source is stopping, then
-        commit what is pending. Returns whether there is a consumer."""
-        if self._consumer is None and not self._stopping():
-            with self._in_io():
-                self._consumer = self._connect()
-        if self._consumer is None:
+    def ensure(self) -> bool:
+        """Connect unless a consumer exists or the source is stopping, then send the pending
+        commits.
+
+        Returns
+        -------
+        bool
+            Whether there is a consumer.
+
+        Raises
+        ------
+        streamsgns.connectors.kafka.errors.KafkaSecurityError
+            When the broker answers but the secured connection fails (not retried).
+        """
+        if self.consumer is None and not self.stopping.requested():
+            with self.stopping.in_io():
+                self.consumer = self.connect()
+        if self.consumer is None:
             return False
-        if self._commits:
-            self._commits.send(self._consumer)
+        if self.commits:
+            self.commits.send(self.consumer)
         return True
 
-    def _connect(self):
-        """Create, assign or subscribe a consumer; retry until it works or close()."""
+    def connect(self):
+        """Create a consumer, assign or subscribe it; retry with backoff until it works or the
+        source stops.
+
+        Returns
+        -------
+        kafka.KafkaConsumer or None
+            ``None`` when the source stopped first.
+
+        Raises
+        ------
+        streamsgns.connectors.kafka.errors.KafkaSecurityError
+            When the broker answers but the secured connection fails (not retried).
+        """
         from kafka import KafkaConsumer
 
         attempt = 0
-        while not self._stopping():
+        while not self.stopping.requested():
             attempt += 1
             consumer = None
             try:
-                self._probe()
+                self.probe()
                 with _kafka_errors() as seen:
                     try:
-                        consumer = KafkaConsumer(**reveal(self._config))
+                        consumer = KafkaConsumer(**reveal(self.config))
                     except (KafkaError, OSError):
-                        _raise_security_error(seen, self.bootstrap_servers, self._config)
+                        _raise_security_error(seen, self.bootstrap_servers, self.config)
                         raise
                 if self.assign == "manual":
-                    tps = self._all_partitions(consumer)
+                    tps = topic_partitions(consumer, self.topics, self.bootstrap_servers, self.partitions)
                     consumer.assign(tps)
-                    self._seek_assigned(consumer, tps)
+                    self.on_assigned(consumer, tps)
                 else:
-                    consumer.subscribe(self.topics, listener=self._make_listener(consumer))
+                    consumer.subscribe(self.topics, listener=_listener(consumer, self.on_assigned))
                 if attempt > 1:  # as loud as the retries it ends
-                    self._log(f"kafka: connected to {','.join(self.bootstrap_servers)} "
-                              f"after {attempt} attempts", logging.WARNING)
+                    self.log(f"kafka: connected to {','.join(self.bootstrap_servers)} "
+                             f"after {attempt} attempts", logging.WARNING)
                 return consumer
             except (KafkaError, OSError, NotReady) as exc:
                 if consumer is not None:
                     close_quietly(consumer)
-                delay = self._backoff(attempt)
+                delay = self.backoff(attempt)
                 if isinstance(exc, NotReady):
                     what = str(exc)
                 else:
                     what = (f"broker {','.join(self.bootstrap_servers)} unavailable "
                             f"({describe(exc)})")
-                self._log(f"kafka: {what}, retrying in {delay:.1f} s", logging.WARNING)
-                self._sleep(delay)
+                self.log(f"kafka: {what}, retrying in {delay:.1f} s", logging.WARNING)
+                self.stopping.sleep(delay)
         return None
 
-    def _probe(self) -> None:
-        """Raise NoBrokersAvailable unless one bootstrap server accepts TCP.
+    def probe(self) -> None:
+        """Check that one bootstrap server accepts TCP (and, with SSL, a TLS handshake).
 
-        kafka-python 3's KafkaConsumer blocks for ``bootstrap_timeout_ms`` and
-        leaks its IO thread when no broker answers, so a cheap TCP connect is
-        tried first.
+        kafka-python 3's KafkaConsumer blocks for ``bootstrap_timeout_ms`` and leaks its IO
+        thread when no broker answers, so a cheap TCP connect is tried first.
+
+        Raises
+        ------
+        streamsgns.connectors.kafka.errors.NoBrokersAvailable
+            If no server accepts a TCP connection within ``probe_timeout``.
+        streamsgns.connectors.kafka.errors.KafkaSecurityError
+            If the first server that accepts fails the TLS handshake (:func:`tls_handshake`).
         """
         errors = []
         for server in self.bootstrap_servers:
@@ -102,39 +198,52 @@ class ConnectionMixin:
                 host, port = server, "9092"
             host = host.strip("[]")
             try:
-                sock = socket.create_connection((host, int(port)), timeout=self._probe_timeout)
+                sock = socket.create_connection((host, int(port)), timeout=self.probe_timeout)
             except (OSError, ValueError) as exc:
                 errors.append(f"{server}: {exc}")
                 continue
             with sock:
-                if self._config.get("security_protocol", "PLAINTEXT") in ("SSL", "SASL_SSL"):
-                    tls_handshake(sock, host, server, self._config, self._probe_timeout)
+                if self.config.get("security_protocol", "PLAINTEXT") in ("SSL", "SASL_SSL"):
+                    tls_handshake(sock, host, server, self.config, self.probe_timeout)
                 return
         raise NoBrokersAvailable("; ".join(errors))
 
-    def _all_partitions(self, consumer):
-        """Every partition of ``topics`` (manual assignment), or those of ``partitions``
-        (:func:`topic_partitions`)."""
-        return topic_partitions(consumer, self.topics, self.bootstrap_servers, getattr(self, "partitions", None))
-
-    def _recreate(self) -> None:
-        """Close the consumer and connect a new one at the last yielded position."""
-        old, self._consumer = self._consumer, None
+    def recreate(self) -> None:
+        """Close the consumer and connect a new one (counted in ``stats["reconnects"]``); the
+        assignment callback seeks it to the last yielded position. ``consumer`` is ``None``
+        afterwards if the source stopped while reconnecting."""
+        old, self.consumer = self.consumer, None
         if old is not None:
             close_quietly(old)
         self.stats["reconnects"] += 1
-        self._log("kafka: recreating the consumer at the last yielded position", logging.WARNING)
-        self._consumer = self._connect()
-        if self._consumer is not None and self._commits:
-            self._commits.send(self._consumer)
+        self.log("kafka: recreating the consumer at the last yielded position", logging.WARNING)
+        self.consumer = self.connect()
+        if self.consumer is not None and self.commits:
+            self.commits.send(self.consumer)
 
-    def _close_consumer(self) -> None:
-        """Commit what is pending (best effort), then close the consumer."""
-        consumer, self._consumer = self._consumer, None
+    def close(self) -> None:
+        """Send the pending commits (best effort), then close the consumer. Idempotent."""
+        consumer, self.consumer = self.consumer, None
         if consumer is not None:
-            if self._commits and self.group_id:
-                self._commits.send(consumer)
+            if self.commits:
+                self.commits.send(consumer)
             close_quietly(consumer)
+
+
+def _listener(consumer, on_assigned):
+    """A rebalance listener (group mode) that hands newly assigned partitions to ``on_assigned``."""
+    from kafka import ConsumerRebalanceListener
+
+    class _Listener(ConsumerRebalanceListener):
+        def on_partitions_revoked(self, revoked):
+            # Nothing to commit here: offsets are committed by the trainer
+            # only once a checkpoint covering them is durable.
+            pass
+
+        def on_partitions_assigned(self, assigned):
+            on_assigned(consumer, assigned)
+
+    return _Listener()
 
 
 def _ssl_context(config) -> ssl.SSLContext:

@@ -1,19 +1,28 @@
-"""KafkaSource: its settings, counters and position; the behaviour comes from the mixins of this package."""
+"""KafkaSource: a Kafka topic as a :class:`~streamsgns.connectors.base.Source` of chunks of lines.
+
+Why read Kafka through this class rather than a plain consumer loop? A trainer needs three things
+a consumer does not give by itself: chunks of whole lines with the exact position after them (so
+that a checkpoint can resume there), offsets committed only once that checkpoint is durable (at
+least once, never lost), and a stream that outlives a broker restart or a network cut. The class
+is the composition of the objects that do each job (see its Notes); it holds the settings, the
+counters (:attr:`KafkaSource.stats`) and those objects, and implements the ``Source`` contract
+with them.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
-from streamsgns.connectors.base import Source
-from streamsgns.connectors.kafka.assignment import AssignmentMixin
-from streamsgns.connectors.kafka.batching import BatchingMixin
+from streamsgns.connectors.base import Chunk, Source
+from streamsgns.connectors.kafka.assignment import Assignment
+from streamsgns.connectors.kafka.batching import Batching
 from streamsgns.connectors.kafka.commits import Commits
 from streamsgns.connectors.kafka.config import consumer_config as _consumer_config
 from streamsgns.connectors.kafka.config import parse_url
-from streamsgns.connectors.kafka.connection import ConnectionMixin
-from streamsgns.connectors.kafka.position import format_position, parse_position
-from streamsgns.connectors.kafka.stopping import StoppingMixin
+from streamsgns.connectors.kafka.connection import Connection
+from streamsgns.connectors.kafka.position import parse_position
+from streamsgns.connectors.kafka.stopping import Stopping
 
 __all__ = ["KafkaSource"]
 
@@ -23,7 +32,7 @@ _STATS = ("records", "bytes", "tombstones", "empty", "chunks", "errors", "reconn
           "commits", "commit_failures")
 
 
-class KafkaSource(BatchingMixin, AssignmentMixin, ConnectionMixin, StoppingMixin, Source):
+class KafkaSource(Source):
     """Read message values of Kafka topics as chunks of lines.
 
     Parameters
@@ -102,11 +111,13 @@ class KafkaSource(BatchingMixin, AssignmentMixin, ConnectionMixin, StoppingMixin
     from the thread that iterates :meth:`chunks` (between two chunks);
     :meth:`close` may be called from any thread.
 
-    Where each part lives: :mod:`~streamsgns.connectors.kafka.batching` (:meth:`chunks`),
-    :mod:`~streamsgns.connectors.kafka.assignment` (:meth:`seek`),
-    :mod:`~streamsgns.connectors.kafka.commits` (the pending offsets of :meth:`commit`, an object the source holds),
-    :mod:`~streamsgns.connectors.kafka.connection` (connect, recreate),
-    :mod:`~streamsgns.connectors.kafka.stopping` (:meth:`stop`, :meth:`close`).
+    Each job is an object the source holds, and the source wires them together:
+    :class:`~streamsgns.connectors.kafka.connection.Connection` (the consumer: connect, recreate,
+    close), :class:`~streamsgns.connectors.kafka.assignment.Assignment` (the positions, seek,
+    rewind), :class:`~streamsgns.connectors.kafka.batching.Batching` (the poll loop behind
+    :meth:`chunks`), :class:`~streamsgns.connectors.kafka.commits.Commits` (the pending offsets of
+    :meth:`commit`) and :class:`~streamsgns.connectors.kafka.stopping.Stopping` (:meth:`stop`,
+    :meth:`close`).
 
     Examples
     --------
@@ -155,18 +166,18 @@ class KafkaSource(BatchingMixin, AssignmentMixin, ConnectionMixin, StoppingMixin
         self.retry_backoff = (float(retry_backoff[0]), float(retry_backoff[1]))
         self.commit_timeout_ms = int(commit_timeout_ms)
         self._log_target = log if log is not None else _LOGGER
-        self._config = _consumer_config(self.bootstrap_servers, self.group_id,
-                                        self.retry_backoff[1], self.max_chunk_bytes,
-                                        consumer_config or {})
-        self._probe_timeout = max(0.5, self._config.get("bootstrap_timeout_ms", 5000) / 1000.0)
+        config = _consumer_config(self.bootstrap_servers, self.group_id, self.retry_backoff[1],
+                                  self.max_chunk_bytes, consumer_config or {})
         self.stats = {k: 0 for k in _STATS}
-        self._consumer = None
-        # (topic, partition) -> next offset: everything consumed so far, plus
-        # what seek() asked for. The yielded chunk positions are snapshots.
-        self._positions: dict[tuple[str, int], int] = {}
-        self._init_assignment()
+        self._stopping = Stopping()
         self._commits = Commits(self.stats, self._log, self.commit_timeout_ms)
-        self._init_stopping()
+        self._assignment = Assignment(self.stats, self._log, config.get("auto_offset_reset", "earliest"))
+        self._connection = Connection(self.bootstrap_servers, self.topics, self.assign, self.partitions, config,
+                                      self.retry_backoff, stats=self.stats, log=self._log, stopping=self._stopping,
+                                      commits=self._commits, on_assigned=self._assignment.seek_assigned)
+        self._batching = Batching(self._connection, self._assignment, self._stopping, stats=self.stats,
+                                  log=self._log, max_chunk_bytes=self.max_chunk_bytes,
+                                  poll_timeout_ms=self.poll_timeout_ms, idle_timeout=self.idle_timeout)
 
     @classmethod
     def from_url(cls, url: str, **kw) -> "KafkaSource":
@@ -195,6 +206,68 @@ class KafkaSource(BatchingMixin, AssignmentMixin, ConnectionMixin, StoppingMixin
         args.update(kw)
         return cls(hosts, topics, **args)
 
+    def chunks(self) -> Iterator[Chunk]:
+        """Yield chunks of message values until ``idle_timeout`` or :meth:`close`.
+
+        Yields
+        ------
+        Chunk
+            Up to ``max_chunk_bytes`` bytes of whole lines (one per message),
+            yielded at the latest ``poll_timeout_ms`` after its first message
+            arrived, with the position after its last message.
+
+        Notes
+        -----
+        Connection failures at start are retried forever with backoff (see
+        ``retry_backoff``); errors while polling are logged and backed off,
+        and after three in a row the consumer is recreated at the last
+        yielded position. Besides ``idle_timeout``, the iteration ends on
+        :meth:`stop` or :meth:`close` (after yielding what was already read).
+        After :meth:`stop` or ``idle_timeout`` the consumer stays open, so a
+        final :meth:`commit` reaches the broker; after :meth:`close` it is
+        closed when the iteration ends.
+
+        Raises
+        ------
+        streamsgns.connectors.kafka.errors.KafkaSecurityError
+            When the broker answers but the secured connection fails (wrong
+            credentials, unknown CA, host name mismatch, not a TLS listener):
+            not retried.
+        """
+        try:
+            yield from self._batching.chunks(self._idle_work)
+        finally:
+            self._stopping.io_ended()
+            if self._stopping.closed.is_set():
+                self._connection.close()
+
+    def seek(self, position: dict, others: str = "committed") -> None:
+        """Start each partition of ``position`` at its stored offset.
+
+        Applied at once to the partitions already assigned, otherwise when
+        they get assigned.
+
+        Parameters
+        ----------
+        position : dict
+            A :attr:`~streamsgns.connectors.base.Chunk.position` of this kind of source; an empty dict
+            changes nothing.
+        others : {"committed", "earliest"}
+            Where the partitions that ``position`` does not name start:
+            ``"committed"`` (default), at the group's committed offset, or the
+            earliest offset without one; ``"earliest"``, at the start of their
+            log whatever the group committed. A trainer resuming from a
+            checkpoint passes ``"earliest"``: a partition that the checkpoint
+            does not name contributed nothing to the restored model, even if
+            a newer (since lost) checkpoint's offsets were committed for it.
+
+        Raises
+        ------
+        ValueError
+            If ``position`` is not a Kafka position, or ``others`` is unknown.
+        """
+        self._assignment.seek(position, others, self._connection.consumer)
+
     def position(self) -> dict:
         """Return the current position ``{"kafka": {"TOPIC:PARTITION": next_offset}}``.
 
@@ -203,7 +276,7 @@ class KafkaSource(BatchingMixin, AssignmentMixin, ConnectionMixin, StoppingMixin
         dict
             A JSON-serialisable copy, sorted by topic and partition.
         """
-        return format_position(self._positions)
+        return self._assignment.position()
 
     def commit(self, position: dict) -> None:
         """Commit exactly the offsets of ``position`` to the consumer group.
@@ -227,7 +300,7 @@ class KafkaSource(BatchingMixin, AssignmentMixin, ConnectionMixin, StoppingMixin
         if not self.group_id:
             return
         self._commits.add(offsets)
-        self._commits.send(self._consumer)  # without a consumer: sent once it exists
+        self._commits.send(self._connection.consumer)  # without a consumer: sent once it exists
 
     def lag(self) -> dict[tuple[str, int], int]:
         """Consumer lag per assigned partition: high watermark − position, in messages.
@@ -241,24 +314,33 @@ class KafkaSource(BatchingMixin, AssignmentMixin, ConnectionMixin, StoppingMixin
         dict[tuple[str, int], int]
             ``{(topic, partition): messages}``, never negative; empty before the consumer exists.
         """
-        consumer = self._consumer
-        if consumer is None:
-            return {}
-        out = {}
-        try:
-            assigned = consumer.assignment()
-        except Exception:  # noqa: BLE001 - a consumer being recreated
-            return {}
-        for tp in assigned:
-            key = (tp.topic, tp.partition)
-            pos = self._positions.get(key)
-            try:
-                hw = consumer.highwater(tp)
-            except Exception:  # noqa: BLE001 - no longer assigned
-                hw = None
-            if pos is not None and hw is not None:
-                out[key] = max(0, int(hw) - int(pos))
-        return out
+        return self._assignment.lag(self._connection.consumer)
+
+    def stop(self) -> None:
+        """Ask :meth:`chunks` to end within ``poll_timeout_ms``, without closing.
+
+        Only assigns a plain attribute (no lock is taken), so it is safe from
+        a signal handler or another thread. The data read so far is yielded
+        first. The consumer stays open, so that the position of the last
+        chunk can still be passed to :meth:`commit`; call :meth:`close`
+        afterwards. A stopped source does not restart.
+        """
+        self._stopping.request_stop()
+
+    def close(self) -> None:
+        """Flush pending commits (best effort) and close the consumer. Idempotent.
+
+        From another thread while :meth:`chunks` is inside a poll, waits for
+        that poll to return (at most ``poll_timeout_ms`` + 5 s). From a signal
+        handler that interrupted the poll, only stops: the consumer is closed
+        when :meth:`chunks` ends.
+        """
+        if self._stopping.close(wait=self.poll_timeout_ms / 1000.0 + 5.0):
+            self._connection.close()
+
+    def _idle_work(self) -> bool:
+        """Run :attr:`on_idle` (looked up at each call: a caller may set it at any time)."""
+        return self.on_idle is not None and self.on_idle()
 
     def _log(self, msg: str, level: int = logging.INFO) -> None:
         target = self._log_target
