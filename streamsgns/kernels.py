@@ -101,7 +101,8 @@ from .scan import scan_token
 from .vocab import vocab_admit, vocab_count, vocab_is_full, vocab_prune
 
 __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_batch", "process_block",
-           "train_batch", "train_sentence", "Scratch", "new_scratch", "encode_chunk", "admit", "evict", "init_rows", "current_alpha",
+           "train_batch", "train_sentence", "Scratch", "new_scratch", "encode_chunk", "admit", "evict", "init_rows",
+           "current_alpha",
            "forget_block", "DONE", "NEED_GROW", "EVENTS_FULL", "OUT_FULL", "NEED_DRAIN", "PAUSE", "FORGET"]
 
 #: The read-only settings of the kernels, filled once (gensim's ``Word2VecConfig``). Integers:
