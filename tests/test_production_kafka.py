@@ -218,7 +218,10 @@ def scrape(url: str) -> dict:
 def test_metrics_show_lag_rising_while_a_producer_writes_and_falling_to_zero(kafka_broker, tmp_path):
     """Scrape ``--metrics-port`` with a real HTTP client during a Kafka run: while a backlog is
     being written the consumer lag is above 0; once the trainer has caught up it is 0, and
-    words_seen, snapshots and the time since the last durable checkpoint are there."""
+    words_seen, snapshots and the time since the last durable checkpoint are there. (The last
+    chunks before the producer stops arrive within ``--progress-every`` of the previous refresh;
+    they are published when the source waits for data — before that fix the scraped lag stayed
+    above 0 on a trainer that had caught up, in about half of the runs.)"""
     from kafka import KafkaProducer
 
     from streamsgns.tokenize import tokenize

@@ -501,13 +501,16 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
                 log.warning(f"pmi report failed: {e}")
         return ck
 
-    if model.replay == "idle":
-        def on_idle() -> bool:  # the source waits for data: replay a slice, refresh the progress line
-            n = model.replay_idle(IDLE_REPLAY_TOKENS)
-            progress.update(source.stats)
-            return n > 0
+    def on_idle() -> bool:
+        """The source waits for data: replay a slice (``--replay idle``), and bring the progress line
+        and the metrics up to date. They are refreshed at most every ``--progress-every`` seconds
+        at a chunk, so the last chunks before a quiet spell would otherwise stay unpublished
+        (``streamsgns_consumer_lag`` above 0 on a trainer that has caught up)."""
+        n = model.replay_idle(IDLE_REPLAY_TOKENS) if model.replay == "idle" else 0
+        progress.update(source.stats, source=source, snap=snap)
+        return n > 0
 
-        source.on_idle = on_idle
+    source.on_idle = on_idle
 
     status = 0
     try:
