@@ -295,37 +295,35 @@ class IterateAverage:
             self.C[rows] = C[rows]
             self.csteps[rows] = 0
 
+    def averages(self, M: np.ndarray, which: str) -> tuple[np.ndarray, np.ndarray]:
+        """The averages of ``which`` ("W" or "C") and their fold counts, as large as ``M`` (the
+        current matrix of that kind, float32 (cap, d)): ``(avg (cap, d) float32, steps (cap,) int64)``
+        (views). A row is exported as ``avg[r]`` where ``steps[r] > 0``, else as ``M[r]``. Reading C
+        starts its average (:meth:`start_c`)."""
+        self.grow(M.shape[0])
+        if which == "C":
+            self.start_c()
+        return (self.W, self.steps) if which == "W" else (self.C, self.csteps)
+
     def rows(self, W: np.ndarray, which: str, n: int) -> np.ndarray:
         """The exported rows ``0 .. n-1`` of ``which`` ("W" or "C"; ``W`` is then the current C): the
         average where a row has been folded since its word was admitted, else the current row of
         ``W`` (a copy, float32). Reading C starts its average (:meth:`start_c`)."""
-        self.grow(W.shape[0])
-        if which == "C":
-            self.start_c()
-        avg, steps = (self.W, self.steps) if which == "W" else (self.C, self.csteps)
+        avg, steps = self.averages(W, which)
         out = np.array(W[:n], dtype=np.float32)
         np.copyto(out, avg[:n], where=(steps[:n] > 0)[:, None])  # no temporary copy of the averaged rows
         return out
 
     def rows_at(self, M: np.ndarray, which: str, idx: np.ndarray) -> np.ndarray:
         """The exported rows ``idx`` ((k,) int64 ids) of ``which`` ("W" or "C"; ``M`` the current
-        matrix of that kind, float32 (cap, d)), as :meth:`rows` gives them: the average where the row
-        has been folded, else the current row. Shape (k, d), float32, a copy. Reading C starts its
-        average (:meth:`start_c`)."""
-        self.grow(M.shape[0])
-        if which == "C":
-            self.start_c()
-        avg, steps = (self.W, self.steps) if which == "W" else (self.C, self.csteps)
+        matrix of that kind, float32 (cap, d)), as :meth:`rows` gives them. Shape (k, d), float32,
+        a copy."""
+        avg, steps = self.averages(M, which)
         idx = np.asarray(idx, dtype=np.int64)
         out = M[idx]
         folded = steps[idx] > 0
         out[folded] = avg[idx[folded]]
         return out
-
-    def row(self, i: int, which: str):
-        """The average of row ``i`` of ``which`` ("W" or "C"), or None if it has none yet (a view)."""
-        avg, steps = (self.W, self.steps) if which == "W" else (self.C, self.csteps)
-        return avg[i] if i < steps.shape[0] and steps[i] > 0 else None
 
     def state_dict(self, n_ids: int) -> dict:
         """``W`` (n_ids, d) float32, ``steps`` (n_ids,) int64, ``owner`` (n_ids,) uint64, when C is

@@ -19,15 +19,19 @@ from typing import Callable
 
 import numpy as np
 
-from .averaging import IterateAverage
+from .averaging import IterateAverage, export_cosines
 from .parameters import SGNSParameters
 from .vectors import KeyedVectors
 from .vocab import Vocabulary
 
-__all__ = ["VectorExport", "OUTPUT_KINDS"]
+__all__ = ["VectorExport", "OUTPUT_KINDS", "NEIGHBOUR_POOL"]
 
 #: The exported kinds: syn0, syn1neg, or their sum (Levy, Goldberg & Dagan 2015, sec. 3.3).
 OUTPUT_KINDS = ("W", "C", "W+C")
+
+#: Candidates of :meth:`VectorExport.neighbours` (the neighbours written in change records): the
+#: most frequent alive words.
+NEIGHBOUR_POOL = 30_000
 
 
 class VectorExport:
@@ -117,21 +121,68 @@ class VectorExport:
             return W
         return W if kind == "W" else C
 
+    def rows(self, idx, kind: str) -> np.ndarray:
+        """The exported rows ``idx`` ((k,) int ids) of ``kind``, (k, vector_size) float32 (new arrays),
+        the same values as ``vectors(kind)[idx]``, without waiting for the training threads (the
+        caller does, or reads rows being trained, as the change checks of ``workers > 1`` do)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        p, avg = self.params, self.average
+        if avg is None:
+            W, C = p.W[idx], p.C[idx]
+        else:
+            W = avg.rows_at(p.W, "W", idx) if kind != "C" else None
+            C = avg.rows_at(p.C, "C", idx) if kind != "W" else None
+        return W if kind == "W" else C if kind == "C" else W + C
+
     def row(self, i: int, kind: str) -> np.ndarray:
         """The exported row ``i`` of ``kind`` (a new array), shape (vector_size,), float32.
 
         Reads one row, not the whole matrix (:meth:`vectors`); the same values as ``vectors(kind)[i]``.
         """
         self.flush()
-        w, c = self.params.W[i], self.params.C[i]
-        avg = self.average
-        if avg is not None:  # the exported (averaged) rows, as in vectors()
-            if kind != "C":
-                w = avg.row(i, "W") if avg.row(i, "W") is not None else w
-            if kind != "W":
-                avg.start_c()
-                c = avg.row(i, "C") if avg.row(i, "C") is not None else c
-        return np.array(w) if kind == "W" else np.array(c) if kind == "C" else w + c
+        return self.rows([i], kind)[0]
+
+    def neighbours(self, words, kind: str, topn: int = 10, pool: int = NEIGHBOUR_POOL) -> dict:
+        """``{word: its topn nearest words by cosine of the exported vectors of kind}`` for ``words``
+        (those in the vocabulary), among the ``pool`` most frequent alive words (gensim's
+        ``most_similar(restrict_vocab=...)``), without waiting for the training threads.
+
+        The pool's rows are read once for all the words and not copied when the export is an
+        average of W or C (:func:`~streamsgns.averaging.export_cosines`); W+C, or an export without
+        averages, is read as a copy of the pool's rows (:meth:`rows`). Ties in cosine are broken by id.
+        """
+        k2i, itk = self.vocab.key_to_index, self.vocab.index_to_key
+        ids = np.array(sorted({k2i[w] for w in words if w in k2i}), dtype=np.int64)
+        if not len(ids):
+            return {}
+        counts = self.vocab.counts[: self.n_ids]
+        cand = np.flatnonzero(counts > 0)
+        if len(cand) > pool:
+            cand = np.sort(cand[np.argpartition(-counts[cand], pool - 1)[:pool]])
+        Q = self.rows(ids, kind).astype(np.float64)
+        Q /= np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), 1e-30)
+        S = np.empty((len(cand), len(ids)), np.float64)
+        if self.average is not None and kind in ("W", "C"):
+            M = self.params.W if kind == "W" else self.params.C
+            A, steps = self.average.averages(M, kind)
+            export_cosines(M, A, steps, cand, Q.astype(np.float32), S)
+        else:
+            E = self.rows(cand, kind)
+            en = np.sqrt(np.einsum("ij,ij->i", E, E, dtype=np.float64))
+            S[:] = (E @ Q.T) / np.maximum(en[:, None], 1e-30)
+            S[en == 0] = -np.inf
+        out = {}
+        for j, r in enumerate(ids):
+            sims = S[:, j]
+            sims[cand == r] = -np.inf
+            k = min(topn, int(np.isfinite(sims).sum()))
+            if k <= 0:
+                out[itk[r]] = []
+                continue
+            top = np.argpartition(-sims, k - 1)[:k]
+            top = top[np.lexsort((cand[top], -sims[top]))]  # by decreasing cosine, ties by id
+            out[itk[r]] = [itk[int(cand[t])] for t in top]
+        return out
 
     def keyed_vectors(self, kind: str) -> KeyedVectors:
         """The exported vectors of ``kind`` as :class:`~streamsgns.vectors.KeyedVectors` (alive rows only).

@@ -27,7 +27,7 @@ from river import base
 
 from . import kernels as K
 from ._state import StateError, record_to_dict
-from .averaging import IterateAverage, export_cosines
+from .averaging import IterateAverage
 from .change import ChangeDetector, ChangeLog
 from .cooc import CooccurrenceStats
 from .export import VectorExport
@@ -47,9 +47,6 @@ from .vectors import KeyedVectors
 from .vocab import Vocabulary
 
 __all__ = ["SGNS"]
-
-#: Candidates for the neighbours in change records: the most frequent alive words (tokens counted).
-NEIGHBOUR_POOL = 30_000
 
 
 class SGNS(base.Transformer):
@@ -856,7 +853,7 @@ class SGNS(base.Transformer):
         due = self.change_log.due(seen)
         if len(rows) or due:  # one product for the records' neighbours, before the restarts
             words = [itk[int(r)] for r in rows if itk[int(r)] is not None] + [p["word"] for p in due]
-            nbs = self._neighbour_lists(words)
+            nbs = self._export.neighbours(words, self.output)
         if len(rows):
             for r in rows:
                 word = itk[int(r)]
@@ -869,61 +866,6 @@ class SGNS(base.Transformer):
         for p in due:
             added.append(self.change_log.after(p["word"], p["change"], seen, nbs.get(p["word"])))
         return added
-
-    def _export_rows(self, idx: np.ndarray) -> np.ndarray:
-        """The exported vectors (``output``) of rows ``idx`` ((k,) int64), (k, d) float32, without
-        waiting for the training threads (:meth:`vectors` waits)."""
-        kind, avg, p = self.output, self.average, self.params
-        if avg is None:
-            W, C = p.W[idx], p.C[idx]
-        else:
-            W = avg.rows_at(p.W, "W", idx) if kind != "C" else None
-            C = avg.rows_at(p.C, "C", idx) if kind != "W" else None
-        return W if kind == "W" else C if kind == "C" else W + C
-
-    def _neighbour_lists(self, words, topn: int = 10) -> dict:
-        """``{word: its topn nearest words by cosine of the exported vectors}`` for ``words`` (those
-        in the vocabulary), among the :data:`NEIGHBOUR_POOL` most frequent alive words (gensim's
-        ``most_similar(restrict_vocab=...)``). The pool's rows are read once for all the words
-        (:func:`~streamsgns.averaging.export_cosines`), without a copy of the export."""
-        k2i = self.key_to_index
-        rows = np.array(sorted({k2i[w] for w in words if w in k2i}), dtype=np.int64)
-        if not len(rows):
-            return {}
-        counts = self.counts
-        pool = np.flatnonzero(counts > 0)
-        if len(pool) > NEIGHBOUR_POOL:
-            pool = np.sort(pool[np.argpartition(-counts[pool], NEIGHBOUR_POOL - 1)[:NEIGHBOUR_POOL]])
-        Q = self._export_rows(rows).astype(np.float64)
-        Q /= np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), 1e-30)
-        S = np.empty((len(pool), len(rows)), np.float64)
-        avg = self.average
-        if avg is not None and self.output in ("W", "C"):
-            which = self.output
-            M = self.params.W if which == "W" else self.params.C
-            avg.grow(M.shape[0])
-            if which == "C":
-                avg.start_c()
-            A, steps = (avg.W, avg.steps) if which == "W" else (avg.C, avg.csteps)
-            export_cosines(M, A, steps, pool, Q.astype(np.float32), S)
-        else:  # the export in a copy (W+C, or no averages)
-            E = self._export_rows(pool)
-            en = np.sqrt(np.einsum("ij,ij->i", E, E, dtype=np.float64))
-            S[:] = (E @ Q.T) / np.maximum(en[:, None], 1e-30)
-            S[en == 0] = -np.inf
-        itk = self.index_to_key
-        out = {}
-        for j, r in enumerate(rows):
-            sims = S[:, j]
-            sims[pool == r] = -np.inf
-            k = min(topn, int(np.isfinite(sims).sum()))
-            if k <= 0:
-                out[itk[r]] = []
-                continue
-            top = np.argpartition(-sims, k - 1)[:k]
-            top = top[np.lexsort((pool[top], -sims[top]))]  # by decreasing cosine, ties by row
-            out[itk[r]] = [itk[int(pool[t])] for t in top]
-        return out
 
     def changes(self) -> list[dict]:
         """The words whose usage changed, oldest first: ``word``, ``tokens`` (``words_seen`` at the

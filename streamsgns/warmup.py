@@ -69,7 +69,7 @@ def warm_up() -> float:
         m.learn_many([line.split() for line in text.splitlines()[:50]])
         m.replay_idle(100)
         m.check_changes()  # the change check, and the neighbours of change records
-        m._neighbour_lists(_WORDS[:2])
+        m._export.neighbours(_WORDS[:2], m.output)
         m.vectors("W+C")
         m.close()
     return time.perf_counter() - t0

@@ -348,6 +348,6 @@ def test_change_record_neighbours_are_the_exported_vectors_nearest(kw):
     m = SGNS(**{**SMALL, "average_every": 5000, **kw})
     m.learn_many(stream(3_000, 3_000))
     words = ["a1", "b2", "x1"]
-    got = m._neighbour_lists(words)
+    got = m._export.neighbours(words, m.output)
     for w in words:
         assert got[w] == [x for x, _ in m.most_similar(w, topn=10)], w
