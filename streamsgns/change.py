@@ -26,8 +26,8 @@ unchanged distribution (a χ²₁₆/16), larger for bursty words, much larger w
 moved. ``D`` is divided by the row's own running mean of ``D`` (its burstiness), and by the median
 of that ratio over the rows observed at this check: a change of source or genre moves every word's
 contexts at once, and only words that change *relative to the others* should accumulate evidence.
-Each row runs a one-sided CUSUM (Page 1954) on that ratio ``z``: ``S ← max(0, S + min(z, z_cap) −
-(1 + delta))``, an alarm when ``S > threshold``: the Page–Hinkley test (Page 1954; Hinkley 1971) on
+Each row runs a one-sided CUSUM (Page 1954) on that ratio ``z``: ``S ← max(0, S + min(z, z_cap)·f −
+(1 + delta))``, an alarm when ``S > threshold`` (``f`` below): the Page–Hinkley test (Page 1954; Hinkley 1971) on
 a per-word series — river's ``drift.PageHinkley`` is the offline reference — for every word at once
 with constant state per row, as Kulkarni et al. (2015) look for change points in per-word series,
 live. The baselines (``ū``, the mean ``D``) follow a row with weight ``max(1/obs, rate)``, an
@@ -35,12 +35,26 @@ observation with ``z > 3`` entering them scaled down by ``3/z`` so that a change
 before it is detected; the first ``warmup`` observations only build ``ū``, the next ``warmup`` the
 mean ``D``, and a word is tested only once it has ``min_evidence`` step evidence.
 
+**Recurring bursts are not changes.** A stream that keeps coming back to the same sections (an
+ordered corpus read in epochs, a daily cycle of sources) moves a section word's contexts away
+and back again and again; the mean ``D`` is a trimmed mean (a jump enters it scaled down), so such
+a word's ratios leave 3 far more often than a steady word's. Each row keeps ``burst``, the
+running rate of its tested ratios above :data:`BURST_Z` (3; weight ``max(1/(n + 5), rate)`` over
+its ``n`` tested observations, a prior of five at ``burst_rate``), and when that rate exceeds
+``burst_rate`` (0.06; a steady word of a time-shuffled stream leaves 3 in 0.5–3 % of its
+checks) the capped ratio counts for ``f = burst_rate / burst`` of itself. A word that changes
+once has a rate near 0 before its change and is tested at full weight; a section word is tested
+for what exceeds its own habit. Measured (``docs/drift.md``): on Brown in corpus order (20 passes)
+the alarms fell from 291 to 47 and the full-rank fidelity rose from 0.848 to 0.934, with the
+same recall and re-learning on the planted change.
+
 **What an alarm does** (:meth:`ChangeDetector.restart`): the word's *step evidence* restarts —
 the per-word step of :func:`streamsgns.rates.word_alpha` uses ``n = count − base``, and ``base``
 is set to the current count, so the word takes the step of a newly admitted word while its
 frequency count (noise distribution, subsampling, eviction) is untouched; its averaged export
-restarts from its current row; its baselines and CUSUM restart. A row reused for another word
-(eviction) restarts the same way at admission.
+restarts from its current row; its centre and CUSUM restart (its scale — the mean ``D`` — and its
+burst rate are the word's habits and are kept). A row reused for another word (eviction) restarts
+everything at admission.
 
 **A word that keeps changing.** Each alarm doubles the word's own alarm level (``repeat_factor``),
 and the extra level halves back over ``repeat_half_life`` tokens (20M). A word whose meaning
@@ -51,8 +65,9 @@ sources) is restarted once or twice, then its averaged export keeps what all the
 State (arrays, one row per vocabulary id, in checkpoints): ``base`` (int64, tokens), ``sig``
 ((cap, 16) float32, the context rows summed since the row's last observation), ``pairs`` (int64), ``center``
 ((cap, 16) float32, ``ū``), ``dmean`` (float64, the running mean of ``D``), ``obs`` (int64,
-observations since the last restart), ``cusum`` (float64), ``level`` (float64, recent alarms);
-scalars in :data:`DETECT_RECORD`. Memory: 176 bytes a row.
+observations since the last restart), ``cusum`` (float64), ``level`` (float64, recent alarms),
+``burst`` (float64, the rate of ratios above 3), ``tested`` (int64, tested observations since
+admission); scalars in :data:`DETECT_RECORD`. Memory: 192 bytes a row.
 
 References
 ----------
@@ -74,6 +89,9 @@ from ._state import StateError, check_array, new_record, record_from_dict, recor
 __all__ = ["ChangeDetector", "ChangeLog", "DetectorArrays", "DETECT_RECORD", "NO_DETECT", "SIG_DIM", "detect_check",
            "detector_observe", "detector_reset_row", "detector_decay", "step_evidence"]
 
+#: A ratio above this is a burst (:func:`detect_check`).
+BURST_Z = 3.0
+
 #: Signs per context signature (bits of a context's hash).
 SIG_DIM = 16
 
@@ -84,13 +102,14 @@ DETECT_RECORD = np.dtype([("next_check", np.int64), ("checks", np.int64), ("alar
 
 #: What the kernels receive: ``base``, ``sig``, ``pairs``, ``center``, ``dmean``, ``obs``, ``cusum``, ``level`` as in
 #: :class:`ChangeDetector`, ``meta`` (1,) :data:`DETECT_RECORD`.
-DetectorArrays = namedtuple("DetectorArrays", "base sig pairs center dmean obs cusum level meta")
+DetectorArrays = namedtuple("DetectorArrays", "base sig pairs center dmean obs cusum level burst tested meta")
 
 
 def _empty_arrays(cap: int) -> DetectorArrays:
     return DetectorArrays(np.zeros(cap, np.int64), np.zeros((cap, SIG_DIM), np.float32), np.zeros(cap, np.int64),
                           np.zeros((cap, SIG_DIM), np.float32), np.zeros(cap, np.float64), np.zeros(cap, np.int64),
-                          np.zeros(cap, np.float64), np.zeros(cap, np.float64), new_record(DETECT_RECORD))
+                          np.zeros(cap, np.float64), np.zeros(cap, np.float64), np.zeros(cap, np.float64),
+                          np.zeros(cap, np.int64), new_record(DETECT_RECORD))
 
 
 #: The bundle of a model without change detection: zero-length arrays (the kernels test ``base.shape[0]``).
@@ -132,6 +151,8 @@ def detector_reset_row(da, r, base):
     da.obs[r] = 0
     da.cusum[r] = 0.0
     da.level[r] = 0.0
+    da.burst[r] = 0.0
+    da.tested[r] = 0
 
 
 @njit(cache=True, nogil=True)
@@ -145,7 +166,7 @@ def detector_decay(da, factor, n):
 
 @njit(cache=True, nogil=True)
 def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold, z_cap, warmup, repeat_factor,
-                 repeat_decay, z, alarms):
+                 repeat_decay, burst_rate, z, alarms):
     """One check over rows ``0 .. n-1``: observe, normalise, remove the shift, CUSUM, alarm.
 
     Parameters
@@ -169,6 +190,9 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
     repeat_factor, repeat_decay : float
         A row's alarm level is ``threshold · repeat_factor ** level[r]``; ``level`` (recent alarms of
         the word) is multiplied by ``repeat_decay`` at each check.
+    burst_rate : float
+        A row whose rate of ratios above :data:`BURST_Z` (``burst``) exceeds this has its capped
+        ratio scaled by ``burst_rate / burst`` (recurring bursts; see the module docstring).
     z : ndarray, shape (cap,), float64
         Scratch (each row's distance ratio).
     alarms : ndarray, shape (cap,), int64
@@ -208,6 +232,9 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
             e = da.sig[r, j] * inv - da.center[r, j]
             d2 += e * e
         D = p * d2 / SIG_DIM
+        if k == warmup and da.dmean[r] > 0.0:  # restarted after an alarm: the word's scale is kept, test at once
+            k = 2 * warmup
+            da.obs[r] = k + 1
         if k < 2 * warmup:  # the next observations set the row's scale (a running mean of D); tested after
             w = 1.0 / (k - warmup + 1.0)
             da.dmean[r] += w * ((D if D > 1e-6 else 1e-6) - da.dmean[r])
@@ -238,7 +265,16 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
         zr = z[r]
         if not np.isnan(zr):
             zr = zr / shift
+            b = da.burst[r] if da.burst[r] > 0.0 else burst_rate
+            gb = 1.0 / (da.tested[r] + 5.0)  # the prior: 5 observations at burst_rate
+            da.tested[r] += 1
+            if gb < rate:
+                gb = rate
+            da.burst[r] = b + gb * ((1.0 if zr > BURST_Z else 0.0) - b)
             c = zr if zr < z_cap else z_cap
+            if b > burst_rate:  # a word whose ratio leaves 3 more often than a steady word's: recurring bursts
+                zr *= burst_rate / b
+                c *= burst_rate / b
             s = da.cusum[r] + c - (1.0 + delta)
             da.cusum[r] = s if s > 0.0 else 0.0
             if da.cusum[r] > threshold * repeat_factor ** da.level[r]:
@@ -292,13 +328,16 @@ class ChangeDetector:
         ordered corpus read in epochs does — is restarted once or twice, not at every section.
     repeat_half_life : float
         Tokens over which that extra level halves back (``level`` decays at each check).
+    burst_rate : float
+        The rate of ratios above :data:`BURST_Z` a steady word is allowed (in (0, 1]; 1: off); a
+        word above it (recurring bursts) has its capped ratios scaled by ``burst_rate / burst``.
 
     Raises
     ------
     ValueError
         If a parameter is out of range (``check_every < 1``, ``threshold <= 0``, ``delta < 0``,
         ``min_pairs < 1``, ``min_evidence < 0``, ``rate`` not in (0, 1], ``warmup < 1``, ``z_cap <= 0``,
-        ``repeat_factor < 1``, ``repeat_half_life <= 0``).
+        ``repeat_factor < 1``, ``repeat_half_life <= 0``, ``burst_rate`` not in (0, 1]).
 
     Examples
     --------
@@ -327,7 +366,8 @@ class ChangeDetector:
 
     def __init__(self, capacity: int, check_every: int = 32768, threshold: float = 8.0, delta: float = 1.0,
                  min_pairs: int = 100, min_evidence: int = 1000, rate: float = 0.01, warmup: int = 3,
-                 z_cap: float = 9.0, repeat_factor: float = 2.0, repeat_half_life: float = 20_000_000.0):
+                 z_cap: float = 9.0, repeat_factor: float = 2.0, repeat_half_life: float = 20_000_000.0,
+                 burst_rate: float = 0.06):
         if int(check_every) < 1:
             raise ValueError(f"check_every must be >= 1 token, got {check_every!r}")
         for name, v in (("threshold", threshold), ("z_cap", z_cap)):
@@ -340,6 +380,9 @@ class ChangeDetector:
                              f"{warmup!r}, {min_evidence!r}")
         if not (0 < rate <= 1):
             raise ValueError(f"rate must be in (0, 1], got {rate!r}")
+        if not (0 < burst_rate <= 1):
+            raise ValueError(f"burst_rate must be in (0, 1], got {burst_rate!r}")
+        self.burst_rate = float(burst_rate)
         if not (np.isfinite(repeat_factor) and repeat_factor >= 1 and np.isfinite(repeat_half_life)
                 and repeat_half_life > 0):
             raise ValueError(f"repeat_factor must be >= 1 and repeat_half_life > 0 tokens, got {repeat_factor!r}, "
@@ -350,19 +393,21 @@ class ChangeDetector:
         self.min_pairs, self.rate, self.warmup = int(min_pairs), float(rate), int(warmup)
         self.min_evidence = int(min_evidence)
         a = _empty_arrays(max(1, int(capacity)))
-        self.base, self.sig, self.pairs, self.center, self.dmean, self.obs, self.cusum, self.level, self.meta = a
+        (self.base, self.sig, self.pairs, self.center, self.dmean, self.obs, self.cusum, self.level, self.burst,
+         self.tested, self.meta) = a
         self.meta[0]["next_check"] = self.check_every
         self._z = np.zeros(0, np.float64)
         self._alarms = np.zeros(0, np.int64)
 
-    _ROWS = ("base", "sig", "pairs", "center", "dmean", "obs", "cusum", "level")
+    _ROWS = ("base", "sig", "pairs", "center", "dmean", "obs", "cusum", "level", "burst", "tested")
     _DTYPES = {"base": np.int64, "sig": np.float32, "pairs": np.int64, "center": np.float32, "dmean": np.float64,
-               "obs": np.int64, "cusum": np.float64, "level": np.float64}
+               "obs": np.int64, "cusum": np.float64, "level": np.float64, "burst": np.float64,
+               "tested": np.int64}
 
     def arrays(self) -> DetectorArrays:
         """The state as one bundle of arrays (no copies)."""
         return DetectorArrays(self.base, self.sig, self.pairs, self.center, self.dmean, self.obs, self.cusum,
-                              self.level, self.meta)
+                              self.level, self.burst, self.tested, self.meta)
 
     @property
     def capacity(self) -> int:
@@ -399,7 +444,8 @@ class ChangeDetector:
             self._alarms = np.zeros_like(self._z, dtype=np.int64)
         decay = 0.5 ** (self.check_every / self.repeat_half_life)
         k, shift = detect_check(self.arrays(), counts, int(n), self.min_pairs, self.min_evidence, self.rate, self.delta,
-                                self.threshold, self.z_cap, self.warmup, self.repeat_factor, decay, self._z,
+                                self.threshold, self.z_cap, self.warmup, self.repeat_factor, decay, self.burst_rate,
+                                self._z,
                                 self._alarms)
         m = self.meta[0]
         m["checks"] += 1
@@ -414,9 +460,10 @@ class ChangeDetector:
         each row's alarm level rises by one step (``repeat_factor``)."""
         da = self.arrays()
         for r in np.asarray(rows, dtype=np.int64):
-            level = da.level[r]
+            level, dmean, burst, tested = da.level[r], da.dmean[r], da.burst[r], da.tested[r]
             detector_reset_row(da, int(r), int(counts[r]))
             da.level[r] = level + 1.0
+            da.dmean[r], da.burst[r], da.tested[r] = dmean, burst, tested  # the word's own scale and bursts: kept
 
     def score(self, r: int) -> float:
         """The CUSUM of row ``r`` (0 right after a restart)."""
@@ -429,7 +476,7 @@ class ChangeDetector:
         out.update(check_every=self.check_every, threshold=self.threshold, delta=self.delta,
                    min_pairs=self.min_pairs, min_evidence=self.min_evidence, rate=self.rate, warmup=self.warmup,
                    z_cap=self.z_cap, repeat_factor=self.repeat_factor, repeat_half_life=self.repeat_half_life,
-                   **record_to_dict(self.meta))
+                   burst_rate=self.burst_rate, **record_to_dict(self.meta))
         return out
 
     @classmethod
@@ -442,7 +489,7 @@ class ChangeDetector:
             If an array is missing, mis-shaped, of the wrong dtype, or holds NaN/inf, or a setting is invalid.
         """
         keys = ("check_every", "threshold", "delta", "min_pairs", "min_evidence", "rate", "warmup", "z_cap",
-                "repeat_factor", "repeat_half_life")
+                "repeat_factor", "repeat_half_life", "burst_rate")
         settings = {k: state[k] for k in keys if k in state}
         settings.update({k: v for k, v in overrides.items() if v is not None})
         try:
@@ -453,7 +500,7 @@ class ChangeDetector:
         n = base.shape[0]
         obj.grow(n)
         for name in cls._ROWS:
-            if name == "level" and name not in state:  # a state written before alarm levels: none raised
+            if name in ("level", "burst", "tested") and name not in state:  # written before alarm levels / tail scales
                 continue
             shape = (n, SIG_DIM) if name in ("sig", "center") else (n,)
             arr = check_array(state, name, cls._DTYPES[name], len(shape), "change detector", shape=shape)
@@ -461,8 +508,10 @@ class ChangeDetector:
                 raise StateError(f"change detector: {name} holds NaN or inf")
             getattr(obj, name)[:n] = arr
         if (obj.pairs[:n] < 0).any() or (obj.obs[:n] < 0).any() or (obj.dmean[:n] < 0).any() or (
-                obj.level[:n] < 0).any():
+                obj.level[:n] < 0).any() or (obj.tested[:n] < 0).any():
             raise StateError("change detector: negative pair count, observation count or mean distance")
+        if ((obj.burst[:n] < 0) | (obj.burst[:n] > 1)).any():
+            raise StateError("change detector: burst rate outside [0, 1]")
         record_from_dict(obj.meta, state, "change detector")
         return obj
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from streamsgns import SGNS
 from streamsgns import kernels as K
+from streamsgns import change as ch
 from streamsgns.change import ChangeDetector, ChangeLog, step_evidence
 from streamsgns.rates import word_alpha
 
@@ -189,10 +190,31 @@ def test_detector_state_is_validated():
                               "records": np.frombuffer(b'[{"rec": 3}]', np.uint8).copy()})
 
 
+def staggered(n_sent: int, groups: dict, seed: int = 0) -> list[list[str]]:
+    """Sentences as :func:`stream`'s, with several groups of movers: ``groups[movers] = switch_at``
+    (each group lives in topic A before its ``switch_at`` sentences and in B after) or a function
+    of the sentence number, true while the group lives in topic A."""
+    rng = np.random.default_rng(seed)
+    A = [f"a{i}" for i in range(30)]
+    B = [f"b{i}" for i in range(30)]
+    out = []
+    for k in range(n_sent):
+        topic = A if k % 2 == 0 else B
+        s = [topic[j] for j in rng.integers(0, 30, size=10)]
+        for movers, switch_at in groups.items():
+            in_a = switch_at(k) if callable(switch_at) else k < switch_at
+            if topic is (A if in_a else B):
+                s[rng.integers(0, 10)] = movers[rng.integers(0, len(movers))]
+        out.append(s)
+    return out
+
+
 # ---------------------------------------------------------------- the --changes file, through the CLI
 def _switching_stream_text(n_sent=40_000, every=10_000) -> bytes:
-    """Movers that change topic every ``every`` sentences (several alarms), as lines of text."""
-    return ("\n".join(" ".join(s) for s in stream(n_sent, 0, seed=5, every=every)) + "\n").encode()
+    """Three groups of movers (x, y, z), each changing topic once, at ``every``, ``2·every`` and
+    ``3·every`` sentences (several alarms at different times), as lines of text."""
+    groups = {MOVERS: every, ("y1", "y2", "y3"): 2 * every, ("z1", "z2", "z3"): 3 * every}
+    return ("\n".join(" ".join(s) for s in staggered(n_sent, groups, seed=5)) + "\n").encode()
 
 
 CLI_MODEL = ["--vector-size", "16", "--window", "3", "--min-count", "1", "--sample", "0", "--cooc-top-n", "50",
@@ -223,7 +245,7 @@ def test_changes_file_has_every_record_once_across_kill_9_and_resume(tmp_path):
     want = (tmp_path / "c1.jsonl").read_bytes().splitlines()
     recs = [json.loads(x) for x in want]
     assert [r["rec"] for r in recs] == list(range(1, len(recs) + 1))
-    assert len([r for r in recs if r["kind"] == "change"]) >= 6  # the movers, at three switches
+    assert len([r for r in recs if r["kind"] == "change"]) >= 6  # the movers of the three groups
     assert set(MOVERS) <= {r["word"] for r in recs}
 
     kills = 0
@@ -351,3 +373,39 @@ def test_change_record_neighbours_are_the_exported_vectors_nearest(kw):
     got = m._export.neighbours(words, m.output)
     for w in words:
         assert got[w] == [x for x, _ in m.most_similar(w, topn=10)], w
+
+
+def test_recurring_bursts_are_not_changes_and_a_real_change_still_is():
+    """The detector alone, on synthetic context signatures (as in ``ChangeDetector``'s example): 40
+    words with steady context distributions; word 5 leaves its usual contexts for 3 checks out of
+    every 12 (a stream that keeps coming back to the same sections), word 7 changes for good at
+    check 200. Alarm levels off (``repeat_factor=1``) to look at the burst rate alone: without it
+    (``burst_rate=1``: no word is ever bursty) word 5 is restarted at most of its sections; with it
+    its ratios leave 3 more often than ``burst_rate`` and count for less, so it is restarted once
+    or twice, while word 7's change is found as fast as without."""
+    rng = np.random.default_rng(0)
+    centers = rng.uniform(-0.3, 0.3, (40, ch.SIG_DIM))
+    away = -centers[5]
+    found = {}
+    for burst_rate in (1.0, 0.06):
+        det = ChangeDetector(capacity=40, check_every=1, min_evidence=0, repeat_factor=1.0, burst_rate=burst_rate)
+        counts = np.full(40, 100, np.int64)
+        fired = []
+        r = np.random.default_rng(1)
+        for check in range(260):
+            u = centers + r.standard_normal((40, ch.SIG_DIM)) / np.sqrt(200)
+            if check >= 24 and check % 12 < 3:
+                u[5] = away + r.standard_normal(ch.SIG_DIM) / np.sqrt(200)
+            if check >= 200:
+                u[7] = -centers[7] + r.standard_normal(ch.SIG_DIM) / np.sqrt(200)
+            det.sig[:40], det.pairs[:40] = 200 * u, 200
+            alarms = det.check(counts, 40)
+            fired += [(check, int(w)) for w in alarms]
+            det.restart(alarms, counts)
+        found[burst_rate] = fired
+    print(found)
+    assert {w for _, w in found[1.0]} == {w for _, w in found[0.06]} == {5, 7}
+    assert sum(w == 5 for _, w in found[1.0]) >= 10
+    assert 1 <= sum(w == 5 for _, w in found[0.06]) <= 2
+    for burst_rate in (1.0, 0.06):
+        assert min(c for c, w in found[burst_rate] if w == 7) <= 202
