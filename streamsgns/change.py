@@ -343,8 +343,8 @@ class ChangeDetector:
     --------
     Forty words with steady context distributions; every word's contexts get noisier at check 20
     (a change of source: not reported), word 7's distribution moves at check 30 and is reported
-    at its second observation (one adds at most ``z_cap − 1 − delta`` = 7 to the CUSUM, under the
-    threshold 8: a single outlier never alarms):
+    at its second observation (one adds at most ``z_cap − 1 − delta`` = 7 to the CUSUM, and an alarm
+    needs more than the threshold 7: a single outlier never alarms):
 
     >>> import numpy as np
     >>> det = ChangeDetector(capacity=40, check_every=1, min_evidence=0)
@@ -364,7 +364,7 @@ class ChangeDetector:
     31 [7]
     """
 
-    def __init__(self, capacity: int, check_every: int = 32768, threshold: float = 8.0, delta: float = 1.0,
+    def __init__(self, capacity: int, check_every: int = 32768, threshold: float = 7.0, delta: float = 1.0,
                  min_pairs: int = 100, min_evidence: int = 1000, rate: float = 0.01, warmup: int = 3,
                  z_cap: float = 9.0, repeat_factor: float = 2.0, repeat_half_life: float = 20_000_000.0,
                  burst_rate: float = 0.06):

@@ -224,7 +224,7 @@ class SGNS(base.Transformer):
         shared_negatives: bool = True,
         average_horizon: float | None = 2_000_000.0,
         detect_changes: bool = True,
-        change_threshold: float = 8.0,
+        change_threshold: float = 7.0,
         change_every: int = 32768,
         replay: float | str = 0.0,
         replay_buffer: int = DEFAULT_REPLAY_BUFFER,
