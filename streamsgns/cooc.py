@@ -68,7 +68,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._state import StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict
+from ._state import (StateError, check_array, check_delta_keys, grow_rows, new_record, record_from_dict,
+                     record_to_dict)
 from .hashing import GOLDEN, mix64, next_float, seed_states
 from .sketch import cms_add, cms_estimate
 
@@ -711,3 +712,110 @@ class CooccurrenceStats:
                 "skip": int(deltas[0]["skip"]) if deltas else int(base["skip"]), "rate": int(base["rate"]),
                 "total": int(base["total"]) + sum(d["total"] for d in deltas), "n_free_slots": int(free.size),
                 "top_n": top, "sketch_rate": int(base["sketch_rate"])}
+
+    @staticmethod
+    def apply_update(base: dict, update: dict, plan: dict) -> dict:
+        """``merge_deltas(base, [update], plan)`` computed in place, in O(ids + changed cells + top_n·new slots).
+
+        A replica applies the merged update (the :meth:`state_delta` of the merged statistics
+        against its base) to its own copy of the base: the exact table's cells, the pair sketch's
+        cells and the per-id marginals it names are written into ``base``'s arrays (which must be
+        writable; ``cmeta`` is re-allocated with room to spare when the ids grow), and the slot rows
+        and columns handed to new words are cleared, as :meth:`merge_deltas` does with one delta.
+
+        Parameters
+        ----------
+        base : dict
+            The replica's base (:meth:`state_dict`, writable arrays); modified.
+        update : dict
+            :meth:`state_delta` of the merged statistics against ``base``.
+        plan : dict
+            The vocabulary merge's plan of that one delta.
+
+        Returns
+        -------
+        dict
+            The merged :meth:`state_dict`, equal bit for bit to ``merge_deltas``'s.
+        """
+        n, top = int(plan["n"]), int(base["top_n"])
+        nb0 = base["cmeta"].shape[0]
+        cmeta = grow_rows(base["cmeta"], n, fill=[-1, 0, 0, 0])
+        live = plan["counts"] > 0
+        dead = np.flatnonzero(~live[:nb0])
+        old_slots = cmeta[dead, M_SLOT].copy()
+        new_ids = plan["new_ids"]
+        cmeta[new_ids] = [-1, 0, 0, 0]
+        stack = base["cslot_free"][:int(base["n_free_slots"])].tolist()
+        back = cmeta[dead, M_SLOT]
+        stack.extend(back[back >= 0].tolist())
+        cmeta[np.flatnonzero(~live)] = [-1, 0, 0, 0]
+        dst, moved = plan["dst"][0], plan["moved"][0]
+        cmeta[update["m_ids"], M_W:M_C + 1] += update["m_inc"]
+        ok = dst >= 0
+        cmeta[dst[ok], M_W:M_C + 1] += update["m_new"][ok]
+        wants = np.zeros(n, dtype=bool)
+        wants[dst[ok & update["tracked_new"] & ~moved]] = True
+        for i in np.flatnonzero(wants).tolist():
+            if not stack:
+                break
+            cmeta[i, M_SLOT] = stack.pop()
+        clo, chi = base["clo"], base["chi"]
+        clear = [int(x) for x in old_slots[old_slots >= 0]]
+        clear += [int(x) for x in cmeta[new_ids, M_SLOT] if x >= 0]
+        for sl in clear:
+            for T in (clo, chi):
+                T[sl, :] = 0
+                T[:, sl] = 0
+
+        def merged_id(key):
+            out = np.where(key >= 0, key, 0)
+            neg = key < 0
+            out[neg] = dst[-1 - key[neg]]
+            return out
+
+        c, w = merged_id(update["cell_c"]), merged_id(update["cell_w"])
+        ok = (c >= 0) & (w >= 0)
+        sc, sw = cmeta[c[ok], M_SLOT], cmeta[w[ok], M_SLOT]
+        both = (sc >= 0) & (sw >= 0)
+        flat = sc[both] * top + sw[both]
+        cells, inv = np.unique(flat, return_inverse=True)
+        lo, hi = clo.reshape(-1), chi.reshape(-1)
+        val = lo[cells].astype(np.int64) + (hi[cells].astype(np.int64) << 16)
+        np.add.at(val, inv, update["cell_inc"][ok][both])
+        val = np.clip(val, 0, 0xFFFFFFFF)
+        lo[cells] = (val & 0xFFFF).astype(np.uint16)
+        hi[cells] = (val >> 16).astype(np.uint16)
+        csk = base["csk"]
+        csk.reshape(-1)[update["sk_cells"]] += update["sk_inc"]
+        cslot_free = np.zeros(top, dtype=np.int32)
+        cslot_free[:len(stack)] = stack
+        return {"cmeta": cmeta, "cslot_free": cslot_free, "clo": clo, "chi": chi, "csk": csk,
+                "csk_seeds": base["csk_seeds"], "rng": np.array(update["rng"], dtype=np.uint64),
+                "skip": int(update["skip"]), "rate": int(base["rate"]), "total": int(base["total"]) + update["total"],
+                "n_free_slots": len(stack), "top_n": top, "sketch_rate": int(base["sketch_rate"])}
+
+    def assign(self, state: dict, sk_cells: np.ndarray | None, n_old: int) -> None:
+        """Make these statistics equal to ``state`` (a :meth:`state_dict` of ``n`` ids) in place.
+
+        The per-id marginals (O(ids)) and the exact table (``4·top_n²`` bytes) are copied; the pair
+        sketch only at ``sk_cells`` (flat indices: the only cells where it may differ; None: the
+        whole sketch); ids ``n .. n_old-1`` are cleared.
+
+        Raises
+        ------
+        StateError
+            If the settings or shapes differ, or the capacity is too small.
+        """
+        n = state["cmeta"].shape[0]
+        if state["top_n"] != self.top_n or state["csk"].shape != self.csk.shape or n > self.cmeta.shape[0]:
+            raise StateError("cooc: settings, shapes or capacity differ")
+        self.cmeta[:n] = state["cmeta"]
+        self.cmeta[n:max(n, n_old)] = [-1, 0, 0, 0]
+        for k in ("cslot_free", "clo", "chi", "rng"):
+            np.copyto(getattr(self, k), state[k])
+        if sk_cells is None:
+            np.copyto(self.csk, state["csk"])
+        else:
+            self.csk.reshape(-1)[sk_cells] = state["csk"].reshape(-1)[sk_cells]
+        record_from_dict(self.meta, state, "cooc")
+

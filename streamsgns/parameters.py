@@ -14,7 +14,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._state import StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict
+from ._state import (StateError, check_array, check_delta_keys, grow_rows, new_record, record_from_dict,
+                     record_to_dict)
 from .hashing import seed_states
 
 __all__ = ["SGNSParameters", "ParamArrays", "STREAM_RECORD"]
@@ -267,3 +268,84 @@ class SGNSParameters:
             M[~live] = 0.0
             out[name] = M
         return out
+
+    @staticmethod
+    def apply_update(base: dict, update: dict, plan: dict) -> dict:
+        """``merge_deltas(base, [update], plan)`` computed in place: O(rows of the update), not O(rows).
+
+        A replica applies the merged update (the :meth:`state_delta` of the merged parameters
+        against its base) to its own copy of the base: each updated row becomes
+        ``float32(b + (x − b))`` in float64 as in :meth:`merge_deltas` with one delta, a new word's
+        row is taken as sent, and only those rows are written. ``base["W"]`` / ``base["C"]`` are
+        modified (they must be writable); when the ids grow, the matrices are re-allocated with
+        room to spare (amortised O(1) rows per new id) and the returned arrays are views.
+
+        Parameters
+        ----------
+        base : dict
+            The replica's base (:meth:`state_dict`, writable arrays); modified.
+        update : dict
+            :meth:`state_delta` of the merged parameters against ``base``.
+        plan : dict
+            The vocabulary merge's plan of that one delta (:meth:`streamsgns.vocab.Vocabulary.merge_deltas`).
+
+        Returns
+        -------
+        dict
+            The merged :meth:`state_dict` (``plan["n"]`` rows), equal bit for bit to ``merge_deltas``'s.
+        """
+        n, tied = int(plan["n"]), bool(base["tied"])
+        out = {"rng": np.array(update["rng"], dtype=np.uint64), "tied": tied,
+               **{k: base[k] + update["counters"][k] for k in STREAM_RECORD.names}}
+        counts = plan["counts"]
+        dst, moved = plan["dst"][0], plan["moved"][0]
+        kept = dst >= 0
+        for name in ("W",) if tied else ("W", "C"):
+            M = grow_rows(base[name], n)
+            ids = update[f"{name}_ids"].astype(np.int64)
+            b = M[ids].astype(np.float64)
+            M[ids] = (b + (update[f"{name}_rows"] - b)).astype(np.float32)
+            mv = moved & kept
+            b = M[dst[mv]].astype(np.float64)
+            M[dst[mv]] = (b + (update[f"{name}_new"][mv] - b)).astype(np.float32)
+            nw = ~moved & kept
+            rows = update[f"{name}_new"][nw]
+            if name == "W":  # as the merge's mean over the replicas that admitted the word
+                rows = (plan["share"][0][nw][:, None] * rows).astype(np.float32)
+            M[dst[nw]] = rows
+            touched = np.concatenate([ids, dst[kept]])
+            dead = touched[counts[touched] <= 0]
+            M[dead] = 0.0
+            out[name] = M
+        return out
+
+    def assign(self, state: dict, rows: np.ndarray, n_old: int) -> None:
+        """Make these parameters equal to ``state`` (a :meth:`state_dict`) by copying only ``rows`` of W and C.
+
+        Parameters
+        ----------
+        state : dict
+            The parameters to take (``n`` rows; capacity must already hold them).
+        rows : ndarray, shape (k,), int64
+            The only ids ``< n`` where W or C may differ from ``state``'s (those a replica's round
+            touched and those the merged update changed).
+        n_old : int
+            Ids in use before: rows ``n .. n_old-1`` are cleared.
+
+        Raises
+        ------
+        StateError
+            If ``tied`` differs or the capacity is too small.
+        """
+        n = state["W"].shape[0]
+        if bool(state["tied"]) != self.tied or n > self.capacity:
+            raise StateError("parameters: tied setting or capacity differs")
+        rows = rows[rows < n]
+        for name in ("W",) if self.tied else ("W", "C"):
+            M = getattr(self, name)
+            M[rows] = state[name][rows]
+            M[n:max(n, n_old)] = 0.0
+        k = min(state["rng"].shape[0], self.rng.shape[0])
+        self.rng[:k] = state["rng"][:k]
+        record_from_dict(self.meta, state, "parameters")
+

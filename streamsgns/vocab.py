@@ -577,7 +577,7 @@ class Vocabulary:
                 "sketch": CountMinSketch.state_delta(state["sketch"], base["sketch"])}
 
     @staticmethod
-    def merge_deltas(base: dict, deltas: list) -> tuple[dict, dict]:
+    def merge_deltas(base: dict, deltas: list, inplace: bool = False) -> tuple[dict, dict]:
         """Merge the replicas' vocabulary deltas (:meth:`state_delta`) into the base: the next merged vocabulary.
 
         A word's count is its count at the start of the round (the base's, or for a word new in
@@ -586,7 +586,8 @@ class Vocabulary:
         (:meth:`CountMinSketch.estimate_after`). Base words keep their ids; new words take the
         base's free ids (lowest first), then new ids, by decreasing merged count (ties: by hash);
         beyond ``max_vocab`` the rarest new words are dropped. A new word's bytes come from the
-        first replica that admitted it. The sketch merges by :meth:`CountMinSketch.merge_deltas`.
+        first replica that admitted it. The sketch merges by :meth:`CountMinSketch.merge_deltas`
+        (into the base's table itself with ``inplace``; the other arrays are new, O(ids)).
 
         Returns
         -------
@@ -684,7 +685,7 @@ class Vocabulary:
             "words_blob": src_buf[gather].astype(np.uint8),
             "words_offsets": offsets, "words_has": counts > 0, "next_id": n, "n_free": int(free_ids.size),
             "total": int(counts.sum()), "n_events": 0,
-            "sketch": CountMinSketch.merge_deltas(sk, [d["sketch"] for d in deltas]),
+            "sketch": CountMinSketch.merge_deltas(sk, [d["sketch"] for d in deltas], inplace=inplace),
             "min_count": base["min_count"], "max_vocab": base["max_vocab"], "prune_fraction": base["prune_fraction"],
             **{k: int(base[k]) + sum(int(d[k]) for d in deltas) for k in Vocabulary._DELTA_COUNTERS},
         }
@@ -696,3 +697,74 @@ class Vocabulary:
                 "share": [1.0 / np.maximum(n_hold[p], 1) for p in pos_new],
                 "new_ids": ids[np.flatnonzero(keep & ~in_base)]}
         return state, plan
+
+    def assign(self, state: dict, cells: np.ndarray | None = None) -> np.ndarray:
+        """Make this vocabulary equal to ``state`` (a :meth:`state_dict`) in place, in O(ids + changed words).
+
+        A replica that trained a round from a base and receives the merged vocabulary takes it
+        without a rebuild: counts, hashes and the free stack are copied (O(ids)), the hash table is
+        rebuilt (O(capacity), as :meth:`from_state` does), and only the words whose id changed are
+        decoded and re-keyed. The result equals ``Vocabulary.from_state(state)`` in every array
+        :meth:`state_dict` returns and in every lookup.
+
+        Parameters
+        ----------
+        state : dict
+            The merged vocabulary (same settings).
+        cells : ndarray, optional
+            The sketch cells where this sketch may differ from ``state``'s
+            (:meth:`CountMinSketch.assign`); None: the whole table.
+
+        Returns
+        -------
+        ndarray, shape (k,), int64
+            The ids whose word (or liveness) changed: their rows of the other per-id arrays must be
+            taken from the merged state too.
+
+        Raises
+        ------
+        StateError
+            If the settings differ or the state holds more ids than ``max_vocab``.
+        """
+        for key in ("min_count", "max_vocab", "prune_fraction"):
+            if state[key] != getattr(self, key):
+                raise StateError(f"vocab: {key} differs ({state[key]!r} vs {getattr(self, key)!r})")
+        n, n_old = int(state["next_id"]), self.n_ids
+        if n > self.max_vocab:
+            raise StateError(f"vocab: {n} ids beyond max_vocab {self.max_vocab}")
+        self.grow(n)
+        m = max(n, n_old)
+        live_new = np.zeros(m, dtype=bool)
+        live_new[:n] = state["counts"][:n] > 0
+        h_new = np.zeros(m, dtype=np.uint64)
+        h_new[:n] = state["hashes"][:n]
+        live_old = self.counts[:m] > 0
+        changed = np.flatnonzero((live_new != live_old) | (live_new & (h_new != self.hashes[:m])))
+        self.hashes[:n] = state["hashes"]
+        self.counts[:n] = state["counts"]
+        self.hashes[n:m] = 0
+        self.counts[n:m] = 0
+        nf = int(state["n_free"])
+        self.free_ids[:nf] = state["free_ids"]
+        record_from_dict(self.meta, {**state, "n_events": 0}, "vocab")
+        table_rebuild(self.keys, self.vals, self.hashes, self.counts, n)
+        itk, kti = self.index_to_key, self.key_to_index
+        if len(itk) < n:
+            itk.extend([None] * (n - len(itk)))
+        off, raw = state["words_offsets"], state["words_blob"]
+        for i in changed.tolist():
+            old = itk[i] if i < len(itk) else None
+            if old is not None and kti.get(old) == i:
+                del kti[old]
+            itk[i] = None
+        for i in changed.tolist():
+            if i < n and live_new[i]:
+                try:
+                    w = bytes(raw[off[i]:off[i + 1]]).decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise StateError(f"vocab: a word is not valid UTF-8 ({e})") from e
+                itk[i] = w
+                kti[w] = i
+        del itk[n:]
+        self.sketch.assign(state["sketch"], cells)
+        return changed

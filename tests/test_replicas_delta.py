@@ -199,3 +199,41 @@ def test_scaled_merge_of_one_replica_equals_its_state():
     m.learn_many(lines)
     d = [model_delta(m.state_dict(), base)]
     _assert_same_state(merge_deltas(base, d, rows="scaled", stiffness=9.0), merge_deltas(base, d))
+
+
+@pytest.mark.parametrize("extra", [{}, {"sketch_halving_tokens": 3000, "min_count": 4}, {"max_vocab": 300}],
+                         ids=["plain", "sketch_halvings", "evictions"])
+def test_in_place_apply_equals_loading_the_merged_state(extra):
+    """A replica taking the merged update in place (apply_update) holds what SGNS.from_state of the
+    merged state gives, bit for bit, and learns the same afterwards."""
+    from streamsgns.distributed.apply import apply_update, writable_state
+
+    lines = _lee_lines()[:900]
+    kw = {**KW, "min_count": 2, "track_cooc": True, "cooc_top_n": 256, "cooc_sketch_width": 1 << 12,
+          "average_eta": 10.0, "average_every": 3000, **extra}
+    base = SGNS(**kw).state_dict()
+    parts = [lines[0:400], lines[400:800]]
+    models = [SGNS.from_state(base) for _ in parts]
+    bases = [writable_state(base) for _ in parts]
+    admitted = 0
+    for r in range(4):
+        owns = []
+        for m, b, p in zip(models, bases, parts):
+            m.learn_many(p[r * 100:(r + 1) * 100])
+            owns.append(model_delta(m.state_dict(), b))
+        merged = merge_deltas(base, owns)
+        update = model_delta(merged, base)
+        admitted += update["vocab"]["new_hash"].size
+        for k, (m, b, own) in enumerate(zip(models, bases, owns)):
+            bases[k] = apply_update(m, b, update, own)
+            _assert_same_state(bases[k], merged)
+            ref = SGNS.from_state(merge_deltas(base, [update]))
+            _assert_same_state(m.state_dict(), ref.state_dict())
+            assert m.index_to_key == ref.index_to_key and m.key_to_index == ref.key_to_index
+        base = merged
+    assert admitted > 0
+    # what the models learn next is the same too (no hidden state left behind)
+    ref = SGNS.from_state(base)
+    for m in (models[0], ref):
+        m.learn_many(lines[800:900])
+    _assert_same_state(models[0].state_dict(), ref.state_dict())
