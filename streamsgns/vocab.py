@@ -732,7 +732,8 @@ class Vocabulary:
         n, n_old = int(state["next_id"]), self.n_ids
         if n > self.max_vocab:
             raise StateError(f"vocab: {n} ids beyond max_vocab {self.max_vocab}")
-        self.grow(n)
+        if n > self.capacity:
+            self.grow(n)
         m = max(n, n_old)
         live_new = np.zeros(m, dtype=bool)
         live_new[:n] = state["counts"][:n] > 0

@@ -230,6 +230,7 @@ def test_in_place_apply_equals_loading_the_merged_state(extra):
             ref = SGNS.from_state(merge_deltas(base, [update]))
             _assert_same_state(m.state_dict(), ref.state_dict())
             assert m.index_to_key == ref.index_to_key and m.key_to_index == ref.key_to_index
+            assert m.vocab.capacity <= max(ref.vocab.capacity, 2 * m.vocab.n_ids)  # grown as ids need, not per apply
         base = merged
     assert admitted > 0
     # what the models learn next is the same too (no hidden state left behind)

@@ -4,7 +4,10 @@ No Ray, no Kafka: the replicas of a sync round run one after the other in this p
 the merged base (:meth:`streamsgns.SGNS.from_state`, its RNG streams re-derived per replica and
 round as :class:`streamsgns.distributed.replica.Replica` does), training its share of the round,
 and sending :func:`streamsgns.distributed.delta.model_delta`; :func:`~streamsgns.distributed.delta.merge_deltas`
-makes the next base. This is the code the Ray replicas run, minus the transport.
+makes the next base. This is the code the Ray replicas run, minus the transport. Replica 0 keeps
+its model across rounds and takes the merged update in place
+(:func:`streamsgns.distributed.apply.apply_update`, as a Ray replica does; bit for bit the same as
+loading the merged state), which times the in-place apply (``apply_inplace_s``).
 
 The stream is split as Kafka partitions would split it: the producer writes lines round-robin over
 64 partitions and the partitions are shared out round-robin over the N replicas
@@ -102,6 +105,7 @@ def chunks(idx: np.ndarray, ntok: np.ndarray, tau: int) -> list[np.ndarray]:
 
 def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
     from streamsgns import SGNS
+    from streamsgns.distributed.apply import apply_update, writable_state
     from streamsgns.distributed.delta import delta_nbytes, merge_deltas, model_delta
     from streamsgns.distributed.merge import state_nbytes
     from streamsgns.distributed.replica import replica_seed
@@ -112,6 +116,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
     base = SGNS(**SETTINGS, seed=seed).state_dict()
     hist = []
     train_s = 0.0
+    keep = None  # replica 0 as a Ray replica runs it: [model, its own base, its delta], the update applied in place
     t_all = time.perf_counter()
     for r in range(rounds):
         deltas, up, delta_s, load_s, tr = [], [], [], [], []
@@ -121,15 +126,18 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             p = base["parameters"]
             st = {**base, "parameters": {**p, "rng": seed_states(replica_seed(seed, k, r + 1), p["rng"].shape[0])}}
             t0 = time.perf_counter()
-            m = SGNS.from_state(st)
+            m = keep[0] if k == 0 and keep is not None else SGNS.from_state(st)
             t1 = time.perf_counter()
             learn_lines(m, [lines[i] for i in per[k][r]])
             t2 = time.perf_counter()
             d = model_delta(m.state_dict(), base)
             t3 = time.perf_counter()
-            m.close()
-            del m
-            gc.collect()  # a model holds ~100 MB and a reference cycle (trainer <-> learner): free it now
+            if k == 0:
+                keep = [m, keep[1] if keep is not None else writable_state(base), d]
+            else:
+                m.close()
+                del m
+                gc.collect()  # a model holds ~100 MB and a reference cycle (trainer <-> learner): free it now
             deltas.append(d)
             up.append(delta_nbytes(d))
             load_s.append(t1 - t0)
@@ -140,15 +148,24 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
         t1 = time.perf_counter()
         model = SGNS.from_state(merged)  # a replica applying the merged state
         t2 = time.perf_counter()
-        down = delta_nbytes(model_delta(model.state_dict(), base))
+        update = model_delta(model.state_dict(), base)
+        down = delta_nbytes(update)
+        t3 = time.perf_counter()
+        if keep is not None:  # replica 0 takes the update in place, then re-derives its RNG streams
+            keep[1] = apply_update(keep[0], keep[1], update, keep[2])
+            keep[2] = None
+            rng = keep[0].params.rng
+            rng[:] = seed_states(replica_seed(seed, 0, r + 2), rng.shape[0])
+        t4 = time.perf_counter()
         train_s += sum(tr)
         hist.append({"round": r + 1, "replicas": len(deltas), "tokens": int(model.words_seen),
                      "vocab_size": model.vocab_size, "bytes_up": up, "bytes_down": down,
                      "checkpoint_bytes": state_nbytes(merged), "delta_s": delta_s, "merge_s": t1 - t0,
-                     "apply_s": t2 - t1, "load_s": load_s, "train_s": tr})
+                     "apply_s": t2 - t1, "apply_inplace_s": t4 - t3, "load_s": load_s, "train_s": tr})
         print(f"  N={n} round {r + 1}/{rounds}: {model.words_seen} tokens, vocab {model.vocab_size}, "
               f"up {statistics.median(up) / 1e6:.2f} MB/replica, down {down / 1e6:.2f} MB, "
-              f"ckpt {state_nbytes(merged) / 1e6:.1f} MB, merge {t1 - t0:.2f} s, apply {t2 - t1:.2f} s", flush=True)
+              f"ckpt {state_nbytes(merged) / 1e6:.1f} MB, merge {t1 - t0:.2f} s, load {t2 - t1:.2f} s, "
+              f"apply in place {t4 - t3:.3f} s", flush=True)
         base = merged
         if r + 1 < rounds:
             model.close()

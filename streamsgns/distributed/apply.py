@@ -51,7 +51,8 @@ def writable_state(state):
 
 
 def _union(*ids) -> np.ndarray:
-    return np.unique(np.concatenate([np.asarray(i, dtype=np.int64).ravel() for i in ids]))
+    """The indices of all of ``ids`` in one int64 array (repeats kept: copying an entry twice is harmless)."""
+    return np.concatenate([np.asarray(i, dtype=np.int64).ravel() for i in ids])
 
 
 def apply_update(model, base: dict, update: dict, own: dict | None) -> dict:
