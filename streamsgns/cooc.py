@@ -564,13 +564,20 @@ class CooccurrenceStats:
         return state["clo"].astype(np.int64) + (state["chi"].astype(np.int64) << 16)
 
     @staticmethod
+    def _exact_at(state: dict, c: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """#(w,c) of a state at slots ``(c, w)`` ((k,) int64 each): (k,) int64."""
+        return state["clo"][c, w].astype(np.int64) + (state["chi"][c, w].astype(np.int64) << 16)
+
+    @staticmethod
     def state_delta(state: dict, base: dict, same: np.ndarray, new_rid: np.ndarray) -> dict:
         """What a replica's statistics changed since ``base``: marginal, exact-cell and pair-sketch increments.
 
         Exact cells are keyed by word, not slot (slots are handed out per replica): a key ``>= 0``
         is a base id that still holds its word (``same``), ``-1 - e`` the ``e``-th new entry of
         the vocabulary delta (``new_rid``). A cell's increment is the replica's count minus the
-        base's count of the same two words (0 for a word new in the round).
+        base's count of the same two words (0 for a word new in the round). Pairs of words that keep
+        the base's slots are found by comparing the uint16 tables (O(top_n²) compares, no copy);
+        only the rows and columns of words that took a slot in the round are read whole.
 
         Parameters
         ----------
@@ -608,23 +615,35 @@ class CooccurrenceStats:
         key[new_rid] = -1 - np.arange(new_rid.size)
         r_slot = rm[:, M_SLOT]
         tr = np.flatnonzero((r_slot >= 0) & (key != np.iinfo(np.int64).min))
-        X = CooccurrenceStats._exact(state)
         rs = r_slot[tr]
-        D = X[np.ix_(rs, rs)]
         bslot = np.full(tr.size, -1, dtype=np.int64)
         is_base = key[tr] >= 0
         bslot[is_base] = bm[key[tr][is_base], M_SLOT]
-        ok = bslot >= 0
-        if ok.any():
-            B = CooccurrenceStats._exact(base)
-            bo = bslot[ok]
-            D[np.ix_(ok, ok)] -= B[np.ix_(bo, bo)]
-        ci, wi = np.nonzero(D)
+        ent = np.full(int(state["top_n"]), -1, dtype=np.int64)  # the tracked entry of each replica slot
+        ent[rs] = np.arange(tr.size)
+        kept = bslot == rs  # the base's word in the base's slot: its cells are compared in place
+        # pairs of two such words: where the uint16 tables differ (no int64 copy of the tables)
+        sc, sw = np.nonzero((state["clo"] != base["clo"]) | (state["chi"] != base["chi"]))
+        ec, ew = ent[sc], ent[sw]
+        pick = (ec >= 0) & (ew >= 0)
+        pick[pick] = kept[ec[pick]] & kept[ew[pick]]
+        ci, wi = ec[pick], ew[pick]
+        inc = CooccurrenceStats._exact_at(state, sc[pick], sw[pick]) - CooccurrenceStats._exact_at(base, sc[pick], sw[pick])
+        other = np.flatnonzero(~kept)
+        if other.size:  # pairs with a word new in its slot: its row and column, less the base's count where tracked
+            k_ent = np.flatnonzero(kept)
+            c2 = np.concatenate([np.repeat(other, tr.size), np.repeat(k_ent, other.size)])
+            w2 = np.concatenate([np.tile(np.arange(tr.size), other.size), np.tile(other, k_ent.size)])
+            v = CooccurrenceStats._exact_at(state, rs[c2], rs[w2])
+            both = (bslot[c2] >= 0) & (bslot[w2] >= 0)
+            v[both] -= CooccurrenceStats._exact_at(base, bslot[c2][both], bslot[w2][both])
+            nz = v != 0
+            ci, wi, inc = np.concatenate([ci, c2[nz]]), np.concatenate([wi, w2[nz]]), np.concatenate([inc, v[nz]])
         rs, bs = state["csk"].reshape(-1), base["csk"].reshape(-1)
         sk_cells = np.flatnonzero(rs > bs)  # uint32 compare: no int64 copy of the table
         return {"m_ids": ids[ch].astype(np.int32), "m_inc": dm[ch], "m_new": rm[new_rid][:, M_W:M_C + 1].copy(),
                 "tracked_new": r_slot[new_rid] >= 0, "cell_c": key[tr][ci], "cell_w": key[tr][wi],
-                "cell_inc": D[ci, wi], "sk_cells": sk_cells, "sk_inc": rs[sk_cells] - bs[sk_cells],
+                "cell_inc": inc, "sk_cells": sk_cells, "sk_inc": rs[sk_cells] - bs[sk_cells],
                 "total": int(state["total"]) - int(base["total"]), "skip": int(state["skip"]),
                 "rng": np.array(state["rng"])}
 

@@ -208,18 +208,18 @@ def test_in_place_apply_equals_loading_the_merged_state(extra):
     merged state gives, bit for bit, and learns the same afterwards."""
     from streamsgns.distributed.apply import apply_update, writable_state
 
-    lines = _lee_lines()[:900]
+    lines = _lee_lines()  # 300 documents
     kw = {**KW, "min_count": 2, "track_cooc": True, "cooc_top_n": 256, "cooc_sketch_width": 1 << 12,
           "average_eta": 10.0, "average_every": 3000, **extra}
     base = SGNS(**kw).state_dict()
-    parts = [lines[0:400], lines[400:800]]
+    parts = [lines[0:120], lines[120:240]]
     models = [SGNS.from_state(base) for _ in parts]
     bases = [writable_state(base) for _ in parts]
     admitted = 0
     for r in range(4):
         owns = []
         for m, b, p in zip(models, bases, parts):
-            m.learn_many(p[r * 100:(r + 1) * 100])
+            m.learn_many(p[r * 30:(r + 1) * 30])
             owns.append(model_delta(m.state_dict(), b))
         merged = merge_deltas(base, owns)
         update = model_delta(merged, base)
@@ -236,5 +236,51 @@ def test_in_place_apply_equals_loading_the_merged_state(extra):
     # what the models learn next is the same too (no hidden state left behind)
     ref = SGNS.from_state(base)
     for m in (models[0], ref):
-        m.learn_many(lines[800:900])
+        m.learn_many(lines[240:300])
     _assert_same_state(models[0].state_dict(), ref.state_dict())
+
+
+def _cooc_cells_dense(state, base, same, new_rid):
+    """The exact cells' increments of a replica computed densely (every pair of tracked words), as sorted triples."""
+    from streamsgns.cooc import M_SLOT, CooccurrenceStats
+
+    rm, bm = state["cmeta"], base["cmeta"]
+    m = min(same.size, bm.shape[0])
+    ids = np.flatnonzero(same[:m])
+    key = np.full(rm.shape[0], np.iinfo(np.int64).min, dtype=np.int64)
+    key[ids] = ids
+    key[new_rid] = -1 - np.arange(new_rid.size)
+    tr = np.flatnonzero((rm[:, M_SLOT] >= 0) & (key != np.iinfo(np.int64).min))
+    rs = rm[tr, M_SLOT]
+    D = CooccurrenceStats._exact(state)[np.ix_(rs, rs)]
+    bslot = np.full(tr.size, -1, dtype=np.int64)
+    is_base = key[tr] >= 0
+    bslot[is_base] = bm[key[tr][is_base], M_SLOT]
+    ok = bslot >= 0
+    D[np.ix_(ok, ok)] -= CooccurrenceStats._exact(base)[np.ix_(bslot[ok], bslot[ok])]
+    ci, wi = np.nonzero(D)
+    return sorted(zip(key[tr][ci].tolist(), key[tr][wi].tolist(), D[ci, wi].tolist()))
+
+
+def test_cooc_delta_finds_every_changed_pair():
+    """The exact cells a replica sends (found by comparing its tables in place) are every pair whose count
+    changed, including the pairs of words that took a slot during the round."""
+    from streamsgns.cooc import CooccurrenceStats
+    from streamsgns.vocab import Vocabulary
+
+    lines = _lee_lines()  # 300 documents
+    kw = {**KW, "min_count": 2, "track_cooc": True, "cooc_top_n": 1024, "cooc_sketch_width": 1 << 12}
+    b = SGNS(**kw)
+    b.learn_many(lines[:30])
+    base = b.state_dict()
+    kinds = set()
+    for part in (lines[30:33], lines[100:300]):  # a short round (few new words) and a long one
+        r = SGNS.from_state(base)
+        r.learn_many(part)
+        st = r.state_dict()
+        same, new_rid = Vocabulary.row_map(st["vocab"], base["vocab"])
+        d = CooccurrenceStats.state_delta(st["cooc"], base["cooc"], same, new_rid)
+        got = sorted(zip(d["cell_c"].tolist(), d["cell_w"].tolist(), d["cell_inc"].tolist()))
+        assert got == _cooc_cells_dense(st["cooc"], base["cooc"], same, new_rid)
+        kinds |= {(c >= 0) + (w >= 0) for c, w, _ in got}
+    assert kinds == {0, 1, 2}  # pairs of two new words, of a new and a base word, of two base words
