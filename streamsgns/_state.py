@@ -16,7 +16,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["new_record", "record_to_dict", "record_from_dict", "StateError", "check_array", "check_delta_keys", "grow_rows"]
+__all__ = ["new_record", "record_to_dict", "record_from_dict", "StateError", "check_array", "check_delta_keys",
+           "grow_rows", "small_index"]
 
 
 class StateError(ValueError):
@@ -131,3 +132,14 @@ def grow_rows(a: np.ndarray, n: int, fill=0) -> np.ndarray:
     new[...] = fill
     new[:a.shape[0]] = a
     return new[:n]
+
+
+def small_index(idx: np.ndarray, size: int) -> np.ndarray:
+    """Indices into ``size`` entries as int32 when they fit (half the bytes of int64 on the wire), else int64.
+
+    Examples
+    --------
+    >>> small_index(np.array([3, 7]), 10).dtype, small_index(np.array([3]), 1 << 40).dtype
+    (dtype('int32'), dtype('int64'))
+    """
+    return np.asarray(idx, dtype=np.int32 if size < (1 << 31) else np.int64)

@@ -69,7 +69,7 @@ import numpy as np
 from numba import njit
 
 from ._state import (StateError, check_array, check_delta_keys, grow_rows, new_record, record_from_dict,
-                     record_to_dict)
+                     record_to_dict, small_index)
 from .hashing import GOLDEN, mix64, next_float, seed_states
 from .sketch import cms_add, cms_estimate
 
@@ -591,8 +591,9 @@ class CooccurrenceStats:
         dict
             ``m_ids`` (a,) int32 base ids whose marginals changed and ``m_inc`` (a, 2) int64
             (#(w), #(c)); ``m_new`` (m, 2) int64 the new entries' marginals and ``tracked_new``
-            (m,) bool (held an exact slot); ``cell_c``, ``cell_w`` (p,) int64 keys and ``cell_inc``
-            (p,) int64; ``sk_cells`` (q,) int64 flat pair-sketch cells and ``sk_inc`` (q,) uint32;
+            (m,) bool (held an exact slot); ``cell_c``, ``cell_w`` (p,) int32 keys and ``cell_inc``
+            (p,) int32 (int64 where they would not fit); ``sk_cells`` (q,) int32 flat pair-sketch
+            cells and ``sk_inc`` (q,) uint32;
             ``total`` (pairs counted in the round), ``skip`` and ``rng`` (the replica's sampler).
 
         Raises
@@ -640,10 +641,12 @@ class CooccurrenceStats:
             nz = v != 0
             ci, wi, inc = np.concatenate([ci, c2[nz]]), np.concatenate([wi, w2[nz]]), np.concatenate([inc, v[nz]])
         rs, bs = state["csk"].reshape(-1), base["csk"].reshape(-1)
-        sk_cells = np.flatnonzero(rs > bs)  # uint32 compare: no int64 copy of the table
+        sk_cells = small_index(np.flatnonzero(rs > bs), rs.size)  # uint32 compare: no int64 copy of the table
         return {"m_ids": ids[ch].astype(np.int32), "m_inc": dm[ch], "m_new": rm[new_rid][:, M_W:M_C + 1].copy(),
-                "tracked_new": r_slot[new_rid] >= 0, "cell_c": key[tr][ci], "cell_w": key[tr][wi],
-                "cell_inc": inc, "sk_cells": sk_cells, "sk_inc": rs[sk_cells] - bs[sk_cells],
+                "tracked_new": r_slot[new_rid] >= 0, "cell_c": small_index(key[tr][ci], rm.shape[0]),
+                "cell_w": small_index(key[tr][wi], rm.shape[0]),
+                "cell_inc": inc.astype(np.int32) if inc.size and np.abs(inc).max() < (1 << 31) else inc,
+                "sk_cells": sk_cells, "sk_inc": rs[sk_cells] - bs[sk_cells],
                 "total": int(state["total"]) - int(base["total"]), "skip": int(state["skip"]),
                 "rng": np.array(state["rng"])}
 

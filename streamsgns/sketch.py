@@ -43,7 +43,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._state import StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict
+from ._state import (StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict,
+                     small_index)
 from .hashing import hash_token, mix64, seed_states
 
 __all__ = ["CountMinSketch", "SketchArrays", "SKETCH_RECORD", "cms_add", "cms_estimate", "cms_add_batch",
@@ -496,9 +497,9 @@ class CountMinSketch:
         Returns
         -------
         dict
-            ``cells`` (m,) int64 flat indices into the (depth, width) table, ``inc`` (m,) uint32
-            their increments, ``halvings`` (``k``), and the replica's ``total`` and
-            ``since_halving`` (scalars); 12 bytes per changed cell.
+            ``cells`` (m,) int32 flat indices into the (depth, width) table (int64 beyond 2³¹
+            cells), ``inc`` (m,) uint32 their increments, ``halvings`` (``k``), and the replica's
+            ``total`` and ``since_halving`` (scalars); 8 bytes per changed cell.
 
         Raises
         ------
@@ -515,7 +516,7 @@ class CountMinSketch:
         b = base["table"].reshape(-1)
         if k:
             b = b >> np.uint32(k) if k < 32 else np.zeros_like(b)
-        cells = np.flatnonzero(r > b)  # uint32 compare: no int64 copy of the table
+        cells = small_index(np.flatnonzero(r > b), r.size)  # uint32 compare: no int64 copy of the table
         return {"cells": cells, "inc": r[cells] - b[cells], "halvings": k,
                 "total": int(state["total"]), "since_halving": int(state["since_halving"])}
 
