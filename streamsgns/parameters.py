@@ -349,3 +349,108 @@ class SGNSParameters:
         self.rng[:k] = state["rng"][:k]
         record_from_dict(self.meta, state, "parameters")
 
+    # ---------------------------------------------------------------- compressed row deltas
+    @staticmethod
+    def encode_delta(delta: dict, base: dict, residual: dict, counts: np.ndarray, round_no: int,
+                     fp16: bool = True, rare_below: int = 0) -> dict:
+        """Shrink the rows of a :meth:`state_delta` for the wire: float16 differences with error feedback, and rare
+        words' C rows every other round.
+
+        Each touched row ``i`` of base id is sent as ``q = float16(x − b + r)``, ``b`` the base row and
+        ``r`` the replica's residual (what earlier rounds did not transmit); the receiver
+        reconstructs ``b + float32(q)`` (:meth:`decode_delta`) and the residual becomes what that
+        misses, ``(b + x − b + r) − (b + q)``, added to the row's next difference (error feedback,
+        Seide et al. 2014, sec. 3; Karimireddy et al. 2019, Algorithm 2). With ``rare_below > 0``
+        the C rows of words counted fewer than ``rare_below`` times in the base are sent on
+        alternate rounds, half of them (by id parity) each round; a row not sent this round keeps
+        its whole difference in the residual (frequency tiers: pWord2Vec, Ji et al. 2016, sec. 4:
+        frequent words' rows every sync, the rest less often). Counts, sketch cells and the new
+        words' rows are untouched (they stay exact).
+
+        Parameters
+        ----------
+        delta : dict
+            :meth:`state_delta` output (float32 ``M_rows``).
+        base : dict
+            The base :meth:`state_dict` the delta is against.
+        residual : dict
+            ``{"W": (r, d) float32, "C": ...}`` per base id (empty at start); updated in place or
+            re-allocated (grown to the base's ids): keep the returned one.
+        counts : ndarray, shape (n,), int64
+            The base vocabulary's counts (the tiers).
+        round_no : int
+            Alternates the rare rows' halves.
+        fp16 : bool
+            Send float16 differences (else float32 rows, as :meth:`state_delta`).
+        rare_below : int
+            Count below which a word's C row is in the alternate tier (0: no tiers).
+
+        Returns
+        -------
+        dict
+            The delta with ``M_ids`` (t,) int32 and either ``M_d16`` (t, d) float16 differences or
+            ``M_rows`` (t, d) float32 rows, and ``residual`` replaced by the updated residual
+            (pop it before sending: it stays on the replica).
+        """
+        out = dict(delta)
+        res = dict(residual)
+        nb = base["W"].shape[0]
+        dead = counts[:nb] <= 0
+        for name in ("W",) if base["tied"] else ("W", "C"):
+            B = base[name]
+            R = residual.get(name)
+            R = np.zeros((nb, B.shape[1]), dtype=np.float32) if R is None else grow_rows(R, nb)
+            R[dead] = 0.0  # a free id's next word starts without a debt
+            ids = delta[f"{name}_ids"].astype(np.int64)
+            b = B[ids]
+            t = (delta[f"{name}_rows"] - b) + R[ids]
+            send = np.ones(ids.size, dtype=bool)
+            if rare_below > 0 and name == "C":
+                send = (counts[ids] >= rare_below) | ((ids + round_no) % 2 == 0)
+            R[ids[~send]] = t[~send]
+            ids, b, t = ids[send], b[send], t[send]
+            if fp16:
+                q = np.clip(t, -65504.0, 65504.0).astype(np.float16)
+                R[ids] = (b + t) - (b + q.astype(np.float32))
+                out.pop(f"{name}_rows")
+                out[f"{name}_d16"] = q
+            else:
+                R[ids] = 0.0
+                out[f"{name}_rows"] = b + t
+            out[f"{name}_ids"] = ids.astype(np.int32)
+            res[name] = R
+        out["residual"] = res
+        return out
+
+    @staticmethod
+    def decode_delta(delta: dict, base: dict) -> dict:
+        """The :meth:`state_delta` form of an :meth:`encode_delta` output: float32 rows ``b + float32(q)``.
+
+        Parameters
+        ----------
+        delta : dict
+            Encoded parameters delta (``M_d16`` float16 differences), or a plain one (returned as is).
+        base : dict
+            The base :meth:`state_dict` it is against (the receiver's copy, equal to the sender's).
+
+        Returns
+        -------
+        dict
+            The delta with float32 ``M_rows`` (new dict; inputs are not modified).
+
+        Raises
+        ------
+        StateError
+            If the ids and rows do not match.
+        """
+        out = dict(delta)
+        for name in ("W", "C"):
+            q = delta.get(f"{name}_d16")
+            if q is None:
+                continue
+            ids = delta[f"{name}_ids"].astype(np.int64)
+            if q.shape != (ids.size, base[name].shape[1]):
+                raise StateError(f"parameters: {name} differences do not match their ids")
+            out.pop(f"{name}_d16")
+            out[f"{name}_rows"] = base[name][ids] + q.astype(np.float32)
+        return out

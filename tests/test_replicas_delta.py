@@ -284,3 +284,42 @@ def test_cooc_delta_finds_every_changed_pair():
         assert got == _cooc_cells_dense(st["cooc"], base["cooc"], same, new_rid)
         kinds |= {(c >= 0) + (w >= 0) for c, w, _ in got}
     assert kinds == {0, 1, 2}  # pairs of two new words, of a new and a base word, of two base words
+
+
+def test_encoded_delta_fp16_with_error_feedback_and_tiers():
+    """Encoded rows: float16 differences whose rounding error is carried to the next round (error feedback),
+    rare words' C rows on alternate rounds (kept whole in the residual meanwhile); counts stay exact."""
+    from streamsgns.distributed.delta import decode_delta, encode_delta
+
+    lines = _lee_lines()
+    base = SGNS(min_count=3, **KW)
+    base.learn_many(lines[:150])
+    base = base.state_dict()
+    r = SGNS.from_state(base)
+    r.learn_many(lines[150:200])
+    d = model_delta(r.state_dict(), base)
+    counts = base["vocab"]["counts"]
+    rare = 20
+    enc, res = encode_delta(d, base, {}, round_no=1, fp16=True, rare_below=rare)
+    p, ep = d["parameters"], enc["parameters"]
+    assert ep["W_d16"].dtype == np.float16 and "W_rows" not in ep and "C_rows" not in ep
+    assert delta_nbytes(enc) < 0.75 * delta_nbytes(d)
+    assert enc["vocab"] is d["vocab"]  # counts, words and sketch cells: exact
+    # the C rows left out are rare words' of one parity, and their whole difference waits in the residual
+    left = np.setdiff1d(p["C_ids"], ep["C_ids"])
+    assert left.size and (counts[left] < rare).all() and ((left + 1) % 2 == 1).all()
+    B = base["parameters"]
+    pos = np.searchsorted(p["C_ids"], left)
+    np.testing.assert_array_equal(res["C"][left], p["C_rows"][pos] - B["C"][left])
+    # sent rows: the receiver's row plus the residual is the replica's row (to float32 rounding)
+    dec = decode_delta(enc, base)["parameters"]
+    for name in ("W", "C"):
+        ids = ep[f"{name}_ids"].astype(np.int64)
+        x = p[f"{name}_rows"][np.searchsorted(p[f"{name}_ids"], ids)]
+        np.testing.assert_allclose(dec[f"{name}_rows"] + res[name][ids], x, rtol=0, atol=1e-6)
+        assert np.abs(res[name][ids]).max() > 0  # float16 did round
+    # the next round's differences carry the residual: what was left out is sent then (other parity)
+    enc2, res2 = encode_delta(d, base, res, round_no=2, fp16=True, rare_below=rare)
+    assert np.isin(left, enc2["parameters"]["C_ids"]).all()
+    # merging the encoded delta is merging its decoded form
+    _assert_same_state(merge_deltas(base, [enc]), merge_deltas(base, [decode_delta(enc, base)]))

@@ -52,6 +52,7 @@ SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5,
 PARTITIONS = 64
 ROWS = "scaled"  # the merge rule of W and C rows (streamsgns.distributed.delta.merge_deltas)
 STIFFNESS = 9.0  # of rows="scaled" (streamsgns.rates.merged_step_scale)
+FP16, RARE_BELOW = False, 0  # row encoding of the replicas' deltas (streamsgns.distributed.delta.encode_delta)
 
 
 def corpus(max_tokens: int | None) -> tuple[list[str], np.ndarray]:
@@ -106,7 +107,7 @@ def chunks(idx: np.ndarray, ntok: np.ndarray, tau: int) -> list[np.ndarray]:
 def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
     from streamsgns import SGNS
     from streamsgns.distributed.apply import apply_update, writable_state
-    from streamsgns.distributed.delta import delta_nbytes, merge_deltas, model_delta
+    from streamsgns.distributed.delta import delta_nbytes, encode_delta, merge_deltas, model_delta
     from streamsgns.distributed.merge import state_nbytes
     from streamsgns.distributed.replica import replica_seed
     from streamsgns.hashing import seed_states
@@ -116,6 +117,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
     base = SGNS(**SETTINGS, seed=seed).state_dict()
     hist = []
     train_s = 0.0
+    residual = [{} for _ in range(n)]  # per replica: what its encoded deltas have not sent yet
     keep = None  # replica 0 as a Ray replica runs it: [model, its own base, its delta], the update applied in place
     t_all = time.perf_counter()
     for r in range(rounds):
@@ -131,9 +133,12 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             learn_lines(m, [lines[i] for i in per[k][r]])
             t2 = time.perf_counter()
             d = model_delta(m.state_dict(), base)
+            own = d
+            if FP16 or RARE_BELOW:
+                d, residual[k] = encode_delta(d, base, residual[k], r + 1, fp16=FP16, rare_below=RARE_BELOW)
             t3 = time.perf_counter()
             if k == 0:
-                keep = [m, keep[1] if keep is not None else writable_state(base), d]
+                keep = [m, keep[1] if keep is not None else writable_state(base), own]
             else:
                 m.close()
                 del m
@@ -170,6 +175,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
         if r + 1 < rounds:
             model.close()
     return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS, "rounds": rounds,
+            "fp16": FP16, "rare_below": RARE_BELOW,
             "tokens": int(model.words_seen), "vocab_size": model.vocab_size, "train_s": train_s,
             "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
 
@@ -185,7 +191,7 @@ def _commit() -> str | None:
 
 
 def main(argv=None) -> int:
-    global ROWS, STIFFNESS
+    global ROWS, STIFFNESS, FP16, RARE_BELOW
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--replicas", type=int, nargs="+", default=[0, 1, 4, 16], help="0: one process")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -193,10 +199,13 @@ def main(argv=None) -> int:
     ap.add_argument("--max-tokens", type=int, default=None, help="first tokens of the corpus only")
     ap.add_argument("--rows", choices=["sum", "scaled"], default=ROWS, help="merge rule of W and C rows")
     ap.add_argument("--stiffness", type=float, default=STIFFNESS, help="of --rows scaled; <= 0: none")
+    ap.add_argument("--fp16", action="store_true", help="replicas send float16 row differences (error feedback)")
+    ap.add_argument("--rare-below", type=int, default=0, help="C rows of rarer words on alternate rounds")
     ap.add_argument("--out", default=str(HERE / "results" / "simulate.jsonl"))
     args = ap.parse_args(argv)
     ROWS = args.rows
     STIFFNESS = args.stiffness if args.stiffness > 0 else None
+    FP16, RARE_BELOW = args.fp16, args.rare_below
     lines, ntok = corpus(args.max_tokens)
     print(f"mix: {len(lines)} lines, {int(ntok.sum())} tokens", flush=True)
     out = Path(args.out)

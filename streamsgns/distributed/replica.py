@@ -66,11 +66,16 @@ class Replica:
         Bytes of messages fed to the learner at once.
     consumer_config : dict, optional
         More kafka-python consumer settings.
+    delta_fp16 : bool
+        Send W/C row differences as float16 with error feedback
+        (:func:`~streamsgns.distributed.delta.encode_delta`).
+    rare_below : int
+        Send the C rows of words counted fewer than this many times on alternate rounds (0: every round).
     """
 
     def __init__(self, index: int, bootstrap_servers: str, topics: str, partitions: list[str],
                  idle_timeout: float = 1.0, poll_timeout_ms: int = 200, max_chunk_bytes: int = 1 << 20,
-                 consumer_config: dict | None = None):
+                 consumer_config: dict | None = None, delta_fp16: bool = False, rare_below: int = 0):
         from streamsgns.connectors.kafka import KafkaSource
 
         logging.getLogger("kafka").setLevel(logging.WARNING)
@@ -90,6 +95,8 @@ class Replica:
         self.model = None
         self.base = None
         self._own = None
+        self.delta_fp16, self.rare_below = bool(delta_fp16), int(rare_below)
+        self._residual = {}  # what the encoded deltas have not transmitted yet (per base id)
         self._it = None
         self._idle_since = time.perf_counter()
 
@@ -115,6 +122,7 @@ class Replica:
         self.model = SGNS.from_state(state)
         self.base = writable_state({**state, "parameters": p})  # updated in place by apply_update
         self._own = None
+        self._residual = {}  # a rollback drops what earlier rounds had not transmitted (rows only, never counts)
         return time.perf_counter() - t0
 
     def _apply(self, update: dict, round_no: int) -> None:
@@ -184,7 +192,7 @@ class Replica:
         delta : dict
             :func:`~streamsgns.distributed.delta.model_delta` of the trained model against the base.
         """
-        from .delta import delta_nbytes, model_delta
+        from .delta import delta_nbytes, encode_delta, model_delta
 
         t_in = time.perf_counter()
         load_s = 0.0
@@ -213,6 +221,9 @@ class Replica:
         t1 = time.perf_counter()
         delta = model_delta(m.state_dict(), self.base)
         self._own = delta  # where the model now differs from the base: what the next apply copies
+        if self.delta_fp16 or self.rare_below > 0:
+            delta, self._residual = encode_delta(delta, self.base, self._residual, round_no, fp16=self.delta_fp16,
+                                                 rare_below=self.rare_below)
         state_s = time.perf_counter() - t1
         self._idle_since = time.perf_counter()
         report = {"position": self.source.position(), "tokens": m.words_seen - start, "idle": idle,
