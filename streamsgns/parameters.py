@@ -319,16 +319,17 @@ class SGNSParameters:
             out[name] = M
         return out
 
-    def assign(self, state: dict, rows: np.ndarray, n_old: int) -> None:
-        """Make these parameters equal to ``state`` (a :meth:`state_dict`) by copying only ``rows`` of W and C.
+    def assign(self, state: dict, rows: dict, n_old: int) -> None:
+        """Make these parameters equal to ``state`` (a :meth:`state_dict`) by copying only some rows of W and C.
 
         Parameters
         ----------
         state : dict
             The parameters to take (``n`` rows; capacity must already hold them).
-        rows : ndarray, shape (k,), int64
-            The only ids ``< n`` where W or C may differ from ``state``'s (those a replica's round
-            touched and those the merged update changed).
+        rows : dict
+            ``{"W": (k,) int64, "C": (k',) int64}``: the only ids where each matrix may differ from
+            ``state``'s (those a replica's round touched and those the merged update changed;
+            repeats allowed). A set covering more than a quarter of the ids is copied as one block.
         n_old : int
             Ids in use before: rows ``n .. n_old-1`` are cleared.
 
@@ -340,10 +341,13 @@ class SGNSParameters:
         n = state["W"].shape[0]
         if bool(state["tied"]) != self.tied or n > self.capacity:
             raise StateError("parameters: tied setting or capacity differs")
-        rows = rows[rows < n]
         for name in ("W",) if self.tied else ("W", "C"):
-            M = getattr(self, name)
-            M[rows] = state[name][rows]
+            M, r = getattr(self, name), rows[name]
+            r = r[r < n]
+            if r.size > n // 4:  # a block copy beats a gather/scatter of most rows
+                M[:n] = state[name]
+            else:
+                M[r] = state[name][r]
             M[n:max(n, n_old)] = 0.0
         k = min(state["rng"].shape[0], self.rng.shape[0])
         self.rng[:k] = state["rng"][:k]

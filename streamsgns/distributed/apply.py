@@ -145,12 +145,11 @@ def _apply(model, base: dict, update: dict, own: dict | None) -> dict:
         model.cooc.grow(cap)
     if model.average is not None:
         model.average.grow(cap)
-    if own is None:
-        rows = np.arange(max(n_model, plan["n"]), dtype=np.int64)
-    else:
-        op = own["parameters"]
-        rows = _union(op["W_ids"], op.get("C_ids", []), up["W_ids"], up.get("C_ids", []), moved, changed,
-                      plan["dst"][0][plan["dst"][0] >= 0])
+    words = _union(moved, changed, plan["dst"][0][plan["dst"][0] >= 0])  # ids whose word differs somewhere
+    rows = {}
+    for name in ("W",) if params["tied"] else ("W", "C"):
+        rows[name] = np.arange(max(n_model, plan["n"]), dtype=np.int64) if own is None else \
+            _union(own["parameters"][f"{name}_ids"], up[f"{name}_ids"], words)
     model.params.assign(params, rows, n_model)
     model.noise.assign(new["noise"])
     if model.cooc is not None:
@@ -161,7 +160,7 @@ def _apply(model, base: dict, update: dict, own: dict | None) -> dict:
     if model.average is not None:
         a = new["average"]
         refolded = int(a["folds"]) != folds or int(model.average.meta[0]["folds"]) != folds
-        model.average.assign(a, None if refolded else rows, n_model)
+        model.average.assign(a, None if refolded else _union(*rows.values()), n_model)
     model.stats = {"invalid_utf8": 0, "bad_inputs": 0, **new["stats"]}
     model.source_position = None
     model._trainer.pause_at = model._next_periodic()
