@@ -20,6 +20,10 @@ component's layout:
 
 The merge equals :func:`streamsgns.distributed.merge.merge_states` with ``rows="sum"`` on the same
 replica states, bit for bit (``tests/test_replicas_delta.py``), while moving only what changed.
+A replica may shrink its delta for the wire (:func:`encode_delta`: float16 row differences with
+error feedback, rare words' C rows on alternate rounds); :func:`merge_deltas` decodes it against
+the same base. A replica takes the merged update in place with
+:func:`streamsgns.distributed.apply.apply_update`.
 
 Adding a component (the pattern)
 --------------------------------
