@@ -194,11 +194,10 @@ class SGNSParameters:
         if bool(state["tied"]) != bool(base["tied"]):
             raise StateError("parameters: tied differs from the base's")
         m = min(same.size, base["W"].shape[0])
-        ids = np.flatnonzero(same[:m])
         out = {"counters": {k: state[k] - base[k] for k in STREAM_RECORD.names}, "rng": np.array(state["rng"])}
         for name in ("W",) if state["tied"] else ("W", "C"):
             X, B = state[name], base[name]
-            ch = ids[(X[ids] != B[ids]).any(axis=1)]
+            ch = np.flatnonzero((X[:m] != B[:m]).any(axis=1) & same[:m])  # block compare: no gathered copies
             out[f"{name}_ids"] = ch.astype(np.int32)
             out[f"{name}_rows"] = X[ch]
             out[f"{name}_new"] = X[new_rid]
@@ -271,12 +270,13 @@ class SGNSParameters:
 
     @staticmethod
     def apply_update(base: dict, update: dict, plan: dict) -> dict:
-        """``merge_deltas(base, [update], plan)`` computed in place: O(rows of the update), not O(rows).
+        """The merged parameters from the merged update, computed in place: O(rows of the update), not O(rows).
 
         A replica applies the merged update (the :meth:`state_delta` of the merged parameters
-        against its base) to its own copy of the base: each updated row becomes
-        ``float32(b + (x − b))`` in float64 as in :meth:`merge_deltas` with one delta, a new word's
-        row is taken as sent, and only those rows are written. ``base["W"]`` / ``base["C"]`` are
+        against its base) to its own copy of the base: the update's rows are the merged rows, and
+        only those are written, as they are (the merged state exactly; :meth:`merge_deltas`' float64
+        ``b + (x − b)`` gives the same float32 row whenever ``x − b`` is exact in float64, i.e.
+        unless an element moved across more than 29 binary orders of magnitude in one round). ``base["W"]`` / ``base["C"]`` are
         modified (they must be writable); when the ids grow, the matrices are re-allocated with
         room to spare (amortised O(1) rows per new id) and the returned arrays are views.
 
@@ -292,7 +292,8 @@ class SGNSParameters:
         Returns
         -------
         dict
-            The merged :meth:`state_dict` (``plan["n"]`` rows), equal bit for bit to ``merge_deltas``'s.
+            The merged :meth:`state_dict` (``plan["n"]`` rows): the merged state's rows, equal bit for
+            bit to ``merge_deltas(base, [update], plan)``'s but for the case above.
         """
         n, tied = int(plan["n"]), bool(base["tied"])
         out = {"rng": np.array(update["rng"], dtype=np.uint64), "tied": tied,
@@ -303,11 +304,9 @@ class SGNSParameters:
         for name in ("W",) if tied else ("W", "C"):
             M = grow_rows(base[name], n)
             ids = update[f"{name}_ids"].astype(np.int64)
-            b = M[ids].astype(np.float64)
-            M[ids] = (b + (update[f"{name}_rows"] - b)).astype(np.float32)
+            M[ids] = update[f"{name}_rows"]
             mv = moved & kept
-            b = M[dst[mv]].astype(np.float64)
-            M[dst[mv]] = (b + (update[f"{name}_new"][mv] - b)).astype(np.float32)
+            M[dst[mv]] = update[f"{name}_new"][mv]
             nw = ~moved & kept
             rows = update[f"{name}_new"][nw]
             if name == "W":  # as the merge's mean over the replicas that admitted the word
@@ -362,8 +361,8 @@ class SGNSParameters:
 
         Each touched row ``i`` of base id is sent as ``q = float16(x − b + r)``, ``b`` the base row and
         ``r`` the replica's residual (what earlier rounds did not transmit); the receiver
-        reconstructs ``b + float32(q)`` (:meth:`decode_delta`) and the residual becomes what that
-        misses, ``(b + x − b + r) − (b + q)``, added to the row's next difference (error feedback,
+        reconstructs ``b + float32(q)`` (:meth:`decode_delta`) and the residual becomes what float16
+        missed, ``x − b + r − q``, added to the row's next difference (error feedback,
         Seide et al. 2014, sec. 3; Karimireddy et al. 2019, Algorithm 2). With ``rare_below > 0``
         the C rows of words counted fewer than ``rare_below`` times in the base are sent on
         alternate rounds, half of them (by id parity) each round; a row not sent this round keeps
@@ -406,21 +405,22 @@ class SGNSParameters:
             R = np.zeros((nb, B.shape[1]), dtype=np.float32) if R is None else grow_rows(R, nb)
             R[dead] = 0.0  # a free id's next word starts without a debt
             ids = delta[f"{name}_ids"].astype(np.int64)
-            b = B[ids]
-            t = (delta[f"{name}_rows"] - b) + R[ids]
-            send = np.ones(ids.size, dtype=bool)
+            t = delta[f"{name}_rows"] - B[ids]
+            t += R[ids]
             if rare_below > 0 and name == "C":
                 send = (counts[ids] >= rare_below) | ((ids + round_no) % 2 == 0)
-            R[ids[~send]] = t[~send]
-            ids, b, t = ids[send], b[send], t[send]
+                R[ids[~send]] = t[~send]
+                ids, t = ids[send], t[send]
             if fp16:
-                q = np.clip(t, -65504.0, 65504.0).astype(np.float16)
-                R[ids] = (b + t) - (b + q.astype(np.float32))
+                np.clip(t, -65504.0, 65504.0, out=t)
+                q = t.astype(np.float16)
+                t -= q  # what float16 missed
+                R[ids] = t
                 out.pop(f"{name}_rows")
                 out[f"{name}_d16"] = q
             else:
                 R[ids] = 0.0
-                out[f"{name}_rows"] = b + t
+                out[f"{name}_rows"] = B[ids] + t
             out[f"{name}_ids"] = ids.astype(np.int32)
             res[name] = R
         out["residual"] = res
