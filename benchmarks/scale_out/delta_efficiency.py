@@ -52,7 +52,7 @@ def fit(run: dict, T: float) -> dict:
     built = train + local + N * (U + D) / B + m
     sharded = local + max(train, (2 * U + D) / B + m / N)
     return {"N": N, "tau": tau, "rows": run.get("rows"), "fp16": run.get("fp16", False),
-            "rare_below": run.get("rare_below", 0), "apply": "in place" if "apply_inplace_s" in h[0] else "from_state", "U_MB": U / 1e6, "D_MB": D / 1e6,
+            "rare_below": run.get("rare_below", 0), "commit": run.get("commit"), "apply": "in place" if "apply_inplace_s" in h[0] else "from_state", "U_MB": U / 1e6, "D_MB": D / 1e6,
             "checkpoint_MB": ck / 1e6, "U_over_checkpoint": U / ck, "merge_s": m, "delta_s": c, "load_s": l,
             "train_s": train, "efficiency_as_built": train / built, "efficiency_sharded_overlapped": train / sharded,
             "tau_for_80pct_sharded": int(4 * local * T)}
@@ -71,12 +71,12 @@ def main(argv=None) -> int:
     rows = [fit(r, T) for r in runs if r["kind"] == "sim" and len(r["history"]) >= 2]
     print(f"T = {T / 1e3:.0f}k tokens/s (one process, cooc + averages on, shared machine); B = 10 Gbit/s")
     print(f"{'N':>3} {'tau':>6} {'rows':>6} {'wire':>10} {'U MB':>6} {'D MB':>6} {'U/ckpt':>6} {'merge s':>7} "
-          f"{'delta s':>7} {'load s':>6} {'train s':>7} {'built':>6} {'sharded':>7} {'tau@80%':>8}")
+          f"{'delta s':>7} {'load s':>6} {'train s':>7} {'built':>6} {'sharded':>7} {'tau@80%':>8} {'commit':>8}")
     for f in rows:
         wire = ("fp16" if f["fp16"] else "fp32") + (f"/R{f['rare_below']}" if f["rare_below"] else "")
         print(f"{f['N']:>3} {f['tau']:>6} {f['rows']:>6} {wire:>10} {f['U_MB']:>6.1f} {f['D_MB']:>6.1f} {f['U_over_checkpoint']:>6.2f} "
               f"{f['merge_s']:>7.2f} {f['delta_s']:>7.3f} {f['load_s']:>6.3f} {f['train_s']:>7.2f} "
-              f"{f['efficiency_as_built']:>6.1%} {f['efficiency_sharded_overlapped']:>7.1%} {f['tau_for_80pct_sharded']:>8}")
+              f"{f['efficiency_as_built']:>6.1%} {f['efficiency_sharded_overlapped']:>7.1%} {f['tau_for_80pct_sharded']:>8} {f['commit'] or '-':>8}")
     print("\nquality (one line per run of simulate.jsonl):")
     print(f"{'run':>28} {'seed':>4} {'tokens':>9} {'rounds':>6} {'WS353':>6} {'SimLex':>6} {'analog.':>7}")
     for r in runs:
