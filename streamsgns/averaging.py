@@ -404,21 +404,33 @@ class IterateAverage:
             The merged stream's tokens.
         vector_size : int
         inplace : bool
-            When no fold is due, update ``base``'s arrays themselves (O(n) on the fold counts instead
-            of a copy of the averages; they must be writable); a fold is O(n·d) either way.
+            Update ``base``'s arrays themselves (they must be writable): O(n) on the fold counts when
+            no fold is due, the fold without two copies of the averages when one is.
 
         Returns
         -------
         dict
-            A :meth:`state_dict` of ``n`` rows (new arrays, unless ``inplace`` and no fold was due).
+            A :meth:`state_dict` of ``n`` rows (new arrays, unless ``inplace``).
         """
         n = int(counts.shape[0])
         with_c = base.get("C") is not None
-        if inplace and int(words_seen) < int(base["next_fold"]) and (not with_c or "csteps" in base):
+        if inplace and (not with_c or "csteps" in base):
             out = dict(base)
             for k in ("W", "steps", "owner") + (("C", "csteps") if with_c else ()):
                 out[k] = grow_rows(base[k], max(n, base[k].shape[0]))[:n]
-            out["steps"][(counts <= 0) | (out["owner"] != hashes)] = 0
+            if int(words_seen) < int(base["next_fold"]):
+                out["steps"][(counts <= 0) | (out["owner"] != hashes)] = 0
+                return out
+            avg = IterateAverage.__new__(IterateAverage)  # the fold, on the base's own arrays
+            avg.eta, avg.every, avg.horizon = float(base["eta"]), base["every"], base["horizon"]
+            avg.W, avg.steps, avg.owner = out["W"], out["steps"], out["owner"]
+            avg.C, avg.csteps = (out["C"], out["csteps"]) if with_c else \
+                (np.zeros((0, out["W"].shape[1]), dtype=np.float32), np.zeros(0, dtype=np.int64))
+            avg.meta = new_record(AVERAGE_RECORD)
+            record_from_dict(avg.meta, base, "average")
+            avg.fold(np.ascontiguousarray(W), np.ascontiguousarray(C), np.ascontiguousarray(hashes),
+                     np.ascontiguousarray(counts), n, int(words_seen))
+            out.update(record_to_dict(avg.meta))
             return out
         avg = IterateAverage.from_state(base, max(n, 1, base["W"].shape[0]), vector_size)
         if int(words_seen) >= avg.next_fold:
