@@ -84,7 +84,8 @@ def apply_update(model, base: dict, update: dict, own: dict | None) -> dict:
     Raises
     ------
     MergeError
-        If the update does not fit the base or the model (settings, shapes, keys).
+        If the update does not fit the base or the model (settings, shapes, keys); the model and
+        the base may then be half updated: load a merged state again (a replica's ``reset``).
     """
     try:
         return _apply(model, base, update, own)
@@ -93,8 +94,9 @@ def apply_update(model, base: dict, update: dict, own: dict | None) -> dict:
 
 
 def _apply(model, base: dict, update: dict, own: dict | None) -> dict:
-    from .delta import merge_deltas
+    from .delta import decode_delta
 
+    update = decode_delta(update, base)  # an encoded update (float16 rows) against this same base
     if model.detect is not None or model.replay_state is not None:
         raise MergeError("apply_update: a replica trains without change detection or replay")
     model.flush()
