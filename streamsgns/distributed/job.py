@@ -1,7 +1,8 @@
 """The driver of a multi-replica job: Ray actors, sync rounds, merge, checkpoint, commit, recovery.
 
 One round (bulk-synchronous): every replica (:class:`~streamsgns.distributed.replica.Replica`, a
-Ray actor) applies the merged update of the previous round to its copy of the merged state, trains
+Ray actor) applies the merged update of the previous round in place to its copy of the merged state
+and to its model (:func:`~streamsgns.distributed.apply.apply_update`), trains
 ``sync_tokens`` tokens of its partitions (or ``sync_seconds`` s, or until idle), and returns a small
 report (next offsets, tokens, seconds) and, as a separate object in Ray's store, its sparse delta
 (:func:`~streamsgns.distributed.delta.model_delta`: touched W/C rows, count increments, new words by
