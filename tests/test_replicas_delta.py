@@ -201,8 +201,8 @@ def test_scaled_merge_of_one_replica_equals_its_state():
     _assert_same_state(merge_deltas(base, d, rows="scaled", stiffness=9.0), merge_deltas(base, d))
 
 
-@pytest.mark.parametrize("extra", [{}, {"sketch_halving_tokens": 3000, "min_count": 4}, {"max_vocab": 300}],
-                         ids=["plain", "sketch_halvings", "evictions"])
+@pytest.mark.parametrize("extra", [{}, {"sketch_halving_tokens": 3000, "min_count": 4}, {"max_vocab": 300},
+                                   {"tied": True}], ids=["plain", "sketch_halvings", "evictions", "tied"])
 def test_in_place_apply_equals_loading_the_merged_state(extra):
     """A replica taking the merged update in place (apply_update) holds what SGNS.from_state of the
     merged state gives, bit for bit, and learns the same afterwards."""
