@@ -211,7 +211,11 @@ def test_in_place_apply_equals_loading_the_merged_state(extra):
     lines = _lee_lines()  # 300 documents
     kw = {**KW, "min_count": 2, "track_cooc": True, "cooc_top_n": 256, "cooc_sketch_width": 1 << 12,
           "average_eta": 10.0, "average_every": 3000, **extra}
-    base = SGNS(**kw).state_dict()
+    first = SGNS(**kw)  # a base with history (with max_vocab: evicted words' ids free, then reused)
+    first.learn_many(lines[240:260])
+    base = first.state_dict()
+    if "max_vocab" in extra:
+        assert base["vocab"]["n_free"] > 0
     parts = [lines[0:120], lines[120:240]]
     models = [SGNS.from_state(base) for _ in parts]
     bases = [writable_state(base) for _ in parts]

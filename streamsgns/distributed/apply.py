@@ -7,9 +7,9 @@ the live model equal to ``S'`` without :meth:`streamsgns.SGNS.from_state` (which
 and re-validates every array, decodes every word and rebuilds the averages):
 
 * the base becomes ``S'`` in place, one component at a time
-  (:meth:`~streamsgns.parameters.SGNSParameters.apply_update`,
-  :meth:`~streamsgns.cooc.CooccurrenceStats.apply_update`, the sketch's cells with
-  ``Vocabulary.merge_deltas(..., inplace=True)``, the averages'
+  (:meth:`~streamsgns.vocab.Vocabulary.apply_update` with the sketch's cells,
+  :meth:`~streamsgns.parameters.SGNSParameters.apply_update`,
+  :meth:`~streamsgns.cooc.CooccurrenceStats.apply_update`, the averages'
   :meth:`~streamsgns.averaging.IterateAverage.merged` with ``inplace=True``); what every replica
   derives from the merged counts is rebuilt there (the noise table, O(ids));
 * the model differs from ``S'`` only where the round (``D``) or the merge (``U``) changed
@@ -115,7 +115,7 @@ def _apply(model, base: dict, update: dict, own: dict | None) -> dict:
     folds = None if base.get("average") is None else int(base["average"]["folds"])
 
     # 1. the base becomes the merged state, in place
-    vocab, plan = Vocabulary.merge_deltas(bv, [update["vocab"]], inplace=True)
+    vocab, plan = Vocabulary.apply_update(bv, update["vocab"])
     params = SGNSParameters.apply_update(bp, update["parameters"], plan)
     new = {"params": dict(base["params"]), "vocab": vocab,
            "noise": NoiseDistribution.rebuilt(base["noise"], plan["counts"], plan["n"], params["words_seen"]),
