@@ -16,7 +16,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["new_record", "record_to_dict", "record_from_dict", "StateError", "check_array", "check_delta_keys"]
+__all__ = ["new_record", "record_to_dict", "record_from_dict", "StateError", "check_array", "check_delta_keys",
+           "grow_rows", "small_index"]
 
 
 class StateError(ValueError):
@@ -107,3 +108,38 @@ def check_delta_keys(state: dict, known, where: str) -> None:
     unknown = sorted(set(state) - set(known))
     if unknown:
         raise StateError(f"{where}: no delta rule for state key(s) {unknown}")
+
+
+def grow_rows(a: np.ndarray, n: int, fill=0) -> np.ndarray:
+    """``a`` with ``n`` rows (first axis), the new rows set to ``fill``: a view of ``a``'s own buffer
+    while that holds them, else a new buffer of ``1.25·n + 16`` rows (amortised growth) with ``a``
+    copied in. Used to apply updates to a state in place (its arrays must be writable).
+
+    Examples
+    --------
+    >>> a = grow_rows(np.ones(2, np.int64), 3)
+    >>> a.tolist(), a.base.shape[0] > 3, grow_rows(a, 4).base is a.base
+    ([1, 1, 0], True, True)
+    """
+    if a.shape[0] >= n:
+        return a[:n]
+    buf = a.base
+    if isinstance(buf, np.ndarray) and buf.dtype == a.dtype and buf.shape[1:] == a.shape[1:] and buf.shape[0] >= n \
+            and buf.flags.c_contiguous and buf.flags.writeable \
+            and buf.__array_interface__["data"][0] == a.__array_interface__["data"][0]:
+        return buf[:n]  # rows beyond a's were set to fill at allocation and never written since
+    new = np.empty((n + n // 4 + 16,) + a.shape[1:], dtype=a.dtype)
+    new[...] = fill
+    new[:a.shape[0]] = a
+    return new[:n]
+
+
+def small_index(idx: np.ndarray, size: int) -> np.ndarray:
+    """Indices into ``size`` entries as int32 when they fit (half the bytes of int64 on the wire), else int64.
+
+    Examples
+    --------
+    >>> small_index(np.array([3, 7]), 10).dtype, small_index(np.array([3]), 1 << 40).dtype
+    (dtype('int32'), dtype('int64'))
+    """
+    return np.asarray(idx, dtype=np.int32 if size < (1 << 31) else np.int64)

@@ -42,7 +42,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
+from ._state import StateError, check_array, grow_rows, new_record, record_from_dict, record_to_dict
 
 __all__ = ["IterateAverage", "AverageArrays", "AVERAGE_RECORD", "average_fold", "export_cosines"]
 
@@ -383,7 +383,7 @@ class IterateAverage:
     # ---------------------------------------------------------------- replica merges
     @staticmethod
     def merged(base: dict, W: np.ndarray, C: np.ndarray, hashes: np.ndarray, counts: np.ndarray,
-               words_seen: int, vector_size: int) -> dict:
+               words_seen: int, vector_size: int, inplace: bool = False) -> dict:
         """The averages of a merged model: the base's averages with the merged rows folded in when due.
 
         Never shipped between replicas: the averages follow the merged iterates, one fold per
@@ -403,13 +403,35 @@ class IterateAverage:
         words_seen : int
             The merged stream's tokens.
         vector_size : int
+        inplace : bool
+            Update ``base``'s arrays themselves (they must be writable): O(n) on the fold counts when
+            no fold is due, the fold without two copies of the averages when one is.
 
         Returns
         -------
         dict
-            A :meth:`state_dict` of ``n`` rows (new arrays).
+            A :meth:`state_dict` of ``n`` rows (new arrays, unless ``inplace``).
         """
         n = int(counts.shape[0])
+        with_c = base.get("C") is not None
+        if inplace and (not with_c or "csteps" in base):
+            out = dict(base)
+            for k in ("W", "steps", "owner") + (("C", "csteps") if with_c else ()):
+                out[k] = grow_rows(base[k], max(n, base[k].shape[0]))[:n]
+            if int(words_seen) < int(base["next_fold"]):
+                out["steps"][(counts <= 0) | (out["owner"] != hashes)] = 0
+                return out
+            avg = IterateAverage.__new__(IterateAverage)  # the fold, on the base's own arrays
+            avg.eta, avg.every, avg.horizon = float(base["eta"]), base["every"], base["horizon"]
+            avg.W, avg.steps, avg.owner = out["W"], out["steps"], out["owner"]
+            avg.C, avg.csteps = (out["C"], out["csteps"]) if with_c else \
+                (np.zeros((0, out["W"].shape[1]), dtype=np.float32), np.zeros(0, dtype=np.int64))
+            avg.meta = new_record(AVERAGE_RECORD)
+            record_from_dict(avg.meta, base, "average")
+            avg.fold(np.ascontiguousarray(W), np.ascontiguousarray(C), np.ascontiguousarray(hashes),
+                     np.ascontiguousarray(counts), n, int(words_seen))
+            out.update(record_to_dict(avg.meta))
+            return out
         avg = IterateAverage.from_state(base, max(n, 1, base["W"].shape[0]), vector_size)
         if int(words_seen) >= avg.next_fold:
             avg.fold(np.ascontiguousarray(W), np.ascontiguousarray(C), np.ascontiguousarray(hashes),
@@ -418,3 +440,32 @@ class IterateAverage:
             steps = avg.steps[:n]
             steps[(counts <= 0) | (avg.owner[:n] != hashes)] = 0
         return {k: (np.array(v[:n]) if isinstance(v, np.ndarray) else v) for k, v in avg.state_dict(n).items()}
+
+    def assign(self, state: dict, rows: np.ndarray | None, n_old: int) -> None:
+        """Make these averages equal to ``state`` (a :meth:`state_dict` of ``n`` rows) in place.
+
+        The fold counts and owners are copied (O(n)); the averaged rows only at ``rows`` (the only
+        ids where they may differ: no fold happened on either side since they were equal), or all of
+        them with ``rows=None``; rows ``n .. n_old-1`` are cleared.
+
+        Raises
+        ------
+        StateError
+            If the state averages C and these averages do not (or the reverse), or the capacity is
+            too small.
+        """
+        n = state["W"].shape[0]
+        if (state.get("C") is not None) != self.with_c or n > self.capacity:
+            raise StateError("average: C averaged on one side only, or capacity too small")
+        m = max(n, n_old)
+        names = (("W", "steps", "owner"), ("C", "csteps")) if self.with_c else (("W", "steps", "owner"),)
+        for group in names:
+            for k in group:
+                a = getattr(self, k)
+                if k in ("W", "C") and rows is not None:
+                    r = rows[rows < n]
+                    a[r] = state[k][r]
+                else:
+                    a[:n] = state[k]
+                a[n:m] = 0
+        record_from_dict(self.meta, state, "average")

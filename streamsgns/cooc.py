@@ -68,7 +68,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._state import StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict
+from ._state import (StateError, check_array, check_delta_keys, grow_rows, new_record, record_from_dict,
+                     record_to_dict, small_index)
 from .hashing import GOLDEN, mix64, next_float, seed_states
 from .sketch import cms_add, cms_estimate
 
@@ -563,13 +564,20 @@ class CooccurrenceStats:
         return state["clo"].astype(np.int64) + (state["chi"].astype(np.int64) << 16)
 
     @staticmethod
+    def _exact_at(state: dict, c: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """#(w,c) of a state at slots ``(c, w)`` ((k,) int64 each): (k,) int64."""
+        return state["clo"][c, w].astype(np.int64) + (state["chi"][c, w].astype(np.int64) << 16)
+
+    @staticmethod
     def state_delta(state: dict, base: dict, same: np.ndarray, new_rid: np.ndarray) -> dict:
         """What a replica's statistics changed since ``base``: marginal, exact-cell and pair-sketch increments.
 
         Exact cells are keyed by word, not slot (slots are handed out per replica): a key ``>= 0``
         is a base id that still holds its word (``same``), ``-1 - e`` the ``e``-th new entry of
         the vocabulary delta (``new_rid``). A cell's increment is the replica's count minus the
-        base's count of the same two words (0 for a word new in the round).
+        base's count of the same two words (0 for a word new in the round). Pairs of words that keep
+        the base's slots are found by comparing the uint16 tables (O(top_n²) compares, no copy);
+        only the rows and columns of words that took a slot in the round are read whole.
 
         Parameters
         ----------
@@ -583,8 +591,9 @@ class CooccurrenceStats:
         dict
             ``m_ids`` (a,) int32 base ids whose marginals changed and ``m_inc`` (a, 2) int64
             (#(w), #(c)); ``m_new`` (m, 2) int64 the new entries' marginals and ``tracked_new``
-            (m,) bool (held an exact slot); ``cell_c``, ``cell_w`` (p,) int64 keys and ``cell_inc``
-            (p,) int64; ``sk_cells`` (q,) int64 flat pair-sketch cells and ``sk_inc`` (q,) uint32;
+            (m,) bool (held an exact slot); ``cell_c``, ``cell_w`` (p,) int32 keys and ``cell_inc``
+            (p,) int32 (int64 where they would not fit); ``sk_cells`` (q,) int32 flat pair-sketch
+            cells and ``sk_inc`` (q,) uint32;
             ``total`` (pairs counted in the round), ``skip`` and ``rng`` (the replica's sampler).
 
         Raises
@@ -607,23 +616,37 @@ class CooccurrenceStats:
         key[new_rid] = -1 - np.arange(new_rid.size)
         r_slot = rm[:, M_SLOT]
         tr = np.flatnonzero((r_slot >= 0) & (key != np.iinfo(np.int64).min))
-        X = CooccurrenceStats._exact(state)
         rs = r_slot[tr]
-        D = X[np.ix_(rs, rs)]
         bslot = np.full(tr.size, -1, dtype=np.int64)
         is_base = key[tr] >= 0
         bslot[is_base] = bm[key[tr][is_base], M_SLOT]
-        ok = bslot >= 0
-        if ok.any():
-            B = CooccurrenceStats._exact(base)
-            bo = bslot[ok]
-            D[np.ix_(ok, ok)] -= B[np.ix_(bo, bo)]
-        ci, wi = np.nonzero(D)
+        ent = np.full(int(state["top_n"]), -1, dtype=np.int64)  # the tracked entry of each replica slot
+        ent[rs] = np.arange(tr.size)
+        kept = bslot == rs  # the base's word in the base's slot: its cells are compared in place
+        # pairs of two such words: where the uint16 tables differ (no int64 copy of the tables)
+        sc, sw = np.nonzero((state["clo"] != base["clo"]) | (state["chi"] != base["chi"]))
+        ec, ew = ent[sc], ent[sw]
+        pick = (ec >= 0) & (ew >= 0)
+        pick[pick] = kept[ec[pick]] & kept[ew[pick]]
+        ci, wi = ec[pick], ew[pick]
+        inc = CooccurrenceStats._exact_at(state, sc[pick], sw[pick]) - CooccurrenceStats._exact_at(base, sc[pick], sw[pick])
+        other = np.flatnonzero(~kept)
+        if other.size:  # pairs with a word new in its slot: its row and column, less the base's count where tracked
+            k_ent = np.flatnonzero(kept)
+            c2 = np.concatenate([np.repeat(other, tr.size), np.repeat(k_ent, other.size)])
+            w2 = np.concatenate([np.tile(np.arange(tr.size), other.size), np.tile(other, k_ent.size)])
+            v = CooccurrenceStats._exact_at(state, rs[c2], rs[w2])
+            both = (bslot[c2] >= 0) & (bslot[w2] >= 0)
+            v[both] -= CooccurrenceStats._exact_at(base, bslot[c2][both], bslot[w2][both])
+            nz = v != 0
+            ci, wi, inc = np.concatenate([ci, c2[nz]]), np.concatenate([wi, w2[nz]]), np.concatenate([inc, v[nz]])
         rs, bs = state["csk"].reshape(-1), base["csk"].reshape(-1)
-        sk_cells = np.flatnonzero(rs > bs)  # uint32 compare: no int64 copy of the table
+        sk_cells = small_index(np.flatnonzero(rs > bs), rs.size)  # uint32 compare: no int64 copy of the table
         return {"m_ids": ids[ch].astype(np.int32), "m_inc": dm[ch], "m_new": rm[new_rid][:, M_W:M_C + 1].copy(),
-                "tracked_new": r_slot[new_rid] >= 0, "cell_c": key[tr][ci], "cell_w": key[tr][wi],
-                "cell_inc": D[ci, wi], "sk_cells": sk_cells, "sk_inc": rs[sk_cells] - bs[sk_cells],
+                "tracked_new": r_slot[new_rid] >= 0, "cell_c": small_index(key[tr][ci], rm.shape[0]),
+                "cell_w": small_index(key[tr][wi], rm.shape[0]),
+                "cell_inc": inc.astype(np.int32) if inc.size and np.abs(inc).max() < (1 << 31) else inc,
+                "sk_cells": sk_cells, "sk_inc": rs[sk_cells] - bs[sk_cells],
                 "total": int(state["total"]) - int(base["total"]), "skip": int(state["skip"]),
                 "rng": np.array(state["rng"])}
 
@@ -711,3 +734,110 @@ class CooccurrenceStats:
                 "skip": int(deltas[0]["skip"]) if deltas else int(base["skip"]), "rate": int(base["rate"]),
                 "total": int(base["total"]) + sum(d["total"] for d in deltas), "n_free_slots": int(free.size),
                 "top_n": top, "sketch_rate": int(base["sketch_rate"])}
+
+    @staticmethod
+    def apply_update(base: dict, update: dict, plan: dict) -> dict:
+        """``merge_deltas(base, [update], plan)`` computed in place, in O(ids + changed cells + top_n·new slots).
+
+        A replica applies the merged update (the :meth:`state_delta` of the merged statistics
+        against its base) to its own copy of the base: the exact table's cells, the pair sketch's
+        cells and the per-id marginals it names are written into ``base``'s arrays (which must be
+        writable; ``cmeta`` is re-allocated with room to spare when the ids grow), and the slot rows
+        and columns handed to new words are cleared, as :meth:`merge_deltas` does with one delta.
+
+        Parameters
+        ----------
+        base : dict
+            The replica's base (:meth:`state_dict`, writable arrays); modified.
+        update : dict
+            :meth:`state_delta` of the merged statistics against ``base``.
+        plan : dict
+            The vocabulary merge's plan of that one delta.
+
+        Returns
+        -------
+        dict
+            The merged :meth:`state_dict`, equal bit for bit to ``merge_deltas``'s.
+        """
+        n, top = int(plan["n"]), int(base["top_n"])
+        nb0 = base["cmeta"].shape[0]
+        cmeta = grow_rows(base["cmeta"], n, fill=[-1, 0, 0, 0])
+        live = plan["counts"] > 0
+        dead = np.flatnonzero(~live[:nb0])
+        old_slots = cmeta[dead, M_SLOT].copy()
+        new_ids = plan["new_ids"]
+        cmeta[new_ids] = [-1, 0, 0, 0]
+        stack = base["cslot_free"][:int(base["n_free_slots"])].tolist()
+        back = cmeta[dead, M_SLOT]
+        stack.extend(back[back >= 0].tolist())
+        cmeta[np.flatnonzero(~live)] = [-1, 0, 0, 0]
+        dst, moved = plan["dst"][0], plan["moved"][0]
+        cmeta[update["m_ids"], M_W:M_C + 1] += update["m_inc"]
+        ok = dst >= 0
+        cmeta[dst[ok], M_W:M_C + 1] += update["m_new"][ok]
+        wants = np.zeros(n, dtype=bool)
+        wants[dst[ok & update["tracked_new"] & ~moved]] = True
+        for i in np.flatnonzero(wants).tolist():
+            if not stack:
+                break
+            cmeta[i, M_SLOT] = stack.pop()
+        clo, chi = base["clo"], base["chi"]
+        clear = [int(x) for x in old_slots[old_slots >= 0]]
+        clear += [int(x) for x in cmeta[new_ids, M_SLOT] if x >= 0]
+        for sl in clear:
+            for T in (clo, chi):
+                T[sl, :] = 0
+                T[:, sl] = 0
+
+        def merged_id(key):
+            out = np.where(key >= 0, key, 0)
+            neg = key < 0
+            out[neg] = dst[-1 - key[neg]]
+            return out
+
+        c, w = merged_id(update["cell_c"]), merged_id(update["cell_w"])
+        ok = (c >= 0) & (w >= 0)
+        sc, sw = cmeta[c[ok], M_SLOT], cmeta[w[ok], M_SLOT]
+        both = (sc >= 0) & (sw >= 0)
+        flat = sc[both] * top + sw[both]
+        cells, inv = np.unique(flat, return_inverse=True)
+        lo, hi = clo.reshape(-1), chi.reshape(-1)
+        val = lo[cells].astype(np.int64) + (hi[cells].astype(np.int64) << 16)
+        np.add.at(val, inv, update["cell_inc"][ok][both])
+        val = np.clip(val, 0, 0xFFFFFFFF)
+        lo[cells] = (val & 0xFFFF).astype(np.uint16)
+        hi[cells] = (val >> 16).astype(np.uint16)
+        csk = base["csk"]
+        csk.reshape(-1)[update["sk_cells"]] += update["sk_inc"]
+        cslot_free = np.zeros(top, dtype=np.int32)
+        cslot_free[:len(stack)] = stack
+        return {"cmeta": cmeta, "cslot_free": cslot_free, "clo": clo, "chi": chi, "csk": csk,
+                "csk_seeds": base["csk_seeds"], "rng": np.array(update["rng"], dtype=np.uint64),
+                "skip": int(update["skip"]), "rate": int(base["rate"]), "total": int(base["total"]) + update["total"],
+                "n_free_slots": len(stack), "top_n": top, "sketch_rate": int(base["sketch_rate"])}
+
+    def assign(self, state: dict, sk_cells: np.ndarray | None, n_old: int) -> None:
+        """Make these statistics equal to ``state`` (a :meth:`state_dict` of ``n`` ids) in place.
+
+        The per-id marginals (O(ids)) and the exact table (``4·top_n²`` bytes) are copied; the pair
+        sketch only at ``sk_cells`` (flat indices: the only cells where it may differ; None: the
+        whole sketch); ids ``n .. n_old-1`` are cleared.
+
+        Raises
+        ------
+        StateError
+            If the settings or shapes differ, or the capacity is too small.
+        """
+        n = state["cmeta"].shape[0]
+        if state["top_n"] != self.top_n or state["csk"].shape != self.csk.shape or n > self.cmeta.shape[0]:
+            raise StateError("cooc: settings, shapes or capacity differ")
+        self.cmeta[:n] = state["cmeta"]
+        self.cmeta[n:max(n, n_old)] = [-1, 0, 0, 0]
+        for k in ("cslot_free", "clo", "chi", "rng"):
+            np.copyto(getattr(self, k), state[k])
+        if sk_cells is None:
+            np.copyto(self.csk, state["csk"])
+        else:
+            self.csk.reshape(-1)[sk_cells] = state["csk"].reshape(-1)[sk_cells]
+        record_from_dict(self.meta, state, "cooc")
+

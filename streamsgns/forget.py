@@ -320,6 +320,18 @@ class Forgetting:
             raise StateError("forget: negative counter")
         return obj
 
+    def assign(self, state: dict) -> None:
+        """Take the counters of ``state`` (a :meth:`state_dict` of the same ``half_life``) in place.
+
+        Raises
+        ------
+        StateError
+            If ``half_life`` differs or a counter is missing.
+        """
+        if state.get("half_life") != self.half_life:
+            raise StateError("forget: half_life differs")
+        record_from_dict(self.meta, state, "forget")
+
     # ---------------------------------------------------------------- replica deltas
     @staticmethod
     def state_delta(state: dict, base: dict) -> dict:

@@ -374,6 +374,23 @@ class NoiseDistribution:
         out["n_refresh"] = int(base["n_refresh"]) + 1
         return out
 
+    def assign(self, state: dict) -> None:
+        """Take the table of ``state`` (a :meth:`state_dict`) in place: O(n) copies, no rebuild.
+
+        Raises
+        ------
+        StateError
+            If the settings differ.
+        """
+        if float(state["ns_exponent"]) != self.ns_exponent or int(state["min_refresh_tokens"]) != self.min_refresh_tokens:
+            raise StateError("noise: settings differ")
+        n = state["prob"].shape[0]
+        self.grow(n)
+        self.prob[:n] = state["prob"]
+        self.alias[:n] = state["alias"]
+        record_from_dict(self.meta, state, "noise")
+
+
 @njit(cache=True, nogil=True)
 def _sample_many(prob, alias, n, rng, size):
     out = np.empty(size, dtype=np.int64)

@@ -14,7 +14,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._state import StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict
+from ._state import (StateError, check_array, check_delta_keys, grow_rows, new_record, record_from_dict,
+                     record_to_dict)
 from .hashing import seed_states
 
 __all__ = ["SGNSParameters", "ParamArrays", "STREAM_RECORD"]
@@ -193,11 +194,10 @@ class SGNSParameters:
         if bool(state["tied"]) != bool(base["tied"]):
             raise StateError("parameters: tied differs from the base's")
         m = min(same.size, base["W"].shape[0])
-        ids = np.flatnonzero(same[:m])
         out = {"counters": {k: state[k] - base[k] for k in STREAM_RECORD.names}, "rng": np.array(state["rng"])}
         for name in ("W",) if state["tied"] else ("W", "C"):
             X, B = state[name], base[name]
-            ch = ids[(X[ids] != B[ids]).any(axis=1)]
+            ch = np.flatnonzero((X[:m] != B[:m]).any(axis=1) & same[:m])  # block compare: no gathered copies
             out[f"{name}_ids"] = ch.astype(np.int32)
             out[f"{name}_rows"] = X[ch]
             out[f"{name}_new"] = X[new_rid]
@@ -266,4 +266,195 @@ class SGNSParameters:
             M = acc.astype(np.float32)
             M[~live] = 0.0
             out[name] = M
+        return out
+
+    @staticmethod
+    def apply_update(base: dict, update: dict, plan: dict) -> dict:
+        """The merged parameters from the merged update, computed in place: O(rows of the update), not O(rows).
+
+        A replica applies the merged update (the :meth:`state_delta` of the merged parameters
+        against its base) to its own copy of the base: the update's rows are the merged rows, and
+        only those are written, as they are (the merged state exactly; :meth:`merge_deltas`' float64
+        ``b + (x − b)`` gives the same float32 row whenever ``x − b`` is exact in float64, i.e.
+        unless an element moved across more than 29 binary orders of magnitude in one round). ``base["W"]`` / ``base["C"]`` are
+        modified (they must be writable); when the ids grow, the matrices are re-allocated with
+        room to spare (amortised O(1) rows per new id) and the returned arrays are views.
+
+        Parameters
+        ----------
+        base : dict
+            The replica's base (:meth:`state_dict`, writable arrays); modified.
+        update : dict
+            :meth:`state_delta` of the merged parameters against ``base``.
+        plan : dict
+            The vocabulary merge's plan of that one delta (:meth:`streamsgns.vocab.Vocabulary.merge_deltas`).
+
+        Returns
+        -------
+        dict
+            The merged :meth:`state_dict` (``plan["n"]`` rows): the merged state's rows, equal bit for
+            bit to ``merge_deltas(base, [update], plan)``'s but for the case above.
+        """
+        n, tied = int(plan["n"]), bool(base["tied"])
+        out = {"rng": np.array(update["rng"], dtype=np.uint64), "tied": tied,
+               **{k: base[k] + update["counters"][k] for k in STREAM_RECORD.names}}
+        counts = plan["counts"]
+        dst, moved = plan["dst"][0], plan["moved"][0]
+        kept = dst >= 0
+        for name in ("W",) if tied else ("W", "C"):
+            M = grow_rows(base[name], n)
+            ids = update[f"{name}_ids"].astype(np.int64)
+            M[ids] = update[f"{name}_rows"]
+            mv = moved & kept
+            M[dst[mv]] = update[f"{name}_new"][mv]
+            nw = ~moved & kept
+            rows = update[f"{name}_new"][nw]
+            if name == "W":  # as the merge's mean over the replicas that admitted the word
+                rows = (plan["share"][0][nw][:, None] * rows).astype(np.float32)
+            M[dst[nw]] = rows
+            touched = np.concatenate([ids, dst[kept]])
+            dead = touched[counts[touched] <= 0]
+            M[dead] = 0.0
+            out[name] = M
+        return out
+
+    def assign(self, state: dict, rows: dict, n_old: int) -> None:
+        """Make these parameters equal to ``state`` (a :meth:`state_dict`) by copying only some rows of W and C.
+
+        Parameters
+        ----------
+        state : dict
+            The parameters to take (``n`` rows; capacity must already hold them).
+        rows : dict
+            ``{"W": (k,) int64, "C": (k',) int64}``: the only ids where each matrix may differ from
+            ``state``'s (those a replica's round touched and those the merged update changed;
+            repeats allowed). A set covering more than a quarter of the ids is copied as one block.
+        n_old : int
+            Ids in use before: rows ``n .. n_old-1`` are cleared.
+
+        Raises
+        ------
+        StateError
+            If ``tied`` differs or the capacity is too small.
+        """
+        n = state["W"].shape[0]
+        if bool(state["tied"]) != self.tied or n > self.capacity:
+            raise StateError("parameters: tied setting or capacity differs")
+        for name in ("W",) if self.tied else ("W", "C"):
+            M, r = getattr(self, name), rows[name]
+            r = r[r < n]
+            if r.size > n // 4:  # a block copy beats a gather/scatter of most rows
+                M[:n] = state[name]
+            else:
+                M[r] = state[name][r]
+            M[n:max(n, n_old)] = 0.0
+        k = min(state["rng"].shape[0], self.rng.shape[0])
+        self.rng[:k] = state["rng"][:k]
+        record_from_dict(self.meta, state, "parameters")
+
+    # ---------------------------------------------------------------- compressed row deltas
+    @staticmethod
+    def encode_delta(delta: dict, base: dict, residual: dict, counts: np.ndarray, round_no: int,
+                     fp16: bool = True, rare_below: int = 0) -> dict:
+        """Shrink the rows of a :meth:`state_delta` for the wire: float16 differences with error feedback, and rare
+        words' C rows every other round.
+
+        Each touched row ``i`` of base id is sent as ``q = float16(x − b + r)``, ``b`` the base row and
+        ``r`` the replica's residual (what earlier rounds did not transmit); the receiver
+        reconstructs ``b + float32(q)`` (:meth:`decode_delta`) and the residual becomes what float16
+        missed, ``x − b + r − q``, added to the row's next difference (error feedback,
+        Seide et al. 2014, sec. 3; Karimireddy et al. 2019, Algorithm 2). With ``rare_below > 0``
+        the C rows of words counted fewer than ``rare_below`` times in the base are sent on
+        alternate rounds, half of them (by id parity) each round; a row not sent this round keeps
+        its whole difference in the residual (frequency tiers: pWord2Vec, Ji et al. 2016, sec. 4:
+        frequent words' rows every sync, the rest less often). Counts, sketch cells and the new
+        words' rows are untouched (they stay exact).
+
+        Parameters
+        ----------
+        delta : dict
+            :meth:`state_delta` output (float32 ``M_rows``).
+        base : dict
+            The base :meth:`state_dict` the delta is against.
+        residual : dict
+            ``{"W": (r, d) float32, "C": ...}`` per base id (empty at start); updated in place or
+            re-allocated (grown to the base's ids): keep the returned one.
+        counts : ndarray, shape (n,), int64
+            The base vocabulary's counts (the tiers).
+        round_no : int
+            Alternates the rare rows' halves.
+        fp16 : bool
+            Send float16 differences (else float32 rows, as :meth:`state_delta`).
+        rare_below : int
+            Count below which a word's C row is in the alternate tier (0: no tiers).
+
+        Returns
+        -------
+        dict
+            The delta with ``M_ids`` (t,) int32 and either ``M_d16`` (t, d) float16 differences or
+            ``M_rows`` (t, d) float32 rows, and ``residual`` replaced by the updated residual
+            (pop it before sending: it stays on the replica).
+        """
+        out = dict(delta)
+        res = dict(residual)
+        nb = base["W"].shape[0]
+        dead = counts[:nb] <= 0
+        for name in ("W",) if base["tied"] else ("W", "C"):
+            B = base[name]
+            R = residual.get(name)
+            R = np.zeros((nb, B.shape[1]), dtype=np.float32) if R is None else grow_rows(R, nb)
+            R[dead] = 0.0  # a free id's next word starts without a debt
+            ids = delta[f"{name}_ids"].astype(np.int64)
+            t = delta[f"{name}_rows"] - B[ids]
+            t += R[ids]
+            if rare_below > 0 and name == "C":
+                send = (counts[ids] >= rare_below) | ((ids + round_no) % 2 == 0)
+                R[ids[~send]] = t[~send]
+                ids, t = ids[send], t[send]
+            if fp16:
+                np.clip(t, -65504.0, 65504.0, out=t)
+                q = t.astype(np.float16)
+                t -= q  # what float16 missed
+                R[ids] = t
+                out.pop(f"{name}_rows")
+                out[f"{name}_d16"] = q
+            else:
+                R[ids] = 0.0
+                out[f"{name}_rows"] = B[ids] + t
+            out[f"{name}_ids"] = ids.astype(np.int32)
+            res[name] = R
+        out["residual"] = res
+        return out
+
+    @staticmethod
+    def decode_delta(delta: dict, base: dict) -> dict:
+        """The :meth:`state_delta` form of an :meth:`encode_delta` output: float32 rows ``b + float32(q)``.
+
+        Parameters
+        ----------
+        delta : dict
+            Encoded parameters delta (``M_d16`` float16 differences), or a plain one (returned as is).
+        base : dict
+            The base :meth:`state_dict` it is against (the receiver's copy, equal to the sender's).
+
+        Returns
+        -------
+        dict
+            The delta with float32 ``M_rows`` (new dict; inputs are not modified).
+
+        Raises
+        ------
+        StateError
+            If the ids and rows do not match.
+        """
+        out = dict(delta)
+        for name in ("W", "C"):
+            q = delta.get(f"{name}_d16")
+            if q is None:
+                continue
+            ids = delta[f"{name}_ids"].astype(np.int64)
+            if q.shape != (ids.size, base[name].shape[1]):
+                raise StateError(f"parameters: {name} differences do not match their ids")
+            out.pop(f"{name}_d16")
+            out[f"{name}_rows"] = base[name][ids] + q.astype(np.float32)
         return out

@@ -43,7 +43,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._state import StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict
+from ._state import (StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict,
+                     small_index)
 from .hashing import hash_token, mix64, seed_states
 
 __all__ = ["CountMinSketch", "SketchArrays", "SKETCH_RECORD", "cms_add", "cms_estimate", "cms_add_batch",
@@ -496,9 +497,9 @@ class CountMinSketch:
         Returns
         -------
         dict
-            ``cells`` (m,) int64 flat indices into the (depth, width) table, ``inc`` (m,) uint32
-            their increments, ``halvings`` (``k``), and the replica's ``total`` and
-            ``since_halving`` (scalars); 12 bytes per changed cell.
+            ``cells`` (m,) int32 flat indices into the (depth, width) table (int64 beyond 2³¹
+            cells), ``inc`` (m,) uint32 their increments, ``halvings`` (``k``), and the replica's
+            ``total`` and ``since_halving`` (scalars); 8 bytes per changed cell.
 
         Raises
         ------
@@ -515,7 +516,7 @@ class CountMinSketch:
         b = base["table"].reshape(-1)
         if k:
             b = b >> np.uint32(k) if k < 32 else np.zeros_like(b)
-        cells = np.flatnonzero(r > b)  # uint32 compare: no int64 copy of the table
+        cells = small_index(np.flatnonzero(r > b), r.size)  # uint32 compare: no int64 copy of the table
         return {"cells": cells, "inc": r[cells] - b[cells], "halvings": k,
                 "total": int(state["total"]), "since_halving": int(state["since_halving"])}
 
@@ -538,7 +539,7 @@ class CountMinSketch:
         return vals.min(axis=1) if vals.size else np.zeros(hashes.shape[0], dtype=np.int64)
 
     @staticmethod
-    def merge_deltas(base: dict, deltas: list) -> dict:
+    def merge_deltas(base: dict, deltas: list, inplace: bool = False) -> dict:
         """The merged sketch state: ``base`` plus every replica's cell increments (:meth:`state_delta`).
 
         Sketches of identical hashing merge by adding cells (Cormode & Muthukrishnan 2005, sec. 4).
@@ -547,10 +548,14 @@ class CountMinSketch:
         base is halved ``K`` times and each replica's increments ``K − k`` times more. The result
         is the sum rule of the dense merge of whole sketches, cell for cell.
 
+        With ``inplace`` and no halving by any replica, the increments are added to ``base["table"]``
+        itself (O(changed cells) instead of a copy of the table; a replica applying the merged update
+        to its own base).
+
         Returns
         -------
         dict
-            A :meth:`state_dict` (new arrays; ``base`` is not modified).
+            A :meth:`state_dict` (new arrays, unless ``inplace`` as above).
         """
         H = int(base["halve_every"])
         ks = [int(d["halvings"]) for d in deltas]
@@ -558,7 +563,7 @@ class CountMinSketch:
         since = [int(d["since_halving"]) for d in deltas]
         keep = {"seeds": base["seeds"], "seed": base["seed"], "halve_every": H}
         if K == 0:
-            table = base["table"].copy()
+            table = base["table"] if inplace else base["table"].copy()
             flat = table.reshape(-1)
             for d in deltas:
                 flat[d["cells"]] += d["inc"]
@@ -589,6 +594,32 @@ class CountMinSketch:
             total >>= min(extra, 63)
         return {"table": np.minimum(table, 0xFFFFFFFF).astype(np.uint32), **keep, "total": int(total),
                 "since_halving": int(s - due * H) if H > 0 else 0, "n_halvings": int(base["n_halvings"]) + max(K, due)}
+
+
+    def assign(self, state: dict, cells: np.ndarray | None = None) -> None:
+        """Make this sketch equal to ``state`` (a :meth:`state_dict`), copying only ``cells`` of the table.
+
+        Parameters
+        ----------
+        state : dict
+            The sketch state to take (same shape and seeds).
+        cells : ndarray, shape (m,), int64, optional
+            Flat indices of the only cells where this table may differ from ``state``'s (the cells
+            a replica's round and the merged update changed); None: copy the whole table.
+
+        Raises
+        ------
+        StateError
+            If the table's shape or the seeds differ.
+        """
+        table = state["table"]
+        if table.shape != self.table.shape or not np.array_equal(state["seeds"], self.seeds):
+            raise StateError("sketch: table shape or seeds differ")
+        if cells is None:
+            np.copyto(self.table, table)
+        else:
+            self.table.reshape(-1)[cells] = table.reshape(-1)[cells]
+        record_from_dict(self.meta, state, "sketch")
 
 
 @njit(cache=True, nogil=True)

@@ -577,7 +577,7 @@ class Vocabulary:
                 "sketch": CountMinSketch.state_delta(state["sketch"], base["sketch"])}
 
     @staticmethod
-    def merge_deltas(base: dict, deltas: list) -> tuple[dict, dict]:
+    def merge_deltas(base: dict, deltas: list, inplace: bool = False) -> tuple[dict, dict]:
         """Merge the replicas' vocabulary deltas (:meth:`state_delta`) into the base: the next merged vocabulary.
 
         A word's count is its count at the start of the round (the base's, or for a word new in
@@ -586,7 +586,8 @@ class Vocabulary:
         (:meth:`CountMinSketch.estimate_after`). Base words keep their ids; new words take the
         base's free ids (lowest first), then new ids, by decreasing merged count (ties: by hash);
         beyond ``max_vocab`` the rarest new words are dropped. A new word's bytes come from the
-        first replica that admitted it. The sketch merges by :meth:`CountMinSketch.merge_deltas`.
+        first replica that admitted it. The sketch merges by :meth:`CountMinSketch.merge_deltas`
+        (into the base's table itself with ``inplace``; the other arrays are new, O(ids)).
 
         Returns
         -------
@@ -684,7 +685,7 @@ class Vocabulary:
             "words_blob": src_buf[gather].astype(np.uint8),
             "words_offsets": offsets, "words_has": counts > 0, "next_id": n, "n_free": int(free_ids.size),
             "total": int(counts.sum()), "n_events": 0,
-            "sketch": CountMinSketch.merge_deltas(sk, [d["sketch"] for d in deltas]),
+            "sketch": CountMinSketch.merge_deltas(sk, [d["sketch"] for d in deltas], inplace=inplace),
             "min_count": base["min_count"], "max_vocab": base["max_vocab"], "prune_fraction": base["prune_fraction"],
             **{k: int(base[k]) + sum(int(d[k]) for d in deltas) for k in Vocabulary._DELTA_COUNTERS},
         }
@@ -696,3 +697,159 @@ class Vocabulary:
                 "share": [1.0 / np.maximum(n_hold[p], 1) for p in pos_new],
                 "new_ids": ids[np.flatnonzero(keep & ~in_base)]}
         return state, plan
+
+    @staticmethod
+    def apply_update(base: dict, update: dict) -> tuple[dict, dict]:
+        """``merge_deltas(base, [update], inplace=True)`` for the merged update, without sorting every word.
+
+        The merged update (:meth:`state_delta` of a merged vocabulary against its base) names the
+        base words whose count grew by id and the words new in the round by hash; base words keep
+        their ids in a merge, so none of its new entries is a base word. The new words are placed
+        as :meth:`merge_deltas` places them (by decreasing count, then hash, into the base's free
+        ids from the lowest, then new ids), which needs a sort of the new words only; the counts,
+        hashes and word bytes are built with O(ids) copies and the sketch's cells are added in
+        place. Equal to ``merge_deltas(base, [update])`` (state and plan) for such an update.
+
+        Parameters
+        ----------
+        base : dict
+            The replica's base vocabulary (:meth:`state_dict`, writable sketch table); its sketch
+            table is modified.
+        update : dict
+            :meth:`state_delta` of the merged vocabulary against ``base``.
+
+        Returns
+        -------
+        state, plan : dict, dict
+            As :meth:`merge_deltas` with one delta (the plan's ``inc`` is omitted).
+
+        Raises
+        ------
+        StateError
+            If the base holds more than ``max_vocab`` words.
+        """
+        nb = int(base["next_id"])
+        bc, bh = base["counts"][:nb], base["hashes"][:nb]
+        sk = base["sketch"]
+        nh = update["new_hash"]
+        start = cms_estimate_batch(sk["table"], sk["seeds"], nh) if nh.size else np.zeros(0, dtype=np.int64)
+        merged_new = np.maximum(start + np.maximum(update["new_count"] - start, 0), 1)
+        n_live = nb - int(base["n_free"])
+        room = int(base["max_vocab"]) - n_live
+        if room < 0:
+            raise StateError("vocab: base holds more than max_vocab words")
+        order = np.lexsort((nh, -merged_new))[:room]  # entries placed, in placement order
+        free = np.sort(base["free_ids"][:int(base["n_free"])].astype(np.int64))
+        nf = min(free.size, order.size)
+        dst = np.full(nh.size, -1, dtype=np.int64)
+        dst[order[:nf]] = free[:nf]
+        dst[order[nf:]] = nb + np.arange(order.size - nf)
+        n = nb + order.size - nf
+        counts = np.zeros(n, dtype=np.int64)
+        counts[:nb] = bc
+        ids = update["inc_ids"].astype(np.int64)
+        counts[ids] = np.maximum(bc[ids] + np.maximum(update["inc"], 0), 1)
+        hashes = np.zeros(n, dtype=np.uint64)
+        hashes[:nb] = bh
+        kept = dst >= 0
+        counts[dst[kept]] = merged_new[kept]
+        hashes[dst[kept]] = nh[kept]
+        # the words' bytes: one gather from [base blob | the update's new words]
+        boff, bblob = base["words_offsets"], base["words_blob"]
+        src_buf = np.concatenate([bblob, update["new_blob"]])
+        start_b = np.zeros(n, dtype=np.int64)
+        lens = np.zeros(n, dtype=np.int64)
+        live_b = bc > 0
+        start_b[:nb][live_b] = boff[:nb][live_b]
+        lens[:nb][live_b] = (boff[1:nb + 1] - boff[:nb])[live_b]
+        noff = update["new_offsets"]
+        start_b[dst[kept]] = bblob.size + noff[:-1][kept]
+        lens[dst[kept]] = (noff[1:] - noff[:-1])[kept]
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lens, out=offsets[1:])
+        gather = np.repeat(start_b - offsets[:-1], lens) + np.arange(int(offsets[-1]), dtype=np.int64)
+        free_ids = np.flatnonzero(counts == 0).astype(np.int32)[::-1].copy()
+        state = {
+            "hashes": hashes, "counts": counts, "free_ids": free_ids, "words_blob": src_buf[gather].astype(np.uint8),
+            "words_offsets": offsets, "words_has": counts > 0, "next_id": n, "n_free": int(free_ids.size),
+            "total": int(counts.sum()), "n_events": 0,
+            "sketch": CountMinSketch.merge_deltas(sk, [update["sketch"]], inplace=True),
+            "min_count": base["min_count"], "max_vocab": base["max_vocab"], "prune_fraction": base["prune_fraction"],
+            **{k: int(base[k]) + int(update[k]) for k in Vocabulary._DELTA_COUNTERS},
+        }
+        plan = {"n": n, "n_base": nb, "counts": counts, "hashes": hashes, "dst": [dst],
+                "moved": [np.zeros(nh.size, dtype=bool)], "share": [np.ones(nh.size, dtype=np.float64)],
+                "new_ids": np.sort(dst[kept])}
+        return state, plan
+
+    def assign(self, state: dict, cells: np.ndarray | None = None) -> np.ndarray:
+        """Make this vocabulary equal to ``state`` (a :meth:`state_dict`) in place, in O(ids + changed words).
+
+        A replica that trained a round from a base and receives the merged vocabulary takes it
+        without a rebuild: counts, hashes and the free stack are copied (O(ids)), the hash table is
+        rebuilt (O(capacity), as :meth:`from_state` does), and only the words whose id changed are
+        decoded and re-keyed. The result equals ``Vocabulary.from_state(state)`` in every array
+        :meth:`state_dict` returns and in every lookup.
+
+        Parameters
+        ----------
+        state : dict
+            The merged vocabulary (same settings).
+        cells : ndarray, optional
+            The sketch cells where this sketch may differ from ``state``'s
+            (:meth:`CountMinSketch.assign`); None: the whole table.
+
+        Returns
+        -------
+        ndarray, shape (k,), int64
+            The ids whose word (or liveness) changed: their rows of the other per-id arrays must be
+            taken from the merged state too.
+
+        Raises
+        ------
+        StateError
+            If the settings differ or the state holds more ids than ``max_vocab``.
+        """
+        for key in ("min_count", "max_vocab", "prune_fraction"):
+            if state[key] != getattr(self, key):
+                raise StateError(f"vocab: {key} differs ({state[key]!r} vs {getattr(self, key)!r})")
+        n, n_old = int(state["next_id"]), self.n_ids
+        if n > self.max_vocab:
+            raise StateError(f"vocab: {n} ids beyond max_vocab {self.max_vocab}")
+        if n > self.capacity:
+            self.grow(n)
+        m = max(n, n_old)
+        live_new = np.zeros(m, dtype=bool)
+        live_new[:n] = state["counts"][:n] > 0
+        h_new = np.zeros(m, dtype=np.uint64)
+        h_new[:n] = state["hashes"][:n]
+        live_old = self.counts[:m] > 0
+        changed = np.flatnonzero((live_new != live_old) | (live_new & (h_new != self.hashes[:m])))
+        self.hashes[:n] = state["hashes"]
+        self.counts[:n] = state["counts"]
+        self.hashes[n:m] = 0
+        self.counts[n:m] = 0
+        nf = int(state["n_free"])
+        self.free_ids[:nf] = state["free_ids"]
+        record_from_dict(self.meta, {**state, "n_events": 0}, "vocab")
+        table_rebuild(self.keys, self.vals, self.hashes, self.counts, n)
+        itk, kti = self.index_to_key, self.key_to_index
+        if len(itk) < n:
+            itk.extend([None] * (n - len(itk)))
+        off, raw = state["words_offsets"], state["words_blob"]
+        for i in changed.tolist():
+            old = itk[i] if i < len(itk) else None
+            if old is not None and kti.get(old) == i:
+                del kti[old]
+            itk[i] = None
+        for i in changed.tolist():
+            if i < n and live_new[i]:
+                try:
+                    w = bytes(raw[off[i]:off[i + 1]]).decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise StateError(f"vocab: a word is not valid UTF-8 ({e})") from e
+                itk[i] = w
+                kti[w] = i
+        del itk[n:]
+        self.sketch.assign(state["sketch"], cells)
+        return changed

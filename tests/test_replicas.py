@@ -84,9 +84,12 @@ def test_two_replicas_count_every_token_once(ray_local, broker, lee, tmp_path):
     assert model.vocab_size > 3000  # (the merge's quality is tested without Ray: test_replicas_merge.py)
 
 
-def test_killed_replica_is_replaced_and_nothing_is_lost_or_counted_twice(ray_local, broker, lee, tmp_path):
+@pytest.mark.parametrize("wire", [{}, {"delta_fp16": True, "rare_below": 50}], ids=["fp32", "fp16_tiers"])
+def test_killed_replica_is_replaced_and_nothing_is_lost_or_counted_twice(ray_local, broker, lee, tmp_path, wire):
+    """Also with encoded deltas: a rollback drops the replicas' residuals, never a count."""
     kills_wanted = int(os.environ.get("STREAMSGNS_RAY_KILLS", "2"))  # more: STREAMSGNS_RAY_KILLS=6
-    produced = _topic(broker, "kill", lee * (1 + kills_wanted))
+    topic = "kill" + ("-wire" if wire else "")
+    produced = _topic(broker, topic, lee * (1 + kills_wanted))
     kills = []
 
     def on_round(job, info):
@@ -96,11 +99,11 @@ def test_killed_replica_is_replaced_and_nothing_is_lost_or_counted_twice(ray_loc
             kills.append(pid)
             threading.Timer(0.05, os.kill, (pid, signal.SIGKILL)).start()
 
-    job = _job(broker, "kill", tmp_path, sync_tokens=10_000, on_round=on_round)
+    job = _job(broker, topic, tmp_path, sync_tokens=10_000, on_round=on_round, **wire)
     model = job.run()
     assert len(kills) == kills_wanted
     assert job.restarts == kills_wanted
-    _check_accounting(broker, "kill", tmp_path, model, produced)
+    _check_accounting(broker, topic, tmp_path, model, produced)
 
 
 def test_resume_the_whole_job_from_its_checkpoint(ray_local, broker, lee, tmp_path):
@@ -129,11 +132,13 @@ def test_cli_train_replicas_on_the_running_ray(ray_local, broker, lee, tmp_path)
            "--group", "g-cli", "--replicas", "2", "--ray-address", address, "--sync-tokens", "15000",
            "--idle-timeout", "1.5", "--snapshot-dir", str(tmp_path / "run"), "--snapshot-every", "40000w",
            "--output", str(out), "--summary", "--quiet", "--vector-size", "32", "--min-count", "2",
-           "--sketch-width", str(1 << 16)]
+           "--sketch-width", str(1 << 16), "--delta-fp16", "--rare-below", "20"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
     summary = json.loads(p.stderr.strip().splitlines()[-1])
     assert summary["words_seen"] == produced and summary["replicas"] == 2
+    sync = summary["sync"]
+    assert sync["rounds"] >= 2 and sync["bytes_up"] > 0 and sync["driver_bytes"] == 0
     assert out.read_text(encoding="utf-8").split()[1] == "32"
     ck = latest_checkpoint(tmp_path / "run")
     assert read_manifest(ck)["position"] == {"kafka": end_offsets(broker.bootstrap, "cli")}

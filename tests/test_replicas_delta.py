@@ -199,3 +199,131 @@ def test_scaled_merge_of_one_replica_equals_its_state():
     m.learn_many(lines)
     d = [model_delta(m.state_dict(), base)]
     _assert_same_state(merge_deltas(base, d, rows="scaled", stiffness=9.0), merge_deltas(base, d))
+
+
+@pytest.mark.parametrize("extra", [{}, {"sketch_halving_tokens": 3000, "min_count": 4}, {"max_vocab": 300},
+                                   {"tied": True}], ids=["plain", "sketch_halvings", "evictions", "tied"])
+def test_in_place_apply_equals_loading_the_merged_state(extra):
+    """A replica taking the merged update in place (apply_update) holds what SGNS.from_state of the
+    merged state gives, bit for bit, and learns the same afterwards."""
+    from streamsgns.distributed.apply import apply_update, writable_state
+
+    lines = _lee_lines()  # 300 documents
+    kw = {**KW, "min_count": 2, "track_cooc": True, "cooc_top_n": 256, "cooc_sketch_width": 1 << 12,
+          "average_eta": 10.0, "average_every": 3000, **extra}
+    first = SGNS(**kw)  # a base with history (with max_vocab: evicted words' ids free, then reused)
+    first.learn_many(lines[240:260])
+    base = first.state_dict()
+    if "max_vocab" in extra:
+        assert base["vocab"]["n_free"] > 0
+    parts = [lines[0:120], lines[120:240]]
+    models = [SGNS.from_state(base) for _ in parts]
+    bases = [writable_state(base) for _ in parts]
+    admitted = 0
+    for r in range(4):
+        owns = []
+        for m, b, p in zip(models, bases, parts):
+            m.learn_many(p[r * 30:(r + 1) * 30])
+            owns.append(model_delta(m.state_dict(), b))
+        merged = merge_deltas(base, owns)
+        update = model_delta(merged, base)
+        admitted += update["vocab"]["new_hash"].size
+        for k, (m, b, own) in enumerate(zip(models, bases, owns)):
+            bases[k] = apply_update(m, b, update, own)
+            _assert_same_state(bases[k], merged)
+            ref = SGNS.from_state(merge_deltas(base, [update]))
+            _assert_same_state(m.state_dict(), ref.state_dict())
+            assert m.index_to_key == ref.index_to_key and m.key_to_index == ref.key_to_index
+            assert m.vocab.capacity <= max(ref.vocab.capacity, 2 * m.vocab.n_ids)  # grown as ids need, not per apply
+        base = merged
+    assert admitted > 0
+    # what the models learn next is the same too (no hidden state left behind)
+    ref = SGNS.from_state(base)
+    for m in (models[0], ref):
+        m.learn_many(lines[240:300])
+    _assert_same_state(models[0].state_dict(), ref.state_dict())
+
+
+def _cooc_cells_dense(state, base, same, new_rid):
+    """The exact cells' increments of a replica computed densely (every pair of tracked words), as sorted triples."""
+    from streamsgns.cooc import M_SLOT, CooccurrenceStats
+
+    rm, bm = state["cmeta"], base["cmeta"]
+    m = min(same.size, bm.shape[0])
+    ids = np.flatnonzero(same[:m])
+    key = np.full(rm.shape[0], np.iinfo(np.int64).min, dtype=np.int64)
+    key[ids] = ids
+    key[new_rid] = -1 - np.arange(new_rid.size)
+    tr = np.flatnonzero((rm[:, M_SLOT] >= 0) & (key != np.iinfo(np.int64).min))
+    rs = rm[tr, M_SLOT]
+    D = CooccurrenceStats._exact(state)[np.ix_(rs, rs)]
+    bslot = np.full(tr.size, -1, dtype=np.int64)
+    is_base = key[tr] >= 0
+    bslot[is_base] = bm[key[tr][is_base], M_SLOT]
+    ok = bslot >= 0
+    D[np.ix_(ok, ok)] -= CooccurrenceStats._exact(base)[np.ix_(bslot[ok], bslot[ok])]
+    ci, wi = np.nonzero(D)
+    return sorted(zip(key[tr][ci].tolist(), key[tr][wi].tolist(), D[ci, wi].tolist()))
+
+
+def test_cooc_delta_finds_every_changed_pair():
+    """The exact cells a replica sends (found by comparing its tables in place) are every pair whose count
+    changed, including the pairs of words that took a slot during the round."""
+    from streamsgns.cooc import CooccurrenceStats
+    from streamsgns.vocab import Vocabulary
+
+    lines = _lee_lines()  # 300 documents
+    kw = {**KW, "min_count": 2, "track_cooc": True, "cooc_top_n": 1024, "cooc_sketch_width": 1 << 12}
+    b = SGNS(**kw)
+    b.learn_many(lines[:30])
+    base = b.state_dict()
+    kinds = set()
+    for part in (lines[30:33], lines[100:300]):  # a short round (few new words) and a long one
+        r = SGNS.from_state(base)
+        r.learn_many(part)
+        st = r.state_dict()
+        same, new_rid = Vocabulary.row_map(st["vocab"], base["vocab"])
+        d = CooccurrenceStats.state_delta(st["cooc"], base["cooc"], same, new_rid)
+        got = sorted(zip(d["cell_c"].tolist(), d["cell_w"].tolist(), d["cell_inc"].tolist()))
+        assert got == _cooc_cells_dense(st["cooc"], base["cooc"], same, new_rid)
+        kinds |= {(c >= 0) + (w >= 0) for c, w, _ in got}
+    assert kinds == {0, 1, 2}  # pairs of two new words, of a new and a base word, of two base words
+
+
+def test_encoded_delta_fp16_with_error_feedback_and_tiers():
+    """Encoded rows: float16 differences whose rounding error is carried to the next round (error feedback),
+    rare words' C rows on alternate rounds (kept whole in the residual meanwhile); counts stay exact."""
+    from streamsgns.distributed.delta import decode_delta, encode_delta
+
+    lines = _lee_lines()
+    base = SGNS(min_count=3, **KW)
+    base.learn_many(lines[:150])
+    base = base.state_dict()
+    r = SGNS.from_state(base)
+    r.learn_many(lines[150:200])
+    d = model_delta(r.state_dict(), base)
+    counts = base["vocab"]["counts"]
+    rare = 20
+    enc, res = encode_delta(d, base, {}, round_no=1, fp16=True, rare_below=rare)
+    p, ep = d["parameters"], enc["parameters"]
+    assert ep["W_d16"].dtype == np.float16 and "W_rows" not in ep and "C_rows" not in ep
+    assert delta_nbytes(enc) < 0.75 * delta_nbytes(d)
+    assert enc["vocab"] is d["vocab"]  # counts, words and sketch cells: exact
+    # the C rows left out are rare words' of one parity, and their whole difference waits in the residual
+    left = np.setdiff1d(p["C_ids"], ep["C_ids"])
+    assert left.size and (counts[left] < rare).all() and ((left + 1) % 2 == 1).all()
+    B = base["parameters"]
+    pos = np.searchsorted(p["C_ids"], left)
+    np.testing.assert_array_equal(res["C"][left], p["C_rows"][pos] - B["C"][left])
+    # sent rows: the receiver's row plus the residual is the replica's row (to float32 rounding)
+    dec = decode_delta(enc, base)["parameters"]
+    for name in ("W", "C"):
+        ids = ep[f"{name}_ids"].astype(np.int64)
+        x = p[f"{name}_rows"][np.searchsorted(p[f"{name}_ids"], ids)]
+        np.testing.assert_allclose(dec[f"{name}_rows"] + res[name][ids], x, rtol=0, atol=1e-6)
+        assert np.abs(res[name][ids]).max() > 0  # float16 did round
+    # the next round's differences carry the residual: what was left out is sent then (other parity)
+    enc2, res2 = encode_delta(d, base, res, round_no=2, fp16=True, rare_below=rare)
+    assert np.isin(left, enc2["parameters"]["C_ids"]).all()
+    # merging the encoded delta is merging its decoded form
+    _assert_same_state(merge_deltas(base, [enc]), merge_deltas(base, [decode_delta(enc, base)]))

@@ -4,10 +4,14 @@ A model is trained in this process on the first ``--base`` tokens of the ``mix``
 simulator's settings: co-occurrence statistics and averages on); one replica then trains
 ``--round`` more tokens from it, and its :func:`streamsgns.distributed.delta.model_delta` is
 broken down by part (vocabulary, sketch cells, W and C rows, new words' rows, co-occurrence
-cells and pair-sketch cells), and the seconds (best of 3, shared machine) to compute the delta,
-to apply a merged update to the base and to load the result (``SGNS.from_state``). Also counted: how many of the touched C rows moved by less than a
-threshold (max abs change), i.e. what sending small changes later (frequency tiers, error
-feedback) could save. Writes ``benchmarks/scale_out/results/delta_bytes.json``.
+cells and pair-sketch cells), and the seconds (best of 5, interleaved; shared machine) to compute the delta,
+to apply a merged update to the base and load the result (``merge_deltas`` + ``SGNS.from_state``,
+the replicas' former path) and to apply it in place (:func:`streamsgns.distributed.apply.apply_update`,
+theirs now). Also counted: how many of the touched C rows moved by less than a threshold (max
+abs change), and the bytes of the delta encoded for the wire
+(:func:`streamsgns.distributed.delta.encode_delta`: float16 row differences, and the C rows of
+words counted fewer than ``R`` times on alternate rounds; the mean of two consecutive rounds).
+Writes ``benchmarks/scale_out/results/delta_bytes.json``.
 
 Usage::
 
@@ -17,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from pathlib import Path
@@ -88,11 +93,38 @@ def main(argv=None) -> int:
     st = r.state_dict()
     merged = merge_deltas(base, [d])
     update = model_delta(merged, base)
-    seconds = {"model_delta": best(lambda: model_delta(st, base)),
-               "apply_update": best(lambda: merge_deltas(base, [update])),
-               "from_state": best(lambda: SGNS.from_state(merged).close())}
+    from streamsgns.distributed.apply import apply_update, writable_state
+    from streamsgns.distributed.delta import encode_delta
+
+    def in_place():  # a fresh replica (model and base) each time; only the apply is timed
+        rb, rm = writable_state(base), SGNS.from_state(base)
+        learn_lines(rm, lines[cut:])
+        own = model_delta(rm.state_dict(), rb)
+        gc.collect()  # the previous call's model (a reference cycle) is freed here, not inside the timing
+        t0 = time.perf_counter()
+        apply_update(rm, rb, update, own)
+        return time.perf_counter() - t0
+
+    # interleaved, best of 5 each: the machine's load swings within seconds
+    timed = {"model_delta": lambda: best(lambda: model_delta(st, base), 1),
+             "merge_deltas_one_update": lambda: best(lambda: merge_deltas(base, [update]), 1),
+             "from_state": lambda: best(lambda: SGNS.from_state(merged).close(), 1),
+             "apply_in_place": in_place}
+    seconds = {k: float("inf") for k in timed}
+    for _ in range(5):
+        for k, f in timed.items():
+            seconds[k] = min(seconds[k], f())
+    encoded = {}
+    for fp16, rare in ((True, 0), (False, 100), (True, 50), (True, 100), (True, 200), (True, 1000)):
+        res, nbytes = {}, []
+        for rnd in (1, 2):
+            e, res = encode_delta(d, base, res, rnd, fp16=fp16, rare_below=rare)
+            nbytes.append(delta_nbytes(e))
+        encoded[f"fp16={fp16},rare_below={rare}"] = sum(nbytes) / 2
     out = {"seconds_shared_machine": seconds, "base_tokens": m.words_seen, "round_tokens": r.words_seen - m.words_seen, "vocab_size": r.vocab_size,
            "checkpoint_bytes": state_nbytes(base), "delta_bytes": delta_nbytes(d), "parts": parts,
+           "encoded_delta_bytes": encoded,
+           "rare_words": {str(t): int((base["vocab"]["counts"] < t).sum()) for t in (50, 100, 200, 1000)},
            "C_rows_touched": int(ids.size), "C_rows_moved_less_than": small,
            "W_rows_touched": int(d["parameters"]["W_ids"].size)}
     (HERE / "results").mkdir(exist_ok=True)

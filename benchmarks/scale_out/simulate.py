@@ -4,7 +4,10 @@ No Ray, no Kafka: the replicas of a sync round run one after the other in this p
 the merged base (:meth:`streamsgns.SGNS.from_state`, its RNG streams re-derived per replica and
 round as :class:`streamsgns.distributed.replica.Replica` does), training its share of the round,
 and sending :func:`streamsgns.distributed.delta.model_delta`; :func:`~streamsgns.distributed.delta.merge_deltas`
-makes the next base. This is the code the Ray replicas run, minus the transport.
+makes the next base. This is the code the Ray replicas run, minus the transport. Replica 0 keeps
+its model across rounds and takes the merged update in place
+(:func:`streamsgns.distributed.apply.apply_update`, as a Ray replica does; bit for bit the same as
+loading the merged state), which times the in-place apply (``apply_inplace_s``).
 
 The stream is split as Kafka partitions would split it: the producer writes lines round-robin over
 64 partitions and the partitions are shared out round-robin over the N replicas
@@ -49,6 +52,7 @@ SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5,
 PARTITIONS = 64
 ROWS = "scaled"  # the merge rule of W and C rows (streamsgns.distributed.delta.merge_deltas)
 STIFFNESS = 9.0  # of rows="scaled" (streamsgns.rates.merged_step_scale)
+FP16, RARE_BELOW = False, 0  # row encoding of the replicas' deltas (streamsgns.distributed.delta.encode_delta)
 
 
 def corpus(max_tokens: int | None) -> tuple[list[str], np.ndarray]:
@@ -102,7 +106,8 @@ def chunks(idx: np.ndarray, ntok: np.ndarray, tau: int) -> list[np.ndarray]:
 
 def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
     from streamsgns import SGNS
-    from streamsgns.distributed.delta import delta_nbytes, merge_deltas, model_delta
+    from streamsgns.distributed.apply import apply_update, writable_state
+    from streamsgns.distributed.delta import delta_nbytes, encode_delta, merge_deltas, model_delta
     from streamsgns.distributed.merge import state_nbytes
     from streamsgns.distributed.replica import replica_seed
     from streamsgns.hashing import seed_states
@@ -112,6 +117,8 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
     base = SGNS(**SETTINGS, seed=seed).state_dict()
     hist = []
     train_s = 0.0
+    residual = [{} for _ in range(n)]  # per replica: what its encoded deltas have not sent yet
+    keep = None  # replica 0 as a Ray replica runs it: [model, its own base, its delta], the update applied in place
     t_all = time.perf_counter()
     for r in range(rounds):
         deltas, up, delta_s, load_s, tr = [], [], [], [], []
@@ -121,15 +128,21 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             p = base["parameters"]
             st = {**base, "parameters": {**p, "rng": seed_states(replica_seed(seed, k, r + 1), p["rng"].shape[0])}}
             t0 = time.perf_counter()
-            m = SGNS.from_state(st)
+            m = keep[0] if k == 0 and keep is not None else SGNS.from_state(st)
             t1 = time.perf_counter()
             learn_lines(m, [lines[i] for i in per[k][r]])
             t2 = time.perf_counter()
             d = model_delta(m.state_dict(), base)
+            own = d
+            if FP16 or RARE_BELOW:
+                d, residual[k] = encode_delta(d, base, residual[k], r + 1, fp16=FP16, rare_below=RARE_BELOW)
             t3 = time.perf_counter()
-            m.close()
-            del m
-            gc.collect()  # a model holds ~100 MB and a reference cycle (trainer <-> learner): free it now
+            if k == 0:
+                keep = [m, keep[1] if keep is not None else writable_state(base), own]
+            else:
+                m.close()
+                del m
+                gc.collect()  # a model holds ~100 MB and a reference cycle (trainer <-> learner): free it now
             deltas.append(d)
             up.append(delta_nbytes(d))
             load_s.append(t1 - t0)
@@ -140,19 +153,29 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
         t1 = time.perf_counter()
         model = SGNS.from_state(merged)  # a replica applying the merged state
         t2 = time.perf_counter()
-        down = delta_nbytes(model_delta(model.state_dict(), base))
+        update = model_delta(model.state_dict(), base)
+        down = delta_nbytes(update)
+        t3 = time.perf_counter()
+        if keep is not None:  # replica 0 takes the update in place, then re-derives its RNG streams
+            keep[1] = apply_update(keep[0], keep[1], update, keep[2])
+            keep[2] = None
+            rng = keep[0].params.rng
+            rng[:] = seed_states(replica_seed(seed, 0, r + 2), rng.shape[0])
+        t4 = time.perf_counter()
         train_s += sum(tr)
         hist.append({"round": r + 1, "replicas": len(deltas), "tokens": int(model.words_seen),
                      "vocab_size": model.vocab_size, "bytes_up": up, "bytes_down": down,
                      "checkpoint_bytes": state_nbytes(merged), "delta_s": delta_s, "merge_s": t1 - t0,
-                     "apply_s": t2 - t1, "load_s": load_s, "train_s": tr})
+                     "apply_s": t2 - t1, "apply_inplace_s": t4 - t3, "load_s": load_s, "train_s": tr})
         print(f"  N={n} round {r + 1}/{rounds}: {model.words_seen} tokens, vocab {model.vocab_size}, "
               f"up {statistics.median(up) / 1e6:.2f} MB/replica, down {down / 1e6:.2f} MB, "
-              f"ckpt {state_nbytes(merged) / 1e6:.1f} MB, merge {t1 - t0:.2f} s, apply {t2 - t1:.2f} s", flush=True)
+              f"ckpt {state_nbytes(merged) / 1e6:.1f} MB, merge {t1 - t0:.2f} s, load {t2 - t1:.2f} s, "
+              f"apply in place {t4 - t3:.3f} s", flush=True)
         base = merged
         if r + 1 < rounds:
             model.close()
     return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS, "rounds": rounds,
+            "fp16": FP16, "rare_below": RARE_BELOW,
             "tokens": int(model.words_seen), "vocab_size": model.vocab_size, "train_s": train_s,
             "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
 
@@ -168,7 +191,7 @@ def _commit() -> str | None:
 
 
 def main(argv=None) -> int:
-    global ROWS, STIFFNESS
+    global ROWS, STIFFNESS, FP16, RARE_BELOW
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--replicas", type=int, nargs="+", default=[0, 1, 4, 16], help="0: one process")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -176,10 +199,13 @@ def main(argv=None) -> int:
     ap.add_argument("--max-tokens", type=int, default=None, help="first tokens of the corpus only")
     ap.add_argument("--rows", choices=["sum", "scaled"], default=ROWS, help="merge rule of W and C rows")
     ap.add_argument("--stiffness", type=float, default=STIFFNESS, help="of --rows scaled; <= 0: none")
+    ap.add_argument("--fp16", action="store_true", help="replicas send float16 row differences (error feedback)")
+    ap.add_argument("--rare-below", type=int, default=0, help="C rows of rarer words on alternate rounds")
     ap.add_argument("--out", default=str(HERE / "results" / "simulate.jsonl"))
     args = ap.parse_args(argv)
     ROWS = args.rows
     STIFFNESS = args.stiffness if args.stiffness > 0 else None
+    FP16, RARE_BELOW = args.fp16, args.rare_below
     lines, ntok = corpus(args.max_tokens)
     print(f"mix: {len(lines)} lines, {int(ntok.sum())} tokens", flush=True)
     out = Path(args.out)

@@ -31,6 +31,12 @@ def add_replica_arguments(parser, number_type) -> None:
                    help="with --replicas: tokens each replica trains between two syncs (default 50000)")
     g.add_argument("--sync-seconds", type=number_type("pos_float"), default=30.0, metavar="SECONDS",
                    help="with --replicas: longest time between two syncs (default 30)")
+    g.add_argument("--delta-fp16", action="store_true",
+                   help="with --replicas: replicas send W/C row differences as float16 with error feedback "
+                        "(half the row bytes; docs/scale-out.md)")
+    g.add_argument("--rare-below", type=number_type("nonneg_int"), default=0, metavar="COUNT",
+                   help="with --replicas: send the C rows of words counted fewer than COUNT times on alternate "
+                        "rounds (frequency tiers; default 0: every round)")
 
 
 def cmd_train_replicas(args, params: dict, metrics=None) -> int:
@@ -67,7 +73,7 @@ def cmd_train_replicas(args, params: dict, metrics=None) -> int:
                      snapshot_every=args.snapshot_every, keep=args.keep, resume=args.resume,
                      ray_address=args.ray_address, overwrite=args.overwrite,
                      on_round=on_round, consumer_config=getattr(args, "kafka_settings", None) or None,
-                     **params)
+                     delta_fp16=args.delta_fp16, rare_below=args.rare_below, **params)
 
     def on_signal(signum, frame):
         job.stop()

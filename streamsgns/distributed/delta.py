@@ -20,6 +20,10 @@ component's layout:
 
 The merge equals :func:`streamsgns.distributed.merge.merge_states` with ``rows="sum"`` on the same
 replica states, bit for bit (``tests/test_replicas_delta.py``), while moving only what changed.
+A replica may shrink its delta for the wire (:func:`encode_delta`: float16 row differences with
+error feedback, rare words' C rows on alternate rounds); :func:`merge_deltas` decodes it against
+the same base. A replica takes the merged update in place with
+:func:`streamsgns.distributed.apply.apply_update`.
 
 Adding a component (the pattern)
 --------------------------------
@@ -51,7 +55,7 @@ from ..rates import merged_step_scale
 from ..vocab import Vocabulary
 from .merge import MergeError, state_nbytes
 
-__all__ = ["model_delta", "merge_deltas", "delta_nbytes", "TOP_KEYS"]
+__all__ = ["model_delta", "merge_deltas", "delta_nbytes", "encode_delta", "decode_delta", "TOP_KEYS"]
 
 #: Top-level keys of :meth:`streamsgns.SGNS.state_dict` that a delta covers.
 TOP_KEYS = frozenset({"params", "vocab", "noise", "cooc", "parameters", "forget", "stats", "average", "change",
@@ -142,7 +146,7 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
         The merged state every replica started the round from.
     deltas : list of dict
         One per replica (K >= 1), in replica order (it fixes the order of the float sums and
-        which replica's RNG streams are kept).
+        which replica's RNG streams are kept); plain or :func:`encode_delta` outputs.
     rows : {"sum", "scaled"}
         ``"sum"``: each row gets the base plus every replica's update (equal bit for bit to
         :func:`~streamsgns.distributed.merge.merge_states` with ``rows="sum"``). ``"scaled"``: the
@@ -165,6 +169,7 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
     if rows not in ("sum", "scaled"):
         raise MergeError(f"rows must be 'sum' or 'scaled', not {rows!r}")
     try:
+        deltas = [decode_delta(d, base) for d in deltas]
         vocab, plan = Vocabulary.merge_deltas(base["vocab"], [d["vocab"] for d in deltas])
         scale = None
         p = base["params"]
@@ -193,6 +198,55 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
     except (StateError, KeyError, IndexError, ValueError) as e:
         raise MergeError(f"deltas do not fit the base: {type(e).__name__}: {e}") from e
     return out
+
+
+def encode_delta(delta: dict, base: dict, residual: dict, round_no: int, fp16: bool = True,
+                 rare_below: int = 0) -> tuple[dict, dict]:
+    """Shrink a replica's delta for the wire (its W/C rows only; everything else stays exact).
+
+    :meth:`streamsgns.parameters.SGNSParameters.encode_delta`: float16 row differences with the
+    replica's error-feedback ``residual``, and/or the C rows of words counted fewer than
+    ``rare_below`` times in the base sent on alternate rounds (half of them each round).
+    :func:`merge_deltas` decodes it (:func:`decode_delta`) against the same base.
+
+    Parameters
+    ----------
+    delta : dict
+        :func:`model_delta` output.
+    base : dict
+        The state the delta is against.
+    residual : dict
+        The replica's residual (``{}`` at start or after a rollback).
+    round_no : int
+    fp16 : bool
+    rare_below : int
+
+    Returns
+    -------
+    delta : dict
+        The encoded delta (what the replica sends).
+    residual : dict
+        The updated residual (kept by the replica for its next round).
+    """
+    p = SGNSParameters.encode_delta(delta["parameters"], base["parameters"], residual, base["vocab"]["counts"],
+                                    round_no, fp16=fp16, rare_below=rare_below)
+    res = p.pop("residual")
+    return {**delta, "parameters": p}, res
+
+
+def decode_delta(delta: dict, base: dict) -> dict:
+    """A plain :func:`model_delta` from an :func:`encode_delta` output (float32 rows against ``base``); a
+    plain delta is returned as it is.
+
+    Raises
+    ------
+    StateError
+        If the encoded rows do not match their ids.
+    """
+    p = delta["parameters"]
+    if "W_d16" not in p and "C_d16" not in p:
+        return delta
+    return {**delta, "parameters": SGNSParameters.decode_delta(p, base["parameters"])}
 
 
 def delta_nbytes(delta) -> int:

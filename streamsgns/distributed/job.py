@@ -1,7 +1,8 @@
 """The driver of a multi-replica job: Ray actors, sync rounds, merge, checkpoint, commit, recovery.
 
 One round (bulk-synchronous): every replica (:class:`~streamsgns.distributed.replica.Replica`, a
-Ray actor) applies the merged update of the previous round to its copy of the merged state, trains
+Ray actor) applies the merged update of the previous round in place to its copy of the merged state
+and to its model (:func:`~streamsgns.distributed.apply.apply_update`), trains
 ``sync_tokens`` tokens of its partitions (or ``sync_seconds`` s, or until idle), and returns a small
 report (next offsets, tokens, seconds) and, as a separate object in Ray's store, its sparse delta
 (:func:`~streamsgns.distributed.delta.model_delta`: touched W/C rows, count increments, new words by
@@ -101,6 +102,12 @@ class ReplicaJob:
         optimum within a round (:func:`streamsgns.rates.merged_step_scale` with ``stiffness``).
     stiffness : float, optional
         With ``rows="scaled"`` (None: the step-integral rule without saturation).
+    delta_fp16 : bool
+        Replicas send their W/C row differences as float16 with error feedback (half the row
+        bytes; :func:`streamsgns.distributed.delta.encode_delta`, ``docs/scale-out.md``).
+    rare_below : int
+        Replicas send the C rows of words counted fewer than this many times on alternate rounds,
+        half of them each round (frequency tiers; 0: every row every round).
     max_restarts : int
         Replica deaths tolerated over the job's life.
     cpus_per_replica : float
@@ -148,7 +155,7 @@ class ReplicaJob:
                  rows: str = "sum", max_restarts: int = 20, cpus_per_replica: float = 1.0,
                  on_round: Callable | None = None, runtime_env: dict | None = None, vectors: bool = True,
                  overwrite: bool = False, stiffness: float | None = None, consumer_config: dict | None = None,
-                 **model_params):
+                 delta_fp16: bool = False, rare_below: int = 0, **model_params):
         from streamsgns.connectors.kafka.config import parse_url
 
         hosts, topics, args = parse_url(url)
@@ -172,6 +179,9 @@ class ReplicaJob:
         if rows not in ("sum", "scaled"):
             raise ValueError(f"rows must be 'sum' or 'scaled' (replicas send sparse deltas), not {rows!r}")
         self.stiffness = stiffness
+        if int(rare_below) < 0:
+            raise ValueError("rare_below must be >= 0")
+        self.delta_fp16, self.rare_below = bool(delta_fp16), int(rare_below)
         if model_params.get("half_life") is not None:
             raise ValueError("half_life is not supported with replicas yet (forgetting is not merged)")
         self.model_params = {**model_params, "detect_changes": False}
@@ -287,7 +297,8 @@ class ReplicaJob:
         chunk = min(1 << 20, max(4096, 2 * self.sync_tokens))
         return cls.remote(i, self.bootstrap, self.topics, self._shares[i], max_chunk_bytes=chunk,
                           idle_timeout=self.idle_timeout if self.idle_timeout is not None else
-                          min(5.0, self.sync_seconds), consumer_config=self.consumer_config or None)
+                          min(5.0, self.sync_seconds), consumer_config=self.consumer_config or None,
+                          delta_fp16=self.delta_fp16, rare_below=self.rare_below)
 
     def _new_merger(self, ray, base_ref, run_id):
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy

@@ -70,8 +70,10 @@ class Merger:
             ``bytes_down`` (bytes of the update, fetched by each replica).
         update : dict
             The merged update: :func:`~streamsgns.distributed.delta.model_delta` of the new base
-            against the previous one (a replica holding the previous base applies it with
-            ``merge_deltas(base, [update])``).
+            against the previous one (a replica holding the previous base applies it in place,
+            :func:`streamsgns.distributed.apply.apply_update`, equal to ``merge_deltas(base, [update])``).
+            The replicas' deltas may be encoded (:func:`~streamsgns.distributed.delta.encode_delta`):
+            ``merge_deltas`` decodes them against this base.
         """
         from ..learner import SGNS
 

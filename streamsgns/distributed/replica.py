@@ -2,9 +2,9 @@
 
 :class:`Replica` is a plain class; :mod:`streamsgns.distributed.job` runs it as a Ray actor
 (``ray.remote(Replica)``), one process per replica. It keeps the last merged state (its *base*).
-Each sync round it applies the merged update of the previous round to its base (the update is an
-object of Ray's store, fetched from the merge actor's node, never through the driver), loads the
-result, trains on its partitions for ``max_tokens`` tokens or ``max_seconds`` seconds (or until its
+Each sync round it applies the merged update of the previous round in place to its base and to its
+model (:func:`streamsgns.distributed.apply.apply_update`: O(what changed), no reload; the update
+is an object of Ray's store, fetched from the merge actor's node, never through the driver), trains on its partitions for ``max_tokens`` tokens or ``max_seconds`` seconds (or until its
 partitions have been idle for ``idle_timeout``), and hands back a small report (next offset of
 each of its partitions, tokens, seconds) and, as a separate object, its sparse delta against the
 base (:func:`streamsgns.distributed.delta.model_delta`). It never commits offsets: the driver
@@ -20,6 +20,8 @@ import time
 import numpy as np
 
 from ..hashing import mix64, seed_states
+from .apply import writable_state
+from .delta import merge_deltas
 
 __all__ = ["Replica", "replica_seed"]
 
@@ -64,11 +66,16 @@ class Replica:
         Bytes of messages fed to the learner at once.
     consumer_config : dict, optional
         More kafka-python consumer settings.
+    delta_fp16 : bool
+        Send W/C row differences as float16 with error feedback
+        (:func:`~streamsgns.distributed.delta.encode_delta`).
+    rare_below : int
+        Send the C rows of words counted fewer than this many times on alternate rounds (0: every round).
     """
 
     def __init__(self, index: int, bootstrap_servers: str, topics: str, partitions: list[str],
                  idle_timeout: float = 1.0, poll_timeout_ms: int = 200, max_chunk_bytes: int = 1 << 20,
-                 consumer_config: dict | None = None):
+                 consumer_config: dict | None = None, delta_fp16: bool = False, rare_below: int = 0):
         from streamsgns.connectors.kafka import KafkaSource
 
         logging.getLogger("kafka").setLevel(logging.WARNING)
@@ -87,6 +94,9 @@ class Replica:
                                   retry_backoff=(0.2, 2.0), log=_LOGGER)
         self.model = None
         self.base = None
+        self._own = None
+        self.delta_fp16, self.rare_below = bool(delta_fp16), int(rare_below)
+        self._residual = {}  # what the encoded deltas have not transmitted yet (per base id)
         self._it = None
         self._idle_since = time.perf_counter()
 
@@ -110,8 +120,26 @@ class Replica:
         if self.model is not None:
             self.model.close()
         self.model = SGNS.from_state(state)
-        self.base = {**state, "parameters": p}
+        self.base = writable_state({**state, "parameters": p})  # updated in place by apply_update
+        self._own = None
+        self._residual = {}  # a rollback drops what earlier rounds had not transmitted (rows only, never counts)
         return time.perf_counter() - t0
+
+    def _apply(self, update: dict, round_no: int) -> None:
+        """Take the merged update in place (:func:`~streamsgns.distributed.apply.apply_update`), then
+        re-derive this replica's RNG streams for the round (as :meth:`_load` does)."""
+        from .apply import apply_update
+
+        if self._own is None:  # no delta of the round on record: load the merged state instead
+            self._load(merge_deltas(self.base, [update]), round_no)
+            return
+        self.base = apply_update(self.model, self.base, update, self._own)
+        self._own = None
+        rng = self.model.params.rng
+        seeds = seed_states(replica_seed(int(self.base["params"].get("seed", 0)), self.index, round_no),
+                            self.base["parameters"]["rng"].shape[0])
+        k = min(rng.shape[0], seeds.shape[0])
+        rng[:k] = seeds[:k]
 
     def reset(self, state: dict, position: dict, round_no: int) -> None:
         """Load ``state`` and move each of this replica's partitions to its offset in ``position``.
@@ -158,18 +186,18 @@ class Replica:
             ``position`` (next offset of each of this replica's partitions), ``tokens`` trained,
             ``idle`` (the partitions had no message for ``idle_timeout`` s), ``bytes_up`` (bytes of
             the delta), and seconds: ``wait_s`` (from the end of the previous round's training to
-            the start of this one's: waiting for the sync, applying and loading), ``load_s``
-            (applying the update and loading), ``train_s`` (reading and training), ``learn_s``
+            the start of this one's: waiting for the sync and applying the update), ``load_s``
+            (applying the update in place), ``train_s`` (reading and training), ``learn_s``
             (the learner alone), ``state_s`` (computing the delta). No row data.
         delta : dict
             :func:`~streamsgns.distributed.delta.model_delta` of the trained model against the base.
         """
-        from .delta import delta_nbytes, merge_deltas, model_delta
+        from .delta import delta_nbytes, encode_delta, model_delta
 
         t_in = time.perf_counter()
         load_s = 0.0
         if update is not None:
-            self._load(merge_deltas(self.base, [update]), round_no)
+            self._apply(update, round_no)
             load_s = time.perf_counter() - t_in
         m = self.model
         start = m.words_seen
@@ -192,6 +220,10 @@ class Replica:
         train_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         delta = model_delta(m.state_dict(), self.base)
+        self._own = delta  # where the model now differs from the base: what the next apply copies
+        if self.delta_fp16 or self.rare_below > 0:
+            delta, self._residual = encode_delta(delta, self.base, self._residual, round_no, fp16=self.delta_fp16,
+                                                 rare_below=self.rare_below)
         state_s = time.perf_counter() - t1
         self._idle_since = time.perf_counter()
         report = {"position": self.source.position(), "tokens": m.words_seen - start, "idle": idle,
