@@ -273,3 +273,17 @@ def test_cli_replay_at_end_replays_the_input_once_more(tmp_path):
     m = SGNS.load(latest_checkpoint(tmp_path / "snap"))
     assert m.replay_at == "end"
     assert m.progress()["replayed"] == int(m.replay_state.meta[0]["stored"]) > 0
+
+
+def test_the_buffer_holds_every_token_read_admitted_then_or_not():
+    """A sentence is buffered with the words not admitted yet when it was read (their hashes), so a
+    replay at the end trains them in every sentence they occur in; training while reading is as without replay."""
+    lines = [f"w{i} w{i + 1} zeta w{i + 2}" for i in range(0, 30, 3)]  # zeta: admitted at its 3rd occurrence
+    a = SGNS(vector_size=8, min_count=3, seed=1, replay=1.0, replay_at="end", replay_buffer=1000)
+    a.learn_text(_text(lines))
+    b = SGNS(vector_size=8, min_count=3, seed=1)
+    b.learn_text(_text(lines))
+    np.testing.assert_array_equal(a.W, b.W)
+    held = a.replay_state.tokens()
+    assert int(np.count_nonzero(held == np.uint64(hash_token("zeta")))) == len(lines)
+    assert int(a.replay_state.meta[0]["stored"]) == a.words_seen == 4 * len(lines)
