@@ -124,8 +124,9 @@ KernelConfig = namedtuple("KernelConfig", "window negative min_count max_vocab m
 #: Sentences encoded for the training threads (``workers > 1``): ``ids`` (m,) int32, sentence ``i``
 #: is ``ids[sent_out[i]:sent_out[i + 1]]`` (``sent_out`` (s + 1,) int64), ``sent_words`` (s,) int64 the
 #: learning rate's ``t`` at its start (tokens seen; decayed tokens with a half-life), ``meta`` (1,) BATCH_RECORD;
-#: ``hashes`` (m,) uint64 the word hash of each id when it was encoded (0 for an evicted one), or (0,) when not
-#: recorded. With ``hashes``, :func:`process_block` records the sentences it trains too (replay, :mod:`streamsgns.replay`).
+#: ``hashes`` (m,) uint64 the word hash of each token, or (0,) when not recorded. With ``hashes``, every token read
+#: is in ``ids`` (a word not admitted as -1, which training skips) and :func:`process_block` records the sentences it
+#: trains too (replay, :mod:`streamsgns.replay`).
 EncodedBatch = namedtuple("EncodedBatch", "ids sent_out sent_words meta hashes")
 BATCH_RECORD = np.dtype([("n_ids", np.int64), ("n_sent", np.int64)])
 
