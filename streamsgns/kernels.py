@@ -124,8 +124,9 @@ KernelConfig = namedtuple("KernelConfig", "window negative min_count max_vocab m
 #: Sentences encoded for the training threads (``workers > 1``): ``ids`` (m,) int32, sentence ``i``
 #: is ``ids[sent_out[i]:sent_out[i + 1]]`` (``sent_out`` (s + 1,) int64), ``sent_words`` (s,) int64 the
 #: learning rate's ``t`` at its start (tokens seen; decayed tokens with a half-life), ``meta`` (1,) BATCH_RECORD;
-#: ``hashes`` (m,) uint64 the word hash of each id when it was encoded (0 for an evicted one), or (0,) when not
-#: recorded. With ``hashes``, :func:`process_block` records the sentences it trains too (replay, :mod:`streamsgns.replay`).
+#: ``hashes`` (m,) uint64 the word hash of each token, or (0,) when not recorded. With ``hashes``, every token read
+#: is in ``ids`` (a word not admitted as -1, which training skips) and :func:`process_block` records the sentences it
+#: trains too (replay, :mod:`streamsgns.replay`).
 EncodedBatch = namedtuple("EncodedBatch", "ids sent_out sent_words meta hashes")
 BATCH_RECORD = np.dtype([("n_ids", np.int64), ("n_sent", np.int64)])
 
@@ -246,11 +247,14 @@ def evict(cfg, va, ca, na, sen, nsen, batch, encode):
 
 
 @njit(cache=True, nogil=True)
-def encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch, encode, da):
+def encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch, encode, da, senh):
     """Scan up to ``max_sentence_length`` tokens of one line from ``pos``: count, admit, evict.
 
     Admitted words' ids go to ``sen``. When an admission needs an eviction and
     ``may_evict`` is False, the chunk ends *before* that token (nothing of it is counted).
+    With ``senh`` not empty (replay records the sentences, :mod:`streamsgns.replay`) every token
+    goes to ``sen``, a word not admitted as id -1 (training skips it), and its hash to ``senh``
+    (uint64, as long as ``sen``): a replayed sentence then holds the words admitted since.
 
     Returns
     -------
@@ -267,6 +271,7 @@ def encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch,
     nsen = 0
     ntok = 0
     meta = pa.meta[0]
+    rec = senh.shape[0] > 0
     while ntok < cfg.max_sentence_length:
         s, e, nxt, nctrl = scan_token(buf, pos, n, mode)
         meta.control_bytes += nctrl
@@ -289,6 +294,12 @@ def encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch,
         ntok += 1
         if wid >= 0:
             sen[nsen] = wid
+            if rec:
+                senh[nsen] = h
+            nsen += 1
+        elif rec:
+            sen[nsen] = -1
+            senh[nsen] = h
             nsen += 1
     return pos, nsen, ntok, False
 
@@ -459,15 +470,15 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, ca, hashes, 
 
 
 @njit(cache=True, nogil=True)
-def _emit(batch, sen, nsen, words_at_start, hashes):
-    """Append one sentence of ids (and, when the batch records them, their hashes) to the encoded batch."""
+def _emit(batch, sen, nsen, words_at_start, senh):
+    """Append one sentence of ids (and, when the batch records them, their hashes ``senh``) to the encoded batch."""
     bm = batch.meta[0]
     o = bm.n_ids
     for q in range(nsen):
         batch.ids[o + q] = sen[q]
     if batch.hashes.shape[0] > 0:
         for q in range(nsen):
-            batch.hashes[o + q] = hashes[sen[q]] if sen[q] >= 0 else np.uint64(0)
+            batch.hashes[o + q] = senh[q]
     ns = bm.n_sent
     batch.sent_words[ns] = words_at_start
     batch.sent_out[ns + 1] = o + nsen
@@ -535,6 +546,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
     meta = pa.meta[0]
     bm = batch.meta[0]
     record = batch.hashes.shape[0] > 0
+    senh = np.empty(room if record else 0, dtype=np.uint64)  # every token's hash, when replay records
     line_tokens = 0
     at_line_start = True
     fm = fa.meta[0]
@@ -556,14 +568,14 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
         chunk_t = alpha_tokens(cfg, fa, chunk_words)  # the learning rate's t (decayed with a half-life)
         # ---- stages 1 and 2: scan, count, admit, evict
         pos, nsen, ntok, drain = encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch,
-                                              not train, da)
+                                              not train, da, senh)
         meta.words_seen += ntok
         if cfg.forget_every > 0:
             fm.since += ntok
         line_tokens += ntok
         if drain:
             if nsen > 0:
-                _emit(batch, sen, nsen, np.int64(chunk_t), va.hashes)
+                _emit(batch, sen, nsen, np.int64(chunk_t), senh)
             return NEED_DRAIN, pos
         if ntok == maxlen and pos < n and buf[pos] != 10:
             # a full chunk: if only separators are left on the line, it ends here (not a split)
@@ -584,7 +596,14 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
             meta.lines += 1
             if line_tokens == 0:
                 meta.empty_lines += 1
-        if nsen > 0 and train:
+        trains = nsen > 0 and train
+        if trains and record:  # a recorded chunk also holds words not admitted (id -1): train as without them
+            trains = False
+            for q in range(nsen):
+                if sen[q] >= 0:
+                    trains = True
+                    break
+        if trains:
             # ---- stage 3: refresh the noise table when due; stage 4: train
             noise_refresh_if_due(na, va.counts, vm.next_id, meta.words_seen, cfg.ns_exponent, cfg.min_refresh_tokens)
             alpha = current_alpha(cfg, chunk_t)
@@ -595,7 +614,7 @@ def process_block(buf, pos, mode, train, may_evict, cfg, va, sk, na, ca, pa, fa,
             meta.pairs += npairs
             meta.kept += nkept
         if nsen > 0 and (not train or record):
-            _emit(batch, sen, nsen, np.int64(chunk_t), va.hashes)
+            _emit(batch, sen, nsen, np.int64(chunk_t), senh)
         if at_line_start and meta.words_seen >= pause_at:
             return PAUSE, pos
     return DONE, pos

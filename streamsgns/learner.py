@@ -144,6 +144,13 @@ class SGNS(base.Transformer):
         (:meth:`replay_idle`). 0 (default): off, and no buffer is allocated.
     replay_buffer : int
         Tokens the replay buffer holds (``8 · replay_buffer`` bytes; default 2,000,000: 16 MiB).
+    replay_at : {"spread", "end"}
+        When replay trains. ``"spread"`` (default): every 16,384 tokens read, sentences drawn at
+        random from the buffer. ``"end"``: nothing while the stream is read; when the input ends
+        (the end of :meth:`learn_file`, of ``streamsgns train``'s input, or :meth:`replay_end`) the
+        sentences buffered since the last end are trained again in stream order, ``replay`` times:
+        a second epoch from one read when the buffer holds the input (on the mix corpus it beats
+        two real passes on all three benchmarks; ``docs/replay_memory_coldstart.md``).
 
     Attributes
     ----------
@@ -228,6 +235,7 @@ class SGNS(base.Transformer):
         change_every: int = 32768,
         replay: float | str = 0.0,
         replay_buffer: int = DEFAULT_REPLAY_BUFFER,
+        replay_at: str = "spread",
     ):
         self.vector_size = vector_size
         self.window = window
@@ -266,6 +274,7 @@ class SGNS(base.Transformer):
         self.change_every = change_every
         self.replay = replay
         self.replay_buffer = replay_buffer
+        self.replay_at = replay_at
         validate_params(self)
         cap = self._initial_capacity()
         self._set_components(
@@ -289,7 +298,7 @@ class SGNS(base.Transformer):
         if self.replay == "idle":
             return ReplayBuffer(0.0, self.replay_buffer, self.seed, self.workers, idle=True)
         if float(self.replay) > 0:
-            return ReplayBuffer(float(self.replay), self.replay_buffer, self.seed, self.workers)
+            return ReplayBuffer(float(self.replay), self.replay_buffer, self.seed, self.workers, at=self.replay_at)
         return None
 
     def _average_horizon(self) -> float | None:
@@ -771,6 +780,9 @@ class SGNS(base.Transformer):
 
         A line longer than ``4 * block_bytes`` bytes is cut between two words (memory stays bounded).
 
+        The file's end is an end of input: with ``replay_at="end"`` the buffered sentences are
+        replayed then (:meth:`replay_end`).
+
         Raises
         ------
         OSError
@@ -793,6 +805,8 @@ class SGNS(base.Transformer):
                 rest = data[cut + 1:]
             if rest:
                 self.learn_text(rest)
+        if self.replay_state is not None and self.replay_state.at == "end":
+            self.replay_end()
 
     # A sentence (str or token list) is terminated by "\n", so that an empty
     # sentence counts as an empty line and a loop of learn_one counts the same
@@ -895,6 +909,45 @@ class SGNS(base.Transformer):
         """
         self._export.invalidate()
         return self._trainer.replay_round(int(max_tokens))
+
+    def replay_end(self) -> int:
+        """The input ended: train the sentences buffered since the last end again, in stream order.
+
+        With ``replay_at="end"`` (:mod:`streamsgns.replay`) the sentences the buffer holds that were
+        read since the last call are trained ``replay`` more times, oldest first (a fractional
+        ``replay``: the last pass stops part way), and the averages are folded every
+        ``average_every`` replayed tokens and at the end, so that the exported vectors follow.
+        :meth:`learn_file` calls it at the file's end and ``streamsgns train`` at the end of its
+        input; call it after ``learn_many`` / ``learn_text`` when an input ends. With ``workers=1``
+        the result is deterministic. It never changes ``words_seen``, the counts, the noise table,
+        the co-occurrence statistics or change detection (replayed pairs only move W and C).
+
+        Returns
+        -------
+        int
+            Tokens replayed (0 without a buffer, with ``replay_at="spread"``, or with nothing new).
+        """
+        r = self.replay_state
+        if r is None or r.at != "end" or r.rate <= 0:
+            return 0
+        self.flush()
+        start, stop = r.end_span()
+        chunk = self.average.interval(self.n_ids) if self.average is not None else stop - start
+        done = 0
+        passes = r.rate
+        while passes > 0 and stop > start:
+            end = stop if passes >= 1 else start + int(passes * (stop - start))
+            a = start
+            while a < end:
+                b = min(end, a + max(1, chunk))
+                done += self._trainer.replay_span(a, b)
+                self._export.invalidate()
+                if self.average is not None:
+                    self.fold_average()
+                a = b
+            passes -= 1
+        r.mark_end()
+        return done
 
     def reserve(self, n_ids: int) -> None:
         """Allocate rows for at least ``n_ids`` words now (capped at ``max_vocab``), instead of growing on the way.

@@ -202,7 +202,7 @@ def components_from_state(state: dict, model, overridden, capacity: int, sketch_
     replay = None
     if m.replay_state is not None and state.get("replay") is not None:
         r = m.replay_state
-        replay = ReplayBuffer.from_state(state["replay"], r.rate, r.size, m.seed, m.workers, r.idle)
+        replay = ReplayBuffer.from_state(state["replay"], r.rate, r.size, m.seed, m.workers, r.idle, r.at)
     return Components(vocab, noise, cooc, parameters, forget, average, detect, log, replay)
 
 

@@ -23,6 +23,19 @@ stream is cut into calls; it draws from its own SplitMix64 streams (not the trai
 state (buffer, streams, counters) is part of the checkpoint, so a resumed run gives the same model.
 ``rate="idle"`` replays only when the source waits for data (:meth:`streamsgns.SGNS.replay_idle`).
 
+**Replay at the end of the input** (``at="end"``, :func:`replay_in_order`). Recent sentences drawn
+at random during the stream are not a second epoch: on the mix corpus (11.9M tokens) replay at
+``rate=1`` raised WS353 but *lowered* the analogies below one pass (0.145 against 0.167), with any
+buffer size, while a second real pass raised them to 0.227 (``docs/replay_memory_coldstart.md``).
+What a second pass has is order and maturity: every sentence trained once more, in the order it
+was read, after the model has seen the whole input. So with ``at="end"`` nothing is replayed while
+the stream is read (it runs at full speed), and when the input ends (the end of a file,
+:meth:`streamsgns.SGNS.replay_end`) the sentences buffered since the last end are trained again
+in stream order, oldest first, ``rate`` times (a fraction: the last pass stops part way), the
+averages folded as they go. With a buffer that holds the whole input this is a second epoch from
+one read (the statistics — counts, noise table, step evidence — stay those of the read, as
+always); with a smaller one, an epoch over the input's last ``size`` tokens.
+
 References
 ----------
 Lin, L.-J. (1992). Self-improving reactive agents based on reinforcement learning, planning and
@@ -42,8 +55,12 @@ from .hashing import next_u64, seed_states
 from .hashtable import table_lookup
 from .kernels import new_scratch, train_sentence
 
-__all__ = ["ReplayBuffer", "ReplayArrays", "REPLAY_RECORD", "REPLAY_EVERY", "DEFAULT_REPLAY_BUFFER",
-           "replay_store", "replay_train"]
+__all__ = ["ReplayBuffer", "ReplayArrays", "REPLAY_RECORD", "REPLAY_EVERY", "DEFAULT_REPLAY_BUFFER", "REPLAY_AT",
+           "replay_store", "replay_train", "replay_in_order"]
+
+#: When replay trains: ``"spread"`` (rounds every :data:`REPLAY_EVERY` tokens read, random sentences of the
+#: buffer) or ``"end"`` (at the end of the input, the buffered sentences in stream order).
+REPLAY_AT = ("spread", "end")
 
 #: Tokens read between two replay rounds (a round trains ``rate`` times the tokens stored since the last).
 REPLAY_EVERY = 16384
@@ -59,10 +76,12 @@ _SEED_OFFSET = 0x5EED_2E91A7
 #: and ``kept`` of the replayed sentences, ``loss`` (nats, summed), ``scheduled`` (tokens the
 #: scheduled rounds replayed, or forgave while the buffer was empty: a round owes
 #: ``floor(rate · stored) − scheduled``, integers, so the schedule does not depend on how the stream
-#: is cut), ``next_at`` (the ``words_seen`` of the next round).
+#: is cut), ``next_at`` (the ``words_seen`` of the next round), ``written`` (ring positions ever written,
+#: separators included), ``ended_at`` (``written`` at the last end of input: what is newer is replayed at
+#: the next, ``at="end"``).
 REPLAY_RECORD = np.dtype([("head", np.int64), ("filled", np.int64), ("stored", np.int64), ("replayed", np.int64),
                           ("pairs", np.int64), ("kept", np.int64), ("loss", np.float64), ("scheduled", np.int64),
-                          ("next_at", np.int64)])
+                          ("next_at", np.int64), ("written", np.int64), ("ended_at", np.int64)])
 
 #: What the replay kernels receive: ``ring`` (size,) uint64 word hashes (0 separates sentences),
 #: ``rng`` (1 + workers,) uint64 SplitMix64 states, ``meta`` (1,) REPLAY_RECORD.
@@ -109,6 +128,7 @@ def replay_store(ra, hashes, sent_out, n_sent):
                 head = 0
             filled += n + 1
             stored += n
+            m.written += n + 1
     if filled > size:
         filled = size
     m.head = head
@@ -205,6 +225,84 @@ def replay_train(ra, budget, k, cfg, alpha, total, pa, counts, na, keys, vals, c
     return done, loss, n_pairs, n_kept
 
 
+@njit(cache=True, fastmath=True, nogil=True)
+def replay_in_order(ra, start, stop, k, cfg, alpha, total, pa, counts, na, keys, vals, ca, hashes, da):
+    """Train the buffered sentences that start in ``[start, stop)``, in stream order.
+
+    Offsets count ring positions from the oldest buffered one (separators included). A sentence
+    starts at offset 0 or after a separator; one that starts before ``start`` is left to the
+    caller's previous range, one that starts before ``stop`` is trained whole (so consecutive
+    ranges train every sentence exactly once). Words no longer admitted are dropped, as in
+    :func:`replay_train`.
+
+    Parameters
+    ----------
+    ra : ReplayArrays
+    start, stop : int
+        Offsets from the oldest position, ``0 <= start <= stop <= filled``.
+    k : int
+        Stream of ``pa.rng`` (the replay streams) used by the training draws.
+    cfg, alpha, total, pa, counts, na, keys, vals, ca, hashes, da :
+        As in :func:`replay_train`.
+
+    Returns
+    -------
+    tokens : int
+        Buffered tokens of the sentences trained (before the vocabulary lookup and subsampling).
+    loss : float
+        Summed SGNS loss of the replayed pairs (nats).
+    n_pairs, n_kept : int
+    """
+    ring = ra.ring
+    size = ring.shape[0]
+    m = ra.meta[0]
+    filled = m.filled
+    oldest = m.head - filled
+    if oldest < 0:
+        oldest += size
+    maxlen = cfg.max_sentence_length
+    sen = np.empty(maxlen, dtype=np.int32)
+    sc = new_scratch(maxlen, pa.W.shape[1], cfg.negative, 0)
+    done = 0
+    loss = 0.0
+    n_pairs = 0
+    n_kept = 0
+    a = start
+    if a > 0:  # the sentence that starts before ``start`` belongs to the range before it
+        q = oldest + a - 1
+        if q >= size:
+            q -= size
+        while a < filled and ring[q] != 0:
+            a += 1
+            q += 1
+            if q >= size:
+                q -= size
+    while a < stop:
+        nsen = 0
+        b = a
+        while b < filled:
+            q = oldest + b
+            if q >= size:
+                q -= size
+            h = ring[q]
+            b += 1
+            if h == 0:
+                break
+            done += 1
+            if nsen < maxlen:
+                wid = table_lookup(keys, vals, h)
+                if wid >= 0:
+                    sen[nsen] = wid
+                    nsen += 1
+        if nsen > 1:
+            l, pairs, kp = train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, ca, hashes, da, sc)
+            loss += l
+            n_pairs += pairs
+            n_kept += kp
+        a = b
+    return done, loss, n_pairs, n_kept
+
+
 class ReplayBuffer:
     """A bounded ring of recently read sentences (word hashes) and the schedule of their replay.
 
@@ -221,6 +319,10 @@ class ReplayBuffer:
         Training threads: streams ``1 .. workers`` train, one per thread.
     idle : bool
         Replay when the source waits for data (:meth:`streamsgns.SGNS.replay_idle`).
+    at : {"spread", "end"}
+        ``"spread"``: ``rate`` extra tokens per token read, random buffered sentences every
+        :data:`REPLAY_EVERY` tokens; ``"end"``: ``rate`` passes, in stream order, over the sentences
+        buffered since the last end of input, when the input ends (:func:`replay_in_order`).
 
     Attributes
     ----------
@@ -231,7 +333,7 @@ class ReplayBuffer:
     Raises
     ------
     ValueError
-        If ``rate < 0`` or not finite, or ``size < 2``.
+        If ``rate < 0`` or not finite, ``size < 2``, or ``at`` is not one of :data:`REPLAY_AT`.
 
     Examples
     --------
@@ -248,7 +350,9 @@ class ReplayBuffer:
     """
 
     def __init__(self, rate: float = 1.0, size: int = DEFAULT_REPLAY_BUFFER, seed: int = 0, workers: int = 1,
-                 idle: bool = False):
+                 idle: bool = False, at: str = "spread"):
+        if at not in REPLAY_AT:
+            raise ValueError(f"replay_at must be one of {REPLAY_AT}, got {at!r}")
         rate = float(rate)
         if not (np.isfinite(rate) and rate >= 0):
             raise ValueError(f"replay rate must be a finite number >= 0, got {rate!r}")
@@ -256,6 +360,7 @@ class ReplayBuffer:
             raise ValueError(f"replay_buffer must be >= 2 tokens, got {size!r}")
         self.rate = rate
         self.idle = bool(idle)
+        self.at = at
         self.ring = np.zeros(int(size), dtype=np.uint64)
         self.rng = seed_states(int(seed) + _SEED_OFFSET, 1 + int(workers))
         self.meta = new_record(REPLAY_RECORD)
@@ -265,6 +370,23 @@ class ReplayBuffer:
     def size(self) -> int:
         """Buffer size in tokens."""
         return int(self.ring.shape[0])
+
+    @property
+    def spread(self) -> bool:
+        """Whether rounds run while the stream is read (``rate > 0`` and ``at == "spread"``)."""
+        return self.rate > 0 and self.at == "spread"
+
+    def end_span(self) -> tuple[int, int]:
+        """``(start, stop)``: the offsets from the oldest buffered position of what was written since the
+        last end of input (:meth:`mark_end`); ``stop`` is ``filled``. What the ring overwrote is gone."""
+        m = self.meta[0]
+        filled = int(m["filled"])
+        return max(0, filled - (int(m["written"]) - int(m["ended_at"]))), filled
+
+    def mark_end(self) -> None:
+        """Record that the input ended here: the next :meth:`end_span` starts after what is buffered now."""
+        m = self.meta[0]
+        m["ended_at"] = m["written"]
 
     def arrays(self) -> ReplayArrays:
         """The state as one bundle of arrays (no copies)."""
@@ -311,10 +433,11 @@ class ReplayBuffer:
         """``ring`` (filled,) uint64 oldest first, ``rng`` (1 + workers,) uint64, ``rate``, ``idle``,
         ``size`` and the :data:`REPLAY_RECORD` scalars."""
         return {"ring": self.tokens(), "rng": self.rng.copy(), "rate": self.rate, "idle": self.idle,
-                "size": self.size, **record_to_dict(self.meta)}
+                "at": self.at, "size": self.size, **record_to_dict(self.meta)}
 
     @classmethod
-    def from_state(cls, state: dict, rate: float, size: int, seed: int, workers: int, idle: bool) -> "ReplayBuffer":
+    def from_state(cls, state: dict, rate: float, size: int, seed: int, workers: int, idle: bool,
+                   at: str = "spread") -> "ReplayBuffer":
         """Rebuild from :meth:`state_dict` output with the given settings (a resumed run may change them).
 
         The newest ``size`` stored positions are kept; the replay streams of the stored threads are kept.
@@ -324,12 +447,15 @@ class ReplayBuffer:
         StateError
             If an array is missing or mis-typed, or a counter is negative.
         """
-        obj = cls(rate, size, seed, workers, idle)
+        obj = cls(rate, size, seed, workers, idle, at)
         ring = check_array(state, "ring", np.uint64, 1, "replay")
         rng = check_array(state, "rng", np.uint64, 1, "replay")
+        # checkpoints written before replay at the end of the input: nothing of the buffer replayed at an end
+        state = {"written": int(ring.shape[0]), "ended_at": 0, **state}
         record_from_dict(obj.meta, state, "replay")
         m = obj.meta[0]
-        if any(int(m[f]) < 0 for f in ("stored", "replayed", "pairs", "kept", "next_at", "scheduled")):
+        if any(int(m[f]) < 0 for f in ("stored", "replayed", "pairs", "kept", "next_at", "scheduled", "written",
+                                         "ended_at")):
             raise StateError("replay: negative counter")
         keep = ring[max(0, ring.shape[0] - obj.size):]
         n = keep.shape[0]

@@ -27,7 +27,8 @@ one-pass run had few folds, and ``workers=2`` lost the per-word rule's analogy g
 With a replay buffer (:mod:`streamsgns.replay`) the kernel also hands back the hashes of the
 sentences it encodes; they go into the buffer, and every
 :data:`~streamsgns.replay.REPLAY_EVERY` tokens a replay round trains the tokens owed (inline at a
-line end with ``workers=1``, on the ``workers`` threads at the end of a call otherwise).
+line end with ``workers=1``, on the ``workers`` threads at the end of a call otherwise); with replay at
+the end of the input, :meth:`Trainer.replay_span` trains a range of the buffer in stream order.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from .change import NO_DETECT
 from .cooc import NO_COOC
 from .forget import Forgetting
 from .parameters import ParamArrays
-from .replay import replay_train
+from .replay import replay_in_order, replay_train
 
 __all__ = ["Trainer"]
 
@@ -124,7 +125,7 @@ class Trainer:
             may_evict = train or not self._inflight
             evicted = int(self.vocab.meta[0]["n_evicted"])
             pause_at = self.pause_at
-            if train and replay is not None and replay.rate > 0:
+            if train and replay is not None and replay.spread:
                 pause_at = min(pause_at, replay.next_at)
             status, pos = self._process_block(buf, pos, mode, train, may_evict, self.cfg, self.vocab.arrays(),
                                               self.vocab.sketch.arrays(), self.noise.arrays(), self._cooc_arrays(),
@@ -145,12 +146,12 @@ class Trainer:
                 batch.meta[0]["n_ids"] = 0
                 batch.meta[0]["n_sent"] = 0
             if status == K.DONE:
-                if not train and record and replay.rate > 0 and self._words_seen() >= replay.next_at:
+                if not train and record and replay.spread and self._words_seen() >= replay.next_at:
                     self.replay_round()
                 return
             if status == K.PAUSE:
                 words = self._words_seen()
-                if record and replay.rate > 0 and words >= replay.next_at:
+                if record and replay.spread and words >= replay.next_at:
                     self.replay_round()
                 if words >= self.pause_at:
                     self.on_pause()
@@ -218,6 +219,45 @@ class Trainer:
         tokens = sum(int(r[0]) for r in results)
         replay.account(budget, tokens, sum(float(r[1]) for r in results), sum(int(r[2]) for r in results),
                        sum(int(r[3]) for r in results), owed=owed)
+        return tokens
+
+    def replay_span(self, start: int, stop: int) -> int:
+        """Train the buffered sentences that start in ``[start, stop)`` in stream order
+        (:func:`streamsgns.replay.replay_in_order`; offsets from the oldest buffered position).
+
+        With ``workers > 1`` the range is cut into ``workers`` consecutive parts, one per thread.
+
+        Returns
+        -------
+        int
+            Tokens replayed.
+        """
+        replay = self.replay
+        if replay is None or stop <= start:
+            return 0
+        self.flush()
+        cfg = self._replay_cfg
+        alpha = K.current_alpha(cfg, self.forget.alpha_tokens(self._words_seen()))
+        ra = replay.arrays()
+        va = self.vocab.arrays()
+        pa = ParamArrays(self.params.W, self.params.C, ra.rng, self.params.meta)  # W, C with the replay streams
+        ca = self._cooc_arrays()
+        da = self._detect_arrays()
+        total = self.vocab.total
+        if self.workers == 1:
+            results = [replay_in_order(ra, np.int64(start), np.int64(stop), 1, cfg, alpha, total, pa, va.counts,
+                                       self.noise.arrays(), va.keys, va.vals, ca, va.hashes, da)]
+        else:
+            if self._pool is None:
+                self._pool = cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="sgns")
+            na = self.noise.arrays(snapshot=True)
+            cuts = np.linspace(start, stop, self.workers + 1).astype(np.int64)
+            futs = [self._pool.submit(replay_in_order, ra, cuts[k], cuts[k + 1], 1 + k, cfg, alpha, total, pa,
+                                      va.counts, na, va.keys, va.vals, ca, va.hashes, da) for k in range(self.workers)]
+            results = [f.result() for f in futs]
+        tokens = sum(int(r[0]) for r in results)
+        replay.account(0, tokens, sum(float(r[1]) for r in results), sum(int(r[2]) for r in results),
+                       sum(int(r[3]) for r in results), owed=False)
         return tokens
 
     def _process_block(self, *args):

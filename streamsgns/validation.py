@@ -50,7 +50,7 @@ def validate_params(model) -> None:
         ``average_eta`` None or >= 0, ``average_every`` None or an integer >= 1, ``word_decay`` None or > 0,
         ``average_horizon`` None or > 0, ``detect_changes`` a bool, ``change_threshold`` > 0,
         ``change_every`` an integer >= 1, ``shared_negatives`` a bool, ``replay`` a finite number >= 0
-        or ``"idle"``, ``replay_buffer`` an integer >= 2 (tokens).
+        or ``"idle"``, ``replay_buffer`` an integer >= 2 (tokens), ``replay_at`` ``"spread"`` or ``"end"``.
     """
     for name in _POSITIVE_INTS:
         _int(model, name, 1)
@@ -93,6 +93,8 @@ def validate_params(model) -> None:
         _real(model, "replay", 0.0)
     if hasattr(model, "replay_buffer"):
         _int(model, "replay_buffer", 2)
+    if getattr(model, "replay_at", "spread") not in ("spread", "end"):
+        raise ValueError(f"replay_at must be 'spread' or 'end', got {model.replay_at!r}")
     if model.output not in OUTPUT_KINDS:
         raise ValueError(f"output must be 'W', 'C' or 'W+C', got {model.output!r}")
     if model.tokenizer is not None and not callable(model.tokenizer):

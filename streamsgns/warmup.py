@@ -49,7 +49,8 @@ def warm_up() -> float:
     """Compile (or load from the cache) every kernel of the main paths; returns the seconds it took.
 
     Runs tiny models (8 dimensions, 30 admitted words at most so that eviction runs) with one
-    worker and with two, with replay and with forgetting, as raw text and as token lists, runs a
+    worker and with two, with replay (spread and at the end of the input) and with forgetting, as raw text
+    and as token lists, runs a
     change check, and reads their averaged vectors. Nothing is written but numba's cache.
 
     Returns
@@ -71,6 +72,11 @@ def warm_up() -> float:
         m.check_changes()  # the change check, and the neighbours of change records
         m._export.neighbours(_WORDS[:2], m.output)
         m.vectors("W+C")
+        m.close()
+    for workers in (1, 2):  # replay at the end of the input, in stream order
+        m = SGNS(workers=workers, **{**small, "replay_at": "end"})
+        m.learn_text(text)
+        m.replay_end()
         m.close()
     return time.perf_counter() - t0
 

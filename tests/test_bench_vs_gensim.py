@@ -81,7 +81,8 @@ def test_bench_vs_gensim_runs_like_for_like(tmp_path):
 @needs_gensim
 def test_bench_vs_gensim_multi_epoch_and_multi_pass_systems(tmp_path):
     """The moonshot's systems: gensim-2ep trains 2 epochs, streamsgns-2p streams the file twice,
-    streamsgns-replay1 reads it once with SGNS(replay=1)."""
+    streamsgns-replay1 reads it once with SGNS(replay=1), streamsgns-replay2-end with SGNS(replay=2,
+    replay_at="end"): every token read trained twice more at the file's end."""
     from streamsgns_tools.corpora import fetch
 
     lee = fetch("lee", cache_dir=tmp_path / "data")
@@ -89,16 +90,18 @@ def test_bench_vs_gensim_multi_epoch_and_multi_pass_systems(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     # 40,000 tokens: replay rounds run every streamsgns.replay.REPLAY_EVERY (16,384) tokens read
     proc = subprocess.run([sys.executable, str(SCRIPT), "--corpus", str(lee), "--max-tokens", "40000", "--modes",
-                           "e2e", "--systems", "gensim-2ep,streamsgns-2p,streamsgns-replay1", "--no-eval", "--json",
-                           str(out)],
+                           "e2e", "--systems", "gensim-2ep,streamsgns-2p,streamsgns-replay1,streamsgns-replay2-end",
+                           "--replay-buffer", "100000", "--no-eval", "--json", str(out)],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     d = json.loads(out.read_text())
     n = d["meta"]["corpus_tokens"]
     got = {r["system"]: r["system_tokens"] for r in d["runs"]}
-    assert got == {"gensim-2ep": n, "streamsgns-2p": 2 * n, "streamsgns-replay1": n}  # words_seen: both passes
+    assert got == {"gensim-2ep": n, "streamsgns-2p": 2 * n, "streamsgns-replay1": n,
+                   "streamsgns-replay2-end": n}  # words_seen: both passes
     replayed = {r["system"]: r["progress"]["replayed"] for r in d["runs"] if r["system"].startswith("streamsgns")}
     assert replayed["streamsgns-replay1"] > 0 and replayed["streamsgns-2p"] == 0  # one read, trained again
+    assert replayed["streamsgns-replay2-end"] == 2 * n  # the whole file, twice more, at its end
     assert d["meta"]["token_check"]["agree"]
     assert d["meta"]["learning_rules"]["gensim"] == {"alpha": 0.025, "min_alpha": 1e-4}
     assert "gensim-2ep" in proc.stdout and "streamsgns-2p" in proc.stdout

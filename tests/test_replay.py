@@ -188,3 +188,102 @@ def test_cli_replay_resume_gives_the_uninterrupted_model(tmp_path):
     a, b = SGNS.load(latest_checkpoint(tmp_path / "snap")), SGNS.load(latest_checkpoint(tmp_path / "whole"))
     assert a.progress()["replayed"] == b.progress()["replayed"] > 0
     assert_same_state(model_state(a), model_state(b))
+
+
+# ---------------------------------------------------------------- replay at the end of the input, in stream order
+def test_replay_at_end_trains_every_buffered_sentence_once_after_the_read(tmp_path):
+    """replay_at="end": nothing is replayed while the file is read; at its end every stored token is
+    trained exactly ``replay`` more times (here 1 and 2), the stream's statistics untouched."""
+    path = tmp_path / "lee.txt"
+    path.write_text(_text(lee_lines()))
+    b = SGNS(**SMALL)
+    b.learn_file(path)
+    for rate in (1.0, 2.0):
+        a = SGNS(**SMALL, replay=rate, replay_at="end", replay_buffer=200_000)
+        a.learn_text(_text(lee_lines()))
+        assert a.progress()["replayed"] == 0  # not while reading
+        np.testing.assert_array_equal(a.W, b.W)  # the read alone trains what one pass trains
+        assert a.replay_end() == rate * int(a.replay_state.meta[0]["stored"])
+        assert a.replay_end() == 0  # nothing new since the last end
+        assert a.words_seen == b.words_seen
+        np.testing.assert_array_equal(a.counts, b.counts)
+        assert not np.array_equal(a.W, b.W) and np.isfinite(a.W).all() and np.isfinite(a.C).all()
+    c = SGNS(**SMALL, replay=1.0, replay_at="end", replay_buffer=200_000)
+    c.learn_file(path)  # a file's end is an end of input
+    assert c.progress()["replayed"] == int(c.replay_state.meta[0]["stored"])
+
+
+def test_replay_in_order_ranges_train_each_sentence_once():
+    """Consecutive ranges of the buffer train the same sentences, in the same order, as the whole
+    range: the model replayed in pieces (workers=1) equals the model replayed at once."""
+    lines = lee_lines()[:200]
+    models = []
+    for cuts in ([0, None], [0, 777, 778, 5000, None]):
+        m = SGNS(**SMALL, replay=1.0, replay_at="end", replay_buffer=100_000)
+        m.learn_text(_text(lines))
+        filled = int(m.replay_state.meta[0]["filled"])
+        bounds = [filled if c is None else c for c in cuts]
+        n = sum(m._trainer.replay_span(a, b) for a, b in zip(bounds, bounds[1:]))
+        assert n == int(m.replay_state.meta[0]["stored"])
+        models.append(m)
+    assert_same_state(model_state(models[0]), model_state(models[1]))
+
+
+def test_replay_at_end_covers_only_what_the_buffer_still_holds():
+    """A buffer smaller than the input replays the input's last sentences once each, in order."""
+    lines = lee_lines()
+    m = SGNS(**SMALL, replay=1.0, replay_at="end", replay_buffer=3000)
+    m.learn_text(_text(lines))
+    meta = m.replay_state.meta[0]
+    held = int(np.count_nonzero(m.replay_state.tokens()))
+    assert int(meta["stored"]) > 3000 and held < 3000
+    assert held <= m.replay_end() <= held + m.max_sentence_length  # a sentence cut by the ring is kept whole
+
+
+def test_replay_at_end_resumes_exactly_and_old_checkpoints_load(tmp_path):
+    lines = lee_lines()
+    kw = dict(SMALL, replay=1.5, replay_at="end", replay_buffer=100_000)
+    whole = SGNS(**kw)
+    whole.learn_text(_text(lines))
+    whole.replay_end()
+    first = SGNS(**kw)
+    first.learn_text(_text(lines[:170]))
+    first.save(tmp_path / "ck.npz")
+    resumed = SGNS.load(tmp_path / "ck.npz")
+    assert resumed.replay_at == "end"
+    resumed.learn_text(_text(lines[170:]))
+    resumed.replay_end()
+    assert_same_state(model_state(resumed), model_state(whole))
+    # a replay state written before the end-of-input counters: loads, nothing replayed at an end yet
+    state = first.replay_state.state_dict()
+    old = {k: v for k, v in state.items() if k not in ("written", "ended_at", "at")}
+    buf = ReplayBuffer.from_state(old, 1.0, 100_000, 0, 1, False, "end")
+    assert buf.end_span() == (0, int(state["filled"]))
+    with pytest.raises(ValueError):
+        SGNS(replay=1.0, replay_at="later")
+
+
+def test_cli_replay_at_end_replays_the_input_once_more(tmp_path):
+    data = _text(lee_lines()).encode()
+    fast = ["--vector-size", "12", "--min-count", "2", "--cooc-top-n", "100", "--quiet", "--summary",
+            "--replay-buffer", "100000", "--snapshot-dir", "snap"]
+    r = subprocess.run([sys.executable, "-m", "streamsgns", "train", *fast, "--replay", "1", "--replay-at", "end"],
+                       input=data, capture_output=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr.decode()[-3000:]
+    m = SGNS.load(latest_checkpoint(tmp_path / "snap"))
+    assert m.replay_at == "end"
+    assert m.progress()["replayed"] == int(m.replay_state.meta[0]["stored"]) > 0
+
+
+def test_the_buffer_holds_every_token_read_admitted_then_or_not():
+    """A sentence is buffered with the words not admitted yet when it was read (their hashes), so a
+    replay at the end trains them in every sentence they occur in; training while reading is as without replay."""
+    lines = [f"w{i} w{i + 1} zeta w{i + 2}" for i in range(0, 30, 3)]  # zeta: admitted at its 3rd occurrence
+    a = SGNS(vector_size=8, min_count=3, seed=1, replay=1.0, replay_at="end", replay_buffer=1000)
+    a.learn_text(_text(lines))
+    b = SGNS(vector_size=8, min_count=3, seed=1)
+    b.learn_text(_text(lines))
+    np.testing.assert_array_equal(a.W, b.W)
+    held = a.replay_state.tokens()
+    assert int(np.count_nonzero(held == np.uint64(hash_token("zeta")))) == len(lines)
+    assert int(a.replay_state.meta[0]["stored"]) == a.words_seen == 4 * len(lines)

@@ -12,7 +12,8 @@ Usage::
     python benchmarks/quality/replay_passes.py [--corpus mix] [--configs "1:0,1:1,2:0"]
         [--param replay_buffer=8000000] [--json benchmarks/results/replay_passes.json]
 
-``--configs`` is a comma list of ``PASSES:REPLAY``.
+``--configs`` is a comma list of ``PASSES:REPLAY``. ``--param replay_at='"end"'`` replays in stream order at
+the end of each pass (:mod:`streamsgns.replay`); ``--param workers=2`` trains with two threads (not reproducible).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def child(corpus: str, passes: int, replay: float, params: dict) -> dict:
     from benchmarks.speed.vs_gensim.report import evaluate_vectors
     from streamsgns import SGNS
 
-    m = SGNS(workers=1, replay=replay, **params)
+    m = SGNS(**{"workers": 1, "replay": replay, **params})  # --param workers=2 overrides (not deterministic)
     for _ in range(passes):
         m.learn_file(corpus)
     m.flush()

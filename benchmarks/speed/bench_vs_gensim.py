@@ -82,13 +82,20 @@ PARAMS = dict(
 RULES = {"gensim": dict(alpha=0.025, min_alpha=1e-4), "streamsgns": {}}
 
 
+def _replay_params(system: str, args) -> dict:
+    """``replay_buffer`` for the ``streamsgns-replay*`` systems when ``--replay-buffer`` is given."""
+    return {"replay_buffer": args.replay_buffer} if args.replay_buffer and system.startswith("streamsgns-replay") else {}
+
+
 def _parse(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", default="mix", help="corpus name for streamsgns_tools.corpora.fetch, or a file")
     ap.add_argument("--cache", default=None, help="cache dir of streamsgns_tools.corpora (default $STREAMSGNS_DATA)")
     ap.add_argument("--max-tokens", type=int, default=None, help="use only the first lines, up to N tokens")
     ap.add_argument("--repeat", type=int, default=1, help="runs per system and mode (medians reported)")
-    ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma list of gensim,streamsgns; gensim-3ep = 3 epochs, streamsgns-2p = 2 passes, streamsgns-replay1 = one pass with SGNS(replay=1)")
+    ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma list of gensim,streamsgns; gensim-3ep = 3 epochs, streamsgns-2p = 2 passes, streamsgns-replay1 = one pass with SGNS(replay=1), streamsgns-replay2-end = one pass with SGNS(replay=2, replay_at='end')")
+    ap.add_argument("--replay-buffer", type=int, default=None, help="SGNS(replay_buffer=N) for the streamsgns-replay systems "
+                    "(tokens; --replay-at end replays a whole input only when N holds its tokens plus one per line)")
     ap.add_argument("--modes", default=",".join(MODES), help="comma list of e2e,train")
     ap.add_argument("--workers", type=int, default=PARAMS["workers"], help="threads of both systems")
     ap.add_argument("--no-warmup", action="store_true", help="include numba compilation in streamsgns timings")
@@ -190,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
                     tag = f"{system}-{mode}-{rep}"
                     spec = {"system": system, "mode": mode, "repeat": rep, "corpus": str(corpus_used),
                             "vectors": str(vec_dir / f"{tag}.vec"), "result": str(tmp / f"{tag}.json"),
-                            "params": {**params, **RULES[parse_system(system)[0]]}, "warmup": not args.no_warmup}
+                            "params": {**params, **RULES[parse_system(system)[0]], **_replay_params(system, args)},
+                            "warmup": not args.no_warmup}
                     runs.append(_one_run(spec, tmp, tag, n_tokens, not args.no_eval))
 
     summary = summarize(runs)

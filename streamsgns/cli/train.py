@@ -77,6 +77,10 @@ CHANGE_DETECTION_OPTIONS = [
      "extra trainings per token of recent sentences from a bounded buffer (1 = about two passes' worth of "
      "updates, the stream read once); idle = replay only while the source waits for data"),
     ("--replay-buffer", "replay_buffer", "pos_int", "tokens held by the replay buffer (8 bytes each)"),
+    ("--replay-at", "replay_at", "replay_at",
+     "when replay trains: spread = random buffered sentences while the stream is read; end = when the input "
+     "ends, the buffered sentences again in stream order, --replay times (a second epoch from one read when "
+     "--replay-buffer holds the input)"),
 ]
 #: Every SGNS parameter ``train`` sets: ``SGNS(**{dest: args.dest})``.
 MODEL_OPTIONS = (SGNS_MODEL_OPTIONS + LEARNING_RULE_OPTIONS + VOCABULARY_OPTIONS + FORGETTING_OPTIONS
@@ -119,6 +123,11 @@ def _number_type(kind: str):
             if t not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
                 raise argparse.ArgumentTypeError(f"must be on or off, got {text!r}")
             return t in ("on", "true", "1", "yes")
+        if kind == "replay_at":
+            t = text.strip().lower()
+            if t not in ("spread", "end"):
+                raise argparse.ArgumentTypeError(f"must be spread or end, got {text!r}")
+            return t
         if kind == "replay":
             if text.strip().lower() == "idle":
                 return "idle"
@@ -538,6 +547,8 @@ def _train(args, model, source, snap, InputChanged, SourceStopped, SnapshotError
             raise SystemExit(f"streamsgns: cannot read the input: {e.strerror or e}") from None
         if stop["signal"] is not None:
             log.info(f"received signal {stop['signal']}: writing a final checkpoint")
+        else:
+            model.replay_end()  # the input ended (replay_at="end": the buffered sentences again, in order)
         model.flush()
         _check_encoding(model, source, args, enc_state)
         if snap is not None:
@@ -606,7 +617,7 @@ def _add_sgns_options(group, table) -> None:
     for flag, dest, kind, hlp in table:
         default = _model_default(dest)
         metavar = ("TOKENS" if kind.startswith("tokens") else "{on,off}" if kind == "on_off"
-                   else "N" if kind.endswith("_int") else "X")
+                   else "{spread,end}" if kind == "replay_at" else "N" if kind.endswith("_int") else "X")
         group.add_argument(flag, dest=dest, type=_number_type(kind), default=default, metavar=metavar,
                            help=hlp if default is None else f"{hlp} (default {default})")
 

@@ -120,7 +120,7 @@ def child_main(spec_json: str) -> int:
     ----------
     spec_json : str
         JSON object with ``system`` (``"gensim"``, ``"streamsgns"``, either with its epochs or
-        passes, or ``"streamsgns-replay<R>"``: :func:`.report.parse_system`), ``mode`` (``"e2e"`` or
+        passes, or ``"streamsgns-replay<R>"`` / ``"streamsgns-replay<R>-end"``: :func:`.report.parse_system`), ``mode`` (``"e2e"`` or
         ``"train"``), ``corpus``, ``vectors`` (output path), ``result`` (result JSON path),
         ``params`` and ``warmup``.
 
@@ -134,7 +134,7 @@ def child_main(spec_json: str) -> int:
     spec = json.loads(spec_json)
     hashes_start = source_hashes()  # before the system imports anything of streamsgns
     try:
-        from .report import parse_system, replay_of
+        from .report import parse_system, replay_at_of, replay_of
 
         base, n = parse_system(spec["system"])
         if base == "gensim":
@@ -144,8 +144,10 @@ def child_main(spec_json: str) -> int:
         else:
             from .run_streamsgns import run_streamsgns
 
-            replay = replay_of(spec["system"])  # streamsgns-replay<R>: one pass, SGNS(replay=R)
+            replay = replay_of(spec["system"])  # streamsgns-replay<R>[-end]: one pass, SGNS(replay=R[, replay_at="end"])
             params = spec["params"] if replay is None else {**spec["params"], "replay": replay}
+            if replay is not None and replay_at_of(spec["system"]) == "end":
+                params["replay_at"] = "end"
             res = run_streamsgns(spec["mode"], spec["corpus"], spec["vectors"], params, spec["warmup"], passes=n)
         res["ok"] = True
         code = 0

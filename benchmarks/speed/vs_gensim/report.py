@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["SYSTEMS", "MODES", "parse_system", "replay_of", "METRICS", "evaluate_vectors", "environment_info", "git_info", "summarize",
+__all__ = ["SYSTEMS", "MODES", "parse_system", "replay_of", "replay_at_of", "METRICS", "evaluate_vectors", "environment_info", "git_info", "summarize",
            "format_table", "token_check"]
 
 SYSTEMS = ("gensim", "streamsgns")  # the default pair; "gensim-3ep", "streamsgns-2p" etc. on request
@@ -29,21 +29,32 @@ def parse_system(name: str) -> tuple[str, int]:
     >>> parse_system("gensim-3ep"), parse_system("streamsgns")
     (('gensim', 3), ('streamsgns', 1))
     """
-    m = re.fullmatch(r"(gensim)(?:-([1-9][0-9]*)ep)?|(streamsgns)(?:-([1-9][0-9]*)p|-replay[0-9.]+)?", name)
+    m = re.fullmatch(r"(gensim)(?:-([1-9][0-9]*)ep)?|(streamsgns)(?:-([1-9][0-9]*)p|-replay[0-9.]+(?:-end)?)?", name)
     if not m or (name.startswith("streamsgns-replay") and replay_of(name) is None):
         raise ValueError(f"unknown system {name!r} (gensim, gensim-<N>ep, streamsgns, streamsgns-<N>p, "
-                         "streamsgns-replay<R>)")
+                         "streamsgns-replay<R>, streamsgns-replay<R>-end)")
     return (m.group(1), int(m.group(2) or 1)) if m.group(1) else (m.group(3), int(m.group(4) or 1))
 
 
 def replay_of(name: str) -> float | None:
-    """``"streamsgns-replay1"`` → 1.0 (one pass with ``SGNS(replay=1.0)``, :mod:`streamsgns.replay`), else None.
+    """``"streamsgns-replay1"`` → 1.0 (one pass with ``SGNS(replay=1.0)``, :mod:`streamsgns.replay`), else None;
+    ``"streamsgns-replay2-end"`` → 2.0 (with ``replay_at="end"``, :func:`replay_at_of`).
 
-    >>> replay_of("streamsgns-replay0.5"), replay_of("streamsgns-2p")
-    (0.5, None)
+    >>> replay_of("streamsgns-replay0.5"), replay_of("streamsgns-2p"), replay_of("streamsgns-replay2-end")
+    (0.5, None, 2.0)
     """
-    m = re.fullmatch(r"streamsgns-replay([0-9]+(?:\.[0-9]+)?)", name)
+    m = re.fullmatch(r"streamsgns-replay([0-9]+(?:\.[0-9]+)?)(?:-end)?", name)
     return float(m.group(1)) if m else None
+
+
+def replay_at_of(name: str) -> str:
+    """``"end"`` for ``streamsgns-replay<R>-end`` (the buffer replayed in stream order at the end of the
+    input, ``SGNS(replay_at="end")``), else ``"spread"``.
+
+    >>> replay_at_of("streamsgns-replay2-end"), replay_at_of("streamsgns-replay1")
+    ('end', 'spread')
+    """
+    return "end" if replay_of(name) is not None and name.endswith("-end") else "spread"
 MODES = ("e2e", "train")
 REPO = Path(__file__).resolve().parents[3]
 
