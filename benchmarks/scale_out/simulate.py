@@ -49,6 +49,8 @@ SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5,
 PARTITIONS = 64
 ROWS = "scaled"  # the merge rule of W and C rows (streamsgns.distributed.delta.merge_deltas)
 STIFFNESS = 9.0  # of rows="scaled" (streamsgns.rates.merged_step_scale)
+STEP_CAP = None  # of rows="gain": the replicas' largest step / alpha (None: N; streamsgns.rates.replica_step_gain)
+MAX_STEP = None  # of rows="gain": a limit on every replica step / alpha (None: none; SGNS.extrapolate_steps)
 
 
 def corpus(max_tokens: int | None) -> tuple[list[str], np.ndarray]:
@@ -100,12 +102,25 @@ def chunks(idx: np.ndarray, ntok: np.ndarray, tau: int) -> list[np.ndarray]:
     return out
 
 
+def load_replica(base: dict, seed: int, k: int, round_no: int, n: int, rows: str, step_cap=None, max_step=None):
+    """Replica ``k``'s model for round ``round_no`` as :class:`streamsgns.distributed.replica.Replica` loads it:
+    the merged base, its RNG streams re-derived, and (``rows="gain"``) evidence-aware steps of ``n`` replicas."""
+    from streamsgns import SGNS
+    from streamsgns.distributed.replica import replica_seed
+    from streamsgns.hashing import seed_states
+
+    p = base["parameters"]
+    st = {**base, "parameters": {**p, "rng": seed_states(replica_seed(seed, k, round_no), p["rng"].shape[0])}}
+    m = SGNS.from_state(st)
+    if rows == "gain":
+        m.extrapolate_steps(n, step_cap, max_step)
+    return m
+
+
 def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
     from streamsgns import SGNS
     from streamsgns.distributed.delta import delta_nbytes, merge_deltas, model_delta
     from streamsgns.distributed.merge import state_nbytes
-    from streamsgns.distributed.replica import replica_seed
-    from streamsgns.hashing import seed_states
 
     per = [chunks(s, ntok, tau) for s in shares(len(lines), n)]
     rounds = max(len(p) for p in per)
@@ -118,10 +133,8 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
         for k in range(n):
             if r >= len(per[k]):
                 continue
-            p = base["parameters"]
-            st = {**base, "parameters": {**p, "rng": seed_states(replica_seed(seed, k, r + 1), p["rng"].shape[0])}}
             t0 = time.perf_counter()
-            m = SGNS.from_state(st)
+            m = load_replica(base, seed, k, r + 1, n, ROWS, STEP_CAP, MAX_STEP)
             t1 = time.perf_counter()
             learn_lines(m, [lines[i] for i in per[k][r]])
             t2 = time.perf_counter()
@@ -136,7 +149,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             tr.append(t2 - t1)
             delta_s.append(t3 - t2)
         t0 = time.perf_counter()
-        merged = merge_deltas(base, deltas, rows=ROWS, stiffness=STIFFNESS)
+        merged = merge_deltas(base, deltas, rows=ROWS, stiffness=STIFFNESS, replicas=n, step_cap=STEP_CAP)
         t1 = time.perf_counter()
         model = SGNS.from_state(merged)  # a replica applying the merged state
         t2 = time.perf_counter()
@@ -152,7 +165,8 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
         base = merged
         if r + 1 < rounds:
             model.close()
-    return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS, "rounds": rounds,
+    return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS,
+            "step_cap": STEP_CAP, "max_step": MAX_STEP, "rounds": rounds,
             "tokens": int(model.words_seen), "vocab_size": model.vocab_size, "train_s": train_s,
             "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
 
@@ -168,25 +182,33 @@ def _commit() -> str | None:
 
 
 def main(argv=None) -> int:
-    global ROWS, STIFFNESS
+    global ROWS, STIFFNESS, STEP_CAP, MAX_STEP
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--replicas", type=int, nargs="+", default=[0, 1, 4, 16], help="0: one process")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--sync-tokens", type=int, default=50_000, help="tokens per replica per round")
+    ap.add_argument("--round-tokens", type=int, default=None,
+                    help="tokens of a merged round: each replica trains round-tokens / N (overrides --sync-tokens)")
     ap.add_argument("--max-tokens", type=int, default=None, help="first tokens of the corpus only")
-    ap.add_argument("--rows", choices=["sum", "scaled"], default=ROWS, help="merge rule of W and C rows")
+    ap.add_argument("--rows", choices=["sum", "scaled", "gain"], default=ROWS,
+                    help="merge rule of W and C rows (gain: with the replicas' evidence-aware steps)")
     ap.add_argument("--stiffness", type=float, default=STIFFNESS, help="of --rows scaled; <= 0: none")
+    ap.add_argument("--step-cap", type=float, default=None, help="of --rows gain (default: N)")
+    ap.add_argument("--max-step", type=float, default=None, help="of --rows gain: replica steps <= this * alpha")
     ap.add_argument("--out", default=str(HERE / "results" / "simulate.jsonl"))
     args = ap.parse_args(argv)
     ROWS = args.rows
     STIFFNESS = args.stiffness if args.stiffness > 0 else None
+    STEP_CAP = args.step_cap
+    MAX_STEP = args.max_step
     lines, ntok = corpus(args.max_tokens)
     print(f"mix: {len(lines)} lines, {int(ntok.sum())} tokens", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         for n in args.replicas:
-            res = one_process(lines, seed) if n == 0 else simulate(lines, ntok, n, seed, args.sync_tokens)
+            res = one_process(lines, seed) if n == 0 else simulate(
+                lines, ntok, n, seed, args.round_tokens // n if args.round_tokens else args.sync_tokens)
             res["corpus_tokens"] = int(ntok.sum())
             res["settings"] = {**SETTINGS, "track_cooc": True, "average_eta": 10.0}
             res["commit"] = _commit()

@@ -64,11 +64,19 @@ class Replica:
         Bytes of messages fed to the learner at once.
     consumer_config : dict, optional
         More kafka-python consumer settings.
+    replicas : int
+        Replicas of the job; with ``evidence_steps``, the model takes evidence-aware steps at
+        every load (:meth:`streamsgns.SGNS.extrapolate_steps`).
+    evidence_steps : bool
+        The merge rule is ``rows="gain"`` (:func:`~streamsgns.distributed.delta.merge_deltas`).
+    step_cap, max_step : float, optional
+        Of :meth:`~streamsgns.SGNS.extrapolate_steps`.
     """
 
     def __init__(self, index: int, bootstrap_servers: str, topics: str, partitions: list[str],
                  idle_timeout: float = 1.0, poll_timeout_ms: int = 200, max_chunk_bytes: int = 1 << 20,
-                 consumer_config: dict | None = None):
+                 consumer_config: dict | None = None, replicas: int = 1, evidence_steps: bool = False,
+                 step_cap: float | None = None, max_step: float | None = None):
         from streamsgns.connectors.kafka import KafkaSource
 
         logging.getLogger("kafka").setLevel(logging.WARNING)
@@ -80,6 +88,8 @@ class Replica:
                 for handler in logging.getLogger().handlers:
                     handler.addFilter(scrub)
         self.index = int(index)
+        self.replicas, self.evidence_steps = int(replicas), bool(evidence_steps)
+        self.step_cap, self.max_step = step_cap, max_step
         self.partitions = list(partitions)
         self.source = KafkaSource(bootstrap_servers, topics, None, assign="manual", partitions=self.partitions,
                                   poll_timeout_ms=poll_timeout_ms, idle_timeout=idle_timeout,
@@ -110,6 +120,8 @@ class Replica:
         if self.model is not None:
             self.model.close()
         self.model = SGNS.from_state(state)
+        if self.evidence_steps:  # steps at the merged stream's evidence (the merge's rows="gain")
+            self.model.extrapolate_steps(self.replicas, self.step_cap, self.max_step)
         self.base = {**state, "parameters": p}
         return time.perf_counter() - t0
 

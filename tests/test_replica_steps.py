@@ -1,0 +1,110 @@
+"""Evidence-aware steps of replicas (streamsgns.rates.row_alpha, SGNS.extrapolate_steps, merge rows="gain")."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from helpers_core import assert_finite, assert_same_state, lee_lines, model_state
+from streamsgns import SGNS
+from streamsgns.distributed.delta import merge_deltas, model_delta
+from streamsgns.rates import evidence_offsets, replica_step_gain, row_alpha, word_alpha
+
+SMALL = dict(vector_size=16, min_count=2, seed=3, sketch_width=1 << 16, track_cooc=False, average_eta=None,
+             detect_changes=False)
+
+
+def _trained(lines):
+    m = SGNS(**SMALL)
+    m.learn_many(lines)
+    return m
+
+
+@settings(max_examples=40, deadline=None)
+@given(k=st.integers(2, 64), cap=st.floats(1.0, 80.0), w=st.integers(0, 40), extra=st.integers(0, 50_000))
+def test_a_replicas_step_is_its_gain_times_one_processs_step_at_the_extrapolated_count(k, cap, w, extra):
+    """Row ``w`` at ``n0`` when the replica loaded and ``n0 + extra`` now takes ``m · η(n0 + K·extra)``,
+    ``m = clip(cap·(1 + n0/word_decay), 1, K)``: one process's step at the merged stream's count, times the
+    gain the merge divides by; a row admitted during the round (past the arrays) counts from 0."""
+    m = _trained(lee_lines()[:150])
+    m.extrapolate_steps(k, cap)
+    cfg = m._trainer.cfg
+    n0 = int(m.counts[w])
+    gain = min(float(k), max(1.0, cap * (1.0 + n0 / m.word_decay)))
+    want = np.float32(gain * word_alpha(cfg, n0 + k * extra))
+    assert row_alpha(cfg, n0 + extra, w) == want
+    new = m.n_ids + 5
+    assert row_alpha(cfg, extra, new) == np.float32(min(float(k), cap) * word_alpha(cfg, k * extra))
+    m.close()
+
+
+def test_one_process_steps_are_unchanged():
+    """Scale 1 (every model that is not a replica): the step of the count itself, bit for bit."""
+    m = _trained(lee_lines()[:150])
+    cfg = m._trainer.cfg
+    for w in range(20):
+        n = int(m.counts[w])
+        assert row_alpha(cfg, n, w) == word_alpha(cfg, n)
+    m.close()
+
+
+def test_a_model_back_at_one_replica_trains_bit_for_bit_as_one_process():
+    lines = lee_lines()
+    a = _trained(lines[:150])
+    b = SGNS.from_state(a.state_dict())
+    b.extrapolate_steps(4)
+    b.extrapolate_steps(1)
+    a.learn_many(lines[150:225])
+    b.learn_many(lines[150:225])
+    assert_same_state(model_state(a), model_state(b))
+    c = SGNS.from_state(a.state_dict())  # and extrapolating does change the steps
+    d = SGNS.from_state(a.state_dict())
+    d.extrapolate_steps(4)
+    c.learn_many(lines[225:300])
+    d.learn_many(lines[225:300])
+    assert not np.array_equal(c.params.W, d.params.W)
+    assert_finite(d)
+    for x in (a, b, c, d):
+        x.close()
+
+
+def test_gain_offsets_and_bad_arguments():
+    assert replica_step_gain(np.array([0, 2000, 10**6]), 16, 2000.0, 4.0).tolist() == [4.0, 8.0, 16.0]
+    assert replica_step_gain(np.array([0, 7]), 8, 2000.0, 8.0).tolist() == [8.0, 8.0]
+    assert evidence_offsets(np.array([3]), 5).tolist() == [12.0]
+    for bad in (dict(replicas=0, word_decay=1.0, step_cap=1.0), dict(replicas=2, word_decay=1.0, step_cap=0.5),
+                dict(replicas=2, word_decay=0.0, step_cap=1.0)):
+        with pytest.raises(ValueError):
+            replica_step_gain(np.zeros(1), **bad)
+    with pytest.raises(ValueError):
+        evidence_offsets(np.zeros(1), 0.5)
+    m = SGNS(**SMALL)
+    with pytest.raises(ValueError):
+        m.extrapolate_steps(0)
+    with pytest.raises(ValueError):
+        m.extrapolate_steps(4, max_step=0.0)
+    m.close()
+
+
+def test_the_gain_merge_weighs_each_rows_summed_update_by_its_inverse_gain():
+    """rows="gain": base + (1/m) Σ_k (x_k − base) per base row, ``m`` from the base counts (the replicas'
+    gains at load); with one replica of gain 1 it is the sum."""
+    lines = lee_lines()
+    base = _trained(lines[:150]).state_dict()
+    deltas = []
+    for k in range(3):
+        m = SGNS.from_state(base)
+        m.extrapolate_steps(3, 1.0)
+        m.learn_many(lines[150 + 50 * k: 200 + 50 * k])
+        deltas.append(model_delta(m.state_dict(), base))
+        m.close()
+    got = merge_deltas(base, deltas, rows="gain", replicas=3, step_cap=1.0)
+    summed = merge_deltas(base, deltas, rows="sum")
+    nb = base["vocab"]["counts"].shape[0]
+    gain = replica_step_gain(base["vocab"]["counts"], 3, 2000.0, 1.0)
+    for name in ("W", "C"):
+        B = base["parameters"][name][:nb].astype(np.float64)
+        upd = summed["parameters"][name][:nb].astype(np.float64) - B
+        live = got["vocab"]["counts"][:nb] > 0
+        want = (B + upd / gain[:, None]).astype(np.float32)
+        np.testing.assert_allclose(got["parameters"][name][:nb][live], want[live], rtol=0, atol=2e-6)
+    assert gain.max() > 1.2 and gain.min() < 1.01  # rows of different gains were checked
