@@ -115,8 +115,9 @@ __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_b
 #: per centre word, shared by its context words, as in pWord2Vec; see :func:`train_sentence`);
 #: ``observe`` (int 0/1): the trained pairs feed change detection (0 for replayed pairs,
 #: :mod:`streamsgns.replay`, which only move W and C); ``evidence_scale`` (float), ``evidence_offset``
-#: ((n,) float64), ``evidence_gain`` ((n,) float64), ``evidence_new_gain``, ``evidence_max_step`` (float): a replica's per-word
-#: steps at the merged stream's evidence (:func:`streamsgns.rates.row_alpha`; scale 1.0: one process).
+#: ((n,) float64), ``evidence_gain`` ((n,) float64), ``evidence_new_gain``, ``evidence_max_step``
+#: (float): a replica's per-word steps at the merged stream's evidence (:func:`streamsgns.rates.row_alpha`;
+#: scale 1.0: one process).
 KernelConfig = namedtuple("KernelConfig", "window negative min_count max_vocab max_sentence_length "
                                           "min_refresh_tokens track_cooc prune_size "
                                           "alpha min_alpha decay_tokens sample ns_exponent "

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["current_alpha", "word_alpha", "row_alpha", "evidence_offsets", "replica_step_gain",
+__all__ = ["current_alpha", "word_alpha", "row_alpha", "evidence_offsets", "replica_step_gain", "replica_step_mass",
            "mean_word_alpha", "merged_step_scale"]
 
 
@@ -133,6 +133,57 @@ def replica_step_gain(evidence: np.ndarray, replicas: int, word_decay: float, st
                          f"{step_cap!r}, {word_decay!r}")
     n0 = np.asarray(evidence, dtype=np.float64)
     return np.clip(cap * (1.0 + n0 / wd), 1.0, float(k))
+
+
+def replica_step_mass(start: np.ndarray, inc: np.ndarray, alpha: float, word_decay: float, replicas: int,
+                      gain: np.ndarray, max_step: float = np.inf) -> np.ndarray:
+    """Sum of a replica's steps over a word's occurrences in a round (the integral of :func:`row_alpha`).
+
+    A replica that loaded row ``w`` at evidence ``n0`` and saw ``l`` occurrences took the steps
+    ``min(m·η(n0 + K·x), max_step)`` for ``x = 0 .. l``, ``η(n) = alpha / (1 + n / word_decay)``;
+    the integral is ``max_step·x*`` up to ``x*`` where the limit stops binding, then
+    ``m·alpha·word_decay/K · ln((word_decay + n0 + K·l) / (word_decay + n0 + K·x*))``. With ``K = 1``,
+    ``m = 1`` and no limit it is one process's ``alpha·word_decay·ln(1 + l/(word_decay + n0))``, the
+    mass of :func:`merged_step_scale`. ``min_alpha`` is ignored (it binds only past ~1M occurrences).
+
+    Parameters
+    ----------
+    start : ndarray, shape (n,)
+        ``n0`` per row (tokens).
+    inc : ndarray, shape (..., n)
+        Occurrences in the round (tokens), one row per replica.
+    alpha, word_decay : float
+    replicas : int
+        ``K``.
+    gain : ndarray, shape (n,)
+        ``m`` per row (:func:`replica_step_gain`).
+    max_step : float
+        The limit on a step (same unit as ``alpha``; inf: none).
+
+    Returns
+    -------
+    ndarray, shape like ``inc``, float64
+        Step sums (same unit as ``alpha``).
+
+    Examples
+    --------
+    >>> a = replica_step_mass(np.array([0.0]), np.array([[500.0]]), 0.05, 2000.0, 4, np.array([4.0]))
+    >>> b = replica_step_mass(np.array([0.0]), np.array([[2000.0]]), 0.05, 2000.0, 1, np.array([1.0]))
+    >>> bool(np.allclose(a, b))    # 500 occurrences at 4 replicas' evidence and gain: one process's 2000
+    True
+    """
+    k = float(replicas)
+    n0 = np.asarray(start, dtype=np.float64)
+    m = np.asarray(gain, dtype=np.float64)
+    x = np.asarray(inc, dtype=np.float64)
+    wd = float(word_decay)
+    if np.isfinite(max_step):
+        xs = np.maximum(0.0, (wd * (m * alpha / max_step - 1.0) - n0) / k)  # where the limit stops binding
+    else:
+        xs = np.zeros_like(n0)
+    xs = np.minimum(xs, x)
+    capped = xs * (max_step if np.isfinite(max_step) else 0.0)
+    return capped + m * alpha * wd / k * np.log((wd + n0 + k * x) / (wd + n0 + k * xs))
 
 
 def evidence_offsets(evidence: np.ndarray, scale: float) -> np.ndarray:

@@ -53,16 +53,18 @@ def run(lines, ntok, n: int, tau: int, rows: str, stiffness, seed: int = 0, step
             m.close()
             del m
             gc.collect()
-        base = merge_deltas(base, deltas, rows=rows, stiffness=stiffness, replicas=n, step_cap=step_cap)
+        base = merge_deltas(base, deltas, rows=rows, stiffness=stiffness, replicas=n, step_cap=step_cap,
+                            max_step=max_step)
         losses.append(float(np.mean(loss)))
     model = SGNS.from_state(base)
-    return {"replicas": n, "sync_tokens": tau, "rows": rows, "stiffness": stiffness, "seed": seed, "step_cap": step_cap, "max_step": max_step,
+    return {"replicas": n, "sync_tokens": tau, "rows": rows, "stiffness": stiffness, "seed": seed, "step_cap": step_cap,
+            "max_step": max_step,
             "tokens": model.words_seen, "loss_per_round": losses, **scores(model)}
 
 
 def main(argv=None) -> int:
     from benchmarks.scale_out.common import learn_lines, scores
-    from benchmarks.scale_out.simulate import corpus
+    from benchmarks.scale_out.simulate import _commit, corpus
 
     from streamsgns import SGNS
 
@@ -72,7 +74,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sync-tokens", type=int, default=50_000)
     ap.add_argument("--rows", choices=["sum", "scaled", "gain"], default="sum",
                     help="merge rule of W and C rows (gain: with the replicas' evidence-aware steps)")
-    ap.add_argument("--stiffness", type=float, default=0.0, help="of --rows scaled; <= 0: none")
+    ap.add_argument("--stiffness", type=float, default=0.0, help="of --rows scaled and gain; <= 0: none")
     ap.add_argument("--step-cap", type=float, default=None, help="of --rows gain (default: N)")
     ap.add_argument("--max-step", type=float, default=None, help="of --rows gain: replica steps <= this * alpha")
     ap.add_argument("--round-tokens", type=int, default=None,
@@ -92,6 +94,7 @@ def main(argv=None) -> int:
             res = run(lines, ntok, n, tau, args.rows, args.stiffness if args.stiffness > 0 else None, args.seed,
                       args.step_cap, args.max_step)
         res["corpus_tokens"] = int(ntok.sum())
+        res["commit"] = _commit()
         with open(out, "a", encoding="utf-8") as f:
             f.write(json.dumps(res) + "\n")
         trace = res.get("loss_per_round", [])

@@ -149,7 +149,8 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             tr.append(t2 - t1)
             delta_s.append(t3 - t2)
         t0 = time.perf_counter()
-        merged = merge_deltas(base, deltas, rows=ROWS, stiffness=STIFFNESS, replicas=n, step_cap=STEP_CAP)
+        merged = merge_deltas(base, deltas, rows=ROWS, stiffness=STIFFNESS, replicas=n, step_cap=STEP_CAP,
+                              max_step=MAX_STEP)
         t1 = time.perf_counter()
         model = SGNS.from_state(merged)  # a replica applying the merged state
         t2 = time.perf_counter()
@@ -192,7 +193,7 @@ def main(argv=None) -> int:
     ap.add_argument("--max-tokens", type=int, default=None, help="first tokens of the corpus only")
     ap.add_argument("--rows", choices=["sum", "scaled", "gain"], default=ROWS,
                     help="merge rule of W and C rows (gain: with the replicas' evidence-aware steps)")
-    ap.add_argument("--stiffness", type=float, default=STIFFNESS, help="of --rows scaled; <= 0: none")
+    ap.add_argument("--stiffness", type=float, default=STIFFNESS, help="of --rows scaled and gain; <= 0: none")
     ap.add_argument("--step-cap", type=float, default=None, help="of --rows gain (default: N)")
     ap.add_argument("--max-step", type=float, default=None, help="of --rows gain: replica steps <= this * alpha")
     ap.add_argument("--out", default=str(HERE / "results" / "simulate.jsonl"))

@@ -102,7 +102,8 @@ class ReplicaJob:
         ``"gain"``, the replicas take evidence-aware steps (:meth:`streamsgns.SGNS.extrapolate_steps`)
         and each row's summed update is weighed by its gain's inverse (``docs/scale-out.md``).
     stiffness : float, optional
-        With ``rows="scaled"`` (None: the step-integral rule without saturation).
+        With ``rows="scaled"`` (None: the step-integral rule without saturation) and ``rows="gain"``
+        (None: each row's summed update over its gain).
     step_cap, max_step : float, optional
         With ``rows="gain"``: the replicas' largest step in units of ``alpha`` that sets the rows'
         gains (:func:`streamsgns.rates.replica_step_gain`; None: ``replicas``), and a limit on every
@@ -305,7 +306,7 @@ class ReplicaJob:
         return cls.options(scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False)).remote(
             base_ref, snapshot_dir=str(self.snapshot_dir) if self.snapshot_dir else None,
             snapshot_every=self.snapshot_every, keep=self.keep, vectors=self.vectors, run_id=run_id, rows=self.rows,
-            stiffness=self.stiffness, replicas=self.n, step_cap=self.step_cap)
+            stiffness=self.stiffness, replicas=self.n, step_cap=self.step_cap, max_step=self.max_step)
 
     def _reset_all(self, ray, base_ref) -> None:
         ray.get([a.reset.remote(base_ref, self.position, self.round) for a in self._actors])
