@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 from helpers_core import assert_finite, assert_same_state, lee_lines, model_state
 from streamsgns import SGNS
 from streamsgns.distributed.delta import merge_deltas, model_delta
-from streamsgns.rates import evidence_offsets, replica_step_gain, row_alpha, word_alpha
+from streamsgns.rates import evidence_offsets, replica_step_gain, replica_step_mass, row_alpha, word_alpha
 
 SMALL = dict(vector_size=16, min_count=2, seed=3, sketch_width=1 << 16, track_cooc=False, average_eta=None,
              detect_changes=False)
@@ -108,3 +108,71 @@ def test_the_gain_merge_weighs_each_rows_summed_update_by_its_inverse_gain():
         want = (B + upd / gain[:, None]).astype(np.float32)
         np.testing.assert_allclose(got["parameters"][name][:nb][live], want[live], rtol=0, atol=2e-6)
     assert gain.max() > 1.2 and gain.min() < 1.01  # rows of different gains were checked
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(2, 64), n0=st.integers(0, 10**7), each=st.integers(1, 20_000), kappa=st.floats(0.1, 30.0))
+def test_uncapped_replicas_relax_as_one_process_so_the_relaxation_weight_is_the_mean(k, n0, each, kappa):
+    """K replicas at gain K without a step limit, each seeing ``l`` occurrences, sum the steps one process
+    sums over ``K·l``: the relaxation weight ``F / Σ f_k`` of rows="gain" with a stiffness is ``1/K``."""
+    start = np.array([float(n0)])
+    inc = np.full((k, 1), float(each))
+    gain = np.array([float(k)])
+    mass = replica_step_mass(start, inc, 0.05, 2000.0, k, gain)
+    whole = replica_step_mass(start, inc.sum(axis=0), 0.05, 2000.0, 1, np.ones(1))
+    np.testing.assert_allclose(mass[:, 0], whole[0], rtol=1e-9)
+    f = -np.expm1(-kappa * mass).sum(axis=0)
+    F = -np.expm1(-kappa * whole)
+    np.testing.assert_allclose(F / f, 1.0 / k, rtol=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(2, 64), n0=st.integers(0, 10**6), each=st.integers(1, 20_000), top=st.floats(0.06, 1.0))
+def test_a_step_limit_lowers_a_replicas_step_sum_and_bounds_it(k, n0, each, top):
+    """With steps limited to ``top`` the sum is at most the unlimited one and at most ``top·l``."""
+    start, inc, gain = np.array([float(n0)]), np.array([[float(each)]]), np.array([float(k)])
+    free = replica_step_mass(start, inc, 0.05, 2000.0, k, gain)
+    capped = replica_step_mass(start, inc, 0.05, 2000.0, k, gain, top)
+    assert capped[0, 0] <= free[0, 0] * (1 + 1e-12)
+    assert capped[0, 0] <= top * each * (1 + 1e-12)
+
+
+def _simulated_losses(rows: str, replicas: int = 4, lines_per_round: int = 25, passes: int = 3) -> list:
+    """Replicas in one process (the simulator's loop, ``benchmarks/scale_out/simulate.py``) over the Lee corpus
+    read ``passes`` times, lines dealt round-robin: the replicas' mean training loss per sync round."""
+    from streamsgns.distributed.replica import replica_seed
+    from streamsgns.hashing import seed_states
+
+    kw = dict(vector_size=32, window=5, negative=5, min_count=2, track_cooc=False, average_eta=None,
+              detect_changes=False, sketch_width=1 << 16, seed=1)
+    lines = list(lee_lines()) * passes
+    shares = [lines[i::replicas] for i in range(replicas)]
+    base = SGNS(**kw).state_dict()
+    losses = []
+    for r in range(len(shares[0]) // lines_per_round):
+        deltas, loss = [], []
+        for k in range(replicas):
+            p = base["parameters"]
+            m = SGNS.from_state({**base, "parameters": {**p, "rng": seed_states(replica_seed(1, k, r + 1),
+                                                                                  p["rng"].shape[0])}})
+            if rows == "gain":
+                m.extrapolate_steps(replicas, None, 4.0)
+            m.take_loss()  # from this round only
+            m.learn_many(shares[k][r * lines_per_round:(r + 1) * lines_per_round])
+            loss.append(m.take_loss())
+            deltas.append(model_delta(m.state_dict(), base))
+            m.close()
+        base = merge_deltas(base, deltas, rows=rows, replicas=replicas, max_step=4.0)
+        losses.append(float(np.mean(loss)))
+    return losses
+
+
+def test_four_replicas_diverge_with_the_sum_and_converge_with_evidence_aware_steps():
+    """The ``sum`` merge overshoots rows that reach their optimum within a round (the loss the replicas see
+    rises round after round); with evidence-aware steps and the gain merge it falls, as in one process."""
+    plain = _simulated_losses("sum")
+    aware = _simulated_losses("gain")
+    assert len(plain) == len(aware) >= 6
+    assert np.mean(plain[-3:]) > 1.3 * np.mean(plain[:3]), plain
+    assert np.mean(aware[-3:]) < np.mean(aware[:3]), aware
+    assert np.all(np.isfinite(aware))

@@ -83,6 +83,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     lines, ntok = corpus(args.tokens)
     out = HERE / "results" / "merge_rules.jsonl"
+    commit = _commit()  # of the code this process runs (taken at start)
     out.parent.mkdir(parents=True, exist_ok=True)
     for n in args.replicas:
         if n == 0:
@@ -94,7 +95,7 @@ def main(argv=None) -> int:
             res = run(lines, ntok, n, tau, args.rows, args.stiffness if args.stiffness > 0 else None, args.seed,
                       args.step_cap, args.max_step)
         res["corpus_tokens"] = int(ntok.sum())
-        res["commit"] = _commit()
+        res["commit"] = commit
         with open(out, "a", encoding="utf-8") as f:
             f.write(json.dumps(res) + "\n")
         trace = res.get("loss_per_round", [])

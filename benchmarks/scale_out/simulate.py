@@ -206,13 +206,14 @@ def main(argv=None) -> int:
     print(f"mix: {len(lines)} lines, {int(ntok.sum())} tokens", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    commit = _commit()  # of the code this process runs (taken at start: the checkout may move on meanwhile)
     for seed in args.seeds:
         for n in args.replicas:
             res = one_process(lines, seed) if n == 0 else simulate(
                 lines, ntok, n, seed, args.round_tokens // n if args.round_tokens else args.sync_tokens)
             res["corpus_tokens"] = int(ntok.sum())
             res["settings"] = {**SETTINGS, "track_cooc": True, "average_eta": 10.0}
-            res["commit"] = _commit()
+            res["commit"] = commit
             with open(out, "a", encoding="utf-8") as f:
                 f.write(json.dumps(res) + "\n")
             print(f"N={n} seed={seed}: tokens {res['tokens']}, WS353 {res['ws353']:.3f}, SimLex {res['simlex']:.3f}, "
