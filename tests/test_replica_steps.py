@@ -176,3 +176,26 @@ def test_four_replicas_diverge_with_the_sum_and_converge_with_evidence_aware_ste
     assert np.mean(plain[-3:]) > 1.3 * np.mean(plain[:3]), plain
     assert np.mean(aware[-3:]) < np.mean(aware[:3]), aware
     assert np.all(np.isfinite(aware))
+
+
+def test_the_merge_actor_merges_with_the_replicas_rule():
+    """The merge actor's class (run in-process here; Ray runs the same class) passes the gain rule's
+    arguments on: its merged model is ``merge_deltas(rows="gain", ...)`` of the same deltas."""
+    from streamsgns.distributed.merger import Merger
+
+    lines = lee_lines()
+    base = _trained(lines[:150]).state_dict()
+    deltas = []
+    for k in range(2):
+        m = SGNS.from_state(base)
+        m.extrapolate_steps(2, None, 4.0)
+        m.learn_many(lines[150 + 60 * k: 210 + 60 * k])
+        deltas.append(model_delta(m.state_dict(), base))
+        m.close()
+    actor = Merger(base, rows="gain", stiffness=3.0, replicas=2, max_step=4.0)
+    actor.merge(*deltas)
+    want = merge_deltas(base, deltas, rows="gain", stiffness=3.0, replicas=2, max_step=4.0)
+    assert_same_state(model_state(actor.model), model_state(SGNS.from_state(want)))
+    plain = merge_deltas(base, deltas, rows="sum")
+    assert not np.array_equal(plain["parameters"]["W"], want["parameters"]["W"])
+    actor.close()
