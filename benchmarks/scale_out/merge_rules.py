@@ -3,7 +3,8 @@
 The simulator's replicas (:mod:`benchmarks.scale_out.simulate`: one process, the stream split as
 Kafka partitions would split it, the delta merge) on the first ``--tokens`` tokens of ``mix``,
 without co-occurrence statistics or averaged iterates (faster; the rows' merge is what is
-compared), for one rule (``--rows sum|scaled``, ``--stiffness``), N and ``--sync-tokens``. Printed
+compared), for one rule (``--rows sum|scaled|gain``, ``--stiffness``, ``--step-cap``, ``--max-step``),
+N and ``--sync-tokens`` (or ``--round-tokens``: tokens of a merged round, ``/N`` per replica). Printed
 per run: the mean SGNS loss (nats per trained pair) the replicas saw while training each round (a
 merge that overshoots makes it rise), and WS353 / SimLex-999 / analogies of the last iterate.
 Appends to ``benchmarks/scale_out/results/merge_rules.jsonl``.
@@ -12,6 +13,8 @@ Usage::
 
     python benchmarks/scale_out/merge_rules.py --tokens 1000000 --replicas 2 4 --rows sum
     python benchmarks/scale_out/merge_rules.py --tokens 3000000 --replicas 4 --rows scaled --stiffness 9
+    python benchmarks/scale_out/merge_rules.py --tokens 3000000 --replicas 16 --round-tokens 200000 --rows gain \
+        --max-step 8 --stiffness 3
 """
 
 from __future__ import annotations

@@ -18,9 +18,16 @@ load the merged state (one replica). Quality: WS353 / SimLex-999 (Spearman) and 
 (3CosAdd, 30k words) of the exported vectors (averaged iterates), with co-occurrence statistics and
 averages on, as in one process.
 
+Merge rules (``--rows``): ``sum``, ``scaled`` (``--stiffness``), or ``gain``: the replicas take
+evidence-aware steps (:meth:`streamsgns.SGNS.extrapolate_steps` with ``--step-cap`` and ``--max-step``,
+as the Ray replicas do with ``ReplicaJob(rows="gain")``) and the merge weighs each row by its gain
+(``--stiffness``: by the relaxation model of the steps taken); ``docs/scale-out.md``. ``--round-tokens R``
+gives each replica ``R/N`` tokens a round, so that a merged round stays ``R`` tokens at every N.
+
 Usage::
 
     python benchmarks/scale_out/simulate.py --replicas 0 1 4 16 --seeds 0      # 0 = one process
+    python benchmarks/scale_out/simulate.py --replicas 0 4 --rows gain --round-tokens 200000 --max-step 4
     python benchmarks/scale_out/simulate.py --replicas 64 --seeds 0 --max-tokens 2000000
 
 Appends one JSON object per run to ``benchmarks/scale_out/results/simulate.jsonl`` (the machine is
