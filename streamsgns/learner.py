@@ -446,7 +446,8 @@ class SGNS(base.Transformer):
         count one process reading the merged stream would be at), ``m`` the row's gain
         (:func:`streamsgns.rates.replica_step_gain` of ``n0``, ``K = replicas``), and the merge
         (:func:`streamsgns.distributed.delta.merge_deltas` with ``rows="gain"`` and the same
-        ``replicas`` and ``step_cap``) weighs the replicas' summed updates of the row by ``1/m``.
+        ``replicas``, ``step_cap`` and ``max_step``) weighs the replicas' summed updates of the row by
+        ``1/m`` (or, with a stiffness, by the relaxation model of the steps taken).
         Derivation and measurements: ``docs/scale-out.md`` ("Evidence-aware steps").
         ``replicas=1``: one process's steps. Not saved in checkpoints; global rule
         (``word_decay=None``): no effect.
@@ -464,7 +465,7 @@ class SGNS(base.Transformer):
         Raises
         ------
         ValueError
-            If ``replicas < 1`` or ``step_cap < 1``.
+            If ``replicas < 1``, ``step_cap < 1`` or ``max_step <= 0``.
         """
         k = int(replicas)
         cap = float(k if step_cap is None else step_cap)
