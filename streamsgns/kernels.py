@@ -95,7 +95,7 @@ from .cooc import cooc_admit, cooc_release, cooc_sentence, window_bounds
 from .forget import alpha_tokens, fade_count, forget_every, forget_step
 from .hashing import hash_bytes, next_float, next_u64
 from .noise import noise_force_refresh, noise_refresh_if_due, sample_alias
-from .rates import current_alpha, word_alpha
+from .rates import current_alpha, row_alpha
 from .sketch import cms_estimate, sketch_count
 from .scan import scan_token
 from .vocab import vocab_admit, vocab_count, vocab_is_full, vocab_prune
@@ -114,12 +114,16 @@ __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_b
 #: ``word_decay`` (float, 0 = the global rule); ``shared_negatives`` (0/1: one draw of negatives
 #: per centre word, shared by its context words, as in pWord2Vec; see :func:`train_sentence`);
 #: ``observe`` (int 0/1): the trained pairs feed change detection (0 for replayed pairs,
-#: :mod:`streamsgns.replay`, which only move W and C).
+#: :mod:`streamsgns.replay`, which only move W and C); ``evidence_scale`` (float), ``evidence_offset``
+#: ((n,) float64), ``evidence_gain`` ((n,) float64), ``evidence_new_gain``, ``evidence_max_step``
+#: (float): a replica's per-word steps at the merged stream's evidence (:func:`streamsgns.rates.row_alpha`;
+#: scale 1.0: one process).
 KernelConfig = namedtuple("KernelConfig", "window negative min_count max_vocab max_sentence_length "
                                           "min_refresh_tokens track_cooc prune_size "
                                           "alpha min_alpha decay_tokens sample ns_exponent "
                                           "half_life forget_every fade_count word_decay shared_negatives "
-                                          "observe")
+                                          "observe evidence_scale evidence_offset evidence_gain evidence_new_gain "
+                                          "evidence_max_step")
 
 #: Sentences encoded for the training threads (``workers > 1``): ``ids`` (m,) int32, sentence ``i``
 #: is ``ids[sent_out[i]:sent_out[i + 1]]`` (``sent_out`` (s + 1,) int64), ``sent_words`` (s,) int64 the
@@ -165,13 +169,18 @@ _TSCALE = EXP_TABLE_SIZE / MAX_EXP / 2.0
 def make_config(*, window, negative, min_count, max_vocab, max_sentence_length, min_refresh_tokens, track_cooc,
                 prune_size, alpha, min_alpha, decay_tokens, sample, ns_exponent, half_life=None,
                 word_decay=None, shared_negatives=SHARED_NEGATIVES, observe=True) -> KernelConfig:
-    """Fill a :data:`KernelConfig` with the right scalar types (int64 / float64) for numba."""
+    """Fill a :data:`KernelConfig` with the right scalar types (int64 / float64) for numba (one
+    process's steps: a replica's are set by :meth:`streamsgns.trainer.Trainer.set_evidence`)."""
     i, f = np.int64, np.float64
     return KernelConfig(i(window), i(negative), i(min_count), i(max_vocab), i(max_sentence_length),
                         i(min_refresh_tokens), i(1 if track_cooc else 0), i(prune_size),
                         f(alpha), f(min_alpha), f(decay_tokens), f(sample), f(ns_exponent),
                         f(half_life or 0.0), i(forget_every(half_life)), i(fade_count(min_count)),
-                        f(word_decay or 0.0), i(1 if shared_negatives else 0), i(1 if observe else 0))
+                        f(word_decay or 0.0), i(1 if shared_negatives else 0), i(1 if observe else 0),
+                        f(1.0), _NO_ROWS, _NO_ROWS, f(1.0), f(np.inf))
+
+
+_NO_ROWS = np.zeros(0, dtype=np.float64)
 
 
 @njit(cache=True, nogil=True)
@@ -317,7 +326,8 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, ca, hashes, 
     nsen : int
     alpha : float
         Global step for the whole sentence, used when ``cfg.word_decay`` is 0 (the global rule);
-        otherwise each row's step is :func:`streamsgns.rates.word_alpha` of its word's count.
+        otherwise each row's step is :func:`streamsgns.rates.row_alpha` of its word's step evidence
+        (its count; a replica's extrapolated to the merged stream, ``cfg.evidence_scale``).
     total : int
         Sum of admitted counts (``T`` of the subsampling formula), in tokens.
     pa : ParamArrays
@@ -386,7 +396,7 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, ca, hashes, 
     nsig = min(SIG_DIM, dim)
     per_word = wdecay > 0.0
     for i in range(m):
-        steps[i] = word_alpha(cfg, step_evidence(counts, base, kept[i])) if per_word else a32
+        steps[i] = row_alpha(cfg, step_evidence(counts, base, kept[i]), kept[i]) if per_word else a32
     for i in range(m):
         word = kept[i]
         a_t = steps[i]
@@ -405,7 +415,7 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, ca, hashes, 
                 target = sample_alias(noise_prob, noise_alias, noise_n, rng, k)
                 if target != word:
                     outs[n_neg] = target
-                    osteps[n_neg] = word_alpha(cfg, step_evidence(counts, base, target)) if per_word else a32
+                    osteps[n_neg] = row_alpha(cfg, step_evidence(counts, base, target), target) if per_word else a32
                     n_neg += 1
         for j in range(lo, hi):
             if j == i:
@@ -437,7 +447,7 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, ca, hashes, 
                     if target == word:
                         continue
                     label = np.float32(0.0)
-                    a_c = word_alpha(cfg, step_evidence(counts, base, target)) if per_word else a32
+                    a_c = row_alpha(cfg, step_evidence(counts, base, target), target) if per_word else a32
                 crow = C[target]
                 f = np.float32(0.0)
                 for d in range(dim):

@@ -36,7 +36,7 @@ from .noise import NoiseDistribution
 from .parameters import SGNSParameters
 from .persistence import (components_from_state, load_model, model_state_dict, save_model, save_model_vectors,
                           stored_params)
-from .rates import mean_word_alpha
+from .rates import evidence_offsets, mean_word_alpha, replica_step_gain
 from .replay import DEFAULT_REPLAY_BUFFER, ReplayBuffer
 from .pmi.live import learner_pmi_report
 from .sketch import CountMinSketch, default_halving_tokens
@@ -445,6 +445,54 @@ class SGNS(base.Transformer):
                "replayed": 0 if self.replay_state is None else int(self.replay_state.meta[0]["replayed"])}
         out.update(self.stats)
         return out
+
+    def extrapolate_steps(self, replicas: int, step_cap: float | None = None, max_step: float | None = None) -> None:
+        """Take a replica's per-word steps: at the evidence of ``replicas`` replicas, with the merge's gain.
+
+        For a replica of a multi-replica job (:mod:`streamsgns.distributed`), called when it loads
+        a merged state (its evidence then is the merged one): from now on a row whose step evidence
+        was ``n0`` here and is ``n`` later takes ``m`` times the step of ``n0 + K·(n − n0)`` (the
+        count one process reading the merged stream would be at), ``m`` the row's gain
+        (:func:`streamsgns.rates.replica_step_gain` of ``n0``, ``K = replicas``), and the merge
+        (:func:`streamsgns.distributed.delta.merge_deltas` with ``rows="gain"`` and the same
+        ``replicas``, ``step_cap`` and ``max_step``) weighs the replicas' summed updates of the row by
+        ``1/m`` (or, with a stiffness, by the relaxation model of the steps taken).
+        Derivation and measurements: ``docs/scale-out.md`` ("Evidence-aware steps").
+        ``replicas=1``: one process's steps. Not saved in checkpoints; global rule
+        (``word_decay=None``): no effect.
+
+        Parameters
+        ----------
+        replicas : int
+            ``K`` (>= 1).
+        step_cap : float, optional
+            Largest replica step in units of ``alpha`` (>= 1) that sets the gains; None: ``K`` (every
+            row's gain ``K``).
+        max_step : float, optional
+            Largest step in units of ``alpha``, whatever the gain (> 0; None: no limit).
+
+        Raises
+        ------
+        ValueError
+            If ``replicas < 1``, ``step_cap < 1`` or ``max_step <= 0``.
+        """
+        k = int(replicas)
+        cap = float(k if step_cap is None else step_cap)
+        if k == 1:
+            replica_step_gain(np.zeros(0), k, 1.0, cap)  # validates
+            self._trainer.set_evidence(1.0)
+            return
+        n = self.n_ids
+        evidence = self.vocab.counts[:n]
+        if self.detect is not None:
+            evidence = np.maximum(evidence - self.detect.base[:n], 0)
+        wd = self.word_decay if self.word_decay is not None else 1.0
+        gains = replica_step_gain(evidence, k, wd, cap)
+        new_gain = float(replica_step_gain(np.zeros(1), k, wd, cap)[0])
+        top = np.inf if max_step is None else float(max_step) * self.alpha
+        if not top > 0:
+            raise ValueError(f"max_step must be > 0, got {max_step!r}")
+        self._trainer.set_evidence(float(k), evidence_offsets(evidence, k), gains, new_gain, top)
 
     def take_loss(self) -> float:
         """Mean SGNS loss per trained pair since the last call (nats), then reset."""

@@ -32,7 +32,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["current_alpha", "word_alpha", "mean_word_alpha", "merged_step_scale"]
+__all__ = ["current_alpha", "word_alpha", "row_alpha", "evidence_offsets", "replica_step_gain", "replica_step_mass",
+           "mean_word_alpha", "merged_step_scale"]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -52,6 +53,169 @@ def word_alpha(cfg, n):
     """
     a = cfg.alpha / (1.0 + n / cfg.word_decay)
     return np.float32(a if a > cfg.min_alpha else cfg.min_alpha)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def row_alpha(cfg, n, w):
+    """Step of row ``w`` (float32) with step evidence ``n`` (tokens). Only called with ``cfg.word_decay > 0``.
+
+    One process (``cfg.evidence_scale == 1.0``): :func:`word_alpha` of ``n``. A replica of a job of
+    ``K = cfg.evidence_scale`` replicas (``docs/scale-out.md``, "Evidence-aware steps"):
+
+    * its evidence is extrapolated to the merged stream's: it started the sync round from the
+      merged evidence ``n0`` and has seen ``n − n0`` of the word's occurrences since; the other
+      ``K − 1`` replicas read their shares at about the same rate, so the merged stream has seen
+      about ``n0 + K·(n − n0) = K·n − offset[w]``, ``offset[w] = (K − 1)·n0`` (``cfg.evidence_offset``);
+    * the step one process would take at that evidence is multiplied by the row's gain ``m[w]``
+      (``cfg.evidence_gain``, :func:`replica_step_gain`), and the merge weighs the row's summed
+      update by ``1/m[w]``. In the linear regime (a row far from its optimum) the merged move is
+      one process's whatever ``m``; a row that reaches its optimum within a round needs ``m = K``
+      (the merge is then the mean of K moves to the optimum, not K times it).
+
+    Rows past the arrays' end (words admitted during the round) take ``n0 = 0`` and
+    ``cfg.evidence_new_gain``. The step is at most ``cfg.evidence_max_step``.
+    """
+    s = cfg.evidence_scale
+    if s == 1.0:
+        return word_alpha(cfg, n)
+    off = cfg.evidence_offset
+    if w < off.shape[0]:
+        x = s * n - off[w]
+        g = cfg.evidence_gain[w]
+    else:
+        x = s * n
+        g = cfg.evidence_new_gain
+    if x < 0.0:
+        x = 0.0
+    a = g * word_alpha(cfg, x)
+    return np.float32(a if a < cfg.evidence_max_step else cfg.evidence_max_step)
+
+
+def replica_step_gain(evidence: np.ndarray, replicas: int, word_decay: float, step_cap: float) -> np.ndarray:
+    """Per-row gain ``m`` of a replica's steps, and ``1/m`` the merge's weight of the summed updates.
+
+    ``m = clip(step_cap·(1 + n0/word_decay), 1, K)``: the largest gain up to ``K`` (the mean of the
+    replicas' moves, stable however far a row moves within a round) that keeps the replica's step
+    ``m·alpha/(1 + n/word_decay)`` at most ``step_cap·alpha``. ``step_cap >= K``: ``m = K`` for every
+    row (the mean of moves made at K times one process's step); ``step_cap = 1``: rare rows keep
+    one process's step and the sum, frequent rows get the mean. Derivation: ``docs/scale-out.md``.
+
+    Parameters
+    ----------
+    evidence : numpy.ndarray
+        (n,) the rows' merged step evidence at the start of the round (tokens; 0 for free rows and
+        words admitted during the round).
+    replicas : int
+        ``K`` (>= 1).
+    word_decay : float
+        Of the per-word rule (> 0).
+    step_cap : float
+        Largest replica step, in units of ``alpha`` (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n,) float64 in [1, K].
+
+    Raises
+    ------
+    ValueError
+        On ``replicas < 1``, ``step_cap < 1`` or ``word_decay <= 0``.
+
+    Examples
+    --------
+    >>> replica_step_gain(np.array([0, 2000, 1_000_000]), 16, 2000.0, 4.0).tolist()
+    [4.0, 8.0, 16.0]
+    """
+    k, cap, wd = int(replicas), float(step_cap), float(word_decay)
+    if k < 1 or not (np.isfinite(cap) and cap >= 1.0) or not (np.isfinite(wd) and wd > 0):
+        raise ValueError(f"replicas >= 1, step_cap >= 1 and word_decay > 0 needed, got {replicas!r}, "
+                         f"{step_cap!r}, {word_decay!r}")
+    n0 = np.asarray(evidence, dtype=np.float64)
+    return np.clip(cap * (1.0 + n0 / wd), 1.0, float(k))
+
+
+def replica_step_mass(start: np.ndarray, inc: np.ndarray, alpha: float, word_decay: float, replicas: int,
+                      gain: np.ndarray, max_step: float = np.inf) -> np.ndarray:
+    """Sum of a replica's steps over a word's occurrences in a round (the integral of :func:`row_alpha`).
+
+    A replica that loaded row ``w`` at evidence ``n0`` and saw ``l`` occurrences took the steps
+    ``min(m·η(n0 + K·x), max_step)`` for ``x = 0 .. l``, ``η(n) = alpha / (1 + n / word_decay)``;
+    the integral is ``max_step·x*`` up to ``x*`` where the limit stops binding, then
+    ``m·alpha·word_decay/K · ln((word_decay + n0 + K·l) / (word_decay + n0 + K·x*))``. With ``K = 1``,
+    ``m = 1`` and no limit it is one process's ``alpha·word_decay·ln(1 + l/(word_decay + n0))``, the
+    mass of :func:`merged_step_scale`. ``min_alpha`` is ignored (it binds only past ~1M occurrences).
+
+    Parameters
+    ----------
+    start : ndarray, shape (n,)
+        ``n0`` per row (tokens).
+    inc : ndarray, shape (..., n)
+        Occurrences in the round (tokens), one row per replica.
+    alpha, word_decay : float
+    replicas : int
+        ``K``.
+    gain : ndarray, shape (n,)
+        ``m`` per row (:func:`replica_step_gain`).
+    max_step : float
+        The limit on a step (same unit as ``alpha``; inf: none).
+
+    Returns
+    -------
+    ndarray, shape like ``inc``, float64
+        Step sums (same unit as ``alpha``).
+
+    Examples
+    --------
+    >>> a = replica_step_mass(np.array([0.0]), np.array([[500.0]]), 0.05, 2000.0, 4, np.array([4.0]))
+    >>> b = replica_step_mass(np.array([0.0]), np.array([[2000.0]]), 0.05, 2000.0, 1, np.array([1.0]))
+    >>> bool(np.allclose(a, b))    # 500 occurrences at 4 replicas' evidence and gain: one process's 2000
+    True
+    """
+    k = float(replicas)
+    n0 = np.asarray(start, dtype=np.float64)
+    m = np.asarray(gain, dtype=np.float64)
+    x = np.asarray(inc, dtype=np.float64)
+    wd = float(word_decay)
+    if np.isfinite(max_step):
+        xs = np.maximum(0.0, (wd * (m * alpha / max_step - 1.0) - n0) / k)  # where the limit stops binding
+    else:
+        xs = np.zeros_like(n0)
+    xs = np.minimum(xs, x)
+    capped = xs * (max_step if np.isfinite(max_step) else 0.0)
+    return capped + m * alpha * wd / k * np.log((wd + n0 + k * x) / (wd + n0 + k * xs))
+
+
+def evidence_offsets(evidence: np.ndarray, scale: float) -> np.ndarray:
+    """``(scale − 1)·n0`` per row: the ``evidence_offset`` of :func:`row_alpha`.
+
+    Parameters
+    ----------
+    evidence : numpy.ndarray
+        (n_ids,) the rows' step evidence at the start of a sync round (tokens, any integer dtype):
+        their counts, minus the change detector's bases where it runs.
+    scale : float
+        Replicas reading the stream (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_ids,) float64.
+
+    Raises
+    ------
+    ValueError
+        If ``scale`` is not a finite number >= 1.
+
+    Examples
+    --------
+    >>> evidence_offsets(np.array([0, 10, 2000]), 4.0).tolist()
+    [0.0, 30.0, 6000.0]
+    """
+    scale = float(scale)
+    if not (np.isfinite(scale) and scale >= 1.0):
+        raise ValueError(f"evidence scale must be a finite number >= 1 (replicas), got {scale!r}")
+    return (scale - 1.0) * np.asarray(evidence, dtype=np.float64)
 
 
 def mean_word_alpha(alpha: float, min_alpha: float, word_decay: float, counts: np.ndarray) -> float:

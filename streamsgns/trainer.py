@@ -99,6 +99,30 @@ class Trainer:
         self.on_pause = None
         self._entry = {}  # compiled process_block per argument-type key (see _process_block)
 
+    def set_evidence(self, scale: float, offsets=None, gains=None, new_gain: float = 1.0,
+                     max_step: float = np.inf) -> None:
+        """A replica's per-word steps (:func:`streamsgns.rates.row_alpha`), for training and replay alike.
+
+        ``scale`` (float, 1.0: one process's steps, the arrays ignored), ``offsets`` and ``gains``
+        ((n_ids,) float64, or None: zero-length), ``new_gain`` and ``max_step`` (float): the kernel
+        configuration's ``evidence_scale``, ``evidence_offset``, ``evidence_gain``, ``evidence_new_gain``
+        and ``evidence_max_step``.
+
+        Raises
+        ------
+        ValueError
+            If ``offsets`` and ``gains`` differ in length.
+        """
+        self.flush()
+        off = np.zeros(0, np.float64) if offsets is None else np.ascontiguousarray(offsets, dtype=np.float64)
+        gain = np.ones(off.shape[0], np.float64) if gains is None else np.ascontiguousarray(gains, dtype=np.float64)
+        if gain.shape != off.shape:
+            raise ValueError(f"offsets and gains differ in shape: {off.shape} vs {gain.shape}")
+        ev = dict(evidence_scale=np.float64(scale), evidence_offset=off, evidence_gain=gain,
+                  evidence_new_gain=np.float64(new_gain), evidence_max_step=np.float64(max_step))
+        self.cfg = self.cfg._replace(**ev)
+        self._replay_cfg = self._replay_cfg._replace(**ev)
+
     # ------------------------------------------------------------------ one block
     def learn_block(self, data: bytes, mode: int) -> None:
         """Learn from one block of ``\\n``-separated lines (mode 0: text, 1: ``\\x1f``-separated tokens).

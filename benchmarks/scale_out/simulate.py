@@ -21,9 +21,16 @@ load the merged state (one replica). Quality: WS353 / SimLex-999 (Spearman) and 
 (3CosAdd, 30k words) of the exported vectors (averaged iterates), with co-occurrence statistics and
 averages on, as in one process.
 
+Merge rules (``--rows``): ``sum``, ``scaled`` (``--stiffness``), or ``gain``: the replicas take
+evidence-aware steps (:meth:`streamsgns.SGNS.extrapolate_steps` with ``--step-cap`` and ``--max-step``,
+as the Ray replicas do with ``ReplicaJob(rows="gain")``) and the merge weighs each row by its gain
+(``--stiffness``: by the relaxation model of the steps taken); ``docs/scale-out.md``. ``--round-tokens R``
+gives each replica ``R/N`` tokens a round, so that a merged round stays ``R`` tokens at every N.
+
 Usage::
 
     python benchmarks/scale_out/simulate.py --replicas 0 1 4 16 --seeds 0      # 0 = one process
+    python benchmarks/scale_out/simulate.py --replicas 0 4 --rows gain --round-tokens 200000 --max-step 4
     python benchmarks/scale_out/simulate.py --replicas 64 --seeds 0 --max-tokens 2000000
 
 Appends one JSON object per run to ``benchmarks/scale_out/results/simulate.jsonl`` (the machine is
@@ -53,6 +60,8 @@ PARTITIONS = 64
 ROWS = "scaled"  # the merge rule of W and C rows (streamsgns.distributed.delta.merge_deltas)
 STIFFNESS = 9.0  # of rows="scaled" (streamsgns.rates.merged_step_scale)
 FP16, RARE_BELOW = False, 0  # row encoding of the replicas' deltas (streamsgns.distributed.delta.encode_delta)
+STEP_CAP = None  # of rows="gain": the replicas' largest step / alpha (None: N; streamsgns.rates.replica_step_gain)
+MAX_STEP = None  # of rows="gain": a limit on every replica step / alpha (None: none; SGNS.extrapolate_steps)
 
 
 def corpus(max_tokens: int | None) -> tuple[list[str], np.ndarray]:
@@ -104,13 +113,28 @@ def chunks(idx: np.ndarray, ntok: np.ndarray, tau: int) -> list[np.ndarray]:
     return out
 
 
+def load_replica(base: dict, seed: int, k: int, round_no: int, n: int, rows: str, step_cap=None, max_step=None):
+    """Replica ``k``'s model for round ``round_no`` as :class:`streamsgns.distributed.replica.Replica` loads it:
+    the merged base, its RNG streams re-derived, and (``rows="gain"``) evidence-aware steps of ``n`` replicas."""
+    from streamsgns import SGNS
+    from streamsgns.distributed.replica import replica_seed
+    from streamsgns.hashing import seed_states
+
+    p = base["parameters"]
+    st = {**base, "parameters": {**p, "rng": seed_states(replica_seed(seed, k, round_no), p["rng"].shape[0])}}
+    m = SGNS.from_state(st)
+    if rows == "gain":
+        m.extrapolate_steps(n, step_cap, max_step)
+    return m
+
+
 def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
     from streamsgns import SGNS
     from streamsgns.distributed.apply import apply_update, writable_state
     from streamsgns.distributed.delta import delta_nbytes, encode_delta, merge_deltas, model_delta
-    from streamsgns.distributed.merge import state_nbytes
     from streamsgns.distributed.replica import replica_seed
     from streamsgns.hashing import seed_states
+    from streamsgns.distributed.merge import state_nbytes
 
     per = [chunks(s, ntok, tau) for s in shares(len(lines), n)]
     rounds = max(len(p) for p in per)
@@ -125,10 +149,9 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
         for k in range(n):
             if r >= len(per[k]):
                 continue
-            p = base["parameters"]
-            st = {**base, "parameters": {**p, "rng": seed_states(replica_seed(seed, k, r + 1), p["rng"].shape[0])}}
             t0 = time.perf_counter()
-            m = keep[0] if k == 0 and keep is not None else SGNS.from_state(st)
+            m = keep[0] if k == 0 and keep is not None else load_replica(base, seed, k, r + 1, n, ROWS, STEP_CAP,
+                                                                          MAX_STEP)
             t1 = time.perf_counter()
             learn_lines(m, [lines[i] for i in per[k][r]])
             t2 = time.perf_counter()
@@ -149,7 +172,8 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             tr.append(t2 - t1)
             delta_s.append(t3 - t2)
         t0 = time.perf_counter()
-        merged = merge_deltas(base, deltas, rows=ROWS, stiffness=STIFFNESS)
+        merged = merge_deltas(base, deltas, rows=ROWS, stiffness=STIFFNESS, replicas=n, step_cap=STEP_CAP,
+                              max_step=MAX_STEP)
         t1 = time.perf_counter()
         model = SGNS.from_state(merged)  # a replica applying the merged state
         t2 = time.perf_counter()
@@ -161,6 +185,8 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             keep[2] = None
             rng = keep[0].params.rng
             rng[:] = seed_states(replica_seed(seed, 0, r + 2), rng.shape[0])
+            if ROWS == "gain":  # the merged evidence is the rows' new n0, as at a load
+                keep[0].extrapolate_steps(n, STEP_CAP, MAX_STEP)
         t4 = time.perf_counter()
         train_s += sum(tr)
         hist.append({"round": r + 1, "replicas": len(deltas), "tokens": int(model.words_seen),
@@ -174,8 +200,8 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
         base = merged
         if r + 1 < rounds:
             model.close()
-    return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS, "rounds": rounds,
-            "fp16": FP16, "rare_below": RARE_BELOW,
+    return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS,
+            "step_cap": STEP_CAP, "max_step": MAX_STEP, "rounds": rounds, "fp16": FP16, "rare_below": RARE_BELOW,
             "tokens": int(model.words_seen), "vocab_size": model.vocab_size, "train_s": train_s,
             "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
 
@@ -191,14 +217,19 @@ def _commit() -> str | None:
 
 
 def main(argv=None) -> int:
-    global ROWS, STIFFNESS, FP16, RARE_BELOW
+    global ROWS, STIFFNESS, FP16, RARE_BELOW, STEP_CAP, MAX_STEP
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--replicas", type=int, nargs="+", default=[0, 1, 4, 16], help="0: one process")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--sync-tokens", type=int, default=50_000, help="tokens per replica per round")
+    ap.add_argument("--round-tokens", type=int, default=None,
+                    help="tokens of a merged round: each replica trains round-tokens / N (overrides --sync-tokens)")
     ap.add_argument("--max-tokens", type=int, default=None, help="first tokens of the corpus only")
-    ap.add_argument("--rows", choices=["sum", "scaled"], default=ROWS, help="merge rule of W and C rows")
-    ap.add_argument("--stiffness", type=float, default=STIFFNESS, help="of --rows scaled; <= 0: none")
+    ap.add_argument("--rows", choices=["sum", "scaled", "gain"], default=ROWS,
+                    help="merge rule of W and C rows (gain: with the replicas' evidence-aware steps)")
+    ap.add_argument("--stiffness", type=float, default=STIFFNESS, help="of --rows scaled and gain; <= 0: none")
+    ap.add_argument("--step-cap", type=float, default=None, help="of --rows gain (default: N)")
+    ap.add_argument("--max-step", type=float, default=None, help="of --rows gain: replica steps <= this * alpha")
     ap.add_argument("--fp16", action="store_true", help="replicas send float16 row differences (error feedback)")
     ap.add_argument("--rare-below", type=int, default=0, help="C rows of rarer words on alternate rounds")
     ap.add_argument("--out", default=str(HERE / "results" / "simulate.jsonl"))
@@ -206,16 +237,20 @@ def main(argv=None) -> int:
     ROWS = args.rows
     STIFFNESS = args.stiffness if args.stiffness > 0 else None
     FP16, RARE_BELOW = args.fp16, args.rare_below
+    STEP_CAP = args.step_cap
+    MAX_STEP = args.max_step
     lines, ntok = corpus(args.max_tokens)
     print(f"mix: {len(lines)} lines, {int(ntok.sum())} tokens", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    commit = _commit()  # of the code this process runs (taken at start: the checkout may move on meanwhile)
     for seed in args.seeds:
         for n in args.replicas:
-            res = one_process(lines, seed) if n == 0 else simulate(lines, ntok, n, seed, args.sync_tokens)
+            res = one_process(lines, seed) if n == 0 else simulate(
+                lines, ntok, n, seed, args.round_tokens // n if args.round_tokens else args.sync_tokens)
             res["corpus_tokens"] = int(ntok.sum())
             res["settings"] = {**SETTINGS, "track_cooc": True, "average_eta": 10.0}
-            res["commit"] = _commit()
+            res["commit"] = commit
             with open(out, "a", encoding="utf-8") as f:
                 f.write(json.dumps(res) + "\n")
             print(f"N={n} seed={seed}: tokens {res['tokens']}, WS353 {res['ws353']:.3f}, SimLex {res['simlex']:.3f}, "

@@ -51,7 +51,7 @@ from ..cooc import CooccurrenceStats
 from ..forget import Forgetting
 from ..noise import NoiseDistribution
 from ..parameters import SGNSParameters
-from ..rates import merged_step_scale
+from ..rates import merged_step_scale, replica_step_gain, replica_step_mass
 from ..vocab import Vocabulary
 from .merge import MergeError, state_nbytes
 
@@ -137,7 +137,8 @@ def model_delta(state: dict, base: dict) -> dict:
     return out
 
 
-def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float | None = None) -> dict:
+def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float | None = None,
+                 replicas: int | None = None, step_cap: float | None = None, max_step: float | None = None) -> dict:
     """The next base: ``base`` plus the replicas' deltas (:func:`model_delta`), component by component.
 
     Parameters
@@ -147,12 +148,24 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
     deltas : list of dict
         One per replica (K >= 1), in replica order (it fixes the order of the float sums and
         which replica's RNG streams are kept); plain or :func:`encode_delta` outputs.
-    rows : {"sum", "scaled"}
+    rows : {"sum", "scaled", "gain"}
         ``"sum"``: each row gets the base plus every replica's update (equal bit for bit to
         :func:`~streamsgns.distributed.merge.merge_states` with ``rows="sum"``). ``"scaled"``: the
         summed update of a word is scaled so that its total step is the one a single process
         would have taken over the merged evidence (:func:`streamsgns.rates.merged_step_scale`; per-word
-        rule only, the global rule sums).
+        rule only, the global rule sums). ``"gain"``: the replicas took evidence-aware steps
+        (:meth:`streamsgns.SGNS.extrapolate_steps` with ``replicas`` and ``step_cap``), and each row's
+        summed update is weighed by ``1/m``, ``m`` its gain (:func:`streamsgns.rates.replica_step_gain`
+        of its base count; new words' C rows too, their W rows are the mean as with ``"sum"``); with
+        ``stiffness``, by ``F / Σ_k f_k`` instead, the relaxation model of ``"scaled"`` on the steps
+        the replicas took (:func:`streamsgns.rates.replica_step_mass`): ``1/m`` where no step hit
+        ``max_step``, more for rows whose steps it limited and that stay far from their optimum.
+    stiffness : float, optional
+        Of ``rows="scaled"`` and ``rows="gain"``.
+    replicas, step_cap, max_step : int, float, float, optional
+        Of ``rows="gain"``: the replicas of the job (None: ``len(deltas)``), the replicas' largest
+        step in units of ``alpha`` that sets the gains (None: ``replicas``) and their limit on any
+        step in units of ``alpha`` (None: none), as given to :meth:`streamsgns.SGNS.extrapolate_steps`.
 
     Returns
     -------
@@ -166,8 +179,8 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
     """
     if not deltas:
         raise MergeError("no replica delta to merge")
-    if rows not in ("sum", "scaled"):
-        raise MergeError(f"rows must be 'sum' or 'scaled', not {rows!r}")
+    if rows not in ("sum", "scaled", "gain"):
+        raise MergeError(f"rows must be 'sum', 'scaled' or 'gain', not {rows!r}")
     try:
         deltas = [decode_delta(d, base) for d in deltas]
         vocab, plan = Vocabulary.merge_deltas(base["vocab"], [d["vocab"] for d in deltas])
@@ -177,6 +190,21 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
             start = np.maximum(plan["counts"] - plan["inc"].sum(axis=0), 0)
             scale = merged_step_scale(start, plan["inc"], float(p["alpha"]), float(p["min_alpha"]),
                                       float(p["word_decay"]), stiffness)
+        elif rows == "gain" and p.get("word_decay"):
+            k = len(deltas) if replicas is None else int(replicas)
+            n0 = np.zeros(int(plan["n"]), np.float64)
+            nb = min(int(plan["n_base"]), n0.shape[0])
+            n0[:nb] = base["vocab"]["counts"][:nb]  # the replicas' evidence at load (free rows: 0)
+            wd, alpha = float(p["word_decay"]), float(p["alpha"])
+            gain = replica_step_gain(n0, k, wd, float(k if step_cap is None else step_cap))
+            if stiffness is None:
+                scale = 1.0 / gain
+            else:
+                top = np.inf if max_step is None else float(max_step) * alpha
+                each = -np.expm1(-stiffness * replica_step_mass(n0, plan["inc"], alpha, wd, k, gain, top)).sum(axis=0)
+                whole = -np.expm1(-stiffness * replica_step_mass(n0, plan["inc"].sum(axis=0), alpha, wd, 1,
+                                                                  np.ones_like(gain)))
+                scale = np.where(each > 0, whole / np.where(each > 0, each, 1.0), 1.0 / gain)
         params = SGNSParameters.merge_deltas(base["parameters"], [d["parameters"] for d in deltas], plan, scale)
         out = {"params": dict(base["params"]), "vocab": vocab,
                "noise": NoiseDistribution.rebuilt(base["noise"], plan["counts"], plan["n"], params["words_seen"]),

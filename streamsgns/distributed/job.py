@@ -94,14 +94,21 @@ class ReplicaJob:
     ray_address : str, optional
         ``"auto"`` or ``"HOST:PORT"`` of a running Ray cluster; None starts a local one (unless
         Ray is already initialised).
-    rows : {"sum", "scaled"}
+    rows : {"sum", "scaled", "gain"}
         How the merge combines W and C rows (:func:`~streamsgns.distributed.delta.merge_deltas`):
         ``"sum"``, the base plus every replica's update (closest to one process at 2 replicas in
         ``benchmarks/scale_out/ray_replicas.py``, unstable from 3 replicas on: ``docs/scale-out.md``), or
         ``"scaled"``, each word's summed update scaled towards the mean for rows that reach their
-        optimum within a round (:func:`streamsgns.rates.merged_step_scale` with ``stiffness``).
+        optimum within a round (:func:`streamsgns.rates.merged_step_scale` with ``stiffness``), or
+        ``"gain"``, the replicas take evidence-aware steps (:meth:`streamsgns.SGNS.extrapolate_steps`)
+        and each row's summed update is weighed by its gain's inverse (``docs/scale-out.md``).
     stiffness : float, optional
-        With ``rows="scaled"`` (None: the step-integral rule without saturation).
+        With ``rows="scaled"`` (None: the step-integral rule without saturation) and ``rows="gain"``
+        (None: each row's summed update over its gain).
+    step_cap, max_step : float, optional
+        With ``rows="gain"``: the replicas' largest step in units of ``alpha`` that sets the rows'
+        gains (:func:`streamsgns.rates.replica_step_gain`; None: ``replicas``), and a limit on every
+        replica step (None: none), :meth:`streamsgns.SGNS.extrapolate_steps`.
     delta_fp16 : bool
         Replicas send their W/C row differences as float16 with error feedback (half the row
         bytes; :func:`streamsgns.distributed.delta.encode_delta`, ``docs/scale-out.md``).
@@ -155,7 +162,8 @@ class ReplicaJob:
                  rows: str = "sum", max_restarts: int = 20, cpus_per_replica: float = 1.0,
                  on_round: Callable | None = None, runtime_env: dict | None = None, vectors: bool = True,
                  overwrite: bool = False, stiffness: float | None = None, consumer_config: dict | None = None,
-                 delta_fp16: bool = False, rare_below: int = 0, **model_params):
+                 delta_fp16: bool = False, rare_below: int = 0, step_cap: float | None = None,
+                 max_step: float | None = None, **model_params):
         from streamsgns.connectors.kafka.config import parse_url
 
         hosts, topics, args = parse_url(url)
@@ -176,9 +184,9 @@ class ReplicaJob:
         self.consumer_config = dict(consumer_config or {})
         self.snapshots_written = self.snapshots_failed = 0
         self.durable_at: float | None = None
-        if rows not in ("sum", "scaled"):
-            raise ValueError(f"rows must be 'sum' or 'scaled' (replicas send sparse deltas), not {rows!r}")
-        self.stiffness = stiffness
+        if rows not in ("sum", "scaled", "gain"):
+            raise ValueError(f"rows must be 'sum', 'scaled' or 'gain' (replicas send sparse deltas), not {rows!r}")
+        self.stiffness, self.step_cap, self.max_step = stiffness, step_cap, max_step
         if int(rare_below) < 0:
             raise ValueError("rare_below must be >= 0")
         self.delta_fp16, self.rare_below = bool(delta_fp16), int(rare_below)
@@ -298,7 +306,9 @@ class ReplicaJob:
         return cls.remote(i, self.bootstrap, self.topics, self._shares[i], max_chunk_bytes=chunk,
                           idle_timeout=self.idle_timeout if self.idle_timeout is not None else
                           min(5.0, self.sync_seconds), consumer_config=self.consumer_config or None,
-                          delta_fp16=self.delta_fp16, rare_below=self.rare_below)
+                          delta_fp16=self.delta_fp16, rare_below=self.rare_below,
+                          replicas=self.n, evidence_steps=self.rows == "gain", step_cap=self.step_cap,
+                          max_step=self.max_step)
 
     def _new_merger(self, ray, base_ref, run_id):
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -308,7 +318,7 @@ class ReplicaJob:
         return cls.options(scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False)).remote(
             base_ref, snapshot_dir=str(self.snapshot_dir) if self.snapshot_dir else None,
             snapshot_every=self.snapshot_every, keep=self.keep, vectors=self.vectors, run_id=run_id, rows=self.rows,
-            stiffness=self.stiffness)
+            stiffness=self.stiffness, replicas=self.n, step_cap=self.step_cap, max_step=self.max_step)
 
     def _reset_all(self, ray, base_ref) -> None:
         ray.get([a.reset.remote(base_ref, self.position, self.round) for a in self._actors])

@@ -37,18 +37,22 @@ class Merger:
         Also write word2vec vectors with each checkpoint.
     run_id : str, optional
         The run identity the checkpoints carry (the driver's, so that a resumed run prunes its own).
-    rows : {"sum", "scaled"}
+    rows : {"sum", "scaled", "gain"}
         The merge rule of W and C rows (:func:`~streamsgns.distributed.delta.merge_deltas`).
     stiffness : float, optional
         With ``rows="scaled"``: see :func:`streamsgns.rates.merged_step_scale`.
+    replicas, step_cap, max_step : int, float, float, optional
+        With ``rows="gain"``: see :func:`~streamsgns.distributed.delta.merge_deltas`.
     """
 
     def __init__(self, state: dict, snapshot_dir=None, snapshot_every: str = "60s", keep: int = 3,
                  vectors: bool = True, run_id: str | None = None, rows: str = "sum",
-                 stiffness: float | None = None):
+                 stiffness: float | None = None, replicas: int | None = None, step_cap: float | None = None,
+                 max_step: float | None = None):
         from ..learner import SGNS
 
         self.rows, self.stiffness = rows, stiffness
+        self.replicas, self.step_cap, self.max_step = replicas, step_cap, max_step
         self.base = state
         self.model = SGNS.from_state(state)
         self.snap = None
@@ -78,7 +82,8 @@ class Merger:
         from ..learner import SGNS
 
         t0 = time.perf_counter()
-        merged = merge_deltas(self.base, list(deltas), rows=self.rows, stiffness=self.stiffness)
+        merged = merge_deltas(self.base, list(deltas), rows=self.rows, stiffness=self.stiffness,
+                              replicas=self.replicas, step_cap=self.step_cap, max_step=self.max_step)
         model = SGNS.from_state(merged)  # validates the merged state
         update = model_delta(merged, self.base)
         self.model.close()

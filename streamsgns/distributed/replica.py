@@ -71,11 +71,20 @@ class Replica:
         (:func:`~streamsgns.distributed.delta.encode_delta`).
     rare_below : int
         Send the C rows of words counted fewer than this many times on alternate rounds (0: every round).
+    replicas : int
+        Replicas of the job; with ``evidence_steps``, the model takes evidence-aware steps at
+        every load (:meth:`streamsgns.SGNS.extrapolate_steps`).
+    evidence_steps : bool
+        The merge rule is ``rows="gain"`` (:func:`~streamsgns.distributed.delta.merge_deltas`).
+    step_cap, max_step : float, optional
+        Of :meth:`~streamsgns.SGNS.extrapolate_steps`.
     """
 
     def __init__(self, index: int, bootstrap_servers: str, topics: str, partitions: list[str],
                  idle_timeout: float = 1.0, poll_timeout_ms: int = 200, max_chunk_bytes: int = 1 << 20,
-                 consumer_config: dict | None = None, delta_fp16: bool = False, rare_below: int = 0):
+                 consumer_config: dict | None = None, delta_fp16: bool = False, rare_below: int = 0,
+                 replicas: int = 1, evidence_steps: bool = False, step_cap: float | None = None,
+                 max_step: float | None = None):
         from streamsgns.connectors.kafka import KafkaSource
 
         logging.getLogger("kafka").setLevel(logging.WARNING)
@@ -87,6 +96,8 @@ class Replica:
                 for handler in logging.getLogger().handlers:
                     handler.addFilter(scrub)
         self.index = int(index)
+        self.replicas, self.evidence_steps = int(replicas), bool(evidence_steps)
+        self.step_cap, self.max_step = step_cap, max_step
         self.partitions = list(partitions)
         self.source = KafkaSource(bootstrap_servers, topics, None, assign="manual", partitions=self.partitions,
                                   poll_timeout_ms=poll_timeout_ms, idle_timeout=idle_timeout,
@@ -120,6 +131,8 @@ class Replica:
         if self.model is not None:
             self.model.close()
         self.model = SGNS.from_state(state)
+        if self.evidence_steps:  # steps at the merged stream's evidence (the merge's rows="gain")
+            self.model.extrapolate_steps(self.replicas, self.step_cap, self.max_step)
         self.base = writable_state({**state, "parameters": p})  # updated in place by apply_update
         self._own = None
         self._residual = {}  # a rollback drops what earlier rounds had not transmitted (rows only, never counts)
@@ -140,6 +153,8 @@ class Replica:
                             self.base["parameters"]["rng"].shape[0])
         k = min(rng.shape[0], seeds.shape[0])
         rng[:k] = seeds[:k]
+        if self.evidence_steps:  # the merged evidence is the rows' new n0 (as at a load)
+            self.model.extrapolate_steps(self.replicas, self.step_cap, self.max_step)
 
     def reset(self, state: dict, position: dict, round_no: int) -> None:
         """Load ``state`` and move each of this replica's partitions to its offset in ``position``.

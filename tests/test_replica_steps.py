@@ -1,0 +1,201 @@
+"""Evidence-aware steps of replicas (streamsgns.rates.row_alpha, SGNS.extrapolate_steps, merge rows="gain")."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from helpers_core import assert_finite, assert_same_state, lee_lines, model_state
+from streamsgns import SGNS
+from streamsgns.distributed.delta import merge_deltas, model_delta
+from streamsgns.rates import evidence_offsets, replica_step_gain, replica_step_mass, row_alpha, word_alpha
+
+SMALL = dict(vector_size=16, min_count=2, seed=3, sketch_width=1 << 16, track_cooc=False, average_eta=None,
+             detect_changes=False)
+
+
+def _trained(lines):
+    m = SGNS(**SMALL)
+    m.learn_many(lines)
+    return m
+
+
+@settings(max_examples=40, deadline=None)
+@given(k=st.integers(2, 64), cap=st.floats(1.0, 80.0), w=st.integers(0, 40), extra=st.integers(0, 50_000))
+def test_a_replicas_step_is_its_gain_times_one_processs_step_at_the_extrapolated_count(k, cap, w, extra):
+    """Row ``w`` at ``n0`` when the replica loaded and ``n0 + extra`` now takes ``m · η(n0 + K·extra)``,
+    ``m = clip(cap·(1 + n0/word_decay), 1, K)``: one process's step at the merged stream's count, times the
+    gain the merge divides by; a row admitted during the round (past the arrays) counts from 0."""
+    m = _trained(lee_lines()[:150])
+    m.extrapolate_steps(k, cap)
+    cfg = m._trainer.cfg
+    n0 = int(m.counts[w])
+    gain = min(float(k), max(1.0, cap * (1.0 + n0 / m.word_decay)))
+    want = np.float32(gain * word_alpha(cfg, n0 + k * extra))
+    assert row_alpha(cfg, n0 + extra, w) == want
+    new = m.n_ids + 5
+    assert row_alpha(cfg, extra, new) == np.float32(min(float(k), cap) * word_alpha(cfg, k * extra))
+    m.close()
+
+
+def test_one_process_steps_are_unchanged():
+    """Scale 1 (every model that is not a replica): the step of the count itself, bit for bit."""
+    m = _trained(lee_lines()[:150])
+    cfg = m._trainer.cfg
+    for w in range(20):
+        n = int(m.counts[w])
+        assert row_alpha(cfg, n, w) == word_alpha(cfg, n)
+    m.close()
+
+
+def test_a_model_back_at_one_replica_trains_bit_for_bit_as_one_process():
+    lines = lee_lines()
+    a = _trained(lines[:150])
+    b = SGNS.from_state(a.state_dict())
+    b.extrapolate_steps(4)
+    b.extrapolate_steps(1)
+    a.learn_many(lines[150:225])
+    b.learn_many(lines[150:225])
+    assert_same_state(model_state(a), model_state(b))
+    c = SGNS.from_state(a.state_dict())  # and extrapolating does change the steps
+    d = SGNS.from_state(a.state_dict())
+    d.extrapolate_steps(4)
+    c.learn_many(lines[225:300])
+    d.learn_many(lines[225:300])
+    assert not np.array_equal(c.params.W, d.params.W)
+    assert_finite(d)
+    for x in (a, b, c, d):
+        x.close()
+
+
+def test_gain_offsets_and_bad_arguments():
+    assert replica_step_gain(np.array([0, 2000, 10**6]), 16, 2000.0, 4.0).tolist() == [4.0, 8.0, 16.0]
+    assert replica_step_gain(np.array([0, 7]), 8, 2000.0, 8.0).tolist() == [8.0, 8.0]
+    assert evidence_offsets(np.array([3]), 5).tolist() == [12.0]
+    for bad in (dict(replicas=0, word_decay=1.0, step_cap=1.0), dict(replicas=2, word_decay=1.0, step_cap=0.5),
+                dict(replicas=2, word_decay=0.0, step_cap=1.0)):
+        with pytest.raises(ValueError):
+            replica_step_gain(np.zeros(1), **bad)
+    with pytest.raises(ValueError):
+        evidence_offsets(np.zeros(1), 0.5)
+    m = SGNS(**SMALL)
+    with pytest.raises(ValueError):
+        m.extrapolate_steps(0)
+    with pytest.raises(ValueError):
+        m.extrapolate_steps(4, max_step=0.0)
+    m.close()
+
+
+def test_the_gain_merge_weighs_each_rows_summed_update_by_its_inverse_gain():
+    """rows="gain": base + (1/m) Σ_k (x_k − base) per base row, ``m`` from the base counts (the replicas'
+    gains at load); with one replica of gain 1 it is the sum."""
+    lines = lee_lines()
+    base = _trained(lines[:150]).state_dict()
+    deltas = []
+    for k in range(3):
+        m = SGNS.from_state(base)
+        m.extrapolate_steps(3, 1.0)
+        m.learn_many(lines[150 + 50 * k: 200 + 50 * k])
+        deltas.append(model_delta(m.state_dict(), base))
+        m.close()
+    got = merge_deltas(base, deltas, rows="gain", replicas=3, step_cap=1.0)
+    summed = merge_deltas(base, deltas, rows="sum")
+    nb = base["vocab"]["counts"].shape[0]
+    gain = replica_step_gain(base["vocab"]["counts"], 3, 2000.0, 1.0)
+    for name in ("W", "C"):
+        B = base["parameters"][name][:nb].astype(np.float64)
+        upd = summed["parameters"][name][:nb].astype(np.float64) - B
+        live = got["vocab"]["counts"][:nb] > 0
+        want = (B + upd / gain[:, None]).astype(np.float32)
+        np.testing.assert_allclose(got["parameters"][name][:nb][live], want[live], rtol=0, atol=2e-6)
+    assert gain.max() > 1.2 and gain.min() < 1.01  # rows of different gains were checked
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(2, 64), n0=st.integers(0, 10**7), each=st.integers(1, 20_000), kappa=st.floats(0.1, 30.0))
+def test_uncapped_replicas_relax_as_one_process_so_the_relaxation_weight_is_the_mean(k, n0, each, kappa):
+    """K replicas at gain K without a step limit, each seeing ``l`` occurrences, sum the steps one process
+    sums over ``K·l``: the relaxation weight ``F / Σ f_k`` of rows="gain" with a stiffness is ``1/K``."""
+    start = np.array([float(n0)])
+    inc = np.full((k, 1), float(each))
+    gain = np.array([float(k)])
+    mass = replica_step_mass(start, inc, 0.05, 2000.0, k, gain)
+    whole = replica_step_mass(start, inc.sum(axis=0), 0.05, 2000.0, 1, np.ones(1))
+    np.testing.assert_allclose(mass[:, 0], whole[0], rtol=1e-9)
+    f = -np.expm1(-kappa * mass).sum(axis=0)
+    F = -np.expm1(-kappa * whole)
+    np.testing.assert_allclose(F / f, 1.0 / k, rtol=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(2, 64), n0=st.integers(0, 10**6), each=st.integers(1, 20_000), top=st.floats(0.06, 1.0))
+def test_a_step_limit_lowers_a_replicas_step_sum_and_bounds_it(k, n0, each, top):
+    """With steps limited to ``top`` the sum is at most the unlimited one and at most ``top·l``."""
+    start, inc, gain = np.array([float(n0)]), np.array([[float(each)]]), np.array([float(k)])
+    free = replica_step_mass(start, inc, 0.05, 2000.0, k, gain)
+    capped = replica_step_mass(start, inc, 0.05, 2000.0, k, gain, top)
+    assert capped[0, 0] <= free[0, 0] * (1 + 1e-12)
+    assert capped[0, 0] <= top * each * (1 + 1e-12)
+
+
+def _simulated_losses(rows: str, replicas: int = 4, lines_per_round: int = 25, passes: int = 3) -> list:
+    """Replicas in one process (the simulator's loop, ``benchmarks/scale_out/simulate.py``) over the Lee corpus
+    read ``passes`` times, lines dealt round-robin: the replicas' mean training loss per sync round."""
+    from streamsgns.distributed.replica import replica_seed
+    from streamsgns.hashing import seed_states
+
+    kw = dict(vector_size=32, window=5, negative=5, min_count=2, track_cooc=False, average_eta=None,
+              detect_changes=False, sketch_width=1 << 16, seed=1)
+    lines = list(lee_lines()) * passes
+    shares = [lines[i::replicas] for i in range(replicas)]
+    base = SGNS(**kw).state_dict()
+    losses = []
+    for r in range(len(shares[0]) // lines_per_round):
+        deltas, loss = [], []
+        for k in range(replicas):
+            p = base["parameters"]
+            m = SGNS.from_state({**base, "parameters": {**p, "rng": seed_states(replica_seed(1, k, r + 1),
+                                                                                  p["rng"].shape[0])}})
+            if rows == "gain":
+                m.extrapolate_steps(replicas, None, 4.0)
+            m.take_loss()  # from this round only
+            m.learn_many(shares[k][r * lines_per_round:(r + 1) * lines_per_round])
+            loss.append(m.take_loss())
+            deltas.append(model_delta(m.state_dict(), base))
+            m.close()
+        base = merge_deltas(base, deltas, rows=rows, replicas=replicas, max_step=4.0)
+        losses.append(float(np.mean(loss)))
+    return losses
+
+
+def test_four_replicas_diverge_with_the_sum_and_converge_with_evidence_aware_steps():
+    """The ``sum`` merge overshoots rows that reach their optimum within a round (the loss the replicas see
+    rises round after round); with evidence-aware steps and the gain merge it falls, as in one process."""
+    plain = _simulated_losses("sum")
+    aware = _simulated_losses("gain")
+    assert len(plain) == len(aware) >= 6
+    assert np.mean(plain[-3:]) > 1.3 * np.mean(plain[:3]), plain
+    assert np.mean(aware[-3:]) < np.mean(aware[:3]), aware
+    assert np.all(np.isfinite(aware))
+
+
+def test_the_merge_actor_merges_with_the_replicas_rule():
+    """The merge actor's class (run in-process here; Ray runs the same class) passes the gain rule's
+    arguments on: its merged model is ``merge_deltas(rows="gain", ...)`` of the same deltas."""
+    from streamsgns.distributed.merger import Merger
+
+    lines = lee_lines()
+    base = _trained(lines[:150]).state_dict()
+    deltas = []
+    for k in range(2):
+        m = SGNS.from_state(base)
+        m.extrapolate_steps(2, None, 4.0)
+        m.learn_many(lines[150 + 60 * k: 210 + 60 * k])
+        deltas.append(model_delta(m.state_dict(), base))
+        m.close()
+    actor = Merger(base, rows="gain", stiffness=3.0, replicas=2, max_step=4.0)
+    actor.merge(*deltas)
+    want = merge_deltas(base, deltas, rows="gain", stiffness=3.0, replicas=2, max_step=4.0)
+    assert_same_state(model_state(actor.model), model_state(SGNS.from_state(want)))
+    plain = merge_deltas(base, deltas, rows="sum")
+    assert not np.array_equal(plain["parameters"]["W"], want["parameters"]["W"])
+    actor.close()
