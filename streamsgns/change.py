@@ -87,8 +87,8 @@ from numba import njit
 
 from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
 
-__all__ = ["ChangeDetector", "ChangeLog", "DetectorArrays", "DETECT_RECORD", "NO_DETECT", "SIG_DIM", "detect_check",
-           "detector_observe", "detector_reset_row", "detector_decay", "step_evidence"]
+__all__ = ["ChangeDetector", "ChangeLog", "DetectorArrays", "DETECT_RECORD", "NO_DETECT", "SIG_DIM", "BURST_Z",
+           "detect_check", "detector_observe", "detector_reset_row", "detector_decay", "step_evidence"]
 
 #: A ratio above this is a burst (:func:`detect_check`).
 BURST_Z = 3.0
@@ -101,8 +101,8 @@ SIG_DIM = 16
 DETECT_RECORD = np.dtype([("next_check", np.int64), ("checks", np.int64), ("alarms", np.int64),
                           ("last_shift", np.float64)])
 
-#: What the kernels receive: ``base``, ``sig``, ``pairs``, ``center``, ``dmean``, ``obs``, ``cusum``, ``level`` as in
-#: :class:`ChangeDetector`, ``meta`` (1,) :data:`DETECT_RECORD`.
+#: What the kernels receive: ``base``, ``sig``, ``pairs``, ``center``, ``dmean``, ``obs``, ``cusum``, ``level``,
+#: ``burst``, ``tested`` as in :class:`ChangeDetector`, ``meta`` (1,) :data:`DETECT_RECORD`.
 DetectorArrays = namedtuple("DetectorArrays", "base sig pairs center dmean obs cusum level burst tested meta")
 
 
@@ -446,8 +446,7 @@ class ChangeDetector:
         decay = 0.5 ** (self.check_every / self.repeat_half_life)
         k, shift = detect_check(self.arrays(), counts, int(n), self.min_pairs, self.min_evidence, self.rate, self.delta,
                                 self.threshold, self.z_cap, self.warmup, self.repeat_factor, decay, self.burst_rate,
-                                self._z,
-                                self._alarms)
+                                self._z, self._alarms)
         m = self.meta[0]
         m["checks"] += 1
         m["alarms"] += k
