@@ -28,9 +28,10 @@ MOVERS = ("x1", "x2", "x3")
 SMALL = dict(vector_size=16, window=3, min_count=1, sample=0.0, seed=0, track_cooc=False, change_every=4000)
 
 
-def stream(n_sent: int, switch_at: int, seed: int = 0, movers=MOVERS, every: int | None = None) -> list[list[str]]:
-    """Sentences of 10 words; the movers live in topic A before ``switch_at`` sentences and in B after
-    (or, with ``every``, change topic every ``every`` sentences)."""
+def staggered(n_sent: int, groups: dict, seed: int = 0) -> list[list[str]]:
+    """Sentences as :func:`stream`'s, with several groups of movers: ``groups[movers] = switch_at``
+    (each group lives in topic A before its ``switch_at`` sentences and in B after) or a function
+    of the sentence number, true while the group lives in topic A."""
     rng = np.random.default_rng(seed)
     A = [f"a{i}" for i in range(30)]
     B = [f"b{i}" for i in range(30)]
@@ -38,11 +39,19 @@ def stream(n_sent: int, switch_at: int, seed: int = 0, movers=MOVERS, every: int
     for k in range(n_sent):
         topic = A if k % 2 == 0 else B
         s = [topic[j] for j in rng.integers(0, 30, size=10)]
-        in_a = (k // every) % 2 == 0 if every else k < switch_at
-        if topic is (A if in_a else B) and movers:
-            s[rng.integers(0, 10)] = movers[rng.integers(0, len(movers))]
+        for movers, switch_at in groups.items():
+            in_a = switch_at(k) if callable(switch_at) else k < switch_at
+            if topic is (A if in_a else B):
+                s[rng.integers(0, 10)] = movers[rng.integers(0, len(movers))]
         out.append(s)
     return out
+
+
+def stream(n_sent: int, switch_at: int, seed: int = 0, movers=MOVERS, every: int | None = None) -> list[list[str]]:
+    """Sentences of 10 words; the movers live in topic A before ``switch_at`` sentences and in B after
+    (or, with ``every``, change topic every ``every`` sentences): :func:`staggered` with one group."""
+    in_a = (lambda k: (k // every) % 2 == 0) if every else switch_at
+    return staggered(n_sent, {tuple(movers): in_a} if movers else {}, seed=seed)
 
 
 def test_the_movers_and_only_they_raise_an_alarm_soon_after_the_change():
@@ -188,25 +197,6 @@ def test_detector_state_is_validated():
     with pytest.raises(StateError, match="in order"):
         ChangeLog.from_state({**ChangeLog().state_dict(), "next_rec": 1,
                               "records": np.frombuffer(b'[{"rec": 3}]', np.uint8).copy()})
-
-
-def staggered(n_sent: int, groups: dict, seed: int = 0) -> list[list[str]]:
-    """Sentences as :func:`stream`'s, with several groups of movers: ``groups[movers] = switch_at``
-    (each group lives in topic A before its ``switch_at`` sentences and in B after) or a function
-    of the sentence number, true while the group lives in topic A."""
-    rng = np.random.default_rng(seed)
-    A = [f"a{i}" for i in range(30)]
-    B = [f"b{i}" for i in range(30)]
-    out = []
-    for k in range(n_sent):
-        topic = A if k % 2 == 0 else B
-        s = [topic[j] for j in rng.integers(0, 30, size=10)]
-        for movers, switch_at in groups.items():
-            in_a = switch_at(k) if callable(switch_at) else k < switch_at
-            if topic is (A if in_a else B):
-                s[rng.integers(0, 10)] = movers[rng.integers(0, len(movers))]
-        out.append(s)
-    return out
 
 
 # ---------------------------------------------------------------- the --changes file, through the CLI
