@@ -138,6 +138,23 @@ def replay_store(ra, hashes, sent_out, n_sent):
 
 
 @njit(cache=True, fastmath=True, nogil=True)
+def _ring_start(ra, cfg, dim):
+    """Where a replay starts: the ring ((size,) uint64), its size, the tokens it holds, the position of
+    the oldest, the longest sentence (tokens), a sentence buffer ((maxlen,) int32) and the kernel's
+    scratch bundle (:func:`streamsgns.kernels.new_scratch`)."""
+    ring = ra.ring
+    size = ring.shape[0]
+    m = ra.meta[0]
+    filled = m.filled
+    oldest = m.head - filled
+    if oldest < 0:
+        oldest += size
+    maxlen = cfg.max_sentence_length
+    return ring, size, filled, oldest, maxlen, np.empty(maxlen, dtype=np.int32), new_scratch(maxlen, dim,
+                                                                                              cfg.negative, 0)
+
+
+@njit(cache=True, fastmath=True, nogil=True)
 def replay_train(ra, budget, k, cfg, alpha, total, pa, counts, na, keys, vals, ca, hashes, da):
     """Train about ``budget`` tokens of buffered sentences, drawn on replay stream ``k``.
 
@@ -170,16 +187,7 @@ def replay_train(ra, budget, k, cfg, alpha, total, pa, counts, na, keys, vals, c
         Summed SGNS loss of the replayed pairs (nats).
     n_pairs, n_kept : int
     """
-    ring = ra.ring
-    size = ring.shape[0]
-    m = ra.meta[0]
-    filled = m.filled
-    oldest = m.head - filled
-    if oldest < 0:
-        oldest += size
-    maxlen = cfg.max_sentence_length
-    sen = np.empty(maxlen, dtype=np.int32)
-    sc = new_scratch(maxlen, pa.W.shape[1], cfg.negative, 0)
+    ring, size, filled, oldest, maxlen, sen, sc = _ring_start(ra, cfg, pa.W.shape[1])
     done = 0
     loss = 0.0
     n_pairs = 0
@@ -253,16 +261,7 @@ def replay_in_order(ra, start, stop, k, cfg, alpha, total, pa, counts, na, keys,
         Summed SGNS loss of the replayed pairs (nats).
     n_pairs, n_kept : int
     """
-    ring = ra.ring
-    size = ring.shape[0]
-    m = ra.meta[0]
-    filled = m.filled
-    oldest = m.head - filled
-    if oldest < 0:
-        oldest += size
-    maxlen = cfg.max_sentence_length
-    sen = np.empty(maxlen, dtype=np.int32)
-    sc = new_scratch(maxlen, pa.W.shape[1], cfg.negative, 0)
+    ring, size, filled, oldest, maxlen, sen, sc = _ring_start(ra, cfg, pa.W.shape[1])
     done = 0
     loss = 0.0
     n_pairs = 0

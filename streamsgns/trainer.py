@@ -220,30 +220,19 @@ class Trainer:
             if owed:
                 replay.account(budget, 0, 0.0, 0, 0)
             return 0
-        cfg = self._replay_cfg
-        alpha = K.current_alpha(cfg, self.forget.alpha_tokens(words))
-        ra = replay.arrays()
-        va = self.vocab.arrays()
-        pa = ParamArrays(self.params.W, self.params.C, ra.rng, self.params.meta)  # W, C with the replay streams
-        ca = self._cooc_arrays()
-        da = self._detect_arrays()
-        total = self.vocab.total
         if self.workers == 1:
+            cfg, alpha, ra, va, pa, ca, da, total = self._replay_context()
             results = [replay_train(ra, np.int64(budget), 1, cfg, alpha, total, pa, va.counts, self.noise.arrays(),
                                     va.keys, va.vals, ca, va.hashes, da)]
         else:
             self.flush()
-            if self._pool is None:
-                self._pool = cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="sgns")
+            cfg, alpha, ra, va, pa, ca, da, total = self._replay_context()
             na = self.noise.arrays(snapshot=True)
             share = -(-budget // self.workers)
-            futs = [self._pool.submit(replay_train, ra, np.int64(share), 1 + k, cfg, alpha, total, pa, va.counts, na,
-                                      va.keys, va.vals, ca, va.hashes, da) for k in range(self.workers)]
+            futs = [self._threads().submit(replay_train, ra, np.int64(share), 1 + k, cfg, alpha, total, pa, va.counts,
+                                           na, va.keys, va.vals, ca, va.hashes, da) for k in range(self.workers)]
             results = [f.result() for f in futs]
-        tokens = sum(int(r[0]) for r in results)
-        replay.account(budget, tokens, sum(float(r[1]) for r in results), sum(int(r[2]) for r in results),
-                       sum(int(r[3]) for r in results), owed=owed)
-        return tokens
+        return self._replay_account(results, budget, owed)
 
     def replay_span(self, start: int, stop: int) -> int:
         """Train the buffered sentences that start in ``[start, stop)`` in stream order
@@ -260,29 +249,40 @@ class Trainer:
         if replay is None or stop <= start:
             return 0
         self.flush()
-        cfg = self._replay_cfg
-        alpha = K.current_alpha(cfg, self.forget.alpha_tokens(self._words_seen()))
-        ra = replay.arrays()
-        va = self.vocab.arrays()
-        pa = ParamArrays(self.params.W, self.params.C, ra.rng, self.params.meta)  # W, C with the replay streams
-        ca = self._cooc_arrays()
-        da = self._detect_arrays()
-        total = self.vocab.total
+        cfg, alpha, ra, va, pa, ca, da, total = self._replay_context()
         if self.workers == 1:
             results = [replay_in_order(ra, np.int64(start), np.int64(stop), 1, cfg, alpha, total, pa, va.counts,
                                        self.noise.arrays(), va.keys, va.vals, ca, va.hashes, da)]
         else:
-            if self._pool is None:
-                self._pool = cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="sgns")
             na = self.noise.arrays(snapshot=True)
             cuts = np.linspace(start, stop, self.workers + 1).astype(np.int64)
-            futs = [self._pool.submit(replay_in_order, ra, cuts[k], cuts[k + 1], 1 + k, cfg, alpha, total, pa,
-                                      va.counts, na, va.keys, va.vals, ca, va.hashes, da) for k in range(self.workers)]
+            futs = [self._threads().submit(replay_in_order, ra, cuts[k], cuts[k + 1], 1 + k, cfg, alpha, total, pa,
+                                           va.counts, na, va.keys, va.vals, ca, va.hashes, da)
+                    for k in range(self.workers)]
             results = [f.result() for f in futs]
+        return self._replay_account(results, 0, False)
+
+    def _replay_context(self) -> tuple:
+        """What a replay call hands the kernels: its config, the step now, and the arrays (W and C
+        with the replay's own RNG streams, :class:`~streamsgns.parameters.ParamArrays`)."""
+        cfg = self._replay_cfg
+        alpha = K.current_alpha(cfg, self.forget.alpha_tokens(self._words_seen()))
+        ra = self.replay.arrays()
+        pa = ParamArrays(self.params.W, self.params.C, ra.rng, self.params.meta)
+        return cfg, alpha, ra, self.vocab.arrays(), pa, self._cooc_arrays(), self._detect_arrays(), self.vocab.total
+
+    def _replay_account(self, results: list, budget: int, owed: bool) -> int:
+        """Add the replay kernels' ``(tokens, loss, pairs, kept)`` to the replay's counters; the tokens."""
         tokens = sum(int(r[0]) for r in results)
-        replay.account(0, tokens, sum(float(r[1]) for r in results), sum(int(r[2]) for r in results),
-                       sum(int(r[3]) for r in results), owed=False)
+        self.replay.account(budget, tokens, sum(float(r[1]) for r in results), sum(int(r[2]) for r in results),
+                            sum(int(r[3]) for r in results), owed=owed)
         return tokens
+
+    def _threads(self) -> cf.ThreadPoolExecutor:
+        """The training threads (``workers``), started on first use."""
+        if self._pool is None:
+            self._pool = cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="sgns")
+        return self._pool
 
     def _process_block(self, *args):
         """:func:`~streamsgns.kernels.process_block` through its compiled entry point.
@@ -327,8 +327,7 @@ class Trainer:
         words_seen = int(self.params.meta[0]["words_seen"])
         if noise.refresh_due(words_seen, vocab.n_ids):
             noise.refresh(vocab.counts, vocab.n_ids, words_seen, swap=True)
-        if self._pool is None:
-            self._pool = cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="sgns")
+        pool = self._threads()
         while len(self._inflight) > self.workers:
             self._collect(self._inflight.popleft())
         n_sent = int(batch.meta[0]["n_sent"])
@@ -343,8 +342,8 @@ class Trainer:
         for k in range(self.workers):
             s0, s1 = int(bounds[k]), int(bounds[k + 1])
             if s1 > s0:
-                self._inflight.append(self._pool.submit(K.train_batch, batch, s0, s1, self.cfg, total, pa,
-                                                        vocab.counts, na, 1 + k, ca, vocab.hashes, da))
+                self._inflight.append(pool.submit(K.train_batch, batch, s0, s1, self.cfg, total, pa,
+                                                  vocab.counts, na, 1 + k, ca, vocab.hashes, da))
 
     def _collect(self, fut) -> None:
         loss, pairs, kept = fut.result()
