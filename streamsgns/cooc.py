@@ -298,6 +298,15 @@ def _empty_cooc() -> CoocArrays:
 NO_COOC = _empty_cooc()
 
 
+def _merged_ids(key: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The merged ids of a delta's cell keys ((m,) int64): a key >= 0 is a base id and stays, a key
+    < 0 names the replica's new entry ``-1 - key``, whose merged id is ``dst[-1 - key]`` (-1: dropped)."""
+    out = np.where(key >= 0, key, 0)
+    neg = key < 0
+    out[neg] = dst[-1 - key[neg]]
+    return out
+
+
 class CooccurrenceStats:
     """The arrays behind :func:`cooc_sentence`, plus read-out as scipy sparse matrices.
 
@@ -708,14 +717,7 @@ class CooccurrenceStats:
                 E[:, s] = 0
         for k, d in enumerate(deltas):
             dst = plan["dst"][k]
-
-            def merged_id(key):
-                out = np.where(key >= 0, key, 0)
-                neg = key < 0
-                out[neg] = dst[-1 - key[neg]]
-                return out
-
-            c, w = merged_id(d["cell_c"]), merged_id(d["cell_w"])
+            c, w = _merged_ids(d["cell_c"], dst), _merged_ids(d["cell_w"], dst)
             ok = (c >= 0) & (w >= 0)
             sc, sw = cmeta[c[ok], M_SLOT], cmeta[w[ok], M_SLOT]
             both = (sc >= 0) & (sw >= 0)
@@ -789,13 +791,7 @@ class CooccurrenceStats:
                 T[sl, :] = 0
                 T[:, sl] = 0
 
-        def merged_id(key):
-            out = np.where(key >= 0, key, 0)
-            neg = key < 0
-            out[neg] = dst[-1 - key[neg]]
-            return out
-
-        c, w = merged_id(update["cell_c"]), merged_id(update["cell_w"])
+        c, w = _merged_ids(update["cell_c"], dst), _merged_ids(update["cell_w"], dst)
         ok = (c >= 0) & (w >= 0)
         sc, sw = cmeta[c[ok], M_SLOT], cmeta[w[ok], M_SLOT]
         both = (sc >= 0) & (sw >= 0)
