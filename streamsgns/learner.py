@@ -331,15 +331,10 @@ class SGNS(base.Transformer):
             detect = ChangeDetector(cap, check_every=self.change_every, threshold=self.change_threshold)
         self.detect = detect if self.detect_changes else None
         self.change_log = change_log if change_log is not None else ChangeLog()
-        self.params.grow(cap)  # every component as large as the vocabulary
-        self.noise.grow(cap)
-        if self.cooc is not None:
-            self.cooc.grow(cap)
-        if self.detect is not None:
-            self.detect.grow(cap)
         self.replay_state = replay if replay is not None else self._new_replay()
         self._trainer = Trainer(cfg, self.workers, self.vocab, self.noise, self.cooc, self.params, self.forget,
                                 self.detect, self.replay_state)
+        self._trainer.fit(cap)  # every component as large as the vocabulary
         if average is None and self.average_eta is not None:
             average = IterateAverage(cap, self.vector_size, self.average_eta, self.average_every,
                                      self._average_horizon(), with_c=self.output != "W" or self.track_cooc)  # C from the start when W·Cᵀ is compared with PMI, else once read

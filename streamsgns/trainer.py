@@ -313,13 +313,17 @@ class Trainer:
     def grow(self, needed: int) -> None:
         """Give every component room for ``needed`` ids (doubling, capped at ``max_vocab``)."""
         self.flush()
-        cap = self.vocab.grow(needed)
-        self.params.grow(cap)
-        self.noise.grow(cap)
+        self.fit(self.vocab.grow(needed))
+
+    def fit(self, capacity: int) -> None:
+        """Make the parameters, the noise table, the co-occurrence statistics and change detection
+        as large as the vocabulary's ``capacity`` (ids; each component grows, never shrinks)."""
+        self.params.grow(capacity)
+        self.noise.grow(capacity)
         if self.cooc is not None:
-            self.cooc.grow(cap)
+            self.cooc.grow(capacity)
         if self.detect is not None:
-            self.detect.grow(cap)
+            self.detect.grow(capacity)
 
     # ------------------------------------------------------------------ Hogwild threads
     def _dispatch(self, batch) -> None:

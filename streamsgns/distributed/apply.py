@@ -141,10 +141,7 @@ def _apply(model, base: dict, update: dict, own: dict | None) -> dict:
     cells = None if full_sketch else _union(own["vocab"]["sketch"]["cells"], uv["sketch"]["cells"])
     changed = model.vocab.assign(vocab, cells)
     cap = model.vocab.capacity
-    model.params.grow(cap)
-    model.noise.grow(cap)
-    if model.cooc is not None:
-        model.cooc.grow(cap)
+    model._trainer.fit(cap)
     if model.average is not None:
         model.average.grow(cap)
     words = _union(moved, changed, plan["dst"][0][plan["dst"][0] >= 0])  # ids whose word differs somewhere
