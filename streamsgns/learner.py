@@ -340,6 +340,7 @@ class SGNS(base.Transformer):
                                      self._average_horizon(), with_c=self.output != "W" or self.track_cooc)  # C from the start when W·Cᵀ is compared with PMI, else once read
         self.average = average if self.average_eta is not None else None
         self._trainer.on_pause = self._periodic
+        self._trainer.on_batch = self._check_if_due if self.workers > 1 else None
         self._trainer.pause_at = self._next_periodic()
         self.stats = {"invalid_utf8": 0, "bad_inputs": 0}
         self.source_position = None
@@ -872,10 +873,28 @@ class SGNS(base.Transformer):
 
     # ------------------------------------------------------------------ periodic work: folds and checks
     def _next_periodic(self) -> int:
-        """Tokens at which the next fold of the averages or change check is due (``NEVER`` if none)."""
-        due = [c.next_fold if c is self.average else c.next_check for c in (self.average, self.detect)
-               if c is not None]
+        """Tokens at which the next pause is due (``NEVER`` if none): a fold of the averages, or with
+        ``workers=1`` a change check (with ``workers > 1`` checks run after a batch is handed to the
+        threads, :meth:`_check_if_due`, without cutting it short)."""
+        due = [] if self.average is None else [self.average.next_fold]
+        if self.detect is not None and self.workers == 1:
+            due.append(self.detect.next_check)
         return min(due) if due else NEVER
+
+    def _check_if_due(self) -> None:
+        """``workers > 1``: the change check, when due, after a batch is handed to the training threads.
+
+        The next check is scheduled ``change_every`` tokens after this one was due (not after the
+        batch's end, which would stretch every interval by part of a batch)."""
+        if self.detect is None:
+            return
+        seen, due = self.params.counter("words_seen"), self.detect.next_check
+        if seen >= due:
+            self.check_changes()
+            nxt = due + self.change_every
+            if nxt <= seen:  # a batch longer than the interval: one check for it
+                nxt += (seen - nxt) // self.change_every * self.change_every + self.change_every
+            self.detect.meta[0]["next_check"] = nxt
 
     def _periodic(self) -> None:
         """Run what is due at this line end: a change check (:mod:`streamsgns.change`), then a fold of
@@ -895,10 +914,11 @@ class SGNS(base.Transformer):
         ``change_log`` (a :class:`~streamsgns.change.ChangeLog`); ``follow_tokens`` later an ``"after"`` record gives its new
         neighbours. Returns the records added (empty without change detection).
 
-        With ``workers > 1`` the check runs while the training threads go on (Hogwild, as their
-        own updates: a signature sum a thread adds during the check may land in this interval or
-        the next); it does not wait for them, so its cost is the O(V) check alone, not idle
-        threads. With ``workers=1`` it runs at a line end and the run stays bit-deterministic.
+        With ``workers > 1`` the check runs once the parsed batch that reached ``change_every``
+        tokens is handed to the training threads, while they go on (Hogwild, as their own updates: a
+        signature sum a thread adds during the check may land in this interval or the next); it
+        neither waits for them nor cuts the batch short, so its cost is the O(V) check alone, not
+        idle threads. With ``workers=1`` it runs at a line end and the run stays bit-deterministic.
         """
         if self.detect is None:
             return []

@@ -97,6 +97,10 @@ class Trainer:
         # the next ``pause_at``
         self.pause_at = NEVER
         self.on_pause = None
+        # workers > 1: called after each batch is handed to the threads, for periodic work that needs no
+        # line boundary because it does not wait for the threads (change checks): a pause would cut
+        # the batch short, and short batches leave a thread idle while the other finishes
+        self.on_batch = None
         self._entry = {}  # compiled process_block per argument-type key (see _process_block)
 
     def set_evidence(self, scale: float, offsets=None, gains=None, new_gain: float = 1.0,
@@ -166,6 +170,8 @@ class Trainer:
                 replay.store(batch.hashes, batch.sent_out, n_sent)
             if not train and n_sent > 0:
                 self._dispatch(batch)
+                if self.on_batch is not None:
+                    self.on_batch()
             elif record and train:
                 batch.meta[0]["n_ids"] = 0
                 batch.meta[0]["n_sent"] = 0

@@ -440,3 +440,33 @@ def test_burst_min_tests_is_validated_and_kept_in_the_state():
     assert ChangeDetector.from_state(det.state_dict(4), 4).burst_min_tests == 7
     old = {k: v for k, v in det.state_dict(4).items() if k != "burst_min_tests"}  # a checkpoint of an older build
     assert ChangeDetector.from_state(old, 4).burst_min_tests == 40
+
+
+def test_checks_do_not_cut_the_threads_batches(monkeypatch):
+    """With ``workers=2`` a change check runs after a batch is handed to the threads instead of
+    pausing the parser at a line end: the batches (their number and sizes) are the same with and
+    without change detection, and the checks still run every ``change_every`` tokens."""
+    from helpers_core import lee_lines
+
+    from streamsgns import trainer as T
+
+    text = "\n".join(lee_lines() * 12) + "\n"
+    sizes = []
+    dispatch = T.Trainer._dispatch
+
+    def counted(self, batch):
+        sizes.append(int(batch.meta[0]["n_ids"]))
+        return dispatch(self, batch)
+
+    monkeypatch.setattr(T.Trainer, "_dispatch", counted)
+    seen = {}
+    for detect in (False, True):
+        sizes.clear()
+        m = SGNS(workers=2, seed=0, min_count=2, detect_changes=detect, average_every=50_000)
+        m.learn_text(text)
+        m.flush()
+        seen[detect] = (list(sizes), m.words_seen, None if m.detect is None else int(m.detect.meta[0]["checks"]))
+        m.close()
+    assert seen[True][0] == seen[False][0]
+    words, checks = seen[True][1], seen[True][2]
+    assert words // 32768 - 1 <= checks <= words // 32768
