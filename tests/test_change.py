@@ -371,15 +371,15 @@ def test_recurring_bursts_are_not_changes_and_a_real_change_still_is():
     every 12 (a stream that keeps coming back to the same sections), word 7 changes for good at
     check 200. Alarm levels off (``repeat_factor=1``) to look at the burst rate alone: without it
     (``burst_rate=1``: no word is ever bursty) word 5 is restarted at most of its sections; with it
-    (``burst_min_tests=0``: from its first test) its ratios leave 3 more often than ``burst_rate``
-    and count for less, so it is restarted once or twice; with the default ``burst_min_tests`` (40)
+    (the default ``burst_min_tests=0``: from its first test) its ratios leave 3 more often than
+    ``burst_rate`` and count for less, so it is restarted once or twice; with ``burst_min_tests=40``
     its first sections are changes and it is never restarted after its 40th test. Word 7's change
     is found as fast in every case."""
     rng = np.random.default_rng(0)
     centers = rng.uniform(-0.3, 0.3, (40, ch.SIG_DIM))
     away = -centers[5]
     found, tested_at = {}, {}
-    for key, burst_rate, min_tests in (("off", 1.0, 0), ("rule", 0.06, 0), ("default", 0.06, 40)):
+    for key, burst_rate, min_tests in (("off", 1.0, 0), ("rule", 0.06, 0), ("after40", 0.06, 40)):
         det = ChangeDetector(capacity=40, check_every=1, min_evidence=0, repeat_factor=1.0, burst_rate=burst_rate,
                              burst_min_tests=min_tests)
         counts = np.full(40, 100, np.int64)
@@ -398,11 +398,11 @@ def test_recurring_bursts_are_not_changes_and_a_real_change_still_is():
             det.restart(alarms, counts)
         found[key], tested_at[key] = fired, tested
     print(found)
-    assert {w for _, w in found["off"]} == {w for _, w in found["rule"]} == {w for _, w in found["default"]} == {5, 7}
+    assert {w for _, w in found["off"]} == {w for _, w in found["rule"]} == {w for _, w in found["after40"]} == {5, 7}
     assert sum(w == 5 for _, w in found["off"]) >= 10
     assert 1 <= sum(w == 5 for _, w in found["rule"]) <= 2
-    late = [c for c, w in found["default"] if w == 5 and tested_at["default"][c] > 40]
-    assert late == [] and sum(w == 5 for _, w in found["default"]) <= 5
+    late = [c for c, w in found["after40"] if w == 5 and tested_at["after40"][c] > 40]
+    assert late == [] and sum(w == 5 for _, w in found["after40"]) <= 5
     for key in found:
         assert min(c for c, w in found[key] if w == 7) <= 202
 
@@ -410,8 +410,8 @@ def test_recurring_bursts_are_not_changes_and_a_real_change_still_is():
 def test_a_drift_seen_at_few_tests_is_not_read_as_a_habit():
     """Word 9 drifts to a new usage that shows at every third check, further each time (a slow
     change of a word tested a few dozen times, as *we* in the State of the Union). Read as a burst
-    rate from its first test (``burst_min_tests=0``) its excursions look like a habit and it is
-    never reported; with the default (40 tests before a rate counts) it is."""
+    rate from its first test (``burst_min_tests=0``, the default) its excursions look like a habit
+    and it is never reported; with 40 tests before a rate counts it is."""
     rng = np.random.default_rng(0)
     centers = rng.uniform(-0.3, 0.3, (40, ch.SIG_DIM))
     fired = {}
@@ -439,7 +439,7 @@ def test_burst_min_tests_is_validated_and_kept_in_the_state():
     det = ChangeDetector(capacity=4, burst_min_tests=7)
     assert ChangeDetector.from_state(det.state_dict(4), 4).burst_min_tests == 7
     old = {k: v for k, v in det.state_dict(4).items() if k != "burst_min_tests"}  # a checkpoint of an older build
-    assert ChangeDetector.from_state(old, 4).burst_min_tests == 40
+    assert ChangeDetector.from_state(old, 4).burst_min_tests == 0
 
 
 def test_checks_do_not_cut_the_threads_batches(monkeypatch):

@@ -11,6 +11,7 @@ do not fire in any control seed, with their dates and neighbours before/after.
 
     python benchmarks/drift/sotu_changes.py                 # seeds 0,1,2, both orders
     python benchmarks/drift/sotu_changes.py --seeds 0
+    python benchmarks/drift/sotu_changes.py --burst-min-tests 40   # burst rates counted after 40 tests
 
 Prints a table, writes ``benchmarks/results/drift_sotu_changes.json``.
 """
@@ -31,8 +32,10 @@ from streamsgns import SGNS  # noqa: E402
 from streamsgns.tokenize import tokenize  # noqa: E402
 
 
-def run(addresses, order, seed, follow):
+def run(addresses, order, seed, follow, burst_min_tests=None):
     m = SGNS(seed=seed)
+    if burst_min_tests is not None:  # the change detector's option (streamsgns.change.ChangeDetector)
+        m.detect.burst_min_tests = burst_min_tests
     m.change_log.follow_tokens = follow
     dated = []
     for i in order:
@@ -54,6 +57,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default=None)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--follow", type=int, default=200_000, help="tokens between a change and its 'after' neighbours")
+    ap.add_argument("--burst-min-tests", type=int, default=None,
+                    help="tests before a word's burst rate counts (ChangeDetector.burst_min_tests; default: its default)")
     ap.add_argument("--out", default=str(RESULTS / "drift_sotu_changes.json"))
     args = ap.parse_args(argv)
     from streamsgns_tools.corpora import iter_sotu_addresses
@@ -66,7 +71,7 @@ def main(argv=None) -> int:
             order = list(range(len(addresses))) if kind == "time" else \
                 list(np.random.default_rng([seed, 99]).permutation(len(addresses)))
             t0 = time.perf_counter()
-            r = res[kind][str(seed)] = run(addresses, order, seed, args.follow)
+            r = res[kind][str(seed)] = run(addresses, order, seed, args.follow, args.burst_min_tests)
             print(f"seed {seed} {kind:7s}: {len(r['events'])} events in {r['tokens']:,} tokens "
                   f"({r['per_1000_words_per_10M']:.2f} per 1,000 words per 10M tokens), {time.perf_counter() - t0:.0f} s",
                   flush=True)
