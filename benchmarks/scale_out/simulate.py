@@ -27,6 +27,11 @@ as the Ray replicas do with ``ReplicaJob(rows="gain")``) and the merge weighs ea
 (``--stiffness``: by the relaxation model of the steps taken); ``docs/scale-out.md``. ``--round-tokens R``
 gives each replica ``R/N`` tokens a round, so that a merged round stays ``R`` tokens at every N.
 
+``--overlap`` runs the overlapped schedule of ``ReplicaJob(overlap=True)``: every replica keeps its
+model across rounds, trains round ``r``, then takes the merged update of round ``r − 1`` late
+(:func:`streamsgns.distributed.overlap.late_apply`) and sends its delta against the merged state of
+round ``r − 1`` (one round more staleness than the plain schedule).
+
 Usage::
 
     python benchmarks/scale_out/simulate.py --replicas 0 1 4 16 --seeds 0      # 0 = one process
@@ -206,6 +211,77 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
 
 
+def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
+    """The overlapped schedule (``ReplicaJob(overlap=True)``): replica ``k`` trains round ``r`` from its own
+    model, takes the merged state of round ``r − 1`` late, and sends its delta against it."""
+    from streamsgns import SGNS
+    from streamsgns.distributed.apply import writable_state
+    from streamsgns.distributed.delta import delta_nbytes, encode_delta, merge_deltas, model_delta
+    from streamsgns.distributed.merge import state_nbytes
+    from streamsgns.distributed.overlap import late_apply
+
+    per = [chunks(s, ntok, tau) for s in shares(len(lines), n)]
+    rounds = max(len(p) for p in per)
+    s0 = SGNS(**SETTINGS, seed=seed).state_dict()
+    base = s0  # the merged state the replicas' deltas of the current round are against
+    prev = None  # the merged state of the previous round (each replica takes it late)
+    models = [load_replica(s0, seed, k, 1, n, ROWS, STEP_CAP, MAX_STEP) for k in range(n)]
+    sent = [None] * n
+    hist = []
+    train_s = 0.0
+    residual = [{} for _ in range(n)]
+    t_all = time.perf_counter()
+    model = None
+    for r in range(rounds):
+        deltas, up, late_s, tr, delta_s = [], [], [], [], []
+        for k in range(n):
+            if r >= len(per[k]):
+                continue
+            m = models[k]
+            t1 = time.perf_counter()
+            learn_lines(m, [lines[i] for i in per[k][r]])
+            t2 = time.perf_counter()
+            if prev is not None and sent[k] is not None:  # the merged update of round r - 1, taken late
+                st = late_apply(m.state_dict(), sent[k], prev)
+                m.close()
+                del m
+                gc.collect()
+                m = models[k] = load_replica(st, seed, k, r + 2, n, ROWS, STEP_CAP, MAX_STEP)
+                del st
+            t3 = time.perf_counter()
+            state = m.state_dict()
+            d = model_delta(state, base)
+            sent[k] = writable_state(state)
+            if FP16 or RARE_BELOW:
+                d, residual[k] = encode_delta(d, base, residual[k], r + 1, fp16=FP16, rare_below=RARE_BELOW)
+            t4 = time.perf_counter()
+            deltas.append(d)
+            up.append(delta_nbytes(d))
+            tr.append(t2 - t1)
+            late_s.append(t3 - t2)
+            delta_s.append(t4 - t3)
+        t0 = time.perf_counter()
+        merged = merge_deltas(base, deltas, rows=ROWS, stiffness=STIFFNESS, replicas=n, step_cap=STEP_CAP,
+                              max_step=MAX_STEP)
+        t1 = time.perf_counter()
+        if model is not None:
+            model.close()
+        model = SGNS.from_state(merged)
+        train_s += sum(tr)
+        hist.append({"round": r + 1, "replicas": len(deltas), "tokens": int(model.words_seen),
+                     "vocab_size": model.vocab_size, "bytes_up": up, "checkpoint_bytes": state_nbytes(merged),
+                     "delta_s": delta_s, "merge_s": t1 - t0, "late_apply_s": late_s, "train_s": tr})
+        print(f"  N={n} overlapped round {r + 1}/{rounds}: {model.words_seen} tokens, vocab {model.vocab_size}, "
+              f"merge {t1 - t0:.2f} s, late apply {statistics.median(late_s):.3f} s", flush=True)
+        prev, base = merged, merged
+    for m in models:
+        m.close()
+    return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS,
+            "step_cap": STEP_CAP, "max_step": MAX_STEP, "rounds": rounds, "fp16": FP16, "rare_below": RARE_BELOW,
+            "overlap": True, "tokens": int(model.words_seen), "vocab_size": model.vocab_size, "train_s": train_s,
+            "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
+
+
 def _commit() -> str | None:
     import subprocess
 
@@ -232,6 +308,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max-step", type=float, default=None, help="of --rows gain: replica steps <= this * alpha")
     ap.add_argument("--fp16", action="store_true", help="replicas send float16 row differences (error feedback)")
     ap.add_argument("--rare-below", type=int, default=0, help="C rows of rarer words on alternate rounds")
+    ap.add_argument("--overlap", action="store_true",
+                    help="the overlapped schedule: merged updates taken one round late (ReplicaJob(overlap=True))")
     ap.add_argument("--out", default=str(HERE / "results" / "simulate.jsonl"))
     args = ap.parse_args(argv)
     ROWS = args.rows
@@ -246,7 +324,7 @@ def main(argv=None) -> int:
     commit = _commit()  # of the code this process runs (taken at start: the checkout may move on meanwhile)
     for seed in args.seeds:
         for n in args.replicas:
-            res = one_process(lines, seed) if n == 0 else simulate(
+            res = one_process(lines, seed) if n == 0 else (simulate_overlap if args.overlap else simulate)(
                 lines, ntok, n, seed, args.round_tokens // n if args.round_tokens else args.sync_tokens)
             res["corpus_tokens"] = int(ntok.sum())
             res["settings"] = {**SETTINGS, "track_cooc": True, "average_eta": 10.0}
