@@ -126,3 +126,53 @@ def test_merging_the_round_without_re_keying_would_misplace_the_round_r_words():
     ids_s, ids_x = _ids(s_r), _ids(x_r)
     m = id_map(x_r["vocab"], s_r["vocab"])
     assert all(m[ids_x[h]] == ids_s[h] for h in ids_x if h in ids_s)
+
+
+def _same(a, b, path=""):
+    """Equal nested states (float arrays bit for bit); the RNG streams left out (a replica re-derives its own)."""
+    if isinstance(a, dict):
+        assert isinstance(b, dict), path
+        for k in set(a) | set(b):
+            if k != "rng":
+                _same(a.get(k), b.get(k), f"{path}.{k}")
+    elif isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape, path
+        assert np.array_equal(a.view(np.uint8), b.view(np.uint8)), path
+    else:
+        assert a == b, (path, a, b)
+
+
+def test_the_replicas_late_path_in_place_equals_loading_the_late_state():
+    """What an overlapped Ray replica runs: its base takes U in place, the late state is copied into its
+    live model; equal to merging and loading, and it learns the same next."""
+    from streamsgns.distributed.apply import apply_to_base
+    from streamsgns.distributed.overlap import load_into
+
+    lines = _lee_lines()
+    kw = {**KW, **STATS}
+    start = SGNS(min_count=2, **kw)
+    start.learn_many(lines[:40])
+    s0 = writable_state(start.state_dict())
+    a, b = SGNS.from_state(s0), SGNS.from_state(s0)
+    a.learn_many(lines[40:110])
+    b.learn_many(lines[110:180])
+    a.flush()
+    b.flush()
+    x_r = writable_state(a.state_dict())
+    sent = {k: v for k, v in copy.deepcopy(x_r).items() if k not in ("average", "noise")}  # as the replica keeps it
+    s_r = merge_deltas(s0, [model_delta(x_r, s0), model_delta(b.state_dict(), s0)])
+    update = model_delta(s_r, s0)
+    a.learn_many(lines[180:260])
+    a.flush()
+    base = apply_to_base(writable_state(s0), update)
+    _same(base, merge_deltas(s0, [update]))
+    late = late_apply(a.state_dict(), sent, base)
+    _same(late, late_apply(writable_state(a.state_dict()), x_r, s_r))
+    load_into(a, late)
+    ref = SGNS.from_state(late)
+    _same(a.state_dict(), ref.state_dict())
+    for m in (a, ref):  # the same streams, then the same text
+        m.params.rng[:] = 12345
+        m.learn_many(lines[260:300])
+        m.flush()
+    _same(a.state_dict(), ref.state_dict())

@@ -43,7 +43,7 @@ import numpy as np
 from ..sketch import cms_estimate_batch
 from .delta import decode_delta, merge_deltas, model_delta
 
-__all__ = ["rebase_delta", "late_apply", "id_map"]
+__all__ = ["rebase_delta", "late_apply", "id_map", "load_into"]
 
 
 def id_map(old: dict, new: dict) -> np.ndarray:
@@ -208,3 +208,50 @@ def late_apply(live: dict, sent: dict, merged: dict) -> dict:
     except (KeyError, IndexError, ValueError) as err:
         raise MergeError(f"late apply: {type(err).__name__}: {err}") from err
     return merge_deltas(merged, [e], rows="sum")
+
+
+def load_into(model, state: dict) -> None:
+    """Make ``model`` hold ``state`` by copying every row and cell into its arrays (no new model).
+
+    What :func:`streamsgns.distributed.apply.apply_update` does to the model when it does not know
+    where the model differs (every row copied), with ``state`` given whole: cheaper than
+    :meth:`streamsgns.SGNS.from_state` (no allocation unless the ids outgrow the capacity, no
+    validation), for a state made by :func:`late_apply` from this model's own state.
+
+    Parameters
+    ----------
+    model : streamsgns.SGNS
+        A replica's model (``workers=1``, without change detection or replay), same settings as ``state``.
+    state : dict
+        A :meth:`streamsgns.SGNS.state_dict` (e.g. :func:`late_apply`'s); not modified, no array shared.
+
+    Raises
+    ------
+    streamsgns.distributed.merge.MergeError
+        If the model has change detection or replay.
+    """
+    from .merge import MergeError
+
+    if model.detect is not None or model.replay_state is not None:
+        raise MergeError("load_into: a replica trains without change detection or replay")
+    model.flush()
+    n_model = model.vocab.n_ids
+    vocab, params = state["vocab"], state["parameters"]
+    model.vocab.assign(vocab, None)
+    cap = model.vocab.capacity
+    model._trainer.fit(cap)
+    if model.average is not None:
+        model.average.grow(cap)
+    every = np.arange(max(n_model, int(vocab["next_id"])), dtype=np.int64)
+    model.params.assign(params, {name: every for name in (("W",) if params["tied"] else ("W", "C"))}, n_model)
+    model.noise.assign(state["noise"])
+    if model.cooc is not None:
+        model.cooc.assign(state["cooc"], None, n_model)
+    if state.get("forget") is not None:
+        model.forget.assign(state["forget"])
+    if model.average is not None:
+        model.average.assign(state["average"], None, n_model)
+    model.stats = {"invalid_utf8": 0, "bad_inputs": 0, **state["stats"]}
+    model.source_position = None
+    model._trainer.pause_at = model._next_periodic()
+    model._export.invalidate()

@@ -132,9 +132,7 @@ class Replica:
 
         return ray.get_runtime_context().get_node_id()
 
-    def _load(self, state: dict, round_no: int, base: dict | None = None) -> float:
-        """Load ``state`` as the model with this replica's RNG streams of ``round_no``; the base becomes
-        a writable copy of ``base`` (None: of ``state``, and the encoder's residual is dropped)."""
+    def _load(self, state: dict, round_no: int) -> float:
         from ..learner import SGNS
 
         t0 = time.perf_counter()
@@ -146,26 +144,34 @@ class Replica:
         self.model = SGNS.from_state(state)
         if self.evidence_steps:  # steps at the merged stream's evidence (the merge's rows="gain")
             self.model.extrapolate_steps(self.replicas, self.step_cap, self.max_step)
-        if base is None:
-            self.base = writable_state({**state, "parameters": p})  # updated in place by apply_update
-            self._residual = {}  # a rollback drops what earlier rounds had not transmitted (rows only, never counts)
-        else:  # a late apply: the model is ahead of its base by the round trained since the last send
-            self.base = writable_state(base)
+        self.base = writable_state({**state, "parameters": p})  # updated in place by apply_update
         self._own = None
+        self._residual = {}  # a rollback drops what earlier rounds had not transmitted (rows only, never counts)
         return time.perf_counter() - t0
 
     def _apply_late(self, update: dict, round_no: int) -> None:
         """Take the previous round's merged update after this round's training (overlap): the base
-        becomes the merged state ``S``, the model ``S`` plus this round
-        (:func:`~streamsgns.distributed.overlap.late_apply`), with this replica's RNG streams of the next round."""
-        from .overlap import late_apply
+        becomes the merged state ``S`` in place (:func:`~streamsgns.distributed.apply.apply_to_base`),
+        the model ``S`` plus this round (:func:`~streamsgns.distributed.overlap.late_apply`, copied into
+        its arrays), with this replica's RNG streams of the next round (as :meth:`_load` derives them)."""
+        from .apply import apply_to_base
+        from .overlap import late_apply, load_into
 
         if self._sent is None:
             raise RuntimeError(f"replica {self.index}: a late update without the state of the last send")
-        merged = merge_deltas(self.base, [update])
-        state = late_apply(self.model.state_dict(), self._sent, merged)
+        self.base = apply_to_base(self.base, update)
+        state = late_apply(self.model.state_dict(), self._sent, self.base)
         self._sent = None
-        self._load(state, round_no + 1, base=merged)
+        load_into(self.model, state)
+        del state
+        self._own = None
+        rng = self.model.params.rng
+        seeds = seed_states(replica_seed(int(self.base["params"].get("seed", 0)), self.index, round_no + 1),
+                            self.base["parameters"]["rng"].shape[0])
+        k = min(rng.shape[0], seeds.shape[0])
+        rng[:k] = seeds[:k]
+        if self.evidence_steps:  # the merged evidence is the rows' new n0 (as at a load)
+            self.model.extrapolate_steps(self.replicas, self.step_cap, self.max_step)
 
     def _apply(self, update: dict, round_no: int) -> None:
         """Take the merged update in place (:func:`~streamsgns.distributed.apply.apply_update`), then
@@ -287,8 +293,8 @@ class Replica:
         state = m.state_dict()
         delta = model_delta(state, self.base)
         self._own = delta  # where the model now differs from the base: what the next apply copies
-        if self.overlap:  # what the next late apply takes this round's delta against
-            self._sent = writable_state(state)
+        if self.overlap:  # what the next late apply takes this round's delta against (no averages: not shipped)
+            self._sent = writable_state({k: v for k, v in state.items() if k not in ("average", "noise")})
         if self.delta_fp16 or self.rare_below > 0:
             delta, self._residual = encode_delta(delta, self.base, self._residual, round_no, fp16=self.delta_fp16,
                                                  rare_below=self.rare_below)
