@@ -213,19 +213,26 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
 
 def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
     """The overlapped schedule (``ReplicaJob(overlap=True)``): replica ``k`` trains round ``r`` from its own
-    model, takes the merged state of round ``r − 1`` late, and sends its delta against it."""
-    from streamsgns import SGNS
-    from streamsgns.distributed.apply import writable_state
+    model, then takes the merged update of round ``r − 1`` late, as a Ray replica does
+    (:meth:`streamsgns.distributed.replica.Replica._apply_late`: its own base takes the update in place,
+    :func:`~streamsgns.distributed.overlap.late_apply`, :func:`~streamsgns.distributed.overlap.load_into`,
+    its RNG streams re-derived), and sends its delta against the merged state of round ``r − 1``."""
+    from streamsgns.distributed.apply import apply_to_base, writable_state
     from streamsgns.distributed.delta import delta_nbytes, encode_delta, merge_deltas, model_delta
     from streamsgns.distributed.merge import state_nbytes
-    from streamsgns.distributed.overlap import late_apply
+    from streamsgns.distributed.overlap import late_apply, load_into
+    from streamsgns.distributed.replica import replica_seed
+    from streamsgns.hashing import seed_states
 
     per = [chunks(s, ntok, tau) for s in shares(len(lines), n)]
     rounds = max(len(p) for p in per)
+    from streamsgns import SGNS
+
     s0 = SGNS(**SETTINGS, seed=seed).state_dict()
-    base = s0  # the merged state the replicas' deltas of the current round are against
-    prev = None  # the merged state of the previous round (each replica takes it late)
+    merged = s0  # the merge of the previous round (the base the replicas' deltas of this round are against)
+    update = None  # the merged update of the previous round, against the round before's state
     models = [load_replica(s0, seed, k, 1, n, ROWS, STEP_CAP, MAX_STEP) for k in range(n)]
+    bases = [writable_state(s0) for _ in range(n)]  # each replica's own base, updated in place
     sent = [None] * n
     hist = []
     train_s = 0.0
@@ -241,19 +248,19 @@ def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
             t1 = time.perf_counter()
             learn_lines(m, [lines[i] for i in per[k][r]])
             t2 = time.perf_counter()
-            if prev is not None and sent[k] is not None:  # the merged update of round r - 1, taken late
-                st = late_apply(m.state_dict(), sent[k], prev)
-                m.close()
-                del m
-                gc.collect()
-                m = models[k] = load_replica(st, seed, k, r + 2, n, ROWS, STEP_CAP, MAX_STEP)
-                del st
+            if update is not None and sent[k] is not None:  # the merged update of round r - 1, taken late
+                bases[k] = apply_to_base(bases[k], update)
+                load_into(m, late_apply(m.state_dict(), sent[k], bases[k]))
+                rng = m.params.rng
+                rng[:] = seed_states(replica_seed(seed, k, r + 2), rng.shape[0])
+                if ROWS == "gain":
+                    m.extrapolate_steps(n, STEP_CAP, MAX_STEP)
             t3 = time.perf_counter()
             state = m.state_dict()
-            d = model_delta(state, base)
-            sent[k] = writable_state(state)
+            d = model_delta(state, bases[k])
+            sent[k] = writable_state({key: v for key, v in state.items() if key not in ("average", "noise")})
             if FP16 or RARE_BELOW:
-                d, residual[k] = encode_delta(d, base, residual[k], r + 1, fp16=FP16, rare_below=RARE_BELOW)
+                d, residual[k] = encode_delta(d, bases[k], residual[k], r + 1, fp16=FP16, rare_below=RARE_BELOW)
             t4 = time.perf_counter()
             deltas.append(d)
             up.append(delta_nbytes(d))
@@ -261,19 +268,22 @@ def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
             late_s.append(t3 - t2)
             delta_s.append(t4 - t3)
         t0 = time.perf_counter()
-        merged = merge_deltas(base, deltas, rows=ROWS, stiffness=STIFFNESS, replicas=n, step_cap=STEP_CAP,
-                              max_step=MAX_STEP)
+        new = merge_deltas(merged, deltas, rows=ROWS, stiffness=STIFFNESS, replicas=n, step_cap=STEP_CAP,
+                           max_step=MAX_STEP)
         t1 = time.perf_counter()
         if model is not None:
             model.close()
-        model = SGNS.from_state(merged)
+        model = SGNS.from_state(new)
+        update = model_delta(new, merged)  # what the merge actor returns
+        down = delta_nbytes(update)
+        merged = new
         train_s += sum(tr)
         hist.append({"round": r + 1, "replicas": len(deltas), "tokens": int(model.words_seen),
-                     "vocab_size": model.vocab_size, "bytes_up": up, "checkpoint_bytes": state_nbytes(merged),
-                     "delta_s": delta_s, "merge_s": t1 - t0, "late_apply_s": late_s, "train_s": tr})
+                     "vocab_size": model.vocab_size, "bytes_up": up, "bytes_down": down,
+                     "checkpoint_bytes": state_nbytes(new), "delta_s": delta_s, "merge_s": t1 - t0,
+                     "late_apply_s": late_s, "train_s": tr})
         print(f"  N={n} overlapped round {r + 1}/{rounds}: {model.words_seen} tokens, vocab {model.vocab_size}, "
               f"merge {t1 - t0:.2f} s, late apply {statistics.median(late_s):.3f} s", flush=True)
-        prev, base = merged, merged
     for m in models:
         m.close()
     return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS,
