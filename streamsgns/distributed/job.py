@@ -593,63 +593,99 @@ class ReplicaJob:
         self._record(results, merged, pending["t0"], pending["t_train"], t_merge, t_ckpt, driver_bytes)
 
     def _loop_overlap(self, ray, consumer) -> None:
-        """The rounds with the exchange overlapped: round ``r + 1`` is submitted before the merge of round ``r`` ends.
+        """The rounds with the exchange overlapped: a replica never waits for the merge of the delta it has just sent.
 
         Round ``r``: every replica trains, then takes the merged update of round ``r − 1`` (a
-        reference passed in a list, fetched by the replica when it needs it) and sends its delta
-        against the merged state of round ``r − 1``. The driver submits the merge of round ``r``
-        and, behind it on the same actor, the checkpoint of its state with round ``r``'s offsets,
-        then round ``r + 1``; it waits for the merge (and commits) while the replicas train.
+        reference passed in a list, so that Ray does not hold the call back for it; the replica
+        fetches it when it needs it) and sends its delta against the merged state of round ``r − 1``.
+        The driver keeps one round queued behind the one it waits for: round ``r + 1`` is submitted
+        before round ``r`` ends, so a replica starts it as soon as it has sent its delta of round
+        ``r`` (no barrier between rounds: a replica waits for the others only when it needs the
+        merged update of their previous round, one round later). When round ``r`` has ended, the
+        driver queues on the merge actor the checkpoint of round ``r`` (its merge, already queued,
+        with round ``r``'s offsets) and the merge of round ``r + 1``, submits round ``r + 2``, then
+        waits for the merge of round ``r`` and commits while the replicas train.
 
-        After a death the replicas roll back to the last merged round, whose merge was already
-        running on deltas held by Ray's store: the round being trained is read again (one round,
-        as without overlap). Only if that merge fails because a delta was lost with its node
-        (:class:`ray.exceptions.ObjectLostError`) does the rollback go back two rounds.
+        When the input is idle (or :meth:`stop`), the round already queued behind the last one is
+        still trained, merged and checkpointed (an ``idle_timeout`` more), then the job ends.
+
+        After a death (found when round ``r`` ends) the rounds queued behind it are drained (they
+        fail when they fetch a merged update that cannot exist) and every replica rolls back to the
+        last merged round (``r − 1``: its merge was already running on deltas held by Ray's store)
+        and its offsets: round ``r`` is read again, as without overlap, plus the part of round
+        ``r + 1`` that the survivors had read. Only if the merge of round ``r − 1`` fails because a
+        delta was lost with its node (:class:`ray.exceptions.ObjectLostError`) does the rollback go
+        back two rounds.
         """
-        update = None  # ObjectRef of the merged update the replicas take late (None: nothing in flight)
+        from collections import deque
+
         self._merges = int(ray.get(self._merger.merges.remote()))
-        pending = None  # the merge in flight: its report, checkpoint, round, results and offsets
-        while True:
+        rounds: deque = deque()  # rounds submitted, oldest first: the one waited for, and the one queued behind it
+
+        def start(late) -> None:
             self.round += 1
-            t0 = time.perf_counter()
-            late = None if update is None else [update]
             outs = [a.train.options(num_returns=2).remote(None, self.round, self.sync_tokens, self.sync_seconds,
-                                                          late) for a in self._actors]
+                                                          None if late is None else [late]) for a in self._actors]
+            rounds.append({"round": self.round, "outs": outs, "t0": time.perf_counter(), "snapshot": None})
+
+        def merge(e: dict) -> None:
+            e["report"], e["update"] = self._merger.merge.options(num_returns=2).remote(*[o[1] for o in e["outs"]])
+
+        def begin() -> None:  # from the merged state (start, or after a rollback): nothing to take late
+            start(None)
+            merge(rounds[0])
+            start(rounds[0]["update"])
+
+        begin()
+        draining = False
+        while True:
+            cur = rounds[0]
+            results, dead = self._gather(ray, [o[0] for o in cur["outs"]])
+            cur["t_train"] = time.perf_counter() - cur["t0"]
             lost = False
-            if pending is not None:  # the previous round's merge, while this round trains
-                try:
-                    self._finish(ray, consumer, pending)
+            if not dead:
+                offsets = dict(self.position["kafka"])
+                for r in results:
+                    offsets.update(r["position"]["kafka"])
+                cur["position"], cur["results"] = {"kafka": offsets}, results
+                idle = self.idle_timeout is not None and all(r["idle"] for r in results)
+                last = draining or len(rounds) == 1
+                final = idle or self._stop
+                if self.snapshot_dir:  # behind this round's merge, before the next one's: written only if it succeeded
+                    cur["snapshot"] = self._merger.snapshot.remote(cur["position"], last, self._merges + 1)
+                if not last:
+                    merge(rounds[1])
+                    if final:
+                        draining = True
+                    else:
+                        start(rounds[1]["update"])
+                try:  # the merge of this round, while the next one trains
+                    self._finish(ray, consumer, cur)
                 except ray.exceptions.ObjectLostError as e:
-                    log.warning(f"replicas: a delta of round {pending['round']} was lost ({type(e).__name__}); "
+                    log.warning(f"replicas: a delta of round {cur['round']} was lost ({type(e).__name__}); "
                                 "rolling back to the round before")
                     lost = True
-                pending = None
-            results, dead = self._gather(ray, [o[0] for o in outs])
-            t_train = time.perf_counter() - t0
+                rounds.popleft()
+                if last and not lost:
+                    return
             if dead or lost:
                 self.restarts += len(dead)
                 if self.restarts > self.max_restarts:
                     raise RuntimeError(f"replicas died {self.restarts} times (max_restarts={self.max_restarts})")
+                for e in list(rounds):  # this round and those queued behind it: drained, their results dropped
+                    for o in e["outs"]:
+                        try:
+                            ray.get(o[0])
+                        except ray.exceptions.RayError:
+                            pass
+                rounds.clear()
                 for i in dead:
                     try:
                         ray.kill(self._actors[i], no_restart=True)
                     except Exception:  # noqa: BLE001
                         pass
                     self._actors[i] = self._new_actor(ray, i)
+                self._merges = int(ray.get(self._merger.merges.remote()))
                 self._reset_all(ray, self._merger.state.remote())  # the last merged round and its offsets
-                update = None
-                continue
-            offsets = dict(self.position["kafka"])
-            for r in results:
-                offsets.update(r["position"]["kafka"])
-            position = {"kafka": offsets}
-            idle = self.idle_timeout is not None and all(r["idle"] for r in results)
-            final = idle or self._stop
-            report, update = self._merger.merge.options(num_returns=2).remote(*[o[1] for o in outs])
-            # written only if this very merge succeeded (else the state would not cover these offsets)
-            snapshot = self._merger.snapshot.remote(position, final, self._merges + 1) if self.snapshot_dir else None
-            pending = {"report": report, "snapshot": snapshot, "round": self.round, "results": results,
-                       "position": position, "t0": t0, "t_train": t_train}
-            if final:
-                self._finish(ray, consumer, pending)
-                return
+                draining = False
+                begin()
