@@ -111,18 +111,20 @@ def test_killed_replica_is_replaced_and_nothing_is_lost_or_counted_twice(ray_loc
         assert sum(h["load_s"][0] > 0 for h in job.history) >= 1
 
 
-def test_resume_the_whole_job_from_its_checkpoint(ray_local, broker, lee, tmp_path):
+@pytest.mark.parametrize("overlap", [False, True], ids=["plain", "overlap"])
+def test_resume_the_whole_job_from_its_checkpoint(ray_local, broker, lee, tmp_path, overlap):
+    topic = "resume" + ("-overlap" if overlap else "")
     first = lee[:150]
-    produced = _topic(broker, "resume", first)
-    m1 = _job(broker, "resume", tmp_path).run()
+    produced = _topic(broker, topic, first)
+    m1 = _job(broker, topic, tmp_path, overlap=overlap).run()
     assert m1.words_seen == produced
     rest = lee[150:] * 2
     produced += sum(len(tokenize(ln)) for ln in rest)
-    produce(broker.bootstrap, "resume", rest, partition=[0, 1, 2, 3], **BULK)
-    job = _job(broker, "resume", tmp_path, resume=True)
+    produce(broker.bootstrap, topic, rest, partition=[0, 1, 2, 3], **BULK)
+    job = _job(broker, topic, tmp_path, resume=True, overlap=overlap)
     model = job.run()
     assert job.history[0]["words_seen"] > m1.words_seen  # continued, not restarted
-    _check_accounting(broker, "resume", tmp_path, model, produced)
+    _check_accounting(broker, topic, tmp_path, model, produced)
 
 
 def test_cli_train_replicas_on_the_running_ray(ray_local, broker, lee, tmp_path):
