@@ -84,11 +84,13 @@ def test_two_replicas_count_every_token_once(ray_local, broker, lee, tmp_path):
     assert model.vocab_size > 3000  # (the merge's quality is tested without Ray: test_replicas_merge.py)
 
 
-@pytest.mark.parametrize("wire", [{}, {"delta_fp16": True, "rare_below": 50}], ids=["fp32", "fp16_tiers"])
+@pytest.mark.parametrize("wire", [{}, {"delta_fp16": True, "rare_below": 50}, {"overlap": True}],
+                         ids=["fp32", "fp16_tiers", "overlap"])
 def test_killed_replica_is_replaced_and_nothing_is_lost_or_counted_twice(ray_local, broker, lee, tmp_path, wire):
-    """Also with encoded deltas: a rollback drops the replicas' residuals, never a count."""
+    """Also with encoded deltas (a rollback drops the replicas' residuals, never a count) and with the
+    exchange overlapped (a replica killed while it trains on, its previous delta being merged)."""
     kills_wanted = int(os.environ.get("STREAMSGNS_RAY_KILLS", "2"))  # more: STREAMSGNS_RAY_KILLS=6
-    topic = "kill" + ("-wire" if wire else "")
+    topic = "kill" + ("-" + "-".join(sorted(wire)) if wire else "")
     produced = _topic(broker, topic, lee * (1 + kills_wanted))
     kills = []
 
@@ -104,20 +106,25 @@ def test_killed_replica_is_replaced_and_nothing_is_lost_or_counted_twice(ray_loc
     assert len(kills) == kills_wanted
     assert job.restarts == kills_wanted
     _check_accounting(broker, topic, tmp_path, model, produced)
+    if wire.get("overlap"):  # the replicas took every merged update late, none waited before training
+        assert job.sync["rounds"] >= 2 and job.sync["fetch_s"] <= job.sync["wait_s"]
+        assert sum(h["load_s"][0] > 0 for h in job.history) >= 1
 
 
-def test_resume_the_whole_job_from_its_checkpoint(ray_local, broker, lee, tmp_path):
+@pytest.mark.parametrize("overlap", [False, True], ids=["plain", "overlap"])
+def test_resume_the_whole_job_from_its_checkpoint(ray_local, broker, lee, tmp_path, overlap):
+    topic = "resume" + ("-overlap" if overlap else "")
     first = lee[:150]
-    produced = _topic(broker, "resume", first)
-    m1 = _job(broker, "resume", tmp_path).run()
+    produced = _topic(broker, topic, first)
+    m1 = _job(broker, topic, tmp_path, overlap=overlap).run()
     assert m1.words_seen == produced
     rest = lee[150:] * 2
     produced += sum(len(tokenize(ln)) for ln in rest)
-    produce(broker.bootstrap, "resume", rest, partition=[0, 1, 2, 3], **BULK)
-    job = _job(broker, "resume", tmp_path, resume=True)
+    produce(broker.bootstrap, topic, rest, partition=[0, 1, 2, 3], **BULK)
+    job = _job(broker, topic, tmp_path, resume=True, overlap=overlap)
     model = job.run()
     assert job.history[0]["words_seen"] > m1.words_seen  # continued, not restarted
-    _check_accounting(broker, "resume", tmp_path, model, produced)
+    _check_accounting(broker, topic, tmp_path, model, produced)
 
 
 def test_cli_train_replicas_on_the_running_ray(ray_local, broker, lee, tmp_path):
@@ -143,6 +150,31 @@ def test_cli_train_replicas_on_the_running_ray(ray_local, broker, lee, tmp_path)
     ck = latest_checkpoint(tmp_path / "run")
     assert read_manifest(ck)["position"] == {"kafka": end_offsets(broker.bootstrap, "cli")}
     assert committed_offsets(broker.bootstrap, "g-cli", "cli", range(4)) == end_offsets(broker.bootstrap, "cli")
+
+
+def test_cli_train_replicas_overlapped_reports_the_wait(ray_local, broker, lee, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    produced = _topic(broker, "cli-overlap", lee * 2)
+    address = ray_local.get_runtime_context().gcs_address
+    cmd = [sys.executable, "-m", "streamsgns", "train", "--input", f"kafka://{broker.bootstrap}/cli-overlap",
+           "--group", "g-cli-overlap", "--replicas", "2", "--ray-address", address, "--sync-tokens", "10000",
+           "--idle-timeout", "1.5", "--snapshot-dir", str(tmp_path / "run"), "--snapshot-every", "30000w",
+           "--summary", "--quiet", "--vector-size", "32", "--min-count", "2", "--sketch-width", str(1 << 16),
+           "--overlap"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0, p.stderr[-2000:]
+    summary = json.loads(p.stderr.strip().splitlines()[-1])
+    assert summary["words_seen"] == produced and summary["restarts"] == 0
+    sync = summary["sync"]
+    assert sync["rounds"] >= 4 and sync["driver_bytes"] == 0 and sync["train_s"] > 0
+    assert 0 <= sync["fetch_s"] <= sync["wait_s"]  # the wait for merges is reported, as a part of wait_s
+    ck = latest_checkpoint(tmp_path / "run")
+    assert read_manifest(ck)["position"] == {"kafka": end_offsets(broker.bootstrap, "cli-overlap")}
+    assert committed_offsets(broker.bootstrap, "g-cli-overlap", "cli-overlap", range(4)) == \
+        end_offsets(broker.bootstrap, "cli-overlap")
 
 
 def test_cli_refuses_replicas_without_kafka(tmp_path):

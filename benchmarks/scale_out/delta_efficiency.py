@@ -14,6 +14,10 @@ Two schedules of one round:
 * **as built** (``streamsgns.distributed.job``: one merge actor, bulk-synchronous): every delta
   goes to the merge actor's link and every merged update comes out of it,
   ``round = tau/T + c + l + m/N + N·(U + D)/B + m`` (``m/N``: a replica applying the update);
+* **overlapped** (``ReplicaJob(overlap=True)``, one merge actor: the merge of round ``r`` and its
+  traffic run while the replicas train round ``r + 1``; a replica computes its delta and takes the
+  previous update late, ``l`` then the late apply, ``late_apply_s``, where the run measured it):
+  ``round = c + l + max(tau/T, N·(U + D)/B + m)``;
 * **sharded and overlapped** (rows sharded by hash over the N replicas: reduce-scatter of the
   deltas then all-gather of the merged slices, the exchange running while the next round
   trains): ``round = c + l + m/N + max(tau/T, (2U + D)/B + m/N)``.
@@ -44,17 +48,21 @@ def fit(run: dict, T: float) -> dict:
     D = med(r["bytes_down"] for r in h)
     m = med(r["merge_s"] for r in h)
     c = med(med(r["delta_s"]) for r in h)
-    l = med(r.get("apply_inplace_s", r["apply_s"]) for r in h)
+    late = "late_apply_s" in h[0]
+    l = med(med(r["late_apply_s"]) for r in h) if late else med(r.get("apply_inplace_s", r["apply_s"]) for r in h)
     ck = med(r["checkpoint_bytes"] for r in h)
     N, tau = run["replicas"], run["sync_tokens"]
     train = tau / T
     local = c + l + m / N
     built = train + local + N * (U + D) / B + m
     sharded = local + max(train, (2 * U + D) / B + m / N)
+    overlapped = c + l + max(train, N * (U + D) / B + m)
     return {"N": N, "tau": tau, "rows": run.get("rows"), "fp16": run.get("fp16", False),
-            "rare_below": run.get("rare_below", 0), "commit": run.get("commit"), "apply": "in place" if "apply_inplace_s" in h[0] else "from_state", "U_MB": U / 1e6, "D_MB": D / 1e6,
+            "rare_below": run.get("rare_below", 0), "commit": run.get("commit"), "apply": "late" if late else "in place" if "apply_inplace_s" in h[0] else "from_state",
+            "overlap": bool(run.get("overlap")), "U_MB": U / 1e6, "D_MB": D / 1e6,
             "checkpoint_MB": ck / 1e6, "U_over_checkpoint": U / ck, "merge_s": m, "delta_s": c, "load_s": l,
             "train_s": train, "efficiency_as_built": train / built, "efficiency_sharded_overlapped": train / sharded,
+            "efficiency_overlapped": train / overlapped,
             "tau_for_80pct_sharded": int(4 * local * T)}
 
 
@@ -71,19 +79,20 @@ def main(argv=None) -> int:
     rows = [fit(r, T) for r in runs if r["kind"] == "sim" and len(r["history"]) >= 2]
     print(f"T = {T / 1e3:.0f}k tokens/s (one process, cooc + averages on, shared machine); B = 10 Gbit/s")
     print(f"{'N':>3} {'tau':>6} {'rows':>6} {'wire':>10} {'U MB':>6} {'D MB':>6} {'U/ckpt':>6} {'merge s':>7} "
-          f"{'delta s':>7} {'load s':>6} {'train s':>7} {'built':>6} {'sharded':>7} {'tau@80%':>8} {'commit':>8}")
+          f"{'delta s':>7} {'load s':>6} {'train s':>7} {'built':>6} {'overlap':>7} {'sharded':>7} {'tau@80%':>8} {'commit':>8}")
     for f in rows:
-        wire = ("fp16" if f["fp16"] else "fp32") + (f"/R{f['rare_below']}" if f["rare_below"] else "")
+        wire = ("fp16" if f["fp16"] else "fp32") + (f"/R{f['rare_below']}" if f["rare_below"] else "") + \
+            ("/ovl" if f["overlap"] else "")
         print(f"{f['N']:>3} {f['tau']:>6} {f['rows']:>6} {wire:>10} {f['U_MB']:>6.1f} {f['D_MB']:>6.1f} {f['U_over_checkpoint']:>6.2f} "
               f"{f['merge_s']:>7.2f} {f['delta_s']:>7.3f} {f['load_s']:>6.3f} {f['train_s']:>7.2f} "
-              f"{f['efficiency_as_built']:>6.1%} {f['efficiency_sharded_overlapped']:>7.1%} {f['tau_for_80pct_sharded']:>8} {f['commit'] or '-':>8}")
+              f"{f['efficiency_as_built']:>6.1%} {f['efficiency_overlapped']:>7.1%} {f['efficiency_sharded_overlapped']:>7.1%} {f['tau_for_80pct_sharded']:>8} {f['commit'] or '-':>8}")
     print("\nquality (one line per run of simulate.jsonl):")
     print(f"{'run':>28} {'seed':>4} {'tokens':>9} {'rounds':>6} {'WS353':>6} {'SimLex':>6} {'analog.':>7}")
     for r in runs:
         name = "one process" if r["kind"] == "single" else \
             f"N={r['replicas']} tau={r['sync_tokens'] // 1000}k {r.get('rows')}" + \
             (f" k={r['stiffness']:g}" if r.get("stiffness") else "") + (" fp16" if r.get("fp16") else "") + \
-            (f" R{r['rare_below']}" if r.get("rare_below") else "")
+            (f" R{r['rare_below']}" if r.get("rare_below") else "") + (" overlap" if r.get("overlap") else "")
         print(f"{name:>28} {r['seed']:>4} {r['tokens']:>9} {r.get('rounds', '-'):>6} {r['ws353']:>6.3f} "
               f"{r['simlex']:>6.3f} {r['analogies']:>7.3f}")
     out = {"T_tokens_per_s": T, "link_bytes_per_s": B, "rows": rows}

@@ -27,6 +27,11 @@ as the Ray replicas do with ``ReplicaJob(rows="gain")``) and the merge weighs ea
 (``--stiffness``: by the relaxation model of the steps taken); ``docs/scale-out.md``. ``--round-tokens R``
 gives each replica ``R/N`` tokens a round, so that a merged round stays ``R`` tokens at every N.
 
+``--overlap`` runs the overlapped schedule of ``ReplicaJob(overlap=True)``: every replica keeps its
+model across rounds, trains round ``r``, then takes the merged update of round ``r − 1`` late
+(:func:`streamsgns.distributed.overlap.late_apply`) and sends its delta against the merged state of
+round ``r − 1`` (one round more staleness than the plain schedule).
+
 Usage::
 
     python benchmarks/scale_out/simulate.py --replicas 0 1 4 16 --seeds 0      # 0 = one process
@@ -206,6 +211,87 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
 
 
+def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
+    """The overlapped schedule (``ReplicaJob(overlap=True)``): replica ``k`` trains round ``r`` from its own
+    model, then takes the merged update of round ``r − 1`` late, as a Ray replica does
+    (:meth:`streamsgns.distributed.replica.Replica._apply_late`: its own base takes the update in place,
+    :func:`~streamsgns.distributed.overlap.late_apply`, :func:`~streamsgns.distributed.overlap.load_into`,
+    its RNG streams re-derived), and sends its delta against the merged state of round ``r − 1``."""
+    from streamsgns.distributed.apply import apply_to_base, writable_state
+    from streamsgns.distributed.delta import delta_nbytes, encode_delta, merge_deltas, model_delta
+    from streamsgns.distributed.merge import state_nbytes
+    from streamsgns.distributed.overlap import late_apply, load_into
+    from streamsgns.distributed.replica import replica_seed
+    from streamsgns.hashing import seed_states
+
+    per = [chunks(s, ntok, tau) for s in shares(len(lines), n)]
+    rounds = max(len(p) for p in per)
+    from streamsgns import SGNS
+
+    s0 = SGNS(**SETTINGS, seed=seed).state_dict()
+    merged = s0  # the merge of the previous round (the base the replicas' deltas of this round are against)
+    update = None  # the merged update of the previous round, against the round before's state
+    models = [load_replica(s0, seed, k, 1, n, ROWS, STEP_CAP, MAX_STEP) for k in range(n)]
+    bases = [writable_state(s0) for _ in range(n)]  # each replica's own base, updated in place
+    sent = [None] * n
+    hist = []
+    train_s = 0.0
+    residual = [{} for _ in range(n)]
+    t_all = time.perf_counter()
+    model = None
+    for r in range(rounds):
+        deltas, up, late_s, tr, delta_s = [], [], [], [], []
+        for k in range(n):
+            if r >= len(per[k]):
+                continue
+            m = models[k]
+            t1 = time.perf_counter()
+            learn_lines(m, [lines[i] for i in per[k][r]])
+            t2 = time.perf_counter()
+            if update is not None and sent[k] is not None:  # the merged update of round r - 1, taken late
+                bases[k] = apply_to_base(bases[k], update)
+                load_into(m, late_apply(m.state_dict(), sent[k], bases[k]))
+                rng = m.params.rng
+                rng[:] = seed_states(replica_seed(seed, k, r + 2), rng.shape[0])
+                if ROWS == "gain":
+                    m.extrapolate_steps(n, STEP_CAP, MAX_STEP)
+            t3 = time.perf_counter()
+            state = m.state_dict()
+            d = model_delta(state, bases[k])
+            sent[k] = writable_state({key: v for key, v in state.items() if key not in ("average", "noise")})
+            if FP16 or RARE_BELOW:
+                d, residual[k] = encode_delta(d, bases[k], residual[k], r + 1, fp16=FP16, rare_below=RARE_BELOW)
+            t4 = time.perf_counter()
+            deltas.append(d)
+            up.append(delta_nbytes(d))
+            tr.append(t2 - t1)
+            late_s.append(t3 - t2)
+            delta_s.append(t4 - t3)
+        t0 = time.perf_counter()
+        new = merge_deltas(merged, deltas, rows=ROWS, stiffness=STIFFNESS, replicas=n, step_cap=STEP_CAP,
+                           max_step=MAX_STEP)
+        t1 = time.perf_counter()
+        if model is not None:
+            model.close()
+        model = SGNS.from_state(new)
+        update = model_delta(new, merged)  # what the merge actor returns
+        down = delta_nbytes(update)
+        merged = new
+        train_s += sum(tr)
+        hist.append({"round": r + 1, "replicas": len(deltas), "tokens": int(model.words_seen),
+                     "vocab_size": model.vocab_size, "bytes_up": up, "bytes_down": down,
+                     "checkpoint_bytes": state_nbytes(new), "delta_s": delta_s, "merge_s": t1 - t0,
+                     "late_apply_s": late_s, "train_s": tr})
+        print(f"  N={n} overlapped round {r + 1}/{rounds}: {model.words_seen} tokens, vocab {model.vocab_size}, "
+              f"merge {t1 - t0:.2f} s, late apply {statistics.median(late_s):.3f} s", flush=True)
+    for m in models:
+        m.close()
+    return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS,
+            "step_cap": STEP_CAP, "max_step": MAX_STEP, "rounds": rounds, "fp16": FP16, "rare_below": RARE_BELOW,
+            "overlap": True, "tokens": int(model.words_seen), "vocab_size": model.vocab_size, "train_s": train_s,
+            "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
+
+
 def _commit() -> str | None:
     import subprocess
 
@@ -232,6 +318,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max-step", type=float, default=None, help="of --rows gain: replica steps <= this * alpha")
     ap.add_argument("--fp16", action="store_true", help="replicas send float16 row differences (error feedback)")
     ap.add_argument("--rare-below", type=int, default=0, help="C rows of rarer words on alternate rounds")
+    ap.add_argument("--overlap", action="store_true",
+                    help="the overlapped schedule: merged updates taken one round late (ReplicaJob(overlap=True))")
     ap.add_argument("--out", default=str(HERE / "results" / "simulate.jsonl"))
     args = ap.parse_args(argv)
     ROWS = args.rows
@@ -246,7 +334,7 @@ def main(argv=None) -> int:
     commit = _commit()  # of the code this process runs (taken at start: the checkout may move on meanwhile)
     for seed in args.seeds:
         for n in args.replicas:
-            res = one_process(lines, seed) if n == 0 else simulate(
+            res = one_process(lines, seed) if n == 0 else (simulate_overlap if args.overlap else simulate)(
                 lines, ntok, n, seed, args.round_tokens // n if args.round_tokens else args.sync_tokens)
             res["corpus_tokens"] = int(ntok.sum())
             res["settings"] = {**SETTINGS, "track_cooc": True, "average_eta": 10.0}

@@ -20,7 +20,8 @@ log = logging.getLogger("streamsgns")
 
 
 def add_replica_arguments(parser, number_type) -> None:
-    """Add the ``replicas`` group of ``train``: ``--replicas``, ``--ray-address``, ``--sync-tokens``, ``--sync-seconds``."""
+    """Add the ``replicas`` group of ``train``: ``--replicas``, ``--ray-address``, ``--sync-tokens``, ``--sync-seconds``,
+    ``--delta-fp16``, ``--rare-below``, ``--overlap``."""
     g = parser.add_argument_group("replicas (Ray)", "one model trained by N Ray actors from one Kafka topic "
                                                     "(pip install 'streamsgns[ray]')")
     g.add_argument("--replicas", type=number_type("pos_int"), default=None, metavar="N",
@@ -37,6 +38,9 @@ def add_replica_arguments(parser, number_type) -> None:
     g.add_argument("--rare-below", type=number_type("nonneg_int"), default=0, metavar="COUNT",
                    help="with --replicas: send the C rows of words counted fewer than COUNT times on alternate "
                         "rounds (frequency tiers; default 0: every round)")
+    g.add_argument("--overlap", action="store_true",
+                   help="with --replicas: replicas train the next round while their delta is merged and take "
+                        "the merged update one round late (one round more staleness; docs/scale-out.md)")
 
 
 def cmd_train_replicas(args, params: dict, metrics=None) -> int:
@@ -73,7 +77,8 @@ def cmd_train_replicas(args, params: dict, metrics=None) -> int:
                      snapshot_every=args.snapshot_every, keep=args.keep, resume=args.resume,
                      ray_address=args.ray_address, overwrite=args.overwrite,
                      on_round=on_round, consumer_config=getattr(args, "kafka_settings", None) or None,
-                     delta_fp16=args.delta_fp16, rare_below=args.rare_below, **params)
+                     delta_fp16=args.delta_fp16, rare_below=args.rare_below,
+                     **({"overlap": True} if args.overlap else {}), **params)
 
     def on_signal(signum, frame):
         job.stop()

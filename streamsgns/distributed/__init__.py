@@ -3,8 +3,9 @@
 :mod:`~streamsgns.distributed.delta` (pure numpy: a replica's sparse delta against the merged base,
 its encoding for the wire, and the merge of the replicas' deltas, each component through its own
 ``delta`` / ``merge_deltas``), :mod:`~streamsgns.distributed.apply` (a replica taking the merged
-update in place) and :mod:`~streamsgns.distributed.merge` (the dense merge of whole state dicts)
-import without Ray;
+update in place), :mod:`~streamsgns.distributed.overlap` (an overlapped replica taking it one round
+late, its own round re-keyed by hash) and :mod:`~streamsgns.distributed.merge` (the dense merge of
+whole state dicts) import without Ray;
 :mod:`~streamsgns.distributed.replica`, :mod:`~streamsgns.distributed.merger` and
 :mod:`~streamsgns.distributed.job` run as or drive Ray actors; Ray is an optional extra
 (``pip install streamsgns[ray]``), imported only when replicas are asked for. The pattern a new

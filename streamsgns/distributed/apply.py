@@ -37,7 +37,7 @@ from ..parameters import SGNSParameters
 from ..vocab import Vocabulary
 from .merge import MergeError
 
-__all__ = ["apply_update", "writable_state"]
+__all__ = ["apply_update", "apply_to_base", "writable_state"]
 
 
 def writable_state(state):
@@ -93,28 +93,39 @@ def apply_update(model, base: dict, update: dict, own: dict | None) -> dict:
         raise MergeError(f"update does not fit the replica: {type(e).__name__}: {e}") from e
 
 
-def _apply(model, base: dict, update: dict, own: dict | None) -> dict:
+def apply_to_base(base: dict, update: dict) -> dict:
+    """Make ``base`` the merged state ``merge_deltas(base, [update])`` in place (the base half of
+    :func:`apply_update`, for a replica whose model is taken late: :mod:`streamsgns.distributed.overlap`).
+
+    Parameters
+    ----------
+    base : dict
+        A writable state (:func:`writable_state`); its arrays are updated in place and must not be
+        used as the old base afterwards.
+    update : dict
+        The merged update against ``base`` (plain or encoded).
+
+    Returns
+    -------
+    dict
+        The merged state (arrays partly shared with ``base``'s).
+
+    Raises
+    ------
+    MergeError
+        If the update does not fit the base.
+    """
     from .delta import decode_delta
 
-    update = decode_delta(update, base)  # an encoded update (float16 rows) against this same base
-    if model.detect is not None or model.replay_state is not None:
-        raise MergeError("apply_update: a replica trains without change detection or replay")
-    model.flush()
-    bv, bp = base["vocab"], base["parameters"]
-    n_base, n_model = int(bv["next_id"]), model.vocab.n_ids
-    # ids where the model holds another word than the base (admitted, evicted or moved in the round)
-    m = max(n_base, n_model)
-    live_b, h_b = np.zeros(m, bool), np.zeros(m, np.uint64)
-    live_b[:n_base], h_b[:n_base] = bv["counts"][:n_base] > 0, bv["hashes"][:n_base]
-    live_m = np.zeros(m, bool)
-    live_m[:n_model] = model.vocab.counts[:n_model] > 0
-    h_m = np.zeros(m, np.uint64)
-    h_m[:n_model] = model.vocab.hashes[:n_model]
-    moved = np.flatnonzero((live_b != live_m) | (live_b & (h_b != h_m)))
-    sk_halvings = int(bv["sketch"]["n_halvings"])
-    folds = None if base.get("average") is None else int(base["average"]["folds"])
+    try:
+        return _apply_base(base, decode_delta(update, base))[0]
+    except (StateError, KeyError, IndexError, ValueError) as e:
+        raise MergeError(f"update does not fit the replica: {type(e).__name__}: {e}") from e
 
-    # 1. the base becomes the merged state, in place
+
+def _apply_base(base: dict, update: dict) -> tuple[dict, dict]:
+    """Step 1 of :func:`apply_update`: the base becomes the merged state, in place; (state, vocabulary plan)."""
+    bv, bp = base["vocab"], base["parameters"]
     vocab, plan = Vocabulary.apply_update(bv, update["vocab"])
     params = SGNSParameters.apply_update(bp, update["parameters"], plan)
     new = {"params": dict(base["params"]), "vocab": vocab,
@@ -133,6 +144,33 @@ def _apply(model, base: dict, update: dict, own: dict | None) -> dict:
         C = params["W"] if params["tied"] else params["C"]
         new["average"] = IterateAverage.merged(base["average"], params["W"], C, plan["hashes"], plan["counts"],
                                                int(params["words_seen"]), params["W"].shape[1], inplace=True)
+    return new, plan
+
+
+def _apply(model, base: dict, update: dict, own: dict | None) -> dict:
+    from .delta import decode_delta
+
+    update = decode_delta(update, base)  # an encoded update (float16 rows) against this same base
+    if model.detect is not None or model.replay_state is not None:
+        raise MergeError("apply_update: a replica trains without change detection or replay")
+    model.flush()
+    bv = base["vocab"]
+    n_base, n_model = int(bv["next_id"]), model.vocab.n_ids
+    # ids where the model holds another word than the base (admitted, evicted or moved in the round)
+    m = max(n_base, n_model)
+    live_b, h_b = np.zeros(m, bool), np.zeros(m, np.uint64)
+    live_b[:n_base], h_b[:n_base] = bv["counts"][:n_base] > 0, bv["hashes"][:n_base]
+    live_m = np.zeros(m, bool)
+    live_m[:n_model] = model.vocab.counts[:n_model] > 0
+    h_m = np.zeros(m, np.uint64)
+    h_m[:n_model] = model.vocab.hashes[:n_model]
+    moved = np.flatnonzero((live_b != live_m) | (live_b & (h_b != h_m)))
+    sk_halvings = int(bv["sketch"]["n_halvings"])
+    folds = None if base.get("average") is None else int(base["average"]["folds"])
+
+    # 1. the base becomes the merged state, in place
+    new, plan = _apply_base(base, update)
+    vocab, params = new["vocab"], new["parameters"]
 
     # 2. the model becomes the merged state where it differs from it
     up, uv = update["parameters"], update["vocab"]

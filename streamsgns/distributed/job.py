@@ -23,6 +23,12 @@ the messages read since are read again and counted once. When the driver dies (i
 with it), ``resume=True`` restarts the whole job from its newest checkpoint (offsets included);
 offsets committed to the group never run ahead of a durable checkpoint.
 
+With ``overlap=True`` a replica does not wait for the merge of the delta it has just sent: it
+trains the next round at once and takes the merged update one round late
+(:func:`~streamsgns.distributed.overlap.late_apply`); the merge, the checkpoint and the fetch run
+while the replicas train. The checkpoint is still a merged state with the offsets of its round
+(written one round later); a death rolls back to the last merged round (see :meth:`ReplicaJob.run`).
+
 Partitions are shared out by the driver (manual assignment, round-robin over the sorted
 partitions), not by the consumer group's rebalancing; the group id is used for the commits (and for
 a fresh job's start offsets). Why: ``docs/scale-out.md``.
@@ -115,6 +121,11 @@ class ReplicaJob:
     rare_below : int
         Replicas send the C rows of words counted fewer than this many times on alternate rounds,
         half of them each round (frequency tiers; 0: every row every round).
+    overlap : bool
+        Overlap the exchange with training: each replica sends its delta and trains the next
+        round at once, taking the merged update of a round after the next one
+        (:func:`~streamsgns.distributed.overlap.late_apply`: one round more staleness). Off: the
+        bulk-synchronous rounds, unchanged.
     max_restarts : int
         Replica deaths tolerated over the job's life.
     cpus_per_replica : float
@@ -147,7 +158,9 @@ class ReplicaJob:
         ``bytes_down`` (merged-update bytes fetched by the replicas), ``driver_bytes`` (array bytes
         the driver received during the rounds: 0 when no row data passes through it), ``wait_s``
         (replica seconds between two rounds' training: waiting for the sync, applying, loading;
-        summed over replicas), ``train_s`` (replica seconds reading and training, summed).
+        with ``overlap``, waiting for the previous round's update and taking it late; summed over
+        replicas), ``train_s`` (replica seconds reading and training, summed); with ``overlap``
+        also ``fetch_s`` (the part of ``wait_s`` spent waiting for the merged update).
     restarts : int
         Replicas replaced after a death.
     snapshots_written, snapshots_failed : int
@@ -163,7 +176,7 @@ class ReplicaJob:
                  on_round: Callable | None = None, runtime_env: dict | None = None, vectors: bool = True,
                  overwrite: bool = False, stiffness: float | None = None, consumer_config: dict | None = None,
                  delta_fp16: bool = False, rare_below: int = 0, step_cap: float | None = None,
-                 max_step: float | None = None, **model_params):
+                 max_step: float | None = None, overlap: bool = False, **model_params):
         from streamsgns.connectors.kafka.config import parse_url
 
         hosts, topics, args = parse_url(url)
@@ -190,10 +203,14 @@ class ReplicaJob:
         if int(rare_below) < 0:
             raise ValueError("rare_below must be >= 0")
         self.delta_fp16, self.rare_below = bool(delta_fp16), int(rare_below)
+        self.overlap = bool(overlap)
+        self._pids: list[int] = []
         if model_params.get("half_life") is not None:
             raise ValueError("half_life is not supported with replicas yet (forgetting is not merged)")
         self.model_params = {**model_params, "detect_changes": False}
         self.sync = {"rounds": 0, "bytes_up": 0, "bytes_down": 0, "driver_bytes": 0, "wait_s": 0.0, "train_s": 0.0}
+        if self.overlap:
+            self.sync["fetch_s"] = 0.0
         self._merger = None
         self.model = None
         self.position: dict = {"kafka": {}}
@@ -308,7 +325,7 @@ class ReplicaJob:
                           min(5.0, self.sync_seconds), consumer_config=self.consumer_config or None,
                           delta_fp16=self.delta_fp16, rare_below=self.rare_below,
                           replicas=self.n, evidence_steps=self.rows == "gain", step_cap=self.step_cap,
-                          max_step=self.max_step)
+                          max_step=self.max_step, **({"overlap": True} if self.overlap else {}))
 
     def _new_merger(self, ray, base_ref, run_id):
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -322,9 +339,13 @@ class ReplicaJob:
 
     def _reset_all(self, ray, base_ref) -> None:
         ray.get([a.reset.remote(base_ref, self.position, self.round) for a in self._actors])
+        if self.overlap:  # an overlapped replica is always busy: its pid is asked while it is idle
+            self._pids = ray.get([a.pid.remote() for a in self._actors])
 
     def pids(self) -> list[int]:
         """Process ids of the replicas (their Ray workers)."""
+        if self.overlap and self._pids:
+            return list(self._pids)
         import ray
 
         return ray.get([a.pid.remote() for a in self._actors])
@@ -406,7 +427,7 @@ class ReplicaJob:
             self._actors = [self._new_actor(ray, i) for i in range(self.n)]
             self._reset_all(ray, base_ref)
             del base_ref
-            self._loop(ray, consumer)
+            (self._loop_overlap if self.overlap else self._loop)(ray, consumer)
             from ..learner import SGNS
 
             self.model.close()
@@ -519,3 +540,152 @@ class ReplicaJob:
                 self.on_round(self, info)
             if final:
                 return
+
+    def _record(self, results: list, merged: dict, t0: float, t_train: float, t_merge: float, t_ckpt: float,
+                driver_bytes: int) -> None:
+        """Add a merged round to ``sync`` and ``history`` and call ``on_round``."""
+        up = sum(r["bytes_up"] for r in results)
+        down = merged["bytes_down"] * len(results)
+        s = self.sync
+        s["rounds"] += 1
+        s["bytes_up"] += up
+        s["bytes_down"] += down
+        s["driver_bytes"] += driver_bytes
+        s["wait_s"] += sum(r["wait_s"] for r in results)
+        s["train_s"] += sum(r["train_s"] for r in results)
+        s["fetch_s"] += sum(r.get("fetch_s", 0.0) for r in results)
+        info = {"round": merged["round"], "tokens": sum(r["tokens"] for r in results),
+                "tokens_per_replica": [r["tokens"] for r in results], "words_seen": merged["words_seen"],
+                "round_s": time.perf_counter() - t0, "train_round_s": t_train, "merge_s": t_merge,
+                "merger_s": merged["merge_s"], "checkpoint_s": t_ckpt, "train_s": [r["train_s"] for r in results],
+                "learn_s": [r["learn_s"] for r in results], "idle": [r["idle"] for r in results],
+                "wait_s": [r["wait_s"] for r in results], "fetch_s": [r.get("fetch_s", 0.0) for r in results],
+                "load_s": [r["load_s"] for r in results], "state_s": [r["state_s"] for r in results],
+                "bytes_up": up, "bytes_down": down, "driver_bytes": driver_bytes,
+                "vocab_size": merged["vocab_size"], "restarts": self.restarts}
+        self.history.append(info)
+        if self.on_round is not None:
+            self.on_round(self, info)
+
+    def _finish(self, ray, consumer, pending: dict) -> None:
+        """Wait for a submitted merge (and its checkpoint), commit the offsets it made durable, record it.
+
+        ``self.position`` becomes the merged round's: the offsets the merge actor's state covers."""
+        t1 = time.perf_counter()
+        merged = {**ray.get(pending["report"]), "round": pending["round"]}
+        t_merge = time.perf_counter() - t1
+        self._merges += 1
+        self.position = pending["position"]
+        t3 = time.perf_counter()
+        if pending["snapshot"] is not None:
+            try:
+                written = ray.get(pending["snapshot"])
+            except BaseException:
+                self.snapshots_failed += 1
+                raise
+            if written:
+                self.snapshots_written += 1
+                self.durable_at = time.monotonic()
+                self._commit(consumer, self.position)  # the checkpoint is durable
+        t_ckpt = time.perf_counter() - t3
+        results = pending["results"]
+        driver_bytes = sum(state_nbytes(r) for r in results) + state_nbytes(merged)
+        self._record(results, merged, pending["t0"], pending["t_train"], t_merge, t_ckpt, driver_bytes)
+
+    def _loop_overlap(self, ray, consumer) -> None:
+        """The rounds with the exchange overlapped: a replica never waits for the merge of the delta it has just sent.
+
+        Round ``r``: every replica trains, then takes the merged update of round ``r − 1`` (a
+        reference passed in a list, so that Ray does not hold the call back for it; the replica
+        fetches it when it needs it) and sends its delta against the merged state of round ``r − 1``.
+        The driver keeps one round queued behind the one it waits for: round ``r + 1`` is submitted
+        before round ``r`` ends, so a replica starts it as soon as it has sent its delta of round
+        ``r`` (no barrier between rounds: a replica waits for the others only when it needs the
+        merged update of their previous round, one round later). When round ``r`` has ended, the
+        driver queues on the merge actor the checkpoint of round ``r`` (its merge, already queued,
+        with round ``r``'s offsets) and the merge of round ``r + 1``, submits round ``r + 2``, then
+        waits for the merge of round ``r`` and commits while the replicas train.
+
+        When the input is idle (or :meth:`stop`), the round already queued behind the last one is
+        still trained, merged and checkpointed (an ``idle_timeout`` more), then the job ends.
+
+        After a death (found when round ``r`` ends) the rounds queued behind it are drained (they
+        fail when they fetch a merged update that cannot exist) and every replica rolls back to the
+        last merged round (``r − 1``: its merge was already running on deltas held by Ray's store)
+        and its offsets: round ``r`` is read again, as without overlap, plus the part of round
+        ``r + 1`` that the survivors had read. Only if the merge of round ``r − 1`` fails because a
+        delta was lost with its node (:class:`ray.exceptions.ObjectLostError`) does the rollback go
+        back two rounds.
+        """
+        from collections import deque
+
+        self._merges = int(ray.get(self._merger.merges.remote()))
+        rounds: deque = deque()  # rounds submitted, oldest first: the one waited for, and the one queued behind it
+
+        def start(late) -> None:
+            self.round += 1
+            outs = [a.train.options(num_returns=2).remote(None, self.round, self.sync_tokens, self.sync_seconds,
+                                                          None if late is None else [late]) for a in self._actors]
+            rounds.append({"round": self.round, "outs": outs, "t0": time.perf_counter(), "snapshot": None})
+
+        def merge(e: dict) -> None:
+            e["report"], e["update"] = self._merger.merge.options(num_returns=2).remote(*[o[1] for o in e["outs"]])
+
+        def begin() -> None:  # from the merged state (start, or after a rollback): nothing to take late
+            start(None)
+            merge(rounds[0])
+            start(rounds[0]["update"])
+
+        begin()
+        draining = False
+        while True:
+            cur = rounds[0]
+            results, dead = self._gather(ray, [o[0] for o in cur["outs"]])
+            cur["t_train"] = time.perf_counter() - cur["t0"]
+            lost = False
+            if not dead:
+                offsets = dict(self.position["kafka"])
+                for r in results:
+                    offsets.update(r["position"]["kafka"])
+                cur["position"], cur["results"] = {"kafka": offsets}, results
+                idle = self.idle_timeout is not None and all(r["idle"] for r in results)
+                last = draining or len(rounds) == 1
+                final = idle or self._stop
+                if self.snapshot_dir:  # behind this round's merge, before the next one's: written only if it succeeded
+                    cur["snapshot"] = self._merger.snapshot.remote(cur["position"], last, self._merges + 1)
+                if not last:
+                    merge(rounds[1])
+                    if final:
+                        draining = True
+                    else:
+                        start(rounds[1]["update"])
+                try:  # the merge of this round, while the next one trains
+                    self._finish(ray, consumer, cur)
+                except ray.exceptions.ObjectLostError as e:
+                    log.warning(f"replicas: a delta of round {cur['round']} was lost ({type(e).__name__}); "
+                                "rolling back to the round before")
+                    lost = True
+                rounds.popleft()
+                if last and not lost:
+                    return
+            if dead or lost:
+                self.restarts += len(dead)
+                if self.restarts > self.max_restarts:
+                    raise RuntimeError(f"replicas died {self.restarts} times (max_restarts={self.max_restarts})")
+                for e in list(rounds):  # this round and those queued behind it: drained, their results dropped
+                    for o in e["outs"]:
+                        try:
+                            ray.get(o[0])
+                        except ray.exceptions.RayError:
+                            pass
+                rounds.clear()
+                for i in dead:
+                    try:
+                        ray.kill(self._actors[i], no_restart=True)
+                    except Exception:  # noqa: BLE001
+                        pass
+                    self._actors[i] = self._new_actor(ray, i)
+                self._merges = int(ray.get(self._merger.merges.remote()))
+                self._reset_all(ray, self._merger.state.remote())  # the last merged round and its offsets
+                draining = False
+                begin()

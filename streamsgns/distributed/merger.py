@@ -55,6 +55,7 @@ class Merger:
         self.replicas, self.step_cap, self.max_step = replicas, step_cap, max_step
         self.base = state
         self.model = SGNS.from_state(state)
+        self._merges = 0
         self.snap = None
         if snapshot_dir:
             from ..io.snapshotter import Snapshotter, parse_every
@@ -88,6 +89,7 @@ class Merger:
         update = model_delta(merged, self.base)
         self.model.close()
         self.model, self.base = model, merged
+        self._merges += 1
         report = {"words_seen": model.words_seen, "vocab_size": model.vocab_size,
                   "merge_s": time.perf_counter() - t0, "bytes_down": delta_nbytes(update)}
         return report, update
@@ -96,8 +98,15 @@ class Merger:
         """The merged state (to roll replicas back after a death, and the job's result)."""
         return self.base
 
-    def snapshot(self, position: dict, force: bool = False) -> bool:
+    def merges(self) -> int:
+        """Merges done by this actor."""
+        return self._merges
+
+    def snapshot(self, position: dict, force: bool = False, merges: int | None = None) -> bool:
         """Write a checkpoint of the merged model covering ``position`` if one is due (or ``force``).
+
+        ``merges``: write only if this many merges are done (a snapshot queued behind a merge that
+        failed must not pair the older state with the newer offsets); None: no condition.
 
         Returns
         -------
@@ -105,6 +114,8 @@ class Merger:
             True when a checkpoint was written (durable: the driver may commit ``position``).
         """
         if self.snap is None or not (force or self.snap.due(self.model)):
+            return False
+        if merges is not None and merges != self._merges:
             return False
         self.model.source_position = position
         self.snap.snapshot(self.model, position=position)

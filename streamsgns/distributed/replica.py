@@ -9,6 +9,12 @@ partitions have been idle for ``idle_timeout``), and hands back a small report (
 each of its partitions, tokens, seconds) and, as a separate object, its sparse delta against the
 base (:func:`streamsgns.distributed.delta.model_delta`). It never commits offsets: the driver
 does, after the checkpoint that covers them is durable.
+
+With ``overlap`` the order of a round changes: the replica trains first, then fetches the merged
+update of the *previous* round (merged while it trained), takes it late
+(:func:`streamsgns.distributed.overlap.late_apply`: the merged state plus its own round, re-keyed
+by hash) and only then computes its delta against the new base; so it never waits for the merge
+of the delta it has just sent.
 """
 
 from __future__ import annotations
@@ -78,13 +84,16 @@ class Replica:
         The merge rule is ``rows="gain"`` (:func:`~streamsgns.distributed.delta.merge_deltas`).
     step_cap, max_step : float, optional
         Of :meth:`~streamsgns.SGNS.extrapolate_steps`.
+    overlap : bool
+        Keep a copy of the state each delta was computed from, for the late apply of
+        :meth:`train`'s ``late`` update (``ReplicaJob(overlap=True)``).
     """
 
     def __init__(self, index: int, bootstrap_servers: str, topics: str, partitions: list[str],
                  idle_timeout: float = 1.0, poll_timeout_ms: int = 200, max_chunk_bytes: int = 1 << 20,
                  consumer_config: dict | None = None, delta_fp16: bool = False, rare_below: int = 0,
                  replicas: int = 1, evidence_steps: bool = False, step_cap: float | None = None,
-                 max_step: float | None = None):
+                 max_step: float | None = None, overlap: bool = False):
         from streamsgns.connectors.kafka import KafkaSource
 
         logging.getLogger("kafka").setLevel(logging.WARNING)
@@ -110,6 +119,8 @@ class Replica:
         self._residual = {}  # what the encoded deltas have not transmitted yet (per base id)
         self._it = None
         self._idle_since = time.perf_counter()
+        self.overlap = bool(overlap)
+        self._sent = None  # with overlap: the state the last delta was computed from (a copy)
 
     def pid(self) -> int:
         """The process id of this replica (the Ray worker), e.g. to kill it in a test."""
@@ -137,6 +148,30 @@ class Replica:
         self._own = None
         self._residual = {}  # a rollback drops what earlier rounds had not transmitted (rows only, never counts)
         return time.perf_counter() - t0
+
+    def _apply_late(self, update: dict, round_no: int) -> None:
+        """Take the previous round's merged update after this round's training (overlap): the base
+        becomes the merged state ``S`` in place (:func:`~streamsgns.distributed.apply.apply_to_base`),
+        the model ``S`` plus this round (:func:`~streamsgns.distributed.overlap.late_apply`, copied into
+        its arrays), with this replica's RNG streams of the next round (as :meth:`_load` derives them)."""
+        from .apply import apply_to_base
+        from .overlap import late_apply, load_into
+
+        if self._sent is None:
+            raise RuntimeError(f"replica {self.index}: a late update without the state of the last send")
+        self.base = apply_to_base(self.base, update)
+        state = late_apply(self.model.state_dict(), self._sent, self.base)
+        self._sent = None
+        load_into(self.model, state)
+        del state
+        self._own = None
+        rng = self.model.params.rng
+        seeds = seed_states(replica_seed(int(self.base["params"].get("seed", 0)), self.index, round_no + 1),
+                            self.base["parameters"]["rng"].shape[0])
+        k = min(rng.shape[0], seeds.shape[0])
+        rng[:k] = seeds[:k]
+        if self.evidence_steps:  # the merged evidence is the rows' new n0 (as at a load)
+            self.model.extrapolate_steps(self.replicas, self.step_cap, self.max_step)
 
     def _apply(self, update: dict, round_no: int) -> None:
         """Take the merged update in place (:func:`~streamsgns.distributed.apply.apply_update`), then
@@ -174,6 +209,7 @@ class Replica:
             self._it.close()
             self._it = None
         self._load(state, round_no)
+        self._sent = None
         self._idle_since = time.perf_counter()
         mine = {k: v for k, v in position["kafka"].items() if k in self.partitions}
         missing = set(self.partitions) - set(mine)
@@ -181,7 +217,8 @@ class Replica:
             raise ValueError(f"replica {self.index}: no offset for partitions {sorted(missing)}")
         self.source.seek({"kafka": mine}, others="earliest")
 
-    def train(self, update: dict | None, round_no: int, max_tokens: int, max_seconds: float) -> tuple[dict, dict]:
+    def train(self, update: dict | None, round_no: int, max_tokens: int, max_seconds: float,
+              late: list | None = None) -> tuple[dict, dict]:
         """One sync round: apply the merged ``update`` (unless None), train until a limit, return a report and a delta.
 
         Parameters
@@ -194,6 +231,10 @@ class Replica:
             Tokens to train before returning (checked after each chunk).
         max_seconds : float
             Seconds of reading and training before returning.
+        late : list of one ObjectRef, optional
+            With overlap: the merged update of the previous round, still being merged when the
+            round starts (a list, so that Ray does not wait for it before the call); fetched and
+            taken late (:meth:`_apply_late`) after this round's training, before the delta.
 
         Returns
         -------
@@ -201,8 +242,9 @@ class Replica:
             ``position`` (next offset of each of this replica's partitions), ``tokens`` trained,
             ``idle`` (the partitions had no message for ``idle_timeout`` s), ``bytes_up`` (bytes of
             the delta), and seconds: ``wait_s`` (from the end of the previous round's training to
-            the start of this one's: waiting for the sync and applying the update), ``load_s``
-            (applying the update in place), ``train_s`` (reading and training), ``learn_s``
+            the start of this one's: waiting for the sync and applying the update; with ``late``,
+            plus the wait for it and its late apply), ``fetch_s`` (waiting for ``late``), ``load_s``
+            (applying the update in place, or late), ``train_s`` (reading and training), ``learn_s``
             (the learner alone), ``state_s`` (computing the delta). No row data.
         delta : dict
             :func:`~streamsgns.distributed.delta.model_delta` of the trained model against the base.
@@ -233,17 +275,36 @@ class Replica:
             m.learn_text(chunk.data)
             learn_s += time.perf_counter() - t
         train_s = time.perf_counter() - t0
+        tokens = m.words_seen - start
+        fetch_s = 0.0
+        if late is not None:  # the previous round's merge, taken now that this round is trained
+            import ray
+
+            t = time.perf_counter()
+            upd = ray.get(late[0])
+            fetch_s = time.perf_counter() - t
+            t = time.perf_counter()
+            self._apply_late(upd, round_no)
+            del upd
+            load_s += time.perf_counter() - t
+            wait_s += fetch_s + time.perf_counter() - t
+            m = self.model
         t1 = time.perf_counter()
-        delta = model_delta(m.state_dict(), self.base)
+        state = m.state_dict()
+        delta = model_delta(state, self.base)
         self._own = delta  # where the model now differs from the base: what the next apply copies
+        if self.overlap:  # what the next late apply takes this round's delta against (no averages: not shipped)
+            self._sent = writable_state({k: v for k, v in state.items() if k not in ("average", "noise")})
         if self.delta_fp16 or self.rare_below > 0:
             delta, self._residual = encode_delta(delta, self.base, self._residual, round_no, fp16=self.delta_fp16,
                                                  rare_below=self.rare_below)
         state_s = time.perf_counter() - t1
         self._idle_since = time.perf_counter()
-        report = {"position": self.source.position(), "tokens": m.words_seen - start, "idle": idle,
+        report = {"position": self.source.position(), "tokens": tokens, "idle": idle,
                   "bytes_up": delta_nbytes(delta), "wait_s": wait_s, "load_s": load_s, "train_s": train_s,
                   "learn_s": learn_s, "state_s": state_s, "index": self.index}
+        if late is not None:
+            report["fetch_s"] = fetch_s
         return report, delta
 
     def close(self) -> None:

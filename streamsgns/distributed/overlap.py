@@ -1,0 +1,257 @@
+"""The late apply of an overlapped replica: the merged update of round ``r`` taken after round ``r + 1``.
+
+Without overlap a replica sends ``D_r = X_r − S_{r−1}`` and waits for the merged update
+``U_r = S_r − S_{r−1}`` before it trains on. With overlap (``ReplicaJob(overlap=True)``) it keeps
+training round ``r + 1`` at once, from ``X_r``, and takes ``U_r`` when it has arrived, after that
+round. Its model is then ``X_{r+1}``; what it must become is the merged state plus its own round
+``r + 1``:
+
+    ``X' = S_r + (X_{r+1} − X_r)``   (equivalently ``X_{r+1} + U_r − D_r`` on the rows of base words)
+
+whose delta against the new base ``S_r`` is what the replica sends for round ``r + 1``. The
+difficulty is the vocabulary: the words the replica admitted in round ``r`` sit at replica-local
+ids in ``X_r`` and ``X_{r+1}``, and the merge placed them at other ids of ``S_r`` (together with the
+other replicas' new words). :func:`late_apply` therefore goes through the delta code, which already
+keys new words by their 64-bit hash:
+
+1. ``E = model_delta(X_{r+1}, X_r)``: the round ``r + 1`` alone (rows touched, count and cell
+   increments, the words admitted in it by hash), against the state the replica had when it sent
+   ``D_r`` (kept as a copy);
+2. :func:`rebase_delta` re-keys ``E`` from ``X_r``'s ids to ``S_r``'s by hash (base words keep their
+   ids in a merge; the round-``r`` words move to their merged ids) and turns what is absolute in a
+   delta into what it was relative to ``X_r``: a row ``x`` becomes ``S_r + (x − X_r)`` (float64,
+   rounded once), the sketch's totals and a new word's count move by ``S_r``'s minus ``X_r``'s;
+3. ``X' = merge_deltas(S_r, [E'])`` with the ``sum`` rule (one delta: base + its changes). The words
+   admitted in round ``r + 1`` take ids after ``S_r``'s (its free ids first), as any merge places
+   new words.
+
+What this changes against an on-time apply: the round ``r + 1`` was trained from ``X_r`` instead of
+``S_r`` (one round more staleness: the other replicas' round ``r`` is seen a round later), and its
+updates are added to ``S_r`` as they are. A word admitted in round ``r + 1`` that another replica
+admitted in round ``r`` takes this replica's row (trained from its start in round ``r + 1``), as a
+re-admitted word does in any merge; a round-``r`` word that the merge dropped (``max_vocab``) loses
+its round ``r + 1`` changes; exact co-occurrence cells of a word without a slot in ``S_r`` are
+dropped, as in any merge. Counts of admitted words, ``words_seen`` and the stream counters are
+increments, so the exactly-once accounting is that of the plain path
+(``tests/test_replicas_overlap.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..sketch import cms_estimate_batch
+from .delta import decode_delta, merge_deltas, model_delta
+
+__all__ = ["rebase_delta", "late_apply", "id_map", "load_into"]
+
+
+def id_map(old: dict, new: dict) -> np.ndarray:
+    """Where each id of vocabulary state ``old`` sits in vocabulary state ``new``, by 64-bit hash.
+
+    Parameters
+    ----------
+    old, new : dict
+        :meth:`streamsgns.vocab.Vocabulary.state_dict` outputs.
+
+    Returns
+    -------
+    ndarray, shape (old next_id,), int64
+        The id in ``new`` holding the word of each live id of ``old``; -1 for a free id of ``old``
+        or a word ``new`` does not hold.
+
+    Examples
+    --------
+    >>> old = {"next_id": 3, "hashes": np.array([7, 9, 4], np.uint64), "counts": np.array([1, 0, 2])}
+    >>> new = {"next_id": 3, "hashes": np.array([4, 5, 7], np.uint64), "counts": np.array([3, 1, 1])}
+    >>> id_map(old, new).tolist()
+    [2, -1, 0]
+    """
+    no, nn = int(old["next_id"]), int(new["next_id"])
+    live = np.flatnonzero(np.asarray(new["counts"][:nn]) > 0)
+    h = np.asarray(new["hashes"][:nn])[live]
+    order = np.argsort(h, kind="stable")
+    hs, ids = h[order], live[order]
+    oh = np.asarray(old["hashes"][:no])
+    pos = np.minimum(np.searchsorted(hs, oh), max(hs.size - 1, 0))
+    out = np.full(no, -1, dtype=np.int64)
+    if hs.size:
+        hit = (hs[pos] == oh) & (np.asarray(old["counts"][:no]) > 0)
+        out[hit] = ids[pos[hit]]
+    return out
+
+
+def _index(a: np.ndarray) -> np.ndarray:
+    """int32 indices where they fit (as the deltas send them), else int64."""
+    return a.astype(np.int32) if a.size == 0 or int(a.max()) < (1 << 31) else a.astype(np.int64)
+
+
+def rebase_delta(delta: dict, old: dict, new: dict) -> dict:
+    """Re-key a delta against state ``old`` into one against state ``new`` (same words, other ids).
+
+    ``delta`` is :func:`~streamsgns.distributed.delta.model_delta` of a replica's state against
+    ``old`` (its own state when it sent its previous delta); ``new`` is the merged state that
+    replaced ``old``'s contents (the merged base). The result, merged onto ``new`` with
+    :func:`~streamsgns.distributed.delta.merge_deltas` (``rows="sum"``), adds to ``new`` what the
+    replica changed since ``old``:
+
+    * base-word ids (count increments, touched rows, marginals, exact-cell keys) map by hash
+      (:func:`id_map`); entries of words ``new`` does not hold are dropped;
+    * a touched row ``x`` becomes ``new + (x − old)`` (float64, rounded once to float32), so that
+      the merge's ``base + (x' − base)`` adds the replica's change and not its value;
+    * the sketch's ``total`` and ``since_halving`` (absolute in a delta) and each word admitted
+      since ``old`` (its count, absolute) move by ``new``'s minus ``old``'s value (its sketch
+      estimate in each), so that the merge counts only the replica's increments;
+    * what is already an increment (cell and count increments, counters, statistics) or keyed by
+      hash (new words, sketch cells) is kept.
+
+    Parameters
+    ----------
+    delta : dict
+        A plain (not encoded) :func:`~streamsgns.distributed.delta.model_delta` against ``old``.
+    old, new : dict
+        :meth:`streamsgns.SGNS.state_dict` outputs with the same settings.
+
+    Returns
+    -------
+    dict
+        A delta against ``new`` (new arrays where re-keyed; others shared with ``delta``).
+
+    Raises
+    ------
+    KeyError, IndexError, ValueError
+        If the delta does not fit ``old`` (a :class:`~streamsgns.distributed.merge.MergeError` from
+        :func:`late_apply`).
+    """
+    vo, vn = old["vocab"], new["vocab"]
+    to = id_map(vo, vn)
+    out = dict(delta)
+    # vocabulary: count increments by id, new words' counts against the new base's sketch
+    dv = dict(delta["vocab"])
+    ids = to[dv["inc_ids"].astype(np.int64)]
+    ok = ids >= 0
+    dv["inc_ids"], dv["inc"] = _index(ids[ok]), dv["inc"][ok]
+    so, sn = vo["sketch"], vn["sketch"]
+    if dv["new_hash"].size:
+        shift = (cms_estimate_batch(sn["table"], sn["seeds"], dv["new_hash"]).astype(np.int64)
+                 - cms_estimate_batch(so["table"], so["seeds"], dv["new_hash"]).astype(np.int64))
+        dv["new_count"] = np.maximum(dv["new_count"] + shift, 1)
+    ds = dict(dv["sketch"])
+    k = int(ds["halvings"])
+    ds["total"] = int(ds["total"]) - (int(so["total"]) >> k) + (int(sn["total"]) >> k)
+    ds["since_halving"] = int(ds["since_halving"]) - int(so["since_halving"]) + int(sn["since_halving"])
+    dv["sketch"] = ds
+    out["vocab"] = dv
+    # parameters: touched rows as the new base plus the change since old
+    dp = dict(delta["parameters"])
+    po, pn = old["parameters"], new["parameters"]
+    for name in ("W",) if dp.get("C_ids") is None else ("W", "C"):
+        oid = dp[f"{name}_ids"].astype(np.int64)
+        nid = to[oid]
+        ok = nid >= 0
+        oid, nid = oid[ok], nid[ok]
+        x = dp[f"{name}_rows"][ok].astype(np.float64)
+        dp[f"{name}_rows"] = (pn[name][nid].astype(np.float64) + (x - po[name][oid])).astype(np.float32)
+        dp[f"{name}_ids"] = _index(nid)
+    out["parameters"] = dp
+    # co-occurrence statistics: marginals by id, exact cells keyed by base id (>= 0) or new entry (< 0)
+    if delta.get("cooc") is not None:
+        dc = dict(delta["cooc"])
+        mid = to[dc["m_ids"].astype(np.int64)]
+        ok = mid >= 0
+        dc["m_ids"], dc["m_inc"] = _index(mid[ok]), dc["m_inc"][ok]
+        keys = []
+        for name in ("cell_c", "cell_w"):
+            key = dc[name].astype(np.int64)
+            base_key = key >= 0
+            key[base_key] = to[key[base_key]]
+            keys.append((key, base_key))
+        ok = ~(keys[0][1] & (keys[0][0] < 0)) & ~(keys[1][1] & (keys[1][0] < 0))
+        dc["cell_c"], dc["cell_w"] = keys[0][0][ok], keys[1][0][ok]
+        dc["cell_inc"] = dc["cell_inc"][ok]
+        out["cooc"] = dc
+    return out
+
+
+def late_apply(live: dict, sent: dict, merged: dict) -> dict:
+    """The state an overlapped replica continues from: the merged state plus its round since it sent.
+
+    Parameters
+    ----------
+    live : dict
+        The replica's state now (``X_{r+1}``: :meth:`streamsgns.SGNS.state_dict`).
+    sent : dict
+        Its state when it sent its previous delta (``X_r``, a copy).
+    merged : dict
+        The merged state of that round (``S_r``: the replica's previous base with the merged update
+        applied).
+
+    Returns
+    -------
+    dict
+        ``X' = merge_deltas(S_r, [rebase_delta(model_delta(X_{r+1}, X_r), X_r, S_r)])``: a state
+        :meth:`streamsgns.SGNS.from_state` accepts, whose rows of words held by ``X_r`` and ``S_r``
+        are ``S_r + (X_{r+1} − X_r)`` (float64, rounded once), whose counts and counters are
+        ``S_r``'s plus the round's increments, and which holds the words admitted since ``X_r`` at
+        ids after ``S_r``'s.
+
+    Raises
+    ------
+    streamsgns.distributed.merge.MergeError
+        If the states do not fit each other.
+    """
+    from .merge import MergeError
+
+    e = model_delta(live, sent)
+    try:
+        e = rebase_delta(decode_delta(e, sent), sent, merged)
+    except (KeyError, IndexError, ValueError) as err:
+        raise MergeError(f"late apply: {type(err).__name__}: {err}") from err
+    return merge_deltas(merged, [e], rows="sum")
+
+
+def load_into(model, state: dict) -> None:
+    """Make ``model`` hold ``state`` by copying every row and cell into its arrays (no new model).
+
+    What :func:`streamsgns.distributed.apply.apply_update` does to the model when it does not know
+    where the model differs (every row copied), with ``state`` given whole: cheaper than
+    :meth:`streamsgns.SGNS.from_state` (no allocation unless the ids outgrow the capacity, no
+    validation), for a state made by :func:`late_apply` from this model's own state.
+
+    Parameters
+    ----------
+    model : streamsgns.SGNS
+        A replica's model (``workers=1``, without change detection or replay), same settings as ``state``.
+    state : dict
+        A :meth:`streamsgns.SGNS.state_dict` (e.g. :func:`late_apply`'s); not modified, no array shared.
+
+    Raises
+    ------
+    streamsgns.distributed.merge.MergeError
+        If the model has change detection or replay.
+    """
+    from .merge import MergeError
+
+    if model.detect is not None or model.replay_state is not None:
+        raise MergeError("load_into: a replica trains without change detection or replay")
+    model.flush()
+    n_model = model.vocab.n_ids
+    vocab, params = state["vocab"], state["parameters"]
+    model.vocab.assign(vocab, None)
+    cap = model.vocab.capacity
+    model._trainer.fit(cap)
+    if model.average is not None:
+        model.average.grow(cap)
+    every = np.arange(max(n_model, int(vocab["next_id"])), dtype=np.int64)
+    model.params.assign(params, {name: every for name in (("W",) if params["tied"] else ("W", "C"))}, n_model)
+    model.noise.assign(state["noise"])
+    if model.cooc is not None:
+        model.cooc.assign(state["cooc"], None, n_model)
+    if state.get("forget") is not None:
+        model.forget.assign(state["forget"])
+    if model.average is not None:
+        model.average.assign(state["average"], None, n_model)
+    model.stats = {"invalid_utf8": 0, "bad_inputs": 0, **state["stats"]}
+    model.source_position = None
+    model._trainer.pause_at = model._next_periodic()
+    model._export.invalidate()
