@@ -5,7 +5,9 @@ defaults against the same model without them (``detect_changes=False, average_ho
 in one run: WS353, SimLex-999 and Google analogies of the exported vectors
 (:func:`streamsgns.evaluate.evaluate_all`, ``restrict_vocab=30000``), the change events raised
 (every one false: the stream is the corpus as it is), and words/s, the variants interleaved
-``--repeat`` times (medians; on a shared machine the ratio is what to read).
+``--repeat`` times (medians; on a shared machine the ratio is what to read). Every run is scored
+(``workers > 1`` runs are not reproducible: the scores' spread over the repeats is part of the
+answer); the evaluation is outside the timed part.
 
     python benchmarks/drift/stationary_cost.py --repeat 3
 
@@ -48,21 +50,26 @@ def main(argv=None) -> int:
             m.flush()
             secs = time.perf_counter() - t0
             r = {"seconds": secs, "words_per_s": m.words_seen / secs, "changes": m.changes_count}
-            if rep == 0:  # the exported vectors by decreasing count, as a word2vec snapshot holds them
-                counts = m.counts
-                alive = np.flatnonzero(counts > 0)
-                order = alive[np.argsort(-counts[alive], kind="stable")]
-                ev = evaluate_all([m.index_to_key[i] for i in order], m.vectors()[order], restrict_vocab=30000)
-                r["scores"] = {"ws353": round(ev["wordsim353"]["spearman"], 4),
-                               "simlex": round(ev["simlex999"]["spearman"], 4),
-                               "analogies": round(ev["analogies"]["accuracy"], 4)}
+            counts = m.counts  # the exported vectors by decreasing count, as a word2vec snapshot holds them
+            alive = np.flatnonzero(counts > 0)
+            order = alive[np.argsort(-counts[alive], kind="stable")]
+            ev = evaluate_all([m.index_to_key[i] for i in order], m.vectors()[order], restrict_vocab=30000)
+            r["scores"] = {"ws353": round(ev["wordsim353"]["spearman"], 4),
+                           "simlex": round(ev["simlex999"]["spearman"], 4),
+                           "analogies": round(ev["analogies"]["accuracy"], 4)}
             runs[name].append(r)
-            print(f"{name:9s} run {rep}: {r['words_per_s']:,.0f} words/s, {r['changes']} change events"
-                  + (f", scores {r['scores']}" if rep == 0 else ""), flush=True)
+            print(f"{name:9s} run {rep}: {r['words_per_s']:,.0f} words/s, {r['changes']} change events, "
+                  f"scores {r['scores']}", flush=True)
             m.close()
     med = {k: float(np.median([r["words_per_s"] for r in v])) for k, v in runs.items()}
+    scores = {k: {s: [r["scores"][s] for r in v] for s in ("ws353", "simlex", "analogies")} for k, v in runs.items()}
     res = {"env": environment(), "args": vars(args), "runs": runs, "median_words_per_s": med,
-           "cost": 1 - med["defaults"] / med["without"]}
+           "cost": 1 - med["defaults"] / med["without"],
+           "mean_score_difference": {s: float(np.mean(scores["defaults"][s]) - np.mean(scores["without"][s]))
+                                     for s in ("ws353", "simlex", "analogies")}}
+    for s, d in res["mean_score_difference"].items():
+        print(f"{s}: defaults {np.round(scores['defaults'][s], 4).tolist()} without "
+              f"{np.round(scores['without'][s], 4).tolist()}: mean difference {d:+.4f}")
     print(f"throughput: defaults {med['defaults']:,.0f} vs without {med['without']:,.0f} words/s "
           f"(cost {100 * res['cost']:.1f} %)")
     write_json(args.out, res)
