@@ -1,11 +1,12 @@
 """Two replicas on Ray over a 4-partition Kafka topic vs one process, on the same ~2M tokens of real text.
 
 The measurements of `docs/scale-out.md`. One script, one machine, one run: the corpus (the first ``--tokens``
-tokens of ``/work/data/mix.txt``, else a corpus of ``streamsgns_tools.corpora``) is produced to a
+tokens of ``--corpus``, a corpus of ``streamsgns_tools.corpora``, ``mix`` by default) is produced to a
 real Tansu broker (4 partitions, lines round-robin); then, interleaved, a single-process
 ``SGNS.learn_text`` over the same lines and settings, and ``ReplicaJob`` runs with 2 replicas on a
 local Ray (``num_cpus=2``) for a sweep of sync intervals (tokens per replica between two syncs)
-with ``rows="sum"``, and the other row scheme of the delta path (``scaled``) at one interval (the
+with ``rows="sum"`` (and with ``--overlap`` the same intervals with the exchange overlapped with
+training, ``ReplicaJob(overlap=True)``), and the other row scheme of the delta path (``scaled``) at one interval (the
 averaging schemes ``weighted`` / ``mean`` merged whole states on the driver, before the delta path). For each: ``words_seen``, WS-353 / SimLex-999 (Spearman) and
 Google analogies (3CosAdd, 30k words), wall time, throughput per replica (tokens over the seconds
 the replica spent training), seconds spent syncing (each round's wall time minus its slowest
@@ -18,6 +19,7 @@ Usage::
 
     python benchmarks/scale_out/ray_replicas.py                      # 2M tokens of mix, sweep 20k/50k/200k
     python benchmarks/scale_out/ray_replicas.py --tokens 500000 --sync 100000
+    python benchmarks/scale_out/ray_replicas.py --sync 50000 --others-at 0 --overlap   # plain and overlapped at 50k
 
 Writes ``benchmarks/results/ray_replicas.json`` and prints a table.
 """
@@ -43,16 +45,11 @@ SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5,
 BULK = {"linger_ms": 50, "batch_size": 1 << 20}
 
 
-def corpus_lines(n_tokens: int) -> tuple[list[str], str]:
+def corpus_lines(n_tokens: int, corpus: str = "mix") -> tuple[list[str], str]:
+    from benchmarks.common import corpus_file
     from streamsgns.tokenize import tokenize
 
-    path = Path("/work/data/mix.txt")
-    if not (path.exists() and Path("/work/data/.mix.done").exists()):
-        import subprocess
-
-        subprocess.run([sys.executable, "-m", "streamsgns_tools.corpora", "brown", "--cache", "/work/data"],
-                       check=True)
-        path = Path("/work/data/brown.txt")
+    path = corpus_file(corpus)
     out, n = [], 0
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -75,12 +72,14 @@ def _single_exact(lines, seed=None):
     return {"model": m, "seconds": time.perf_counter() - t0}
 
 
-def replicated(bootstrap: str, topic: str, sync_tokens: int, rows: str, tmp: str, tag: str) -> dict:
+def replicated(bootstrap: str, topic: str, sync_tokens: int, rows: str, tmp: str, tag: str,
+               overlap: bool = False) -> dict:
     from streamsgns.distributed import ReplicaJob
 
     job = ReplicaJob(f"kafka://{bootstrap}/{topic}?group=bench-{tag}", replicas=2, sync_tokens=sync_tokens,
                      sync_seconds=60.0, idle_timeout=2.0, snapshot_dir=os.path.join(tmp, tag), snapshot_every="60s",
-                     vectors=False, rows=rows, stiffness=9.0 if rows == "scaled" else None, **SETTINGS)
+                     vectors=False, rows=rows, stiffness=9.0 if rows == "scaled" else None, overlap=overlap,
+                     **SETTINGS)
     t0 = time.perf_counter()
     m = job.run()
     wall = time.perf_counter() - t0
@@ -106,6 +105,8 @@ def replicated(bootstrap: str, topic: str, sync_tokens: int, rows: str, tmp: str
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tokens", type=int, default=2_000_000)
+    ap.add_argument("--corpus", default="mix", help="a corpus of streamsgns_tools.corpora, or a path")
+    ap.add_argument("--overlap", action="store_true", help="also each interval with the exchange overlapped")
     ap.add_argument("--sync", type=int, nargs="+", default=[20_000, 50_000, 200_000])
     ap.add_argument("--rows", default="sum", help="row scheme of the sync sweep")
     ap.add_argument("--single-seeds", type=int, nargs="*", default=[1, 2],
@@ -120,12 +121,12 @@ def main(argv=None) -> int:
     from streamsgns.tokenize import tokenize
     from streamsgns_tools.tansu import TansuBroker, create_topic, produce
 
-    lines, corpus = corpus_lines(args.tokens)
+    lines, corpus = corpus_lines(args.tokens, args.corpus)
     n_tokens = sum(len(tokenize(ln)) for ln in lines)
     print(f"corpus {corpus}: {len(lines)} lines, {n_tokens} tokens", flush=True)
     results = {"corpus": corpus, "lines": len(lines), "tokens": n_tokens, "settings": SETTINGS,
-               "machine": "2 cores shared by 4 agents working at once (noisy); 2 replicas share those 2 cores",
-               "runs": []}
+               "machine": "2 vCPUs, shared with other work (load averages below); 2 replicas share those 2 vCPUs",
+               "load_before": os.getloadavg(), "runs": []}
     ray.init(num_cpus=2, log_to_driver=False, include_dashboard=False)
     tmp = tempfile.mkdtemp(prefix="ray-bench-")
     try:
@@ -137,6 +138,8 @@ def main(argv=None) -> int:
             plan = [("single", None, None)]
             for s in args.sync:
                 plan += [("replicas", s, args.rows), ("single", None, None)]
+                if args.overlap:
+                    plan += [("overlap", s, args.rows), ("single", None, None)]
             if args.others_at:
                 plan += [("replicas", args.others_at, r) for r in ("sum", "scaled") if r != args.rows]
             plan += [("single", None, seed) for seed in args.single_seeds]
@@ -148,11 +151,11 @@ def main(argv=None) -> int:
                     row = {"kind": "single", "seed": seed, "words_seen": m.words_seen, "wall_s": r["seconds"],
                            "tokens_per_s": m.words_seen / r["seconds"], "vocab_size": m.vocab_size, **scores(m)}
                 else:
-                    tag = f"{sync}-{rows}"
-                    r = replicated(broker.bootstrap, "bench", sync, rows, tmp, tag)
+                    tag = f"{sync}-{rows}" + ("-overlap" if kind == "overlap" else "")
+                    r = replicated(broker.bootstrap, "bench", sync, rows, tmp, tag, overlap=kind == "overlap")
                     m = r.pop("model")
                     hist = r.pop("history")
-                    row = {"kind": "replicas", "replicas": 2, "sync_tokens": sync, "rows": rows,
+                    row = {"kind": "replicas", "overlap": kind == "overlap", "replicas": 2, "sync_tokens": sync, "rows": rows,
                            "words_seen": m.words_seen, "tokens_per_s": m.words_seen / r["wall_s"],
                            "vocab_size": m.vocab_size, **r, **scores(m), "history": hist}
                 results["runs"].append(row)
@@ -160,6 +163,7 @@ def main(argv=None) -> int:
                       flush=True)
     finally:
         ray.shutdown()
+    results["load_after"] = os.getloadavg()
     _table(results)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:
@@ -171,13 +175,15 @@ def main(argv=None) -> int:
 def _table(results: dict) -> None:
     singles = [r for r in results["runs"] if r["kind"] == "single" and r["seed"] == SETTINGS["seed"]]
     ref = singles[0]
-    print(f"\n{results['tokens']} tokens of {results['corpus']}; {results['machine']}")
+    print(f"\n{results['tokens']} tokens of {results['corpus']}; {results['machine']}; load average "
+          f"{results['load_before'][0]:.1f} before, {results['load_after'][0]:.1f} after")
     print("tok/s/rep: tokens read and trained per second by one replica over the rounds that did not wait for the "
           "end of the input (learner alone in brackets); single: one process, learner only")
     print(f"{'run':<22} {'words_seen':>10} {'WS353':>6} {'SimLex':>6} {'analog':>6} {'wall s':>7} "
           f"{'tok/s/rep':>15} {'sync s':>7} {'MB/sync':>8} {'rounds':>6}")
     for r in results["runs"]:
-        name = f"single, seed {r['seed']}" if r["kind"] == "single" else f"2 rep, {r['sync_tokens'] // 1000}k, {r['rows']}"
+        name = (f"single, seed {r['seed']}" if r["kind"] == "single" else
+                f"2 rep, {r['sync_tokens'] // 1000}k, {r['rows']}" + (", overlap" if r.get("overlap") else ""))
         tpr = (f"{statistics.mean(r['throughput_per_replica']) / 1e3:.0f}k "
                f"({statistics.mean(r['learner_throughput_per_replica']) / 1e3:.0f}k)" if r["kind"] == "replicas"
                else f"{r['tokens_per_s'] / 1e3:.0f}k")
