@@ -871,9 +871,30 @@ class SGNS(base.Transformer):
         self._trainer.learn_block(data, mode)  # it calls _periodic when due (PAUSE), at a line end
 
     # ------------------------------------------------------------------ periodic work: folds and checks
+    #: Set by :meth:`defer_round_steps` (a replica of a multi-replica job): no change check while learning.
+    _round_steps_deferred = False
+
+    def defer_round_steps(self) -> None:
+        """Leave forgetting's decay steps and the change checks to the round boundaries of a multi-replica job.
+
+        For a replica (:mod:`streamsgns.distributed`): while it learns, ``since`` still counts its
+        tokens and the kernel still adds to the change signatures, but no decay step and no check
+        runs; both run on the merged state at the round boundary, by the merged token count,
+        identically on every replica (:func:`streamsgns.distributed.rounds.round_steps`). Not saved
+        in checkpoints; a model loaded from a state takes its steps again.
+        """
+        self.flush()
+        self._round_steps_deferred = True
+        if self.half_life is not None:  # the kernel's test ``since >= forget_every`` never holds; since counts on
+            never = np.int64(np.iinfo(np.int64).max)
+            self._trainer.cfg = self._trainer.cfg._replace(forget_every=never)
+            self._trainer._replay_cfg = self._trainer._replay_cfg._replace(forget_every=never)
+        self._trainer.pause_at = self._next_periodic()
+
     def _next_periodic(self) -> int:
         """Tokens at which the next fold of the averages or change check is due (``NEVER`` if none)."""
-        due = [c.next_fold if c is self.average else c.next_check for c in (self.average, self.detect)
+        detect = None if self._round_steps_deferred else self.detect
+        due = [c.next_fold if c is self.average else c.next_check for c in (self.average, detect)
                if c is not None]
         return min(due) if due else NEVER
 
@@ -881,7 +902,7 @@ class SGNS(base.Transformer):
         """Run what is due at this line end: a change check (:mod:`streamsgns.change`), then a fold of
         the averages (:mod:`streamsgns.averaging`), so that a restarted word's average restarts first."""
         seen = self.params.counter("words_seen")
-        if self.detect is not None and seen >= self.detect.next_check:
+        if self.detect is not None and not self._round_steps_deferred and seen >= self.detect.next_check:
             self.check_changes()
         if self.average is not None and seen >= self.average.next_fold:
             self.fold_average()
