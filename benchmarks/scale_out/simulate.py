@@ -155,7 +155,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
     keep = None  # replica 0 as a Ray replica runs it: [model, its own base, its delta], the update applied in place
     t_all = time.perf_counter()
     for r in range(rounds):
-        deltas, up, delta_s, load_s, tr = [], [], [], [], []
+        deltas, up, up_change, delta_s, load_s, tr = [], [], [], [], [], []
         for k in range(n):
             if r >= len(per[k]):
                 continue
@@ -178,6 +178,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
                 gc.collect()  # a model holds ~100 MB and a reference cycle (trainer <-> learner): free it now
             deltas.append(d)
             up.append(delta_nbytes(d))
+            up_change.append(delta_nbytes(d.get("change")))  # the change detector's part (0 without detection)
             load_s.append(t1 - t0)
             tr.append(t2 - t1)
             delta_s.append(t3 - t2)
@@ -202,7 +203,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
         t4 = time.perf_counter()
         train_s += sum(tr)
         hist.append({"round": r + 1, "replicas": len(deltas), "tokens": int(model.words_seen),
-                     "vocab_size": model.vocab_size, "bytes_up": up, "bytes_down": down,
+                     "vocab_size": model.vocab_size, "bytes_up": up, "bytes_up_change": up_change, "bytes_down": down,
                      "checkpoint_bytes": state_nbytes(merged), "delta_s": delta_s, "merge_s": t1 - t0,
                      "apply_s": t2 - t1, "apply_inplace_s": t4 - t3, "load_s": load_s, "train_s": tr})
         print(f"  N={n} round {r + 1}/{rounds}: {model.words_seen} tokens, vocab {model.vocab_size}, "
