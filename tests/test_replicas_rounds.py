@@ -251,3 +251,35 @@ def test_simulator_runs_with_half_life_and_change_detection(tmp_path, monkeypatc
     assert res["tokens"] == int(ntok.sum())
     assert res["decay_steps"] >= res["rounds"] - 2 and res["change_checks"] >= res["rounds"] - 2
     assert np.isfinite([res["ws353"], res["simlex"], res["analogies"]]).all()
+
+
+def test_gain_merge_weighs_a_restarted_word_by_its_step_evidence():
+    """With change detection, a replica's evidence-aware steps use the step evidence ``count − base``
+    (:meth:`SGNS.extrapolate_steps`); the ``gain`` merge weighs the summed updates of a word by the
+    inverse of the gain of that same evidence, so a word restarted by an alarm (evidence 0: gain 1 with
+    ``step_cap=1``) is summed while a frequent settled word (gain above 1.3) is not."""
+    from streamsgns.rates import replica_step_gain
+
+    lines = _lee_lines()
+    first = SGNS(**{**KW, "track_cooc": False, "average_eta": None, "change_every": 10**9})
+    first.learn_many(lines[:100])
+    base = writable_state(first.state_dict())
+    counts = base["vocab"]["counts"]
+    restarted, settled = np.argsort(-counts)[:2]  # the two most frequent words
+    base["change"]["base"][restarted] = counts[restarted]  # as an alarm leaves it
+    models, bases = _replicas(base, 2)
+    for k, m in enumerate(models):
+        m.extrapolate_steps(2, step_cap=1.0)
+        m.learn_many(lines[100 + 40 * k:140 + 40 * k])
+    deltas = [model_delta(m.state_dict(), b) for m, b in zip(models, bases)]
+    merged = merge_deltas(base, deltas, rows="gain", replicas=2, step_cap=1.0)
+    wd = float(base["params"]["word_decay"])
+    for r, evidence in ((restarted, 0), (settled, counts[settled])):
+        scale = 1.0 / replica_step_gain(np.array([float(evidence)]), 2, wd, 1.0)[0]
+        B = base["parameters"]["W"][r].astype(np.float64)
+        upd = np.zeros_like(B)
+        for m in models:
+            upd += m.params.W[r] - B
+        assert np.array_equal(merged["parameters"]["W"][r], (B + scale * upd).astype(np.float32)), (r, scale)
+    assert 1.0 / replica_step_gain(np.array([0.0]), 2, wd, 1.0)[0] == 1.0
+    assert 1.0 / replica_step_gain(np.array([float(counts[restarted])]), 2, wd, 1.0)[0] < 0.75  # by count: not summed

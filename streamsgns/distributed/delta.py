@@ -160,11 +160,12 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
         ``"sum"``: each row gets the base plus every replica's update (equal bit for bit to
         :func:`~streamsgns.distributed.merge.merge_states` with ``rows="sum"``). ``"scaled"``: the
         summed update of a word is scaled so that its total step is the one a single process
-        would have taken over the merged evidence (:func:`streamsgns.rates.merged_step_scale`; per-word
-        rule only, the global rule sums). ``"gain"``: the replicas took evidence-aware steps
+        would have taken over the merged evidence (:func:`streamsgns.rates.merged_step_scale`, from the
+        step evidence at the start of the round; per-word rule only, the global rule sums). ``"gain"``: the replicas took evidence-aware steps
         (:meth:`streamsgns.SGNS.extrapolate_steps` with ``replicas`` and ``step_cap``), and each row's
         summed update is weighed by ``1/m``, ``m`` its gain (:func:`streamsgns.rates.replica_step_gain`
-        of its base count; new words' C rows too, their W rows are the mean as with ``"sum"``); with
+        of its step evidence in the base: its count, less the change detector's restart ``base`` when
+        changes are detected; new words' C rows too, their W rows are the mean as with ``"sum"``); with
         ``stiffness``, by ``F / Σ_k f_k`` instead, the relaxation model of ``"scaled"`` on the steps
         the replicas took (:func:`streamsgns.rates.replica_step_mass`): ``1/m`` where no step hit
         ``max_step``, more for rows whose steps it limited and that stay far from their optimum.
@@ -194,15 +195,21 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
         vocab, plan = Vocabulary.merge_deltas(base["vocab"], [d["vocab"] for d in deltas])
         scale = None
         p = base["params"]
+        restarts = np.zeros(int(plan["n"]), np.int64)  # the per-word steps' evidence is count − restart base
+        if base.get("change") is not None:
+            nr = min(int(plan["n_base"]), base["change"]["base"].shape[0], restarts.shape[0])
+            restarts[:nr] = base["change"]["base"][:nr]
+            restarts[plan["new_ids"]] = 0
         if rows == "scaled" and p.get("word_decay"):
-            start = np.maximum(plan["counts"] - plan["inc"].sum(axis=0), 0)
+            start = np.maximum(plan["counts"] - plan["inc"].sum(axis=0) - restarts, 0)
             scale = merged_step_scale(start, plan["inc"], float(p["alpha"]), float(p["min_alpha"]),
                                       float(p["word_decay"]), stiffness)
         elif rows == "gain" and p.get("word_decay"):
             k = len(deltas) if replicas is None else int(replicas)
             n0 = np.zeros(int(plan["n"]), np.float64)
             nb = min(int(plan["n_base"]), n0.shape[0])
-            n0[:nb] = base["vocab"]["counts"][:nb]  # the replicas' evidence at load (free rows: 0)
+            n0[:nb] = base["vocab"]["counts"][:nb]  # the replicas' evidence at load (free rows: 0) ...
+            n0 = np.maximum(n0 - restarts, 0)  # ... since their last restart (SGNS.extrapolate_steps)
             wd, alpha = float(p["word_decay"]), float(p["alpha"])
             gain = replica_step_gain(n0, k, wd, float(k if step_cap is None else step_cap))
             if stiffness is None:
