@@ -365,6 +365,7 @@ class SGNS(base.Transformer):
         state = self.__dict__.copy()
         state["_trainer"] = None
         state["_export"] = None  # rebuilt by __setstate__
+        state.pop("_round_steps_deferred", None)  # as the trainer's configuration: not kept (defer_round_steps)
         return state
 
     def __setstate__(self, state):
@@ -880,8 +881,8 @@ class SGNS(base.Transformer):
         For a replica (:mod:`streamsgns.distributed`): while it learns, ``since`` still counts its
         tokens and the kernel still adds to the change signatures, but no decay step and no check
         runs; both run on the merged state at the round boundary, by the merged token count,
-        identically on every replica (:func:`streamsgns.distributed.rounds.round_steps`). Not saved
-        in checkpoints; a model loaded from a state takes its steps again.
+        identically on every replica (:func:`streamsgns.distributed.rounds.round_steps`). Not kept in
+        checkpoints or pickles; a model loaded from a state takes its steps again.
         """
         self.flush()
         self._round_steps_deferred = True
