@@ -67,7 +67,7 @@ inside a round a replica takes no decay step and only counts its tokens in ``sin
 (:meth:`streamsgns.SGNS.defer_round_steps`); the merge adds the replicas' ``since`` increments, and
 when the merged ``since`` reaches ``every`` the step runs at the round boundary on the merged
 state — on the merge actor and on every replica, bit for bit the same step (its rounding is keyed
-by word hashes and the step number, not by any replica's RNG), so it is never shipped
+by word hashes, merged ids and the step number, not by any replica's RNG), so it is never shipped
 (:func:`streamsgns.distributed.rounds.round_steps`). The step's factor is ``2 ** (-s / H)`` with
 ``s`` the merged tokens since the last step, as one process's step at its next chunk would be.
 """
