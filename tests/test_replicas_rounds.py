@@ -16,7 +16,7 @@ from streamsgns import SGNS
 from streamsgns.distributed.apply import apply_update, writable_state
 from streamsgns.distributed.delta import merge_deltas, model_delta
 from streamsgns.distributed.merge import MergeError
-from streamsgns.distributed.rounds import take_steps
+from streamsgns.distributed.rounds import steps_due, take_steps
 
 from test_change import MOVERS, SMALL, stream
 
@@ -84,8 +84,10 @@ def test_forgetting_merge_equals_one_process_decay_of_the_merged_state():
     assert since == base["forget"]["since"] + tokens
 
     merger = SGNS.from_state(merged0)
+    assert steps_due(merged0)
     merged = take_steps(merger, merged0)
     assert merged["forget"]["n_decays"] == base["forget"]["n_decays"] + 1 and merged["forget"]["since"] == 0
+    assert not steps_due(merged)
 
     # one process holding the merged state: its kernel takes the step at its next chunk start
     one = SGNS.from_state(merged0)
@@ -142,7 +144,9 @@ def test_two_replicas_find_the_planted_change_and_restart_it_on_both():
         if merger is not None:
             merger.close()
         merger = SGNS.from_state(merged0)
+        assert steps_due(merged0)  # a check every round (4,000 merged tokens = change_every)
         base = take_steps(merger, merged0)
+        assert not steps_due(base)
         for k, m in enumerate(models):
             bases[k] = take_steps(m, apply_update(m, bases[k], update, owns[k]))
             _equal(bases[k], base)

@@ -28,7 +28,7 @@ import numpy as np
 
 from .apply import writable_state
 
-__all__ = ["round_steps", "decay_now", "take_steps"]
+__all__ = ["round_steps", "decay_now", "take_steps", "steps_due"]
 
 
 def decay_now(model) -> np.ndarray:
@@ -121,6 +121,30 @@ def round_steps(model) -> frozenset:
         model._trainer.pause_at = model._next_periodic()
         model._export.invalidate()
     return frozenset(keys)
+
+
+def steps_due(state: dict) -> bool:
+    """Whether :func:`round_steps` would change a model of ``state`` (a merged :meth:`streamsgns.SGNS.state_dict`).
+
+    Two comparisons, no model: for a replica that does not hold a model of the merged state (one
+    that takes the merged update late, after training on) and would build one only when needed.
+
+    Examples
+    --------
+    >>> steps_due({"parameters": {"words_seen": 40_000}, "change": {"next_check": 32_768},
+    ...            "forget": {"half_life": None, "since": 0}})
+    True
+    >>> steps_due({"parameters": {"words_seen": 40_000}, "change": None,
+    ...            "forget": {"half_life": 1e6, "since": 40_000}})
+    False
+    """
+    from ..forget import forget_every
+
+    change, forget = state.get("change"), state.get("forget")
+    if change is not None and int(state["parameters"]["words_seen"]) >= int(change["next_check"]):
+        return True
+    return bool(forget is not None and forget.get("half_life") is not None
+                and int(forget["since"]) >= forget_every(forget["half_life"]))
 
 
 def take_steps(model, state: dict) -> dict:
