@@ -87,7 +87,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from ._state import StateError, check_array, new_record, record_from_dict, record_to_dict
+from ._state import StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict
 
 __all__ = ["ChangeDetector", "ChangeLog", "DetectorArrays", "DETECT_RECORD", "NO_DETECT", "SIG_DIM", "BURST_Z",
            "detect_check", "detector_observe", "detector_reset_row", "detector_decay", "step_evidence"]
@@ -503,9 +503,7 @@ class ChangeDetector:
         StateError
             If an array is missing, mis-shaped, of the wrong dtype, or holds NaN/inf, or a setting is invalid.
         """
-        keys = ("check_every", "threshold", "delta", "min_pairs", "min_evidence", "rate", "warmup", "z_cap",
-                "repeat_factor", "repeat_half_life", "burst_rate", "burst_min_tests")
-        settings = {k: state[k] for k in keys if k in state}
+        settings = {k: state[k] for k in cls._SETTINGS if k in state}
         settings.update({k: v for k, v in overrides.items() if v is not None})
         try:
             obj = cls(capacity, **settings)
@@ -529,6 +527,134 @@ class ChangeDetector:
             raise StateError("change detector: burst rate outside [0, 1]")
         record_from_dict(obj.meta, state, "change detector")
         return obj
+
+    # ---------------------------------------------------------------- replica deltas
+    #: Settings of :meth:`state_dict` (must be the base's in a replica delta).
+    _SETTINGS = ("check_every", "threshold", "delta", "min_pairs", "min_evidence", "rate", "warmup", "z_cap",
+                 "repeat_factor", "repeat_half_life", "burst_rate", "burst_min_tests")
+    #: Keys of :meth:`state_dict` that :meth:`state_delta` / :meth:`merge_deltas` handle (a new key must get a rule).
+    DELTA_KEYS = frozenset({*_ROWS, *_SETTINGS, *DETECT_RECORD.names})
+
+    @staticmethod
+    def state_delta(state: dict, base: dict, same: np.ndarray, new_rid: np.ndarray) -> dict:
+        """What a replica's detector changed in a round: its signature sums and pair counts (additive).
+
+        A replica of a multi-replica job runs no check inside a round (:meth:`streamsgns.SGNS.defer_round_steps`;
+        the checks run at round boundaries on the merged state, :mod:`streamsgns.distributed.rounds`), so
+        the only per-row state it changes is what the kernel adds (:func:`detector_observe`): ``sig`` and
+        ``pairs``, plus the fresh rows of the words it admitted (:func:`detector_reset_row` at admission).
+
+        Parameters
+        ----------
+        state, base : dict
+            :meth:`state_dict` outputs of the replica (end of round) and of the merged base.
+        same : ndarray, shape (n,), bool
+            Replica ids that still hold the base's word (:meth:`streamsgns.vocab.Vocabulary.row_map`).
+        new_rid : ndarray, shape (m,), int64
+            Replica ids of the other live words, in the vocabulary delta's order.
+
+        Returns
+        -------
+        dict
+            ``ids`` (t,) int32 base ids whose pair count grew, ``sig`` (t, SIG_DIM) float32 their
+            signature sums (the values, not differences: the merge adds ``x − base`` in float64, as
+            :meth:`streamsgns.parameters.SGNSParameters.merge_deltas` does for rows), ``pairs`` (t,)
+            int64 their pair increments; ``new_sig`` (m, SIG_DIM) float32 and ``new_pairs`` (m,) int64
+            of the new entries (counted from their admission, where the row started at zero).
+
+        Raises
+        ------
+        StateError
+            On a state key without a rule, settings that differ from the base's, or scalars that
+            moved (a replica that ran a check in its round).
+        """
+        check_delta_keys(state, ChangeDetector.DELTA_KEYS, "change")
+        for key in (*ChangeDetector._SETTINGS, *DETECT_RECORD.names):
+            if state[key] != base[key]:
+                raise StateError(f"change: {key} differs from the base's ({state[key]!r} vs {base[key]!r}): "
+                                 "a replica runs no change check inside a round")
+        m = min(same.size, base["pairs"].shape[0], state["pairs"].shape[0])
+        ids = np.flatnonzero(same[:m] & (state["pairs"][:m] != base["pairs"][:m]))
+        return {"ids": ids.astype(np.int32), "sig": state["sig"][ids],
+                "pairs": state["pairs"][ids] - base["pairs"][ids],
+                "new_sig": state["sig"][new_rid], "new_pairs": state["pairs"][new_rid].copy()}
+
+    @staticmethod
+    def merge_deltas(base: dict, deltas: list, plan: dict) -> dict:
+        """The merged detector: every replica's signature sums and pair counts added to the base's rows.
+
+        A base row gets ``sig = base + Σ_k (x_k − base)`` (float64, rounded once to float32) and
+        ``pairs = base + Σ_k Δ_k``; a base word a replica evicted and admitted again elsewhere adds
+        what it gathered since (its row restarted at zero there); a word new in the round gets a
+        fresh row (:func:`detector_reset_row` with step evidence from 0, as at admission) plus the
+        sums of the replicas that admitted it. Every other per-row array (step-evidence ``base``,
+        centres, CUSUMs, ...) and the scalars are the base's: they change only at a check or a
+        decay step, which every replica runs on the merged state at a round boundary
+        (:func:`streamsgns.distributed.rounds.round_steps`). Rows of ids free in the merged
+        vocabulary keep the base's values (as a single process leaves an evicted word's row until
+        the id is reused). One replica's update gives its own rows back bit for bit whenever
+        ``x − base`` is exact in float64.
+
+        Parameters
+        ----------
+        base : dict
+            :meth:`state_dict` of the base (``plan["n_base"]`` rows).
+        deltas : list of dict
+            :meth:`state_delta` outputs, one per replica.
+        plan : dict
+            The vocabulary merge's plan (:meth:`streamsgns.vocab.Vocabulary.merge_deltas`).
+
+        Returns
+        -------
+        dict
+            A :meth:`state_dict` with ``plan["n"]`` rows (new arrays; the inputs are not modified).
+        """
+        n = int(plan["n"])
+        nb = min(int(plan["n_base"]), base["base"].shape[0], n)
+        out = {k: base[k] for k in (*ChangeDetector._SETTINGS, *DETECT_RECORD.names)}
+        for name in ChangeDetector._ROWS:
+            b = base[name]
+            arr = np.zeros((n,) + b.shape[1:], dtype=ChangeDetector._DTYPES[name])
+            arr[:nb] = b[:nb]
+            out[name] = arr
+        new_ids = np.asarray(plan["new_ids"], dtype=np.int64)
+        for name in ChangeDetector._ROWS:  # a fresh row at admission
+            out[name][new_ids] = 0
+        bsig = out["sig"]
+        sig = bsig.astype(np.float64)
+        pairs = out["pairs"]
+        for k, d in enumerate(deltas):
+            ids = d["ids"].astype(np.int64)
+            sig[ids] += d["sig"] - bsig[ids].astype(np.float64)
+            pairs[ids] += d["pairs"]
+            dst = np.asarray(plan["dst"][k], dtype=np.int64)
+            keep = dst >= 0
+            sig[dst[keep]] += d["new_sig"][keep]
+            pairs[dst[keep]] += d["new_pairs"][keep]
+        out["sig"] = sig.astype(np.float32)
+        return out
+
+    def assign(self, state: dict) -> None:
+        """Take ``state`` (a :meth:`state_dict` of the same settings) in place: its rows (growing to
+        them), zero rows beyond them (as :meth:`from_state` leaves them), and its scalars.
+
+        Raises
+        ------
+        StateError
+            If a setting or a row array's dtype differs.
+        """
+        for key in self._SETTINGS:
+            if key in state and state[key] != getattr(self, key):
+                raise StateError(f"change: {key} differs ({state[key]!r} vs {getattr(self, key)!r})")
+        n = state["base"].shape[0]
+        self.grow(n)
+        for name in self._ROWS:
+            arr, src = getattr(self, name), state[name]
+            if src.dtype != arr.dtype:
+                raise StateError(f"change: {name} has dtype {src.dtype}, not {arr.dtype}")
+            arr[:n] = src
+            arr[n:] = 0
+        record_from_dict(self.meta, state, "change")
 
     def nbytes(self) -> int:
         """Bytes held by the per-row arrays."""

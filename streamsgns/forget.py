@@ -62,10 +62,14 @@ step (a Robbins–Monro ``1/n`` schedule whose evidence is forgotten at the same
 
 State: :class:`Forgetting` owns one record, :data:`FORGET_RECORD`; its ``state_dict()`` is
 ``{"half_life": H or None, "since", "n_decays", "decayed_tokens", "n_faded", "sketch_since"}`` (the record's
-fields, see there). Replicas that merge summed counts (:mod:`streamsgns.distributed.merge`) hold counts that are already
-decayed, each in its own token clock: ``N`` replicas sharing one stream should each run with
-``half_life = H / N`` so that the merged counts decay in the stream's tokens; a merge can then take
-the largest ``since``, ``sketch_since`` and ``n_decays`` and the sum of ``decayed_tokens``.
+fields, see there). **Replicas** (:mod:`streamsgns.distributed`) decay by the merged token count:
+inside a round a replica takes no decay step and only counts its tokens in ``since``
+(:meth:`streamsgns.SGNS.defer_round_steps`); the merge adds the replicas' ``since`` increments, and
+when the merged ``since`` reaches ``every`` the step runs at the round boundary on the merged
+state — on the merge actor and on every replica, bit for bit the same step (its rounding is keyed
+by word hashes, merged ids and the step number, not by any replica's RNG), so it is never shipped
+(:func:`streamsgns.distributed.rounds.round_steps`). The step's factor is ``2 ** (-s / H)`` with
+``s`` the merged tokens since the last step, as one process's step at its next chunk would be.
 """
 
 from __future__ import annotations
@@ -337,20 +341,36 @@ class Forgetting:
     def state_delta(state: dict, base: dict) -> dict:
         """A replica's increments of the schedule's counters since ``base`` (both :meth:`state_dict` outputs).
 
+        With a ``half_life`` a replica of a multi-replica job takes no decay step inside a round
+        (:meth:`streamsgns.SGNS.defer_round_steps`): it only counts its tokens in ``since``, so
+        that the merged ``since`` (the base's plus every replica's increment) is the merged token
+        count since the last step, and the step runs at the round boundary on the merged state,
+        identically on every replica (:func:`streamsgns.distributed.rounds.round_steps`; never shipped).
+
         Raises
         ------
         StateError
-            On a key without a rule, or a ``half_life``: each replica would decay the shared base
-            counts in its own token clock, so base + Σ increments would decay the base once per
-            replica (not merged yet).
+            On a key without a rule, a ``half_life`` that differs from the base's, or a replica that
+            took a decay step in its round (``n_decays``, ``decayed_tokens``, ``n_faded`` or
+            ``sketch_since`` moved): each replica would have decayed the shared base counts in its
+            own token clock, so base + Σ increments would decay them once per replica.
         """
         check_delta_keys(state, {"half_life", *FORGET_RECORD.names}, "forget")
-        if state.get("half_life") is not None or base.get("half_life") is not None:
-            raise StateError("forget: replicas with a half_life are not merged; train them with half_life=None")
+        if state.get("half_life") != base.get("half_life"):
+            raise StateError("forget: a replica's half_life differs from the base's")
+        moved = [k for k in ("n_decays", "decayed_tokens", "n_faded", "sketch_since") if state[k] != base[k]]
+        if moved:
+            raise StateError(f"forget: a replica took a decay step in its round ({moved} moved); replicas "
+                             "leave decay steps to the round boundaries (SGNS.defer_round_steps)")
         return {k: state[k] - base[k] for k in FORGET_RECORD.names}
 
     @staticmethod
     def merge_deltas(base: dict, deltas: list) -> dict:
-        """The merged schedule: the base's counters plus every replica's increment (:meth:`state_delta`)."""
+        """The merged schedule: the base's counters plus every replica's increment (:meth:`state_delta`).
+
+        ``since`` becomes the merged token count since the last decay step; the other counters move
+        only at a decay step (none inside a round), which :func:`streamsgns.distributed.rounds.round_steps`
+        takes on the merged state when ``since >= every``.
+        """
         return {"half_life": base.get("half_life"), **{k: base[k] + sum(d[k] for d in deltas)
                                                       for k in FORGET_RECORD.names}}

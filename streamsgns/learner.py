@@ -366,6 +366,7 @@ class SGNS(base.Transformer):
         state = self.__dict__.copy()
         state["_trainer"] = None
         state["_export"] = None  # rebuilt by __setstate__
+        state.pop("_round_steps_deferred", None)  # as the trainer's configuration: not kept (defer_round_steps)
         return state
 
     def __setstate__(self, state):
@@ -872,12 +873,33 @@ class SGNS(base.Transformer):
         self._trainer.learn_block(data, mode)  # it calls _periodic when due (PAUSE), at a line end
 
     # ------------------------------------------------------------------ periodic work: folds and checks
+    #: Set by :meth:`defer_round_steps` (a replica of a multi-replica job): no change check while learning.
+    _round_steps_deferred = False
+
+    def defer_round_steps(self) -> None:
+        """Leave forgetting's decay steps and the change checks to the round boundaries of a multi-replica job.
+
+        For a replica (:mod:`streamsgns.distributed`): while it learns, ``since`` still counts its
+        tokens and the kernel still adds to the change signatures, but no decay step and no check
+        runs; both run on the merged state at the round boundary, by the merged token count,
+        identically on every replica (:func:`streamsgns.distributed.rounds.round_steps`). Not kept in
+        checkpoints or pickles; a model loaded from a state takes its steps again.
+        """
+        self.flush()
+        self._round_steps_deferred = True
+        if self.half_life is not None:  # the kernel's test ``since >= forget_every`` never holds; since counts on
+            never = np.int64(np.iinfo(np.int64).max)
+            self._trainer.cfg = self._trainer.cfg._replace(forget_every=never)
+            self._trainer._replay_cfg = self._trainer._replay_cfg._replace(forget_every=never)
+        self._trainer.pause_at = self._next_periodic()
+
     def _next_periodic(self) -> int:
         """Tokens at which the next pause is due (``NEVER`` if none): a fold of the averages, or with
         ``workers=1`` a change check (with ``workers > 1`` checks run after a batch is handed to the
-        threads, :meth:`_check_if_due`, without cutting it short)."""
+        threads, :meth:`_check_if_due`, without cutting it short; a replica defers them to its round
+        boundaries, :meth:`defer_round_steps`)."""
         due = [] if self.average is None else [self.average.next_fold]
-        if self.detect is not None and self.workers == 1:
+        if self.detect is not None and self.workers == 1 and not self._round_steps_deferred:
             due.append(self.detect.next_check)
         return min(due) if due else NEVER
 
@@ -886,7 +908,7 @@ class SGNS(base.Transformer):
 
         The next check is scheduled ``change_every`` tokens after this one was due (not after the
         batch's end, which would stretch every interval by part of a batch)."""
-        if self.detect is None:
+        if self.detect is None or self._round_steps_deferred:
             return
         seen, due = self.params.counter("words_seen"), self.detect.next_check
         if seen >= due:
@@ -900,7 +922,8 @@ class SGNS(base.Transformer):
         """Run what is due at this line end: a change check (:mod:`streamsgns.change`), then a fold of
         the averages (:mod:`streamsgns.averaging`), so that a restarted word's average restarts first."""
         seen = self.params.counter("words_seen")
-        if self.detect is not None and seen >= self.detect.next_check:
+        if (self.detect is not None and self.workers == 1 and not self._round_steps_deferred
+                and seen >= self.detect.next_check):  # workers > 1: _check_if_due
             self.check_changes()
         if self.average is not None and seen >= self.average.next_fold:
             self.fold_average()

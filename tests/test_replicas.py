@@ -84,6 +84,53 @@ def test_two_replicas_count_every_token_once(ray_local, broker, lee, tmp_path):
     assert model.vocab_size > 3000  # (the merge's quality is tested without Ray: test_replicas_merge.py)
 
 
+def test_gain_rule_on_ray_with_forgetting_and_change_detection(ray_local, broker, lee, tmp_path):
+    """``rows="gain"`` on Ray: every replica takes evidence-aware steps (scale K = 2) after its load and
+    after each in-place apply; with a half-life and change detection, the decay steps and checks the
+    merge actor takes at a round boundary are taken by every replica too: each replica's base equals the
+    merge actor's merged state of the round before, bit for bit (a digest of every array but the change
+    records' neighbour lists); the accounting stays exact."""
+    produced = _topic(broker, "gain", lee)
+    seen = []
+
+    def digest(state):  # runs inside the actors (a closure: shipped by value)
+        import hashlib
+
+        h = hashlib.sha256()
+
+        def walk(x, path):
+            if isinstance(x, dict):
+                for k in sorted(x):
+                    if path + "." + k != ".change_log":
+                        walk(x[k], path + "." + k)
+            elif isinstance(x, np.ndarray):
+                h.update(path.encode() + np.ascontiguousarray(x).tobytes())
+            else:
+                h.update(f"{path}={x!r}".encode())
+
+        walk(state, "")
+        return h.hexdigest()
+
+    def on_round(job, info):
+        merged = ray.get(job._merger.__ray_call__.remote(
+            lambda m: (digest(m.base), m.model.progress()["decay_steps"], int(m.model.detect.meta[0]["checks"]))))
+        reps = ray.get([a.__ray_call__.remote(
+            lambda r: (digest(r.base), float(r.model._trainer.cfg.evidence_scale), r.model._round_steps_deferred))
+            for a in job._actors])
+        seen.append((merged, reps))
+
+    job = _job(broker, "gain", tmp_path, rows="gain", sync_tokens=6_000, on_round=on_round, half_life=60_000,
+               detect_changes=True, change_every=8_000)
+    model = job.run()
+    _check_accounting(broker, "gain", tmp_path, model, produced)
+    assert job.rows == "gain" and len(seen) >= 3
+    for (prev, _), (_, reps) in zip(seen, seen[1:]):
+        for d, scale, deferred in reps:
+            assert d == prev[0] and scale == 2.0 and deferred  # the last merged state, steps included
+    assert seen[-1][0][1] >= 2 and seen[-1][0][2] >= 2  # decay steps and checks were taken on the way
+    assert model.progress()["decay_steps"] == seen[-1][0][1]
+
+
 @pytest.mark.parametrize("wire", [{}, {"delta_fp16": True, "rare_below": 50}, {"overlap": True}],
                          ids=["fp32", "fp16_tiers", "overlap"])
 def test_killed_replica_is_replaced_and_nothing_is_lost_or_counted_twice(ray_local, broker, lee, tmp_path, wire):

@@ -108,8 +108,12 @@ def test_unknown_state_key_is_refused():
         model_delta({**s, "vocab": {**s["vocab"], "scale": 1.0}}, base)
     with pytest.raises(MergeError, match="bias"):
         model_delta({**s, "parameters": {**s["parameters"], "bias": np.zeros(3)}}, base)
-    with pytest.raises(MergeError, match="change detection"):  # per-row state without a rule yet
+    with pytest.raises(MergeError, match="detecting changes"):  # a replica detecting changes, its base not
         model_delta({**s, "change": {"obs": np.zeros(3)}}, base)
+    d = SGNS(min_count=1, **{**KW, "detect_changes": True})
+    with pytest.raises(MergeError, match="tail"):  # a key of the detector's state without a rule
+        s = d.state_dict()
+        model_delta({**s, "change": {**s["change"], "tail": np.zeros(3)}}, d.state_dict())
 
 
 def test_cooc_statistics_and_averages_merge_by_increments():

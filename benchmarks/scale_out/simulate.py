@@ -37,6 +37,7 @@ Usage::
     python benchmarks/scale_out/simulate.py --replicas 0 1 4 16 --seeds 0      # 0 = one process
     python benchmarks/scale_out/simulate.py --replicas 0 4 --rows gain --round-tokens 200000 --max-step 4
     python benchmarks/scale_out/simulate.py --replicas 64 --seeds 0 --max-tokens 2000000
+    python benchmarks/scale_out/simulate.py --replicas 0 4 --half-life 5e6 --detect-changes --max-tokens 2000000
 
 Appends one JSON object per run to ``benchmarks/scale_out/results/simulate.jsonl`` (the machine is
 shared: the seconds are noisy, the scores are deterministic).
@@ -59,7 +60,7 @@ sys.path.insert(0, str(HERE.parents[1]))  # the checkout: benchmarks.*, streamsg
 
 from benchmarks.scale_out.common import learn_lines, scores  # noqa: E402
 
-#: As one process, except change detection (it has no merge rule yet): off in both.
+#: As one process; change detection off in both unless ``--detect-changes``, no forgetting unless ``--half-life``.
 SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, detect_changes=False)
 PARTITIONS = 64
 ROWS = "scaled"  # the merge rule of W and C rows (streamsgns.distributed.delta.merge_deltas)
@@ -96,7 +97,14 @@ def one_process(lines, seed: int) -> dict:
     t0 = time.perf_counter()
     learn_lines(m, lines)
     return {"kind": "single", "replicas": 0, "seed": seed, "tokens": m.words_seen, "vocab_size": m.vocab_size,
-            "train_s": time.perf_counter() - t0, **scores(m)}
+            "train_s": time.perf_counter() - t0, **round_counts(m), **scores(m)}
+
+
+def round_counts(m) -> dict:
+    """What the round-boundary steps did: forgetting's decay steps, change checks and alarms."""
+    p = m.progress()
+    return {"decay_steps": p["decay_steps"], "faded": p["faded"], "changes": p["changes"],
+            "change_checks": 0 if m.detect is None else int(m.detect.meta[0]["checks"])}
 
 
 def shares(n_lines: int, n: int) -> list[np.ndarray]:
@@ -128,6 +136,7 @@ def load_replica(base: dict, seed: int, k: int, round_no: int, n: int, rows: str
     p = base["parameters"]
     st = {**base, "parameters": {**p, "rng": seed_states(replica_seed(seed, k, round_no), p["rng"].shape[0])}}
     m = SGNS.from_state(st)
+    m.defer_round_steps()  # decay steps and change checks at round boundaries (streamsgns.distributed.rounds)
     if rows == "gain":
         m.extrapolate_steps(n, step_cap, max_step)
     return m
@@ -138,6 +147,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
     from streamsgns.distributed.apply import apply_update, writable_state
     from streamsgns.distributed.delta import delta_nbytes, encode_delta, merge_deltas, model_delta
     from streamsgns.distributed.replica import replica_seed
+    from streamsgns.distributed.rounds import take_steps
     from streamsgns.hashing import seed_states
     from streamsgns.distributed.merge import state_nbytes
 
@@ -150,7 +160,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
     keep = None  # replica 0 as a Ray replica runs it: [model, its own base, its delta], the update applied in place
     t_all = time.perf_counter()
     for r in range(rounds):
-        deltas, up, delta_s, load_s, tr = [], [], [], [], []
+        deltas, up, up_change, delta_s, load_s, tr = [], [], [], [], [], []
         for k in range(n):
             if r >= len(per[k]):
                 continue
@@ -173,6 +183,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
                 gc.collect()  # a model holds ~100 MB and a reference cycle (trainer <-> learner): free it now
             deltas.append(d)
             up.append(delta_nbytes(d))
+            up_change.append(delta_nbytes(d.get("change")))  # the change detector's part (0 without detection)
             load_s.append(t1 - t0)
             tr.append(t2 - t1)
             delta_s.append(t3 - t2)
@@ -182,12 +193,14 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
         t1 = time.perf_counter()
         model = SGNS.from_state(merged)  # a replica applying the merged state
         t2 = time.perf_counter()
-        update = model_delta(model.state_dict(), base)
+        update = model_delta(merged, base)  # before the round's steps, which every replica takes itself
         down = delta_nbytes(update)
+        merged = take_steps(model, merged)  # the merge actor's change check and decay step, when due
         t3 = time.perf_counter()
-        if keep is not None:  # replica 0 takes the update in place, then re-derives its RNG streams
+        if keep is not None:  # replica 0 takes the update in place and the round's steps, then its RNG streams
             keep[1] = apply_update(keep[0], keep[1], update, keep[2])
             keep[2] = None
+            keep[1] = take_steps(keep[0], keep[1])
             rng = keep[0].params.rng
             rng[:] = seed_states(replica_seed(seed, 0, r + 2), rng.shape[0])
             if ROWS == "gain":  # the merged evidence is the rows' new n0, as at a load
@@ -195,7 +208,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
         t4 = time.perf_counter()
         train_s += sum(tr)
         hist.append({"round": r + 1, "replicas": len(deltas), "tokens": int(model.words_seen),
-                     "vocab_size": model.vocab_size, "bytes_up": up, "bytes_down": down,
+                     "vocab_size": model.vocab_size, "bytes_up": up, "bytes_up_change": up_change, "bytes_down": down,
                      "checkpoint_bytes": state_nbytes(merged), "delta_s": delta_s, "merge_s": t1 - t0,
                      "apply_s": t2 - t1, "apply_inplace_s": t4 - t3, "load_s": load_s, "train_s": tr})
         print(f"  N={n} round {r + 1}/{rounds}: {model.words_seen} tokens, vocab {model.vocab_size}, "
@@ -207,7 +220,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             model.close()
     return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS,
             "step_cap": STEP_CAP, "max_step": MAX_STEP, "rounds": rounds, "fp16": FP16, "rare_below": RARE_BELOW,
-            "tokens": int(model.words_seen), "vocab_size": model.vocab_size, "train_s": train_s,
+            "tokens": int(model.words_seen), "vocab_size": model.vocab_size, "train_s": train_s, **round_counts(model),
             "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
 
 
@@ -320,8 +333,15 @@ def main(argv=None) -> int:
     ap.add_argument("--rare-below", type=int, default=0, help="C rows of rarer words on alternate rounds")
     ap.add_argument("--overlap", action="store_true",
                     help="the overlapped schedule: merged updates taken one round late (ReplicaJob(overlap=True))")
+    ap.add_argument("--half-life", type=float, default=None,
+                    help="forgetting (tokens; one process and replicas: decay by the merged token count)")
+    ap.add_argument("--detect-changes", action="store_true",
+                    help="per-word change detection (one process and replicas: checks on the merged state)")
     ap.add_argument("--out", default=str(HERE / "results" / "simulate.jsonl"))
     args = ap.parse_args(argv)
+    if args.overlap and (args.half_life is not None or args.detect_changes):
+        ap.error("--overlap takes no round steps: not with --half-life or --detect-changes")
+    SETTINGS.update(half_life=args.half_life, detect_changes=args.detect_changes)
     ROWS = args.rows
     STIFFNESS = args.stiffness if args.stiffness > 0 else None
     FP16, RARE_BELOW = args.fp16, args.rare_below
@@ -337,12 +357,13 @@ def main(argv=None) -> int:
             res = one_process(lines, seed) if n == 0 else (simulate_overlap if args.overlap else simulate)(
                 lines, ntok, n, seed, args.round_tokens // n if args.round_tokens else args.sync_tokens)
             res["corpus_tokens"] = int(ntok.sum())
-            res["settings"] = {**SETTINGS, "track_cooc": True, "average_eta": 10.0}
+            res["settings"] = {**SETTINGS, "track_cooc": True, "average_eta": 10.0}  # half_life, detect_changes too
             res["commit"] = commit
             with open(out, "a", encoding="utf-8") as f:
                 f.write(json.dumps(res) + "\n")
             print(f"N={n} seed={seed}: tokens {res['tokens']}, WS353 {res['ws353']:.3f}, SimLex {res['simlex']:.3f}, "
-                  f"analogies {res['analogies']:.3f}, train {res['train_s']:.0f} s", flush=True)
+                  f"analogies {res['analogies']:.3f}, train {res['train_s']:.0f} s, decay steps {res['decay_steps']}, "
+                  f"change checks {res['change_checks']}, alarms {res['changes']}", flush=True)
     return 0
 
 

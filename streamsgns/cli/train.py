@@ -331,7 +331,7 @@ def cmd_train(args) -> int:
     logging.getLogger("kafka").setLevel(logging.WARNING)
     params = {dest: getattr(args, dest) for _, dest, _, _ in MODEL_OPTIONS}
     if args.replicas is not None and args.changes:
-        args.parser.error("--changes is not available with --replicas (replicas do not merge change detection)")
+        args.parser.error("--changes is not available with --replicas (the replica path writes no changes file; the change records are in the merged checkpoints)")
     metrics = _production_setup(args)
     try:
         if args.replicas is not None:  # Ray is imported only on this path

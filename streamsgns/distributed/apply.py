@@ -30,6 +30,7 @@ import numpy as np
 
 from .._state import StateError
 from ..averaging import IterateAverage
+from ..change import ChangeDetector
 from ..cooc import CooccurrenceStats
 from ..forget import Forgetting
 from ..noise import NoiseDistribution
@@ -62,7 +63,7 @@ def apply_update(model, base: dict, update: dict, own: dict | None) -> dict:
     ----------
     model : streamsgns.SGNS
         The replica's model: ``base`` plus the round that produced ``own`` (``workers=1``, without
-        change detection or replay, as replicas train). Modified in place; its RNG streams become
+        replay, as replicas train). Modified in place; its RNG streams become
         the merged state's (a replica then re-derives its own).
     base : dict
         The state the round started from (:meth:`streamsgns.SGNS.state_dict` with writable arrays
@@ -136,8 +137,9 @@ def _apply_base(base: dict, update: dict) -> tuple[dict, dict]:
         new["cooc"] = CooccurrenceStats.apply_update(base["cooc"], update["cooc"], plan)
     if base.get("forget") is not None:
         new["forget"] = Forgetting.merge_deltas(base["forget"], [update["forget"]])
-    if "change" in base:
-        new["change"] = None
+    if "change" in base:  # O(ids) arrays, as the vocabulary's
+        new["change"] = None if base["change"] is None else ChangeDetector.merge_deltas(
+            base["change"], [update["change"]], plan)
     if "change_log" in base:
         new["change_log"] = base["change_log"]
     if base.get("average") is not None:
@@ -151,8 +153,8 @@ def _apply(model, base: dict, update: dict, own: dict | None) -> dict:
     from .delta import decode_delta
 
     update = decode_delta(update, base)  # an encoded update (float16 rows) against this same base
-    if model.detect is not None or model.replay_state is not None:
-        raise MergeError("apply_update: a replica trains without change detection or replay")
+    if model.replay_state is not None:
+        raise MergeError("apply_update: a replica trains without replay")
     model.flush()
     bv = base["vocab"]
     n_base, n_model = int(bv["next_id"]), model.vocab.n_ids
@@ -194,6 +196,8 @@ def _apply(model, base: dict, update: dict, own: dict | None) -> dict:
         model.cooc.assign(new["cooc"], sk, n_model)
     if new.get("forget") is not None:
         model.forget.assign(new["forget"])
+    if model.detect is not None:
+        model.detect.assign(new["change"])
     if model.average is not None:
         a = new["average"]
         refolded = int(a["folds"]) != folds or int(model.average.meta[0]["folds"]) != folds

@@ -11,12 +11,17 @@ component's layout:
   :meth:`Vocabulary.merge_deltas`, which also returns the *plan* (where each replica's rows go);
 * ``parameters``: :meth:`SGNSParameters.state_delta` → :meth:`SGNSParameters.merge_deltas`;
 * ``cooc``: :meth:`CooccurrenceStats.state_delta` → :meth:`CooccurrenceStats.merge_deltas`;
-* ``forget``: :meth:`Forgetting.state_delta` → :meth:`Forgetting.merge_deltas`;
+* ``forget``: :meth:`Forgetting.state_delta` → :meth:`Forgetting.merge_deltas` (``since`` increments:
+  the merged token count since the last decay step);
+* ``change``: :meth:`ChangeDetector.state_delta` → :meth:`ChangeDetector.merge_deltas` (signature
+  sums and pair counts added);
 * ``noise``: not shipped → :meth:`NoiseDistribution.rebuilt` from the merged counts;
 * ``average``: not shipped → :meth:`IterateAverage.merged` (a fold of the merged rows when due);
 * ``stats``: increments → base + Σ increments; ``params``: must equal the base's;
-* ``change``: refused unless None (no rule yet); ``change_log``: refused if a replica added
-  records, else the base's.
+* ``change_log``: refused if a replica added records, else the base's;
+* decay steps of forgetting and change checks: not shipped, not merged here — every replica and the
+  merge actor run them on the merged state at the round boundary
+  (:func:`streamsgns.distributed.rounds.round_steps`).
 
 The merge equals :func:`streamsgns.distributed.merge.merge_states` with ``rows="sum"`` on the same
 replica states, bit for bit (``tests/test_replicas_delta.py``), while moving only what changed.
@@ -47,6 +52,7 @@ import numpy as np
 
 from .._state import StateError
 from ..averaging import IterateAverage
+from ..change import ChangeDetector
 from ..cooc import CooccurrenceStats
 from ..forget import Forgetting
 from ..noise import NoiseDistribution
@@ -90,14 +96,14 @@ def model_delta(state: dict, base: dict) -> dict:
     Returns
     -------
     dict
-        ``vocab``, ``parameters``, ``cooc`` (None without statistics), ``forget``, ``stats``;
-        :func:`delta_nbytes` gives its size.
+        ``vocab``, ``parameters``, ``cooc`` (None without statistics), ``forget``, ``change`` (None
+        without change detection), ``stats``; :func:`delta_nbytes` gives its size.
 
     Raises
     ------
     MergeError
-        On a state key without a rule, settings that differ from the base's, or state that is not
-        merged (a ``half_life``).
+        On a state key without a rule, settings that differ from the base's, or state a replica
+        must not change inside a round (a decay step, a change check, a change record).
 
     Examples
     --------
@@ -115,8 +121,6 @@ def model_delta(state: dict, base: dict) -> dict:
         raise MergeError(f"no delta rule for state key(s) {unknown}; see streamsgns.distributed.delta")
     if not _same_params(state["params"], base["params"]):
         raise MergeError("params: a replica's settings differ from the base's")
-    if state.get("change") is not None:  # per-row arrays: a delta/merge_deltas pair to add (see the module doc)
-        raise MergeError("change: change detection has no delta rule yet; train replicas with detect_changes=False")
     if _log_entries(state) != _log_entries(base):
         raise MergeError("change_log: a replica recorded changes; change records are not merged")
     try:
@@ -124,7 +128,7 @@ def model_delta(state: dict, base: dict) -> dict:
         same, new_rid = Vocabulary.row_map(vs, vb)
         out = {"vocab": Vocabulary.state_delta(vs, vb),
                "parameters": SGNSParameters.state_delta(state["parameters"], base["parameters"], same, new_rid),
-               "cooc": None, "forget": None,
+               "cooc": None, "forget": None, "change": None,
                "stats": {k: int(v) - int(base.get("stats", {}).get(k, 0)) for k, v in state.get("stats", {}).items()}}
         if (state.get("cooc") is None) != (base.get("cooc") is None):
             raise MergeError("cooc: a replica and its base differ in keeping co-occurrence statistics")
@@ -132,6 +136,10 @@ def model_delta(state: dict, base: dict) -> dict:
             out["cooc"] = CooccurrenceStats.state_delta(state["cooc"], base["cooc"], same, new_rid)
         if state.get("forget") is not None:
             out["forget"] = Forgetting.state_delta(state["forget"], base["forget"])
+        if (state.get("change") is None) != (base.get("change") is None):
+            raise MergeError("change: a replica and its base differ in detecting changes")
+        if state.get("change") is not None:
+            out["change"] = ChangeDetector.state_delta(state["change"], base["change"], same, new_rid)
     except StateError as e:
         raise MergeError(str(e)) from e
     return out
@@ -152,11 +160,12 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
         ``"sum"``: each row gets the base plus every replica's update (equal bit for bit to
         :func:`~streamsgns.distributed.merge.merge_states` with ``rows="sum"``). ``"scaled"``: the
         summed update of a word is scaled so that its total step is the one a single process
-        would have taken over the merged evidence (:func:`streamsgns.rates.merged_step_scale`; per-word
-        rule only, the global rule sums). ``"gain"``: the replicas took evidence-aware steps
+        would have taken over the merged evidence (:func:`streamsgns.rates.merged_step_scale`, from the
+        step evidence at the start of the round; per-word rule only, the global rule sums). ``"gain"``: the replicas took evidence-aware steps
         (:meth:`streamsgns.SGNS.extrapolate_steps` with ``replicas`` and ``step_cap``), and each row's
         summed update is weighed by ``1/m``, ``m`` its gain (:func:`streamsgns.rates.replica_step_gain`
-        of its base count; new words' C rows too, their W rows are the mean as with ``"sum"``); with
+        of its step evidence in the base: its count, less the change detector's restart ``base`` when
+        changes are detected; new words' C rows too, their W rows are the mean as with ``"sum"``); with
         ``stiffness``, by ``F / Σ_k f_k`` instead, the relaxation model of ``"scaled"`` on the steps
         the replicas took (:func:`streamsgns.rates.replica_step_mass`): ``1/m`` where no step hit
         ``max_step``, more for rows whose steps it limited and that stay far from their optimum.
@@ -186,15 +195,21 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
         vocab, plan = Vocabulary.merge_deltas(base["vocab"], [d["vocab"] for d in deltas])
         scale = None
         p = base["params"]
+        restarts = np.zeros(int(plan["n"]), np.int64)  # the per-word steps' evidence is count − restart base
+        if base.get("change") is not None:
+            nr = min(int(plan["n_base"]), base["change"]["base"].shape[0], restarts.shape[0])
+            restarts[:nr] = base["change"]["base"][:nr]
+            restarts[plan["new_ids"]] = 0
         if rows == "scaled" and p.get("word_decay"):
-            start = np.maximum(plan["counts"] - plan["inc"].sum(axis=0), 0)
+            start = np.maximum(plan["counts"] - plan["inc"].sum(axis=0) - restarts, 0)
             scale = merged_step_scale(start, plan["inc"], float(p["alpha"]), float(p["min_alpha"]),
                                       float(p["word_decay"]), stiffness)
         elif rows == "gain" and p.get("word_decay"):
             k = len(deltas) if replicas is None else int(replicas)
             n0 = np.zeros(int(plan["n"]), np.float64)
             nb = min(int(plan["n_base"]), n0.shape[0])
-            n0[:nb] = base["vocab"]["counts"][:nb]  # the replicas' evidence at load (free rows: 0)
+            n0[:nb] = base["vocab"]["counts"][:nb]  # the replicas' evidence at load (free rows: 0) ...
+            n0 = np.maximum(n0 - restarts, 0)  # ... since their last restart (SGNS.extrapolate_steps)
             wd, alpha = float(p["word_decay"]), float(p["alpha"])
             gain = replica_step_gain(n0, k, wd, float(k if step_cap is None else step_cap))
             if stiffness is None:
@@ -215,8 +230,9 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
             out["cooc"] = CooccurrenceStats.merge_deltas(base["cooc"], [d["cooc"] for d in deltas], plan)
         if base.get("forget") is not None:
             out["forget"] = Forgetting.merge_deltas(base["forget"], [d["forget"] for d in deltas])
-        if "change" in base:  # without detection (refused above otherwise): no rows; the records stay the base's
-            out["change"] = None
+        if "change" in base:  # the records stay the base's (a replica adds none; checks run at round boundaries)
+            out["change"] = None if base["change"] is None else ChangeDetector.merge_deltas(
+                base["change"], [d["change"] for d in deltas], plan)
         if "change_log" in base:
             out["change_log"] = base["change_log"]
         if base.get("average") is not None:

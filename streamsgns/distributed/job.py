@@ -140,10 +140,11 @@ class ReplicaJob:
         in :class:`~streamsgns.connectors.kafka.settings.Secret` on their way to the actors, so
         that no repr or log line shows them.
     **model_params
-        :class:`streamsgns.SGNS` parameters. Co-occurrence statistics merge by increments, averaged
-        iterates are folded on the merged model once per round when due; ``detect_changes`` is forced
-        off (change detection has no merge rule yet); ``half_life`` is refused (forgetting is not
-        merged yet).
+        :class:`streamsgns.SGNS` parameters. Co-occurrence statistics and change signatures merge by
+        increments, averaged iterates are folded on the merged model once per round when due;
+        forgetting's decay steps (``half_life``) and change checks (``detect_changes``) run at round
+        boundaries by the merged token count, identically on every replica
+        (:mod:`streamsgns.distributed.rounds`).
 
     Attributes
     ----------
@@ -205,9 +206,15 @@ class ReplicaJob:
         self.delta_fp16, self.rare_below = bool(delta_fp16), int(rare_below)
         self.overlap = bool(overlap)
         self._pids: list[int] = []
-        if model_params.get("half_life") is not None:
-            raise ValueError("half_life is not supported with replicas yet (forgetting is not merged)")
-        self.model_params = {**model_params, "detect_changes": False}
+        self.model_params = dict(model_params)
+        if self.overlap:  # an overlapped replica takes no round steps (streamsgns.distributed.overlap)
+            if model_params.get("half_life") is not None:
+                raise ValueError("half_life is not supported with overlap=True (its decay steps run at round "
+                                 "boundaries on the merged state, which an overlapped replica does not hold)")
+            if model_params.get("detect_changes"):
+                raise ValueError("detect_changes is not supported with overlap=True (its checks run at round "
+                                 "boundaries on the merged state, which an overlapped replica does not hold)")
+            self.model_params["detect_changes"] = False
         self.sync = {"rounds": 0, "bytes_up": 0, "bytes_down": 0, "driver_bytes": 0, "wait_s": 0.0, "train_s": 0.0}
         if self.overlap:
             self.sync["fetch_s"] = 0.0
@@ -400,8 +407,6 @@ class ReplicaJob:
         consumer = None
         try:
             self.model, stored = self._load_or_create(snap)
-            if self.model.half_life is not None:
-                raise ValueError("a model with a half_life cannot be trained by replicas (forgetting is not merged)")
             if snap is not None and not stored and snap.other_runs():
                 others = snap.other_runs()
                 if not self.overwrite:

@@ -5,7 +5,9 @@ driver's node (its checkpoints go to the driver's ``snapshot_dir``). Each round 
 it the ObjectRefs of the replicas' deltas (Ray fetches them node to node into this actor, the
 driver never holds them); it merges them into the next base
 (:func:`~streamsgns.distributed.delta.merge_deltas`), validates it by loading it
-(:meth:`streamsgns.SGNS.from_state`), and returns a small report and, as a separate object, the
+(:meth:`streamsgns.SGNS.from_state`), runs on that model what the merged token count makes due (a
+change check, a decay step of forgetting: :func:`~streamsgns.distributed.rounds.round_steps`, which
+every replica runs too, so the update does not carry them), and returns a small report and, as a separate object, the
 merged update (the delta of the new base against the old one) that every replica fetches and
 applies at the start of its next round. It writes the checkpoints when the driver asks (the driver
 commits the offsets once one is durable).
@@ -16,6 +18,7 @@ from __future__ import annotations
 import time
 
 from .delta import delta_nbytes, merge_deltas, model_delta
+from .rounds import take_steps
 
 __all__ = ["Merger"]
 
@@ -74,9 +77,11 @@ class Merger:
             ``words_seen``, ``vocab_size``, ``merge_s`` (merging, validating, computing the update),
             ``bytes_down`` (bytes of the update, fetched by each replica).
         update : dict
-            The merged update: :func:`~streamsgns.distributed.delta.model_delta` of the new base
-            against the previous one (a replica holding the previous base applies it in place,
-            :func:`streamsgns.distributed.apply.apply_update`, equal to ``merge_deltas(base, [update])``).
+            The merged update: :func:`~streamsgns.distributed.delta.model_delta` of the merged state
+            (before the round's steps) against the previous base (a replica holding the previous base
+            applies it in place, :func:`streamsgns.distributed.apply.apply_update`, equal to
+            ``merge_deltas(base, [update])``, then takes the same steps,
+            :func:`~streamsgns.distributed.rounds.take_steps`).
             The replicas' deltas may be encoded (:func:`~streamsgns.distributed.delta.encode_delta`):
             ``merge_deltas`` decodes them against this base.
         """
@@ -85,8 +90,9 @@ class Merger:
         t0 = time.perf_counter()
         merged = merge_deltas(self.base, list(deltas), rows=self.rows, stiffness=self.stiffness,
                               replicas=self.replicas, step_cap=self.step_cap, max_step=self.max_step)
+        update = model_delta(merged, self.base)  # before the round's steps: every replica takes them itself
         model = SGNS.from_state(merged)  # validates the merged state
-        update = model_delta(merged, self.base)
+        merged = take_steps(model, merged)
         self.model.close()
         self.model, self.base = model, merged
         self._merges += 1

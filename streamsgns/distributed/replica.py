@@ -28,6 +28,7 @@ import numpy as np
 from ..hashing import mix64, seed_states
 from .apply import writable_state
 from .delta import merge_deltas
+from .rounds import take_steps
 
 __all__ = ["Replica", "replica_seed"]
 
@@ -132,19 +133,21 @@ class Replica:
 
         return ray.get_runtime_context().get_node_id()
 
-    def _load(self, state: dict, round_no: int) -> float:
+    def _load(self, state: dict, round_no: int, steps: bool = False) -> float:
         from ..learner import SGNS
 
         t0 = time.perf_counter()
         p = state["parameters"]
         seed = replica_seed(int(state["params"].get("seed", 0)), self.index, round_no)
-        state = {**state, "parameters": {**p, "rng": seed_states(seed, p["rng"].shape[0])}}
         if self.model is not None:
             self.model.close()
-        self.model = SGNS.from_state(state)
+        self.model = SGNS.from_state({**state, "parameters": {**p, "rng": seed_states(seed, p["rng"].shape[0])}})
+        if steps:  # a merged state before the round's steps (the merge actor took them on its copy)
+            state = take_steps(self.model, state)
+        self.model.defer_round_steps()  # decay steps and change checks: at round boundaries, by the merged count
         if self.evidence_steps:  # steps at the merged stream's evidence (the merge's rows="gain")
             self.model.extrapolate_steps(self.replicas, self.step_cap, self.max_step)
-        self.base = writable_state({**state, "parameters": p})  # updated in place by apply_update
+        self.base = writable_state(state)  # the merged RNG streams; updated in place by apply_update
         self._own = None
         self._residual = {}  # a rollback drops what earlier rounds had not transmitted (rows only, never counts)
         return time.perf_counter() - t0
@@ -174,15 +177,18 @@ class Replica:
             self.model.extrapolate_steps(self.replicas, self.step_cap, self.max_step)
 
     def _apply(self, update: dict, round_no: int) -> None:
-        """Take the merged update in place (:func:`~streamsgns.distributed.apply.apply_update`), then
-        re-derive this replica's RNG streams for the round (as :meth:`_load` does)."""
+        """Take the merged update in place (:func:`~streamsgns.distributed.apply.apply_update`), run
+        the round's steps (:func:`~streamsgns.distributed.rounds.take_steps`: a change check, a decay
+        step, when the merged token count makes them due), then re-derive this replica's RNG streams
+        for the round (as :meth:`_load` does)."""
         from .apply import apply_update
 
         if self._own is None:  # no delta of the round on record: load the merged state instead
-            self._load(merge_deltas(self.base, [update]), round_no)
+            self._load(merge_deltas(self.base, [update]), round_no, steps=True)
             return
         self.base = apply_update(self.model, self.base, update, self._own)
         self._own = None
+        self.base = take_steps(self.model, self.base)  # the round's check and decay step, as the merge actor's
         rng = self.model.params.rng
         seeds = seed_states(replica_seed(int(self.base["params"].get("seed", 0)), self.index, round_no),
                             self.base["parameters"]["rng"].shape[0])
