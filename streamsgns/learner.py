@@ -340,7 +340,7 @@ class SGNS(base.Transformer):
                                      self._average_horizon(), with_c=self.output != "W" or self.track_cooc)  # C from the start when W·Cᵀ is compared with PMI, else once read
         self.average = average if self.average_eta is not None else None
         self._trainer.on_pause = self._periodic
-        self._trainer.on_batch = self._check_if_due if self.workers > 1 else None
+        self._trainer.on_batch = self._after_batch if self.workers > 1 else None
         self._trainer.pause_at = self._next_periodic()
         self.stats = {"invalid_utf8": 0, "bad_inputs": 0}
         self.source_position = None
@@ -517,15 +517,19 @@ class SGNS(base.Transformer):
         """
         return self._export.vectors(self.output if kind is None else kind)
 
-    def fold_average(self) -> None:
+    def fold_average(self, wait: bool = True) -> None:
         """Fold the current W and C into the exported averages now (:mod:`streamsgns.averaging`).
 
-        The learner calls it every ``average_every`` tokens, at the end of the first line that
-        reaches the fold's token count (with ``workers > 1`` after the threads have trained up to
-        that line); a no-op without averaging.
+        The learner calls it every ``average_every`` tokens: with ``workers=1`` at the end of the
+        first line that reaches the fold's token count; with ``workers > 1`` once the batch that
+        reaches it is handed to the training threads, without waiting for them (``wait=False``: the
+        fold reads rows the threads are updating, Hogwild, as the threads read each other's; the
+        average is of iterates up to about two batches behind). ``wait=True`` (a call from outside)
+        first waits for the threads. A no-op without averaging.
         """
         if self.average is not None:
-            self.flush()
+            if wait:
+                self.flush()
             va, n = self.vocab.arrays(), self.n_ids
             self.average.fold(self.params.W, self.params.C, va.hashes, va.counts, n, self.params.counter("words_seen"))
             self._trainer.pause_at = self._next_periodic()
@@ -894,36 +898,43 @@ class SGNS(base.Transformer):
         self._trainer.pause_at = self._next_periodic()
 
     def _next_periodic(self) -> int:
-        """Tokens at which the next pause is due (``NEVER`` if none): a fold of the averages, or with
-        ``workers=1`` a change check (with ``workers > 1`` checks run after a batch is handed to the
-        threads, :meth:`_check_if_due`, without cutting it short; a replica defers them to its round
-        boundaries, :meth:`defer_round_steps`)."""
+        """Tokens at which the next pause is due (``NEVER`` if none), ``workers=1`` only: a fold of the
+        averages or a change check (a replica defers checks to its round boundaries,
+        :meth:`defer_round_steps`). With ``workers > 1`` neither pauses the parser: both run after a
+        batch is handed to the threads (:meth:`_after_batch`), so that no batch is cut short and no
+        thread waits."""
+        if self.workers > 1:
+            return NEVER
         due = [] if self.average is None else [self.average.next_fold]
-        if self.detect is not None and self.workers == 1 and not self._round_steps_deferred:
+        if self.detect is not None and not self._round_steps_deferred:
             due.append(self.detect.next_check)
         return min(due) if due else NEVER
 
-    def _check_if_due(self) -> None:
-        """``workers > 1``: the change check, when due, after a batch is handed to the training threads.
+    def _after_batch(self) -> None:
+        """``workers > 1``: after a batch is handed to the training threads, the change check and then
+        the fold of the averages when due, while the threads train (neither waits for them).
 
-        The next check is scheduled ``change_every`` tokens after this one was due (not after the
-        batch's end, which would stretch every interval by part of a batch)."""
-        if self.detect is None or self._round_steps_deferred:
-            return
-        seen, due = self.params.counter("words_seen"), self.detect.next_check
-        if seen >= due:
+        The next check (fold) is scheduled an interval after this one was due, not after the
+        batch's end, which would stretch every interval by part of a batch; a batch longer than
+        the interval gets one."""
+        def next_after(due: int, every: int, seen: int) -> int:
+            return due + every * max(1, (seen - due) // every + 1)
+
+        seen = self.params.counter("words_seen")
+        if self.detect is not None and not self._round_steps_deferred and seen >= self.detect.next_check:
+            due = self.detect.next_check
             self.check_changes()
-            nxt = due + self.change_every
-            if nxt <= seen:  # a batch longer than the interval: one check for it
-                nxt += (seen - nxt) // self.change_every * self.change_every + self.change_every
-            self.detect.meta[0]["next_check"] = nxt
+            self.detect.meta[0]["next_check"] = next_after(due, self.change_every, seen)
+        if self.average is not None and seen >= self.average.next_fold:
+            due = self.average.next_fold
+            self.fold_average(wait=False)
+            self.average.meta[0]["next_fold"] = next_after(due, self.average.interval(self.n_ids), seen)
 
     def _periodic(self) -> None:
         """Run what is due at this line end: a change check (:mod:`streamsgns.change`), then a fold of
         the averages (:mod:`streamsgns.averaging`), so that a restarted word's average restarts first."""
         seen = self.params.counter("words_seen")
-        if (self.detect is not None and self.workers == 1 and not self._round_steps_deferred
-                and seen >= self.detect.next_check):  # workers > 1: _check_if_due
+        if self.detect is not None and not self._round_steps_deferred and seen >= self.detect.next_check:
             self.check_changes()
         if self.average is not None and seen >= self.average.next_fold:
             self.fold_average()

@@ -442,10 +442,11 @@ def test_burst_min_tests_is_validated_and_kept_in_the_state():
     assert ChangeDetector.from_state(old, 4).burst_min_tests == 0
 
 
-def test_checks_do_not_cut_the_threads_batches(monkeypatch):
-    """With ``workers=2`` a change check runs after a batch is handed to the threads instead of
-    pausing the parser at a line end: the batches (their number and sizes) are the same with and
-    without change detection, and the checks still run every ``change_every`` tokens."""
+def test_checks_and_folds_do_not_cut_the_threads_batches(monkeypatch):
+    """With ``workers=2`` a change check and a fold of the averages run after a batch is handed to
+    the threads instead of pausing the parser at a line end (and waiting for the threads, for a
+    fold): the batches (their number and sizes) are the same with both on and with both off, and
+    the checks and folds still run every ``change_every`` / ``average_every`` tokens."""
     from helpers_core import lee_lines
 
     from streamsgns import trainer as T
@@ -460,13 +461,16 @@ def test_checks_do_not_cut_the_threads_batches(monkeypatch):
 
     monkeypatch.setattr(T.Trainer, "_dispatch", counted)
     seen = {}
-    for detect in (False, True):
+    for on in (False, True):
         sizes.clear()
-        m = SGNS(workers=2, seed=0, min_count=2, detect_changes=detect, average_every=50_000)
+        m = SGNS(workers=2, seed=0, min_count=2, detect_changes=on, average_eta=10.0 if on else None,
+                 average_every=50_000)
         m.learn_text(text)
         m.flush()
-        seen[detect] = (list(sizes), m.words_seen, None if m.detect is None else int(m.detect.meta[0]["checks"]))
+        seen[on] = (list(sizes), m.words_seen, m.detect and int(m.detect.meta[0]["checks"]),
+                    m.average and int(m.average.meta[0]["folds"]))
         m.close()
     assert seen[True][0] == seen[False][0]
-    words, checks = seen[True][1], seen[True][2]
+    words, checks, folds = seen[True][1:]
     assert words // 32768 - 1 <= checks <= words // 32768
+    assert words // 50_000 - 2 <= folds <= words // 50_000

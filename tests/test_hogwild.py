@@ -90,15 +90,21 @@ def test_two_workers_with_constant_eviction_learn_as_well_as_one():
     assert scores[2] >= scores[1] - 0.05, scores
 
 
-def test_two_workers_fold_the_averages_at_the_same_lines_as_one():
-    """The exported averages fold at the first line that reaches the fold's token count, whatever the
-    number of threads: with two workers the batch up to that line is trained first. Folding only when
-    a call ends instead (one fold per call of ``learn_many``, however many were due) left late words
-    with few folds and cost the per-word rule its analogy gain with ``workers=2``."""
-    lines = list(lee_lines())
+def test_two_workers_fold_the_averages_once_per_due_count():
+    """The exported averages fold once per ``average_every`` tokens whatever the number of threads:
+    with one worker at the first line that reaches the fold's token count; with two once the batch
+    that reaches it is handed to the threads (without waiting for them or cutting the batch), so each
+    fold runs within one batch after its count and the next is due one interval after this one was
+    (not after the batch's end). Folding only when a call ends instead (one fold per call of
+    ``learn_many``, however many were due) left late words with few folds and cost the per-word rule
+    its analogy gain with ``workers=2``."""
+    from streamsgns.trainer import BATCH_BYTES
+
+    lines = list(lee_lines()) * 4
+    every = 30_000
     folds = {}
     for workers in (1, 2):
-        m = SGNS(vector_size=16, min_count=2, workers=workers, seed=1, average_every=2000, track_cooc=False)
+        m = SGNS(vector_size=16, min_count=2, workers=workers, seed=1, average_every=every, track_cooc=False)
         seen = []
         fold = m.average.fold
 
@@ -107,9 +113,11 @@ def test_two_workers_fold_the_averages_at_the_same_lines_as_one():
             fold(*args, **kw)
 
         m.average.fold = watched_fold
-        m.learn_many(lines)  # one call: the Lee corpus is smaller than batch_bytes
+        m.learn_many(lines)  # one call
         m.close()
         folds[workers] = seen
         assert_finite(m)
-    assert len(folds[1]) > 20
-    assert folds[2] == folds[1]
+    assert len(folds[1]) >= 6
+    assert len(folds[2]) == len(folds[1])
+    for k, w in enumerate(folds[2], start=1):  # due at k·every, run at the end of the batch that reached it
+        assert k * every <= w < k * every + BATCH_BYTES

@@ -125,7 +125,10 @@ class ReplicaJob:
         Overlap the exchange with training: each replica sends its delta and trains the next
         round at once, taking the merged update of a round after the next one
         (:func:`~streamsgns.distributed.overlap.late_apply`: one round more staleness). Off: the
-        bulk-synchronous rounds, unchanged.
+        bulk-synchronous rounds, unchanged. An overlapped replica holds no model of the merged state,
+        on which forgetting's decay steps and the change checks run at round boundaries
+        (:mod:`streamsgns.distributed.rounds`): with ``overlap`` the job runs without change
+        detection (``detect_changes`` is turned off) and refuses ``half_life``.
     max_restarts : int
         Replica deaths tolerated over the job's life.
     cpus_per_replica : float
@@ -168,6 +171,11 @@ class ReplicaJob:
         Checkpoints written (durable), and those that could not be written.
     durable_at : float or None
         ``time.monotonic()`` when the last checkpoint became durable.
+
+    Raises
+    ------
+    ValueError
+        On a bad setting (``replicas < 1``, an unknown ``rows``, …), or ``half_life`` with ``overlap``.
     """
 
     def __init__(self, url: str, replicas: int = 2, group_id: str | None = None, sync_tokens: int = 50_000,
@@ -211,10 +219,7 @@ class ReplicaJob:
             if model_params.get("half_life") is not None:
                 raise ValueError("half_life is not supported with overlap=True (its decay steps run at round "
                                  "boundaries on the merged state, which an overlapped replica does not hold)")
-            if model_params.get("detect_changes"):
-                raise ValueError("detect_changes is not supported with overlap=True (its checks run at round "
-                                 "boundaries on the merged state, which an overlapped replica does not hold)")
-            self.model_params["detect_changes"] = False
+            self.model_params["detect_changes"] = False  # its checks too: an overlapped job runs without them
         self.sync = {"rounds": 0, "bytes_up": 0, "bytes_down": 0, "driver_bytes": 0, "wait_s": 0.0, "train_s": 0.0}
         if self.overlap:
             self.sync["fetch_s"] = 0.0
