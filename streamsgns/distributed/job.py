@@ -528,26 +528,7 @@ class ReplicaJob:
                     self._commit(consumer, self.position)  # the checkpoint is durable
             t_ckpt = time.perf_counter() - t3
             driver_bytes = sum(state_nbytes(r) for r in results) + state_nbytes(merged)
-            up = sum(r["bytes_up"] for r in results)
-            down = merged["bytes_down"] * len(results)
-            s = self.sync
-            s["rounds"] += 1
-            s["bytes_up"] += up
-            s["bytes_down"] += down
-            s["driver_bytes"] += driver_bytes
-            s["wait_s"] += sum(r["wait_s"] for r in results)
-            s["train_s"] += sum(r["train_s"] for r in results)
-            info = {"round": self.round, "tokens": sum(r["tokens"] for r in results),
-                    "tokens_per_replica": [r["tokens"] for r in results], "words_seen": merged["words_seen"],
-                    "round_s": time.perf_counter() - t0, "train_round_s": t_train, "merge_s": t_merge,
-                    "merger_s": merged["merge_s"], "checkpoint_s": t_ckpt, "train_s": [r["train_s"] for r in results],
-                    "learn_s": [r["learn_s"] for r in results], "idle": [r["idle"] for r in results],
-                    "wait_s": [r["wait_s"] for r in results], "load_s": [r["load_s"] for r in results],
-                    "state_s": [r["state_s"] for r in results], "bytes_up": up, "bytes_down": down,
-                    "driver_bytes": driver_bytes, "vocab_size": merged["vocab_size"], "restarts": self.restarts}
-            self.history.append(info)
-            if self.on_round is not None:
-                self.on_round(self, info)
+            self._record(results, {**merged, "round": self.round}, t0, t_train, t_merge, t_ckpt, driver_bytes)
             if final:
                 return
 
@@ -563,7 +544,8 @@ class ReplicaJob:
         s["driver_bytes"] += driver_bytes
         s["wait_s"] += sum(r["wait_s"] for r in results)
         s["train_s"] += sum(r["train_s"] for r in results)
-        s["fetch_s"] += sum(r.get("fetch_s", 0.0) for r in results)
+        if "fetch_s" in s:  # overlapped rounds
+            s["fetch_s"] += sum(r.get("fetch_s", 0.0) for r in results)
         info = {"round": merged["round"], "tokens": sum(r["tokens"] for r in results),
                 "tokens_per_replica": [r["tokens"] for r in results], "words_seen": merged["words_seen"],
                 "round_s": time.perf_counter() - t0, "train_round_s": t_train, "merge_s": t_merge,
