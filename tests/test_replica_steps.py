@@ -272,3 +272,23 @@ def test_the_diverse_merge_of_equal_moves_is_their_mean_where_the_gain_rule_over
     assert np.abs(gn[w] - target).max() > 10 * np.abs(div[w] - target).max() + 1e-6
     a = alone[0]
     np.testing.assert_array_equal(div[a], gn[a])
+
+
+def test_the_merge_actor_and_the_job_take_the_diverse_rule():
+    """The merge actor's class merges rows="diverse" as merge_deltas does (not as "gain"), and a job with that
+    rule gives its replicas evidence-aware steps (a job with rows="sum" does not)."""
+    from streamsgns.distributed.job import ReplicaJob
+    from streamsgns.distributed.merger import Merger
+
+    base, deltas = _gain_deltas(lee_lines(), k=2)
+    actor = Merger(base, rows="diverse", stiffness=3.0, replicas=2, step_cap=1.0)
+    actor.merge(*deltas)
+    want = merge_deltas(base, deltas, rows="diverse", stiffness=3.0, replicas=2, step_cap=1.0)
+    assert_same_state(model_state(actor.model), model_state(SGNS.from_state(want)))
+    gain = merge_deltas(base, deltas, rows="gain", stiffness=3.0, replicas=2, step_cap=1.0)
+    assert not np.array_equal(gain["parameters"]["W"], want["parameters"]["W"])
+    url = "kafka://localhost:9092/t"
+    assert ReplicaJob(url, replicas=2, rows="diverse").evidence_steps
+    assert not ReplicaJob(url, replicas=2, rows="sum").evidence_steps
+    with pytest.raises(ValueError):
+        ReplicaJob(url, replicas=2, rows="mean")
