@@ -204,7 +204,8 @@ class SGNSParameters:
         return out
 
     @staticmethod
-    def merge_deltas(base: dict, deltas: list, plan: dict, scale: np.ndarray | None = None) -> dict:
+    def merge_deltas(base: dict, deltas: list, plan: dict, scale: np.ndarray | None = None,
+                     diversity: bool = False) -> dict:
         """The merged parameters: every replica's row updates added to the base (the ``sum`` rule).
 
         A base row becomes ``base + Σ_k (x_k − base)`` over the replicas that changed it
@@ -224,6 +225,14 @@ class SGNSParameters:
         scale : ndarray, shape (n,), float64, optional
             Per merged id, a factor applied to the summed updates (base rows) and to the summed C
             rows of new words (:func:`streamsgns.rates.merged_step_scale`); None: the plain sum.
+        diversity : bool
+            Cap each row's factor, matrix by matrix, at the row's update diversity
+            ``Q / ‖S‖²``, ``S = Σ_k u_k`` the summed updates of the replicas that moved it and
+            ``Q = Σ_k ‖u_k‖²`` (Yin et al. 2018, "Gradient diversity", eq. 1; by Cauchy–Schwarz in
+            ``[1/T, ∞)`` with ``T`` the replicas that moved the row): ``T`` equal moves are merged as
+            their mean, ``T`` orthogonal ones as their sum, one replica's move is left to ``scale``.
+            A row whose ``S`` is zero keeps ``scale``. New words' W rows (a mean) are not capped.
+            False: ``scale`` alone (and with ``scale=None`` the plain sum, whatever ``diversity``).
 
         Returns
         -------
@@ -241,15 +250,24 @@ class SGNSParameters:
             d_ = B.shape[1]
             acc = np.zeros((n, d_), dtype=np.float64)
             acc[:nb] = B[:nb]
+            div = diversity and scale is not None
             if scale is not None:  # collect the updates apart, scale, then add to the base
                 base_rows, acc = acc, np.zeros_like(acc)
+            q = np.zeros(n, dtype=np.float64) if div else None  # Σ_k ‖u_k‖² per id
             for k, d in enumerate(deltas):
                 ids = d[f"{name}_ids"].astype(np.int64)
-                acc[ids] += d[f"{name}_rows"] - B[ids].astype(np.float64)
+                u = d[f"{name}_rows"] - B[ids].astype(np.float64)
+                acc[ids] += u
                 mv = plan["moved"][k] & (plan["dst"][k] >= 0)
                 dst = plan["dst"][k][mv]
-                acc[dst] += d[f"{name}_new"][mv] - B[dst].astype(np.float64)
+                v = d[f"{name}_new"][mv] - B[dst].astype(np.float64)
+                acc[dst] += v
+                if div:  # ids are distinct within one delta, and so are dst
+                    q[ids] += np.einsum("ij,ij->i", u, u)
+                    q[dst] += np.einsum("ij,ij->i", v, v)
             acc[new_ids] = 0.0
+            if div:
+                q[new_ids] = 0.0
             for k, d in enumerate(deltas):
                 nw = ~plan["moved"][k] & (plan["dst"][k] >= 0)
                 rows = d[f"{name}_new"][nw]
@@ -257,8 +275,15 @@ class SGNSParameters:
                     acc[plan["dst"][k][nw]] += plan["share"][k][nw][:, None] * rows
                 else:  # zero at admission everywhere: the sum
                     acc[plan["dst"][k][nw]] += rows
+                    if div:
+                        r64 = rows.astype(np.float64)
+                        q[plan["dst"][k][nw]] += np.einsum("ij,ij->i", r64, r64)
             if scale is not None:
                 sc = np.asarray(scale, dtype=np.float64)[:, None]
+                if div:
+                    s2 = np.einsum("ij,ij->i", acc, acc)
+                    cap = np.where(s2 > 0, q / np.where(s2 > 0, s2, 1.0), np.inf)
+                    sc = np.minimum(sc, cap[:, None])
                 if name == "W":  # new words' W rows are a mean, not a sum: not scaled
                     sc = sc.copy()
                     sc[new_ids] = 1.0

@@ -199,3 +199,96 @@ def test_the_merge_actor_merges_with_the_replicas_rule():
     plain = merge_deltas(base, deltas, rows="sum")
     assert not np.array_equal(plain["parameters"]["W"], want["parameters"]["W"])
     actor.close()
+
+
+def _gain_deltas(lines, k=3):
+    base = _trained(lines[:150]).state_dict()
+    deltas = []
+    for r in range(k):
+        m = SGNS.from_state(base)
+        m.extrapolate_steps(k, 1.0)
+        m.learn_many(lines[150 + 50 * r: 200 + 50 * r])
+        deltas.append(model_delta(m.state_dict(), base))
+        m.close()
+    return base, deltas
+
+
+def test_the_diverse_merge_caps_each_rows_gain_weight_at_its_update_diversity():
+    """rows="diverse": base + min(1/m, Q/‖S‖²)·S per base row and matrix, S = Σ_k u_k the summed updates,
+    Q = Σ_k ‖u_k‖² (the cap binds on some rows and not on others)."""
+    base, deltas = _gain_deltas(lee_lines())
+    got = merge_deltas(base, deltas, rows="diverse", replicas=3, step_cap=1.0)
+    nb = base["vocab"]["counts"].shape[0]
+    gain = replica_step_gain(base["vocab"]["counts"], 3, 2000.0, 1.0)
+    live = got["vocab"]["counts"][:nb] > 0
+    bound = 0
+    for name in ("W", "C"):
+        B = base["parameters"][name][:nb].astype(np.float64)
+        S = np.zeros_like(B)
+        Q = np.zeros(nb)
+        for d in deltas:
+            p = d["parameters"]
+            ids = p[f"{name}_ids"].astype(np.int64)
+            u = p[f"{name}_rows"].astype(np.float64) - B[ids]
+            S[ids] += u
+            Q[ids] += (u * u).sum(axis=1)
+        s2 = (S * S).sum(axis=1)
+        cap = np.where(s2 > 0, Q / np.where(s2 > 0, s2, 1.0), np.inf)
+        w = np.minimum(1.0 / gain, cap)
+        want = (B + w[:, None] * S).astype(np.float32)
+        np.testing.assert_allclose(got["parameters"][name][:nb][live], want[live], rtol=0, atol=2e-6)
+        bound += int((cap[live] < 1.0 / gain[live]).sum())
+        assert (cap[live] > 1.0 / gain[live]).any()
+    assert bound > 0
+
+
+def test_the_diverse_merge_of_equal_moves_is_their_mean_where_the_gain_rule_overshoots():
+    """Three replicas that moved a row to the same place: "diverse" puts it there (the mean of their moves,
+    the common target), "gain" with a weight above 1/3 (a rare row, gain 1) goes past it; a row that one replica
+    alone moved is merged as by "gain"."""
+    base, deltas = _gain_deltas(lee_lines())
+    counts = base["vocab"]["counts"]
+    C0 = deltas[0]["parameters"]
+    ids0 = C0["W_ids"].astype(np.int64)
+    others = [set(d["parameters"]["W_ids"].tolist()) for d in deltas[1:]]
+    gain = replica_step_gain(counts, 3, 2000.0, 1.0)
+    shared = [i for i in ids0.tolist() if all(i in o for o in others) and gain[i] < 1.5]
+    alone = [i for i in ids0.tolist() if not any(i in o for o in others)]
+    assert shared and alone
+    w = shared[0]
+    target = C0["W_rows"][int(np.flatnonzero(ids0 == w)[0])]
+    for d in deltas[1:]:  # replicas 1 and 2 end where replica 0 did
+        p = dict(d["parameters"])
+        rows = p["W_rows"].copy()
+        rows[int(np.flatnonzero(p["W_ids"] == w)[0])] = target
+        p["W_rows"] = rows
+        d["parameters"] = p
+    div = merge_deltas(base, deltas, rows="diverse", replicas=3, step_cap=1.0)["parameters"]["W"]
+    gn = merge_deltas(base, deltas, rows="gain", replicas=3, step_cap=1.0)["parameters"]["W"]
+    b = base["parameters"]["W"][w].astype(np.float64)
+    u = target.astype(np.float64) - b
+    np.testing.assert_allclose(div[w], target, rtol=0, atol=2e-6)
+    np.testing.assert_allclose(gn[w], (b + 3.0 / gain[w] * u).astype(np.float32), rtol=0, atol=2e-6)
+    assert np.abs(gn[w] - target).max() > 10 * np.abs(div[w] - target).max() + 1e-6
+    a = alone[0]
+    np.testing.assert_array_equal(div[a], gn[a])
+
+
+def test_the_merge_actor_and_the_job_take_the_diverse_rule():
+    """The merge actor's class merges rows="diverse" as merge_deltas does (not as "gain"), and a job with that
+    rule gives its replicas evidence-aware steps (a job with rows="sum" does not)."""
+    from streamsgns.distributed.job import ReplicaJob
+    from streamsgns.distributed.merger import Merger
+
+    base, deltas = _gain_deltas(lee_lines(), k=2)
+    actor = Merger(base, rows="diverse", stiffness=3.0, replicas=2, step_cap=1.0)
+    actor.merge(*deltas)
+    want = merge_deltas(base, deltas, rows="diverse", stiffness=3.0, replicas=2, step_cap=1.0)
+    assert_same_state(model_state(actor.model), model_state(SGNS.from_state(want)))
+    gain = merge_deltas(base, deltas, rows="gain", stiffness=3.0, replicas=2, step_cap=1.0)
+    assert not np.array_equal(gain["parameters"]["W"], want["parameters"]["W"])
+    url = "kafka://localhost:9092/t"
+    assert ReplicaJob(url, replicas=2, rows="diverse").evidence_steps
+    assert not ReplicaJob(url, replicas=2, rows="sum").evidence_steps
+    with pytest.raises(ValueError):
+        ReplicaJob(url, replicas=2, rows="mean")

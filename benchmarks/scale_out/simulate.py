@@ -137,7 +137,7 @@ def load_replica(base: dict, seed: int, k: int, round_no: int, n: int, rows: str
     st = {**base, "parameters": {**p, "rng": seed_states(replica_seed(seed, k, round_no), p["rng"].shape[0])}}
     m = SGNS.from_state(st)
     m.defer_round_steps()  # decay steps and change checks at round boundaries (streamsgns.distributed.rounds)
-    if rows == "gain":
+    if rows in ("gain", "diverse"):
         m.extrapolate_steps(n, step_cap, max_step)
     return m
 
@@ -203,7 +203,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             keep[1] = take_steps(keep[0], keep[1])
             rng = keep[0].params.rng
             rng[:] = seed_states(replica_seed(seed, 0, r + 2), rng.shape[0])
-            if ROWS == "gain":  # the merged evidence is the rows' new n0, as at a load
+            if ROWS in ("gain", "diverse"):  # the merged evidence is the rows' new n0, as at a load
                 keep[0].extrapolate_steps(n, STEP_CAP, MAX_STEP)
         t4 = time.perf_counter()
         train_s += sum(tr)
@@ -266,7 +266,7 @@ def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
                 load_into(m, late_apply(m.state_dict(), sent[k], bases[k]))
                 rng = m.params.rng
                 rng[:] = seed_states(replica_seed(seed, k, r + 2), rng.shape[0])
-                if ROWS == "gain":
+                if ROWS in ("gain", "diverse"):
                     m.extrapolate_steps(n, STEP_CAP, MAX_STEP)
             t3 = time.perf_counter()
             state = m.state_dict()
@@ -324,8 +324,8 @@ def main(argv=None) -> int:
     ap.add_argument("--round-tokens", type=int, default=None,
                     help="tokens of a merged round: each replica trains round-tokens / N (overrides --sync-tokens)")
     ap.add_argument("--max-tokens", type=int, default=None, help="first tokens of the corpus only")
-    ap.add_argument("--rows", choices=["sum", "scaled", "gain"], default=ROWS,
-                    help="merge rule of W and C rows (gain: with the replicas' evidence-aware steps)")
+    ap.add_argument("--rows", choices=["sum", "scaled", "gain", "diverse"], default=ROWS,
+                    help="merge rule of W and C rows (gain, diverse: with the replicas' evidence-aware steps)")
     ap.add_argument("--stiffness", type=float, default=STIFFNESS, help="of --rows scaled and gain; <= 0: none")
     ap.add_argument("--step-cap", type=float, default=None, help="of --rows gain (default: N)")
     ap.add_argument("--max-step", type=float, default=None, help="of --rows gain: replica steps <= this * alpha")

@@ -156,7 +156,7 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
     deltas : list of dict
         One per replica (K >= 1), in replica order (it fixes the order of the float sums and
         which replica's RNG streams are kept); plain or :func:`encode_delta` outputs.
-    rows : {"sum", "scaled", "gain"}
+    rows : {"sum", "scaled", "gain", "diverse"}
         ``"sum"``: each row gets the base plus every replica's update (equal bit for bit to
         :func:`~streamsgns.distributed.merge.merge_states` with ``rows="sum"``). ``"scaled"``: the
         summed update of a word is scaled so that its total step is the one a single process
@@ -169,6 +169,11 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
         ``stiffness``, by ``F / Σ_k f_k`` instead, the relaxation model of ``"scaled"`` on the steps
         the replicas took (:func:`streamsgns.rates.replica_step_mass`): ``1/m`` where no step hit
         ``max_step``, more for rows whose steps it limited and that stay far from their optimum.
+        ``"diverse"``: ``"gain"`` (the same replica steps and weights), each row's weight then capped
+        at its update diversity ``Σ_k ‖u_k‖² / ‖Σ_k u_k‖²`` (:meth:`SGNSParameters.merge_deltas`
+        with ``diversity=True``): replicas that moved a row the same way are merged as their mean
+        whatever the gain, so a row the step limit left with a weight above ``1/T`` cannot overshoot
+        the common target of its ``T`` replicas.
     stiffness : float, optional
         Of ``rows="scaled"`` and ``rows="gain"``.
     replicas, step_cap, max_step : int, float, float, optional
@@ -188,8 +193,8 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
     """
     if not deltas:
         raise MergeError("no replica delta to merge")
-    if rows not in ("sum", "scaled", "gain"):
-        raise MergeError(f"rows must be 'sum', 'scaled' or 'gain', not {rows!r}")
+    if rows not in ("sum", "scaled", "gain", "diverse"):
+        raise MergeError(f"rows must be 'sum', 'scaled', 'gain' or 'diverse', not {rows!r}")
     try:
         deltas = [decode_delta(d, base) for d in deltas]
         vocab, plan = Vocabulary.merge_deltas(base["vocab"], [d["vocab"] for d in deltas])
@@ -204,7 +209,7 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
             start = np.maximum(plan["counts"] - plan["inc"].sum(axis=0) - restarts, 0)
             scale = merged_step_scale(start, plan["inc"], float(p["alpha"]), float(p["min_alpha"]),
                                       float(p["word_decay"]), stiffness)
-        elif rows == "gain" and p.get("word_decay"):
+        elif rows in ("gain", "diverse") and p.get("word_decay"):
             k = len(deltas) if replicas is None else int(replicas)
             n0 = np.zeros(int(plan["n"]), np.float64)
             nb = min(int(plan["n_base"]), n0.shape[0])
@@ -220,7 +225,8 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
                 whole = -np.expm1(-stiffness * replica_step_mass(n0, plan["inc"].sum(axis=0), alpha, wd, 1,
                                                                   np.ones_like(gain)))
                 scale = np.where(each > 0, whole / np.where(each > 0, each, 1.0), 1.0 / gain)
-        params = SGNSParameters.merge_deltas(base["parameters"], [d["parameters"] for d in deltas], plan, scale)
+        params = SGNSParameters.merge_deltas(base["parameters"], [d["parameters"] for d in deltas], plan, scale,
+                                             diversity=rows == "diverse")
         out = {"params": dict(base["params"]), "vocab": vocab,
                "noise": NoiseDistribution.rebuilt(base["noise"], plan["counts"], plan["n"], params["words_seen"]),
                "cooc": None, "parameters": params,

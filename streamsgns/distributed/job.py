@@ -100,19 +100,22 @@ class ReplicaJob:
     ray_address : str, optional
         ``"auto"`` or ``"HOST:PORT"`` of a running Ray cluster; None starts a local one (unless
         Ray is already initialised).
-    rows : {"sum", "scaled", "gain"}
+    rows : {"sum", "scaled", "gain", "diverse"}
         How the merge combines W and C rows (:func:`~streamsgns.distributed.delta.merge_deltas`):
         ``"sum"``, the base plus every replica's update (closest to one process at 2 replicas in
         ``benchmarks/scale_out/ray_replicas.py``, unstable from 3 replicas on: ``docs/scale-out.md``), or
         ``"scaled"``, each word's summed update scaled towards the mean for rows that reach their
         optimum within a round (:func:`streamsgns.rates.merged_step_scale` with ``stiffness``), or
         ``"gain"``, the replicas take evidence-aware steps (:meth:`streamsgns.SGNS.extrapolate_steps`)
-        and each row's summed update is weighed by its gain's inverse (``docs/scale-out.md``).
+        and each row's summed update is weighed by its gain's inverse (``docs/scale-out.md``), or
+        ``"diverse"``, the same steps and weights, each row's weight capped at its update diversity
+        (replicas that moved a row the same way merged as their mean; quality measured in the
+        simulator only, ``docs/scale-out.md``, "What makes quality fall with N").
     stiffness : float, optional
         With ``rows="scaled"`` (None: the step-integral rule without saturation) and ``rows="gain"``
         (None: each row's summed update over its gain).
     step_cap, max_step : float, optional
-        With ``rows="gain"``: the replicas' largest step in units of ``alpha`` that sets the rows'
+        With ``rows="gain"`` or ``"diverse"``: the replicas' largest step in units of ``alpha`` that sets the rows'
         gains (:func:`streamsgns.rates.replica_step_gain`; None: ``replicas``), and a limit on every
         replica step (None: none), :meth:`streamsgns.SGNS.extrapolate_steps`.
     delta_fp16 : bool
@@ -206,9 +209,12 @@ class ReplicaJob:
         self.consumer_config = dict(consumer_config or {})
         self.snapshots_written = self.snapshots_failed = 0
         self.durable_at: float | None = None
-        if rows not in ("sum", "scaled", "gain"):
-            raise ValueError(f"rows must be 'sum', 'scaled' or 'gain' (replicas send sparse deltas), not {rows!r}")
+        if rows not in ("sum", "scaled", "gain", "diverse"):
+            raise ValueError(f"rows must be 'sum', 'scaled', 'gain' or 'diverse' (replicas send sparse deltas), "
+                             f"not {rows!r}")
         self.stiffness, self.step_cap, self.max_step = stiffness, step_cap, max_step
+        #: Whether the replicas take evidence-aware steps (the rules that weigh rows by their gains).
+        self.evidence_steps = rows in ("gain", "diverse")
         if int(rare_below) < 0:
             raise ValueError("rare_below must be >= 0")
         self.delta_fp16, self.rare_below = bool(delta_fp16), int(rare_below)
@@ -336,7 +342,7 @@ class ReplicaJob:
                           idle_timeout=self.idle_timeout if self.idle_timeout is not None else
                           min(5.0, self.sync_seconds), consumer_config=self.consumer_config or None,
                           delta_fp16=self.delta_fp16, rare_below=self.rare_below,
-                          replicas=self.n, evidence_steps=self.rows == "gain", step_cap=self.step_cap,
+                          replicas=self.n, evidence_steps=self.evidence_steps, step_cap=self.step_cap,
                           max_step=self.max_step, **({"overlap": True} if self.overlap else {}))
 
     def _new_merger(self, ray, base_ref, run_id):

@@ -40,12 +40,12 @@ class Merger:
         Also write word2vec vectors with each checkpoint.
     run_id : str, optional
         The run identity the checkpoints carry (the driver's, so that a resumed run prunes its own).
-    rows : {"sum", "scaled", "gain"}
+    rows : {"sum", "scaled", "gain", "diverse"}
         The merge rule of W and C rows (:func:`~streamsgns.distributed.delta.merge_deltas`).
     stiffness : float, optional
         With ``rows="scaled"``: see :func:`streamsgns.rates.merged_step_scale`.
     replicas, step_cap, max_step : int, float, float, optional
-        With ``rows="gain"``: see :func:`~streamsgns.distributed.delta.merge_deltas`.
+        With ``rows="gain"`` or ``"diverse"``: see :func:`~streamsgns.distributed.delta.merge_deltas`.
     """
 
     def __init__(self, state: dict, snapshot_dir=None, snapshot_every: str = "60s", keep: int = 3,
