@@ -46,10 +46,22 @@ checks) the capped ratio counts for ``f = burst_rate / burst`` of itself. A word
 once has a rate near 0 before its change and is tested at full weight; a section word is tested
 for what exceeds its own habit. Measured (``docs/drift.md``): on Brown in corpus order (20 passes)
 the alarms fell from 291 to 57 and the full-rank fidelity rose from 0.848 to 0.932, with the
-same recall and re-learning on the planted change; a slow change seen at few checks (*we* in the
-State of the Union, tested 10–35 times) is read as bursts too. ``burst_min_tests`` (off by
-default) lets a rate count only after that many tests: 40 reports *we* again, at the price of
-more alarms on streams that switch between sources.
+same recall and re-learning on the planted change.
+
+**A rate read from few tests is not yet a habit.** A slow change seen at a few dozen checks (*we*
+in the State of the Union: tested 10–35 times, ratios 3.8–5.6 at a handful of them) raises its own
+burst rate: each excursion of the change itself adds about ``1/(n + 5)`` to it, and the rate then
+scales the change away. For a word tested at (nearly) every check since its first test (at least
+``conf_steady`` = 95 % of them: a word as frequent as that is not a section word, whose pairs
+reach ``min_pairs`` only while its section is read) and with at most ``conf_max_tests`` (40)
+tests, the CUSUM is scaled by the rate's lower confidence bound ``b − burst_conf · sqrt(b (1 − b)
+/ (n + 4))`` (``burst_conf`` 1.5) instead of ``b``; its baselines' trim keeps ``b`` (so a word's
+scale follows as before). Measured (``docs/drift.md``): *we* fires again in every time-ordered
+seed of the State of the Union and in no control; Brown in corpus order 0.931, one pass over mix
+in corpus order 126 alarms, the planted change unchanged. ``burst_min_tests`` (off by default)
+lets a rate count only after that many tests (40 also reports *we*, at the price of 347 alarms
+on mix in corpus order). Tried and not kept: prototypes of a word's excursions (*we*'s excursions
+return to the same place, like a section word's: no word reproduced, Brown 0.862).
 
 **What an alarm does** (:meth:`ChangeDetector.restart`): the word's *step evidence* restarts —
 the per-word step of :func:`streamsgns.rates.word_alpha` uses ``n = count − base``, and ``base``
@@ -70,7 +82,8 @@ State (arrays, one row per vocabulary id, in checkpoints): ``base`` (int64, toke
 ((cap, 16) float32, ``ū``), ``dmean`` (float64, the running mean of ``D``), ``obs`` (int64,
 observations since the last restart), ``cusum`` (float64), ``level`` (float64, recent alarms),
 ``burst`` (float64, the rate of ratios above 3), ``tested`` (int64, tested observations since
-admission); scalars in :data:`DETECT_RECORD`. Memory: 192 bytes a row.
+admission), ``first`` (int64, the check of its first test); scalars in :data:`DETECT_RECORD`.
+Memory: 200 bytes a row.
 
 References
 ----------
@@ -104,15 +117,15 @@ DETECT_RECORD = np.dtype([("next_check", np.int64), ("checks", np.int64), ("alar
                           ("last_shift", np.float64)])
 
 #: What the kernels receive: ``base``, ``sig``, ``pairs``, ``center``, ``dmean``, ``obs``, ``cusum``, ``level``,
-#: ``burst``, ``tested`` as in :class:`ChangeDetector`, ``meta`` (1,) :data:`DETECT_RECORD`.
-DetectorArrays = namedtuple("DetectorArrays", "base sig pairs center dmean obs cusum level burst tested meta")
+#: ``burst``, ``tested``, ``first`` as in :class:`ChangeDetector`, ``meta`` (1,) :data:`DETECT_RECORD`.
+DetectorArrays = namedtuple("DetectorArrays", "base sig pairs center dmean obs cusum level burst tested first meta")
 
 
 def _empty_arrays(cap: int) -> DetectorArrays:
     return DetectorArrays(np.zeros(cap, np.int64), np.zeros((cap, SIG_DIM), np.float32), np.zeros(cap, np.int64),
                           np.zeros((cap, SIG_DIM), np.float32), np.zeros(cap, np.float64), np.zeros(cap, np.int64),
                           np.zeros(cap, np.float64), np.zeros(cap, np.float64), np.zeros(cap, np.float64),
-                          np.zeros(cap, np.int64), new_record(DETECT_RECORD))
+                          np.zeros(cap, np.int64), np.zeros(cap, np.int64), new_record(DETECT_RECORD))
 
 
 #: The bundle of a model without change detection: zero-length arrays (the kernels test ``base.shape[0]``).
@@ -156,6 +169,7 @@ def detector_reset_row(da, r, base):
     da.level[r] = 0.0
     da.burst[r] = 0.0
     da.tested[r] = 0
+    da.first[r] = 0
 
 
 @njit(cache=True, nogil=True)
@@ -169,7 +183,7 @@ def detector_decay(da, factor, n):
 
 @njit(cache=True, nogil=True)
 def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold, z_cap, warmup, repeat_factor,
-                 repeat_decay, burst_rate, burst_min_tests, z, alarms):
+                 repeat_decay, burst_rate, burst_min_tests, burst_conf, conf_steady, conf_max_tests, z, alarms):
     """One check over rows ``0 .. n-1``: observe, normalise, remove the shift, CUSUM, alarm.
 
     Parameters
@@ -198,6 +212,11 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
         ratio scaled by ``burst_rate / burst`` (recurring bursts; see the module docstring).
     burst_min_tests : int
         Tested observations a row needs before its burst rate may scale its ratios down.
+    burst_conf, conf_steady, conf_max_tests : float, float, int
+        A row tested at a fraction of at least ``conf_steady`` of the checks since its first test,
+        with at most ``conf_max_tests`` tests, has its CUSUM contribution scaled by the lower
+        confidence bound ``b − burst_conf · sqrt(b (1 − b) / (tested + 4))`` of its burst rate
+        instead of the rate itself (``burst_conf`` 0: off); its baselines keep the rate's scaling.
     z : ndarray, shape (cap,), float64
         Scratch (each row's distance ratio).
     alarms : ndarray, shape (cap,), int64
@@ -277,9 +296,18 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
                 gb = rate
             da.burst[r] = b + gb * ((1.0 if zr > BURST_Z else 0.0) - b)
             c = zr if zr < z_cap else z_cap
+            if da.tested[r] == 1:
+                da.first[r] = da.meta[0]["checks"]
+            bc = b  # the rate the CUSUM is scaled by
+            if burst_conf > 0.0 and da.tested[r] <= conf_max_tests and \
+                    da.tested[r] >= conf_steady * (da.meta[0]["checks"] - da.first[r] + 1.0):
+                # a word seen at (nearly) every check, from few tests: a habit only as far as the rate's lower
+                # confidence bound shows one (the prior's 5 observations and its tests before this one)
+                bc = b - burst_conf * np.sqrt(b * (1.0 - b) / (da.tested[r] + 4.0))
             if b > burst_rate and da.tested[r] > burst_min_tests:  # leaves 3 more often than a steady word: a habit
-                zr *= burst_rate / b
-                c *= burst_rate / b
+                zr *= burst_rate / b  # (the baselines' trim)
+            if bc > burst_rate and da.tested[r] > burst_min_tests:
+                c *= burst_rate / bc
             s = da.cusum[r] + c - (1.0 + delta)
             da.cusum[r] = s if s > 0.0 else 0.0
             if da.cusum[r] > threshold * repeat_factor ** da.level[r]:
@@ -342,6 +370,14 @@ class ChangeDetector:
         a rate read from fewer tests takes for a habit, but on a stream of concatenated sources
         (mix in corpus order) it raised the alarms of one pass from 120 to 347 and cost 0.015
         WS353 (``docs/drift.md``).
+    burst_conf : float
+        ``z`` of the lower confidence bound of the burst rate that scales the CUSUM of a word read
+        from few tests (``>= 0``; 0: the rate itself, the rule before).
+    conf_steady : float
+        The fraction of the checks since its first test at which a word must have been tested for
+        the bound to apply (in [0, 1]).
+    conf_max_tests : int
+        Tests up to which the bound applies (``>= 0``); after them, the rate itself.
 
     Raises
     ------
@@ -349,7 +385,7 @@ class ChangeDetector:
         If a parameter is out of range (``check_every < 1``, ``threshold <= 0``, ``delta < 0``,
         ``min_pairs < 1``, ``min_evidence < 0``, ``rate`` not in (0, 1], ``warmup < 1``, ``z_cap <= 0``,
         ``repeat_factor < 1``, ``repeat_half_life <= 0``, ``burst_rate`` not in (0, 1],
-        ``burst_min_tests < 0``).
+        ``burst_min_tests < 0``, ``burst_conf < 0``, ``conf_steady`` not in [0, 1], ``conf_max_tests < 0``).
 
     Examples
     --------
@@ -379,7 +415,8 @@ class ChangeDetector:
     def __init__(self, capacity: int, check_every: int = 32768, threshold: float = 7.0, delta: float = 1.0,
                  min_pairs: int = 100, min_evidence: int = 1000, rate: float = 0.01, warmup: int = 3,
                  z_cap: float = 9.0, repeat_factor: float = 2.0, repeat_half_life: float = 20_000_000.0,
-                 burst_rate: float = 0.06, burst_min_tests: int = 0):
+                 burst_rate: float = 0.06, burst_min_tests: int = 0, burst_conf: float = 1.5,
+                 conf_steady: float = 0.95, conf_max_tests: int = 40):
         if int(check_every) < 1:
             raise ValueError(f"check_every must be >= 1 token, got {check_every!r}")
         for name, v in (("threshold", threshold), ("z_cap", z_cap)):
@@ -398,6 +435,10 @@ class ChangeDetector:
         if int(burst_min_tests) < 0:
             raise ValueError(f"burst_min_tests must be >= 0, got {burst_min_tests!r}")
         self.burst_min_tests = int(burst_min_tests)
+        if not (np.isfinite(burst_conf) and burst_conf >= 0 and 0 <= conf_steady <= 1) or int(conf_max_tests) < 0:
+            raise ValueError(f"burst_conf must be >= 0, conf_steady in [0, 1] and conf_max_tests >= 0, got "
+                             f"{burst_conf!r}, {conf_steady!r}, {conf_max_tests!r}")
+        self.burst_conf, self.conf_steady, self.conf_max_tests = float(burst_conf), float(conf_steady), int(conf_max_tests)
         if not (np.isfinite(repeat_factor) and repeat_factor >= 1 and np.isfinite(repeat_half_life)
                 and repeat_half_life > 0):
             raise ValueError(f"repeat_factor must be >= 1 and repeat_half_life > 0 tokens, got {repeat_factor!r}, "
@@ -409,20 +450,20 @@ class ChangeDetector:
         self.min_evidence = int(min_evidence)
         a = _empty_arrays(max(1, int(capacity)))
         (self.base, self.sig, self.pairs, self.center, self.dmean, self.obs, self.cusum, self.level, self.burst,
-         self.tested, self.meta) = a
+         self.tested, self.first, self.meta) = a
         self.meta[0]["next_check"] = self.check_every
         self._z = np.zeros(0, np.float64)
         self._alarms = np.zeros(0, np.int64)
 
-    _ROWS = ("base", "sig", "pairs", "center", "dmean", "obs", "cusum", "level", "burst", "tested")
+    _ROWS = ("base", "sig", "pairs", "center", "dmean", "obs", "cusum", "level", "burst", "tested", "first")
     _DTYPES = {"base": np.int64, "sig": np.float32, "pairs": np.int64, "center": np.float32, "dmean": np.float64,
                "obs": np.int64, "cusum": np.float64, "level": np.float64, "burst": np.float64,
-               "tested": np.int64}
+               "tested": np.int64, "first": np.int64}
 
     def arrays(self) -> DetectorArrays:
         """The state as one bundle of arrays (no copies)."""
         return DetectorArrays(self.base, self.sig, self.pairs, self.center, self.dmean, self.obs, self.cusum,
-                              self.level, self.burst, self.tested, self.meta)
+                              self.level, self.burst, self.tested, self.first, self.meta)
 
     @property
     def capacity(self) -> int:
@@ -460,7 +501,7 @@ class ChangeDetector:
         decay = 0.5 ** (self.check_every / self.repeat_half_life)
         k, shift = detect_check(self.arrays(), counts, int(n), self.min_pairs, self.min_evidence, self.rate, self.delta,
                                 self.threshold, self.z_cap, self.warmup, self.repeat_factor, decay, self.burst_rate,
-                                self.burst_min_tests,
+                                self.burst_min_tests, self.burst_conf, self.conf_steady, self.conf_max_tests,
                                 self._z, self._alarms)
         m = self.meta[0]
         m["checks"] += 1
@@ -475,10 +516,11 @@ class ChangeDetector:
         each row's alarm level rises by one step (``repeat_factor``)."""
         da = self.arrays()
         for r in np.asarray(rows, dtype=np.int64):
-            level, dmean, burst, tested = da.level[r], da.dmean[r], da.burst[r], da.tested[r]
+            level, dmean, burst, tested, first = da.level[r], da.dmean[r], da.burst[r], da.tested[r], da.first[r]
             detector_reset_row(da, int(r), int(counts[r]))
             da.level[r] = level + 1.0
-            da.dmean[r], da.burst[r], da.tested[r] = dmean, burst, tested  # the word's own scale and bursts: kept
+            # the word's own scale and bursts: kept
+            da.dmean[r], da.burst[r], da.tested[r], da.first[r] = dmean, burst, tested, first
 
     def score(self, r: int) -> float:
         """The CUSUM of row ``r`` (0 right after a restart)."""
@@ -491,7 +533,8 @@ class ChangeDetector:
         out.update(check_every=self.check_every, threshold=self.threshold, delta=self.delta,
                    min_pairs=self.min_pairs, min_evidence=self.min_evidence, rate=self.rate, warmup=self.warmup,
                    z_cap=self.z_cap, repeat_factor=self.repeat_factor, repeat_half_life=self.repeat_half_life,
-                   burst_rate=self.burst_rate, burst_min_tests=self.burst_min_tests, **record_to_dict(self.meta))
+                   burst_rate=self.burst_rate, burst_min_tests=self.burst_min_tests, burst_conf=self.burst_conf,
+                   conf_steady=self.conf_steady, conf_max_tests=self.conf_max_tests, **record_to_dict(self.meta))
         return out
 
     @classmethod
@@ -513,7 +556,7 @@ class ChangeDetector:
         n = base.shape[0]
         obj.grow(n)
         for name in cls._ROWS:
-            if name in ("level", "burst", "tested") and name not in state:  # written before alarm levels / tail scales
+            if name in ("level", "burst", "tested", "first") and name not in state:  # written before these
                 continue
             shape = (n, SIG_DIM) if name in ("sig", "center") else (n,)
             arr = check_array(state, name, cls._DTYPES[name], len(shape), "change detector", shape=shape)
@@ -521,7 +564,7 @@ class ChangeDetector:
                 raise StateError(f"change detector: {name} holds NaN or inf")
             getattr(obj, name)[:n] = arr
         if (obj.pairs[:n] < 0).any() or (obj.obs[:n] < 0).any() or (obj.dmean[:n] < 0).any() or (
-                obj.level[:n] < 0).any() or (obj.tested[:n] < 0).any():
+                obj.level[:n] < 0).any() or (obj.tested[:n] < 0).any() or (obj.first[:n] < 0).any():
             raise StateError("change detector: negative pair count, observation count or mean distance")
         if ((obj.burst[:n] < 0) | (obj.burst[:n] > 1)).any():
             raise StateError("change detector: burst rate outside [0, 1]")
@@ -531,7 +574,8 @@ class ChangeDetector:
     # ---------------------------------------------------------------- replica deltas
     #: Settings of :meth:`state_dict` (must be the base's in a replica delta).
     _SETTINGS = ("check_every", "threshold", "delta", "min_pairs", "min_evidence", "rate", "warmup", "z_cap",
-                 "repeat_factor", "repeat_half_life", "burst_rate", "burst_min_tests")
+                 "repeat_factor", "repeat_half_life", "burst_rate", "burst_min_tests", "burst_conf", "conf_steady",
+                 "conf_max_tests")
     #: Keys of :meth:`state_dict` that :meth:`state_delta` / :meth:`merge_deltas` handle (a new key must get a rule).
     DELTA_KEYS = frozenset({*_ROWS, *_SETTINGS, *DETECT_RECORD.names})
 

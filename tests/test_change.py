@@ -410,16 +410,18 @@ def test_recurring_bursts_are_not_changes_and_a_real_change_still_is():
 def test_a_drift_seen_at_few_tests_is_not_read_as_a_habit():
     """Word 9 drifts to a new usage that shows at every third check, further each time (a slow
     change of a word tested a few dozen times, as *we* in the State of the Union). Read as a burst
-    rate from its first test (``burst_min_tests=0``, the default) its excursions look like a habit
-    and it is never reported; with 40 tests before a rate counts it is."""
+    rate from its first test with the rate itself (``burst_conf=0``) its excursions look like a habit
+    and it is never reported; with the default (a word tested at every check, from at most 40
+    tests, scaled by the rate's lower confidence bound) it is, and so it is with 40 tests before a
+    rate counts at all. The steady words are reported by none."""
     rng = np.random.default_rng(0)
     centers = rng.uniform(-0.3, 0.3, (40, ch.SIG_DIM))
     fired = {}
-    for min_tests in (0, 40):
-        det = ChangeDetector(capacity=40, check_every=1, min_evidence=0, burst_min_tests=min_tests)
+    for key, kw in (("rate", {"burst_conf": 0.0}), ("default", {}), ("after40", {"burst_min_tests": 40})):
+        det = ChangeDetector(capacity=40, check_every=1, min_evidence=0, **kw)
         counts = np.full(40, 100, np.int64)
         r = np.random.default_rng(1)
-        fired[min_tests] = []
+        fired[key] = []
         for check in range(40):
             u = centers + r.standard_normal((40, ch.SIG_DIM)) / np.sqrt(200)
             if check >= 12 and check % 3 == 0:
@@ -427,10 +429,26 @@ def test_a_drift_seen_at_few_tests_is_not_read_as_a_habit():
                 u[9] = (1 - 2 * f) * centers[9] + r.standard_normal(ch.SIG_DIM) / np.sqrt(200)
             det.sig[:40], det.pairs[:40] = 200 * u, 200
             alarms = det.check(counts, 40)
-            fired[min_tests] += [(check, int(w)) for w in alarms]
+            fired[key] += [(check, int(w)) for w in alarms]
             det.restart(alarms, counts)
-    assert fired[0] == []
-    assert fired[40] and fired[40][0][1] == 9 and {w for _, w in fired[40]} == {9}
+    assert fired["rate"] == []
+    for key in ("default", "after40"):
+        assert fired[key] and fired[key][0][1] == 9 and {w for _, w in fired[key]} == {9}, key
+
+
+def test_burst_conf_settings_are_validated_and_kept_in_the_state():
+    for kw in ({"burst_conf": -1.0}, {"conf_steady": 1.5}, {"conf_max_tests": -1}):
+        with pytest.raises(ValueError, match="burst_conf"):
+            ChangeDetector(capacity=4, **kw)
+    det = ChangeDetector(capacity=4, burst_conf=2.0, conf_steady=0.5, conf_max_tests=9)
+    det.first[:4] = [0, 3, 5, 7]
+    back = ChangeDetector.from_state(det.state_dict(4), 4)
+    assert (back.burst_conf, back.conf_steady, back.conf_max_tests) == (2.0, 0.5, 9)
+    assert back.first[:4].tolist() == [0, 3, 5, 7]
+    old = {k: v for k, v in det.state_dict(4).items() if k not in ("first", "burst_conf", "conf_steady",
+                                                                    "conf_max_tests")}  # an older build's checkpoint
+    back = ChangeDetector.from_state(old, 4)
+    assert back.burst_conf == 1.5 and back.first[:4].tolist() == [0, 0, 0, 0]
 
 
 def test_burst_min_tests_is_validated_and_kept_in_the_state():
