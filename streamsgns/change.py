@@ -218,9 +218,10 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
         confidence bound ``b − burst_conf · sqrt(b (1 − b) / (tested + 4))`` of its burst rate
         instead of the rate itself (``burst_conf`` 0: off); its baselines keep the rate's scaling.
     z : ndarray, shape (cap,), float64
-        Scratch (each row's distance ratio).
+        Scratch (the distance ratios of the rows tested, in id order).
     alarms : ndarray, shape (cap,), int64
-        Out: the rows that raised an alarm, in id order.
+        Out: the rows that raised an alarm, in id order (scratch first: the rows tested, so that only
+        they are visited again).
 
     Returns
     -------
@@ -232,7 +233,6 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
     for r in range(n):
         if da.level[r] > 0.0:
             da.level[r] *= repeat_decay
-        z[r] = np.nan
         p = da.pairs[r]
         if counts[r] <= 0 or p < min_pairs:
             continue
@@ -267,62 +267,54 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
                 da.sig[r, j] = np.float32(0.0)
             da.pairs[r] = 0
             continue
-        z[r] = D / da.dmean[r]
+        z[m] = D / da.dmean[r]
+        alarms[m] = r  # the rows tested (the alarms overwrite them from the front, behind the reads)
         m += 1
     shift = 1.0
     if m >= 8:
-        vals = np.empty(m, np.float64)
-        q = 0
-        for r in range(n):
-            if not np.isnan(z[r]):
-                vals[q] = z[r]
-                q += 1
-        shift = np.median(vals)
+        shift = np.median(z[:m])
         if shift < 1e-3:
             shift = 1e-3
     n_alarms = 0
-    for r in range(n):
-        if counts[r] <= 0 or da.pairs[r] < min_pairs:
-            continue
+    for q in range(m):  # the rows tested, in id order: every other row was left as it is or reset above
+        r = alarms[q]
         p = da.pairs[r]
         inv = 1.0 / p
-        zr = z[r]
-        if not np.isnan(zr):
-            zr = zr / shift
-            b = da.burst[r] if da.burst[r] > 0.0 else burst_rate
-            gb = 1.0 / (da.tested[r] + 5.0)  # the prior: 5 observations at burst_rate
-            da.tested[r] += 1
-            if gb < rate:
-                gb = rate
-            da.burst[r] = b + gb * ((1.0 if zr > BURST_Z else 0.0) - b)
-            c = zr if zr < z_cap else z_cap
-            if da.tested[r] == 1:
-                da.first[r] = da.meta[0]["checks"]
-            bc = b  # the rate the CUSUM is scaled by
-            if burst_conf > 0.0 and da.tested[r] <= conf_max_tests and \
-                    da.tested[r] >= conf_steady * (da.meta[0]["checks"] - da.first[r] + 1.0):
-                # a word seen at (nearly) every check, from few tests: a habit only as far as the rate's lower
-                # confidence bound shows one (the prior's 5 observations and its tests before this one)
-                bc = b - burst_conf * np.sqrt(b * (1.0 - b) / (da.tested[r] + 4.0))
-            if b > burst_rate and da.tested[r] > burst_min_tests:  # leaves 3 more often than a steady word: a habit
-                zr *= burst_rate / b  # (the baselines' trim)
-            if bc > burst_rate and da.tested[r] > burst_min_tests:
-                c *= burst_rate / bc
-            s = da.cusum[r] + c - (1.0 + delta)
-            da.cusum[r] = s if s > 0.0 else 0.0
-            if da.cusum[r] > threshold * repeat_factor ** da.level[r]:
-                alarms[n_alarms] = r
-                n_alarms += 1
-            g = 1.0 / da.obs[r]
-            if g < rate:
-                g = rate
-            if zr > 3.0:
-                g *= 3.0 / zr  # a jump enters the baselines scaled down
-            for j in range(SIG_DIM):
-                da.center[r, j] += np.float32(g * (da.sig[r, j] * inv - da.center[r, j]))
-            target = z[r] * da.dmean[r]  # this D
-            lim = 3.0 * da.dmean[r] * shift
-            da.dmean[r] = da.dmean[r] * shift + g * ((target if target < lim else lim) - da.dmean[r] * shift)
+        zr = z[q] / shift
+        b = da.burst[r] if da.burst[r] > 0.0 else burst_rate
+        gb = 1.0 / (da.tested[r] + 5.0)  # the prior: 5 observations at burst_rate
+        da.tested[r] += 1
+        if gb < rate:
+            gb = rate
+        da.burst[r] = b + gb * ((1.0 if zr > BURST_Z else 0.0) - b)
+        c = zr if zr < z_cap else z_cap
+        if da.tested[r] == 1:
+            da.first[r] = da.meta[0]["checks"]
+        bc = b  # the rate the CUSUM is scaled by
+        if burst_conf > 0.0 and da.tested[r] <= conf_max_tests and \
+                da.tested[r] >= conf_steady * (da.meta[0]["checks"] - da.first[r] + 1.0):
+            # a word seen at (nearly) every check, from few tests: a habit only as far as the rate's lower
+            # confidence bound shows one (the prior's 5 observations and its tests before this one)
+            bc = b - burst_conf * np.sqrt(b * (1.0 - b) / (da.tested[r] + 4.0))
+        if b > burst_rate and da.tested[r] > burst_min_tests:  # leaves 3 more often than a steady word: a habit
+            zr *= burst_rate / b  # (the baselines' trim)
+        if bc > burst_rate and da.tested[r] > burst_min_tests:
+            c *= burst_rate / bc
+        s = da.cusum[r] + c - (1.0 + delta)
+        da.cusum[r] = s if s > 0.0 else 0.0
+        if da.cusum[r] > threshold * repeat_factor ** da.level[r]:
+            alarms[n_alarms] = r
+            n_alarms += 1
+        g = 1.0 / da.obs[r]
+        if g < rate:
+            g = rate
+        if zr > 3.0:
+            g *= 3.0 / zr  # a jump enters the baselines scaled down
+        for j in range(SIG_DIM):
+            da.center[r, j] += np.float32(g * (da.sig[r, j] * inv - da.center[r, j]))
+        target = z[q] * da.dmean[r]  # this D
+        lim = 3.0 * da.dmean[r] * shift
+        da.dmean[r] = da.dmean[r] * shift + g * ((target if target < lim else lim) - da.dmean[r] * shift)
         for j in range(SIG_DIM):
             da.sig[r, j] = np.float32(0.0)
         da.pairs[r] = 0

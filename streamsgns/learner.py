@@ -49,6 +49,11 @@ from .vocab import Vocabulary
 __all__ = ["SGNS"]
 
 
+#: The change records' neighbours are searched among this many most frequent words (the records'
+#: search runs on the main thread while the training threads wait for parsed text: on mix with
+#: ``workers=2``, 30,000 words took 7.5 ms a search, 1.0 s of an 11.6-s pass; ``docs/drift.md``).
+CHANGE_NEIGHBOUR_POOL = 10_000
+
 class SGNS(base.Transformer):
     """Word vectors learnt online by skip-gram with negative sampling (word2vec).
 
@@ -964,7 +969,7 @@ class SGNS(base.Transformer):
         due = self.change_log.due(seen)
         if len(rows) or due:  # one product for the records' neighbours, before the restarts
             words = [itk[int(r)] for r in rows if itk[int(r)] is not None] + [p["word"] for p in due]
-            nbs = self._export.neighbours(words, self.output)
+            nbs = self._export.neighbours(words, self.output, pool=CHANGE_NEIGHBOUR_POOL)
         if len(rows):
             for r in rows:
                 word = itk[int(r)]
