@@ -523,15 +523,7 @@ class ReplicaJob:
             final = idle or self._stop
             t3 = time.perf_counter()
             if self.snapshot_dir:
-                try:
-                    written = ray.get(self._merger.snapshot.remote(self.position, final))
-                except BaseException:
-                    self.snapshots_failed += 1
-                    raise
-                if written:
-                    self.snapshots_written += 1
-                    self.durable_at = time.monotonic()
-                    self._commit(consumer, self.position)  # the checkpoint is durable
+                self._await_snapshot(ray, consumer, self._merger.snapshot.remote(self.position, final))
             t_ckpt = time.perf_counter() - t3
             driver_bytes = sum(state_nbytes(r) for r in results) + state_nbytes(merged)
             self._record(results, {**merged, "round": self.round}, t0, t_train, t_merge, t_ckpt, driver_bytes)
@@ -576,19 +568,23 @@ class ReplicaJob:
         self.position = pending["position"]
         t3 = time.perf_counter()
         if pending["snapshot"] is not None:
-            try:
-                written = ray.get(pending["snapshot"])
-            except BaseException:
-                self.snapshots_failed += 1
-                raise
-            if written:
-                self.snapshots_written += 1
-                self.durable_at = time.monotonic()
-                self._commit(consumer, self.position)  # the checkpoint is durable
+            self._await_snapshot(ray, consumer, pending["snapshot"])
         t_ckpt = time.perf_counter() - t3
         results = pending["results"]
         driver_bytes = sum(state_nbytes(r) for r in results) + state_nbytes(merged)
         self._record(results, merged, pending["t0"], pending["t_train"], t_merge, t_ckpt, driver_bytes)
+
+    def _await_snapshot(self, ray, consumer, ref) -> None:
+        """Wait for the merge actor's checkpoint ``ref``; once it is durable, commit ``self.position``."""
+        try:
+            written = ray.get(ref)
+        except BaseException:
+            self.snapshots_failed += 1
+            raise
+        if written:
+            self.snapshots_written += 1
+            self.durable_at = time.monotonic()
+            self._commit(consumer, self.position)  # the checkpoint is durable
 
     def _loop_overlap(self, ray, consumer) -> None:
         """The rounds with the exchange overlapped: a replica never waits for the merge of the delta it has just sent.
