@@ -45,3 +45,15 @@ def scores(model) -> dict:
     r = evaluate_all([words[i] for i in alive], model.vectors()[alive])
     return {"ws353": r["wordsim353"]["spearman"], "simlex": r["simlex999"]["spearman"],
             "analogies": r["analogies"]["accuracy"]}
+
+
+def git_commit() -> str | None:
+    """The short commit of the checkout these benchmarks run from (None outside a git checkout)."""
+    import subprocess
+    from pathlib import Path
+
+    try:
+        return subprocess.run(["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None

@@ -34,6 +34,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # the checkout: benchmarks.*, streamsgns_tools
 
+from benchmarks.scale_out.common import git_commit  # noqa: E402
+
 SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, seed=0, detect_changes=False)
 BULK = {"linger_ms": 50, "batch_size": 1 << 20}
 
@@ -59,16 +61,6 @@ def run_job(bootstrap: str, topic: str, sync_tokens: int, overlap: bool, tmp: st
             "history": job.history}
 
 
-def _commit() -> str | None:
-    import subprocess
-
-    try:
-        return subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tokens", type=int, default=1_000_000)
@@ -85,7 +77,7 @@ def main(argv=None) -> int:
     lines, ntok = corpus(args.tokens)
     produced = int(ntok.sum())
     print(f"mix: {len(lines)} lines, {produced} tokens", flush=True)
-    out = {"tokens": produced, "lines": len(lines), "settings": SETTINGS, "commit": _commit(),
+    out = {"tokens": produced, "lines": len(lines), "settings": SETTINGS, "commit": git_commit(),
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_avg_start": os.getloadavg(),
            "machine": "2 vCPUs shared with other agents' jobs: seconds are noisy", "runs": []}
     ray.init(num_cpus=2, log_to_driver=False, include_dashboard=False)

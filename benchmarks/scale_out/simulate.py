@@ -58,7 +58,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # the checkout: benchmarks.*, streamsgns_tools
 
-from benchmarks.scale_out.common import learn_lines, scores  # noqa: E402
+from benchmarks.scale_out.common import git_commit, learn_lines, scores  # noqa: E402
 
 #: As one process; change detection off in both unless ``--detect-changes``, no forgetting unless ``--half-life``.
 SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, detect_changes=False)
@@ -305,16 +305,6 @@ def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
             "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
 
 
-def _commit() -> str | None:
-    import subprocess
-
-    try:
-        return subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def main(argv=None) -> int:
     global ROWS, STIFFNESS, FP16, RARE_BELOW, STEP_CAP, MAX_STEP
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -351,7 +341,7 @@ def main(argv=None) -> int:
     print(f"mix: {len(lines)} lines, {int(ntok.sum())} tokens", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    commit = _commit()  # of the code this process runs (taken at start: the checkout may move on meanwhile)
+    commit = git_commit()  # of the code this process runs (taken at start: the checkout may move on meanwhile)
     for seed in args.seeds:
         for n in args.replicas:
             res = one_process(lines, seed) if n == 0 else (simulate_overlap if args.overlap else simulate)(
