@@ -98,8 +98,8 @@ class Trainer:
         self.pause_at = NEVER
         self.on_pause = None
         # workers > 1: called after each batch is handed to the threads, for periodic work that needs no
-        # line boundary because it does not wait for the threads (change checks): a pause would cut
-        # the batch short, and short batches leave a thread idle while the other finishes
+        # line boundary because it does not wait for the threads (change checks, folds of the averages):
+        # a pause would cut the batch short, and short batches leave a thread idle while the other finishes
         self.on_batch = None
         self._entry = {}  # compiled process_block per argument-type key (see _process_block)
 
