@@ -24,10 +24,8 @@ def _lee_lines():
         return [ln.strip() for ln in f if ln.strip()]
 
 
-def _overlapped_round(stats: bool, min_count: int = 2):
-    """Two replicas A, B train round r from S_{r-1}; A sends D_r, keeps training round r + 1, then applies U_r late.
-
-    Returns (S_r, X_r of A, X_{r+1} of A, the late-applied state)."""
+def _round_r(stats: bool, min_count: int = 2):
+    """Two replicas A, B train round r from S_{r-1} and A sends D_r: (lines, S_{r-1}, A, X_r of A, S_r)."""
     lines = _lee_lines()
     kw = {**KW, **(STATS if stats else {})}
     start = SGNS(min_count=min_count, **kw)
@@ -40,6 +38,14 @@ def _overlapped_round(stats: bool, min_count: int = 2):
     b.flush()
     x_r = writable_state(a.state_dict())  # A's state when it sends D_r (a copy: A trains on)
     s_r = merge_deltas(s0, [model_delta(x_r, s0), model_delta(b.state_dict(), s0)])
+    return lines, s0, a, x_r, s_r
+
+
+def _overlapped_round(stats: bool, min_count: int = 2):
+    """Two replicas A, B train round r from S_{r-1}; A sends D_r, keeps training round r + 1, then applies U_r late.
+
+    Returns (S_r, X_r of A, X_{r+1} of A, the late-applied state)."""
+    lines, _, a, x_r, s_r = _round_r(stats, min_count)
     a.learn_many(lines[180:260])  # round r + 1, trained from X_r while the merge runs
     a.flush()
     x_next = writable_state(a.state_dict())
@@ -148,19 +154,8 @@ def test_the_replicas_late_path_in_place_equals_loading_the_late_state():
     from streamsgns.distributed.apply import apply_to_base
     from streamsgns.distributed.overlap import load_into
 
-    lines = _lee_lines()
-    kw = {**KW, **STATS}
-    start = SGNS(min_count=2, **kw)
-    start.learn_many(lines[:40])
-    s0 = writable_state(start.state_dict())
-    a, b = SGNS.from_state(s0), SGNS.from_state(s0)
-    a.learn_many(lines[40:110])
-    b.learn_many(lines[110:180])
-    a.flush()
-    b.flush()
-    x_r = writable_state(a.state_dict())
+    lines, s0, a, x_r, s_r = _round_r(stats=True)
     sent = {k: v for k, v in copy.deepcopy(x_r).items() if k not in ("average", "noise")}  # as the replica keeps it
-    s_r = merge_deltas(s0, [model_delta(x_r, s0), model_delta(b.state_dict(), s0)])
     update = model_delta(s_r, s0)
     a.learn_many(lines[180:260])
     a.flush()
