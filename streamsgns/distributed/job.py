@@ -499,15 +499,7 @@ class ReplicaJob:
             results, dead = self._gather(ray, [o[0] for o in outs])
             t_train = time.perf_counter() - t0
             if dead:
-                self.restarts += len(dead)
-                if self.restarts > self.max_restarts:
-                    raise RuntimeError(f"replicas died {self.restarts} times (max_restarts={self.max_restarts})")
-                for i in dead:
-                    try:
-                        ray.kill(self._actors[i], no_restart=True)
-                    except Exception:  # noqa: BLE001
-                        pass
-                    self._actors[i] = self._new_actor(ray, i)
+                self._replace_dead(ray, dead)
                 self._reset_all(ray, self._merger.state.remote())  # node to node, not through the driver
                 update = None
                 continue
@@ -573,6 +565,24 @@ class ReplicaJob:
         results = pending["results"]
         driver_bytes = sum(state_nbytes(r) for r in results) + state_nbytes(merged)
         self._record(results, merged, pending["t0"], pending["t_train"], t_merge, t_ckpt, driver_bytes)
+
+    def _replace_dead(self, ray, dead: list) -> None:
+        """Count the replicas ``dead`` (indices) as restarts and put a new actor in each one's place.
+
+        Raises
+        ------
+        RuntimeError
+            If replicas died more than ``max_restarts`` times in all.
+        """
+        self.restarts += len(dead)
+        if self.restarts > self.max_restarts:
+            raise RuntimeError(f"replicas died {self.restarts} times (max_restarts={self.max_restarts})")
+        for i in dead:
+            try:
+                ray.kill(self._actors[i], no_restart=True)
+            except Exception:  # noqa: BLE001
+                pass
+            self._actors[i] = self._new_actor(ray, i)
 
     def _await_snapshot(self, ray, consumer, ref) -> None:
         """Wait for the merge actor's checkpoint ``ref``; once it is durable, commit ``self.position``."""
@@ -663,9 +673,7 @@ class ReplicaJob:
                 if last and not lost:
                     return
             if dead or lost:
-                self.restarts += len(dead)
-                if self.restarts > self.max_restarts:
-                    raise RuntimeError(f"replicas died {self.restarts} times (max_restarts={self.max_restarts})")
+                self._replace_dead(ray, dead)
                 for e in list(rounds):  # this round and those queued behind it: drained, their results dropped
                     for o in e["outs"]:
                         try:
@@ -673,12 +681,6 @@ class ReplicaJob:
                         except ray.exceptions.RayError:
                             pass
                 rounds.clear()
-                for i in dead:
-                    try:
-                        ray.kill(self._actors[i], no_restart=True)
-                    except Exception:  # noqa: BLE001
-                        pass
-                    self._actors[i] = self._new_actor(ray, i)
                 self._merges = int(ray.get(self._merger.merges.remote()))
                 self._reset_all(ray, self._merger.state.remote())  # the last merged round and its offsets
                 draining = False
