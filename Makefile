@@ -41,8 +41,9 @@ demo: venv-lib
 
 test: venv
 	# two workers, one test file each at a time (module-scoped brokers stay in their worker): the
-	# Kafka and CLI tests mostly wait on subprocesses and sockets, so the suite takes about half the time
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	# Kafka and CLI tests mostly wait on subprocesses and sockets, so the suite takes about half the time;
+	# the 25 slowest tests are listed at the end (the suite must stay under 10 minutes)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25
 
 # -E: read every page again (a warning of an unchanged page would otherwise not be repeated);
 # -W -n: warnings, broken cross-references included, are errors

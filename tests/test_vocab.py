@@ -208,3 +208,27 @@ def test_readmitted_word_gets_a_consistent_entry():
         m.learn_one(f"a{r % 7} a{(r * 3) % 7} b{r % 11} a{r % 7}")
         assert_vocab_consistent(m)
     assert m.vocab_size <= 5
+
+
+@settings(max_examples=200, deadline=None)
+@given(counts=st.lists(st.integers(0, 12), min_size=0, max_size=60), k=st.integers(0, 70),
+       sign=st.sampled_from([1, -1]))
+def test_select_by_count_is_the_head_of_a_sort_by_count_then_id(counts, k, sign):
+    """Law: the k alive ids with the smallest sign·count are the first k of the alive ids sorted by
+    (sign·count, id), returned in id order (ties at the threshold go to the lower ids)."""
+    from streamsgns.vocab import select_by_count
+
+    c = np.array(counts, dtype=np.int64)
+    alive = [i for i in range(len(c)) if c[i] > 0]
+    want = sorted(sorted(alive, key=lambda i: (sign * c[i], i))[:k])
+    got = select_by_count(c, len(c), k, sign)
+    assert got.dtype == np.int64 and got.tolist() == want
+
+
+def test_most_frequent_are_the_words_with_the_largest_counts():
+    m = SGNS(min_count=1, seed=0)
+    m.learn_many([["bb", "dd", "bb", "dd", "aa", "ee", "bb", "dd", "aa", "bb", "dd", "ee", "aa", "bb", "dd", "cc",
+                   "aa", "bb", "dd", "ee", "aa", "bb", "dd", "aa", "bb", "dd", "bb", "dd"]])  # bb, dd 9; aa 6
+    m.flush()
+    assert sorted(m.index_to_key[i] for i in m.vocab.most_frequent(3)) == ["aa", "bb", "dd"]
+    assert len(m.vocab.most_frequent(100)) == 5
