@@ -155,10 +155,7 @@ class VectorExport:
         ids = np.array(sorted({k2i[w] for w in words if w in k2i}), dtype=np.int64)
         if not len(ids):
             return {}
-        counts = self.vocab.counts[: self.n_ids]
-        cand = np.flatnonzero(counts > 0)
-        if len(cand) > pool:
-            cand = np.sort(cand[np.argpartition(-counts[cand], pool - 1)[:pool]])
+        cand = self.vocab.most_frequent(pool)  # ties at the pool's edge: the lower ids
         Q = self.rows(ids, kind).astype(np.float64)
         Q /= np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), 1e-30)
         S = np.empty((len(cand), len(ids)), np.float64)

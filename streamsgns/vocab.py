@@ -41,7 +41,8 @@ from .hashtable import table_delete, table_insert, table_lookup, table_rebuild, 
 from .sketch import CountMinSketch, cms_estimate_batch, default_halving_tokens
 
 __all__ = ["Vocabulary", "VocabArrays", "VOCAB_RECORD", "table_lookup", "table_insert", "table_delete",
-           "table_rebuild", "vocab_count", "vocab_is_full", "vocab_admit", "vocab_free", "vocab_prune"]
+           "table_rebuild", "vocab_count", "vocab_is_full", "vocab_admit", "vocab_free", "vocab_prune",
+           "select_by_count"]
 
 #: Scalars of the vocabulary (all int64): ids ``0 .. next_id-1`` have been used; ``n_free`` of
 #: them are free (on the ``free_ids`` stack); ``total`` = sum of the admitted words' counts
@@ -181,6 +182,57 @@ def _stable_sort_by(ids, key):
 
 
 @njit(cache=True, nogil=True)
+def select_by_count(counts, n, k, sign):
+    """The ``k`` alive ids (count > 0) among ``0 .. n-1`` with the smallest ``sign · count``
+    (``sign`` 1: the rarest; −1: the most frequent), ties at the threshold going to the lowest ids.
+
+    O(n): one selection of the threshold (Hoare), then one pass in id order.
+
+    Parameters
+    ----------
+    counts : ndarray, shape (cap,), int64
+    n : int
+        Ids to look at.
+    k : int
+        Ids wanted (fewer are returned if fewer are alive).
+    sign : int
+        1 or −1.
+
+    Returns
+    -------
+    ndarray, shape (min(k, alive),), int64
+        The ids, in id order.
+    """
+    live = np.empty(n, dtype=np.int64)
+    n_live = 0
+    for i in range(n):
+        if counts[i] > 0:
+            live[n_live] = sign * counts[i]
+            n_live += 1
+    k = min(np.int64(k), n_live)
+    sel = np.empty(max(k, 0), dtype=np.int64)
+    if k <= 0:
+        return sel
+    thr = _kth_smallest(live[:n_live], k - 1)
+    n_below = 0
+    for i in range(n_live):
+        if live[i] < thr:
+            n_below += 1
+    at_thr = k - n_below
+    q = 0
+    for i in range(n):
+        c = counts[i]
+        if c > 0:
+            v = sign * c
+            if v < thr or (v == thr and at_thr > 0):
+                if v == thr:
+                    at_thr -= 1
+                sel[q] = i
+                q += 1
+    return sel
+
+
+@njit(cache=True, nogil=True)
 def vocab_prune(va, n_evict):
     """Evict the ``n_evict`` rarest admitted words (ties: lower id first).
 
@@ -193,33 +245,11 @@ def vocab_prune(va, n_evict):
         Number evicted.
     """
     m = va.meta[0]
-    n = m.next_id
     counts = va.counts
-    # the live counts, and the n_evict-th smallest of them (O(n) selection)
-    live = np.empty(n, dtype=np.int64)
-    n_live = 0
-    for i in range(n):
-        if counts[i] > 0:
-            live[n_live] = counts[i]
-            n_live += 1
-    k = min(np.int64(n_evict), n_live)
+    # the evicted: the rarest, in id order (O(n) selection) ...
+    sel = select_by_count(counts, m.next_id, n_evict, 1)
+    k = sel.shape[0]
     if k > 0:
-        thr = _kth_smallest(live[:n_live], k - 1)
-        n_below = 0
-        for i in range(n_live):
-            if live[i] < thr:
-                n_below += 1
-        # the evicted: all below the threshold and the lowest ids at it, in id order ...
-        sel = np.empty(k, dtype=np.int64)
-        at_thr = k - n_below
-        q = 0
-        for i in range(n):
-            c = counts[i]
-            if c > 0 and (c < thr or (c == thr and at_thr > 0)):
-                if c == thr:
-                    at_thr -= 1
-                sel[q] = i
-                q += 1
         # ... then ordered by (count, id) as a stable sort of every count would list them
         _stable_sort_by(sel, counts)
         for q in range(k):
@@ -334,6 +364,11 @@ class Vocabulary:
     def arrays(self) -> VocabArrays:
         """The bundle the kernels read and update in place (no copies)."""
         return VocabArrays(self.keys, self.vals, self.hashes, self.counts, self.free_ids, self.events, self.meta)
+
+    def most_frequent(self, k: int) -> np.ndarray:
+        """The ids of the ``k`` most frequent admitted words (ties: the lower ids), in id order:
+        (min(k, len(self)),) int64. O(n_ids) (:func:`select_by_count`)."""
+        return select_by_count(self.counts, self.n_ids, k, -1)
 
     def __len__(self) -> int:
         return len(self.key_to_index)
