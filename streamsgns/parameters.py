@@ -377,6 +377,95 @@ class SGNSParameters:
         self.rng[:k] = state["rng"][:k]
         record_from_dict(self.meta, state, "parameters")
 
+    @staticmethod
+    def differing_rows(a: dict, b: dict, same: np.ndarray, n: int) -> dict:
+        """Ids ``0 .. n-1`` where two states' rows may differ: those not holding the same word in both
+        (``~same``, and every id beyond ``same``) and those whose W (C) row differs (block compare).
+
+        Parameters
+        ----------
+        a, b : dict
+            :meth:`state_dict` outputs (e.g. a replica's state when it sent its delta, and the merged state).
+        same : ndarray, shape (m,), bool
+            Ids where ``a`` and ``b`` hold the same word (:meth:`streamsgns.vocab.Vocabulary.row_map`).
+        n : int
+            Ids of interest.
+
+        Returns
+        -------
+        dict
+            ``{"W": (k,) int64, "C": (k',) int64}`` (no ``"C"`` when tied), sorted.
+        """
+        m = min(int(same.size), a["W"].shape[0], b["W"].shape[0], int(n))
+        out = {}
+        for name in ("W",) if a["tied"] else ("W", "C"):
+            eq = same[:m] & ~(a[name][:m] != b[name][:m]).any(axis=1)
+            out[name] = np.concatenate([np.flatnonzero(~eq), np.arange(m, int(n), dtype=np.int64)])
+        return out
+
+    def assign_merged(self, base: dict, delta: dict, plan: dict, rows: dict, n_old: int) -> None:
+        """Make these parameters ``merge_deltas(base, [delta], plan)`` (the ``sum`` rule, one delta) in
+        place, computing the merged rows only where this model may differ from them.
+
+        The rows computed are ``rows[name]`` plus the delta's own (its touched ids and the ids of its
+        new entries), each exactly as :meth:`merge_deltas` computes it (``base + (x − base)`` in
+        float64, rounded once; a new word's W row its share of the replica's row, its C row the row;
+        free ids zero), so a computed row equals the merge's bit for bit. Every other row of ids
+        ``0 .. n-1`` must already hold the merged value (the caller's guarantee: it is not read); rows
+        ``n .. n_old-1`` are cleared. O(computed rows), no (n, d) temporary. Used by an overlapped
+        replica's late apply (:func:`streamsgns.distributed.overlap.late_apply_inplace`), whose model
+        already holds its own round, the part of the merge that is not ``base``.
+
+        Parameters
+        ----------
+        base : dict
+            The merged base's :meth:`state_dict` (``plan["n_base"]`` rows; not modified).
+        delta : dict
+            One :meth:`state_delta` against ``base`` (plain float32 rows).
+        plan : dict
+            :meth:`streamsgns.vocab.Vocabulary.merge_deltas` of ``base``'s vocabulary with that delta's.
+        rows : dict
+            ``{"W": (k,) int64, "C": ...}``: the other ids where this model may differ from the
+            merge (repeats allowed; ids ``>= n`` are ignored).
+        n_old : int
+            Ids in use before.
+
+        Raises
+        ------
+        StateError
+            If ``tied`` differs, the capacity is below ``plan["n"]`` or the delta does not fit.
+        """
+        n, nb = int(plan["n"]), int(plan["n_base"])
+        if bool(base["tied"]) != self.tied or n > self.capacity:
+            raise StateError("parameters: tied setting or capacity differs")
+        live = plan["counts"] > 0
+        dst, moved, share = plan["dst"][0], plan["moved"][0], plan["share"][0]
+        kept = dst >= 0
+        mv, nw = moved & kept, ~moved & kept
+        for name in ("W",) if self.tied else ("W", "C"):
+            M, B = getattr(self, name), base[name]
+            ids = delta[f"{name}_ids"].astype(np.int64)
+            R = np.unique(np.concatenate([np.asarray(rows[name], dtype=np.int64), ids, dst[kept]]))
+            R = R[(R >= 0) & (R < n)]
+            acc = np.zeros((R.size, M.shape[1]), dtype=np.float64)
+            inb = R < nb
+            acc[inb] = B[R[inb]]
+            acc[np.searchsorted(R, ids)] += delta[f"{name}_rows"] - B[ids].astype(np.float64)
+            acc[np.searchsorted(R, dst[mv])] += delta[f"{name}_new"][mv] - B[dst[mv]].astype(np.float64)
+            acc[np.searchsorted(R, plan["new_ids"])] = 0.0
+            new_rows = delta[f"{name}_new"][nw]
+            if name == "W":  # each replica's own random start: the mean (merge_deltas)
+                acc[np.searchsorted(R, dst[nw])] += share[nw][:, None] * new_rows
+            else:
+                acc[np.searchsorted(R, dst[nw])] += new_rows
+            out = acc.astype(np.float32)
+            out[~live[R]] = 0.0
+            M[R] = out
+            M[n:max(n, n_old)] = 0.0
+        k = min(delta["rng"].shape[0], self.rng.shape[0])
+        self.rng[:k] = delta["rng"][:k]
+        record_from_dict(self.meta, {k: base[k] + delta["counters"][k] for k in STREAM_RECORD.names}, "parameters")
+
     # ---------------------------------------------------------------- compressed row deltas
     @staticmethod
     def encode_delta(delta: dict, base: dict, residual: dict, counts: np.ndarray, round_no: int,

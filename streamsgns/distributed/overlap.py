@@ -43,7 +43,7 @@ import numpy as np
 from ..sketch import cms_estimate_batch
 from .delta import decode_delta, merge_deltas, model_delta
 
-__all__ = ["rebase_delta", "late_apply", "id_map", "load_into"]
+__all__ = ["rebase_delta", "late_apply", "late_apply_inplace", "id_map", "load_into"]
 
 
 def id_map(old: dict, new: dict) -> np.ndarray:
@@ -252,6 +252,115 @@ def load_into(model, state: dict) -> None:
     if model.average is not None:
         model.average.assign(state["average"], None, n_model)
     model.stats = {"invalid_utf8": 0, "bad_inputs": 0, **state["stats"]}
+    model.source_position = None
+    model._trainer.pause_at = model._next_periodic()
+    model._export.invalidate()
+
+
+def _cells(*ids) -> np.ndarray:
+    """The indices of all of ``ids`` in one int64 array (repeats kept)."""
+    return np.concatenate([np.asarray(i, dtype=np.int64).ravel() for i in ids])
+
+
+def late_apply_inplace(model, sent: dict, merged: dict, update: dict | None = None, own: dict | None = None) -> None:
+    """:func:`late_apply` taken into the live model in place: what ``load_into(model, late_apply(...))`` does,
+    without building the late state's matrices and tables.
+
+    The model holds ``X_{r+1}``; the late state is ``X' = merge_deltas(S_r, [E'])``, ``E'`` the round
+    since the send re-keyed to ``S_r``'s ids (:func:`late_apply`, steps 1–2, unchanged). Where the
+    model and ``X'`` hold the same word at the same id and neither the round (``E'``) nor the merge
+    (``S_r ≠ X_r``) changed the row, the model's row already is ``X'``'s (``x = X_r = S_r`` there, so
+    ``S_r + (x − X_r) = x``, exact whenever ``x − S_r`` is exact in float64, as in
+    :func:`streamsgns.distributed.apply.apply_update`); every other row is computed as the merge
+    computes it and written in place (:meth:`streamsgns.parameters.SGNSParameters.assign_merged`):
+    the rows the round touched, the rows where ``S_r`` differs from ``X_r`` (the others' update and the
+    merge rule's correction, ``U_r − D_r``), and the rows of ids whose word moved (new words,
+    evictions, the round-``r`` words re-placed by the merge). The sketches' cells are copied only where
+    ``S_r`` and ``X_r`` differ (the cells of ``update`` and ``own``) and where the round added; the
+    averages become ``S_r``'s folded with the late rows when due (in the model's own arrays:
+    :meth:`streamsgns.averaging.IterateAverage.merged` with ``inplace=True``); the vocabulary, the
+    co-occurrence statistics' per-id arrays and exact table, the noise table and the counters are
+    taken as :func:`load_into` takes them. The result equals ``load_into(model, late_apply(live,
+    sent, merged))`` bit for bit, in every array of the state and in what the model learns next
+    (``tests/test_replicas_overlap.py``).
+
+    Parameters
+    ----------
+    model : streamsgns.SGNS
+        The replica's model (``X_{r+1}``; ``workers=1``, without change detection or replay); modified.
+    sent : dict
+        Its state when it sent its previous delta (``X_r``; the averages and the noise table may be left out).
+    merged : dict
+        The merged state of that round (``S_r``; not modified).
+    update, own : dict, optional
+        The merged update ``model_delta(S_r, S_{r−1})`` and the replica's delta of round ``r``
+        (``model_delta(X_r, S_{r−1})``, plain): where ``S_r`` and ``X_r`` may differ in the sketches.
+        None: the sketches are copied whole.
+
+    Raises
+    ------
+    streamsgns.distributed.merge.MergeError
+        If the states do not fit each other or the model has change detection or replay; the model
+        may then be half updated (a replica then loads a merged state again).
+    """
+    from ..averaging import IterateAverage
+    from ..cooc import CooccurrenceStats
+    from ..forget import Forgetting
+    from ..noise import NoiseDistribution
+    from ..parameters import SGNSParameters
+    from ..vocab import Vocabulary
+    from .._state import StateError
+    from .merge import MergeError
+
+    if model.detect is not None or model.replay_state is not None:
+        raise MergeError("late_apply_inplace: a replica trains without change detection or replay")
+    model.flush()
+    live = model.state_dict()
+    try:
+        e = model_delta(live, sent)
+        e = rebase_delta(decode_delta(e, sent), sent, merged)
+        # the late state's small parts, as merge_deltas(merged, [e], rows="sum") builds them
+        vocab, plan = Vocabulary.merge_deltas(merged["vocab"], [e["vocab"]])
+        ep = e["parameters"]
+        words_seen = int(merged["parameters"]["words_seen"]) + int(ep["counters"]["words_seen"])
+        noise = NoiseDistribution.rebuilt(merged["noise"], plan["counts"], plan["n"], words_seen)
+        cooc = None if merged.get("cooc") is None else CooccurrenceStats.merge_deltas(merged["cooc"], [e["cooc"]], plan)
+        forget = None if merged.get("forget") is None else Forgetting.merge_deltas(merged["forget"], [e["forget"]])
+        stats = {k: int(v) + int(e["stats"].get(k, 0)) for k, v in merged.get("stats", {}).items()}
+        # where the model's sketches may differ from the late state's: the round's cells, and U's and D's
+        sv, uv = e["vocab"]["sketch"], None if update is None else update["vocab"]["sketch"]
+        halved = (own is None or update is None or sv["halvings"] or uv["halvings"] or own["vocab"]["sketch"]["halvings"]
+                  or int(vocab["sketch"]["n_halvings"]) != model.vocab.sketch.n_halvings)
+        cells = None if halved else _cells(sv["cells"], uv["cells"], own["vocab"]["sketch"]["cells"])
+        sk = None if cooc is None or own is None or update is None else \
+            _cells(e["cooc"]["sk_cells"], update["cooc"]["sk_cells"], own["cooc"]["sk_cells"])
+        # rows where X_r and S_r differ (or hold different words): the others' update and the merge's correction
+        same, _ = Vocabulary.row_map(sent["vocab"], merged["vocab"])
+        n_model = model.vocab.n_ids
+        changed = model.vocab.assign(vocab, cells)  # ids whose word differs between the model and the late state
+        cap = model.vocab.capacity
+        model._trainer.fit(cap)
+        if model.average is not None:
+            model.average.grow(cap)
+        n = int(plan["n"])
+        rows = SGNSParameters.differing_rows(sent["parameters"], merged["parameters"], same, n)
+        dead = np.flatnonzero(plan["counts"][:n] <= 0)
+        rows = {name: _cells(r, changed, dead) for name, r in rows.items()}
+        model.params.assign_merged(merged["parameters"], ep, plan, rows, n_model)
+        model.noise.assign(noise)
+        if model.cooc is not None:
+            model.cooc.assign(cooc, sk, n_model)
+        if forget is not None:
+            model.forget.assign(forget)
+        if model.average is not None:  # S_r's averages, folded with the late rows when due (as IterateAverage.merged)
+            model.average.assign(merged["average"], None, n_model)
+            p = model.params
+            a = IterateAverage.merged(model.average.state_dict(n), p.W[:n], p.W[:n] if p.tied else p.C[:n],
+                                      plan["hashes"], plan["counts"], words_seen, p.W.shape[1], inplace=True)
+            model.average.assign(a, np.zeros(0, dtype=np.int64), n)
+    except (StateError, KeyError, IndexError, ValueError) as err:
+        raise MergeError(f"late apply: {type(err).__name__}: {err}") from err
+    model.stats = {"invalid_utf8": 0, "bad_inputs": 0, **stats}
     model.source_position = None
     model._trainer.pause_at = model._next_periodic()
     model._export.invalidate()
