@@ -405,16 +405,16 @@ class SGNSParameters:
 
     def assign_merged(self, base: dict, delta: dict, plan: dict, rows: dict, n_old: int) -> None:
         """Make these parameters ``merge_deltas(base, [delta], plan)`` (the ``sum`` rule, one delta) in
-        place, computing the merged rows only where this model may differ from them.
+        place, copying ``base``'s rows only where this model may differ from them.
 
-        The rows computed are ``rows[name]`` plus the delta's own (its touched ids and the ids of its
-        new entries), each exactly as :meth:`merge_deltas` computes it (``base + (x − base)`` in
-        float64, rounded once; a new word's W row its share of the replica's row, its C row the row;
-        free ids zero), so a computed row equals the merge's bit for bit. Every other row of ids
-        ``0 .. n-1`` must already hold the merged value (the caller's guarantee: it is not read); rows
-        ``n .. n_old-1`` are cleared. O(computed rows), no (n, d) temporary. Used by an overlapped
-        replica's late apply (:func:`streamsgns.distributed.overlap.late_apply_inplace`), whose model
-        already holds its own round, the part of the merge that is not ``base``.
+        The base's rows are copied at ``rows[name]`` (as one block when they are more than a quarter
+        of the base's ids), ids from ``plan["n_base"]`` on are cleared, and the delta is then applied
+        to the model's own arrays as :meth:`apply_update` applies it to a base (its rows written as
+        they are: bit for bit ``merge_deltas``' rows unless an element moved across more than 29 binary
+        orders of magnitude in one round, see there); free ids are zero. Every other row of ids
+        ``0 .. n-1`` must already hold ``base``'s value (the caller's guarantee: it is not read). Used by
+        an overlapped replica's late apply (:func:`streamsgns.distributed.overlap.late_apply_inplace`),
+        whose model already holds the merged base wherever neither the merge nor the round changed a row.
 
         Parameters
         ----------
@@ -425,46 +425,41 @@ class SGNSParameters:
         plan : dict
             :meth:`streamsgns.vocab.Vocabulary.merge_deltas` of ``base``'s vocabulary with that delta's.
         rows : dict
-            ``{"W": (k,) int64, "C": ...}``: the other ids where this model may differ from the
-            merge (repeats allowed; ids ``>= n`` are ignored).
+            ``{"W": (k,) int64, "C": ...}``: the ids below ``plan["n_base"]`` where this model may
+            differ from ``base`` other than by the delta (repeats allowed; other ids are ignored).
         n_old : int
-            Ids in use before.
+            Ids in use before: rows ``n .. n_old-1`` are cleared.
 
         Raises
         ------
         StateError
-            If ``tied`` differs, the capacity is below ``plan["n"]`` or the delta does not fit.
+            If ``tied`` differs or the capacity is below ``plan["n"]``.
         """
         n, nb = int(plan["n"]), int(plan["n_base"])
         if bool(base["tied"]) != self.tied or n > self.capacity:
             raise StateError("parameters: tied setting or capacity differs")
-        live = plan["counts"] > 0
-        dst, moved, share = plan["dst"][0], plan["moved"][0], plan["share"][0]
-        kept = dst >= 0
-        mv, nw = moved & kept, ~moved & kept
-        for name in ("W",) if self.tied else ("W", "C"):
-            M, B = getattr(self, name), base[name]
-            ids = delta[f"{name}_ids"].astype(np.int64)
-            R = np.unique(np.concatenate([np.asarray(rows[name], dtype=np.int64), ids, dst[kept]]))
-            R = R[(R >= 0) & (R < n)]
-            acc = np.zeros((R.size, M.shape[1]), dtype=np.float64)
-            inb = R < nb
-            acc[inb] = B[R[inb]]
-            acc[np.searchsorted(R, ids)] += delta[f"{name}_rows"] - B[ids].astype(np.float64)
-            acc[np.searchsorted(R, dst[mv])] += delta[f"{name}_new"][mv] - B[dst[mv]].astype(np.float64)
-            acc[np.searchsorted(R, plan["new_ids"])] = 0.0
-            new_rows = delta[f"{name}_new"][nw]
-            if name == "W":  # each replica's own random start: the mean (merge_deltas)
-                acc[np.searchsorted(R, dst[nw])] += share[nw][:, None] * new_rows
+        names = ("W",) if self.tied else ("W", "C")
+        dead = np.flatnonzero(plan["counts"][:n] <= 0)
+        for name in names:
+            M, B, r = getattr(self, name), base[name], np.asarray(rows[name], dtype=np.int64)
+            r = r[(r >= 0) & (r < nb)]
+            if r.size > nb // 4:  # a block copy beats a gather/scatter of most rows
+                M[:nb] = B[:nb]
             else:
-                acc[np.searchsorted(R, dst[nw])] += new_rows
-            out = acc.astype(np.float32)
-            out[~live[R]] = 0.0
-            M[R] = out
-            M[n:max(n, n_old)] = 0.0
-        k = min(delta["rng"].shape[0], self.rng.shape[0])
-        self.rng[:k] = delta["rng"][:k]
-        record_from_dict(self.meta, {k: base[k] + delta["counters"][k] for k in STREAM_RECORD.names}, "parameters")
+                M[r] = B[r]
+            M[nb:max(n, n_old)] = 0.0
+        # the delta, applied to the model's own arrays (views: apply_update writes into them)
+        mine = {"tied": self.tied, **{name: getattr(self, name) for name in names},
+                **{k: base[k] for k in STREAM_RECORD.names}}
+        out = SGNSParameters.apply_update(mine, delta, plan)
+        for name in names:
+            M = getattr(self, name)
+            if out[name].base is not M and out[name] is not M:
+                raise StateError("parameters: the merged rows were not written in place")
+            M[dead] = 0.0
+        k = min(out["rng"].shape[0], self.rng.shape[0])
+        self.rng[:k] = out["rng"][:k]
+        record_from_dict(self.meta, out, "parameters")
 
     # ---------------------------------------------------------------- compressed row deltas
     @staticmethod

@@ -150,8 +150,10 @@ def rebase_delta(delta: dict, old: dict, new: dict) -> dict:
         nid = to[oid]
         ok = nid >= 0
         oid, nid = oid[ok], nid[ok]
-        x = dp[f"{name}_rows"][ok].astype(np.float64)
-        dp[f"{name}_rows"] = (pn[name][nid].astype(np.float64) + (x - po[name][oid])).astype(np.float32)
+        # new + (x − old) in float64, rounded once (np.subtract/np.add in float64: no float64 copies of the inputs)
+        t = np.subtract(dp[f"{name}_rows"][ok], po[name][oid], dtype=np.float64)
+        np.add(pn[name][nid], t, out=t, dtype=np.float64)
+        dp[f"{name}_rows"] = t.astype(np.float32)
         dp[f"{name}_ids"] = _index(nid)
     out["parameters"] = dp
     # co-occurrence statistics: marginals by id, exact cells keyed by base id (>= 0) or new entry (< 0)
