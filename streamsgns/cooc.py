@@ -812,6 +812,58 @@ class CooccurrenceStats:
                 "skip": int(update["skip"]), "rate": int(base["rate"]), "total": int(base["total"]) + update["total"],
                 "n_free_slots": len(stack), "top_n": top, "sketch_rate": int(base["sketch_rate"])}
 
+    def assign_merged(self, base: dict, delta: dict, plan: dict, sk_cells: np.ndarray | None, n_old: int) -> None:
+        """Make these statistics ``merge_deltas(base, [delta], plan)`` in place, without building the merged arrays.
+
+        ``base``'s per-id marginals and slots (O(ids)), free slots and exact table (``4·top_n²``
+        bytes) are copied in, its pair sketch only at ``sk_cells``, and the delta is then applied to
+        these arrays as :meth:`apply_update` applies an update to a base (equal bit for bit to
+        ``merge_deltas``, see there). Used by an overlapped replica's late apply
+        (:func:`streamsgns.distributed.overlap.late_apply_inplace`), whose statistics already hold the
+        merged base plus the delta's pair-sketch increments wherever neither changed a cell.
+
+        Parameters
+        ----------
+        base : dict
+            The merged base's :meth:`state_dict` (not modified).
+        delta : dict
+            One :meth:`state_delta` against ``base``.
+        plan : dict
+            :meth:`streamsgns.vocab.Vocabulary.merge_deltas` of ``base``'s vocabulary with that delta's.
+        sk_cells : ndarray, optional
+            Flat indices of the pair-sketch cells where these statistics may differ from ``base``
+            plus the delta (the delta's own cells among them); None: the whole sketch is copied.
+        n_old : int
+            Ids in use before: ids ``n .. n_old-1`` are cleared.
+
+        Raises
+        ------
+        StateError
+            If the settings or shapes differ, or the capacity is too small.
+        """
+        n, nb = int(plan["n"]), base["cmeta"].shape[0]
+        if base["top_n"] != self.top_n or base["csk"].shape != self.csk.shape or n > self.cmeta.shape[0]:
+            raise StateError("cooc: settings, shapes or capacity differ")
+        self.cmeta[:nb] = base["cmeta"]
+        self.cmeta[nb:max(n, n_old, nb)] = [-1, 0, 0, 0]
+        for k in ("cslot_free", "clo", "chi"):
+            np.copyto(getattr(self, k), base[k])
+        if sk_cells is None:
+            np.copyto(self.csk, base["csk"])
+        else:  # the delta's increments are added below: its cells start from the base's
+            flat = self.csk.reshape(-1)
+            flat[sk_cells] = base["csk"].reshape(-1)[sk_cells]
+            flat[delta["sk_cells"]] = base["csk"].reshape(-1)[delta["sk_cells"]]
+        mine = {"cmeta": self.cmeta[:nb], "cslot_free": self.cslot_free, "clo": self.clo, "chi": self.chi,
+                "csk": self.csk, "csk_seeds": self.csk_seeds, "rng": self.rng, "top_n": self.top_n,
+                "sketch_rate": self.sketch_rate, **{k: base[k] for k in COOC_RECORD.names}}
+        out = CooccurrenceStats.apply_update(mine, delta, plan)
+        if out["cmeta"].base is not self.cmeta:
+            raise StateError("cooc: the merged marginals were not written in place")
+        np.copyto(self.cslot_free, out["cslot_free"])
+        np.copyto(self.rng, out["rng"])
+        record_from_dict(self.meta, out, "cooc")
+
     def assign(self, state: dict, sk_cells: np.ndarray | None, n_old: int) -> None:
         """Make these statistics equal to ``state`` (a :meth:`state_dict` of ``n`` ids) in place.
 

@@ -34,6 +34,13 @@ its round ``r + 1`` changes; exact co-occurrence cells of a word without a slot 
 dropped, as in any merge. Counts of admitted words, ``words_seen`` and the stream counters are
 increments, so the exactly-once accounting is that of the plain path
 (``tests/test_replicas_overlap.py``).
+
+A replica does not build ``X'`` whole: :func:`late_apply_inplace` computes it into the live model's
+own arrays (``X' = X_{r+1} + (S_r − X_r)`` where the merge changed something, as ``S_r + (X_{r+1} −
+X_r)``), copying ``S_r``'s rows only where ``S_r`` and ``X_r`` differ (the others' update and the
+merge rule's correction, ``U_r − D_r``) or the word at an id moved, and the sketch cells only where
+``U_r``, ``D_r`` or the round changed them; it equals ``load_into(model, late_apply(...))`` bit for
+bit (docs/scale-out.md, *The late apply in place*).
 """
 
 from __future__ import annotations
@@ -306,7 +313,6 @@ def late_apply_inplace(model, sent: dict, merged: dict, update: dict | None = No
         may then be half updated (a replica then loads a merged state again).
     """
     from ..averaging import IterateAverage
-    from ..cooc import CooccurrenceStats
     from ..forget import Forgetting
     from ..noise import NoiseDistribution
     from ..parameters import SGNSParameters
@@ -326,7 +332,6 @@ def late_apply_inplace(model, sent: dict, merged: dict, update: dict | None = No
         ep = e["parameters"]
         words_seen = int(merged["parameters"]["words_seen"]) + int(ep["counters"]["words_seen"])
         noise = NoiseDistribution.rebuilt(merged["noise"], plan["counts"], plan["n"], words_seen)
-        cooc = None if merged.get("cooc") is None else CooccurrenceStats.merge_deltas(merged["cooc"], [e["cooc"]], plan)
         forget = None if merged.get("forget") is None else Forgetting.merge_deltas(merged["forget"], [e["forget"]])
         stats = {k: int(v) + int(e["stats"].get(k, 0)) for k, v in merged.get("stats", {}).items()}
         # where the model's sketches may differ from the late state's: the round's cells, and U's and D's
@@ -334,8 +339,8 @@ def late_apply_inplace(model, sent: dict, merged: dict, update: dict | None = No
         halved = (own is None or update is None or sv["halvings"] or uv["halvings"] or own["vocab"]["sketch"]["halvings"]
                   or int(vocab["sketch"]["n_halvings"]) != model.vocab.sketch.n_halvings)
         cells = None if halved else _cells(sv["cells"], uv["cells"], own["vocab"]["sketch"]["cells"])
-        sk = None if cooc is None or own is None or update is None else \
-            _cells(e["cooc"]["sk_cells"], update["cooc"]["sk_cells"], own["cooc"]["sk_cells"])
+        sk = None if merged.get("cooc") is None or own is None or update is None else \
+            _cells(update["cooc"]["sk_cells"], own["cooc"]["sk_cells"])
         # rows where X_r and S_r differ (or hold different words): the others' update and the merge's correction
         same, _ = Vocabulary.row_map(sent["vocab"], merged["vocab"])
         n_model = model.vocab.n_ids
@@ -351,7 +356,7 @@ def late_apply_inplace(model, sent: dict, merged: dict, update: dict | None = No
         model.params.assign_merged(merged["parameters"], ep, plan, rows, n_model)
         model.noise.assign(noise)
         if model.cooc is not None:
-            model.cooc.assign(cooc, sk, n_model)
+            model.cooc.assign_merged(merged["cooc"], e["cooc"], plan, sk, n_model)
         if forget is not None:
             model.forget.assign(forget)
         if model.average is not None:  # S_r's averages, folded with the late rows when due (as IterateAverage.merged)
