@@ -304,7 +304,7 @@ def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
     return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS,
             "step_cap": STEP_CAP, "max_step": MAX_STEP, "rounds": rounds, "fp16": FP16, "rare_below": RARE_BELOW,
             "overlap": True, "tokens": int(model.words_seen), "vocab_size": model.vocab_size, "train_s": train_s,
-            "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
+            **round_counts(model), "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
 
 
 def main(argv=None) -> int:
