@@ -284,9 +284,12 @@ def late_apply_inplace(model, sent: dict, merged: dict, update: dict | None = No
     computes it and written in place (:meth:`streamsgns.parameters.SGNSParameters.assign_merged`):
     the rows the round touched, the rows where ``S_r`` differs from ``X_r`` (the others' update and the
     merge rule's correction, ``U_r − D_r``), and the rows of ids whose word moved (new words,
-    evictions, the round-``r`` words re-placed by the merge). The sketches' cells are copied only where
-    ``S_r`` and ``X_r`` differ (the cells of ``update`` and ``own``) and where the round added; the
-    averages become ``S_r``'s folded with the late rows when due (in the model's own arrays:
+    evictions, the round-``r`` words re-placed by the merge). The sketches (the vocabulary's and the
+    pair sketch) are neither compared nor copied: their tables already hold ``X_{r+1}``, and
+    ``S_r − X_r`` is ``update``'s cells less ``own``'s, added in place
+    (:meth:`streamsgns.sketch.CountMinSketch.assign_shifted`); after a halving (in ``update``,
+    ``own`` or the round) the round's cells are found by comparison and ``S_r``'s copied at the cells
+    of the three, or, without ``update`` and ``own``, whole. The averages become ``S_r``'s folded with the late rows when due (in the model's own arrays:
     :meth:`streamsgns.averaging.IterateAverage.merged` with ``inplace=True``); the vocabulary, the
     co-occurrence statistics' per-id arrays and exact table, the noise table and the counters are
     taken as :func:`load_into` takes them. The result equals ``load_into(model, late_apply(live,
@@ -303,8 +306,8 @@ def late_apply_inplace(model, sent: dict, merged: dict, update: dict | None = No
         The merged state of that round (``S_r``; not modified).
     update, own : dict, optional
         The merged update ``model_delta(S_r, S_{r−1})`` and the replica's delta of round ``r``
-        (``model_delta(X_r, S_{r−1})``, plain): where ``S_r`` and ``X_r`` may differ in the sketches.
-        None: the sketches are copied whole.
+        (``model_delta(X_r, S_{r−1})``, plain): how ``S_r`` and ``X_r`` differ in the sketches.
+        None: the sketches are compared and copied whole.
 
     Raises
     ------
@@ -325,26 +328,31 @@ def late_apply_inplace(model, sent: dict, merged: dict, update: dict | None = No
     model.flush()
     live = model.state_dict()
     try:
-        e = model_delta(live, sent)
+        # the sketches: X' = X_{r+1} + (S_r − X_r) cell for cell, S_r − X_r = U's cells less D's, when nothing halved
+        us = None if update is None else update["vocab"]["sketch"]
+        ds = None if own is None else own["vocab"]["sketch"]
+        shifted = (us is not None and ds is not None and not int(us["halvings"]) and not int(ds["halvings"])
+                   and model.vocab.sketch.n_halvings == int(sent["vocab"]["sketch"]["n_halvings"]))
+        e = model_delta(live, sent, sketch_cells=not shifted)
         e = rebase_delta(decode_delta(e, sent), sent, merged)
         # the late state's small parts, as merge_deltas(merged, [e], rows="sum") builds them
-        vocab, plan = Vocabulary.merge_deltas(merged["vocab"], [e["vocab"]])
+        vocab, plan = Vocabulary.merge_deltas(merged["vocab"], [e["vocab"]], table=not shifted)
         ep = e["parameters"]
         words_seen = int(merged["parameters"]["words_seen"]) + int(ep["counters"]["words_seen"])
         noise = NoiseDistribution.rebuilt(merged["noise"], plan["counts"], plan["n"], words_seen)
         forget = None if merged.get("forget") is None else Forgetting.merge_deltas(merged["forget"], [e["forget"]])
         stats = {k: int(v) + int(e["stats"].get(k, 0)) for k, v in merged.get("stats", {}).items()}
-        # where the model's sketches may differ from the late state's: the round's cells, and U's and D's
-        sv, uv = e["vocab"]["sketch"], None if update is None else update["vocab"]["sketch"]
-        halved = (own is None or update is None or sv["halvings"] or uv["halvings"] or own["vocab"]["sketch"]["halvings"]
+        # otherwise: where the model's sketches may differ from the late state's (the round's cells, U's, D's)
+        sv = e["vocab"]["sketch"]
+        halved = (shifted or us is None or ds is None or sv["halvings"] or us["halvings"] or ds["halvings"]
                   or int(vocab["sketch"]["n_halvings"]) != model.vocab.sketch.n_halvings)
-        cells = None if halved else _cells(sv["cells"], uv["cells"], own["vocab"]["sketch"]["cells"])
+        cells = None if halved else _cells(sv["cells"], us["cells"], ds["cells"])
         sk = None if merged.get("cooc") is None or own is None or update is None else \
             _cells(update["cooc"]["sk_cells"], own["cooc"]["sk_cells"])
         # rows where X_r and S_r differ (or hold different words): the others' update and the merge's correction
         same, _ = Vocabulary.row_map(sent["vocab"], merged["vocab"])
         n_model = model.vocab.n_ids
-        changed = model.vocab.assign(vocab, cells)  # ids whose word differs between the model and the late state
+        changed = model.vocab.assign(vocab, cells, (us, ds) if shifted else None)  # ids whose word moved
         cap = model.vocab.capacity
         model._trainer.fit(cap)
         if model.average is not None:
@@ -356,11 +364,12 @@ def late_apply_inplace(model, sent: dict, merged: dict, update: dict | None = No
         model.params.assign_merged(merged["parameters"], ep, plan, rows, n_model)
         model.noise.assign(noise)
         if model.cooc is not None:
-            model.cooc.assign_merged(merged["cooc"], e["cooc"], plan, sk, n_model)
+            model.cooc.assign_merged(merged["cooc"], e["cooc"], plan, sk, n_model,
+                                     (update["cooc"], own["cooc"]) if shifted else None)
         if forget is not None:
             model.forget.assign(forget)
         if model.average is not None:  # S_r's averages, folded with the late rows when due (as IterateAverage.merged)
-            model.average.assign(merged["average"], None, n_model)
+            model.average.assign(merged["average"], None, max(n_model, n))
             p = model.params
             a = IterateAverage.merged(model.average.state_dict(n), p.W[:n], p.W[:n] if p.tied else p.C[:n],
                                       plan["hashes"], plan["counts"], words_seen, p.W.shape[1], inplace=True)
