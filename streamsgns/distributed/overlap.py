@@ -289,10 +289,12 @@ def late_apply_inplace(model, sent: dict, merged: dict, update: dict | None = No
     ``S_r − X_r`` is ``update``'s cells less ``own``'s, added in place
     (:meth:`streamsgns.sketch.CountMinSketch.assign_shifted`); after a halving (in ``update``,
     ``own`` or the round) the round's cells are found by comparison and ``S_r``'s copied at the cells
-    of the three, or, without ``update`` and ``own``, whole. The averages become ``S_r``'s folded with the late rows when due (in the model's own arrays:
-    :meth:`streamsgns.averaging.IterateAverage.merged` with ``inplace=True``); the vocabulary, the
-    co-occurrence statistics' per-id arrays and exact table, the noise table and the counters are
-    taken as :func:`load_into` takes them. The result equals ``load_into(model, late_apply(live,
+    of the three, or, without ``update`` and ``own``, whole. The co-occurrence statistics take
+    ``S_r``'s per-id arrays and exact table, then the round
+    (:meth:`streamsgns.cooc.CooccurrenceStats.assign_merged`); the averages become ``S_r``'s, folded
+    with the late rows when due, in the model's own arrays
+    (:meth:`streamsgns.averaging.IterateAverage.merged` with ``inplace=True``); the vocabulary, the
+    noise table and the counters are taken as :func:`load_into` takes them. The result equals ``load_into(model, late_apply(live,
     sent, merged))`` bit for bit, in every array of the state and in what the model learns next
     (``tests/test_replicas_overlap.py``).
 
@@ -328,7 +330,7 @@ def late_apply_inplace(model, sent: dict, merged: dict, update: dict | None = No
     model.flush()
     live = model.state_dict()
     try:
-        # the sketches: X' = X_{r+1} + (S_r − X_r) cell for cell, S_r − X_r = U's cells less D's, when nothing halved
+        # the sketches: X' = X_{r+1} + (S_r − X_r) cell for cell, S_r − X_r = U's cells less D's (nothing halved)
         us = None if update is None else update["vocab"]["sketch"]
         ds = None if own is None else own["vocab"]["sketch"]
         shifted = (us is not None and ds is not None and not int(us["halvings"]) and not int(ds["halvings"])

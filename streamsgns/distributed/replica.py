@@ -13,8 +13,9 @@ does, after the checkpoint that covers them is durable.
 With ``overlap`` the order of a round changes: the replica trains first, then fetches the merged
 update of the *previous* round (merged while it trained), takes it late
 (:func:`streamsgns.distributed.overlap.late_apply`: the merged state plus its own round, re-keyed
-by hash, written into its model in place by :func:`~streamsgns.distributed.overlap.late_apply_inplace`) and only then computes its delta against the new base; so it never waits for the merge
-of the delta it has just sent.
+by hash, written into its model in place by :func:`~streamsgns.distributed.overlap.late_apply_inplace`)
+and only then computes its delta against the new base; so it never waits for the merge of the delta
+it has just sent.
 """
 
 from __future__ import annotations
