@@ -564,6 +564,11 @@ class CountMinSketch:
         -------
         dict
             A :meth:`state_dict` (new arrays, unless ``inplace`` as above).
+
+        Raises
+        ------
+        ValueError
+            With ``table=False`` when a replica halved (the halved base's cells are needed).
         """
         H = int(base["halve_every"])
         ks = [int(d["halvings"]) for d in deltas]
