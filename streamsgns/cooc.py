@@ -578,7 +578,7 @@ class CooccurrenceStats:
         return state["clo"][c, w].astype(np.int64) + (state["chi"][c, w].astype(np.int64) << 16)
 
     @staticmethod
-    def state_delta(state: dict, base: dict, same: np.ndarray, new_rid: np.ndarray) -> dict:
+    def state_delta(state: dict, base: dict, same: np.ndarray, new_rid: np.ndarray, sketch_cells: bool = True) -> dict:
         """What a replica's statistics changed since ``base``: marginal, exact-cell and pair-sketch increments.
 
         Exact cells are keyed by word, not slot (slots are handed out per replica): a key ``>= 0``
@@ -594,6 +594,9 @@ class CooccurrenceStats:
             :meth:`state_dict` outputs (replica at the end of the round, merged base).
         same, new_rid : ndarray
             :meth:`streamsgns.vocab.Vocabulary.row_map` of the replica.
+        sketch_cells : bool
+            Look for the pair sketch's changed cells (False: ``sk_cells``, ``sk_inc`` empty; for a
+            caller that takes them otherwise, :meth:`assign_merged`).
 
         Returns
         -------
@@ -650,7 +653,8 @@ class CooccurrenceStats:
             nz = v != 0
             ci, wi, inc = np.concatenate([ci, c2[nz]]), np.concatenate([wi, w2[nz]]), np.concatenate([inc, v[nz]])
         rs, bs = state["csk"].reshape(-1), base["csk"].reshape(-1)
-        sk_cells = small_index(np.flatnonzero(rs > bs), rs.size)  # uint32 compare: no int64 copy of the table
+        sk_cells = small_index(np.flatnonzero(rs > bs) if sketch_cells else np.zeros(0, dtype=np.int64),
+                               rs.size)  # uint32 compare: no int64 copy of the table
         return {"m_ids": ids[ch].astype(np.int32), "m_inc": dm[ch], "m_new": rm[new_rid][:, M_W:M_C + 1].copy(),
                 "tracked_new": r_slot[new_rid] >= 0, "cell_c": small_index(key[tr][ci], rm.shape[0]),
                 "cell_w": small_index(key[tr][wi], rm.shape[0]),
@@ -811,6 +815,70 @@ class CooccurrenceStats:
                 "csk_seeds": base["csk_seeds"], "rng": np.array(update["rng"], dtype=np.uint64),
                 "skip": int(update["skip"]), "rate": int(base["rate"]), "total": int(base["total"]) + update["total"],
                 "n_free_slots": len(stack), "top_n": top, "sketch_rate": int(base["sketch_rate"])}
+
+    def assign_merged(self, base: dict, delta: dict, plan: dict, sk_cells: np.ndarray | None, n_old: int,
+                      shift: tuple | None = None) -> None:
+        """Make these statistics ``merge_deltas(base, [delta], plan)`` in place, without building the merged arrays.
+
+        ``base``'s per-id marginals and slots (O(ids)), free slots and exact table (``4·top_n²``
+        bytes) are copied in, its pair sketch only at ``sk_cells``, and the delta is then applied to
+        these arrays as :meth:`apply_update` applies an update to a base (equal bit for bit to
+        ``merge_deltas``, see there). Used by an overlapped replica's late apply
+        (:func:`streamsgns.distributed.overlap.late_apply_inplace`), whose statistics already hold the
+        merged base plus the delta's pair-sketch increments wherever neither changed a cell.
+
+        Parameters
+        ----------
+        base : dict
+            The merged base's :meth:`state_dict` (not modified).
+        delta : dict
+            One :meth:`state_delta` against ``base``.
+        plan : dict
+            :meth:`streamsgns.vocab.Vocabulary.merge_deltas` of ``base``'s vocabulary with that delta's.
+        sk_cells : ndarray, optional
+            Flat indices of the pair-sketch cells where these statistics may differ from ``base``
+            plus the delta (the delta's own cells among them); None: the whole sketch is copied.
+        n_old : int
+            Ids in use before: ids ``n .. n_old-1`` are cleared.
+        shift : (dict, dict), optional
+            Instead of copying cells (``sk_cells`` is then ignored): two :meth:`state_delta` outputs
+            ``(plus, minus)`` by which this pair sketch differs from ``base`` plus the delta (whose
+            own pair-sketch cells are then empty): their increments are added and subtracted (uint32
+            sums wrap; the merge's result is what they add up to).
+
+        Raises
+        ------
+        StateError
+            If the settings or shapes differ, or the capacity is too small.
+        """
+        n, nb = int(plan["n"]), base["cmeta"].shape[0]
+        if base["top_n"] != self.top_n or base["csk"].shape != self.csk.shape or n > self.cmeta.shape[0]:
+            raise StateError("cooc: settings, shapes or capacity differ")
+        self.cmeta[:nb] = base["cmeta"]
+        self.cmeta[nb:max(n, n_old, nb)] = [-1, 0, 0, 0]
+        for k in ("cslot_free", "clo", "chi"):
+            np.copyto(getattr(self, k), base[k])
+        if shift is not None:
+            if delta["sk_cells"].size:
+                raise StateError("cooc: a shifted pair sketch with a delta of pair-sketch cells")
+            flat = self.csk.reshape(-1)
+            flat[shift[0]["sk_cells"]] += shift[0]["sk_inc"]
+            flat[shift[1]["sk_cells"]] -= shift[1]["sk_inc"]
+        elif sk_cells is None:
+            np.copyto(self.csk, base["csk"])
+        else:  # the delta's increments are added below: its cells start from the base's
+            flat = self.csk.reshape(-1)
+            flat[sk_cells] = base["csk"].reshape(-1)[sk_cells]
+            flat[delta["sk_cells"]] = base["csk"].reshape(-1)[delta["sk_cells"]]
+        mine = {"cmeta": self.cmeta[:nb], "cslot_free": self.cslot_free, "clo": self.clo, "chi": self.chi,
+                "csk": self.csk, "csk_seeds": self.csk_seeds, "rng": self.rng, "top_n": self.top_n,
+                "sketch_rate": self.sketch_rate, **{k: base[k] for k in COOC_RECORD.names}}
+        out = CooccurrenceStats.apply_update(mine, delta, plan)
+        if out["cmeta"].base is not self.cmeta:
+            raise StateError("cooc: the merged marginals were not written in place")
+        np.copyto(self.cslot_free, out["cslot_free"])
+        np.copyto(self.rng, out["rng"])
+        record_from_dict(self.meta, out, "cooc")
 
     def assign(self, state: dict, sk_cells: np.ndarray | None, n_old: int) -> None:
         """Make these statistics equal to ``state`` (a :meth:`state_dict` of ``n`` ids) in place.

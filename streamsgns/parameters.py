@@ -377,6 +377,90 @@ class SGNSParameters:
         self.rng[:k] = state["rng"][:k]
         record_from_dict(self.meta, state, "parameters")
 
+    @staticmethod
+    def differing_rows(a: dict, b: dict, same: np.ndarray, n: int) -> dict:
+        """Ids ``0 .. n-1`` where two states' rows may differ: those not holding the same word in both
+        (``~same``, and every id beyond ``same``) and those whose W (C) row differs (block compare).
+
+        Parameters
+        ----------
+        a, b : dict
+            :meth:`state_dict` outputs (e.g. a replica's state when it sent its delta, and the merged state).
+        same : ndarray, shape (m,), bool
+            Ids where ``a`` and ``b`` hold the same word (:meth:`streamsgns.vocab.Vocabulary.row_map`).
+        n : int
+            Ids of interest.
+
+        Returns
+        -------
+        dict
+            ``{"W": (k,) int64, "C": (k',) int64}`` (no ``"C"`` when tied), sorted.
+        """
+        m = min(int(same.size), a["W"].shape[0], b["W"].shape[0], int(n))
+        out = {}
+        for name in ("W",) if a["tied"] else ("W", "C"):
+            eq = same[:m] & ~(a[name][:m] != b[name][:m]).any(axis=1)
+            out[name] = np.concatenate([np.flatnonzero(~eq), np.arange(m, int(n), dtype=np.int64)])
+        return out
+
+    def assign_merged(self, base: dict, delta: dict, plan: dict, rows: dict, n_old: int) -> None:
+        """Make these parameters ``merge_deltas(base, [delta], plan)`` (the ``sum`` rule, one delta) in
+        place, copying ``base``'s rows only where this model may differ from them.
+
+        The base's rows are copied at ``rows[name]`` (as one block when they are more than a quarter
+        of the base's ids), ids from ``plan["n_base"]`` on are cleared, and the delta is then applied
+        to the model's own arrays as :meth:`apply_update` applies it to a base (its rows written as
+        they are: bit for bit ``merge_deltas``' rows unless an element moved across more than 29 binary
+        orders of magnitude in one round, see there); free ids are zero. Every other row of ids
+        ``0 .. n-1`` must already hold ``base``'s value (the caller's guarantee: it is not read). Used by
+        an overlapped replica's late apply (:func:`streamsgns.distributed.overlap.late_apply_inplace`),
+        whose model already holds the merged base wherever neither the merge nor the round changed a row.
+
+        Parameters
+        ----------
+        base : dict
+            The merged base's :meth:`state_dict` (``plan["n_base"]`` rows; not modified).
+        delta : dict
+            One :meth:`state_delta` against ``base`` (plain float32 rows).
+        plan : dict
+            :meth:`streamsgns.vocab.Vocabulary.merge_deltas` of ``base``'s vocabulary with that delta's.
+        rows : dict
+            ``{"W": (k,) int64, "C": ...}``: the ids below ``plan["n_base"]`` where this model may
+            differ from ``base`` other than by the delta (repeats allowed; other ids are ignored).
+        n_old : int
+            Ids in use before: rows ``n .. n_old-1`` are cleared.
+
+        Raises
+        ------
+        StateError
+            If ``tied`` differs or the capacity is below ``plan["n"]``.
+        """
+        n, nb = int(plan["n"]), int(plan["n_base"])
+        if bool(base["tied"]) != self.tied or n > self.capacity:
+            raise StateError("parameters: tied setting or capacity differs")
+        names = ("W",) if self.tied else ("W", "C")
+        dead = np.flatnonzero(plan["counts"][:n] <= 0)
+        for name in names:
+            M, B, r = getattr(self, name), base[name], np.asarray(rows[name], dtype=np.int64)
+            r = r[(r >= 0) & (r < nb)]
+            if r.size > nb // 4:  # a block copy beats a gather/scatter of most rows
+                M[:nb] = B[:nb]
+            else:
+                M[r] = B[r]
+            M[nb:max(n, n_old)] = 0.0
+        # the delta, applied to the model's own arrays (views: apply_update writes into them)
+        mine = {"tied": self.tied, **{name: getattr(self, name) for name in names},
+                **{k: base[k] for k in STREAM_RECORD.names}}
+        out = SGNSParameters.apply_update(mine, delta, plan)
+        for name in names:
+            M = getattr(self, name)
+            if out[name].base is not M and out[name] is not M:
+                raise StateError("parameters: the merged rows were not written in place")
+            M[dead] = 0.0
+        k = min(out["rng"].shape[0], self.rng.shape[0])
+        self.rng[:k] = out["rng"][:k]
+        record_from_dict(self.meta, out, "parameters")
+
     # ---------------------------------------------------------------- compressed row deltas
     @staticmethod
     def encode_delta(delta: dict, base: dict, residual: dict, counts: np.ndarray, round_no: int,

@@ -482,7 +482,7 @@ class CountMinSketch:
     DELTA_KEYS = frozenset({"table", "seeds", "seed", "total", "halve_every", "since_halving", "n_halvings"})
 
     @staticmethod
-    def state_delta(state: dict, base: dict) -> dict:
+    def state_delta(state: dict, base: dict, cells: bool = True) -> dict:
         """What a replica's sketch changed since ``base`` (both :meth:`state_dict` outputs): its changed cells.
 
         A replica that halved ``k`` times during the round is compared with the base halved ``k``
@@ -493,6 +493,9 @@ class CountMinSketch:
         ----------
         state, base : dict
             The replica's sketch state at the end of the round, and the one it started from.
+        cells : bool
+            Look for the changed cells (False: ``cells`` and ``inc`` empty, the scalars only; for a
+            caller that takes the cells otherwise, :meth:`assign_shifted`).
 
         Returns
         -------
@@ -512,6 +515,9 @@ class CountMinSketch:
         k = int(state["n_halvings"]) - int(base["n_halvings"])
         if k < 0:
             raise StateError("sketch: a replica has fewer halvings than the base it started from")
+        if not cells:
+            return {"cells": np.zeros(0, dtype=np.int32), "inc": np.zeros(0, dtype=np.uint32), "halvings": k,
+                    "total": int(state["total"]), "since_halving": int(state["since_halving"])}
         r = state["table"].reshape(-1)
         b = base["table"].reshape(-1)
         if k:
@@ -539,7 +545,7 @@ class CountMinSketch:
         return vals.min(axis=1) if vals.size else np.zeros(hashes.shape[0], dtype=np.int64)
 
     @staticmethod
-    def merge_deltas(base: dict, deltas: list, inplace: bool = False) -> dict:
+    def merge_deltas(base: dict, deltas: list, inplace: bool = False, table: bool = True) -> dict:
         """The merged sketch state: ``base`` plus every replica's cell increments (:meth:`state_delta`).
 
         Sketches of identical hashing merge by adding cells (Cormode & Muthukrishnan 2005, sec. 4).
@@ -550,12 +556,19 @@ class CountMinSketch:
 
         With ``inplace`` and no halving by any replica, the increments are added to ``base["table"]``
         itself (O(changed cells) instead of a copy of the table; a replica applying the merged update
-        to its own base).
+        to its own base). With ``table=False`` and no halving by any replica, only the scalars are
+        merged (``table`` is None in the result): for a caller whose table already holds the cells
+        (:meth:`assign_shifted`).
 
         Returns
         -------
         dict
             A :meth:`state_dict` (new arrays, unless ``inplace`` as above).
+
+        Raises
+        ------
+        ValueError
+            With ``table=False`` when a replica halved (the halved base's cells are needed).
         """
         H = int(base["halve_every"])
         ks = [int(d["halvings"]) for d in deltas]
@@ -563,21 +576,26 @@ class CountMinSketch:
         since = [int(d["since_halving"]) for d in deltas]
         keep = {"seeds": base["seeds"], "seed": base["seed"], "halve_every": H}
         if K == 0:
-            table = base["table"] if inplace else base["table"].copy()
-            flat = table.reshape(-1)
-            for d in deltas:
-                flat[d["cells"]] += d["inc"]
+            table = (base["table"] if inplace else base["table"].copy()) if table else None
+            if table is not None:
+                flat = table.reshape(-1)
+                for d in deltas:
+                    flat[d["cells"]] += d["inc"]
             total = int(base["total"]) + sum(int(d["total"]) - int(base["total"]) for d in deltas)
             since_sum = int(base["since_halving"]) + sum(s - int(base["since_halving"]) for s in since)
             due = since_sum // H if H > 0 else 0
             if due:
-                if due >= 32:
+                if table is None:
+                    pass
+                elif due >= 32:
                     table[...] = 0
                 else:
                     table >>= np.uint32(due)
                 total >>= min(due, 63)
             return {"table": table, **keep, "total": int(total), "since_halving": since_sum - due * H if H > 0 else 0,
                     "n_halvings": int(base["n_halvings"]) + due}
+        if not table:
+            raise ValueError("sketch: a merge with halvings needs the table")
         b_total = int(base["total"])
         table = base["table"].astype(np.int64) >> min(K, 40)
         flat = table.reshape(-1)
@@ -619,6 +637,45 @@ class CountMinSketch:
             np.copyto(self.table, table)
         else:
             self.table.reshape(-1)[cells] = table.reshape(-1)[cells]
+        record_from_dict(self.meta, state, "sketch")
+
+    def assign_shifted(self, state: dict, plus: dict, minus: dict) -> None:
+        """Make this sketch ``state`` when its table differs from ``state``'s, before ``state``'s own
+        halvings, by ``plus``'s increments less ``minus``'s: add and subtract them cell by cell, then
+        halve as often as ``state`` has halved more than this sketch. O(cells), and O(table) only for
+        a halving.
+
+        An overlapped replica's late state is ``S + (X' − X)`` cell for cell (``S`` the merged sketch,
+        ``X`` the replica's when it sent its delta, ``X'`` its own now); its table holds ``X'``, and
+        ``S − X`` is the merged update's cells less its own delta's (both :meth:`state_delta` against
+        the same base, without halvings), so it takes ``plus`` = the update, ``minus`` = its delta
+        (:func:`streamsgns.distributed.overlap.late_apply_inplace`). Equal to merging and copying the
+        table: uint32 sums wrap, and the result of the merge is what they add up to.
+
+        Parameters
+        ----------
+        state : dict
+            The target's scalars (:meth:`state_dict`; its ``table`` is not read and may be None).
+        plus, minus : dict
+            :meth:`state_delta` outputs without halvings (``cells``, ``inc``).
+
+        Raises
+        ------
+        StateError
+            If a delta has halvings, or ``state`` has fewer halvings than this sketch.
+        """
+        if int(plus["halvings"]) or int(minus["halvings"]):
+            raise StateError("sketch: a shift by deltas with halvings")
+        due = int(state["n_halvings"]) - self.n_halvings
+        if due < 0:
+            raise StateError("sketch: the target has fewer halvings than this sketch")
+        flat = self.table.reshape(-1)
+        flat[plus["cells"]] += plus["inc"]
+        flat[minus["cells"]] -= minus["inc"]
+        if due >= 32:
+            self.table[...] = 0
+        elif due:
+            self.table >>= np.uint32(due)
         record_from_dict(self.meta, state, "sketch")
 
 

@@ -574,8 +574,11 @@ class Vocabulary:
         return same, np.flatnonzero((rc > 0) & ~same)
 
     @staticmethod
-    def state_delta(state: dict, base: dict) -> dict:
+    def state_delta(state: dict, base: dict, sketch_cells: bool = True) -> dict:
         """What a replica's vocabulary changed since ``base`` (both :meth:`state_dict` outputs).
+
+        ``sketch_cells=False``: the sketch's changed cells are not looked for
+        (:meth:`CountMinSketch.state_delta` with ``cells=False``).
 
         Returns
         -------
@@ -609,16 +612,17 @@ class Vocabulary:
                 "new_hash": state["hashes"][new_rid].copy(), "new_count": state["counts"][new_rid].copy(),
                 "new_blob": blob.astype(np.uint8), "new_offsets": new_off,
                 **{k: int(state[k]) - int(base[k]) for k in Vocabulary._DELTA_COUNTERS},
-                "sketch": CountMinSketch.state_delta(state["sketch"], base["sketch"])}
+                "sketch": CountMinSketch.state_delta(state["sketch"], base["sketch"], cells=sketch_cells)}
 
     @staticmethod
-    def merge_deltas(base: dict, deltas: list, inplace: bool = False) -> tuple[dict, dict]:
+    def merge_deltas(base: dict, deltas: list, inplace: bool = False, table: bool = True) -> tuple[dict, dict]:
         """Merge the replicas' vocabulary deltas (:meth:`state_delta`) into the base: the next merged vocabulary.
 
         A word's count is its count at the start of the round (the base's, or for a word new in
         the round the base sketch's estimate, which every replica shared) plus what each replica
         saw of it: exactly where it was admitted, from that replica's sketch elsewhere
-        (:meth:`CountMinSketch.estimate_after`). Base words keep their ids; new words take the
+        (:meth:`CountMinSketch.estimate_after`; ``table=False``: the sketch's scalars only, see
+        :meth:`CountMinSketch.merge_deltas`). Base words keep their ids; new words take the
         base's free ids (lowest first), then new ids, by decreasing merged count (ties: by hash);
         beyond ``max_vocab`` the rarest new words are dropped. A new word's bytes come from the
         first replica that admitted it. The sketch merges by :meth:`CountMinSketch.merge_deltas`
@@ -720,7 +724,7 @@ class Vocabulary:
             "words_blob": src_buf[gather].astype(np.uint8),
             "words_offsets": offsets, "words_has": counts > 0, "next_id": n, "n_free": int(free_ids.size),
             "total": int(counts.sum()), "n_events": 0,
-            "sketch": CountMinSketch.merge_deltas(sk, [d["sketch"] for d in deltas], inplace=inplace),
+            "sketch": CountMinSketch.merge_deltas(sk, [d["sketch"] for d in deltas], inplace=inplace, table=table),
             "min_count": base["min_count"], "max_vocab": base["max_vocab"], "prune_fraction": base["prune_fraction"],
             **{k: int(base[k]) + sum(int(d[k]) for d in deltas) for k in Vocabulary._DELTA_COUNTERS},
         }
@@ -817,7 +821,7 @@ class Vocabulary:
                 "new_ids": np.sort(dst[kept])}
         return state, plan
 
-    def assign(self, state: dict, cells: np.ndarray | None = None) -> np.ndarray:
+    def assign(self, state: dict, cells: np.ndarray | None = None, shift: tuple | None = None) -> np.ndarray:
         """Make this vocabulary equal to ``state`` (a :meth:`state_dict`) in place, in O(ids + changed words).
 
         A replica that trained a round from a base and receives the merged vocabulary takes it
@@ -833,6 +837,10 @@ class Vocabulary:
         cells : ndarray, optional
             The sketch cells where this sketch may differ from ``state``'s
             (:meth:`CountMinSketch.assign`); None: the whole table.
+        shift : (dict, dict), optional
+            Instead of copying cells: the sketch deltas ``(plus, minus)`` by which this sketch's
+            table differs from ``state``'s (:meth:`CountMinSketch.assign_shifted`; ``state``'s table
+            is then not read).
 
         Returns
         -------
@@ -886,5 +894,8 @@ class Vocabulary:
                 itk[i] = w
                 kti[w] = i
         del itk[n:]
-        self.sketch.assign(state["sketch"], cells)
+        if shift is None:
+            self.sketch.assign(state["sketch"], cells)
+        else:
+            self.sketch.assign_shifted(state["sketch"], *shift)
         return changed

@@ -24,11 +24,11 @@ def _lee_lines():
         return [ln.strip() for ln in f if ln.strip()]
 
 
-def _round_r(stats: bool, min_count: int = 2):
+def _round_r(stats: bool, min_count: int = 2, **extra):
     """Two replicas A, B train round r from S_{r-1} and A sends D_r: (lines, S_{r-1}, A, X_r of A, S_r)."""
     lines = _lee_lines()
-    kw = {**KW, **(STATS if stats else {})}
-    start = SGNS(min_count=min_count, **kw)
+    kw = {**KW, **(STATS if stats else {}), "min_count": min_count, **extra}
+    start = SGNS(**kw)
     start.learn_many(lines[:40])
     s0 = writable_state(start.state_dict())
     a, b = SGNS.from_state(s0), SGNS.from_state(s0)
@@ -166,6 +166,44 @@ def test_the_replicas_late_path_in_place_equals_loading_the_late_state():
     load_into(a, late)
     ref = SGNS.from_state(late)
     _same(a.state_dict(), ref.state_dict())
+    for m in (a, ref):  # the same streams, then the same text
+        m.params.rng[:] = 12345
+        m.learn_many(lines[260:300])
+        m.flush()
+    _same(a.state_dict(), ref.state_dict())
+
+
+@pytest.mark.parametrize("extra", [{}, {"stats": True}, {"stats": True, "cells": False},
+                                   {"sketch_halving_tokens": 3000, "min_count": 4}, {"max_vocab": 300},
+                                   {"tied": True}],
+                         ids=["plain", "stats", "stats_whole_sketches", "sketch_halvings", "evictions", "tied"])
+def test_the_in_place_late_apply_equals_loading_the_late_state(extra):
+    """late_apply_inplace on the trained model itself equals load_into(late_apply(...)) on a copy, bit for bit
+    (every array of the state), and both learn the same next; with the sketch cells of U and D, or without."""
+    from streamsgns.distributed.apply import apply_to_base
+    from streamsgns.distributed.overlap import late_apply_inplace, load_into
+
+    extra = dict(extra)
+    stats, cells = extra.pop("stats", False), extra.pop("cells", True)
+    lines, s0, a, x_r, s_r = _round_r(stats, **extra)
+    own, update = model_delta(x_r, s0), model_delta(s_r, s0)
+    sent = {k: v for k, v in copy.deepcopy(x_r).items() if k not in ("average", "noise")}  # as the replica keeps it
+    a.learn_many(lines[180:260])  # round r + 1, from X_r
+    a.flush()
+    x_next = writable_state(a.state_dict())
+    base = apply_to_base(writable_state(s0), update)  # S_r, as the replica's own base becomes it
+    if "sketch_halving_tokens" in extra:  # the sketch halved between the states: the whole sketch is copied
+        assert (int(s_r["vocab"]["sketch"]["n_halvings"]) > int(s0["vocab"]["sketch"]["n_halvings"])
+                or int(x_next["vocab"]["sketch"]["n_halvings"]) > int(x_r["vocab"]["sketch"]["n_halvings"]))
+    if "max_vocab" in extra:  # evictions: some ids hold another word in the model than in the late state
+        assert int(x_next["vocab"]["n_evicted"]) > int(x_r["vocab"]["n_evicted"]) or int(
+            s_r["vocab"]["n_evicted"]) > int(s0["vocab"]["n_evicted"])
+    ref = SGNS.from_state(x_next)
+    load_into(ref, late_apply(x_next, sent, base))
+    late_apply_inplace(a, sent, base, update if cells else None, own if cells else None)
+    _same(a.state_dict(), ref.state_dict())
+    _same(base, s_r)  # the merged state is not modified
+    assert np.isfinite(a.params.W[:a.vocab.n_ids]).all() and np.isfinite(a.params.C[:a.vocab.n_ids]).all()
     for m in (a, ref):  # the same streams, then the same text
         m.params.rng[:] = 12345
         m.learn_many(lines[260:300])

@@ -228,12 +228,12 @@ def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
     """The overlapped schedule (``ReplicaJob(overlap=True)``): replica ``k`` trains round ``r`` from its own
     model, then takes the merged update of round ``r − 1`` late, as a Ray replica does
     (:meth:`streamsgns.distributed.replica.Replica._apply_late`: its own base takes the update in place,
-    :func:`~streamsgns.distributed.overlap.late_apply`, :func:`~streamsgns.distributed.overlap.load_into`,
+    :func:`~streamsgns.distributed.overlap.late_apply_inplace` into its live model,
     its RNG streams re-derived), and sends its delta against the merged state of round ``r − 1``."""
     from streamsgns.distributed.apply import apply_to_base, writable_state
     from streamsgns.distributed.delta import delta_nbytes, encode_delta, merge_deltas, model_delta
     from streamsgns.distributed.merge import state_nbytes
-    from streamsgns.distributed.overlap import late_apply, load_into
+    from streamsgns.distributed.overlap import late_apply_inplace
     from streamsgns.distributed.replica import replica_seed
     from streamsgns.hashing import seed_states
 
@@ -247,6 +247,7 @@ def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
     models = [load_replica(s0, seed, k, 1, n, ROWS, STEP_CAP, MAX_STEP) for k in range(n)]
     bases = [writable_state(s0) for _ in range(n)]  # each replica's own base, updated in place
     sent = [None] * n
+    own = [None] * n  # each replica's plain delta of its last round (where its sent state differs from its base)
     hist = []
     train_s = 0.0
     residual = [{} for _ in range(n)]
@@ -263,7 +264,7 @@ def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
             t2 = time.perf_counter()
             if update is not None and sent[k] is not None:  # the merged update of round r - 1, taken late
                 bases[k] = apply_to_base(bases[k], update)
-                load_into(m, late_apply(m.state_dict(), sent[k], bases[k]))
+                late_apply_inplace(m, sent[k], bases[k], update, own[k])
                 rng = m.params.rng
                 rng[:] = seed_states(replica_seed(seed, k, r + 2), rng.shape[0])
                 if ROWS in ("gain", "diverse"):
@@ -271,6 +272,7 @@ def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
             t3 = time.perf_counter()
             state = m.state_dict()
             d = model_delta(state, bases[k])
+            own[k] = d
             sent[k] = writable_state({key: v for key, v in state.items() if key not in ("average", "noise")})
             if FP16 or RARE_BELOW:
                 d, residual[k] = encode_delta(d, bases[k], residual[k], r + 1, fp16=FP16, rare_below=RARE_BELOW)
@@ -302,7 +304,7 @@ def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
     return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS,
             "step_cap": STEP_CAP, "max_step": MAX_STEP, "rounds": rounds, "fp16": FP16, "rare_below": RARE_BELOW,
             "overlap": True, "tokens": int(model.words_seen), "vocab_size": model.vocab_size, "train_s": train_s,
-            "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
+            **round_counts(model), "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
 
 
 def main(argv=None) -> int:

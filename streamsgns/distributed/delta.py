@@ -83,7 +83,7 @@ def _log_entries(state: dict) -> tuple:
                  for k in ("records", "pending"))
 
 
-def model_delta(state: dict, base: dict) -> dict:
+def model_delta(state: dict, base: dict, sketch_cells: bool = True) -> dict:
     """What a replica changed since ``base``: one delta per component (arrays of the changes only).
 
     Parameters
@@ -92,6 +92,10 @@ def model_delta(state: dict, base: dict) -> dict:
         The replica's :meth:`streamsgns.SGNS.state_dict` at the end of the round.
     base : dict
         The merged state it loaded at the start of the round.
+    sketch_cells : bool
+        Look for the sketches' changed cells (False: the vocabulary sketch's and the pair sketch's
+        cells are left empty, their scalars kept; for an overlapped replica's late apply, which
+        takes the cells otherwise: :func:`streamsgns.distributed.overlap.late_apply_inplace`).
 
     Returns
     -------
@@ -126,14 +130,15 @@ def model_delta(state: dict, base: dict) -> dict:
     try:
         vs, vb = state["vocab"], base["vocab"]
         same, new_rid = Vocabulary.row_map(vs, vb)
-        out = {"vocab": Vocabulary.state_delta(vs, vb),
+        out = {"vocab": Vocabulary.state_delta(vs, vb, sketch_cells=sketch_cells),
                "parameters": SGNSParameters.state_delta(state["parameters"], base["parameters"], same, new_rid),
                "cooc": None, "forget": None, "change": None,
                "stats": {k: int(v) - int(base.get("stats", {}).get(k, 0)) for k, v in state.get("stats", {}).items()}}
         if (state.get("cooc") is None) != (base.get("cooc") is None):
             raise MergeError("cooc: a replica and its base differ in keeping co-occurrence statistics")
         if state.get("cooc") is not None:
-            out["cooc"] = CooccurrenceStats.state_delta(state["cooc"], base["cooc"], same, new_rid)
+            out["cooc"] = CooccurrenceStats.state_delta(state["cooc"], base["cooc"], same, new_rid,
+                                                        sketch_cells=sketch_cells)
         if state.get("forget") is not None:
             out["forget"] = Forgetting.state_delta(state["forget"], base["forget"])
         if (state.get("change") is None) != (base.get("change") is None):

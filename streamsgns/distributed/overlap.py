@@ -34,6 +34,13 @@ its round ``r + 1`` changes; exact co-occurrence cells of a word without a slot 
 dropped, as in any merge. Counts of admitted words, ``words_seen`` and the stream counters are
 increments, so the exactly-once accounting is that of the plain path
 (``tests/test_replicas_overlap.py``).
+
+A replica does not build ``X'`` whole: :func:`late_apply_inplace` computes it into the live model's
+own arrays (``X' = X_{r+1} + (S_r − X_r)`` where the merge changed something, as ``S_r + (X_{r+1} −
+X_r)``), copying ``S_r``'s rows only where ``S_r`` and ``X_r`` differ (the others' update and the
+merge rule's correction, ``U_r − D_r``) or the word at an id moved, and the sketch cells only where
+``U_r``, ``D_r`` or the round changed them; it equals ``load_into(model, late_apply(...))`` bit for
+bit (docs/scale-out.md, *The late apply in place*).
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ import numpy as np
 from ..sketch import cms_estimate_batch
 from .delta import decode_delta, merge_deltas, model_delta
 
-__all__ = ["rebase_delta", "late_apply", "id_map", "load_into"]
+__all__ = ["rebase_delta", "late_apply", "late_apply_inplace", "id_map", "load_into"]
 
 
 def id_map(old: dict, new: dict) -> np.ndarray:
@@ -150,8 +157,10 @@ def rebase_delta(delta: dict, old: dict, new: dict) -> dict:
         nid = to[oid]
         ok = nid >= 0
         oid, nid = oid[ok], nid[ok]
-        x = dp[f"{name}_rows"][ok].astype(np.float64)
-        dp[f"{name}_rows"] = (pn[name][nid].astype(np.float64) + (x - po[name][oid])).astype(np.float32)
+        # new + (x − old) in float64, rounded once (np.subtract/np.add in float64: no float64 copies of the inputs)
+        t = np.subtract(dp[f"{name}_rows"][ok], po[name][oid], dtype=np.float64)
+        np.add(pn[name][nid], t, out=t, dtype=np.float64)
+        dp[f"{name}_rows"] = t.astype(np.float32)
         dp[f"{name}_ids"] = _index(nid)
     out["parameters"] = dp
     # co-occurrence statistics: marginals by id, exact cells keyed by base id (>= 0) or new entry (< 0)
@@ -252,6 +261,124 @@ def load_into(model, state: dict) -> None:
     if model.average is not None:
         model.average.assign(state["average"], None, n_model)
     model.stats = {"invalid_utf8": 0, "bad_inputs": 0, **state["stats"]}
+    model.source_position = None
+    model._trainer.pause_at = model._next_periodic()
+    model._export.invalidate()
+
+
+def _cells(*ids) -> np.ndarray:
+    """The indices of all of ``ids`` in one int64 array (repeats kept)."""
+    return np.concatenate([np.asarray(i, dtype=np.int64).ravel() for i in ids])
+
+
+def late_apply_inplace(model, sent: dict, merged: dict, update: dict | None = None, own: dict | None = None) -> None:
+    """:func:`late_apply` taken into the live model in place: what ``load_into(model, late_apply(...))`` does,
+    without building the late state's matrices and tables.
+
+    The model holds ``X_{r+1}``; the late state is ``X' = merge_deltas(S_r, [E'])``, ``E'`` the round
+    since the send re-keyed to ``S_r``'s ids (:func:`late_apply`, steps 1–2, unchanged). Where the
+    model and ``X'`` hold the same word at the same id and neither the round (``E'``) nor the merge
+    (``S_r ≠ X_r``) changed the row, the model's row already is ``X'``'s (``x = X_r = S_r`` there, so
+    ``S_r + (x − X_r) = x``, exact whenever ``x − S_r`` is exact in float64, as in
+    :func:`streamsgns.distributed.apply.apply_update`); every other row is computed as the merge
+    computes it and written in place (:meth:`streamsgns.parameters.SGNSParameters.assign_merged`):
+    the rows the round touched, the rows where ``S_r`` differs from ``X_r`` (the others' update and the
+    merge rule's correction, ``U_r − D_r``), and the rows of ids whose word moved (new words,
+    evictions, the round-``r`` words re-placed by the merge). The sketches (the vocabulary's and the
+    pair sketch) are neither compared nor copied: their tables already hold ``X_{r+1}``, and
+    ``S_r − X_r`` is ``update``'s cells less ``own``'s, added in place
+    (:meth:`streamsgns.sketch.CountMinSketch.assign_shifted`); after a halving (in ``update``,
+    ``own`` or the round) the round's cells are found by comparison and ``S_r``'s copied at the cells
+    of the three, or, without ``update`` and ``own``, whole. The co-occurrence statistics take
+    ``S_r``'s per-id arrays and exact table, then the round
+    (:meth:`streamsgns.cooc.CooccurrenceStats.assign_merged`); the averages become ``S_r``'s, folded
+    with the late rows when due, in the model's own arrays
+    (:meth:`streamsgns.averaging.IterateAverage.merged` with ``inplace=True``); the vocabulary, the
+    noise table and the counters are taken as :func:`load_into` takes them. The result equals ``load_into(model, late_apply(live,
+    sent, merged))`` bit for bit, in every array of the state and in what the model learns next
+    (``tests/test_replicas_overlap.py``).
+
+    Parameters
+    ----------
+    model : streamsgns.SGNS
+        The replica's model (``X_{r+1}``; ``workers=1``, without change detection or replay); modified.
+    sent : dict
+        Its state when it sent its previous delta (``X_r``; the averages and the noise table may be left out).
+    merged : dict
+        The merged state of that round (``S_r``; not modified).
+    update, own : dict, optional
+        The merged update ``model_delta(S_r, S_{r−1})`` and the replica's delta of round ``r``
+        (``model_delta(X_r, S_{r−1})``, plain): how ``S_r`` and ``X_r`` differ in the sketches.
+        None: the sketches are compared and copied whole.
+
+    Raises
+    ------
+    streamsgns.distributed.merge.MergeError
+        If the states do not fit each other or the model has change detection or replay; the model
+        may then be half updated (a replica then loads a merged state again).
+    """
+    from ..averaging import IterateAverage
+    from ..forget import Forgetting
+    from ..noise import NoiseDistribution
+    from ..parameters import SGNSParameters
+    from ..vocab import Vocabulary
+    from .._state import StateError
+    from .merge import MergeError
+
+    if model.detect is not None or model.replay_state is not None:
+        raise MergeError("late_apply_inplace: a replica trains without change detection or replay")
+    model.flush()
+    live = model.state_dict()
+    try:
+        # the sketches: X' = X_{r+1} + (S_r − X_r) cell for cell, S_r − X_r = U's cells less D's (nothing halved)
+        us = None if update is None else update["vocab"]["sketch"]
+        ds = None if own is None else own["vocab"]["sketch"]
+        shifted = (us is not None and ds is not None and not int(us["halvings"]) and not int(ds["halvings"])
+                   and model.vocab.sketch.n_halvings == int(sent["vocab"]["sketch"]["n_halvings"]))
+        e = model_delta(live, sent, sketch_cells=not shifted)
+        e = rebase_delta(decode_delta(e, sent), sent, merged)
+        # the late state's small parts, as merge_deltas(merged, [e], rows="sum") builds them
+        vocab, plan = Vocabulary.merge_deltas(merged["vocab"], [e["vocab"]], table=not shifted)
+        ep = e["parameters"]
+        words_seen = int(merged["parameters"]["words_seen"]) + int(ep["counters"]["words_seen"])
+        noise = NoiseDistribution.rebuilt(merged["noise"], plan["counts"], plan["n"], words_seen)
+        forget = None if merged.get("forget") is None else Forgetting.merge_deltas(merged["forget"], [e["forget"]])
+        stats = {k: int(v) + int(e["stats"].get(k, 0)) for k, v in merged.get("stats", {}).items()}
+        # otherwise: where the model's sketches may differ from the late state's (the round's cells, U's, D's)
+        sv = e["vocab"]["sketch"]
+        halved = (shifted or us is None or ds is None or sv["halvings"] or us["halvings"] or ds["halvings"]
+                  or int(vocab["sketch"]["n_halvings"]) != model.vocab.sketch.n_halvings)
+        cells = None if halved else _cells(sv["cells"], us["cells"], ds["cells"])
+        sk = None if merged.get("cooc") is None or own is None or update is None else \
+            _cells(update["cooc"]["sk_cells"], own["cooc"]["sk_cells"])
+        # rows where X_r and S_r differ (or hold different words): the others' update and the merge's correction
+        same, _ = Vocabulary.row_map(sent["vocab"], merged["vocab"])
+        n_model = model.vocab.n_ids
+        changed = model.vocab.assign(vocab, cells, (us, ds) if shifted else None)  # ids whose word moved
+        cap = model.vocab.capacity
+        model._trainer.fit(cap)
+        if model.average is not None:
+            model.average.grow(cap)
+        n = int(plan["n"])
+        rows = SGNSParameters.differing_rows(sent["parameters"], merged["parameters"], same, n)
+        dead = np.flatnonzero(plan["counts"][:n] <= 0)
+        rows = {name: _cells(r, changed, dead) for name, r in rows.items()}
+        model.params.assign_merged(merged["parameters"], ep, plan, rows, n_model)
+        model.noise.assign(noise)
+        if model.cooc is not None:
+            model.cooc.assign_merged(merged["cooc"], e["cooc"], plan, sk, n_model,
+                                     (update["cooc"], own["cooc"]) if shifted else None)
+        if forget is not None:
+            model.forget.assign(forget)
+        if model.average is not None:  # S_r's averages, folded with the late rows when due (as IterateAverage.merged)
+            model.average.assign(merged["average"], None, max(n_model, n))
+            p = model.params
+            a = IterateAverage.merged(model.average.state_dict(n), p.W[:n], p.W[:n] if p.tied else p.C[:n],
+                                      plan["hashes"], plan["counts"], words_seen, p.W.shape[1], inplace=True)
+            model.average.assign(a, np.zeros(0, dtype=np.int64), n)
+    except (StateError, KeyError, IndexError, ValueError) as err:
+        raise MergeError(f"late apply: {type(err).__name__}: {err}") from err
+    model.stats = {"invalid_utf8": 0, "bad_inputs": 0, **stats}
     model.source_position = None
     model._trainer.pause_at = model._next_periodic()
     model._export.invalidate()

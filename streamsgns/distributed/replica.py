@@ -13,8 +13,9 @@ does, after the checkpoint that covers them is durable.
 With ``overlap`` the order of a round changes: the replica trains first, then fetches the merged
 update of the *previous* round (merged while it trained), takes it late
 (:func:`streamsgns.distributed.overlap.late_apply`: the merged state plus its own round, re-keyed
-by hash) and only then computes its delta against the new base; so it never waits for the merge
-of the delta it has just sent.
+by hash, written into its model in place by :func:`~streamsgns.distributed.overlap.late_apply_inplace`)
+and only then computes its delta against the new base; so it never waits for the merge of the delta
+it has just sent.
 """
 
 from __future__ import annotations
@@ -155,18 +156,17 @@ class Replica:
     def _apply_late(self, update: dict, round_no: int) -> None:
         """Take the previous round's merged update after this round's training (overlap): the base
         becomes the merged state ``S`` in place (:func:`~streamsgns.distributed.apply.apply_to_base`),
-        the model ``S`` plus this round (:func:`~streamsgns.distributed.overlap.late_apply`, copied into
-        its arrays), with this replica's RNG streams of the next round (as :meth:`_load` derives them)."""
+        the model ``S`` plus this round (:func:`~streamsgns.distributed.overlap.late_apply`, computed
+        into its own arrays where they differ from it: :func:`~streamsgns.distributed.overlap.late_apply_inplace`),
+        with this replica's RNG streams of the next round (as :meth:`_load` derives them)."""
         from .apply import apply_to_base
-        from .overlap import late_apply, load_into
+        from .overlap import late_apply_inplace
 
         if self._sent is None:
             raise RuntimeError(f"replica {self.index}: a late update without the state of the last send")
         self.base = apply_to_base(self.base, update)
-        state = late_apply(self.model.state_dict(), self._sent, self.base)
+        late_apply_inplace(self.model, self._sent, self.base, update, self._own)
         self._sent = None
-        load_into(self.model, state)
-        del state
         self._own = None
         rng = self.model.params.rng
         seeds = seed_states(replica_seed(int(self.base["params"].get("seed", 0)), self.index, round_no + 1),
