@@ -101,7 +101,7 @@ from .scan import scan_token
 from .vocab import vocab_admit, vocab_count, vocab_is_full, vocab_prune
 
 __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_batch", "process_block",
-           "train_batch", "train_sentence", "Scratch", "new_scratch", "encode_chunk", "admit", "evict", "init_rows",
+           "train_batch", "train_sentence", "split_pair", "Scratch", "new_scratch", "encode_chunk", "admit", "evict", "init_rows",
            "current_alpha",
            "forget_block", "DONE", "NEED_GROW", "EVENTS_FULL", "OUT_FULL", "NEED_DRAIN", "PAUSE", "FORGET"]
 
@@ -117,13 +117,15 @@ __all__ = ["KernelConfig", "EncodedBatch", "BATCH_RECORD", "make_config", "new_b
 #: :mod:`streamsgns.replay`, which only move W and C); ``evidence_scale`` (float), ``evidence_offset``
 #: ((n,) float64), ``evidence_gain`` ((n,) float64), ``evidence_new_gain``, ``evidence_max_step``
 #: (float): a replica's per-word steps at the merged stream's evidence (:func:`streamsgns.rates.row_alpha`;
-#: scale 1.0: one process).
+#: scale 1.0: one process); ``evidence_split`` (int 0/1): a replica's pair whose largest row step exceeds
+#: ``evidence_max_step`` is trained as ``ceil(step / evidence_max_step)`` sub-updates instead of one update at
+#: the limited step (:func:`split_pair`; 0: one process, and the limit cuts the step).
 KernelConfig = namedtuple("KernelConfig", "window negative min_count max_vocab max_sentence_length "
                                           "min_refresh_tokens track_cooc prune_size "
                                           "alpha min_alpha decay_tokens sample ns_exponent "
                                           "half_life forget_every fade_count word_decay shared_negatives "
                                           "observe evidence_scale evidence_offset evidence_gain evidence_new_gain "
-                                          "evidence_max_step")
+                                          "evidence_max_step evidence_split")
 
 #: Sentences encoded for the training threads (``workers > 1``): ``ids`` (m,) int32, sentence ``i``
 #: is ``ids[sent_out[i]:sent_out[i + 1]]`` (``sent_out`` (s + 1,) int64), ``sent_words`` (s,) int64 the
@@ -177,7 +179,7 @@ def make_config(*, window, negative, min_count, max_vocab, max_sentence_length, 
                         f(alpha), f(min_alpha), f(decay_tokens), f(sample), f(ns_exponent),
                         f(half_life or 0.0), i(forget_every(half_life)), i(fade_count(min_count)),
                         f(word_decay or 0.0), i(1 if shared_negatives else 0), i(1 if observe else 0),
-                        f(1.0), _NO_ROWS, _NO_ROWS, f(1.0), f(np.inf))
+                        f(1.0), _NO_ROWS, _NO_ROWS, f(1.0), f(np.inf), i(0))
 
 
 _NO_ROWS = np.zeros(0, dtype=np.float64)
@@ -314,6 +316,91 @@ def encode_chunk(buf, pos, mode, may_evict, cfg, va, sk, ca, na, pa, sen, batch,
 
 
 # ---------------------------------------------------------------- stage 4: train
+@njit(cache=True, fastmath=True, nogil=True, inline="always")
+def split_pair(W, C, ctx, word, a_w, a_t, outs, osteps, n_neg, top, neu1e):
+    """One SGNS pair trained as ``n = ceil(a / top)`` sub-updates, ``a`` the pair's largest row step.
+
+    A replica of K replicas steps its rows at up to K times one process's step
+    (:func:`streamsgns.rates.row_alpha`); one SGNS update at such a step is unstable (its change of
+    ``x = W[c]·C[t]`` is about ``η·(1 − σ)·(‖W[c]‖² + ‖C[t]‖²)``, which overshoots once the step is
+    large), and cutting the step at ``top`` (``evidence_max_step``) makes low-evidence rows move less
+    than one process would (``docs/scale-out.md``, "What makes quality fall with N"). Instead, the pair
+    (context ``ctx``'s W row, the centre ``word``'s C row as the positive, ``outs[:n_neg]``'s C rows as
+    the negatives) is trained ``n`` times in a row, each time as word2vec's update with every row's
+    step divided by ``n``: ``err = y − σ(W[c]·C[t])`` recomputed before each sub-update,
+    ``C[t] += (a_t/n)·err·W[c]``, and ``W[c] += Σ_t (a_w/n)·err·C[t]`` once per sub-update. Every row
+    so takes its full step in total, in sub-updates no larger than ``top``: an explicit Euler
+    integration of the pair's gradient flow over the step, at ``n`` times the work of one update.
+    With ``a <= top`` it is the plain update (``n = 1``).
+
+    Parameters
+    ----------
+    W, C : ndarray, shape (capacity, d), float32
+        Updated in place.
+    ctx, word : int
+        Rows of the context (W) and the centre (C, label 1).
+    a_w, a_t : float32
+        Steps of ``W[ctx]`` and ``C[word]``.
+    outs : ndarray, shape (>= n_neg,), int64
+        The negatives (label 0); ``osteps`` (float32) their C rows' steps.
+    n_neg : int
+    top : float
+        Largest step of one sub-update (``cfg.evidence_max_step``, > 0, finite).
+    neu1e : ndarray, shape (d,), float32
+        Scratch.
+
+    Returns
+    -------
+    float
+        The pair's SGNS loss before its update (nats), as the plain update reports it.
+    """
+    wrow = W[ctx]
+    dim = W.shape[1]
+    big = a_w if a_w > a_t else a_t
+    for s in range(n_neg):
+        if osteps[s] > big:
+            big = osteps[s]
+    n_sub = 1
+    if big > top:
+        n_sub = np.int64(math.ceil(big / top))
+    inv = np.float32(1.0 / n_sub)
+    bw = a_w * inv
+    loss = 0.0
+    for q in range(n_sub):
+        for d in range(dim):
+            neu1e[d] = np.float32(0.0)
+        for s in range(n_neg + 1):
+            if s == 0:
+                target = np.int64(word)
+                label = np.float32(1.0)
+                a_c = a_t * inv
+            else:
+                target = outs[s - 1]
+                label = np.float32(0.0)
+                a_c = osteps[s - 1] * inv
+            crow = C[target]
+            f = np.float32(0.0)
+            for d in range(dim):
+                f += wrow[d] * crow[d]
+            if f >= MAX_EXP:
+                idx = EXP_TABLE_SIZE
+            elif f <= -MAX_EXP:
+                idx = 0
+            else:
+                idx = np.int64((f + MAX_EXP) * _TSCALE)
+            err = label - SIGMOID_TABLE[idx]
+            if q == 0:
+                loss -= LOG_SIG_TABLE[idx] if s == 0 else LOG_1M_SIG_TABLE[idx]
+            gw = err * bw
+            g = err * a_c
+            for d in range(dim):
+                neu1e[d] += gw * crow[d]
+            for d in range(dim):
+                crow[d] += g * wrow[d]
+        for d in range(dim):
+            wrow[d] += neu1e[d]
+    return loss
+
 @njit(cache=True, fastmath=True, nogil=True)
 def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, ca, hashes, da, sc):
     """Subsample one sentence of ids and run the SGNS updates on it.
@@ -395,6 +482,8 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, ca, hashes, 
     observe = detect and cfg.observe != 0  # replayed sentences do not feed the signatures
     nsig = min(SIG_DIM, dim)
     per_word = wdecay > 0.0
+    split = cfg.evidence_split
+    top = cfg.evidence_max_step
     for i in range(m):
         steps[i] = row_alpha(cfg, step_evidence(counts, base, kept[i]), kept[i]) if per_word else a32
     for i in range(m):
@@ -427,6 +516,20 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, ca, hashes, 
                 for q in range(nsig):
                     sigacc[q] += wrow[q]
                 npos += 1
+            if split != 0:  # a replica's opt-in: large steps as several sub-updates (split_pair)
+                if shared == 0:  # this pair's own negatives, drawn as the plain update draws them
+                    n_neg = 0
+                    if noise_n > 0:
+                        for s in range(negative):
+                            target = sample_alias(noise_prob, noise_alias, noise_n, rng, k)
+                            if target != word:
+                                outs[n_neg] = target
+                                osteps[n_neg] = (row_alpha(cfg, step_evidence(counts, base, target), target)
+                                                 if per_word else a32)
+                                n_neg += 1
+                loss += split_pair(W, C, ctx, word, a_w, a_t, outs, osteps, n_neg, top, neu1e)
+                n_pairs += 1
+                continue
             for d in range(dim):
                 neu1e[d] = np.float32(0.0)
             for s in range(negative + 1):

@@ -448,7 +448,8 @@ class SGNS(base.Transformer):
         out.update(self.stats)
         return out
 
-    def extrapolate_steps(self, replicas: int, step_cap: float | None = None, max_step: float | None = None) -> None:
+    def extrapolate_steps(self, replicas: int, step_cap: float | None = None, max_step: float | None = None,
+                          split_steps: bool = False) -> None:
         """Take a replica's per-word steps: at the evidence of ``replicas`` replicas, with the merge's gain.
 
         For a replica of a multi-replica job (:mod:`streamsgns.distributed`), called when it loads
@@ -472,11 +473,19 @@ class SGNS(base.Transformer):
             row's gain ``K``).
         max_step : float, optional
             Largest step in units of ``alpha``, whatever the gain (> 0; None: no limit).
+        split_steps : bool
+            With ``max_step``: a pair whose largest row step ``a`` exceeds ``max_step·alpha`` is
+            trained as ``ceil(a / (max_step·alpha))`` sub-updates at ``a / ceil(...)`` each
+            (:func:`streamsgns.kernels.split_pair`) instead of one update cut to the limit, so every
+            row takes its whole step (``docs/scale-out.md``, "Split steps"); the merge then takes the
+            replicas' step sums as unlimited (``merge_deltas(..., split_steps=True)``). No effect at
+            ``replicas=1``.
 
         Raises
         ------
         ValueError
-            If ``replicas < 1``, ``step_cap < 1`` or ``max_step <= 0``.
+            If ``replicas < 1``, ``step_cap < 1`` or ``max_step <= 0``, or ``split_steps`` without
+            ``max_step``.
         """
         k = int(replicas)
         cap = float(k if step_cap is None else step_cap)
@@ -494,7 +503,9 @@ class SGNS(base.Transformer):
         top = np.inf if max_step is None else float(max_step) * self.alpha
         if not top > 0:
             raise ValueError(f"max_step must be > 0, got {max_step!r}")
-        self._trainer.set_evidence(float(k), evidence_offsets(evidence, k), gains, new_gain, top)
+        if split_steps and max_step is None:
+            raise ValueError("split_steps needs max_step (the largest step of one sub-update)")
+        self._trainer.set_evidence(float(k), evidence_offsets(evidence, k), gains, new_gain, top, bool(split_steps))
 
     def take_loss(self) -> float:
         """Mean SGNS loss per trained pair since the last call (nats), then reset."""

@@ -73,7 +73,10 @@ def row_alpha(cfg, n, w):
       (the merge is then the mean of K moves to the optimum, not K times it).
 
     Rows past the arrays' end (words admitted during the round) take ``n0 = 0`` and
-    ``cfg.evidence_new_gain``. The step is at most ``cfg.evidence_max_step``.
+    ``cfg.evidence_new_gain``. The step is at most ``cfg.evidence_max_step``, unless the replica
+    splits its large steps (``cfg.evidence_split``: the kernel trains a pair whose largest step ``a``
+    exceeds the limit as ``ceil(a / evidence_max_step)`` sub-updates, :func:`streamsgns.kernels.split_pair`;
+    ``docs/scale-out.md``, "Split steps"): then the step is returned whole.
     """
     s = cfg.evidence_scale
     if s == 1.0:
@@ -88,6 +91,8 @@ def row_alpha(cfg, n, w):
     if x < 0.0:
         x = 0.0
     a = g * word_alpha(cfg, x)
+    if cfg.evidence_split != 0:
+        return np.float32(a)
     return np.float32(a if a < cfg.evidence_max_step else cfg.evidence_max_step)
 
 

@@ -104,26 +104,31 @@ class Trainer:
         self._entry = {}  # compiled process_block per argument-type key (see _process_block)
 
     def set_evidence(self, scale: float, offsets=None, gains=None, new_gain: float = 1.0,
-                     max_step: float = np.inf) -> None:
+                     max_step: float = np.inf, split: bool = False) -> None:
         """A replica's per-word steps (:func:`streamsgns.rates.row_alpha`), for training and replay alike.
 
         ``scale`` (float, 1.0: one process's steps, the arrays ignored), ``offsets`` and ``gains``
-        ((n_ids,) float64, or None: zero-length), ``new_gain`` and ``max_step`` (float): the kernel
-        configuration's ``evidence_scale``, ``evidence_offset``, ``evidence_gain``, ``evidence_new_gain``
-        and ``evidence_max_step``.
+        ((n_ids,) float64, or None: zero-length), ``new_gain`` and ``max_step`` (float), ``split`` (bool):
+        the kernel configuration's ``evidence_scale``, ``evidence_offset``, ``evidence_gain``,
+        ``evidence_new_gain``, ``evidence_max_step`` and ``evidence_split`` (steps above ``max_step``
+        taken as sub-updates, :func:`streamsgns.kernels.split_pair`; off at scale 1.0).
 
         Raises
         ------
         ValueError
-            If ``offsets`` and ``gains`` differ in length.
+            If ``offsets`` and ``gains`` differ in length, or ``split`` without a finite ``max_step > 0``.
         """
         self.flush()
         off = np.zeros(0, np.float64) if offsets is None else np.ascontiguousarray(offsets, dtype=np.float64)
         gain = np.ones(off.shape[0], np.float64) if gains is None else np.ascontiguousarray(gains, dtype=np.float64)
         if gain.shape != off.shape:
             raise ValueError(f"offsets and gains differ in shape: {off.shape} vs {gain.shape}")
+        split = bool(split) and float(scale) != 1.0
+        if split and not (np.isfinite(max_step) and max_step > 0):
+            raise ValueError(f"split steps need a finite max_step > 0, got {max_step!r}")
         ev = dict(evidence_scale=np.float64(scale), evidence_offset=off, evidence_gain=gain,
-                  evidence_new_gain=np.float64(new_gain), evidence_max_step=np.float64(max_step))
+                  evidence_new_gain=np.float64(new_gain), evidence_max_step=np.float64(max_step),
+                  evidence_split=np.int64(1 if split else 0))
         self.cfg = self.cfg._replace(**ev)
         self._replay_cfg = self._replay_cfg._replace(**ev)
 

@@ -24,7 +24,9 @@ averages on, as in one process.
 Merge rules (``--rows``): ``sum``, ``scaled`` (``--stiffness``), or ``gain``: the replicas take
 evidence-aware steps (:meth:`streamsgns.SGNS.extrapolate_steps` with ``--step-cap`` and ``--max-step``,
 as the Ray replicas do with ``ReplicaJob(rows="gain")``) and the merge weighs each row by its gain
-(``--stiffness``: by the relaxation model of the steps taken); ``docs/scale-out.md``. ``--round-tokens R``
+(``--stiffness``: by the relaxation model of the steps taken); ``docs/scale-out.md``. ``--split-steps``
+(with ``--max-step``): the replicas take a step above the limit as several sub-updates of the pair
+instead of cutting it (:func:`streamsgns.kernels.split_pair`; ``docs/scale-out.md``, "Split steps"). ``--round-tokens R``
 gives each replica ``R/N`` tokens a round, so that a merged round stays ``R`` tokens at every N.
 
 ``--overlap`` runs the overlapped schedule of ``ReplicaJob(overlap=True)``: every replica keeps its
@@ -68,6 +70,7 @@ STIFFNESS = 9.0  # of rows="scaled" (streamsgns.rates.merged_step_scale)
 FP16, RARE_BELOW = False, 0  # row encoding of the replicas' deltas (streamsgns.distributed.delta.encode_delta)
 STEP_CAP = None  # of rows="gain": the replicas' largest step / alpha (None: N; streamsgns.rates.replica_step_gain)
 MAX_STEP = None  # of rows="gain": a limit on every replica step / alpha (None: none; SGNS.extrapolate_steps)
+SPLIT = False  # of rows="gain" with MAX_STEP: steps above the limit as sub-updates (SGNS.extrapolate_steps(split_steps))
 
 
 def corpus(max_tokens: int | None) -> tuple[list[str], np.ndarray]:
@@ -126,9 +129,11 @@ def chunks(idx: np.ndarray, ntok: np.ndarray, tau: int) -> list[np.ndarray]:
     return out
 
 
-def load_replica(base: dict, seed: int, k: int, round_no: int, n: int, rows: str, step_cap=None, max_step=None):
+def load_replica(base: dict, seed: int, k: int, round_no: int, n: int, rows: str, step_cap=None, max_step=None,
+                 split_steps=None):
     """Replica ``k``'s model for round ``round_no`` as :class:`streamsgns.distributed.replica.Replica` loads it:
-    the merged base, its RNG streams re-derived, and (``rows="gain"``) evidence-aware steps of ``n`` replicas."""
+    the merged base, its RNG streams re-derived, and (``rows="gain"``) evidence-aware steps of ``n`` replicas
+    (``split_steps``: None takes the module's ``SPLIT``)."""
     from streamsgns import SGNS
     from streamsgns.distributed.replica import replica_seed
     from streamsgns.hashing import seed_states
@@ -138,7 +143,7 @@ def load_replica(base: dict, seed: int, k: int, round_no: int, n: int, rows: str
     m = SGNS.from_state(st)
     m.defer_round_steps()  # decay steps and change checks at round boundaries (streamsgns.distributed.rounds)
     if rows in ("gain", "diverse"):
-        m.extrapolate_steps(n, step_cap, max_step)
+        m.extrapolate_steps(n, step_cap, max_step, SPLIT if split_steps is None else split_steps)
     return m
 
 
@@ -189,7 +194,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             delta_s.append(t3 - t2)
         t0 = time.perf_counter()
         merged = merge_deltas(base, deltas, rows=ROWS, stiffness=STIFFNESS, replicas=n, step_cap=STEP_CAP,
-                              max_step=MAX_STEP)
+                              max_step=MAX_STEP, split_steps=SPLIT)
         t1 = time.perf_counter()
         model = SGNS.from_state(merged)  # a replica applying the merged state
         t2 = time.perf_counter()
@@ -204,7 +209,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
             rng = keep[0].params.rng
             rng[:] = seed_states(replica_seed(seed, 0, r + 2), rng.shape[0])
             if ROWS in ("gain", "diverse"):  # the merged evidence is the rows' new n0, as at a load
-                keep[0].extrapolate_steps(n, STEP_CAP, MAX_STEP)
+                keep[0].extrapolate_steps(n, STEP_CAP, MAX_STEP, SPLIT)
         t4 = time.perf_counter()
         train_s += sum(tr)
         hist.append({"round": r + 1, "replicas": len(deltas), "tokens": int(model.words_seen),
@@ -219,7 +224,7 @@ def simulate(lines, ntok, n: int, seed: int, tau: int) -> dict:
         if r + 1 < rounds:
             model.close()
     return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS,
-            "step_cap": STEP_CAP, "max_step": MAX_STEP, "rounds": rounds, "fp16": FP16, "rare_below": RARE_BELOW,
+            "step_cap": STEP_CAP, "max_step": MAX_STEP, "split_steps": SPLIT, "rounds": rounds, "fp16": FP16, "rare_below": RARE_BELOW,
             "tokens": int(model.words_seen), "vocab_size": model.vocab_size, "train_s": train_s, **round_counts(model),
             "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
 
@@ -267,7 +272,7 @@ def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
                 rng = m.params.rng
                 rng[:] = seed_states(replica_seed(seed, k, r + 2), rng.shape[0])
                 if ROWS in ("gain", "diverse"):
-                    m.extrapolate_steps(n, STEP_CAP, MAX_STEP)
+                    m.extrapolate_steps(n, STEP_CAP, MAX_STEP, SPLIT)
             t3 = time.perf_counter()
             state = m.state_dict()
             d = model_delta(state, bases[k])
@@ -282,7 +287,7 @@ def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
             delta_s.append(t4 - t3)
         t0 = time.perf_counter()
         new = merge_deltas(merged, deltas, rows=ROWS, stiffness=STIFFNESS, replicas=n, step_cap=STEP_CAP,
-                           max_step=MAX_STEP)
+                           max_step=MAX_STEP, split_steps=SPLIT)
         t1 = time.perf_counter()
         if model is not None:
             model.close()
@@ -300,13 +305,13 @@ def simulate_overlap(lines, ntok, n: int, seed: int, tau: int) -> dict:
     for m in models:
         m.close()
     return {"kind": "sim", "replicas": n, "seed": seed, "sync_tokens": tau, "rows": ROWS, "stiffness": STIFFNESS,
-            "step_cap": STEP_CAP, "max_step": MAX_STEP, "rounds": rounds, "fp16": FP16, "rare_below": RARE_BELOW,
+            "step_cap": STEP_CAP, "max_step": MAX_STEP, "split_steps": SPLIT, "rounds": rounds, "fp16": FP16, "rare_below": RARE_BELOW,
             "overlap": True, "tokens": int(model.words_seen), "vocab_size": model.vocab_size, "train_s": train_s,
             "wall_s": time.perf_counter() - t_all, **scores(model), "history": hist}
 
 
 def main(argv=None) -> int:
-    global ROWS, STIFFNESS, FP16, RARE_BELOW, STEP_CAP, MAX_STEP
+    global ROWS, STIFFNESS, FP16, RARE_BELOW, STEP_CAP, MAX_STEP, SPLIT
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--replicas", type=int, nargs="+", default=[0, 1, 4, 16], help="0: one process")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -319,6 +324,9 @@ def main(argv=None) -> int:
     ap.add_argument("--stiffness", type=float, default=STIFFNESS, help="of --rows scaled and gain; <= 0: none")
     ap.add_argument("--step-cap", type=float, default=None, help="of --rows gain (default: N)")
     ap.add_argument("--max-step", type=float, default=None, help="of --rows gain: replica steps <= this * alpha")
+    ap.add_argument("--split-steps", action="store_true",
+                    help="of --rows gain with --max-step: a step above the limit is taken as ceil(step / limit) "
+                         "sub-updates of the pair, not cut (SGNS.extrapolate_steps(split_steps=True))")
     ap.add_argument("--fp16", action="store_true", help="replicas send float16 row differences (error feedback)")
     ap.add_argument("--rare-below", type=int, default=0, help="C rows of rarer words on alternate rounds")
     ap.add_argument("--overlap", action="store_true",
@@ -337,6 +345,9 @@ def main(argv=None) -> int:
     FP16, RARE_BELOW = args.fp16, args.rare_below
     STEP_CAP = args.step_cap
     MAX_STEP = args.max_step
+    SPLIT = args.split_steps
+    if SPLIT and MAX_STEP is None:
+        ap.error("--split-steps needs --max-step (the largest step of one sub-update)")
     lines, ntok = corpus(args.max_tokens)
     print(f"mix: {len(lines)} lines, {int(ntok.sum())} tokens", flush=True)
     out = Path(args.out)

@@ -146,7 +146,8 @@ def model_delta(state: dict, base: dict) -> dict:
 
 
 def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float | None = None,
-                 replicas: int | None = None, step_cap: float | None = None, max_step: float | None = None) -> dict:
+                 replicas: int | None = None, step_cap: float | None = None, max_step: float | None = None,
+                 split_steps: bool = False) -> dict:
     """The next base: ``base`` plus the replicas' deltas (:func:`model_delta`), component by component.
 
     Parameters
@@ -180,6 +181,11 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
         Of ``rows="gain"``: the replicas of the job (None: ``len(deltas)``), the replicas' largest
         step in units of ``alpha`` that sets the gains (None: ``replicas``) and their limit on any
         step in units of ``alpha`` (None: none), as given to :meth:`streamsgns.SGNS.extrapolate_steps`.
+    split_steps : bool
+        Of ``rows="gain"`` / ``"diverse"`` with a stiffness: the replicas split their steps above
+        ``max_step`` into sub-updates (``SGNS.extrapolate_steps(..., split_steps=True)``), so their step
+        sums are not limited: :func:`streamsgns.rates.replica_step_mass` without ``max_step``
+        (``docs/scale-out.md``, "Split steps").
 
     Returns
     -------
@@ -220,7 +226,7 @@ def merge_deltas(base: dict, deltas: list, rows: str = "sum", stiffness: float |
             if stiffness is None:
                 scale = 1.0 / gain
             else:
-                top = np.inf if max_step is None else float(max_step) * alpha
+                top = np.inf if max_step is None or split_steps else float(max_step) * alpha
                 each = -np.expm1(-stiffness * replica_step_mass(n0, plan["inc"], alpha, wd, k, gain, top)).sum(axis=0)
                 whole = -np.expm1(-stiffness * replica_step_mass(n0, plan["inc"].sum(axis=0), alpha, wd, 1,
                                                                   np.ones_like(gain)))
