@@ -292,3 +292,170 @@ def test_the_merge_actor_and_the_job_take_the_diverse_rule():
     assert not ReplicaJob(url, replicas=2, rows="sum").evidence_steps
     with pytest.raises(ValueError):
         ReplicaJob(url, replicas=2, rows="mean")
+
+
+# ---------------------------------------------------------------- split steps (kernels.split_pair)
+def _split_cfg(k=16, top=8.0, split=True, negative=0, shared=True, alpha=0.05, n=4):
+    """A kernel configuration of a replica of ``k`` replicas from an empty model (gain ``k`` for every row,
+    evidence 0 at load), steps limited at ``top·alpha``, split or cut."""
+    from streamsgns import kernels as K
+
+    cfg = K.make_config(window=1, negative=negative, min_count=1, max_vocab=1000, max_sentence_length=100,
+                        min_refresh_tokens=1000, track_cooc=False, prune_size=1, alpha=alpha, min_alpha=1e-4,
+                        decay_tokens=1e6, sample=0.0, ns_exponent=0.75, word_decay=2000.0, shared_negatives=shared)
+    return cfg._replace(evidence_scale=np.float64(k), evidence_offset=np.zeros(n), evidence_gain=np.full(n, float(k)),
+                        evidence_new_gain=np.float64(k), evidence_max_step=np.float64(top * alpha),
+                        evidence_split=np.int64(1 if split else 0))
+
+
+def _train_kernel(cfg, sen, W, C, counts, noise=None, seed=0):
+    from streamsgns import kernels as K
+    from streamsgns._state import new_record
+    from streamsgns.change import NO_DETECT
+    from streamsgns.cooc import NO_COOC
+    from streamsgns.hashing import seed_states
+    from streamsgns.noise import NOISE_RECORD, NoiseArrays
+    from streamsgns.parameters import STREAM_RECORD, ParamArrays
+
+    sen = np.asarray(sen, dtype=np.int32)
+    na = NoiseArrays(np.zeros(1), np.zeros(1, np.int32), new_record(NOISE_RECORD)) if noise is None else noise.arrays()
+    pa = ParamArrays(W, C, seed_states(seed, 2), new_record(STREAM_RECORD))
+    return K.train_sentence(cfg, sen, len(sen), cfg.alpha, int(counts.sum()), pa, counts, na, 1, NO_COOC,
+                            np.zeros(0, np.uint64), NO_DETECT, K.new_scratch(len(sen), W.shape[1], cfg.negative, 0))
+
+
+def _sig(x):
+    from streamsgns import kernels as K
+
+    i = K.EXP_TABLE_SIZE if x >= K.MAX_EXP else 0 if x <= -K.MAX_EXP else int((x + K.MAX_EXP) * K._TSCALE)
+    return float(K.SIGMOID_TABLE[i])
+
+
+@pytest.mark.parametrize("top", [8.0, 4.0, 2.5])
+def test_a_split_step_is_ceil_step_over_limit_sub_updates_of_the_pair_in_float64(top):
+    """16 replicas from an empty model step at ``16·alpha/(1 + 16·n/2000)`` (0.8 at n = 0): with ``split_steps``
+    each pair is ``n = ceil(max(a_w, a_t) / (top·alpha))`` word2vec updates at ``a/n``, σ recomputed before each
+    (a plain-Python float64 reference); without it one update at ``min(a, top·alpha)`` — which the reference
+    does not match."""
+    rng = np.random.default_rng(0)
+    d = 8
+    W0 = rng.normal(0, 0.4, size=(4, d)).astype(np.float32)
+    C0 = rng.normal(0, 0.4, size=(4, d)).astype(np.float32)
+    counts = np.array([3, 40, 900, 5], dtype=np.int64)
+    sen = [0, 1, 2, 0]
+    cfg = _split_cfg(top=top)
+    steps = [float(row_alpha(cfg, int(counts[w]), w)) for w in range(4)]
+    assert max(steps) > top * 0.05  # the limit binds: the split is exercised
+    Wr, Cr = W0.astype(np.float64), C0.astype(np.float64)
+    nsubs = set()
+    for i, word in enumerate(sen):  # window 1: centre i with contexts i - 1, i + 1 (word2vec.c's order)
+        for j in (i - 1, i + 1):
+            if not 0 <= j < len(sen):
+                continue
+            ctx = sen[j]
+            a_w, a_t = steps[ctx], steps[word]
+            n = int(np.ceil(max(a_w, a_t) / (top * 0.05)))  # the kernel's float64 quotient
+            nsubs.add(n)
+            for _ in range(n):
+                err = 1.0 - _sig(Wr[ctx] @ Cr[word])
+                neu = err * a_w / n * Cr[word]
+                Cr[word] += err * a_t / n * Wr[ctx]
+                Wr[ctx] += neu
+    assert max(nsubs) >= 2
+    W, C = W0.copy(), C0.copy()
+    loss, pairs, kept = _train_kernel(cfg, sen, W, C, counts)
+    assert (pairs, kept) == (6, 4)
+    np.testing.assert_allclose(W, Wr, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(C, Cr, rtol=1e-5, atol=1e-6)
+    Wc, Cc = W0.copy(), C0.copy()  # the limit cutting the step instead: not the reference
+    _train_kernel(_split_cfg(top=top, split=False), sen, Wc, Cc, counts)
+    assert not np.allclose(Wc, Wr, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_split_pair_equals_its_sub_updates_and_draws_the_negatives_of_the_plain_update(shared):
+    """Law: with negatives, one pair split into ``n`` sub-updates equals ``n`` plain updates of the same pair at
+    ``step/n`` (kernels.split_pair called with steps pre-divided and no split); and with a limit no step reaches,
+    the split path trains a sentence bit for bit as the plain path (same negatives, shared or per pair)."""
+    from streamsgns import kernels as K
+    from streamsgns.noise import NoiseDistribution
+
+    rng = np.random.default_rng(1)
+    d, n_neg = 8, 3
+    W0 = rng.normal(0, 0.4, size=(6, d)).astype(np.float32)
+    C0 = rng.normal(0, 0.4, size=(6, d)).astype(np.float32)
+    outs = np.array([2, 4, 5, 0], dtype=np.int64)
+    osteps = np.array([0.7, 0.2, 0.35, 0.0], dtype=np.float32)
+    a_w, a_t = np.float32(0.5), np.float32(0.8)
+    W, C = W0.copy(), C0.copy()
+    K.split_pair(W, C, 1, 3, a_w, a_t, outs, osteps, n_neg, 0.25, np.empty(d, np.float32))  # ceil(0.8/0.25) = 4
+    Ws, Cs = W0.copy(), C0.copy()
+    inv = np.float32(1.0 / 4)
+    for _ in range(4):
+        K.split_pair(Ws, Cs, 1, 3, a_w * inv, a_t * inv, outs, osteps * inv, n_neg, np.inf, np.empty(d, np.float32))
+    np.testing.assert_array_equal(W, Ws)
+    np.testing.assert_array_equal(C, Cs)
+    assert not np.array_equal(W, W0) and not np.array_equal(C[2], C0[2])
+
+    counts = np.array([30, 12, 50, 9, 70, 20], dtype=np.int64)
+    nd = NoiseDistribution(0.75, capacity=6)
+    nd.refresh(counts, 6)
+    sen = [0, 1, 2, 3, 4, 5, 1, 2]
+    res = []
+    for split in (True, False):
+        cfg = _split_cfg(top=1e6, split=split, negative=4, shared=shared, n=6)._replace(window=np.int64(3))
+        W, C = W0.copy(), C0.copy()
+        loss, pairs, _ = _train_kernel(cfg, sen, W, C, counts, noise=nd, seed=5)
+        res.append((W, C, pairs, loss))
+    np.testing.assert_array_equal(res[0][0], res[1][0])
+    np.testing.assert_array_equal(res[0][1], res[1][1])
+    assert res[0][2] == res[1][2] and res[0][3] == pytest.approx(res[1][3], rel=1e-6)
+
+
+def test_sixteen_replicas_steps_stay_finite_when_split_and_blow_up_unlimited():
+    """At K·alpha = 0.8 (16 replicas from an empty model, the steps of ``SGNS.extrapolate_steps(16)``) single
+    updates blow up on Lee; split at ``max_step`` 8 (0.4) the rows stay finite and bounded, and they move further
+    than with the limit cutting the step."""
+    lines = list(lee_lines()) * 2
+    norms = {}
+    for name, kw in (("free", {}), ("split", dict(max_step=8.0, split_steps=True)), ("cut", dict(max_step=8.0))):
+        m = SGNS(**{**SMALL, "vector_size": 32})
+        m.extrapolate_steps(16, None, **kw)
+        with np.errstate(all="ignore"):
+            m.learn_many(lines)
+            W = m.params.W[:m.n_ids].astype(np.float64)
+            norms[name] = float(np.nanmax(np.linalg.norm(W, axis=1))) if np.isfinite(W).all() else np.inf
+        if name != "free":
+            assert_finite(m)
+        m.close()
+    assert norms["free"] > 50 * norms["split"], norms
+    assert norms["split"] < 20, norms
+
+
+def test_split_steps_arguments_and_the_merge_takes_split_step_sums_as_unlimited():
+    """``split_steps`` needs ``max_step``; one replica ignores it; ``merge_deltas(split_steps=True)`` weighs the
+    rows as if no step had been limited (the replicas took their whole steps)."""
+    m = SGNS(**SMALL)
+    with pytest.raises(ValueError):
+        m.extrapolate_steps(4, split_steps=True)
+    m.extrapolate_steps(1, max_step=2.0, split_steps=True)
+    assert m._trainer.cfg.evidence_split == 0
+    m.extrapolate_steps(4, max_step=2.0, split_steps=True)
+    assert m._trainer.cfg.evidence_split == 1 and m._trainer._replay_cfg.evidence_split == 1
+    m.close()
+    lines = lee_lines()
+    base = _trained(lines[:150]).state_dict()
+    deltas = []
+    for k in range(4):
+        r = SGNS.from_state(base)
+        r.extrapolate_steps(4, None, 2.0, split_steps=True)
+        r.learn_many(lines[150 + 30 * k: 180 + 30 * k])
+        assert_finite(r)
+        deltas.append(model_delta(r.state_dict(), base))
+        r.close()
+    kw = dict(rows="gain", stiffness=3.0, replicas=4)
+    split = merge_deltas(base, deltas, max_step=2.0, split_steps=True, **kw)
+    free = merge_deltas(base, deltas, max_step=None, **kw)
+    cut = merge_deltas(base, deltas, max_step=2.0, **kw)
+    np.testing.assert_array_equal(split["parameters"]["W"], free["parameters"]["W"])
+    assert not np.array_equal(split["parameters"]["W"], cut["parameters"]["W"])
