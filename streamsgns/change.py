@@ -756,6 +756,19 @@ class ChangeLog:
         self.records: list[dict] = []
         self.pending: list[dict] = []  # changes whose "after" record is not written yet
         self.next_rec = 1
+        self._filling: list = []  # futures of the searches filling in the newest records' neighbours
+
+    def fill_later(self, future) -> None:
+        """Hold ``future`` (a :class:`concurrent.futures.Future`), whose job fills in the neighbours of
+        records just added: every reader of the records (:meth:`since`, :meth:`events`,
+        :meth:`state_dict`, :meth:`settle`) waits for it first."""
+        self._filling.append(future)
+
+    def settle(self) -> None:
+        """Wait until the neighbours of every record are filled in (:meth:`fill_later`); re-raises
+        an error of the search that filled them."""
+        while self._filling:
+            self._filling.pop(0).result()
 
     def _add(self, rec: dict) -> dict:
         rec["rec"] = self.next_rec
@@ -785,10 +798,12 @@ class ChangeLog:
 
     def since(self, rec: int) -> list[dict]:
         """Records numbered above ``rec``, oldest first (those still held)."""
+        self.settle()
         return [r for r in self.records if r["rec"] > rec]
 
     def events(self) -> list[dict]:
         """The changes held, each with its ``neighbours_after`` (None while pending)."""
+        self.settle()
         after = {r["change"]: r["neighbours_after"] for r in self.records if r["kind"] == "after"}
         return [{"word": r["word"], "tokens": r["tokens"], "score": r["score"],
                  "neighbours_before": r["neighbours_before"], "neighbours_after": after.get(r["rec"]),
@@ -796,6 +811,7 @@ class ChangeLog:
 
     def state_dict(self) -> dict:
         """``records`` and ``pending`` (UTF-8 JSON as uint8 arrays), ``next_rec``, ``follow_tokens``, ``max_records``."""
+        self.settle()
         return {"records": _json_bytes(self.records), "pending": _json_bytes(self.pending),
                 "next_rec": self.next_rec, "follow_tokens": self.follow_tokens, "max_records": self.max_records}
 

@@ -22,7 +22,7 @@ import numpy as np
 from .averaging import IterateAverage, export_cosines
 from .parameters import SGNSParameters
 from .vectors import KeyedVectors
-from .vocab import Vocabulary
+from .vocab import Vocabulary, select_by_count
 
 __all__ = ["VectorExport", "OUTPUT_KINDS", "NEIGHBOUR_POOL"]
 
@@ -149,37 +149,69 @@ class VectorExport:
 
         The pool's rows are read once for all the words and not copied when the export is an
         average of W or C (:func:`~streamsgns.averaging.export_cosines`); W+C, or an export without
-        averages, is read as a copy of the pool's rows (:meth:`rows`). Ties in cosine are broken by id.
+        averages, is read as a copy of the pool's rows (:meth:`rows`). Ties in cosine are broken by
+        id. The same as ``neighbours_search(words, kind, topn, pool)()``.
         """
-        k2i, itk = self.vocab.key_to_index, self.vocab.index_to_key
+        return self.neighbours_search(words, kind, topn, pool)()
+
+    def neighbours_search(self, words, kind: str, topn: int = 10, pool: int = NEIGHBOUR_POOL) -> Callable[[], dict]:
+        """:meth:`neighbours` in two steps: the query is read now, the search runs when the returned
+        function is called — now, or on another thread while this one goes on learning.
+
+        Read now: the query words' exported rows (so a row restarted after this call is searched
+        for as it was) and the arrays the search reads with their extent (the vocabulary's counts
+        and ids in use, W or C and its averages). The vocabulary may grow meanwhile (its arrays are
+        then new ones; the search reads the ones it was given, each at least as large as the ids
+        it was given), and the training threads may move the pool's rows (as they do during
+        :meth:`neighbours` with ``workers > 1``).
+
+        Returns
+        -------
+        callable
+            ``() -> dict``: ``{word: [topn words]}`` as :meth:`neighbours`; it holds no lock and
+            releases the GIL in its numba parts.
+        """
+        vocab = self.vocab
+        k2i, itk = vocab.key_to_index, vocab.index_to_key
         ids = np.array(sorted({k2i[w] for w in words if w in k2i}), dtype=np.int64)
         if not len(ids):
-            return {}
-        cand = self.vocab.most_frequent(pool)  # ties at the pool's edge: the lower ids
+            return dict
+        counts, n = vocab.counts, vocab.n_ids
         Q = self.rows(ids, kind).astype(np.float64)
         Q /= np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), 1e-30)
-        S = np.empty((len(cand), len(ids)), np.float64)
-        if self.average is not None and kind in ("W", "C"):
+        averaged = self.average is not None and kind in ("W", "C")
+        if averaged:
             M = self.params.W if kind == "W" else self.params.C
             A, steps = self.average.averages(M, kind)
-            export_cosines(M, A, steps, cand, Q.astype(np.float32), S)
-        else:
-            E = self.rows(cand, kind)
-            en = np.sqrt(np.einsum("ij,ij->i", E, E, dtype=np.float64))
-            S[:] = (E @ Q.T) / np.maximum(en[:, None], 1e-30)
-            S[en == 0] = -np.inf
-        out = {}
-        for j, r in enumerate(ids):
-            sims = S[:, j]
-            sims[cand == r] = -np.inf
-            k = min(topn, int(np.isfinite(sims).sum()))
-            if k <= 0:
-                out[itk[r]] = []
-                continue
-            top = np.argpartition(-sims, k - 1)[:k]
-            top = top[np.lexsort((cand[top], -sims[top]))]  # by decreasing cosine, ties by id
-            out[itk[r]] = [itk[int(cand[t])] for t in top]
-        return out
+        names = [itk[int(r)] for r in ids]
+
+        def search() -> dict:
+            # the most frequent (ties at the pool's edge: lower ids), selected on a copy of the counts: the
+            # selection reads them twice, and learning may change them meanwhile
+            cand = select_by_count(counts[:n].copy(), n, pool, -1)
+            S = np.empty((len(cand), len(ids)), np.float64)
+            if averaged:
+                export_cosines(M, A, steps, cand, Q.astype(np.float32), S)
+            else:
+                E = self.rows(cand, kind)
+                en = np.sqrt(np.einsum("ij,ij->i", E, E, dtype=np.float64))
+                S[:] = (E @ Q.T) / np.maximum(en[:, None], 1e-30)
+                S[en == 0] = -np.inf
+            out = {}
+            for j, r in enumerate(ids):
+                sims = S[:, j]
+                sims[cand == r] = -np.inf
+                k = min(topn, int(np.isfinite(sims).sum()))
+                if k <= 0:
+                    out[names[j]] = []
+                    continue
+                top = np.argpartition(-sims, k - 1)[:k]
+                top = top[np.lexsort((cand[top], -sims[top]))]  # by decreasing cosine, ties by id
+                # (a word evicted since the query was read has no name: left out)
+                out[names[j]] = [w for w in (itk[int(cand[t])] for t in top) if w is not None]
+            return out
+
+        return search
 
     def keyed_vectors(self, kind: str) -> KeyedVectors:
         """The exported vectors of ``kind`` as :class:`~streamsgns.vectors.KeyedVectors` (alive rows only).

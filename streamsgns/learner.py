@@ -49,10 +49,24 @@ from .vocab import Vocabulary
 __all__ = ["SGNS"]
 
 
-#: The change records' neighbours are searched among this many most frequent words (the records'
-#: search runs on the main thread while the training threads wait for parsed text: on mix with
-#: ``workers=2``, 30,000 words took 7.5 ms a search, 1.0 s of an 11.6-s pass; ``docs/drift.md``).
+#: The change records' neighbours are searched among this many most frequent words (on mix with
+#: ``workers=2``, when the search ran on the parsing thread, 30,000 words took 7.5 ms a search, 1.0 s
+#: of an 11.6-s pass; ``docs/drift.md``). With ``workers > 1`` the search runs on a thread of its own.
 CHANGE_NEIGHBOUR_POOL = 10_000
+
+
+def _fill_neighbours(search, records: list) -> None:
+    """Run ``search`` (:meth:`streamsgns.export.VectorExport.neighbours_search`) and fill in the
+    neighbours of the change log's ``records`` just added (``"change"``: ``neighbours_before``;
+    ``"after"``: ``neighbours_after``, None for a word that left the vocabulary)."""
+    nbs = search()
+    for rec in records:
+        if rec["kind"] == "change":
+            rec["neighbours_before"] = list(nbs.get(rec["word"], []))
+        else:
+            found = nbs.get(rec["word"])
+            rec["neighbours_after"] = None if found is None else list(found)
+
 
 class SGNS(base.Transformer):
     """Word vectors learnt online by skip-gram with negative sampling (word2vec).
@@ -371,6 +385,7 @@ class SGNS(base.Transformer):
         state = self.__dict__.copy()
         state["_trainer"] = None
         state["_export"] = None  # rebuilt by __setstate__
+        state.pop("_searcher", None)  # a thread: made again when needed
         state.pop("_round_steps_deferred", None)  # as the trainer's configuration: not kept (defer_round_steps)
         return state
 
@@ -928,7 +943,7 @@ class SGNS(base.Transformer):
         seen = self.params.counter("words_seen")
         if self.detect is not None and not self._round_steps_deferred and seen >= self.detect.next_check:
             due = self.detect.next_check
-            self.check_changes()
+            self.check_changes(background=True)
             self.detect.meta[0]["next_check"] = next_after(due, self.change_every, seen)
         if self.average is not None and seen >= self.average.next_fold:
             due = self.average.next_fold
@@ -945,13 +960,21 @@ class SGNS(base.Transformer):
             self.fold_average()
         self._trainer.pause_at = self._next_periodic()
 
-    def check_changes(self) -> list[dict]:
+    def check_changes(self, background: bool = False) -> list[dict]:
         """Run one change check now; restart the words that changed and record them.
 
         Called every ``change_every`` tokens while learning. For each alarm the word's neighbours
         in the exported vectors (before it restarts) go into a ``"change"`` record of
         ``change_log`` (a :class:`~streamsgns.change.ChangeLog`); ``follow_tokens`` later an ``"after"`` record gives its new
         neighbours. Returns the records added (empty without change detection).
+
+        ``background=True`` (what learning with ``workers > 1`` uses): the search of the records'
+        neighbours runs on a thread of its own while learning goes on (its query, the words' rows
+        before they restart, is read now; :meth:`streamsgns.export.VectorExport.neighbours_search`),
+        and the records returned have their neighbours filled in when it ends: every reader of
+        the change log (``changes()``, a ``--changes`` file, a checkpoint, :meth:`flush`) waits
+        for it. On mix with ``workers=2`` the search took 0.32 s of a 13-s pass on the parsing
+        thread, which the training threads wait for (``docs/drift.md``).
 
         With ``workers > 1`` the check runs once the parsed batch that reached ``change_every``
         tokens is handed to the training threads, while they go on (Hogwild, as their own updates: a
@@ -967,9 +990,12 @@ class SGNS(base.Transformer):
         added = []
         itk = self.index_to_key
         due = self.change_log.due(seen)
-        if len(rows) or due:  # one product for the records' neighbours, before the restarts
+        nbs = {}
+        if len(rows) or due:  # one search for the records' neighbours, its query read before the restarts
             words = [itk[int(r)] for r in rows if itk[int(r)] is not None] + [p["word"] for p in due]
-            nbs = self._export.neighbours(words, self.output, pool=CHANGE_NEIGHBOUR_POOL)
+            search = self._export.neighbours_search(words, self.output, pool=CHANGE_NEIGHBOUR_POOL)
+            if not background:
+                nbs = search()
         if len(rows):
             for r in rows:
                 word = itk[int(r)]
@@ -981,6 +1007,8 @@ class SGNS(base.Transformer):
             self._export.invalidate()
         for p in due:
             added.append(self.change_log.after(p["word"], p["change"], seen, nbs.get(p["word"])))
+        if background and added:
+            self.change_log.fill_later(self._record_searcher().submit(_fill_neighbours, search, added))
         return added
 
     def changes(self) -> list[dict]:
@@ -1060,13 +1088,29 @@ class SGNS(base.Transformer):
         self._trainer.grow(int(n_ids))
 
     def flush(self) -> None:
-        """Wait for the training threads (``workers > 1``) to finish queued batches."""
+        """Wait for the training threads (``workers > 1``) to finish queued batches, and for the
+        change records' neighbour searches."""
         if self._trainer is not None:
             self._trainer.flush()
+        self.change_log.settle()
 
     def close(self) -> None:
-        """Finish queued work and stop the training threads."""
+        """Finish queued work and stop the training threads (and the thread of the records' searches)."""
         self._trainer.close()
+        self.change_log.settle()
+        searcher = self.__dict__.pop("_searcher", None)
+        if searcher is not None:
+            searcher.shutdown()
+
+    def _record_searcher(self):
+        """The one thread that runs the change records' neighbour searches of ``workers > 1``
+        (:meth:`check_changes` with ``background=True``), made at the first."""
+        searcher = self.__dict__.get("_searcher")
+        if searcher is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            searcher = self._searcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="streamsgns-records")
+        return searcher
 
     def pmi_report(self, top: int = 1000, **kw) -> dict:
         """Compare W·Cᵀ with PMI − log k over the ``top`` most frequent tracked words.

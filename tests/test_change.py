@@ -365,6 +365,38 @@ def test_change_record_neighbours_are_the_exported_vectors_nearest(kw):
         assert got[w] == [x for x, _ in m.most_similar(w, topn=10)], w
 
 
+def test_a_background_search_finds_the_rows_as_they_were_when_it_was_asked():
+    """``neighbours_search`` reads its query when called and searches when run: a row restarted in
+    between (the alarm's restart) is searched for as it was, and the result is ``neighbours``'s."""
+    m = SGNS(**{**SMALL, "average_every": 5000})
+    m.learn_many(stream(3_000, 3_000))
+    words = ["a1", "b2", "x1"]
+    want = m._export.neighbours(words, m.output)
+    search = m._export.neighbours_search(words, m.output)
+    r = m.key_to_index["x1"]
+    m.params.W[r] = -m.params.W[r]  # the query row changes after the query was read ...
+    m.average.restart(np.array([r]), m.params.W, m.params.C)
+    assert m._export.neighbours(["x1"], m.output)["x1"] != want["x1"]  # (... and that changes its neighbours)
+    assert search() == want
+
+
+def test_with_two_workers_the_records_are_filled_in_before_anyone_reads_them(tmp_path):
+    """``workers=2``: the records' neighbour searches run on a thread of their own while learning goes
+    on; every change record read (``changes()``, a checkpoint) has its neighbours, the ``"after"``
+    records theirs, and a checkpoint round trip keeps them."""
+    m = SGNS(**{**SMALL, "workers": 2})
+    m.change_log.follow_tokens = 50_000
+    m.learn_many(stream(40_000, 20_000))
+    ev = m.changes()
+    assert {e["word"] for e in ev} >= set(MOVERS)
+    assert all(len(e["neighbours_before"]) == 10 for e in ev)
+    assert all(e["neighbours_after"] is None or len(e["neighbours_after"]) == 10 for e in ev)
+    assert any(e["neighbours_after"] for e in ev)
+    m.save(tmp_path / "ck.npz")
+    assert SGNS.load(tmp_path / "ck.npz").changes() == ev
+    m.close()
+
+
 def test_recurring_bursts_are_not_changes_and_a_real_change_still_is():
     """The detector alone, on synthetic context signatures (as in ``ChangeDetector``'s example): 40
     words with steady context distributions; word 5 leaves its usual contexts for 3 checks out of
