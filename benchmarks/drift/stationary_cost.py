@@ -13,6 +13,15 @@ time is steadier than wall time; the bar is on throughput, wall time). Every run
 answer); the evaluation is outside the timed part.
 
     python benchmarks/drift/stationary_cost.py --repeat 5
+    python benchmarks/drift/stationary_cost.py --chunks 24 --repeat 3
+
+``--chunks N``: the two variants learn side by side, two models alive at once, the corpus cut into
+``N`` pieces at line ends and each piece given to one model then the other (the order alternating
+piece by piece), each piece timed to its ``flush()``. A machine whose speed drifts over tens of
+seconds (this project's: ±10 % between whole runs of the same code) then slows both variants alike
+within a piece, and the cost is read from the pieces' paired times (their sums and the median of
+their ratios), not from whole runs minutes apart. Each model still learns the whole corpus in
+order, as one pass; a ``flush()`` per piece drains the threads' queue at its end, in both variants.
 
 Prints a table, writes ``benchmarks/results/drift_stationary_cost.json``.
 """
@@ -41,9 +50,13 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default=None)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--chunks", type=int, default=0,
+                    help="learn the variants side by side, piece by piece (0: whole runs one after the other)")
     ap.add_argument("--out", default=str(RESULTS / "drift_stationary_cost.json"))
     args = ap.parse_args(argv)
     path = corpus_file(args.corpus, args.cache)
+    if args.chunks > 0:
+        return side_by_side(args, path)
     runs = {k: [] for k in VARIANTS}
     with open(path, "rb") as f:
         head = f.read(2_000_000)
@@ -90,6 +103,67 @@ def main(argv=None) -> int:
           f"(cost {100 * res['cost']:.1f} %); paired costs {np.round(100 * np.array(paired), 1).tolist()} % "
           f"(median {100 * res['median_paired_cost']:.1f} %); CPU s {cpu['defaults']:.2f} vs {cpu['without']:.2f} "
           f"(+{100 * res['cpu_cost']:.1f} %)")
+    write_json(args.out, res)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def pieces(data: bytes, n: int) -> list[bytes]:
+    """``data`` cut into ``n`` pieces of about equal size, each ending at a line end."""
+    out, start = [], 0
+    for k in range(1, n + 1):
+        end = len(data) if k == n else data.find(b"\n", k * len(data) // n)
+        end = len(data) if end < 0 else end + 1
+        if end > start:
+            out.append(data[start:end])
+        start = max(start, end)
+    return out
+
+
+def side_by_side(args, path) -> int:
+    """``--chunks``: both variants alive at once, fed piece by piece (see the module docstring)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    parts = pieces(data, args.chunks)
+    for kw in VARIANTS.values():  # compile outside the timed runs
+        m = SGNS(workers=args.workers, seed=0, **kw)
+        m.learn_text(parts[0][:2_000_000])
+        m.flush()
+        m.check_changes()
+        m.close()
+    names = list(VARIANTS)
+    reps = []
+    for rep in range(args.repeat):
+        models = {k: SGNS(workers=args.workers, seed=0, **kw) for k, kw in VARIANTS.items()}
+        secs = {k: [] for k in names}
+        cpu = {k: [] for k in names}
+        for i, part in enumerate(parts):
+            for name in (names if (i + rep) % 2 == 0 else names[::-1]):
+                m = models[name]
+                t0, c0 = time.perf_counter(), time.process_time()
+                m.learn_text(part)
+                m.flush()
+                secs[name].append(time.perf_counter() - t0)
+                cpu[name].append(time.process_time() - c0)
+        words = {k: models[k].words_seen for k in names}
+        ratios = [d / w for d, w in zip(secs["defaults"], secs["without"])]
+        r = {"seconds": {k: float(sum(v)) for k, v in secs.items()}, "cpu_seconds": {k: float(sum(v)) for k, v in cpu.items()},
+             "words_seen": words, "changes": models["defaults"].changes_count,
+             "cost": 1 - (words["defaults"] / sum(secs["defaults"])) / (words["without"] / sum(secs["without"])),
+             "median_piece_cost": float(1 - 1 / np.median(ratios)),
+             "cpu_cost": sum(cpu["defaults"]) / sum(cpu["without"]) - 1, "piece_seconds": secs}
+        reps.append(r)
+        print(f"repeat {rep}: defaults {words['defaults'] / r['seconds']['defaults']:,.0f} words/s, without "
+              f"{words['without'] / r['seconds']['without']:,.0f}: cost {100 * r['cost']:.1f} % (median of "
+              f"{len(parts)} pieces {100 * r['median_piece_cost']:.1f} %), CPU {100 * r['cpu_cost']:+.1f} %, "
+              f"{r['changes']} change events", flush=True)
+        for m in models.values():
+            m.close()
+    res = {"env": environment(), "args": vars(args), "mode": "side_by_side", "repeats": reps,
+           "median_cost": float(np.median([r["cost"] for r in reps])),
+           "median_cpu_cost": float(np.median([r["cpu_cost"] for r in reps]))}
+    print(f"throughput cost, median of {len(reps)} repeats: {100 * res['median_cost']:.1f} % "
+          f"(CPU {100 * res['median_cpu_cost']:+.1f} %)")
     write_json(args.out, res)
     print(f"wrote {args.out}")
     return 0
