@@ -974,7 +974,7 @@ class SGNS(base.Transformer):
         and the records returned have their neighbours filled in when it ends: every reader of
         the change log (``changes()``, a ``--changes`` file, a checkpoint, :meth:`flush`) waits
         for it. On mix with ``workers=2`` the search took 0.32 s of a 13-s pass on the parsing
-        thread, which the training threads wait for (``docs/drift.md``).
+        thread, which the training threads wait for; its CPU seconds remain (``docs/drift.md``).
 
         With ``workers > 1`` the check runs once the parsed batch that reached ``change_every``
         tokens is handed to the training threads, while they go on (Hogwild, as their own updates: a
