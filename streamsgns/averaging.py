@@ -44,7 +44,7 @@ from numba import njit
 
 from ._state import StateError, check_array, grow_rows, new_record, record_from_dict, record_to_dict
 
-__all__ = ["IterateAverage", "AverageArrays", "AVERAGE_RECORD", "average_fold", "export_cosines"]
+__all__ = ["IterateAverage", "AverageArrays", "AVERAGE_RECORD", "average_fold", "export_cosines", "exported_rows"]
 
 #: Scalars: ``folds`` done, ``last_fold`` (``words_seen`` at the last fold, tokens) and ``next_fold``
 #: (the fold is due at the first line that ends at or past it, tokens).
@@ -150,6 +150,18 @@ def export_cosines(M, A, steps, pool, Q, out):
             for t in range(d):
                 dot += row[t] * Q[j, t]
             out[i, j] = dot * inv
+
+
+def exported_rows(M: np.ndarray, A: np.ndarray | None, steps: np.ndarray | None, idx) -> np.ndarray:
+    """The exported rows ``idx`` ((k,) int ids): ``A[r]`` where ``steps[r] > 0``, else ``M[r]``
+    (``A`` None: ``M``'s rows). ``M``, ``A`` float32 (cap, d), ``steps`` (cap,) int64 (as
+    :meth:`IterateAverage.averages` gives them). Shape (k, d), float32, a copy; reads only."""
+    idx = np.asarray(idx, dtype=np.int64)
+    out = M[idx]
+    if A is not None:
+        folded = steps[idx] > 0
+        out[folded] = A[idx[folded]]
+    return out
 
 
 class IterateAverage:
@@ -321,11 +333,7 @@ class IterateAverage:
         matrix of that kind, float32 (cap, d)), as :meth:`rows` gives them. Shape (k, d), float32,
         a copy."""
         avg, steps = self.averages(M, which)
-        idx = np.asarray(idx, dtype=np.int64)
-        out = M[idx]
-        folded = steps[idx] > 0
-        out[folded] = avg[idx[folded]]
-        return out
+        return exported_rows(M, avg, steps, idx)
 
     def state_dict(self, n_ids: int) -> dict:
         """``W`` (n_ids, d) float32, ``steps`` (n_ids,) int64, ``owner`` (n_ids,) uint64, when C is

@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from .averaging import IterateAverage, export_cosines
+from .averaging import IterateAverage, export_cosines, exported_rows
 from .parameters import SGNSParameters
 from .vectors import KeyedVectors
 from .vocab import Vocabulary, select_by_count
@@ -175,14 +175,16 @@ class VectorExport:
         k2i, itk = vocab.key_to_index, vocab.index_to_key
         ids = np.array(sorted({k2i[w] for w in words if w in k2i}), dtype=np.int64)
         if not len(ids):
-            return dict
+            return lambda: {}
         counts, n = vocab.counts, vocab.n_ids
         Q = self.rows(ids, kind).astype(np.float64)
         Q /= np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), 1e-30)
-        averaged = self.average is not None and kind in ("W", "C")
-        if averaged:
-            M = self.params.W if kind == "W" else self.params.C
-            A, steps = self.average.averages(M, kind)
+        # (matrix, its averages, their fold counts) per part of the export, taken here: reading the
+        # averages may grow them or start C's, which must not happen on the search's thread
+        sources = []
+        for part in ("W", "C") if kind == "W+C" else (kind,):
+            M = self.params.W if part == "W" else self.params.C
+            sources.append((M, *(self.average.averages(M, part) if self.average is not None else (None, None))))
         names = [itk[int(r)] for r in ids]
 
         def search() -> dict:
@@ -190,10 +192,12 @@ class VectorExport:
             # selection reads them twice, and learning may change them meanwhile
             cand = select_by_count(counts[:n].copy(), n, pool, -1)
             S = np.empty((len(cand), len(ids)), np.float64)
-            if averaged:
-                export_cosines(M, A, steps, cand, Q.astype(np.float32), S)
+            if len(sources) == 1 and sources[0][1] is not None:
+                export_cosines(*sources[0], cand, Q.astype(np.float32), S)
             else:
-                E = self.rows(cand, kind)
+                E = exported_rows(*sources[0], cand)
+                if len(sources) == 2:
+                    E += exported_rows(*sources[1], cand)
                 en = np.sqrt(np.einsum("ij,ij->i", E, E, dtype=np.float64))
                 S[:] = (E @ Q.T) / np.maximum(en[:, None], 1e-30)
                 S[en == 0] = -np.inf
