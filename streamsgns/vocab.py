@@ -365,11 +365,6 @@ class Vocabulary:
         """The bundle the kernels read and update in place (no copies)."""
         return VocabArrays(self.keys, self.vals, self.hashes, self.counts, self.free_ids, self.events, self.meta)
 
-    def most_frequent(self, k: int) -> np.ndarray:
-        """The ids of the ``k`` most frequent admitted words (ties: the lower ids), in id order:
-        (min(k, len(self)),) int64. O(n_ids) (:func:`select_by_count`)."""
-        return select_by_count(self.counts, self.n_ids, k, -1)
-
     def __len__(self) -> int:
         return len(self.key_to_index)
 

@@ -225,10 +225,13 @@ def test_select_by_count_is_the_head_of_a_sort_by_count_then_id(counts, k, sign)
     assert got.dtype == np.int64 and got.tolist() == want
 
 
-def test_most_frequent_are_the_words_with_the_largest_counts():
+def test_select_by_count_picks_the_words_with_the_largest_counts():
+    from streamsgns.vocab import select_by_count
+
     m = SGNS(min_count=1, seed=0)
     m.learn_many([["bb", "dd", "bb", "dd", "aa", "ee", "bb", "dd", "aa", "bb", "dd", "ee", "aa", "bb", "dd", "cc",
                    "aa", "bb", "dd", "ee", "aa", "bb", "dd", "aa", "bb", "dd", "bb", "dd"]])  # bb, dd 9; aa 6
     m.flush()
-    assert sorted(m.index_to_key[i] for i in m.vocab.most_frequent(3)) == ["aa", "bb", "dd"]
-    assert len(m.vocab.most_frequent(100)) == 5
+    v = m.vocab
+    assert sorted(m.index_to_key[i] for i in select_by_count(v.counts, v.n_ids, 3, -1)) == ["aa", "bb", "dd"]
+    assert len(select_by_count(v.counts, v.n_ids, 100, -1)) == 5
