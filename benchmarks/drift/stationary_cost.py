@@ -44,6 +44,17 @@ from streamsgns.evaluate import evaluate_all  # noqa: E402
 VARIANTS = {"defaults": {}, "without": {"detect_changes": False, "average_horizon": None}}
 
 
+def warm_up(workers: int, text: bytes) -> None:
+    """Compile every kernel the variants use (training, a change check, a search), outside the timed runs."""
+    for kw in VARIANTS.values():
+        m = SGNS(workers=workers, seed=0, **kw)
+        m.learn_text(text)
+        m.flush()
+        m.check_changes()
+        m.most_similar(m.index_to_key[0])
+        m.close()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default="mix")
@@ -59,14 +70,7 @@ def main(argv=None) -> int:
         return side_by_side(args, path)
     runs = {k: [] for k in VARIANTS}
     with open(path, "rb") as f:
-        head = f.read(2_000_000)
-    for kw in VARIANTS.values():  # compile every kernel the variants use, outside the timed runs
-        m = SGNS(workers=args.workers, seed=0, **kw)
-        m.learn_text(head)
-        m.flush()
-        m.check_changes()
-        m.most_similar(m.index_to_key[0])
-        m.close()
+        warm_up(args.workers, f.read(2_000_000))
     for rep in range(args.repeat):
         for name, kw in VARIANTS.items():
             m = SGNS(workers=args.workers, seed=0, **kw)
@@ -125,12 +129,7 @@ def side_by_side(args, path) -> int:
     with open(path, "rb") as f:
         data = f.read()
     parts = pieces(data, args.chunks)
-    for kw in VARIANTS.values():  # compile outside the timed runs
-        m = SGNS(workers=args.workers, seed=0, **kw)
-        m.learn_text(parts[0][:2_000_000])
-        m.flush()
-        m.check_changes()
-        m.close()
+    warm_up(args.workers, data[:2_000_000])
     names = list(VARIANTS)
     reps = []
     for rep in range(args.repeat):
