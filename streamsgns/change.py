@@ -10,7 +10,9 @@ state that makes such a word new again.
 **Signal: a context signature per word.** For every positive pair (context ``c``, centre ``t``) the
 training kernel adds the first :data:`SIG_DIM` (16) coordinates of ``W[c]`` — the row it has just
 loaded for the pair's update, so no extra memory is read — to a scratch sum, and adds the window's
-sum to ``sig[t]`` and its pairs to ``pairs[t]`` once per centre (:func:`detector_observe`). The mean ``u = sig / pairs`` over an interval is the
+sum to ``sig[t]`` and its pairs to ``pairs[t]`` once per centre (:func:`detector_observe`; the next
+centre's two rows are prefetched while this one trains, :func:`detector_prefetch`: without it
+their cache misses cost about 2 % of the kernel's time, ``docs/drift.md``). The mean ``u = sig / pairs`` over an interval is the
 centroid of the word's contexts in the model's own embedding, seen through 16 coordinates (the
 coordinates of a randomly initialised SGNS row are exchangeable, so these 16 are a random
 coordinate projection). It moves as soon as the word's contexts move, even for a frequent word
@@ -100,10 +102,11 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from .prefetch import prefetch_row
 from ._state import StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict
 
 __all__ = ["ChangeDetector", "ChangeLog", "DetectorArrays", "DETECT_RECORD", "NO_DETECT", "SIG_DIM", "BURST_Z",
-           "detect_check", "detector_observe", "detector_reset_row", "detector_decay", "step_evidence"]
+           "detect_check", "detector_observe", "detector_prefetch", "detector_reset_row", "detector_decay", "step_evidence"]
 
 #: A ratio above this is a burst (:func:`detect_check`).
 BURST_Z = 3.0
@@ -150,6 +153,14 @@ def detector_observe(da, t, acc, npairs):
     for j in range(min(SIG_DIM, acc.shape[0])):
         row[j] += acc[j]
     da.pairs[t] += npairs
+
+
+@njit(cache=True, nogil=True, inline="always")
+def detector_prefetch(da, t):
+    """Start loading the rows :func:`detector_observe` will update for centre ``t`` (``sig[t]``,
+    ``pairs[t]``) into cache: a hint (:func:`streamsgns.prefetch.prefetch_row`), no value changes."""
+    prefetch_row(da.sig, t)
+    prefetch_row(da.pairs, t)
 
 
 @njit(cache=True, nogil=True)

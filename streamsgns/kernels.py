@@ -90,7 +90,7 @@ import numpy as np
 from numba import njit
 
 from ._state import new_record
-from .change import SIG_DIM, detector_observe, detector_reset_row, step_evidence
+from .change import SIG_DIM, detector_observe, detector_prefetch, detector_reset_row, step_evidence
 from .cooc import cooc_admit, cooc_release, cooc_sentence, window_bounds
 from .forget import alpha_tokens, fade_count, forget_every, forget_step
 from .hashing import hash_bytes, next_float, next_u64
@@ -397,11 +397,15 @@ def train_sentence(cfg, sen, nsen, alpha, total, pa, counts, na, k, ca, hashes, 
     per_word = wdecay > 0.0
     for i in range(m):
         steps[i] = row_alpha(cfg, step_evidence(counts, base, kept[i]), kept[i]) if per_word else a32
+    if observe and m > 0:
+        detector_prefetch(da, kept[0])
     for i in range(m):
         word = kept[i]
         a_t = steps[i]
         npos = 0
         if observe:
+            if i + 1 < m:  # the next centre's signature rows load while this centre trains
+                detector_prefetch(da, kept[i + 1])
             for q in range(SIG_DIM):  # all of it: detector_observe adds SIG_DIM entries (d may be smaller)
                 sigacc[q] = np.float32(0.0)
         b = window - np.int64(next_u64(rng, k) % np.uint64(window))

@@ -117,6 +117,10 @@ class ReferenceSGNS:
     counts : list of int
     words_seen, pairs, kept : int
         Tokens scanned, pairs trained, tokens kept after subsampling.
+    signatures : dict
+        id -> [(16,) float64, int]: the sum of the first 16 coordinates of its contexts' W rows
+        (each before its pair's update) and the number of those pairs, over the whole run: the
+        change detector's context signature with no check ever resetting it (``streamsgns.change``).
     """
 
     def __init__(self, vector_size=100, window=5, negative=5, ns_exponent=0.75, sample=1e-3, min_count=5,
@@ -128,6 +132,7 @@ class ReferenceSGNS:
         self.shared_negatives = shared_negatives
         self.rng = SplitMix64(seed, 2)
         self.sig = sigmoid_table()
+        self.signatures = {}  # id -> [(16,) float64 sum of its contexts' W rows, pairs]
         self.W = np.zeros((0, vector_size))
         self.C = np.zeros((0, vector_size))
         self.index_to_key: list[str] = []
@@ -221,6 +226,11 @@ class ReferenceSGNS:
                 if j == i:
                     continue
                 ctx = kept[j]
+                # the change detector's context signature: the context's W row (its first 16
+                # coordinates) before this pair's update, summed per centre (streamsgns.change)
+                sig = self.signatures.setdefault(centre, [np.zeros(16), 0])
+                sig[0][: min(16, self.d)] += W[ctx][:16]
+                sig[1] += 1
                 eta_c = self.eta(self.counts[ctx], t)
                 grad = np.zeros(self.d)
                 if self.shared_negatives:

@@ -137,6 +137,26 @@ def test_kernel_matches_float64_reference(rule, shared):
         assert err.max() < 1e-3, f"{name}: max |kernel - reference| {err.max()}"
 
 
+def test_the_kernels_context_signatures_match_the_reference():
+    # change detection on, its checks never due: sig and pairs hold every pair's context row since
+    # the start (streamsgns.change); with no alarm the steps are the counts', as in the reference
+    params = {**TINY, **RULES["per_word"], "shared_negatives": True}
+    lines = list(lee_lines())[:150]
+    m = SGNS(track_cooc=False, average_eta=None, change_every=10**15, sketch_width=1 << 20, **params)
+    m.learn_many(lines)
+    ref = ReferenceSGNS(**params)
+    ref.learn_lines(lines)
+    assert m.index_to_key == ref.index_to_key and m.changes_count == 0
+    n = m.n_ids
+    want_pairs = np.array([ref.signatures.get(i, [None, 0])[1] for i in range(n)])
+    want_sig = np.array([ref.signatures[i][0] if i in ref.signatures else np.zeros(16) for i in range(n)])
+    assert want_pairs.sum() == ref.pairs > 1000
+    np.testing.assert_array_equal(m.detect.pairs[:n], want_pairs)
+    err = np.abs(m.detect.sig[:n].astype(np.float64) - want_sig)
+    assert np.abs(want_sig).max() > 1.0, "the signatures barely summed"
+    assert np.quantile(err, 0.99) < 1e-4 and err.max() < 1e-3, f"max |kernel - reference| {err.max()}"
+
+
 def _v1_checkpoint(tmp_path) -> str:
     path = tmp_path / "ckpt_v1.npz"
     with gzip.open(os.path.join(HERE, "ckpt_v1_evicting.npz.gz"), "rb") as src, open(path, "wb") as dst:
