@@ -18,13 +18,14 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+from numba import njit
 
 from .averaging import IterateAverage, export_cosines, exported_rows
 from .parameters import SGNSParameters
 from .vectors import KeyedVectors
 from .vocab import Vocabulary, select_by_count
 
-__all__ = ["VectorExport", "OUTPUT_KINDS", "NEIGHBOUR_POOL"]
+__all__ = ["VectorExport", "OUTPUT_KINDS", "NEIGHBOUR_POOL", "top_by_similarity"]
 
 #: The exported kinds: syn0, syn1neg, or their sum (Levy, Goldberg & Dagan 2015, sec. 3.3).
 OUTPUT_KINDS = ("W", "C", "W+C")
@@ -32,6 +33,55 @@ OUTPUT_KINDS = ("W", "C", "W+C")
 #: Candidates of :meth:`VectorExport.neighbours` (the neighbours written in change records): the
 #: most frequent alive words.
 NEIGHBOUR_POOL = 30_000
+
+
+@njit(cache=True, nogil=True)
+def top_by_similarity(S, cand, qids, topn, out):
+    """The ``topn`` candidates most similar to each query: by decreasing similarity, ties by lower id.
+
+    Parameters
+    ----------
+    S : ndarray, shape (m, k), float64
+        ``S[i, j]``: similarity of candidate ``i`` to query ``j``; ``-inf`` (a zero row) is never chosen.
+    cand : ndarray, shape (m,), int64
+        The candidates' ids.
+    qids : ndarray, shape (k,), int64
+        The queries' ids: a query's own row is never its neighbour.
+    topn : int
+        Neighbours per query (0 or less: nothing is written).
+    out : ndarray, shape (k, topn), int64
+        Out: positions in ``cand``, best first; ``-1`` after the last one (fewer than ``topn`` eligible).
+
+    One pass over ``S`` with a sorted list of ``topn`` per query: O(m·k·topn) at worst, about
+    O(m·k) in practice; it replaced an ``argpartition`` and a ``lexsort`` per query (0.2 ms a query
+    at m = 10,000 on the parsing thread). The order is a total one, so the result does not depend
+    on the order of the candidates.
+    """
+    m, k = S.shape
+    if topn <= 0:
+        return
+    best = np.empty(topn, np.float64)
+    for j in range(k):
+        n = 0
+        q = qids[j]
+        for i in range(m):
+            s = S[i, j]
+            c = cand[i]
+            if c == q or s == -np.inf or s != s:
+                continue
+            if n == topn and (s < best[n - 1] or (s == best[n - 1] and c > cand[out[j, n - 1]])):
+                continue
+            p = n if n < topn else topn - 1  # insertion: shift the worse ones down
+            while p > 0 and (best[p - 1] < s or (best[p - 1] == s and cand[out[j, p - 1]] > c)):
+                best[p] = best[p - 1]
+                out[j, p] = out[j, p - 1]
+                p -= 1
+            best[p] = s
+            out[j, p] = i
+            if n < topn:
+                n += 1
+        for p in range(n, topn):
+            out[j, p] = -1
 
 
 class VectorExport:
@@ -201,19 +251,11 @@ class VectorExport:
                 en = np.sqrt(np.einsum("ij,ij->i", E, E, dtype=np.float64))
                 S[:] = (E @ Q.T) / np.maximum(en[:, None], 1e-30)
                 S[en == 0] = -np.inf
-            out = {}
-            for j, r in enumerate(ids):
-                sims = S[:, j]
-                sims[cand == r] = -np.inf
-                k = min(topn, int(np.isfinite(sims).sum()))
-                if k <= 0:
-                    out[names[j]] = []
-                    continue
-                top = np.argpartition(-sims, k - 1)[:k]
-                top = top[np.lexsort((cand[top], -sims[top]))]  # by decreasing cosine, ties by id
-                # (a word evicted since the query was read has no name: left out)
-                out[names[j]] = [w for w in (itk[int(cand[t])] for t in top) if w is not None]
-            return out
+            top = np.empty((len(ids), topn), np.int64)
+            top_by_similarity(S, cand, ids, topn, top)  # by decreasing cosine, ties by id
+            # (a word evicted since the query was read has no name: left out)
+            return {names[j]: [w for w in (itk[int(cand[t])] for t in top[j] if t >= 0) if w is not None]
+                    for j in range(len(ids))}
 
         return search
 

@@ -365,6 +365,26 @@ def test_change_record_neighbours_are_the_exported_vectors_nearest(kw):
         assert got[w] == [x for x, _ in m.most_similar(w, topn=10)], w
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 4), st.integers(0, 12), st.integers(0, 2**32 - 1))
+def test_top_by_similarity_is_the_sorted_order_by_similarity_then_id(m, k, topn, seed):
+    """The records' top-n (``export.top_by_similarity``) is a full sort by (decreasing similarity,
+    increasing id), cut at ``topn``, skipping the query's own row and ``-inf``; ties are frequent here."""
+    from streamsgns.export import top_by_similarity
+
+    rng = np.random.default_rng(seed)
+    S = rng.integers(-3, 4, size=(m, k)).astype(np.float64) / 2
+    S[rng.random((m, k)) < 0.15] = -np.inf
+    cand = rng.permutation(100)[:m].astype(np.int64)
+    qids = rng.choice(np.concatenate([cand, [500, 501]]), size=k).astype(np.int64)
+    out = np.full((k, max(topn, 1)), 99, np.int64)[:, :topn]
+    top_by_similarity(S, cand, qids, topn, out)
+    for j in range(k):
+        ok = [i for i in range(m) if cand[i] != qids[j] and S[i, j] != -np.inf]
+        want = sorted(ok, key=lambda i: (-S[i, j], cand[i]))[:topn]
+        assert out[j].tolist() == want + [-1] * (topn - len(want))
+
+
 def test_a_background_search_finds_the_rows_as_they_were_when_it_was_asked():
     """``neighbours_search`` reads its query when called and searches when run: a row restarted in
     between (the alarm's restart) is searched for as it was, and the result is ``neighbours``'s."""
