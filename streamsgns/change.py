@@ -326,6 +326,8 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
         target = z[q] * da.dmean[r]  # this D
         lim = 3.0 * da.dmean[r] * shift
         da.dmean[r] = da.dmean[r] * shift + g * ((target if target < lim else lim) - da.dmean[r] * shift)
+        if da.dmean[r] < 1e-6:  # the floor of the scale's first value: a row whose D stays 0 must not reach 0/0
+            da.dmean[r] = 1e-6
         for j in range(SIG_DIM):
             da.sig[r, j] = np.float32(0.0)
         da.pairs[r] = 0

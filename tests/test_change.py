@@ -199,6 +199,19 @@ def test_detector_state_is_validated():
                               "records": np.frombuffer(b'[{"rec": 3}]', np.uint8).copy()})
 
 
+def test_rows_whose_signature_never_moves_neither_crash_the_check_nor_alarm():
+    """A row whose context mean equals its centre at every check (D = 0: here every signature is
+    zero) keeps a scale of at least the floor: its ratio stays 0/scale, never 0/0, however many
+    checks (the scale is multiplied by the vocabulary's shift, 1e-3 when every ratio is 0)."""
+    n = 64
+    d = ChangeDetector(n, min_pairs=1, min_evidence=0)
+    counts = np.full(n, 10**6, np.int64)
+    for _ in range(400):
+        d.pairs[:n] = 50  # pairs seen, every signature zero
+        assert len(d.check(counts, n)) == 0
+    assert np.all(d.dmean[:n] >= 1e-6) and np.all(np.isfinite(d.cusum[:n]))
+
+
 # ---------------------------------------------------------------- the --changes file, through the CLI
 def _switching_stream_text(n_sent=40_000, every=10_000) -> bytes:
     """Three groups of movers (x, y, z), each changing topic once, at ``every``, ``2·every`` and
