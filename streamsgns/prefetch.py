@@ -10,7 +10,8 @@ prefetch instructions ignores it.
 Measured (``docs/drift.md``, "Nothing lost on a stream that does not change";
 ``benchmarks/drift/detect_kernel_cost.py``): the change detector's per-centre update of its
 context signatures cost about 2 % of the kernel's time in cache misses; prefetching the next
-centre's rows (:func:`streamsgns.change.detector_prefetch`) removes them.
+centre's rows (:func:`streamsgns.change.detector_prefetch`) took the detector's share of the
+kernel's time from 3.8–4.5 % to 1.2–2.3 %.
 """
 
 from __future__ import annotations
