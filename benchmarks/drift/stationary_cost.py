@@ -13,7 +13,7 @@ time is steadier than wall time; the bar is on throughput, wall time). Every run
 answer); the evaluation is outside the timed part.
 
     python benchmarks/drift/stationary_cost.py --repeat 5
-    python benchmarks/drift/stationary_cost.py --chunks 24 --repeat 3
+    python benchmarks/drift/stationary_cost.py --chunks 48 --repeat 9   # what docs/drift.md reports
 
 ``--chunks N``: the two variants learn side by side, two models alive at once, the corpus cut into
 ``N`` pieces at line ends and each piece given to one model then the other (the order alternating
