@@ -105,7 +105,7 @@ from numba import njit
 from .prefetch import prefetch_row
 from ._state import StateError, check_array, check_delta_keys, new_record, record_from_dict, record_to_dict
 
-__all__ = ["ChangeDetector", "ChangeLog", "DetectorArrays", "DETECT_RECORD", "NO_DETECT", "SIG_DIM", "BURST_Z",
+__all__ = ["ChangeDetector", "ChangeLog", "DetectorArrays", "DETECT_RECORD", "NO_DETECT", "SIG_DIM", "BURST_Z", "DMEAN_FLOOR",
            "detect_check", "detector_observe", "detector_prefetch", "detector_reset_row", "detector_decay", "step_evidence"]
 
 #: A ratio above this is a burst (:func:`detect_check`).
@@ -113,6 +113,10 @@ BURST_Z = 3.0
 
 #: Signs per context signature (bits of a context's hash).
 SIG_DIM = 16
+
+#: Smallest scale (running mean of ``D``) a row keeps: its first value and every update are floored
+#: here, so that a row whose ``D`` stays 0 gives ratios of 0, never 0/0 (:func:`detect_check`).
+DMEAN_FLOOR = 1e-6
 
 #: Scalars: ``next_check`` (tokens, ``words_seen`` at or past which the next check runs),
 #: ``checks`` done, ``alarms`` raised, ``last_shift`` (the vocabulary's median ratio at the last check).
@@ -272,7 +276,7 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
             da.obs[r] = k + 1
         if k < 2 * warmup:  # the next observations set the row's scale (a running mean of D); tested after
             w = 1.0 / (k - warmup + 1.0)
-            da.dmean[r] += w * ((D if D > 1e-6 else 1e-6) - da.dmean[r])
+            da.dmean[r] += w * ((D if D > DMEAN_FLOOR else DMEAN_FLOOR) - da.dmean[r])
             for j in range(SIG_DIM):
                 da.center[r, j] += np.float32(rate * (da.sig[r, j] * inv - da.center[r, j]))
                 da.sig[r, j] = np.float32(0.0)
@@ -326,8 +330,8 @@ def detect_check(da, counts, n, min_pairs, min_evidence, rate, delta, threshold,
         target = z[q] * da.dmean[r]  # this D
         lim = 3.0 * da.dmean[r] * shift
         da.dmean[r] = da.dmean[r] * shift + g * ((target if target < lim else lim) - da.dmean[r] * shift)
-        if da.dmean[r] < 1e-6:  # the floor of the scale's first value: a row whose D stays 0 must not reach 0/0
-            da.dmean[r] = 1e-6
+        if da.dmean[r] < DMEAN_FLOOR:  # the shift may scale it below the floor (a check whose ratios are all 0)
+            da.dmean[r] = DMEAN_FLOOR
         for j in range(SIG_DIM):
             da.sig[r, j] = np.float32(0.0)
         da.pairs[r] = 0

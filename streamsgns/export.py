@@ -53,9 +53,9 @@ def top_by_similarity(S, cand, qids, topn, out):
         Out: positions in ``cand``, best first; ``-1`` after the last one (fewer than ``topn`` eligible).
 
     One pass over ``S`` with a sorted list of ``topn`` per query: O(m·k·topn) at worst, about
-    O(m·k) in practice; it replaced an ``argpartition`` and a ``lexsort`` per query (0.2 ms a query
-    at m = 10,000 on the parsing thread). The order is a total one, so the result does not depend
-    on the order of the candidates.
+    O(m·k) in practice; it replaced an ``argpartition`` and a ``lexsort`` per query (about 0.1 ms a
+    query at m = 10,000). The order is a total one, so the result does not depend on the order of
+    the candidates.
     """
     m, k = S.shape
     if topn <= 0:
